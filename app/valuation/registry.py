@@ -1,0 +1,123 @@
+"""A model registry on disk: <root>/<name>/v<N>/ holding the artefact and meta.json.
+
+Each version records its id (a hash of artefact and metadata), the hash of its training data,
+its metrics and its parameters. Versions are immutable once written; a new training registers
+the next number. The root defaults to .data/models/ and is overridden by MLEDGER_MODELS_DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.valuation.canonical import canonical_json, sha256_hex
+from app.valuation.errors import ModelNotFoundError, ValuationError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ROOT = Path(".data/models")
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("MLEDGER_MODELS_DIR", str(DEFAULT_ROOT)))
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    version: int
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def model_id(self) -> str:
+        return str(self.meta["model_id"])
+
+    @property
+    def ref(self) -> str:
+        """ "name@version", the form valuations cite."""
+        return f"{self.name}@{self.version}"
+
+    def artefact(self) -> bytes:
+        data = (self.path / str(self.meta["artefact"])).read_bytes()
+        if sha256_hex(data) != self.meta["artefact_sha256"]:
+            raise ValuationError(f"model {self.ref}: artefact hash does not match its metadata (tampered?)")
+        return data
+
+
+class ModelRegistry:
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def register(
+        self, name: str, artefact_name: str, artefact: bytes, meta: dict[str, Any]
+    ) -> RegisteredModel:
+        """Store a new version; returns it. The id covers artefact and metadata, not the timestamp."""
+        model_dir = self.root / name
+        model_dir.mkdir(parents=True, exist_ok=True)
+        meta = dict(meta, name=name, artefact=artefact_name, artefact_sha256=sha256_hex(artefact))
+        meta["model_id"] = sha256_hex(canonical_json(meta))[:16]
+        meta["registered_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
+        try:
+            (staging / artefact_name).write_bytes(artefact)
+            for version in range(self._next_version(name), self._next_version(name) + 100):
+                meta["version"] = version
+                (staging / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+                try:
+                    staging.rename(model_dir / f"v{version}")  # atomic; fails if another writer took it
+                except OSError:
+                    continue
+                logger.info("registered model %s@%d (%s)", name, version, meta["model_id"])
+                return RegisteredModel(name, version, model_dir / f"v{version}", meta)
+            raise ValuationError(f"could not allocate a version for model {name!r}")
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _versions(self, name: str) -> list[int]:
+        model_dir = self.root / name
+        if not model_dir.is_dir():
+            return []
+        return sorted(
+            int(p.name[1:])
+            for p in model_dir.iterdir()
+            if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit()
+        )
+
+    def _next_version(self, name: str) -> int:
+        versions = self._versions(name)
+        return versions[-1] + 1 if versions else 1
+
+    def list(self, name: str) -> list[RegisteredModel]:
+        return [self.get(name, v) for v in self._versions(name)]
+
+    def get(self, name: str, version: int | None = None) -> RegisteredModel:
+        """The given version, or the latest when version is None."""
+        versions = self._versions(name)
+        if not versions:
+            raise ModelNotFoundError(f"no model {name!r} registered under {self.root}")
+        version = versions[-1] if version is None else version
+        path = self.root / name / f"v{version}"
+        if version not in versions:
+            raise ModelNotFoundError(f"model {name}@{version} is not registered under {self.root}")
+        return RegisteredModel(name, version, path, json.loads((path / "meta.json").read_text()))
+
+
+def parse_ref(ref: str, default_name: str) -> tuple[str, int | None]:
+    """ "name@3" -> (name, 3); "3" -> (default_name, 3); "name" -> (name, None)."""
+    if "@" in ref:
+        name, _, version = ref.partition("@")
+        if not version.isdigit():
+            raise ModelNotFoundError(f"bad model reference {ref!r}; expected name@version")
+        return name, int(version)
+    if ref.isdigit():
+        return default_name, int(ref)
+    return ref, None
