@@ -20,6 +20,7 @@ from ipfs.port import (
     ContentStore,
     ContentStoreError,
     CorruptBlock,
+    InvalidRequest,
     Stat,
     StoreUnavailable,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "DocumentVault",
     "EmbeddedContentStore",
     "IntegrityError",
+    "InvalidRequest",
     "Keyring",
     "KuboClient",
     "KuboError",

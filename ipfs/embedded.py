@@ -19,7 +19,15 @@ from ipfs.blockstore import FlatFSBlockstore, atomic_write
 from ipfs.dagpb import UNIXFS_FILE, UNIXFS_RAW, DagPBError, PBNode, UnixFSData
 from ipfs.importer import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_LINKS, import_file
 from ipfs.multiformats import CID, DAG_PB, RAW, CIDError
-from ipfs.port import AddResult, AddSource, ContentNotFound, ContentStoreError, CorruptBlock, Stat
+from ipfs.port import (
+    AddResult,
+    AddSource,
+    ContentNotFound,
+    ContentStoreError,
+    CorruptBlock,
+    InvalidRequest,
+    Stat,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +36,7 @@ def _parse(cid: str) -> CID:
     try:
         return CID.parse(cid)
     except CIDError as exc:
-        raise ContentStoreError(f"cid {cid!r}: {exc}") from None
+        raise InvalidRequest(f"cid {cid!r}: {exc}") from None
 
 
 class EmbeddedContentStore:
@@ -54,7 +62,7 @@ class EmbeddedContentStore:
     # -- port -----------------------------------------------------------------------------------
     def add(self, data: AddSource, *, cid_version: int = 0, pin: bool = True) -> AddResult:
         if cid_version not in (0, 1):
-            raise ContentStoreError(f"cid_version: must be 0 or 1, got {cid_version!r}")
+            raise InvalidRequest(f"cid_version: must be 0 or 1, got {cid_version!r}")
         result = import_file(
             data,
             self.blocks.put,

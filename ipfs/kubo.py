@@ -23,7 +23,15 @@ import httpx
 
 from ipfs.importer import DEFAULT_CHUNK_SIZE
 from ipfs.multiformats import CID, CIDError
-from ipfs.port import AddResult, AddSource, ContentNotFound, ContentStoreError, Stat, StoreUnavailable
+from ipfs.port import (
+    AddResult,
+    AddSource,
+    ContentNotFound,
+    ContentStoreError,
+    InvalidRequest,
+    Stat,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +102,7 @@ def _check_cid(cid: str) -> str:
     try:
         return CID.parse(cid).encode()
     except CIDError as exc:
-        raise ContentStoreError(f"cid {cid!r}: {exc}") from None
+        raise InvalidRequest(f"cid {cid!r}: {exc}") from None
 
 
 class KuboCore:
@@ -109,7 +117,7 @@ class KuboCore:
     # -- building -------------------------------------------------------------------------------
     def add_call(self, data: AddSource, *, cid_version: int, pin: bool) -> _Call:
         if cid_version not in (0, 1):
-            raise ContentStoreError(f"cid_version: must be 0 or 1, got {cid_version!r}")
+            raise InvalidRequest(f"cid_version: must be 0 or 1, got {cid_version!r}")
         params = {
             "cid-version": str(cid_version),
             "raw-leaves": _bool(cid_version == 1),

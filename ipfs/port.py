@@ -38,6 +38,10 @@ class ContentStoreError(Exception):
     """Base class of every content-store failure."""
 
 
+class InvalidRequest(ContentStoreError, ValueError):
+    """Bad input (a malformed CID, an unsupported CID version); the message names the field."""
+
+
 class StoreUnavailable(ContentStoreError):
     """The backing node cannot be reached (the message names its URL or directory)."""
 
