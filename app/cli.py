@@ -2,22 +2,230 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
-import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from app.settings import Settings
 
 cli = typer.Typer(help="Vehicle mortgage ledger on Hyperledger Fabric.", no_args_is_help=True)
+users_cli = typer.Typer(help="Gateway users: add (and enrol), list, disable, API keys.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option(help="Gateway data folder (default .data/gateway).")]
+Backend = Annotated[str | None, typer.Option(help="Ledger backend: embedded or fabric.")]
+
+
+def _mount(module_name: str, name: str, help_text: str) -> None:
+    """Mount another engineer's typer app (network, valuation, risk) when it is installed."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if not (exc.name and module_name.startswith(exc.name)):
+            raise
+        missing = typer.Typer(help=f"{help_text} (not installed)")
+
+        @missing.callback(invoke_without_command=True)
+        def _absent() -> None:
+            console.print(f"[red]{module_name} is not installed in this checkout[/red]")
+            raise typer.Exit(1)
+
+        cli.add_typer(missing, name=name)
+        return
+    cli.add_typer(module.app, name=name, help=help_text)
+
+
+def _settings(
+    data_dir: Path | None = None, backend: str | None = None, orgs: list[str] | None = None
+) -> Settings:
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if backend is not None:
+        overrides["backend"] = backend
+    if orgs:
+        overrides["orgs"] = orgs
+    return Settings(**overrides)  # type: ignore[arg-type]
 
 
 @cli.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default)."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    data_dir: DataDir = None,
+    backend: Backend = None,
+    org: Annotated[list[str] | None, typer.Option(help="Serve only this org (repeatable).")] = None,
+    demo: Annotated[bool, typer.Option(help="Seed demo users and vehicles (embedded backend).")] = True,
 ) -> None:
-    """Run the gateway (embedded backend by default) and print its URL."""
+    """Run the gateway (embedded backend by default, seeded with demo data) and print its URL."""
+    import uvicorn
+
     from app.main import create_app
 
-    typer.echo(f"Gateway listening on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    settings = _settings(data_dir, backend, org)
+    settings.seed_demo = demo and settings.backend == "embedded"
+    settings.public_base_url = f"http://{host}:{port}"
+    app = create_app(settings)
+    url = f"http://{host}:{port}"
+    orgs = ", ".join(settings.orgs)
+    console.print(f"[bold green]Gateway[/bold green] ({settings.backend} backend, orgs: {orgs})")
+    console.print(f"  listening on [link={url}/]{url}/[/link]   API docs: {url}/docs")
+    if settings.seed_demo:
+        from app.demo.seed import seed_users
+
+        table = Table(title="Demo users (POST /api/v1/auth/token)", show_lines=False)
+        for column in ("username", "role", "password"):
+            table.add_column(column)
+        for user, password in seed_users(app.state.gw):
+            if user.username != "admin" or user.msp_id == "TrafficAuthorityMSP":
+                table.add_row(user.qualified_name, user.role.value, password)
+        console.print(table)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@users_cli.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name (unique within the org).")],
+    org: Annotated[str, typer.Option(help="The user's org MSP id, e.g. BankAMSP.")],
+    role: Annotated[str, typer.Option(help="registrar, loan_officer, underwriter, dealer, regulator, ...")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    data_dir: DataDir = None,
+    backend: Backend = None,
+) -> None:
+    """Create a user and enrol its Fabric identity (fabric-ca on the network, embedded CA otherwise)."""
+    from app.main import build_enroller
+    from app.users.enrolment import EnrolmentError
+    from app.users.provision import provision_user
+    from app.users.roles import Role
+    from app.users.store import UserError, UserStore
+
+    settings = _settings(data_dir, backend)
+    try:
+        role_value = Role(role)
+    except ValueError:
+        console.print(f"[red]role: {role!r} is not one of {[r.value for r in Role]}[/red]")
+        raise typer.Exit(2) from None
+    store = UserStore(settings.users_db)
+    with console.status(f"Creating and enrolling {username}@{org}…"):
+        try:
+            user = provision_user(store, build_enroller(settings), org, username, role_value, password)
+        except UserError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        except EnrolmentError as exc:
+            console.print(f"[yellow]created, but not enrolled: {exc}[/yellow]")
+            raise typer.Exit(1) from None
+    console.print(f"[green]added[/green] {user.qualified_name} (role {user.role.value}, enrolled)")
+
+
+@users_cli.command("list")
+def users_list(
+    org: Annotated[str | None, typer.Option(help="Only this org.")] = None, data_dir: DataDir = None
+) -> None:
+    """List the gateway's users."""
+    from app.users.store import UserStore
+
+    store = UserStore(_settings(data_dir).users_db)
+    table = Table("user", "org", "role", "enrolled", "disabled")
+    for user in store.list_users(org):
+        table.add_row(user.username, user.msp_id, user.role.value, str(user.enrolled), str(user.disabled))
+    console.print(table)
+
+
+@users_cli.command("disable")
+def users_disable(
+    username: str, org: Annotated[str, typer.Option(help="The user's org.")], data_dir: DataDir = None
+) -> None:
+    """Disable a user (tokens stop working at once; API keys are revoked)."""
+    from app.users.store import UserError, UserStore
+
+    store = UserStore(_settings(data_dir).users_db)
+    try:
+        store.set_disabled(org, username, True)
+    except UserError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"disabled {username}@{org}")
+
+
+@users_cli.command("api-key")
+def users_api_key(
+    username: str,
+    org: Annotated[str, typer.Option(help="The user's org.")],
+    label: str = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key for a user (printed once; send it as X-API-Key)."""
+    from app.users.store import UserError, UserStore
+
+    store = UserStore(_settings(data_dir).users_db)
+    try:
+        key = store.create_api_key(org, username, label)
+    except UserError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(key)
+
+
+@cli.command()
+def demo(
+    url: Annotated[str | None, typer.Option(help="A running gateway (default: an in-process one).")] = None,
+    data_dir: DataDir = None,
+    serial: Annotated[int | None, typer.Option(help="Vehicle serial (default: from the clock).")] = None,
+) -> None:
+    """Run a scripted loan lifecycle through the API and show each step."""
+    import time
+
+    serial = serial if serial is not None else int(time.time()) % 900000 + 100000
+    raise typer.Exit(asyncio.run(_demo(url, data_dir, serial)))
+
+
+async def _demo(url: str | None, data_dir: Path | None, serial: int) -> int:
+    import httpx
+
+    from app.demo.client import DemoClient, DemoError
+    from app.demo.lifecycle import lifecycle
+
+    if url:
+        transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport()
+        base = url
+        app = None
+    else:
+        from app.demo.seed import seed_users
+        from app.main import create_app
+
+        settings = _settings(data_dir or Path(os.environ.get("MLEDGER_DATA_DIR", ".data/demo")), "embedded")
+        app = create_app(settings)
+        seed_users(app.state.gw)
+        transport = httpx.ASGITransport(app=app)
+        base = "http://gateway"
+    failures = 0
+    async with httpx.AsyncClient(transport=transport, base_url=base, timeout=60) as http:
+        client = DemoClient(http)
+        with console.status("Running the loan lifecycle…") as status:
+            try:
+                steps = lifecycle(client, serial)
+                async for title, outcome in steps:
+                    console.print(f"[green]✓[/green] [bold]{title}[/bold]: {outcome}")
+                    status.update(f"after: {title}")
+            except DemoError as exc:
+                console.print(f"[red]✗ {exc}[/red]")
+                failures = 1
+    if app is not None:
+        await app.state.gw.ledger.close()
+    return failures
+
+
+_mount("network.cli", "network", "The native Fabric network: up, down, status, deploy.")
+_mount("app.valuation.cli", "valuation", "Collateral valuation models.")
+_mount("app.risk.cli", "risk", "Loan risk scoring.")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The HTTP API of the gateway (versioned under /api/v1): routers per resource, auth, errors."""

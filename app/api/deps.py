@@ -1,0 +1,127 @@
+"""FastAPI dependencies: the gateway state, the authenticated user and their Fabric caller.
+
+Bearer tokens (OAuth2 password flow) and API keys (``X-API-Key``) both resolve to a stored user;
+the user's org and role become the :class:`Caller` the ledger signs as.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from app.api.errors import ApiError
+from app.api.state import GatewayState
+from app.ledger.port import Caller
+from app.users.roles import READ_ONLY_ROLES, Role
+from app.users.store import User
+from app.users.tokens import TokenError, verify_token
+
+TOKEN_URL = "/api/v1/auth/token"
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def get_state(request: Request) -> GatewayState:
+    return request.app.state.gw  # type: ignore[no-any-return]
+
+
+State = Annotated[GatewayState, Depends(get_state)]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthUser:
+    user: User
+
+    @property
+    def role(self) -> Role:
+        return self.user.role
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(
+            user_id=self.user.username, msp_id=self.user.msp_id, attributes={"role": self.user.role.value}
+        )
+
+
+def _resolve(state: GatewayState, token: str | None, api_key: str | None) -> AuthUser | None:
+    if api_key:
+        user = state.users.user_for_api_key(api_key)
+        if user is None:
+            raise ApiError(401, "invalid or revoked API key", headers=_CHALLENGE)
+    elif token:
+        try:
+            claims = verify_token(state.settings.signing_secret, token)
+        except TokenError as exc:
+            raise ApiError(401, f"invalid bearer token: {exc}", headers=_CHALLENGE) from exc
+        msp_id, _, username = claims.subject.partition("/")
+        user = state.users.get(msp_id, username)
+        if user is None or user.disabled:
+            raise ApiError(401, "the token's user no longer exists or is disabled", headers=_CHALLENGE)
+    else:
+        return None
+    if user.msp_id not in state.settings.orgs:
+        raise ApiError(401, f"this gateway does not serve {user.msp_id}", headers=_CHALLENGE)
+    return AuthUser(user)
+
+
+def optional_user(
+    state: State,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> AuthUser | None:
+    return _resolve(state, token, api_key)
+
+
+def current_user(user: Annotated[AuthUser | None, Depends(optional_user)]) -> AuthUser:
+    if user is None:
+        raise ApiError(401, "authentication required (Bearer token or X-API-Key)", headers=_CHALLENGE)
+    return user
+
+
+CurrentUser = Annotated[AuthUser, Depends(current_user)]
+
+
+def refuse_if_read_only(state: GatewayState, user: AuthUser) -> None:
+    """The regulator's gateway and read-only roles never reach the ledger with a write."""
+    if state.settings.read_only:
+        raise ApiError(403, "read-only gateway: RegulatorMSP's gateway refuses every write")
+    if user.user.msp_id == "RegulatorMSP":
+        raise ApiError(403, "access rule: RegulatorMSP reads everything and writes nothing")
+    if user.role in READ_ONLY_ROLES:
+        raise ApiError(403, f"access rule: role {user.role.value!r} is read-only")
+
+
+def writer(state: State, user: CurrentUser) -> AuthUser:
+    refuse_if_read_only(state, user)
+    return user
+
+
+Writer = Annotated[AuthUser, Depends(writer)]
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    """A dependency allowing only the given roles (for gateway-side features like event streams)."""
+
+    def check(user: CurrentUser) -> AuthUser:
+        if user.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise ApiError(
+                403, f"access rule: this resource needs role {allowed} (you are {user.role.value})"
+            )
+        return user
+
+    return check
+
+
+def admin_user(user: CurrentUser) -> AuthUser:
+    if user.role is not Role.admin:
+        raise ApiError(403, "access rule: user administration needs role admin")
+    return user
+
+
+AdminUser = Annotated[AuthUser, Depends(admin_user)]

@@ -1,0 +1,179 @@
+"""One mapping from failures to HTTP: the chaincode's verdicts keep their status and reason.
+
+Body shape for every error: ``{"error": {"status", "code", "message", "details": [{field, reason}]}}``.
+400 bad input (field + reason), 401 no/invalid credentials, 403 refused by an access rule (the rule is
+in the message), 404 unknown, 409 state conflict or invalidated transaction, 503 network down.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.ledger.port import (
+    ChaincodeRefused,
+    LedgerError,
+    LedgerUnavailable,
+    TransactionInvalidated,
+)
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    502: "bad_gateway",
+    503: "unavailable",
+}
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    status: int
+    code: str
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+    validation_code: str | None = None
+    tx_id: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """Raised by routes and dependencies for a known failure."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        details: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details or []
+        self.headers = headers
+
+
+def error_json(
+    status: int, message: str, details: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": status,
+        "code": CODES.get(status, "error"),
+        "message": message,
+        "details": details or [],
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return {"error": body}
+
+
+# Statuses a chaincode may give that the API passes through as they are.
+_PASS_THROUGH = {400, 401, 403, 404, 409, 413}
+_FIELD_IN_MESSAGE = re.compile(r"^(?P<field>[A-Za-z_][\w.\[\]]*): (?P<reason>.+)$")
+
+
+def ledger_error_response(exc: LedgerError) -> JSONResponse:
+    """Map a LedgerError to its HTTP answer (also used by the idempotency store)."""
+    status, body = ledger_error_status_and_body(exc)
+    return JSONResponse(status_code=status, content=body)
+
+
+def ledger_error_status_and_body(exc: LedgerError) -> tuple[int, dict[str, Any]]:
+    details = [dict(d) for d in exc.details]
+    if isinstance(exc, LedgerUnavailable):
+        return 503, error_json(503, f"ledger unavailable: {exc.message}", details)
+    if isinstance(exc, TransactionInvalidated):
+        return 409, error_json(
+            409,
+            f"transaction invalidated at commit ({exc.validation_code}): {exc.message}",
+            details,
+            validation_code=exc.validation_code,
+            tx_id=exc.tx_id,
+        )
+    status = exc.status if exc.status in _PASS_THROUGH else None
+    if status is None and isinstance(exc, ChaincodeRefused):
+        status = 400 if 400 <= exc.status < 500 else 502
+    if status is None:
+        status = 502
+    if status == 400 and not details:
+        match = _FIELD_IN_MESSAGE.match(exc.message)
+        if match:
+            details = [{"field": match["field"], "reason": match["reason"]}]
+    return status, error_json(status, exc.message, details)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
+    details = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        details.append({"field": ".".join(loc) or "body", "reason": str(err.get("msg", "invalid"))})
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status,
+            content=error_json(exc.status, exc.message, exc.details),
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(LedgerError)
+    async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
+        return ledger_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:5])
+        return JSONResponse(status_code=400, content=error_json(400, f"invalid request: {summary}", details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code,
+            content=error_json(exc.status_code, str(exc.detail)),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(ValueError)
+    async def _value_error(_: Request, exc: ValueError) -> JSONResponse:
+        # Our own validators raise ValueError("field: reason"); surface them as 400, not 500.
+        message = str(exc)
+        match = _FIELD_IN_MESSAGE.match(message)
+        details = [{"field": match["field"], "reason": match["reason"]}] if match else []
+        return JSONResponse(status_code=400, content=error_json(400, message, details))
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Bad input (field and reason)"},
+    401: {"model": ErrorResponse, "description": "Missing or invalid credentials"},
+    403: {"model": ErrorResponse, "description": "Refused by an access rule (named in the message)"},
+    404: {"model": ErrorResponse, "description": "Not found"},
+    409: {"model": ErrorResponse, "description": "State conflict or transaction invalidated"},
+    503: {"model": ErrorResponse, "description": "Ledger network unavailable"},
+}

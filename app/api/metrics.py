@@ -1,0 +1,82 @@
+"""Prometheus metrics for one gateway (own registry, so several apps can live in one process)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.routing import Match
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "mledger_http_requests_total",
+            "HTTP requests by route template, method and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mledger_http_request_seconds",
+            "HTTP request latency by route template.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.ledger_seconds = Histogram(
+            "mledger_ledger_call_seconds",
+            "Ledger evaluate/submit latency by chaincode function.",
+            ["kind", "function"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.ledger_results = Counter(
+            "mledger_ledger_submit_results_total",
+            "Submitted transactions by function and outcome (committed or HTTP status).",
+            ["function", "outcome"],
+            registry=self.registry,
+        )
+        self.mvcc_retries = Counter(
+            "mledger_mvcc_retries_total",
+            "Writes retried after an MVCC/phantom read conflict.",
+            ["function"],
+            registry=self.registry,
+        )
+
+    @contextmanager
+    def ledger_timer(self, kind: str, function: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ledger_seconds.labels(kind=kind, function=function).observe(time.perf_counter() - start)
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _route_template(app: FastAPI, request: Request) -> str:
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return getattr(route, "path", "unmatched")
+    return "unmatched"
+
+
+def install_metrics_middleware(app: FastAPI, metrics: Metrics) -> None:
+    @app.middleware("http")
+    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = _route_template(app, request)
+            metrics.requests.labels(method=request.method, route=route, status=str(status)).inc()
+            metrics.latency.labels(method=request.method, route=route).observe(time.perf_counter() - start)

@@ -1,0 +1,1 @@
+"""One router per resource; :func:`api_router` assembles /api/v1."""

@@ -1,0 +1,40 @@
+"""Liveness, readiness (ledger peers/orderers through the gateway, IPFS) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from app.api.deps import State
+
+router = APIRouter(tags=["health"])
+
+_OK = {"ok", "up", "ready", "serving", "healthy"}
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: ledger (peer, orderer) and document store reachable")
+async def readyz(state: State) -> JSONResponse:
+    components: dict[str, Any] = {}
+    try:
+        ledger = await asyncio.wait_for(state.ledger.health(), timeout=5)
+        components.update({f"ledger.{k}": v for k, v in ledger.items()})
+    except Exception as exc:  # any failure means not ready; say what failed
+        components["ledger"] = f"down: {exc}"
+    if state.documents is not None:
+        components["ipfs"] = await state.documents.health()
+    ready = all(str(v).split(":")[0].lower() in _OK for v in components.values())
+    body = {"status": "ready" if ready else "not_ready", "backend": state.settings.backend, **components}
+    return JSONResponse(status_code=200 if ready else 503, content=body)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(state: State) -> Response:
+    return state.metrics.render()

@@ -1,0 +1,139 @@
+"""Vehicles: registration, lookups, title transfer, seizure, scrapping, and per-vehicle records."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from app.api.deps import CurrentUser, State
+from app.api.models import (
+    EXAMPLE_VIN,
+    CourtOrder,
+    Page,
+    ScrapIn,
+    TitleTransferIn,
+    TxResponse,
+    VehicleRegistration,
+    VehicleStatus,
+)
+from app.api.reads import evaluate, query_args, with_blocks
+from app.api.writes import WriteCtx
+
+router = APIRouter(prefix="/vehicles", tags=["vehicles"])
+
+VinPath = Annotated[str, Path(min_length=1, max_length=64, examples=[EXAMPLE_VIN])]
+PageSize = Annotated[int, Query(ge=1, le=200)]
+
+
+@router.post("", status_code=201, response_model=TxResponse, summary="Register a vehicle (registrar)")
+async def register_vehicle(body: VehicleRegistration, w: WriteCtx):  # type: ignore[no-untyped-def]
+    transient, owner_hash = body.owner.transient()
+    return await w.submit(
+        "RegisterVehicle",
+        [body.vehicle.chaincode_json()],
+        transient=transient,
+        status_code=201,
+        extra={"owner_hash": owner_hash},
+    )
+
+
+@router.get("", response_model=Page, summary="Query vehicles by status, owner hash, lienholder or make")
+async def query_vehicles(
+    state: State,
+    user: CurrentUser,
+    status: VehicleStatus | None = None,
+    owner_hash: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+    lienholder: Annotated[str | None, Query(max_length=64)] = None,
+    make: Annotated[str | None, Query(max_length=64)] = None,
+    page_size: PageSize = 50,
+    bookmark: Annotated[str, Query(max_length=512)] = "",
+) -> Any:
+    query = {"status": status, "owner_hash": owner_hash, "lienholder": lienholder, "make": make}
+    return await evaluate(state, user.caller, "QueryVehicles", *query_args(query, page_size, bookmark))
+
+
+@router.get("/by-plate/{plate}", summary="Look a vehicle up by its plate")
+async def get_vehicle_by_plate(
+    state: State, user: CurrentUser, plate: Annotated[str, Path(min_length=1, max_length=16)]
+) -> Any:
+    return await evaluate(state, user.caller, "GetVehicleByPlate", plate)
+
+
+@router.get("/{vin}", summary="Get a vehicle record")
+async def get_vehicle(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetVehicle", vin)
+
+
+@router.get("/{vin}/status", summary="Public passport: status, liens, insurance, odometer, valuation")
+async def get_vehicle_status(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetVehicleStatus", vin)
+
+
+@router.get("/{vin}/owner", summary="The owner's private record (TrafficAuthority, lienholders, regulator)")
+async def get_owner(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetOwner", vin)
+
+
+@router.post("/{vin}/transfer", response_model=TxResponse, summary="Transfer title (registrar)")
+async def transfer_title(vin: VinPath, body: TitleTransferIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    transient, owner_hash = body.new_owner.transient()
+    transfer: dict[str, Any] = {"new_owner_hash": owner_hash, "reason": body.reason}
+    if body.document_id:
+        transfer["document_id"] = body.document_id
+    if body.lienholder_consent_document_id:
+        transfer["lienholder_consent_document_id"] = body.lienholder_consent_document_id
+    return await w.submit("TransferTitle", [vin, json.dumps(transfer)], transient=transient)
+
+
+@router.post("/{vin}/seizure", response_model=TxResponse, summary="Seize / freeze a vehicle (registrar)")
+async def seize_vehicle(vin: VinPath, body: CourtOrder, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("SeizeVehicle", [vin, body.chaincode_json()])
+
+
+@router.post("/{vin}/seizure/lift", response_model=TxResponse, summary="Lift a seizure (registrar)")
+async def lift_seizure(vin: VinPath, body: CourtOrder, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("LiftSeizure", [vin, body.chaincode_json()])
+
+
+@router.post("/{vin}/scrap", response_model=TxResponse, summary="Scrap a vehicle (registrar)")
+async def scrap_vehicle(vin: VinPath, body: ScrapIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("ScrapVehicle", [vin, body.document_id])
+
+
+@router.get("/{vin}/history", summary="History of the vehicle key with tx ids and blocks (auditors)")
+async def vehicle_history(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    entries = await evaluate(state, user.caller, "GetVehicleHistory", vin)
+    return await with_blocks(state, entries)
+
+
+@router.get("/{vin}/insurance", summary="Insurance policies and their claims")
+async def vehicle_insurance(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetInsurancePolicies", vin)
+
+
+@router.get("/{vin}/maintenance", summary="Maintenance records")
+async def vehicle_maintenance(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetMaintenanceRecords", vin)
+
+
+@router.get("/{vin}/odometer", summary="Odometer: the maximum reading and anomalies")
+async def vehicle_odometer(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetOdometer", vin)
+
+
+@router.get("/{vin}/valuations", summary="All valuations of the vehicle")
+async def vehicle_valuations(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetValuations", vin)
+
+
+@router.get("/{vin}/valuations/latest", summary="The latest valuation, with staleness")
+async def vehicle_latest_valuation(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetLatestValuation", vin)
+
+
+@router.get("/{vin}/documents", summary="Documents anchored for the vehicle")
+async def vehicle_documents(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetDocuments", json.dumps({"vin": vin}))
+

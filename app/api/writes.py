@@ -1,0 +1,164 @@
+"""The write path shared by every mutating route: read-only refusal, idempotency, MVCC retry, mapping.
+
+A route asks for :data:`WriteCtx` and calls :meth:`WriteContext.submit`; the answer is a JSONResponse
+(success or a mapped refusal), stored under the request's Idempotency-Key when one was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from app.api.deps import AuthUser, State, Writer
+from app.api.errors import ApiError, ledger_error_status_and_body
+from app.api.idempotency import Outcome
+from app.api.state import GatewayState
+from app.ledger.port import LedgerError, TransactionInvalidated, TxResult
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_CODES = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"})
+
+
+class IdempotentReplay(Exception):
+    """The request was already answered: send the stored answer again."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status = status
+        self.body = body
+
+
+def decode_payload(payload: bytes) -> Any:
+    """The chaincode answers stable JSON; anything else is passed on as text."""
+    if not payload:
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def tx_json(result: TxResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    timestamp = result.timestamp
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=UTC)
+    body: dict[str, Any] = {
+        "tx_id": result.tx_id,
+        "block_number": result.block_number,
+        "validation_code": result.validation_code,
+        "timestamp": timestamp.isoformat(),
+        "result": decode_payload(result.payload),
+    }
+    if extra:
+        body.update(jsonable_encoder(extra))
+    return body
+
+
+class WriteContext:
+    def __init__(self, state: GatewayState, user: AuthUser, key: str | None, scope: str) -> None:
+        self.state = state
+        self.user = user
+        self.key = key
+        self.scope = scope
+        self.finished = False
+
+    def _store(self, status: int, body: Any) -> None:
+        if self.key is not None:
+            self.state.idempotency.finish(self.scope, self.key, status, body)
+        self.finished = True
+
+    def respond(self, status: int, body: Any) -> JSONResponse:
+        """Answer (and remember) a result computed without a transaction."""
+        self._store(status, body)
+        return JSONResponse(status_code=status, content=body)
+
+    async def submit(
+        self,
+        function: str,
+        args: list[str],
+        *,
+        transient: dict[str, bytes] | None = None,
+        endorsing_orgs: list[str] | None = None,
+        status_code: int = 200,
+        extra: dict[str, Any] | Callable[[TxResult], dict[str, Any]] | None = None,
+    ) -> JSONResponse:
+        settings = self.state.settings
+        metrics = self.state.metrics
+        attempt = 0
+        while True:
+            try:
+                with metrics.ledger_timer("submit", function):
+                    result = await self.state.ledger.submit(
+                        self.user.caller, function, args, transient=transient, endorsing_orgs=endorsing_orgs
+                    )
+                break
+            except TransactionInvalidated as exc:
+                if exc.validation_code in RETRYABLE_CODES and attempt < settings.mvcc_retries:
+                    attempt += 1
+                    metrics.mvcc_retries.labels(function=function).inc()
+                    delay = settings.mvcc_backoff_seconds * (2 ** (attempt - 1)) * (1 + random.random())
+                    log.debug("%s: %s, retry %d in %.3fs", function, exc.validation_code, attempt, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                return self._refused(exc, function)
+            except LedgerError as exc:
+                return self._refused(exc, function)
+        metrics.ledger_results.labels(function=function, outcome="committed").inc()
+        extra_fields = extra(result) if callable(extra) else extra
+        body = tx_json(result, extra_fields)
+        self._store(status_code, body)
+        return JSONResponse(status_code=status_code, content=body)
+
+    def _refused(self, exc: LedgerError, function: str) -> JSONResponse:
+        status, body = ledger_error_status_and_body(exc)
+        self.state.metrics.ledger_results.labels(function=function, outcome=str(status)).inc()
+        if status != 503:  # a definite answer: a retry must get the same one
+            self._store(status, body)
+        return JSONResponse(status_code=status, content=body)
+
+
+async def write_context(
+    request: Request,
+    state: State,
+    user: Writer,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="Makes a retried write safe: the same key and request get the stored answer.",
+        ),
+    ] = None,
+) -> AsyncIterator[WriteContext]:
+    scope = user.user.qualified_name
+    ctx = WriteContext(state, user, idempotency_key, scope)
+    if idempotency_key is not None:
+        body = await request.body()
+        fingerprint = hashlib.sha256(
+            b"\n".join([request.method.encode(), request.url.path.encode(), request.url.query.encode(), body])
+        ).hexdigest()
+        begun = state.idempotency.begin(scope, idempotency_key, fingerprint)
+        if begun.outcome is Outcome.stored:
+            raise IdempotentReplay(begun.status or 200, begun.body)
+        if begun.outcome is Outcome.in_flight:
+            raise ApiError(409, "a request with this Idempotency-Key is still being processed; retry later")
+        if begun.outcome is Outcome.mismatch:
+            raise ApiError(422, "Idempotency-Key was already used with a different request")
+    try:
+        yield ctx
+    finally:
+        if idempotency_key is not None and not ctx.finished:
+            state.idempotency.abandon(scope, idempotency_key)
+
+
+WriteCtx = Annotated[WriteContext, Depends(write_context)]

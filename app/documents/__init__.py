@@ -1,0 +1,1 @@
+"""Document upload, download and verification over the encrypted IPFS vault."""

@@ -1,0 +1,112 @@
+"""Gateway settings: which org this gateway serves, which ledger backend, where its data lives.
+
+Read from the environment (prefix ``MLEDGER_``) so each org's gateway is configured without code.
+The embedded backend may host several orgs at once (a single demo gateway); a gateway on the real
+network serves exactly one org, and a gateway of RegulatorMSP is read-only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+ALL_ORGS: tuple[str, ...] = (
+    "TrafficAuthorityMSP",
+    "BankAMSP",
+    "BankBMSP",
+    "InsurerMSP",
+    "RegulatorMSP",
+    "DealerMSP",
+)
+READ_ONLY_ORGS: frozenset[str] = frozenset({"RegulatorMSP"})
+
+
+class Settings(BaseSettings):
+    """Everything a gateway process needs to know about itself."""
+
+    model_config = SettingsConfigDict(env_prefix="MLEDGER_", extra="ignore")
+
+    backend: Literal["embedded", "fabric"] = "embedded"
+    orgs: list[str] = Field(
+        default_factory=lambda: list(ALL_ORGS),
+        description="MSP ids whose users this gateway serves (one org on the real network).",
+    )
+    data_dir: Path = Field(default=REPO_ROOT / ".data" / "gateway")
+    ledger_data_dir: Path | None = Field(default=None, description="Embedded ledger folder (default: own).")
+    network_profile: Path | None = Field(default=None, description="Connection profile of the real network.")
+    channel: str = "vehicles"
+    chaincode: str = "mortgage"
+    ipfs_url: str | None = Field(default=None, description="kubo RPC URL; the embedded store when unset.")
+    public_base_url: str = "http://127.0.0.1:8000"
+    token_ttl_seconds: int = 3600
+    token_secret: str | None = Field(default=None, description="HMAC key for tokens (generated if unset).")
+    seed_demo: bool = False
+    mvcc_retries: int = 4
+    mvcc_backoff_seconds: float = 0.05
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+    @field_validator("orgs", mode="before")
+    @classmethod
+    def _split_orgs(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("orgs")
+    @classmethod
+    def _known_orgs(cls, value: list[str]) -> list[str]:
+        unknown = [org for org in value if org not in ALL_ORGS]
+        if unknown:
+            raise ValueError(f"unknown org MSP id(s) {unknown}; known: {list(ALL_ORGS)}")
+        if not value:
+            raise ValueError("at least one org is required")
+        return value
+
+    @property
+    def read_only(self) -> bool:
+        """A gateway serving only read-only orgs (the regulator) refuses every write."""
+        return all(org in READ_ONLY_ORGS for org in self.orgs)
+
+    @property
+    def embedded_ledger_dir(self) -> Path:
+        return self.ledger_data_dir or (self.data_dir / "ledger")
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def users_db(self) -> Path:
+        return self.data_dir / "users.sqlite"
+
+    @property
+    def idempotency_db(self) -> Path:
+        return self.data_dir / "idempotency.sqlite"
+
+    @property
+    def wallet_dir(self) -> Path:
+        """Enrolled Fabric identities (cert + key) per org and user; git-ignored under .data/."""
+        return self.data_dir / "wallet"
+
+    @cached_property
+    def signing_secret(self) -> bytes:
+        """The token HMAC key: from settings, else generated once and kept (0600) under the data dir."""
+        if self.token_secret:
+            return self.token_secret.encode()
+        path = self.data_dir / "token.key"
+        if path.exists():
+            return path.read_bytes()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(key)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return key

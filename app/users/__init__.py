@@ -1,0 +1,1 @@
+"""Gateway users: roles, password hashing, signed bearer tokens, API keys and Fabric enrolment."""

@@ -1,0 +1,218 @@
+"""The gateway's user store (SQLite under the data dir): users, password hashes and API keys.
+
+Users are named ``username@MSP`` because every org has its own ``admin`` and ``auditor1``.
+API keys are ``mlk_<key id>_<secret>``; only a SHA-256 of the secret is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.users.passwords import hash_password, verify_password
+from app.users.roles import Role, check_role_for_org
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    msp_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    enrolled INTEGER NOT NULL DEFAULT 0,
+    enrollment_id TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (msp_id, username)
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    msp_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    secret_sha256 TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class UserError(ValueError):
+    """A user-admin request that cannot be done (the message names the field and reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    msp_id: str
+    username: str
+    role: Role
+    enrolled: bool
+    enrollment_id: str | None
+    disabled: bool
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.username}@{self.msp_id}"
+
+
+def split_qualified(name: str, default_msp: str | None) -> tuple[str, str]:
+    """``loan1@BankAMSP`` → (BankAMSP, loan1); a bare name uses the gateway's only org."""
+    if "@" in name:
+        username, _, msp_id = name.rpartition("@")
+        return msp_id, username
+    if default_msp is None:
+        raise UserError("username: give it as name@MSP (this gateway serves several orgs)")
+    return default_msp, name
+
+
+class UserStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, msp_id: str, username: str, role: Role, password: str) -> User:
+        try:
+            check_role_for_org(msp_id, role)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+            raise UserError("username: letters, digits, '.', '-' and '_' only")
+        if len(password) < 8:
+            raise UserError("password: at least 8 characters")
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO users (msp_id, username, role, password_hash, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (msp_id, username, role.value, hash_password(password), time.time()),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise UserError(f"username: {username}@{msp_id} already exists") from exc
+        log.info("user added: %s@%s (%s)", username, msp_id, role.value)
+        return self.get(msp_id, username)  # type: ignore[return-value]
+
+    def get(self, msp_id: str, username: str) -> User | None:
+        row = self._db.execute(
+            "SELECT msp_id, username, role, enrolled, enrollment_id, disabled FROM users"
+            " WHERE msp_id = ? AND username = ?",
+            (msp_id, username),
+        ).fetchone()
+        return _user(row) if row else None
+
+    def list_users(self, msp_id: str | None = None) -> list[User]:
+        sql = "SELECT msp_id, username, role, enrolled, enrollment_id, disabled FROM users"
+        rows = (
+            self._db.execute(sql + " WHERE msp_id = ? ORDER BY username", (msp_id,))
+            if msp_id
+            else self._db.execute(sql + " ORDER BY msp_id, username")
+        ).fetchall()
+        return [_user(row) for row in rows]
+
+    def authenticate(self, msp_id: str, username: str, password: str) -> User | None:
+        row = self._db.execute(
+            "SELECT password_hash FROM users WHERE msp_id = ? AND username = ? AND disabled = 0",
+            (msp_id, username),
+        ).fetchone()
+        if row is None or not verify_password(password, row[0]):
+            return None
+        return self.get(msp_id, username)
+
+    def set_password(self, msp_id: str, username: str, password: str) -> None:
+        if len(password) < 8:
+            raise UserError("password: at least 8 characters")
+        self._require(msp_id, username)
+        with self._lock:
+            self._db.execute(
+                "UPDATE users SET password_hash = ? WHERE msp_id = ? AND username = ?",
+                (hash_password(password), msp_id, username),
+            )
+
+    def set_disabled(self, msp_id: str, username: str, disabled: bool) -> None:
+        self._require(msp_id, username)
+        with self._lock:
+            self._db.execute(
+                "UPDATE users SET disabled = ? WHERE msp_id = ? AND username = ?",
+                (int(disabled), msp_id, username),
+            )
+            if disabled:
+                self._db.execute(
+                    "UPDATE api_keys SET revoked = 1 WHERE msp_id = ? AND username = ?", (msp_id, username)
+                )
+
+    def mark_enrolled(self, msp_id: str, username: str, enrollment_id: str) -> None:
+        self._require(msp_id, username)
+        with self._lock:
+            self._db.execute(
+                "UPDATE users SET enrolled = 1, enrollment_id = ? WHERE msp_id = ? AND username = ?",
+                (enrollment_id, msp_id, username),
+            )
+
+    def create_api_key(self, msp_id: str, username: str, label: str = "") -> str:
+        self._require(msp_id, username)
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(24)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO api_keys (key_id, msp_id, username, secret_sha256, label, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key_id, msp_id, username, hashlib.sha256(secret.encode()).hexdigest(), label, time.time()),
+            )
+        return f"mlk_{key_id}_{secret}"
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        with self._lock:
+            cursor = self._db.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,))
+        return cursor.rowcount > 0
+
+    def list_api_keys(self, msp_id: str, username: str) -> list[dict[str, object]]:
+        rows = self._db.execute(
+            "SELECT key_id, label, created_at, revoked FROM api_keys WHERE msp_id = ? AND username = ?",
+            (msp_id, username),
+        ).fetchall()
+        return [{"key_id": r[0], "label": r[1], "created_at": r[2], "revoked": bool(r[3])} for r in rows]
+
+    def user_for_api_key(self, api_key: str) -> User | None:
+        parts = api_key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "mlk":
+            return None
+        row = self._db.execute(
+            "SELECT msp_id, username, secret_sha256 FROM api_keys WHERE key_id = ? AND revoked = 0",
+            (parts[1],),
+        ).fetchone()
+        if row is None:
+            return None
+        if not hmac.compare_digest(row[2], hashlib.sha256(parts[2].encode()).hexdigest()):
+            return None
+        user = self.get(row[0], row[1])
+        return user if user and not user.disabled else None
+
+    def _require(self, msp_id: str, username: str) -> User:
+        user = self.get(msp_id, username)
+        if user is None:
+            raise UserError(f"username: no user {username}@{msp_id}")
+        return user
+
+
+def _user(row: tuple) -> User:  # type: ignore[type-arg]
+    return User(
+        msp_id=row[0],
+        username=row[1],
+        role=Role(row[2]),
+        enrolled=bool(row[3]),
+        enrollment_id=row[4],
+        disabled=bool(row[5]),
+    )
