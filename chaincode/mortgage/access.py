@@ -1,0 +1,260 @@
+"""The access table: which caller (MSP ID + fabric-ca ``role`` attribute) may call which function.
+
+One table in code, enforced by the contract before any argument is read, rendered into
+docs/access-control.md (``python -m chaincode.mortgage.access > docs/access-control.md``) and checked
+by a test that calls every function as every principal. Object-level rules that depend on state (only a
+lien's holder may release it, ...) are checked by the contract after loading the object and are named
+in :data:`OBJECT_RULES`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from chaincode.runtime.errors import ForbiddenError
+
+TRAFFIC = "TrafficAuthorityMSP"
+BANK_A = "BankAMSP"
+BANK_B = "BankBMSP"
+INSURER = "InsurerMSP"
+REGULATOR = "RegulatorMSP"
+DEALER = "DealerMSP"
+
+BANKS = frozenset({BANK_A, BANK_B})
+CONSORTIUM = frozenset({TRAFFIC, BANK_A, BANK_B, INSURER, REGULATOR, DEALER})
+ROLES = ("registrar", "loan_officer", "underwriter", "dealer", "regulator", "auditor", "admin")
+ANY_ROLE = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Callers from one of ``msps`` whose role is one of ``roles`` (``*``: any role, even none)."""
+
+    msps: frozenset[str]
+    roles: frozenset[str]
+
+    def matches(self, msp_id: str, role: str) -> bool:
+        return msp_id in self.msps and (ANY_ROLE in self.roles or role in self.roles)
+
+    def describe(self) -> str:
+        orgs = "any consortium org" if self.msps == CONSORTIUM else "/".join(sorted(self.msps))
+        roles = "any role" if ANY_ROLE in self.roles else "role=" + "|".join(sorted(self.roles))
+        return f"{orgs} with {roles}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    purpose: str
+    grants: tuple[Grant, ...]
+
+    def allows(self, msp_id: str, role: str) -> bool:
+        return any(grant.matches(msp_id, role) for grant in self.grants)
+
+    def describe(self) -> str:
+        return "; ".join(grant.describe() for grant in self.grants)
+
+
+def _g(msps: str | frozenset[str], *roles: str) -> Grant:
+    return Grant(frozenset({msps}) if isinstance(msps, str) else msps, frozenset(roles))
+
+
+REGISTRAR = Rule("registrar", "vehicle office officers keep the register", (_g(TRAFFIC, "registrar"),))
+CONFIG_ADMIN = Rule(
+    "config_admin", "vehicle office admins set LTV cap and valuation age", (_g(TRAFFIC, "admin"),)
+)
+LOAN_OFFICER = Rule("loan_officer", "bank loan officers act for their bank", (_g(BANKS, "loan_officer"),))
+UNDERWRITER = Rule("underwriter", "insurer underwriters keep insurance", (_g(INSURER, "underwriter"),))
+DEALER_RULE = Rule("dealer", "dealers and repair shops keep maintenance and mileage", (_g(DEALER, "dealer"),))
+DOCUMENT_WRITER = Rule(
+    "document_writer",
+    "any writing role anchors the documents its work needs",
+    (
+        _g(TRAFFIC, "registrar"),
+        _g(BANKS, "loan_officer"),
+        _g(INSURER, "underwriter"),
+        _g(DEALER, "dealer"),
+    ),
+)
+PUBLIC_STATUS = Rule(
+    "public_status",
+    "public passport fields (QR scan): any consortium identity",
+    (_g(CONSORTIUM, ANY_ROLE),),
+)
+VEHICLE_READ = Rule(
+    "vehicle_read",
+    "vehicle, insurance, maintenance and document records: every operational role",
+    (
+        _g(TRAFFIC, "registrar", "admin"),
+        _g(BANKS, "loan_officer", "admin"),
+        _g(INSURER, "underwriter", "admin"),
+        _g(DEALER, "dealer", "admin"),
+        _g(REGULATOR, "regulator", "admin"),
+        _g(CONSORTIUM, "auditor"),
+    ),
+)
+CREDIT_READ = Rule(
+    "credit_read",
+    "liens and valuations: the vehicle office, banks, regulator, auditors",
+    (
+        _g(TRAFFIC, "registrar", "admin"),
+        _g(BANKS, "loan_officer", "admin"),
+        _g(REGULATOR, "regulator", "admin"),
+        _g(CONSORTIUM, "auditor"),
+    ),
+)
+OWNER_READ = Rule(
+    "owner_read",
+    "owner personal data: vehicle office, the vehicle's lienholder banks, regulator",
+    (_g(TRAFFIC, "registrar"), _g(BANKS, "loan_officer"), _g(REGULATOR, "regulator")),
+)
+HISTORY_READ = Rule(
+    "history_read",
+    "key history with tx ids: auditors of any org and the regulator",
+    (_g(CONSORTIUM, "auditor"), _g(REGULATOR, "regulator")),
+)
+
+ACCESS: dict[str, Rule] = {
+    # vehicles
+    "RegisterVehicle": REGISTRAR,
+    "GetVehicle": VEHICLE_READ,
+    "GetVehicleByPlate": VEHICLE_READ,
+    "GetVehicleStatus": PUBLIC_STATUS,
+    "QueryVehicles": VEHICLE_READ,
+    "GetOwner": OWNER_READ,
+    "TransferTitle": REGISTRAR,
+    "SeizeVehicle": REGISTRAR,
+    "LiftSeizure": REGISTRAR,
+    "ScrapVehicle": REGISTRAR,
+    # liens
+    "RequestLien": LOAN_OFFICER,
+    "RecordLien": REGISTRAR,
+    "RejectLien": REGISTRAR,
+    "ReleaseLien": LOAN_OFFICER,
+    "ReleaseLienByCourtOrder": REGISTRAR,
+    "ProposeLienAssignment": LOAN_OFFICER,
+    "AcceptLienAssignment": LOAN_OFFICER,
+    "StartForeclosure": LOAN_OFFICER,
+    "CompleteDisposal": LOAN_OFFICER,
+    "GetLien": CREDIT_READ,
+    "QueryLiens": CREDIT_READ,
+    # insurance
+    "RecordInsurancePolicy": UNDERWRITER,
+    "LapseInsurancePolicy": UNDERWRITER,
+    "FileInsuranceClaim": UNDERWRITER,
+    "GetInsurancePolicies": VEHICLE_READ,
+    # maintenance and odometer
+    "RecordMaintenance": DEALER_RULE,
+    "RecordOdometer": DEALER_RULE,
+    "GetMaintenanceRecords": VEHICLE_READ,
+    "GetOdometer": VEHICLE_READ,
+    # valuations
+    "RecordValuation": LOAN_OFFICER,
+    "GetValuations": CREDIT_READ,
+    "GetLatestValuation": CREDIT_READ,
+    # documents
+    "AnchorDocument": DOCUMENT_WRITER,
+    "GetDocument": VEHICLE_READ,
+    "GetDocuments": VEHICLE_READ,
+    # QR identity
+    "IssueQrIdentity": REGISTRAR,
+    "ResolveQrCode": PUBLIC_STATUS,
+    "GetQrIdentity": PUBLIC_STATUS,
+    # history and configuration
+    "GetVehicleHistory": HISTORY_READ,
+    "GetLienHistory": HISTORY_READ,
+    "SetConfig": CONFIG_ADMIN,
+    "GetConfig": PUBLIC_STATUS,
+}
+
+#: Rules that depend on the object a call names; checked by the contract after loading it.
+OBJECT_RULES: dict[str, str] = {
+    "lienholder_only": (
+        "ReleaseLien, ProposeLienAssignment, StartForeclosure: the caller's MSP holds the lien"
+    ),
+    "foreclosing_lienholder": "CompleteDisposal: the caller's MSP holds the vehicle's FORECLOSING lien",
+    "assignee_only": "AcceptLienAssignment: the caller's MSP is the pending assignee",
+    "owner_read_lienholder": (
+        "GetOwner by a bank: the bank holds a requested or encumbering lien on the vehicle"
+    ),
+}
+
+
+def check_access(function: str, msp_id: str, role: str | None) -> Rule:
+    """Return the rule that allows the call, or raise 403 naming the rule that refuses it."""
+    rule = ACCESS.get(function)
+    if rule is None:
+        raise ForbiddenError(f"access denied: function '{function}' has no access rule (deny by default)")
+    if not rule.allows(msp_id, role or ""):
+        raise ForbiddenError(
+            f"access denied by rule '{rule.name}' ({rule.describe()}): caller {msp_id} role={role or '-'}"
+        )
+    return rule
+
+
+def object_rule_denied(rule: str, detail: str) -> ForbiddenError:
+    """A 403 naming an object-level rule."""
+    return ForbiddenError(f"access denied by rule '{rule}': {detail}")
+
+
+def render_markdown() -> str:
+    """docs/access-control.md, generated from the table above."""
+    lines = [
+        "# Mortgage chaincode access control",
+        "",
+        "Generated from `chaincode/mortgage/access.py` by `python -m chaincode.mortgage.access`; do not edit",
+        "by hand (a test fails when this file and the table differ).",
+        "",
+        "A caller is its MSP ID (from the creator certificate) and the fabric-ca attribute `role` of its",
+        "enrolment certificate. The contract checks the rule before reading any argument; a refused",
+        "call is a 403 whose message names the rule. The regulator (RegulatorMSP, role `regulator`) reads",
+        "everything and writes nothing; auditors (role `auditor`, any org) read everything including",
+        "history; nobody else reads history.",
+        "",
+        "## Rules",
+        "",
+        "| rule | who | why |",
+        "|---|---|---|",
+    ]
+    rules = {rule.name: rule for rule in ACCESS.values()}
+    for name in sorted(rules):
+        lines.append(f"| `{name}` | {rules[name].describe()} | {rules[name].purpose} |")
+    lines += ["", "## Functions", "", "| function | rule |", "|---|---|"]
+    for function, rule in ACCESS.items():
+        lines.append(f"| `{function}` | `{rule.name}` |")
+    lines += [
+        "",
+        "## Matrix (standard identities)",
+        "",
+        "`✓` allowed by the table, `·` refused with 403.",
+        "",
+    ]
+    principals = STANDARD_PRINCIPALS
+    lines.append("| function | " + " | ".join(f"{m.removesuffix('MSP')}/{r}" for m, r in principals) + " |")
+    lines.append("|---|" + "---|" * len(principals))
+    for function, rule in ACCESS.items():
+        cells = ["✓" if rule.allows(m, r) else "·" for m, r in principals]
+        lines.append(f"| `{function}` | " + " | ".join(cells) + " |")
+    lines += ["", "## Object-level rules", "", "| rule | condition |", "|---|---|"]
+    for name, text in OBJECT_RULES.items():
+        lines.append(f"| `{name}` | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+#: The enrolled users of the network (preamble), as (MSP ID, role).
+STANDARD_PRINCIPALS: tuple[tuple[str, str], ...] = (
+    (TRAFFIC, "registrar"),
+    (TRAFFIC, "admin"),
+    (BANK_A, "loan_officer"),
+    (BANK_B, "loan_officer"),
+    (INSURER, "underwriter"),
+    (DEALER, "dealer"),
+    (REGULATOR, "regulator"),
+    (BANK_A, "auditor"),
+    (BANK_A, "admin"),
+)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_markdown())
