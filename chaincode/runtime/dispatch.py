@@ -119,14 +119,26 @@ class Transaction:
 
 
 def _build_parameters(cls: type, method: Callable[..., Any], attr: str) -> tuple[tuple[Parameter, ...], Any]:
-    try:
-        hints = typing.get_type_hints(method, include_extras=True)
-    except Exception as exc:
-        raise TypeError(f"{cls.__name__}.{attr}: cannot resolve type annotations: {exc}") from exc
     sig = inspect.signature(method)
     params = list(sig.parameters.values())
     if len(params) < 1:
         raise TypeError(f"{cls.__name__}.{attr}: a transaction takes (self, ctx, ...) ")
+    try:
+        hints = typing.get_type_hints(method, include_extras=True)
+    except Exception:
+        # e.g. the ctx annotation names a class only imported locally: resolve the others one by one
+        hints = {}
+        func_globals = getattr(method, "__globals__", {})
+        for p in [*params[1:], sig.return_annotation]:
+            name, ann = (p.name, p.annotation) if isinstance(p, inspect.Parameter) else ("return", p)
+            if ann is inspect.Parameter.empty:
+                continue
+            try:
+                hints[name] = eval(ann, func_globals, dict(vars(cls))) if isinstance(ann, str) else ann
+            except Exception as exc:
+                raise TypeError(
+                    f"{cls.__name__}.{attr}: cannot resolve the annotation of '{name}': {exc}"
+                ) from exc
     result: list[Parameter] = []
     for p in params[1:]:  # params[0] is ctx (method is bound)
         if p.kind not in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):

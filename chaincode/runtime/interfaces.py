@@ -170,6 +170,10 @@ class ChaincodeStub(abc.ABC):
     @abc.abstractmethod
     def get_state_validation_parameter(self, key: str) -> bytes | None: ...
 
+    def get_state_metadata(self, key: str) -> dict[str, bytes]:
+        """Every metadata entry of a key (``VALIDATION_PARAMETER`` is the one Fabric defines)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support get_state_metadata")
+
     # --- private data ------------------------------------------------------------------
     @abc.abstractmethod
     def get_private_data(self, collection: str, key: str) -> bytes | None: ...
@@ -182,6 +186,10 @@ class ChaincodeStub(abc.ABC):
 
     @abc.abstractmethod
     def del_private_data(self, collection: str, key: str) -> None: ...
+
+    def purge_private_data(self, collection: str, key: str) -> None:
+        """Delete the key and purge its history from private data stores (Fabric 2.5+)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support purge_private_data")
 
     @abc.abstractmethod
     def get_private_data_by_range(
