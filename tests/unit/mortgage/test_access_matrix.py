@@ -1,0 +1,323 @@
+"""Every function called as every principal: allowed or refused exactly as the access table says."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaincode.mortgage import access
+from chaincode.mortgage.contract import _TRANSACTIONS, MortgageContract
+from chaincode.runtime.dispatch import ContractRouter
+
+from .chain import PRINCIPALS, Chain, identity, owner, vin
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "access-control.md"
+V = vin(7)
+V2 = vin(8)
+
+
+@pytest.fixture(scope="module")
+def chain() -> Chain:
+    """A ledger holding one of everything, so that each call has a real object to act on."""
+    c = Chain()
+    c.register(V)
+    c.register(V2)
+    c.value(V, "200000")
+    c.lien("bank_a", "L1", V, "50000")
+    c.request_lien("bank_b", "L2", V, "20000")
+    c.ok(
+        "insurer",
+        "RecordInsurancePolicy",
+        {
+            "policy_id": "P1",
+            "vin": V,
+            "coverage": {"type": "comprehensive", "amount": "80000", "currency": "CNY"},
+            "valid_from": "2025-12-01",
+            "valid_to": "2026-12-01",
+        },
+    )
+    c.ok("ta", "IssueQrIdentity", V, {"code_id": "Q1", "payload_sha256": "cd" * 32})
+    c.docs = {  # type: ignore[attr-defined]
+        "court": c.document("ta", "court_order", V),
+        "seizure": c.document("ta", "seizure_order", V),
+        "scrap": c.document("ta", "scrap_certificate", V2),
+        "notice": c.document("bank_a", "foreclosure_notice", V, "L1"),
+        "consent": c.document("ta", "lienholder_consent", V),
+    }
+    return c
+
+
+def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | None]:
+    docs: dict[str, str] = c.docs  # type: ignore[attr-defined]
+    new_owner, new_hash = owner("buyer")
+    h = hashlib.sha256(b"x").hexdigest()
+    table: dict[str, tuple[list[Any], dict[str, bytes] | None]] = {
+        "RegisterVehicle": (
+            [
+                {
+                    "vin": vin(9),
+                    "plate": "B12345",
+                    "make": "BYD",
+                    "model": "Han",
+                    "year": 2025,
+                    "registration_date": "2025-10-01",
+                }
+            ],
+            owner("new")[0],
+        ),
+        "GetVehicle": ([V], None),
+        "GetVehicleByPlate": ([f"A{V[-6:]}"], None),
+        "GetVehicleStatus": ([V], None),
+        "QueryVehicles": ([{"status": "MORTGAGED"}, 10, ""], None),
+        "GetOwner": ([V], None),
+        "TransferTitle": (
+            [
+                V,
+                {
+                    "new_owner_hash": new_hash,
+                    "reason": "sale",
+                    "lienholder_consent_document_id": docs["consent"],
+                },
+            ],
+            new_owner,
+        ),
+        "SeizeVehicle": (
+            [V, {"document_id": docs["seizure"], "authority": "court", "reason": "fraud"}],
+            None,
+        ),
+        "LiftSeizure": (
+            [V, {"document_id": docs["seizure"], "authority": "court", "reason": "lifted"}],
+            None,
+        ),
+        "ScrapVehicle": ([V2, docs["scrap"]], None),
+        "RequestLien": (
+            [
+                {
+                    "lien_id": "L9",
+                    "vin": V,
+                    "loan_number": "LN9",
+                    "mortgage_contract_number": "MC9",
+                    "secured_amount": "1000",
+                    "currency": "CNY",
+                    "maturity_date": "2030-01-01",
+                    "consent_document_id": "DOC-2",
+                }
+            ],
+            None,
+        ),
+        "RecordLien": (["L2"], None),
+        "RejectLien": (["L2", "incomplete file"], None),
+        "ReleaseLien": (["L1"], None),
+        "ReleaseLienByCourtOrder": (["L1", docs["court"]], None),
+        "ProposeLienAssignment": (["L1", "BankBMSP"], None),
+        "AcceptLienAssignment": (["L1"], None),
+        "StartForeclosure": (["L1", docs["notice"]], None),
+        "CompleteDisposal": (
+            [
+                V,
+                {
+                    "sale_price": "60000",
+                    "currency": "CNY",
+                    "buyer_owner_hash": new_hash,
+                    "sale_document_id": "X",
+                },
+            ],
+            new_owner,
+        ),
+        "GetLien": (["L1"], None),
+        "QueryLiens": ([{"vin": V}, 10, ""], None),
+        "RecordInsurancePolicy": (
+            [
+                {
+                    "policy_id": "P9",
+                    "vin": V,
+                    "coverage": {"type": "theft", "amount": "1000", "currency": "CNY"},
+                    "valid_from": "2025-12-01",
+                    "valid_to": "2026-12-01",
+                }
+            ],
+            None,
+        ),
+        "LapseInsurancePolicy": (["P1", "unpaid premium"], None),
+        "FileInsuranceClaim": (
+            [
+                {
+                    "claim_id": "C1",
+                    "policy_id": "P1",
+                    "incident_date": "2025-12-24",
+                    "amount": "100",
+                    "description": "x",
+                }
+            ],
+            None,
+        ),
+        "GetInsurancePolicies": ([V], None),
+        "RecordMaintenance": (
+            [
+                {
+                    "record_id": "M1",
+                    "vin": V,
+                    "date": "2025-12-20",
+                    "odometer_km": 1200,
+                    "cost": "300",
+                    "currency": "CNY",
+                    "kind": "service",
+                    "description": "oil change",
+                }
+            ],
+            None,
+        ),
+        "RecordOdometer": ([{"vin": V, "odometer_km": 1500, "source": "inspection"}], None),
+        "GetMaintenanceRecords": ([V], None),
+        "GetOdometer": ([V], None),
+        "RecordValuation": (
+            [
+                {
+                    "valuation_id": "VX",
+                    "vin": V,
+                    "value": "100",
+                    "currency": "CNY",
+                    "interval_low": "90",
+                    "interval_high": "110",
+                    "coverage": "0.9",
+                    "model_id": "m",
+                    "model_version": "1",
+                    "inputs_hash": h,
+                    "valuer": "svc",
+                }
+            ],
+            None,
+        ),
+        "GetValuations": ([V], None),
+        "GetLatestValuation": ([V], None),
+        "AnchorDocument": (
+            [
+                {
+                    "document_id": "DX",
+                    "doc_type": "other",
+                    "cid": "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4",
+                    "sha256": h,
+                    "size": 1,
+                    "encryption_key_ref": "k",
+                }
+            ],
+            None,
+        ),
+        "GetDocument": ([docs["court"]], None),
+        "GetDocuments": ([{"vin": V}], None),
+        "IssueQrIdentity": ([V, {"code_id": "Q2", "payload_sha256": h}], None),
+        "ResolveQrCode": (["Q1"], None),
+        "GetQrIdentity": ([V], None),
+        "GetVehicleHistory": ([V], None),
+        "GetLienHistory": (["L1"], None),
+        "SetConfig": ([{"ltv_cap": "0.7", "valuation_max_age_days": 60}], None),
+        "GetConfig": ([], None),
+    }
+    return table[function]
+
+
+def test_table_covers_exactly_the_contract_functions() -> None:
+    assert set(access.ACCESS) == set(_TRANSACTIONS)
+    router = ContractRouter([MortgageContract])
+    assert set(router.transactions()) == set(_TRANSACTIONS)
+
+
+def test_args_cover_every_function(chain: Chain) -> None:
+    for function in access.ACCESS:
+        args_for(chain, function)
+
+
+CASES = [(f, p) for f in access.ACCESS for p in PRINCIPALS]
+
+
+@pytest.mark.parametrize(("function", "principal"), CASES, ids=[f"{f}-{p}" for f, p in CASES])
+def test_every_function_as_every_principal(chain: Chain, function: str, principal: str) -> None:
+    msp, role = PRINCIPALS[principal]
+    args, transient = args_for(chain, function)
+    raw = [a if isinstance(a, str) else json.dumps(a) for a in args]
+    result = chain.ledger.simulate(identity(principal), function, *raw, transient=transient)
+    rule = access.ACCESS[function]
+    if rule.allows(msp, role or ""):
+        assert "access denied by rule '" + rule.name not in result.response.message, result.response.message
+        if result.response.status == 403:  # only object-level rules may still refuse
+            assert any(f"rule '{name}'" in result.response.message for name in access.OBJECT_RULES)
+    else:
+        assert result.response.status == 403, (result.response.status, result.response.message)
+        assert f"access denied by rule '{rule.name}'" in result.response.message
+        assert not result.rwset.writes and result.event is None
+
+
+@pytest.mark.parametrize(
+    ("function", "principal"),
+    [
+        ("RegisterVehicle", "ta"),
+        ("GetOwner", "ta"),
+        ("GetOwner", "regulator"),
+        ("GetOwner", "bank_a"),
+        ("TransferTitle", "ta"),
+        ("SeizeVehicle", "ta"),
+        ("ScrapVehicle", "ta"),
+        ("RequestLien", "bank_a"),
+        ("RecordLien", "ta"),
+        ("RejectLien", "ta"),
+        ("ReleaseLien", "bank_a"),
+        ("ReleaseLienByCourtOrder", "ta"),
+        ("ProposeLienAssignment", "bank_a"),
+        ("StartForeclosure", "bank_a"),
+        ("RecordInsurancePolicy", "insurer"),
+        ("LapseInsurancePolicy", "insurer"),
+        ("FileInsuranceClaim", "insurer"),
+        ("RecordMaintenance", "dealer"),
+        ("RecordOdometer", "dealer"),
+        ("RecordValuation", "bank_b"),
+        ("AnchorDocument", "dealer"),
+        ("IssueQrIdentity", "ta"),
+        ("GetVehicleHistory", "regulator"),
+        ("GetLienHistory", "bank_a_auditor"),
+        ("SetConfig", "ta_admin"),
+        ("GetVehicleStatus", "ta_norole"),
+    ],
+)
+def test_allowed_principal_really_succeeds(chain: Chain, function: str, principal: str) -> None:
+    """The matrix above only proves 'not refused by the table'; these calls must go through."""
+    args, transient = args_for(chain, function)
+    raw = [a if isinstance(a, str) else json.dumps(a) for a in args]
+    result = chain.ledger.simulate(identity(principal), function, *raw, transient=transient)
+    assert result.ok, (result.response.status, result.response.message)
+
+
+def test_refusal_comes_before_argument_parsing(chain: Chain) -> None:
+    result = chain.ledger.simulate(identity("dealer"), "RegisterVehicle", "{not json")
+    assert result.response.status == 403
+    assert "access denied by rule 'registrar'" in result.response.message
+
+
+def test_regulator_and_auditors_write_nothing() -> None:
+    router = ContractRouter([MortgageContract])
+    writes = [name for name, tx in router.transactions().items() if tx.kind == "submit"]
+    assert len(writes) >= 20
+    for function in writes:
+        assert not access.ACCESS[function].allows("RegulatorMSP", "regulator"), function
+        for msp in access.CONSORTIUM:
+            assert not access.ACCESS[function].allows(msp, "auditor"), function
+
+
+def test_history_is_for_auditors_and_the_regulator_only() -> None:
+    for function in ("GetVehicleHistory", "GetLienHistory"):
+        rule = access.ACCESS[function]
+        assert rule.allows("RegulatorMSP", "regulator")
+        for msp in access.CONSORTIUM:
+            assert rule.allows(msp, "auditor")
+            for role in access.ROLES:
+                if role not in ("auditor", "regulator"):
+                    assert not rule.allows(msp, role), (function, msp, role)
+
+
+def test_access_doc_is_rendered_from_the_table() -> None:
+    assert DOC.read_text(encoding="utf-8") == access.render_markdown(), (
+        "docs/access-control.md is stale: run python -m chaincode.mortgage.access > docs/access-control.md"
+    )
