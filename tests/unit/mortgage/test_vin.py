@@ -84,7 +84,7 @@ def test_any_other_check_character_is_refused_in_check_digit_regions(body: str, 
 
 @given(vin_bodies.filter(lambda b: b[0] in "12345L"), st.integers(0, 16).filter(lambda i: i != 8))
 def test_single_transcription_error_is_caught(body: str, pos: int) -> None:
-    """Changing one character to another of a different value breaks the check (weights are non-zero mod 11)."""
+    """One changed character of a different value breaks the check (weights are non-zero mod 11)."""
     vin = with_check_digit(body)
     if pos == 0:
         return  # the first character selects the region itself
