@@ -153,7 +153,7 @@ def validate_sales(
     with np.errstate(invalid="ignore", divide="ignore"):
         per_month = out["mileage_km"].to_numpy() / np.maximum(months, 1.0)  # type: ignore[attr-defined]
     report(
-        np.isfinite(per_month) & (per_month > MAX_KM_PER_MONTH),
+        np.isfinite(per_month) & (months >= 0) & (per_month > MAX_KM_PER_MONTH),
         "mileage_km",
         f"more than {MAX_KM_PER_MONTH:g} km per month since first registration is implausible",
         raw[source["mileage_km"]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 _VEHICLE_EXAMPLE = {
     "make": "Toyota",
@@ -142,20 +142,41 @@ class TrainResponse(BaseModel):
 
 class GpsPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ts: str = Field(description="ISO 8601 timestamp")
+    ts: AwareDatetime = Field(description="ISO 8601 timestamp with offset")
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
 
 
 class OdometerReading(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ts: str = Field(description="ISO 8601 timestamp")
+    ts: AwareDatetime = Field(description="ISO 8601 timestamp with offset")
     km: float = Field(ge=0, le=2_000_000, allow_inf_nan=False)
     source: str = Field(default="obd", description="obd, maintenance or registry")
 
 
 class MileageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: str = Field(description="ISO 8601 timestamp")
+    as_of: AwareDatetime = Field(description="ISO 8601 timestamp with offset")
     gps: list[GpsPoint] = Field(default_factory=list)
     readings: list[OdometerReading] = Field(default_factory=list)
+
+
+class RollbackFlagOut(BaseModel):
+    ts: AwareDatetime
+    source: str
+    reading_km: float
+    expected_min_km: float
+    reason: str
+    severity: str
+
+
+class MileageResponse(BaseModel):
+    estimated_km: float
+    method: str
+    anchor_km: float | None
+    anchor_ts: AwareDatetime | None
+    anchor_source: str | None
+    distance_since_anchor_km: float
+    road_factor: float
+    rollback_suspected: bool
+    flags: list[RollbackFlagOut]

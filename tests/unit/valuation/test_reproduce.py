@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+
+from app.valuation.errors import InputError, ModelNotFoundError
+from app.valuation.registry import ModelRegistry
+from app.valuation.schemas import VehicleInput
+from app.valuation.service import ValuationService, canonical_inputs
+
+from .conftest import VEHICLE, Trained
+
+
+def test_reproduce_matches_exactly_in_a_fresh_service(trained: Trained) -> None:
+    recorded = trained.service.value(VehicleInput.model_validate(VEHICLE))
+    assert recorded.model.ref == trained.registered.ref
+    fresh = ValuationService(ModelRegistry(trained.root))  # no cache shared with the first
+    result = fresh.reproduce(recorded.model.ref, recorded.inputs, recorded.input_hash, recorded.value)
+    assert result.match and result.input_hash_match and result.value_match
+    assert result.recomputed.value == recorded.value
+    assert result.recomputed.interval == recorded.interval
+
+
+def test_reproduce_detects_changed_inputs_or_value(trained: Trained) -> None:
+    recorded = trained.service.value(VehicleInput.model_validate(VEHICLE))
+    tampered = {**recorded.inputs, "mileage_km": recorded.inputs["mileage_km"] + 1}
+    result = trained.service.reproduce(recorded.model.ref, tampered, recorded.input_hash, recorded.value)
+    assert not result.match and result.input_hash_match is False
+    wrong_value = trained.service.reproduce(recorded.model.ref, recorded.inputs, recorded.input_hash, 1.0)
+    assert not wrong_value.match and wrong_value.value_match is False
+
+
+def test_input_hash_is_stable_across_equivalent_requests(trained: Trained) -> None:
+    a = canonical_inputs(VehicleInput.model_validate(VEHICLE))
+    b = canonical_inputs(
+        VehicleInput.model_validate({**VEHICLE, "mileage_km": 52000.0, "new_price": "219800"})
+    )
+    assert a == b
+    first = trained.service.value_inputs(a)
+    assert first.input_hash == trained.service.value_inputs(b).input_hash
+
+
+def test_maintenance_records_split_recent_from_older() -> None:
+    data = {k: v for k, v in VEHICLE.items() if not k.startswith("repair_cost")}
+    records = [
+        {"date": "2024-10-01", "cost": 1000},  # within 3 months of 2024-11-30
+        {"date": "2023-01-01", "cost": 500},
+    ]
+    inputs = canonical_inputs(VehicleInput.model_validate({**data, "maintenance_records": records}))
+    assert inputs["repair_cost_recent_3m"] == 1000.0 and inputs["repair_cost_older"] == 500.0
+    with pytest.raises(InputError, match="repair_cost_recent_3m"):
+        canonical_inputs(VehicleInput.model_validate(data))
+
+
+def test_unknown_model_version_and_tampered_artefact(trained: Trained) -> None:
+    with pytest.raises(ModelNotFoundError):
+        trained.service.reproduce("residual-value@999", dict(VEHICLE))
+    registry = ModelRegistry(trained.root)
+    reg = registry.get("residual-value", trained.registered.version)
+    assert registry.get("residual-value").version >= reg.version
+    assert reg.artefact().startswith(b"tree")
+
+
+def test_bad_values_name_the_field(trained: Trained) -> None:
+    with pytest.raises(InputError, match="'make'"):
+        trained.service.value(VehicleInput.model_validate({**VEHICLE, "make": "Lada"}))
+    with pytest.raises(InputError, match="valuation_date"):
+        trained.service.value(VehicleInput.model_validate({**VEHICLE, "valuation_date": "2999-01-01"}))
+    with pytest.raises(InputError, match="first_registration"):
+        trained.service.value(VehicleInput.model_validate({**VEHICLE, "first_registration": "2024-12-01"}))
+    with pytest.raises(InputError, match="region"):
+        trained.service.value(VehicleInput.model_validate({**VEHICLE, "region": "XX"}))
