@@ -8,9 +8,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app.api.deps import current_user
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.idempotency import IdempotencyStore
 from app.api.ledger_provider import build_ledger
@@ -133,8 +134,8 @@ def create_app(
         api.include_router(qr_router)
     for name in ("app.valuation.router", "app.risk.router"):
         extra = _optional_router(name)
-        if extra is not None:
-            api.include_router(extra)
+        if extra is not None:  # other engineers' routers: behind the same authentication
+            api.include_router(extra, dependencies=[Depends(current_user)])
     app.include_router(api)
     web = _optional_router("app.web.router")  # web pages (another engineer's), mounted at the root
     if web is not None:
