@@ -1,0 +1,5 @@
+"""Entry point: python -m network ..."""
+
+from network.cli import app
+
+app(prog_name="network")

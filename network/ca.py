@@ -1,0 +1,212 @@
+"""One fabric-ca server per org (TLS on) and every identity the network needs, issued by it.
+
+Layout under crypto/<org key>/:
+  ca/                 fabric-ca-server home (ca-cert.pem, tls-cert.pem, sqlite DB)
+  msp/                the org's MSP for the channel config (cacerts, tlscacerts, NodeOUs config.yaml)
+  nodes/<name>/msp    a peer's or orderer's signing identity;  nodes/<name>/tls/{cert,key,ca}.pem
+  users/<name>/msp    a user's identity (ecert carries the `role` attribute); users/<name>/tls for admins
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from network import topology
+from network.errors import NetworkError
+from network.process import ProcessTable, run, wait_until
+from network.settings import Settings
+from network.topology import HOST, Org
+
+log = logging.getLogger(__name__)
+
+NODE_OUS = """NodeOUs:
+  Enable: true
+  ClientOUIdentifier: {Certificate: cacerts/ca.pem, OrganizationalUnitIdentifier: client}
+  PeerOUIdentifier: {Certificate: cacerts/ca.pem, OrganizationalUnitIdentifier: peer}
+  AdminOUIdentifier: {Certificate: cacerts/ca.pem, OrganizationalUnitIdentifier: admin}
+  OrdererOUIdentifier: {Certificate: cacerts/ca.pem, OrganizationalUnitIdentifier: orderer}
+"""
+
+
+@dataclass(frozen=True)
+class OrgCrypto:
+    """Paths of one org's crypto material."""
+
+    root: Path
+
+    @property
+    def ca_home(self) -> Path:
+        return self.root / "ca"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.ca_home / "ca-cert.pem"
+
+    @property
+    def ca_tls_cert(self) -> Path:
+        return self.ca_home / "tls-cert.pem"
+
+    @property
+    def msp(self) -> Path:
+        return self.root / "msp"
+
+    @property
+    def tls_ca(self) -> Path:
+        return self.msp / "tlscacerts" / "ca.pem"
+
+    def node(self, name: str) -> Path:
+        return self.root / "nodes" / name
+
+    def user(self, name: str) -> Path:
+        return self.root / "users" / name
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.root / "secrets.json"
+
+    @property
+    def done_marker(self) -> Path:
+        return self.root / ".enrolled"
+
+
+def org_crypto(settings: Settings, org: Org) -> OrgCrypto:
+    return OrgCrypto(settings.crypto_dir / org.key)
+
+
+def key_file(msp: Path) -> Path:
+    keys = sorted((msp / "keystore").iterdir())
+    if not keys:
+        raise NetworkError(f"no private key in {msp / 'keystore'}")
+    return keys[0]
+
+
+def _secrets(oc: OrgCrypto) -> dict[str, str]:
+    if oc.secrets_file.exists():
+        return json.loads(oc.secrets_file.read_text())
+    data = {"registrar": secrets.token_hex(12)}
+    oc.root.mkdir(parents=True, exist_ok=True)
+    oc.secrets_file.write_text(json.dumps(data))
+    oc.secrets_file.chmod(0o600)
+    return data
+
+
+def start_ca(settings: Settings, procs: ProcessTable, org: Org) -> None:
+    """Start (or restart on its existing home) the org's fabric-ca server and wait for it."""
+    name = topology.ca_name(org)
+    oc = org_crypto(settings, org)
+    oc.ca_home.mkdir(parents=True, exist_ok=True)
+    pw = _secrets(oc)["registrar"]
+    ports = settings.ports
+    port, ops = ports.ca(org), ports.ca_operations(org)
+    argv = [str(settings.binary("fabric-ca-server")), "start", "-b", f"registrar:{pw}",
+            "--home", str(oc.ca_home), "--address", HOST, "--port", str(port), "--tls.enabled",
+            "--csr.cn", f"ca.{org.domain}", "--csr.hosts", f"{HOST},localhost"]
+    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{HOST}:{ops}",
+           "FABRIC_CA_SERVER_CA_NAME": "", "FABRIC_CA_SERVER_CSR_NAMES_0_O": org.name}
+    logf = settings.log_file(name)
+    proc = procs.start(name, argv, env=env, log_path=logf, ports={"listen": port, "operations": ops})
+    wait_until(lambda: _healthy(ops), timeout=30, what="operations /healthz", node=name, port=port,
+               log_path=logf, proc=proc)
+    wait_until(oc.ca_tls_cert.exists, timeout=10, what="TLS certificate", node=name, port=port,
+               log_path=logf, proc=proc)
+
+
+def _healthy(ops_port: int) -> bool:
+    try:
+        return httpx.get(f"http://{HOST}:{ops_port}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class Enroller:
+    """Registers and enrolls identities at one org's CA with fabric-ca-client."""
+
+    def __init__(self, settings: Settings, org: Org) -> None:
+        self.settings = settings
+        self.org = org
+        self.oc = org_crypto(settings, org)
+        self.url_host = f"{HOST}:{settings.ports.ca(org)}"
+        self.client = str(settings.binary("fabric-ca-client"))
+        self.secrets = _secrets(self.oc)
+
+    def _ca(self, *args: str, home: Path, what: str) -> str:
+        home.mkdir(parents=True, exist_ok=True)
+        return run([self.client, *args, "--home", str(home), "--tls.certfiles", str(self.oc.ca_tls_cert)],
+                   what=f"fabric-ca-client {what} ({self.org.name})", timeout=60)
+
+    def enroll_registrar(self) -> None:
+        home = self.oc.root / "registrar"
+        self._ca("enroll", "-u", f"https://registrar:{self.secrets['registrar']}@{self.url_host}",
+                 "--mspdir", str(home / "msp"), home=home, what="enroll registrar")
+
+    def register(self, name: str, id_type: str, attrs: str | None = None) -> str:
+        secret = secrets.token_hex(10)
+        args = ["register", "-u", f"https://{self.url_host}", "--id.name", name, "--id.secret", secret,
+                "--id.type", id_type, "--mspdir", str(self.oc.root / "registrar" / "msp")]
+        if attrs:
+            args += ["--id.attrs", attrs]
+        self._ca(*args, home=self.oc.root / "registrar", what=f"register {name}")
+        return secret
+
+    def enroll(self, name: str, secret: str, dest: Path, hosts: list[str], tls: bool) -> None:
+        home = dest / ".ca-client"
+        self._ca("enroll", "-u", f"https://{name}:{secret}@{self.url_host}", "--mspdir", str(dest / "msp"),
+                 "--csr.hosts", ",".join(hosts), "--csr.cn", name, home=home, what=f"enroll {name}")
+        _normalise_msp(dest / "msp", self.oc.ca_cert)
+        if tls:
+            tmp = dest / ".tlsmsp"
+            self._ca("enroll", "-u", f"https://{name}:{secret}@{self.url_host}", "--mspdir", str(tmp),
+                     "--enrollment.profile", "tls", "--csr.hosts", ",".join(hosts), "--csr.cn", name,
+                     home=home, what=f"enroll TLS {name}")
+            tls_dir = dest / "tls"
+            tls_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(tmp / "signcerts" / "cert.pem", tls_dir / "cert.pem")
+            shutil.copy(key_file(tmp), tls_dir / "key.pem")
+            shutil.copy(self.oc.ca_cert, tls_dir / "ca.pem")
+            shutil.rmtree(tmp)
+
+    def build_org_msp(self) -> None:
+        msp = self.oc.msp
+        for sub in ("cacerts", "tlscacerts"):
+            (msp / sub).mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.oc.ca_cert, msp / sub / "ca.pem")
+        (msp / "config.yaml").write_text(NODE_OUS)
+
+    def enroll_all(self) -> None:
+        """Issue every identity of the org (idempotent: skipped once done)."""
+        if self.oc.done_marker.exists():
+            return
+        self.enroll_registrar()
+        self.build_org_msp()
+        org = self.org
+        nodes: list[tuple[str, str]] = []
+        if org.peer:
+            nodes.append((topology.peer_name(org), "peer"))
+        if org.orderer_org:
+            nodes += [(topology.orderer_name(i), "orderer") for i in range(topology.ORDERER_COUNT)]
+        for name, id_type in nodes:
+            secret = self.register(name, id_type)
+            self.enroll(name, secret, self.oc.node(name), [HOST, "localhost", name], tls=True)
+        for user in org.users:
+            id_type = "admin" if user.admin else "client"
+            secret = self.register(user.name, id_type, attrs=f"role={user.role}:ecert")
+            self.enroll(user.name, secret, self.oc.user(user.name), [HOST, "localhost"], tls=user.admin)
+        self.oc.done_marker.write_text("ok\n")
+        log.info("issued identities for %s", org.name)
+
+
+def _normalise_msp(msp: Path, ca_cert: Path) -> None:
+    """cacerts/ca.pem + NodeOUs config.yaml, so every MSP folder has the same shape."""
+    cacerts = msp / "cacerts"
+    for f in cacerts.iterdir():
+        f.unlink()
+    shutil.copy(ca_cert, cacerts / "ca.pem")
+    (msp / "config.yaml").write_text(NODE_OUS)
+    shutil.rmtree(msp / "user", ignore_errors=True)

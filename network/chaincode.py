@@ -1,0 +1,221 @@
+"""Chaincode-as-a-service lifecycle: deterministic packaging, install, approve, commit, server process.
+
+The package holds only connection.json, so its bytes (and package ID) change only when the chaincode
+server's address changes. The definition's `version` is a fingerprint of policy + collections + package
+ID: when any of them changes, the next `up` approves and commits a new sequence.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import io
+import json
+import logging
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from network import topology
+from network.config import admin_cli_env, orderer_tls_ca
+from network.errors import NetworkError
+from network.process import ProcessTable, port_open, run, wait_until
+from network.settings import PACKAGE_DIR, REPO_ROOT, Settings
+from network.topology import CHANNEL, HOST
+
+log = logging.getLogger(__name__)
+
+CHAINCODES_FILE = PACKAGE_DIR / "chaincodes.yaml"
+SERVER_MODULE = "chaincode.runtime.server"
+
+
+@dataclass(frozen=True)
+class ChaincodeSpec:
+    name: str
+    contracts: tuple[str, ...]
+    policy: str
+    collections: Path
+    slot: int
+
+    @property
+    def modules(self) -> list[str]:
+        return [c.split(":", 1)[0] for c in self.contracts]
+
+    def missing_modules(self) -> list[str]:
+        return [m for m in self.modules if not _module_exists(m)]
+
+    def server_name(self) -> str:
+        return f"cc.{self.name}"
+
+
+def _module_exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def load_specs(path: Path = CHAINCODES_FILE) -> list[ChaincodeSpec]:
+    raw = yaml.safe_load(path.read_text())
+    out = []
+    for item in raw["chaincodes"]:
+        for key in ("name", "contracts", "policy", "collections", "slot"):
+            if key not in item:
+                raise ValueError(f"{path}: chaincode entry {item.get('name', '?')!r} lacks {key!r}")
+        out.append(ChaincodeSpec(item["name"], tuple(item["contracts"]), item["policy"],
+                                 REPO_ROOT / item["collections"], int(item["slot"])))
+    return out
+
+
+def _tar_bytes(files: list[tuple[str, bytes]]) -> bytes:
+    """A tar.gz of the files with fixed metadata (mtime 0, root owner, 0644), in the given order."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def package_ccaas(label: str, address: str, *, tls_required: bool = False) -> bytes:
+    """Deterministic chaincode-as-a-service package: same inputs, same bytes, same package ID."""
+    connection = {"address": address, "dial_timeout": "10s", "tls_required": tls_required}
+    code = _tar_bytes([("connection.json", json.dumps(connection, sort_keys=True).encode())])
+    metadata = json.dumps({"label": label, "type": "ccaas"}, sort_keys=True).encode()
+    return _tar_bytes([("metadata.json", metadata), ("code.tar.gz", code)])
+
+
+def package_id(label: str, package: bytes) -> str:
+    """Fabric's package ID: `<label>:<hex sha256 of the package bytes>`."""
+    return f"{label}:{hashlib.sha256(package).hexdigest()}"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    spec: ChaincodeSpec
+    package_path: Path
+    package_id: str
+    address: str
+    version: str
+
+
+def prepare(settings: Settings, spec: ChaincodeSpec) -> Deployment:
+    address = f"{HOST}:{settings.ports.chaincode(spec.slot)}"
+    label = f"{spec.name}_ccaas"
+    pkg = package_ccaas(label, address)
+    path = settings.data_dir / "chaincode" / f"{spec.name}.tar.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pkg)
+    pid = package_id(label, pkg)
+    if not spec.collections.exists():
+        raise NetworkError(f"chaincode {spec.name}: collections config {spec.collections} does not exist")
+    fp = hashlib.sha256()
+    fp.update(spec.policy.encode())
+    fp.update(b"\0" + _canonical_json(spec.collections) + b"\0" + pid.encode())
+    return Deployment(spec, path, pid, address, "v-" + fp.hexdigest()[:16])
+
+
+def _canonical_json(path: Path) -> bytes:
+    try:
+        return json.dumps(json.loads(path.read_text()), sort_keys=True).encode()
+    except json.JSONDecodeError as exc:
+        raise NetworkError(f"{path}: not valid JSON: {exc}") from exc
+
+
+def _peer(settings: Settings) -> str:
+    return str(settings.binary("peer"))
+
+
+def _orderer_args(settings: Settings) -> list[str]:
+    return ["-o", f"{HOST}:{settings.ports.orderer(0)}", "--tls", "--cafile", str(orderer_tls_ca(settings))]
+
+
+def query_committed(settings: Settings, name: str) -> dict[str, Any] | None:
+    org = topology.peer_orgs()[0]
+    try:
+        out = run([_peer(settings), "lifecycle", "chaincode", "querycommitted", "-C", CHANNEL, "-n", name,
+                   "-O", "json"], env=admin_cli_env(settings, org), what=f"querycommitted {name}")
+    except NetworkError as exc:
+        if "not found" in str(exc) or "404" in str(exc):
+            return None
+        raise
+    return json.loads(out[out.index("{"):])
+
+
+def query_all_committed(settings: Settings, org: topology.Org | None = None) -> list[dict[str, Any]]:
+    org = org or topology.peer_orgs()[0]
+    out = run([_peer(settings), "lifecycle", "chaincode", "querycommitted", "-C", CHANNEL, "-O", "json"],
+              env=admin_cli_env(settings, org), what="querycommitted")
+    data = json.loads(out[out.index("{"):]) if "{" in out else {}
+    return list(data.get("chaincode_definitions", []) or [])
+
+
+def _installed(settings: Settings, org: topology.Org) -> set[str]:
+    out = run([_peer(settings), "lifecycle", "chaincode", "queryinstalled", "-O", "json"],
+              env=admin_cli_env(settings, org), what=f"queryinstalled on {topology.peer_name(org)}")
+    if "{" not in out:
+        return set()
+    data = json.loads(out[out.index("{"):])
+    return {c["package_id"] for c in data.get("installed_chaincodes", []) or []}
+
+
+def deploy(settings: Settings, dep: Deployment) -> int:
+    """Install on every peer, approve for every peer org, commit; return the committed sequence."""
+    spec = dep.spec
+    committed = query_committed(settings, spec.name)
+    if committed and committed.get("version") == dep.version:
+        log.info("chaincode %s already committed at sequence %s", spec.name, committed["sequence"])
+        return int(committed["sequence"])
+    sequence = int(committed["sequence"]) + 1 if committed else 1
+    orgs = topology.peer_orgs()
+    for org in orgs:
+        if dep.package_id not in _installed(settings, org):
+            run([_peer(settings), "lifecycle", "chaincode", "install", str(dep.package_path)],
+                env=admin_cli_env(settings, org), what=f"install {spec.name} on {topology.peer_name(org)}",
+                timeout=120)
+    definition = ["-C", CHANNEL, "-n", spec.name, "-v", dep.version, "--sequence", str(sequence),
+                  "--signature-policy", spec.policy, "--collections-config", str(spec.collections)]
+    for org in orgs:
+        run([_peer(settings), "lifecycle", "chaincode", "approveformyorg", *_orderer_args(settings),
+             *definition, "--package-id", dep.package_id], env=admin_cli_env(settings, org),
+            what=f"approve {spec.name} for {org.msp_id}", timeout=120)
+    peers: list[str] = []
+    for org in orgs:
+        peers += ["--peerAddresses", f"{HOST}:{settings.ports.peer(org)}",
+                  "--tlsRootCertFiles", admin_cli_env(settings, org)["CORE_PEER_TLS_ROOTCERT_FILE"]]
+    run([_peer(settings), "lifecycle", "chaincode", "commit", *_orderer_args(settings), *definition, *peers],
+        env=admin_cli_env(settings, orgs[0]), what=f"commit {spec.name}", timeout=120)
+    log.info("committed chaincode %s sequence %s (%s)", spec.name, sequence, dep.version)
+    return sequence
+
+
+def server_available() -> bool:
+    return _module_exists(SERVER_MODULE)
+
+
+def start_server(settings: Settings, procs: ProcessTable, dep: Deployment) -> None:
+    """(Re)start the chaincode server process from the current source with its package ID."""
+    name = dep.spec.server_name()
+    procs.stop(name)
+    port = settings.ports.chaincode(dep.spec.slot)
+    argv = [sys.executable, "-m", SERVER_MODULE, "--chaincode-id", dep.package_id, "--address", dep.address]
+    for c in dep.spec.contracts:
+        argv += ["--contract", c]
+    logf = settings.log_file(name)
+    proc = procs.start(name, argv, env={"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id},
+                       log_path=logf, ports={"listen": port}, cwd=REPO_ROOT)
+    wait_until(lambda: port_open(port), timeout=30, what=f"listening on {dep.address}", node=name,
+               port=port, log_path=logf, proc=proc)

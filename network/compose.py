@@ -1,0 +1,108 @@
+"""docker-compose.yaml rendered from the same topology, environment and config files as the native network.
+
+Every service uses host networking, so the addresses in the channel config, the TLS SANs (127.0.0.1) and
+the ports are the ones the native network uses; the data folder (config, crypto, ledgers) is mounted at
+the same absolute path (${PWD}/.data/network, run compose from the repo root). The crypto and config are
+created by `python -m network up` (then `down`); compose then runs the same nodes on the official images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from network import chaincode, config, topology
+from network.settings import Settings
+
+DATA = "${PWD}/.data/network"
+IMAGES = {
+    "ca": "hyperledger/fabric-ca:1.5.21",
+    "orderer": "hyperledger/fabric-orderer:2.5.16",
+    "peer": "hyperledger/fabric-peer:2.5.16",
+    "kubo": "ipfs/kubo:v0.42.0",
+    "python": "python:3.11-slim",
+}
+
+
+# sed program printing the registrar password from secrets.json (written by `python -m network up`)
+_READ_SECRET = "sed -n 's/.*\"registrar\": \"\\([^\"]*\\)\".*/\\1/p'"
+
+
+def _settings() -> Settings:
+    base = Settings.from_env()
+    return replace(base, data_dir=Path(DATA), bin_dir=Path("/usr/local/bin"))
+
+
+def _rewrite(env: dict[str, str], s: Settings) -> dict[str, str]:
+    return {k: v.replace(str(Path(DATA)), DATA) for k, v in env.items()}
+
+
+def services() -> dict[str, Any]:
+    s = _settings()
+    ports = s.ports
+    data_mount = f"{DATA}:{DATA}"
+    out: dict[str, Any] = {}
+    for org in topology.ORGS:
+        name = topology.ca_name(org)
+        home = f"{DATA}/crypto/{org.key}/ca"
+        out[name] = {
+            "image": IMAGES["ca"], "network_mode": "host", "volumes": [data_mount],
+            "labels": {"mledger.org": org.msp_id, "mledger.kind": "ca"},
+            "environment": {
+                "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"127.0.0.1:{ports.ca_operations(org)}"},
+            "command": ["sh", "-c", f"fabric-ca-server start -b registrar:$$({_READ_SECRET} "
+                        f"{DATA}/crypto/{org.key}/secrets.json) --home {home} --address 127.0.0.1 "
+                        f"--port {ports.ca(org)} --tls.enabled"],
+        }
+    for i in range(topology.ORDERER_COUNT):
+        name = topology.orderer_name(i)
+        out[name] = {"image": IMAGES["orderer"], "network_mode": "host", "volumes": [data_mount],
+                     "labels": {"mledger.org": topology.orderer_org().msp_id, "mledger.kind": "orderer"},
+                     "environment": _rewrite(config.orderer_env(s, i), s), "command": ["orderer"],
+                     "depends_on": [topology.ca_name(topology.orderer_org())]}
+    for org in topology.peer_orgs():
+        name = topology.peer_name(org)
+        out[name] = {"image": IMAGES["peer"], "network_mode": "host",
+                     "volumes": [data_mount, "${PWD}/network/ccaas:${PWD}/network/ccaas:ro"],
+                     "labels": {"mledger.org": org.msp_id, "mledger.kind": "peer",
+                                "mledger.channel": topology.CHANNEL},
+                     "environment": _rewrite(config.peer_env(s, org), s),
+                     "command": ["peer", "node", "start"],
+                     "depends_on": [topology.orderer_name(i) for i in range(topology.ORDERER_COUNT)]}
+    out["kubo"] = {"image": IMAGES["kubo"], "network_mode": "host",
+                   "volumes": [f"{DATA}/nodes/kubo:/data/ipfs"],
+                   "environment": {"LIBP2P_FORCE_PNET": "1", "IPFS_PATH": "/data/ipfs"},
+                   "labels": {"mledger.kind": "kubo"},
+                   "command": ["daemon", "--migrate=false"]}
+    for spec in chaincode.load_specs():
+        address = f"127.0.0.1:{ports.chaincode(spec.slot)}"
+        label = f"{spec.name}_ccaas"
+        pkg_id = chaincode.package_id(label, chaincode.package_ccaas(label, address))
+        contracts = " ".join(f"--contract {c}" for c in spec.contracts)
+        out[spec.server_name()] = {
+            "image": IMAGES["python"], "network_mode": "host", "working_dir": "/app",
+            "volumes": ["${PWD}:/app"],
+            "labels": {"mledger.kind": "chaincode", "mledger.chaincode": spec.name,
+                       "mledger.channel": topology.CHANNEL},
+            "environment": {"CHAINCODE_ID": pkg_id, "CHAINCODE_SERVER_ADDRESS": address},
+            "command": ["sh", "-c", "pip install --quiet -e . && python -m chaincode.runtime.server "
+                        f"--chaincode-id {pkg_id} --address {address} {contracts}"],
+        }
+    out["gateway"] = {
+        "image": IMAGES["python"], "network_mode": "host", "working_dir": "/app",
+        "volumes": ["${PWD}:/app"], "labels": {"mledger.kind": "gateway"},
+        "environment": {"MLEDGER_NETWORK_DIR": DATA, "MLEDGER_LEDGER": "fabric"},
+        "command": ["sh", "-c", "pip install --quiet -e . && mledger serve"],
+        "depends_on": [topology.peer_name(o) for o in topology.peer_orgs()] + ["kubo"],
+    }
+    return out
+
+
+def render() -> str:
+    doc = {"name": "mledger", "services": services()}
+    header = ("# GENERATED by `python -m network compose` from network/topology.py; do not edit by hand.\n"
+              "# Same topology, environment and config files as the native network (see docs/network.md).\n")
+    return header + yaml.safe_dump(doc, sort_keys=False, width=200)

@@ -1,0 +1,220 @@
+"""Fabric configuration files for the native network, derived at `up` time.
+
+- configtx.yaml is our own channel definition (orgs, etcdraft consenters, policies, capabilities V2_5,
+  a short BatchTimeout so a lone transaction commits quickly on the local network).
+- core.yaml and orderer.yaml start from Fabric's sampleconfig taken from the downloaded module at install
+  time (.cache/bin/fabric-<version>/config); only what cannot be set by environment variable (the
+  external builder list, no Docker endpoint) is changed in the file, everything per node is set by
+  CORE_* / ORDERER_* environment variables (see peer_env / orderer_env).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from network import topology
+from network.ca import key_file, org_crypto
+from network.settings import PACKAGE_DIR, Settings
+from network.topology import CHANNEL, HOST, Org
+
+PROFILE = "VehiclesChannel"
+CCAAS_BUILDER_DIR = PACKAGE_DIR / "ccaas"
+
+
+def _sig(expr: str) -> dict[str, str]:
+    return {"Type": "Signature", "Rule": expr}
+
+
+def _meta(expr: str) -> dict[str, str]:
+    return {"Type": "ImplicitMeta", "Rule": expr}
+
+
+def _app_org(settings: Settings, org: Org) -> dict[str, Any]:
+    msp = org.msp_id
+    return {
+        "Name": msp, "ID": msp, "MSPDir": str(org_crypto(settings, org).msp),
+        "Policies": {
+            "Readers": _sig(f"OR('{msp}.admin', '{msp}.peer', '{msp}.client')"),
+            "Writers": _sig(f"OR('{msp}.admin', '{msp}.client')"),
+            "Admins": _sig(f"OR('{msp}.admin')"),
+            "Endorsement": _sig(f"OR('{msp}.peer')"),
+        },
+    }
+
+
+def configtx(settings: Settings) -> dict[str, Any]:
+    """The channel profile for `vehicles` as a configtx.yaml document."""
+    ports = settings.ports
+    oo = topology.orderer_org()
+    oc = org_crypto(settings, oo)
+    orderer_org = {
+        "Name": oo.msp_id, "ID": oo.msp_id, "MSPDir": str(oc.msp),
+        "Policies": {
+            "Readers": _sig(f"OR('{oo.msp_id}.member')"),
+            "Writers": _sig(f"OR('{oo.msp_id}.member')"),
+            "Admins": _sig(f"OR('{oo.msp_id}.admin')"),
+        },
+        "OrdererEndpoints": [f"{HOST}:{ports.orderer(i)}" for i in range(topology.ORDERER_COUNT)],
+    }
+    consenters = []
+    for i in range(topology.ORDERER_COUNT):
+        tls = oc.node(topology.orderer_name(i)) / "tls" / "cert.pem"
+        consenters.append({"Host": HOST, "Port": ports.orderer(i), "ClientTLSCert": str(tls),
+                           "ServerTLSCert": str(tls)})
+    app_orgs = [_app_org(settings, o) for o in topology.ORGS if not o.orderer_org]
+    return {"Profiles": {PROFILE: {
+        "Policies": {"Readers": _meta("ANY Readers"), "Writers": _meta("ANY Writers"),
+                     "Admins": _meta("MAJORITY Admins")},
+        "Capabilities": {"V2_0": True},
+        "Orderer": {
+            "OrdererType": "etcdraft",
+            # Short on purpose: the default 2 s would make every lone transaction wait ~2 s to commit.
+            "BatchTimeout": settings.batch_timeout,
+            "BatchSize": {"MaxMessageCount": 100, "AbsoluteMaxBytes": "10 MB", "PreferredMaxBytes": "2 MB"},
+            "EtcdRaft": {"Consenters": consenters, "Options": {
+                "TickInterval": "250ms", "ElectionTick": 10, "HeartbeatTick": 1, "MaxInflightBlocks": 5,
+                "SnapshotIntervalSize": "16 MB"}},
+            "Organizations": [orderer_org],
+            "Policies": {"Readers": _meta("ANY Readers"), "Writers": _meta("ANY Writers"),
+                         "Admins": _meta("MAJORITY Admins"), "BlockValidation": _meta("ANY Writers")},
+            "Capabilities": {"V2_0": True},
+        },
+        "Application": {
+            "Organizations": app_orgs,
+            "Policies": {"Readers": _meta("ANY Readers"), "Writers": _meta("ANY Writers"),
+                         "Admins": _meta("MAJORITY Admins"),
+                         "LifecycleEndorsement": _meta("MAJORITY Endorsement"),
+                         "Endorsement": _meta("MAJORITY Endorsement")},
+            "Capabilities": {"V2_5": True},
+        },
+    }}}
+
+
+def write_configs(settings: Settings) -> None:
+    """Write configtx.yaml, the derived core.yaml and orderer.yaml under <data>/config."""
+    cfg = settings.config_dir
+    (cfg / "configtx").mkdir(parents=True, exist_ok=True)
+    (cfg / "configtx" / "configtx.yaml").write_text(yaml.safe_dump(configtx(settings), sort_keys=False))
+    sample = settings.fabric_sampleconfig
+    core = yaml.safe_load((sample / "core.yaml").read_text())
+    core["vm"]["endpoint"] = ""  # no Docker: chaincode runs as a service
+    core["chaincode"]["externalBuilders"] = [{"name": "mledger-ccaas", "path": str(CCAAS_BUILDER_DIR)}]
+    (cfg / "peer").mkdir(parents=True, exist_ok=True)
+    (cfg / "peer" / "core.yaml").write_text(yaml.safe_dump(core, sort_keys=False))
+    (cfg / "orderer").mkdir(parents=True, exist_ok=True)
+    shutil.copy(sample / "orderer.yaml", cfg / "orderer" / "orderer.yaml")
+
+
+def peer_env(settings: Settings, org: Org) -> dict[str, str]:
+    """Environment of a peer process: everything per node as CORE_* overrides."""
+    ports = settings.ports
+    name = topology.peer_name(org)
+    oc = org_crypto(settings, org)
+    node = oc.node(name)
+    data = settings.nodes_dir / name
+    addr = f"{HOST}:{ports.peer(org)}"
+    return {
+        "FABRIC_CFG_PATH": str(settings.config_dir / "peer"),
+        "FABRIC_LOGGING_SPEC": "INFO",
+        "CORE_PEER_ID": name,
+        "CORE_PEER_NETWORKID": "mledger",
+        "CORE_PEER_ADDRESS": addr,
+        "CORE_PEER_LISTENADDRESS": addr,
+        "CORE_PEER_CHAINCODEADDRESS": f"{HOST}:{ports.peer_chaincode(org)}",
+        "CORE_PEER_CHAINCODELISTENADDRESS": f"{HOST}:{ports.peer_chaincode(org)}",
+        "CORE_PEER_GOSSIP_BOOTSTRAP": addr,
+        "CORE_PEER_GOSSIP_EXTERNALENDPOINT": addr,
+        "CORE_PEER_GOSSIP_USELEADERELECTION": "true",
+        "CORE_PEER_GOSSIP_ORGLEADER": "false",
+        "CORE_PEER_LOCALMSPID": org.msp_id,
+        "CORE_PEER_MSPCONFIGPATH": str(node / "msp"),
+        "CORE_PEER_TLS_ENABLED": "true",
+        "CORE_PEER_TLS_CERT_FILE": str(node / "tls" / "cert.pem"),
+        "CORE_PEER_TLS_KEY_FILE": str(node / "tls" / "key.pem"),
+        "CORE_PEER_TLS_ROOTCERT_FILE": str(node / "tls" / "ca.pem"),
+        "CORE_PEER_FILESYSTEMPATH": str(data / "ledger"),
+        "CORE_LEDGER_SNAPSHOTS_ROOTDIR": str(data / "snapshots"),
+        "CORE_LEDGER_STATE_STATEDATABASE": "goleveldb",
+        "CORE_OPERATIONS_LISTENADDRESS": f"{HOST}:{ports.peer_operations(org)}",
+        "CORE_OPERATIONS_TLS_ENABLED": "false",
+        "CORE_METRICS_PROVIDER": "prometheus",
+        "CORE_CHAINCODE_EXECUTETIMEOUT": "30s",
+    }
+
+
+def orderer_env(settings: Settings, i: int) -> dict[str, str]:
+    """Environment of an orderer: channel participation API on, no system channel."""
+    ports = settings.ports
+    oo = topology.orderer_org()
+    oc = org_crypto(settings, oo)
+    name = topology.orderer_name(i)
+    node = oc.node(name)
+    tls = node / "tls"
+    data = settings.nodes_dir / name
+    ca = str(tls / "ca.pem")
+    return {
+        "FABRIC_CFG_PATH": str(settings.config_dir / "orderer"),
+        "FABRIC_LOGGING_SPEC": "INFO",
+        "ORDERER_GENERAL_LISTENADDRESS": HOST,
+        "ORDERER_GENERAL_LISTENPORT": str(ports.orderer(i)),
+        "ORDERER_GENERAL_LOCALMSPID": oo.msp_id,
+        "ORDERER_GENERAL_LOCALMSPDIR": str(node / "msp"),
+        "ORDERER_GENERAL_TLS_ENABLED": "true",
+        "ORDERER_GENERAL_TLS_PRIVATEKEY": str(tls / "key.pem"),
+        "ORDERER_GENERAL_TLS_CERTIFICATE": str(tls / "cert.pem"),
+        "ORDERER_GENERAL_TLS_ROOTCAS": f"[{ca}]",
+        "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE": str(tls / "cert.pem"),
+        "ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY": str(tls / "key.pem"),
+        "ORDERER_GENERAL_CLUSTER_ROOTCAS": f"[{ca}]",
+        "ORDERER_GENERAL_BOOTSTRAPMETHOD": "none",
+        "ORDERER_CHANNELPARTICIPATION_ENABLED": "true",
+        "ORDERER_ADMIN_LISTENADDRESS": f"{HOST}:{ports.orderer_admin(i)}",
+        "ORDERER_ADMIN_TLS_ENABLED": "true",
+        "ORDERER_ADMIN_TLS_CERTIFICATE": str(tls / "cert.pem"),
+        "ORDERER_ADMIN_TLS_PRIVATEKEY": str(tls / "key.pem"),
+        "ORDERER_ADMIN_TLS_ROOTCAS": f"[{ca}]",
+        "ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED": "true",
+        "ORDERER_ADMIN_TLS_CLIENTROOTCAS": f"[{ca}]",
+        "ORDERER_FILELEDGER_LOCATION": str(data / "ledger"),
+        "ORDERER_CONSENSUS_WALDIR": str(data / "etcdraft" / "wal"),
+        "ORDERER_CONSENSUS_SNAPDIR": str(data / "etcdraft" / "snapshot"),
+        "ORDERER_OPERATIONS_LISTENADDRESS": f"{HOST}:{ports.orderer_operations(i)}",
+        "ORDERER_OPERATIONS_TLS_ENABLED": "false",
+        "ORDERER_METRICS_PROVIDER": "prometheus",
+    }
+
+
+def admin_cli_env(settings: Settings, org: Org) -> dict[str, str]:
+    """Environment for the `peer` CLI acting as the org's admin against the org's peer."""
+    oc = org_crypto(settings, org)
+    env = {
+        "FABRIC_CFG_PATH": str(settings.config_dir / "peer"),
+        "CORE_PEER_LOCALMSPID": org.msp_id,
+        "CORE_PEER_MSPCONFIGPATH": str(oc.user("admin") / "msp"),
+        "CORE_PEER_TLS_ENABLED": "true",
+        "CORE_PEER_TLS_ROOTCERT_FILE": str(oc.tls_ca),
+        "FABRIC_LOGGING_SPEC": "WARNING",
+    }
+    if org.peer:
+        env["CORE_PEER_ADDRESS"] = f"{HOST}:{settings.ports.peer(org)}"
+    return env
+
+
+def orderer_tls_ca(settings: Settings) -> Path:
+    return org_crypto(settings, topology.orderer_org()).tls_ca
+
+
+def orderer_admin_client(settings: Settings) -> tuple[Path, Path]:
+    admin = org_crypto(settings, topology.orderer_org()).user("admin") / "tls"
+    return admin / "cert.pem", admin / "key.pem"
+
+
+def user_key(settings: Settings, org: Org, user: str) -> Path:
+    return key_file(org_crypto(settings, org).user(user) / "msp")
+
+
+__all__ = ["CHANNEL", "PROFILE", "admin_cli_env", "configtx", "orderer_env", "peer_env", "write_configs"]

@@ -1,0 +1,107 @@
+"""What tests get from the `fabric_network` fixture: endpoints, TLS CAs and identities of the live network.
+
+Kept in the `network` package (not in conftest) so benchmarks and other tools can use the same view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from network import ca, kubo, topology
+from network.config import orderer_tls_ca
+from network.manager import Network
+from network.topology import CHANNEL, HOST
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An enrolled user's signing identity (PEM cert, PEM PKCS#8 private key, MSP id)."""
+
+    cert_path: Path
+    key_path: Path
+    msp_id: str
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert_path.read_bytes()
+
+    @property
+    def key_pem(self) -> bytes:
+        return self.key_path.read_bytes()
+
+
+@dataclass(frozen=True)
+class OrgInfo:
+    """One org as a client sees it. `peer_endpoint` is None for the client-only Dealer org."""
+
+    name: str
+    msp_id: str
+    peer_name: str | None
+    peer_endpoint: str | None
+    peer_tls_ca: Path
+    endorsing: bool
+    users: tuple[str, ...]
+
+
+@dataclass
+class FabricNetworkInfo:
+    """The live network handed to tests (see tests/integration/conftest.py for the contract)."""
+
+    network: Network
+    channel: str = CHANNEL
+    chaincodes: dict[str, str] = field(default_factory=dict)  # chaincode name -> package id or skip reason
+
+    @property
+    def orgs(self) -> dict[str, OrgInfo]:
+        """Every application org by MSP id (orderer org excluded)."""
+        return {o.msp_id: self.org(o.msp_id) for o in topology.ORGS if not o.orderer_org}
+
+    def org(self, name: str) -> OrgInfo:
+        """Look up an org by MSP id, name or key: 'BankAMSP', 'BankA', 'banka'."""
+        o = topology.org(name)
+        s = self.network.settings
+        return OrgInfo(o.name, o.msp_id, topology.peer_name(o) if o.peer else None,
+                       f"{HOST}:{s.ports.peer(o)}" if o.peer else None,
+                       ca.org_crypto(s, o).tls_ca, o.endorsing, tuple(u.name for u in o.users))
+
+    @property
+    def peers(self) -> list[OrgInfo]:
+        return [self.org(o.msp_id) for o in topology.peer_orgs()]
+
+    def identity(self, org: str, user: str) -> Identity:
+        o = topology.org(org)
+        if user not in {u.name for u in o.users}:
+            raise KeyError(f"{o.name} has no enrolled user {user!r}; users: {[u.name for u in o.users]}")
+        msp = ca.org_crypto(self.network.settings, o).user(user) / "msp"
+        return Identity(msp / "signcerts" / "cert.pem", ca.key_file(msp), o.msp_id)
+
+    @property
+    def orderer_endpoints(self) -> list[str]:
+        p = self.network.settings.ports
+        return [f"{HOST}:{p.orderer(i)}" for i in range(topology.ORDERER_COUNT)]
+
+    @property
+    def orderer_tls_ca(self) -> Path:
+        return orderer_tls_ca(self.network.settings)
+
+    @property
+    def kubo_rpc_url(self) -> str:
+        return kubo.rpc_url(self.network.settings)
+
+    @property
+    def operations_urls(self) -> dict[str, str]:
+        return {n.name: n.operations_url for n in self.network.nodes() if n.operations_url}
+
+    def stop_node(self, name: str) -> None:
+        """Stop one node (e.g. 'orderer1', 'peer0.banka') as a crash would."""
+        self.network.stop_node(name)
+
+    def start_node(self, name: str) -> None:
+        """Start a stopped node again and wait until it is healthy."""
+        self.network.start_node(name)
+
+    def height(self, org: str) -> int:
+        from network import channel
+
+        return channel.height(self.network.settings, topology.org(org))

@@ -1,0 +1,233 @@
+"""Bring the whole native network up, report its status, and take it down.
+
+`up` is idempotent: processes already running and healthy are kept, finished bootstrap steps (crypto,
+channel, anchors, chaincode definitions) are detected and skipped. If any step fails, every process this
+call started is stopped again and the error names the node, the port and its log file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from network import ca, chaincode, channel, config, kubo, topology
+from network.errors import NetworkError
+from network.process import ProcessTable, wait_until
+from network.settings import Settings
+from network.topology import HOST, Node, Org
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UpReport:
+    started: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    chaincodes: dict[str, str] = field(default_factory=dict)  # name -> package id / skip reason
+    seconds: float = 0.0
+
+
+def healthz(url: str | None) -> bool:
+    if url is None:
+        return False
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class Network:
+    """The native network described by network.topology, run from the binaries in the cache."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.procs = ProcessTable(self.settings.pids_file)
+
+    # ------------------------------------------------------------------ nodes
+    def nodes(self) -> list[Node]:
+        return topology.nodes(self.settings.ports)
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes():
+            if n.name == name:
+                return n
+        raise KeyError(f"unknown node {name!r}; known: {', '.join(n.name for n in self.nodes())}")
+
+    def node_healthy(self, node: Node) -> bool:
+        if not self.procs.alive(node.name):
+            return False
+        if node.kind == "kubo":
+            return kubo.healthy(self.settings)
+        return healthz(node.operations_url)
+
+    def start_node(self, name: str) -> None:
+        """Start one node (CA, orderer, peer or kubo) and wait until it is healthy."""
+        node = self.node(name)
+        if self.procs.alive(name):
+            return
+        self.procs.stop(name)  # forget a dead record
+        s = self.settings
+        if node.kind == "ca":
+            assert node.org is not None
+            ca.start_ca(s, self.procs, node.org)
+            return
+        if node.kind == "kubo":
+            kubo.start(s, self.procs)
+            return
+        if node.kind == "orderer":
+            i = int(name.removeprefix("orderer"))
+            argv, env = [str(s.binary("orderer"))], config.orderer_env(s, i)
+        elif node.kind == "peer":
+            assert node.org is not None
+            argv, env = [str(s.binary("peer")), "node", "start"], config.peer_env(s, node.org)
+        else:
+            raise NetworkError(f"cannot start node kind {node.kind}", node=name)
+        logf = s.log_file(name)
+        proc = self.procs.start(name, argv, env=env, log_path=logf, ports=node.ports)
+        wait_until(lambda: healthz(node.operations_url), timeout=60, what="operations /healthz", node=name,
+                   port=node.main_port, log_path=logf, proc=proc)
+
+    def stop_node(self, name: str) -> bool:
+        return self.procs.stop(name)
+
+    # ------------------------------------------------------------------ up
+    def check_binaries(self) -> None:
+        missing = self.settings.missing_binaries()
+        if missing:
+            raise NetworkError("missing binaries: " + ", ".join(str(m) for m in missing)
+                               + " — run scripts/install-binaries (FABRIC_VERSION="
+                               + self.settings.fabric_version + ")")
+
+    def up(self, *, chaincodes: bool = True, restart_servers: bool = False) -> UpReport:
+        t0 = time.monotonic()
+        self.check_binaries()
+        report = UpReport()
+        before = {n for n in self.procs.load() if self.procs.alive(n)}
+        try:
+            self._up(report, chaincodes=chaincodes, restart_servers=restart_servers)
+        except BaseException:
+            started_now = [n for n in self.procs.load() if n not in before]
+            log.error("up failed; stopping the %d processes it started", len(started_now))
+            self.procs.stop_all(list(reversed(started_now)))
+            raise
+        report.seconds = time.monotonic() - t0
+        return report
+
+    def _start_many(self, names: list[str], report: UpReport) -> None:
+        todo = []
+        for n in names:
+            if self.procs.alive(n):
+                report.reused.append(n)
+            else:
+                todo.append(n)
+        if not todo:
+            return
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            futures = {n: pool.submit(self.start_node, n) for n in todo}
+            errors = []
+            for n, fut in futures.items():
+                try:
+                    fut.result()
+                    report.started.append(n)
+                except Exception as exc:
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
+
+    def _up(self, report: UpReport, *, chaincodes: bool, restart_servers: bool) -> None:
+        s = self.settings
+        for d in (s.data_dir, s.logs_dir, s.nodes_dir, s.crypto_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        nodes = self.nodes()
+        self._start_many([n.name for n in nodes if n.kind == "ca"], report)
+        with ThreadPoolExecutor(max_workers=len(topology.ORGS)) as pool:
+            list(pool.map(lambda o: ca.Enroller(s, o).enroll_all(), topology.ORGS))
+        config.write_configs(s)
+        kubo.init(s)
+        self._start_many([n.name for n in nodes if n.kind in ("orderer", "peer", "kubo")], report)
+        block = channel.genesis_block(s)
+        channel.join_orderers(s, block)
+        peer_orgs = topology.peer_orgs()
+        with ThreadPoolExecutor(max_workers=len(peer_orgs)) as pool:
+            list(pool.map(lambda o: channel.join_peer(s, o, block), peer_orgs))
+        for org in peer_orgs:
+            channel.set_anchor_peer(s, org)
+        if chaincodes:
+            self.deploy_chaincodes(report, restart_servers=restart_servers)
+
+    def deploy_chaincodes(self, report: UpReport | None = None, *, restart_servers: bool = False) -> None:
+        """Commit every declared chaincode whose contract exists and run its server."""
+        report = report or UpReport()
+        s = self.settings
+        for spec in chaincode.load_specs():
+            missing = spec.missing_modules()
+            if missing:
+                msg = f"skipped: contract module {', '.join(missing)} does not exist yet"
+                log.warning("chaincode %s %s", spec.name, msg)
+                report.chaincodes[spec.name] = msg
+                continue
+            dep = chaincode.prepare(s, spec)
+            chaincode.deploy(s, dep)
+            if not chaincode.server_available():
+                msg = f"committed; server not started: {chaincode.SERVER_MODULE} does not exist yet"
+                log.warning("chaincode %s %s", spec.name, msg)
+                report.chaincodes[spec.name] = msg
+                continue
+            name = spec.server_name()
+            if restart_servers or not self.procs.alive(name):
+                chaincode.start_server(s, self.procs, dep)
+                report.started.append(name)
+            else:
+                report.reused.append(name)
+            report.chaincodes[spec.name] = dep.package_id
+
+    # ------------------------------------------------------------------ down / status
+    def down(self) -> list[str]:
+        return self.procs.stop_all()
+
+    def status(self) -> dict[str, Any]:
+        s = self.settings
+        nodes = []
+        for n in self.nodes():
+            p = self.procs.get(n.name)
+            nodes.append({"name": n.name, "kind": n.kind, "org": n.org.msp_id if n.org else None,
+                          "pid": p.pid if p and self.procs.alive(n.name) else None,
+                          "healthy": self.node_healthy(n), "ports": n.ports,
+                          "log": str(s.log_file(n.name))})
+        for spec in chaincode.load_specs():
+            name = spec.server_name()
+            p = self.procs.get(name)
+            nodes.append({"name": name, "kind": "chaincode", "org": None,
+                          "pid": p.pid if p and self.procs.alive(name) else None,
+                          "healthy": self.procs.alive(name),
+                          "ports": {"listen": s.ports.chaincode(spec.slot)}, "log": str(s.log_file(name))})
+        heights: dict[str, int | None] = {}
+        for org in topology.peer_orgs():
+            heights[topology.peer_name(org)] = _safe(lambda o=org: channel.height(s, o))
+        definitions = _safe(lambda: chaincode.query_all_committed(s, _healthy_peer_org(self)))
+        return {"channel": topology.CHANNEL, "nodes": nodes, "heights": heights,
+                "chaincodes": definitions or []}
+
+
+def _healthy_peer_org(net: Network) -> Org:
+    for org in topology.peer_orgs():
+        if net.procs.alive(topology.peer_name(org)):
+            return org
+    return topology.peer_orgs()[0]
+
+
+def _safe(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception as exc:  # status must report, not fail
+        log.debug("status probe failed: %s", exc)
+        return None
+
+
+__all__ = ["HOST", "Network", "UpReport"]

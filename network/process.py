@@ -1,0 +1,187 @@
+"""Start, record and stop the network's processes.
+
+Each started process is recorded in pids.json with its command line; `down` stops only those PIDs, and
+only while /proc still shows the same executable (a recycled PID is left alone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from network.errors import CommandError, NetworkError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Proc:
+    name: str
+    pid: int
+    argv: list[str]
+    log: str
+    ports: dict[str, int]
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pid_alive(pid: int, argv0: str | None = None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.split(") ", 1)[1].startswith("Z"):
+            return False
+        if argv0 is not None:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+            return cmd == argv0
+    except (OSError, IndexError):
+        return False
+    return True
+
+
+class ProcessTable:
+    """The PIDs this network started, persisted in a JSON file."""
+
+    _lock = threading.RLock()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, Proc]:
+        if not self.path.exists():
+            return {}
+        raw = json.loads(self.path.read_text())
+        return {k: Proc(**v) for k, v in raw.items()}
+
+    def _save(self, procs: Mapping[str, Proc]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({k: asdict(v) for k, v in procs.items()}, indent=2))
+        tmp.replace(self.path)
+
+    def get(self, name: str) -> Proc | None:
+        return self.load().get(name)
+
+    def alive(self, name: str) -> bool:
+        p = self.get(name)
+        return p is not None and pid_alive(p.pid, p.argv[0])
+
+    def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: Path,
+              ports: Mapping[str, int], cwd: Path | None = None) -> Proc:
+        for label, port in ports.items():
+            if not port_free(port):
+                raise NetworkError(f"cannot start {name}: {label} port {port} on 127.0.0.1 is already in use",
+                                   node=name, port=port, log=log_path)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        full_env = {**os.environ, **env}
+        with open(log_path, "ab") as out:
+            out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} start {' '.join(argv)}\n".encode())
+            out.flush()
+            try:
+                popen = subprocess.Popen(list(argv), env=full_env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
+            except OSError as exc:
+                raise NetworkError(f"cannot start {name}: {exc}", node=name, log=log_path) from exc
+        proc = Proc(name, popen.pid, list(argv), str(log_path), dict(ports))
+        with self._lock:
+            procs = self.load()
+            procs[name] = proc
+            self._save(procs)
+        log.info("started %s pid=%s ports=%s log=%s", name, popen.pid, dict(ports), log_path)
+        return proc
+
+    def stop(self, name: str, timeout: float = 10.0) -> bool:
+        p = self.get(name)
+        if p is None:
+            return False
+        stopped = False
+        if pid_alive(p.pid, p.argv[0]):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and pid_alive(p.pid, p.argv[0]):
+                _reap(p.pid)
+                time.sleep(0.1)
+            if pid_alive(p.pid, p.argv[0]):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGKILL)
+                time.sleep(0.2)
+            _reap(p.pid)
+            stopped = True
+        with self._lock:
+            procs = self.load()
+            procs.pop(name, None)
+            self._save(procs)
+        return stopped
+
+    def stop_all(self, names: Sequence[str] | None = None) -> list[str]:
+        order = list(names) if names is not None else list(reversed(list(self.load())))
+        return [n for n in order if self.stop(n)]
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def wait_until(check, *, timeout: float, what: str, node: str, port: int | None, log_path: Path | None,
+               proc: Proc | None = None, interval: float = 0.2) -> None:
+    """Poll `check()` until true; raise NetworkError naming the node if it dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if proc is not None and not pid_alive(proc.pid, proc.argv[0]):
+            raise NetworkError(f"{node} exited before {what}", node=node, port=port, log=log_path)
+        time.sleep(interval)
+    raise NetworkError(f"{node} did not become ready ({what}) within {timeout:.0f}s", node=node, port=port,
+                       log=log_path)
+
+
+def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 120.0, what: str | None = None, input_bytes: bytes | None = None) -> str:
+    """Run a CLI tool to completion; raise CommandError with its output on failure."""
+    full_env = {**os.environ, **(env or {})}
+    try:
+        res = subprocess.run(list(argv), env=full_env, cwd=cwd, capture_output=True, timeout=timeout,
+                             input=input_bytes, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(f"{what or argv[0]} timed out after {timeout:.0f}s: {' '.join(argv)}") from exc
+    except OSError as exc:
+        raise CommandError(f"{what or argv[0]}: cannot run {argv[0]}: {exc}") from exc
+    out = res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace")
+    if res.returncode != 0:
+        tail = "\n".join(out.strip().splitlines()[-15:])
+        raise CommandError(f"{what or Path(argv[0]).name} failed (exit {res.returncode}): {tail}")
+    return out

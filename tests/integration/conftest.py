@@ -1,0 +1,74 @@
+"""Real-network fixtures: every test under tests/integration is marked `fabric` automatically.
+
+`fabric_network` (session scope) brings the native network up once per test run — or reuses one that is
+already running and healthy — then (re)starts the chaincode server processes from the current source
+and upgrades a chaincode definition (new sequence) when its policy or collections changed. If the
+network cannot start, the fixture fails the test with the reason (it never skips).
+
+It yields a `network.fixture.FabricNetworkInfo`:
+    channel                      "vehicles"
+    orgs                         {msp_id: OrgInfo} for every application org (Dealer has no peer)
+    org(name)                    OrgInfo by 'BankAMSP' | 'BankA' | 'banka':
+                                     .msp_id, .peer_endpoint ('127.0.0.1:<port>' or None),
+                                     .peer_tls_ca (Path, PEM), .peer_name, .endorsing, .users
+    peers                        [OrgInfo] of the five orgs with a peer
+    identity(org, user)          Identity(.cert_path, .key_path, .msp_id, .cert_pem, .key_pem) for the
+                                 enrolled users: every org 'admin', 'auditor1'; TrafficAuthority
+                                 'officer1'; BankA/BankB 'loan1'; Insurer 'underwriter1';
+                                 Dealer 'dealer1'; Regulator 'regulator1'
+    orderer_endpoints, orderer_tls_ca
+    kubo_rpc_url                 'http://127.0.0.1:<port>' (kubo RPC, every call a POST)
+    operations_urls              {node name: 'http://127.0.0.1:<port>'} (/healthz, /metrics)
+    chaincodes                   {chaincode name: package id, or why it was skipped}
+    stop_node(name) / start_node(name)   e.g. 'orderer1', 'peer0.banka' (crash tests; nodes stopped by a
+                                 test are started again at session end)
+    height(org)                  the org peer's block height on the channel
+    network                      the network.manager.Network itself
+
+Environment: MLEDGER_NETWORK_BASE_PORT, FABRIC_VERSION, MLEDGER_NETWORK_DIR (see docs/network.md).
+The network keeps running after the session (fast reruns) unless CI is set or
+MLEDGER_NETWORK_STOP_AFTER_TESTS=1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from network.errors import NetworkError
+from network.fixture import FabricNetworkInfo
+from network.manager import Network
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.fabric)
+
+
+@pytest.fixture(scope="session")
+def fabric_network() -> Iterator[FabricNetworkInfo]:
+    net = Network()
+    was_running = all(net.node_healthy(n) for n in net.nodes())
+    try:
+        report = net.up(chaincodes=True, restart_servers=True)
+    except NetworkError as exc:
+        pytest.fail(f"the Fabric network cannot start: {exc}", pytrace=False)
+    info = FabricNetworkInfo(network=net, chaincodes=dict(report.chaincodes))
+    yield info
+    for n in net.nodes():  # restart what crash tests left stopped
+        if not net.procs.alive(n.name):
+            try:
+                net.start_node(n.name)
+            except NetworkError as exc:
+                log.warning("could not restart %s after tests: %s", n.name, exc)
+    stop = os.environ.get("CI") or os.environ.get("MLEDGER_NETWORK_STOP_AFTER_TESTS") == "1"
+    if stop and not was_running:
+        net.down()

@@ -1,0 +1,52 @@
+"""Process bookkeeping (only recorded PIDs are stopped; a busy port is refused) and the channel config."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from network import config
+from network.errors import NetworkError
+from network.process import ProcessTable, pid_alive
+from network.settings import Settings
+
+
+def test_start_records_and_stop_kills_only_the_recorded_pid(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path / "pids.json")
+    sleep = shutil.which("sleep")
+    assert sleep
+    p = table.start("sleeper", [sleep, "30"], env={}, log_path=tmp_path / "s.log", ports={})
+    assert table.alive("sleeper") and pid_alive(p.pid, sleep)
+    assert table.stop("sleeper")
+    assert not pid_alive(p.pid, sleep)
+    assert table.load() == {}
+    assert not table.stop("sleeper")
+
+
+def test_busy_port_is_refused_with_node_port_and_log(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        table = ProcessTable(tmp_path / "pids.json")
+        with pytest.raises(NetworkError) as err:
+            table.start("peer0.x", ["/bin/true"], env={}, log_path=tmp_path / "p.log", ports={"listen": port})
+    msg = str(err.value)
+    assert "peer0.x" in msg and str(port) in msg and "p.log" in msg
+    assert table.load() == {}
+
+
+def test_configtx_profile(tmp_path: Path) -> None:
+    s = Settings(tmp_path, tmp_path / "bin", 27000, "2.5.16", "1.5.21", "0.42.0", "250ms")
+    doc = config.configtx(s)["Profiles"][config.PROFILE]
+    assert doc["Orderer"]["OrdererType"] == "etcdraft"
+    assert doc["Orderer"]["BatchTimeout"] == "250ms"
+    assert len(doc["Orderer"]["EtcdRaft"]["Consenters"]) == 3
+    assert doc["Application"]["Capabilities"] == {"V2_5": True}
+    app = {o["ID"] for o in doc["Application"]["Organizations"]}
+    assert app == {"TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP", "RegulatorMSP", "DealerMSP"}
+    endpoints = doc["Orderer"]["Organizations"][0]["OrdererEndpoints"]
+    assert endpoints == ["127.0.0.1:27100", "127.0.0.1:27110", "127.0.0.1:27120"]
