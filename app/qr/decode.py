@@ -1,0 +1,97 @@
+"""Read a QR code from an uploaded photo with zxing-cpp.
+
+Photos are not generated images: they are rotated, perspective-skewed, blurred, noisy, too large
+or too dark. zxing-cpp already searches all orientations and downscaled copies; when that finds
+nothing, a few cheap preprocessing passes are tried (EXIF orientation, grayscale, autocontrast,
+a global-histogram binarizer, a sharpened and a downscaled copy) before giving up.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import zxingcpp
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+_WORK_EDGE = 2000  # decode on at most ~2000 px on the long edge: faster, and zxing copes
+
+
+class QrDecodeError(ValueError):
+    """The upload is not a readable image, or no QR code could be found in it."""
+
+
+class NoQrCodeFound(QrDecodeError):
+    pass
+
+
+def _open(image_bytes: bytes) -> Image.Image:
+    if not image_bytes:
+        raise QrDecodeError("image: empty upload")
+    if len(image_bytes) > MAX_UPLOAD_BYTES:
+        raise QrDecodeError(f"image: {len(image_bytes)} bytes is over the {MAX_UPLOAD_BYTES} byte limit")
+    try:
+        image = Image.open(io.BytesIO(image_bytes))
+        if image.width * image.height > MAX_PIXELS:
+            raise QrDecodeError(f"image: {image.width}x{image.height} pixels is too large")
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise QrDecodeError(f"image: not a readable PNG/JPEG/WebP image ({exc})") from None
+    return ImageOps.exif_transpose(image) or image
+
+
+def _candidates(image: Image.Image) -> Iterator[tuple[str, Image.Image, zxingcpp.Binarizer]]:
+    gray = image.convert("L")
+    if max(gray.size) > _WORK_EDGE:
+        scaled = gray.copy()
+        scaled.thumbnail((_WORK_EDGE, _WORK_EDGE), Image.Resampling.LANCZOS)
+    else:
+        scaled = gray
+    yield "gray", scaled, zxingcpp.Binarizer.LocalAverage
+    contrast = ImageOps.autocontrast(scaled, cutoff=1)
+    yield "autocontrast", contrast, zxingcpp.Binarizer.LocalAverage
+    yield "global-histogram", contrast, zxingcpp.Binarizer.GlobalHistogram
+    yield "denoised", contrast.filter(ImageFilter.MedianFilter(3)), zxingcpp.Binarizer.LocalAverage
+    yield (
+        "sharpened",
+        contrast.filter(ImageFilter.UnsharpMask(radius=2, percent=150)),
+        zxingcpp.Binarizer.LocalAverage,
+    )
+    if max(scaled.size) > 800:
+        small = contrast.copy()
+        small.thumbnail((800, 800), Image.Resampling.LANCZOS)
+        yield "small", small, zxingcpp.Binarizer.LocalAverage
+    if max(scaled.size) < 600:
+        big = contrast.resize((contrast.width * 2, contrast.height * 2), Image.Resampling.BICUBIC)
+        yield "upscaled", big, zxingcpp.Binarizer.LocalAverage
+
+
+def decode_qr_codes(image_bytes: bytes) -> list[str]:
+    """Every QR code text found in the image (first pass that finds any wins)."""
+    image = _open(image_bytes)
+    for name, candidate, binarizer in _candidates(image):
+        found = zxingcpp.read_barcodes(
+            candidate, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer, try_rotate=True
+        )
+        texts = [b.text for b in found if b.valid and b.text]
+        if texts:
+            log.debug("QR found by the %s pass", name)
+            return texts
+    return []
+
+
+def decode_qr_photo(image_bytes: bytes) -> str:
+    """The text of the one QR code in a photo; :class:`NoQrCodeFound` if there is none."""
+    texts = decode_qr_codes(image_bytes)
+    if not texts:
+        raise NoQrCodeFound(
+            "image: no QR code found (try a sharper, closer photo with the whole code visible)"
+        )
+    if len(set(texts)) > 1:
+        log.info("photo holds %d different QR codes; using the first", len(set(texts)))
+    return texts[0]
