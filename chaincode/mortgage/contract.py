@@ -609,8 +609,8 @@ class MortgageContract(Contract):
 
     @submit
     def reject_lien(self, ctx: MortgageContext, lien_id: str, reason: str) -> Lien:
-        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         reason = arg_text(reason, "reason")
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         rules.ensure_lien_status(lien, {LienStatus.REQUESTED}, "rejection")
         rejected = self._save_lien(ctx, self._end_lien(lien, LienStatus.REJECTED, ctx, reason), lien)
         ctx.emit(

@@ -26,10 +26,13 @@ TERMINAL = frozenset({LienStatus.REJECTED, LienStatus.RELEASED, LienStatus.DISCH
 
 LIEN_TRANSITIONS: dict[LienStatus, frozenset[LienStatus]] = {
     LienStatus.REQUESTED: frozenset({LienStatus.RECORDED, LienStatus.REJECTED}),
+    # DISCHARGED from RECORDED / ASSIGNMENT_PENDING: a disposal started by another lienholder ends them too
     LienStatus.RECORDED: frozenset(
-        {LienStatus.RELEASED, LienStatus.ASSIGNMENT_PENDING, LienStatus.FORECLOSING}
+        {LienStatus.RELEASED, LienStatus.ASSIGNMENT_PENDING, LienStatus.FORECLOSING, LienStatus.DISCHARGED}
     ),
-    LienStatus.ASSIGNMENT_PENDING: frozenset({LienStatus.RECORDED, LienStatus.RELEASED}),
+    LienStatus.ASSIGNMENT_PENDING: frozenset(
+        {LienStatus.RECORDED, LienStatus.RELEASED, LienStatus.DISCHARGED}
+    ),
     LienStatus.FORECLOSING: frozenset({LienStatus.DISCHARGED, LienStatus.RELEASED}),
     LienStatus.REJECTED: frozenset(),
     LienStatus.RELEASED: frozenset(),
