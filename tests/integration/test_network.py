@@ -1,0 +1,120 @@
+"""The native network against Fabric's own CLI: channel membership, lifecycle, policy, crash recovery."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+from network import chaincode as cc
+from network import peercli
+from network.fixture import FabricNetworkInfo
+
+CC = "runtimetest"
+
+
+def _wait_same_height(net: FabricNetworkInfo, timeout: float = 30) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    heights: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        heights = {p.msp_id: net.height(p.msp_id) for p in net.peers}
+        if len(set(heights.values())) == 1:
+            return heights
+        time.sleep(0.5)
+    return heights
+
+
+def _require_chaincode(net: FabricNetworkInfo) -> None:
+    pid = net.chaincodes.get(CC, "")
+    assert pid.startswith(f"{CC}_ccaas:"), f"chaincode {CC} is not running: {pid}"
+
+
+def test_every_node_is_healthy(fabric_network: FabricNetworkInfo) -> None:
+    for name, url in fabric_network.operations_urls.items():
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200, name
+    r = httpx.post(f"{fabric_network.kubo_rpc_url}/api/v0/id", timeout=5)
+    assert r.status_code == 200
+
+
+def test_every_peer_joined_the_channel_at_the_same_height(fabric_network: FabricNetworkInfo) -> None:
+    assert len(fabric_network.peers) == 5
+    heights = _wait_same_height(fabric_network)
+    assert len(set(heights.values())) == 1, heights
+    assert min(heights.values()) >= 1 + 5  # genesis + five anchor peer updates
+
+
+def test_chaincodes_committed_with_expected_policy(fabric_network: FabricNetworkInfo) -> None:
+    defs = {d["name"]: d for d in cc.query_all_committed(fabric_network.network.settings)}
+    for spec in cc.load_specs():
+        if spec.missing_modules():
+            continue
+        assert spec.name in defs, f"{spec.name} not committed: {fabric_network.chaincodes.get(spec.name)}"
+        dep = cc.prepare(fabric_network.network.settings, spec)
+        assert defs[spec.name]["version"] == dep.version  # fingerprint of policy + collections + package
+    detail = cc.query_committed(fabric_network.network.settings, CC)
+    assert detail is not None
+    approvals = detail.get("approvals", {})
+    for msp in ("TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP", "RegulatorMSP"):
+        assert approvals.get(msp) is True, approvals
+
+
+def test_policy_orgs_commit_valid(fabric_network: FabricNetworkInfo) -> None:
+    _require_chaincode(fabric_network)
+    key = f"net-{uuid.uuid4().hex[:8]}"
+    res = peercli.invoke(fabric_network, CC, ["put", key, "v1"], org="TrafficAuthority", user="officer1",
+                         endorsers=["TrafficAuthority", "BankA"])
+    assert res.ok, res.output
+    assert peercli.query(fabric_network, CC, ["get", key], org="BankB", user="loan1") == "v1"
+
+
+def test_too_few_endorsers_is_refused_and_state_untouched(fabric_network: FabricNetworkInfo) -> None:
+    _require_chaincode(fabric_network)
+    key = f"net-{uuid.uuid4().hex[:8]}"
+    res = peercli.invoke(fabric_network, CC, ["put", key, "nope"], org="BankA", user="loan1",
+                         endorsers=["BankA"])
+    assert not res.ok
+    assert res.status == "ENDORSEMENT_POLICY_FAILURE", res.output
+    assert peercli.query(fabric_network, CC, ["get", key], org="BankA", user="loan1") == ""
+
+
+def test_transactions_commit_with_one_orderer_down(fabric_network: FabricNetworkInfo) -> None:
+    _require_chaincode(fabric_network)
+    fabric_network.stop_node("orderer1")
+    try:
+        key = f"net-{uuid.uuid4().hex[:8]}"
+        res = peercli.invoke(fabric_network, CC, ["put", key, "raft"], org="BankA", user="loan1",
+                             endorsers=["BankA", "Insurer"], orderer=0)
+        assert res.ok, res.output
+        res2 = peercli.invoke(fabric_network, CC, ["put", key + "b", "raft"], org="BankA", user="loan1",
+                              endorsers=["BankA", "Insurer"], orderer=2)
+        assert res2.ok, res2.output
+    finally:
+        fabric_network.start_node("orderer1")
+
+
+def test_restarted_peer_catches_up(fabric_network: FabricNetworkInfo) -> None:
+    _require_chaincode(fabric_network)
+    fabric_network.stop_node("peer0.insurer")
+    try:
+        for i in range(3):
+            res = peercli.invoke(fabric_network, CC, ["put", f"catchup-{uuid.uuid4().hex[:6]}-{i}", "x"],
+                                 org="BankA", user="loan1", endorsers=["BankA", "BankB"])
+            assert res.ok, res.output
+    finally:
+        fabric_network.start_node("peer0.insurer")
+    heights = _wait_same_height(fabric_network, timeout=60)
+    assert len(set(heights.values())) == 1, heights
+
+
+@pytest.mark.parametrize("user", ["admin", "auditor1"])
+def test_standard_users_are_enrolled(fabric_network: FabricNetworkInfo, user: str) -> None:
+    from cryptography import x509
+
+    for msp in fabric_network.orgs:
+        ident = fabric_network.identity(msp, user)
+        cert = x509.load_pem_x509_certificate(ident.cert_pem)
+        ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1"))
+        assert b'"role":"' in ext.value.value  # type: ignore[attr-defined]
+        assert ident.key_path.exists() and ident.msp_id == msp
