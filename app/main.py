@@ -16,7 +16,18 @@ from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.idempotency import IdempotencyStore
 from app.api.ledger_provider import build_ledger
 from app.api.metrics import Metrics, install_metrics_middleware
-from app.api.routers import auth, config, documents, events, health, insurance, liens, users, vehicles
+from app.api.routers import (
+    auth,
+    config,
+    documents,
+    events,
+    health,
+    insurance,
+    liens,
+    qr,
+    users,
+    vehicles,
+)
 from app.api.state import GatewayState
 from app.api.writes import IdempotentReplay
 from app.ledger.port import LedgerPort
@@ -111,6 +122,13 @@ def create_app(
         finally:
             await state.ledger.close()
 
+    try:
+        from app.api.qr_service import QrService
+
+        state.qr = QrService.from_settings(settings)
+    except (ImportError, ValueError, OSError) as exc:  # QR missing or misconfigured: its routes say 503
+        log.error("QR identity not available: %s", exc)
+
     app = FastAPI(
         title="Vehicle Mortgage Ledger Gateway",
         version="1.0.0",
@@ -129,9 +147,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for module in (auth, users, vehicles, liens, insurance, documents, config, events):
         api.include_router(module.router)
-    qr_router = _optional_router("app.api.routers.qr")
-    if qr_router is not None:
-        api.include_router(qr_router)
+    api.include_router(qr.router)
     for name in ("app.valuation.router", "app.risk.router"):
         extra = _optional_router(name)
         if extra is not None:  # other engineers' routers: behind the same authentication

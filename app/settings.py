@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     mvcc_retries: int = 4
     mvcc_backoff_seconds: float = 0.05
     max_upload_bytes: int = 20 * 1024 * 1024
+    qr_signing_msp_dir: Path | None = Field(
+        default=None, description="TrafficAuthority identity (MSP folder) that signs QR codes on the network."
+    )
+    qr_trusted_cert: Path | None = Field(
+        default=None, description="The authority's QR certificate, for gateways that only verify."
+    )
 
     @field_validator("orgs", mode="before")
     @classmethod

@@ -50,17 +50,9 @@ class EmbeddedEnroller:
         self._ledger_dir = ledger_dir
 
     def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
-        try:
-            from app.ledger.embedded import identity  # the ledger engineer's identity module
-        except ImportError:  # embedded ledger not installed: certificates are issued on first use
-            return EnrolledIdentity(enrollment_id=username, msp_dir=None)
-        issue = getattr(identity, "issue_user_identity", None) or getattr(identity, "ensure_identity", None)
-        if issue is None:
-            return EnrolledIdentity(enrollment_id=username, msp_dir=None)
-        try:
-            issue(self._ledger_dir, msp_id, username, {"role": role.value})
-        except TypeError:  # a differently shaped helper: fall back to issuing at first use
-            log.debug("embedded identity helper has another signature; issuing on first use")
+        from app.ledger.embedded.identity import issue_user_identity
+
+        issue_user_identity(self._ledger_dir, msp_id, username, {"role": role.value})
         return EnrolledIdentity(enrollment_id=username, msp_dir=None)
 
 

@@ -13,6 +13,7 @@ class Role(StrEnum):
     regulator = "regulator"
     auditor = "auditor"
     admin = "admin"
+    scanner = "scanner"  # the gateway's service identity for anonymous QR scans: public status only
 
 
 # Which roles make sense in which org; the chaincode decides access, this only stops typos.
@@ -25,8 +26,12 @@ ROLES_BY_ORG: dict[str, frozenset[Role]] = {
     "DealerMSP": frozenset({Role.dealer, Role.auditor, Role.admin}),
 }
 
+ROLES_BY_ORG = {org: roles | {Role.scanner} for org, roles in ROLES_BY_ORG.items()}
+
 # Roles that never write, whatever the org: refused by the gateway before the ledger is reached.
-READ_ONLY_ROLES: frozenset[Role] = frozenset({Role.regulator, Role.auditor})
+READ_ONLY_ROLES: frozenset[Role] = frozenset({Role.regulator, Role.auditor, Role.scanner})
+
+SCANNER_USER = "qr-scanner"
 
 # The standard enrolled users of each org (name, role), as in the shared conventions.
 STANDARD_USERS: dict[str, list[tuple[str, Role]]] = {

@@ -12,7 +12,17 @@ from app.api.deps import State
 
 router = APIRouter(tags=["health"])
 
-_OK = {"ok", "up", "ready", "serving", "healthy"}
+_OK = {"ok", "up", "ready", "serving", "healthy", "valid"}
+_BAD_PREFIXES = ("down", "error", "unreachable", "unavailable", "closed", "stopped", "failed")
+
+
+def _is_down(key: str, value: object) -> bool:
+    """A component is down when its status says so; descriptive fields (height, channel) are not statuses."""
+    text = str(value).strip().lower()
+    if text.startswith(_BAD_PREFIXES):
+        return True
+    is_status = key.rsplit(".", 1)[-1] in {"status", "peer", "orderer", "gateway", "ipfs"}
+    return is_status and text.split(":")[0] not in _OK
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
@@ -30,7 +40,7 @@ async def readyz(state: State) -> JSONResponse:
         components["ledger"] = f"down: {exc}"
     if state.documents is not None:
         components["ipfs"] = await state.documents.health()
-    ready = all(str(v).split(":")[0].lower() in _OK for v in components.values())
+    ready = not any(_is_down(key, value) for key, value in components.items())
     body = {"status": "ready" if ready else "not_ready", "backend": state.settings.backend, **components}
     return JSONResponse(status_code=200 if ready else 503, content=body)
 
