@@ -119,6 +119,7 @@ class FakePeer:
         self.commit = commit
         self.fail_requests: dict[str, str] = {}  # message type name → error text (error injection)
         self.registered_id: str | None = None
+        self._held: list[Msg] | None = None  # replies held back by hold()
         self.ready = threading.Event()
         self._out: queue.Queue[Msg | None] = queue.Queue()
         self._txs: dict[tuple[str, str], _Tx] = {}
@@ -205,6 +206,17 @@ class FakePeer:
     def invoke(self, identity: TestIdentity, function: str, *args: str | bytes, **kw: Any) -> PeerTxResult:
         return self.submit(identity, function, *args, **kw).result(timeout=30)
 
+    def hold(self) -> None:
+        """Hold back replies to stub requests (transactions stay in flight) until release()."""
+        with self._lock:
+            self._held = []
+
+    def release(self) -> None:
+        with self._lock:
+            held, self._held = self._held or [], None
+        for msg in held:
+            self._out.put(msg)
+
     def send_raw(self, msg: Msg) -> None:
         """Put any message on the stream (protocol tests)."""
         self._out.put(msg)
@@ -241,6 +253,10 @@ class FakePeer:
         except (PeerError, StubUsageError) as exc:
             text = exc.message if isinstance(exc, PeerError) else str(exc)
             reply = Msg(type=Msg.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id)
+        with self._lock:
+            if self._held is not None:
+                self._held.append(reply)
+                return
         self._out.put(reply)
 
     def _finish(self, tx: _Tx, msg: Msg) -> None:

@@ -66,6 +66,14 @@ class TestContract(Contract):
     def get_range(self, ctx: Context, start_key: str, end_key: str) -> list[dict[str, str]]:
         return _rows(ctx.stub.get_state_by_range(start_key, end_key))
 
+    @evaluate
+    def first_in_range(self, ctx: Context, start_key: str, end_key: str) -> str:
+        """Reads one result and closes the iterator early (the peer's cursor must be released)."""
+        with ctx.stub.get_state_by_range(start_key, end_key) as it:
+            for kv in it:
+                return kv.key
+        raise ContractError(f"no key in [{start_key}, {end_key})", status=404)
+
     @submit(name="CountRange")
     def count_range(self, ctx: Context, start_key: str, end_key: str) -> int:
         """A range read inside a submit (recorded for phantom-read validation)."""
