@@ -360,8 +360,11 @@ class Committer:
         tx_num: int,
     ) -> bool:
         checked: set[str] = set()
+        any_checked = False
 
         def check(envelope: policies_pb2.SignaturePolicyEnvelope, what: str) -> bool:
+            nonlocal any_checked
+            any_checked = True
             if evaluate(envelope, signers):
                 return True
             logger.info(
@@ -410,8 +413,8 @@ class Committer:
         except PolicyError as exc:
             logger.info("tx %d:%d has an unreadable key-level policy: %s", block_num, tx_num, exc)
             return False
-        # at least the chaincode policy is always checked (FAB-9473), e.g. for read-only txs
-        return check_ccep(chaincode.name)
+        # when no policy was checked at all (a read-only tx), the chaincode policy is (FAB-9473)
+        return any_checked or check_ccep(chaincode.name)
 
     def _state_metadata(self, view: StateView, batch: _Batch, ns: str, key: str) -> bytes | None:
         pending = batch.state.get((ns, key))

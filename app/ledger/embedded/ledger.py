@@ -94,10 +94,19 @@ class _Simulated:
     peer_org: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Waiter:
     loop: asyncio.AbstractEventLoop
     event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTransaction:
+    """An endorsed transaction not yet ordered: its id, the chaincode's result and the envelope."""
+
+    tx_id: str
+    result: bytes
+    candidate: Candidate
 
 
 class LedgerLocked(LedgerError):
@@ -377,21 +386,27 @@ class EmbeddedLedger:
         envelope = protocol.build_envelope(sim.built, prp, endorsements, sim.signing_key)
         return Candidate(envelope.SerializeToString(), private)
 
-    async def submit(
+    async def endorse(
         self,
         caller: Caller,
         function: str,
         args: list[str],
         transient: dict[str, bytes] | None = None,
         endorsing_orgs: list[str] | None = None,
-    ) -> TxResult:
+    ) -> PreparedTransaction:
+        """Simulate and endorse without ordering yet (the Gateway's Endorse step)."""
         self._ensure_open()
         sim = await asyncio.to_thread(self._simulate, caller, function, list(args), transient, self.chaincode)
         if not sim.result.ok:
             raise self._refusal(sim)
         candidate = await asyncio.to_thread(self._endorse, sim, endorsing_orgs)
+        return PreparedTransaction(sim.built.tx_id, sim.result.response.payload, candidate)
+
+    async def submit_prepared(self, prepared: PreparedTransaction) -> TxResult:
+        """Order and commit an endorsed transaction; answers once the block is durable."""
+        self._ensure_open()
         future: Future[tuple[int, TxOutcome]] = Future()
-        self._queue.put((candidate, future))
+        self._queue.put((prepared.candidate, future))
         number, outcome = await asyncio.wrap_future(future)
         code = protocol.code_name(outcome.code)
         if code != "VALID":
@@ -402,6 +417,17 @@ class EmbeddedLedger:
                 block_number=number,
             )
         return TxResult(outcome.tx_id, number, code, outcome.payload, outcome.timestamp)
+
+    async def submit(
+        self,
+        caller: Caller,
+        function: str,
+        args: list[str],
+        transient: dict[str, bytes] | None = None,
+        endorsing_orgs: list[str] | None = None,
+    ) -> TxResult:
+        prepared = await self.endorse(caller, function, args, transient, endorsing_orgs)
+        return await self.submit_prepared(prepared)
 
     def _ensure_open(self) -> None:
         if self._closed:

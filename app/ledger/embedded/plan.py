@@ -24,7 +24,7 @@ def required_policies(
     view: StateView, chaincodes: dict[str, ChaincodeDefinition], invoked: str, rwsets: Sequence[RWSet]
 ) -> list[policies_pb2.SignaturePolicyEnvelope]:
     policies: list[policies_pb2.SignaturePolicyEnvelope] = []
-    needs_ccep: set[str] = {invoked}
+    needs_ccep: set[str] = set()
     for rw in rwsets:
         definition = chaincodes[rw.namespace]
         for key in rw.written_keys():
@@ -45,6 +45,8 @@ def required_policies(
                     policies.append(config.endorsement_policy)
                 else:
                     needs_ccep.add(rw.namespace)
+    if not policies and not needs_ccep:
+        needs_ccep.add(invoked)  # a read-only tx is still checked against the chaincode policy
     policies.extend(chaincodes[name].policy for name in sorted(needs_ccep))
     return policies
 
