@@ -2,8 +2,8 @@
 
 The core builds each call (path, query, multipart body) and interprets each answer; the two
 clients only move bytes with httpx. Every RPC call is a POST. ``add`` passes cid-version,
-raw-leaves, chunker, hash, trickle and pin explicitly, so the node's own defaults or config cannot
-change the CIDs (they must equal the embedded store's).
+raw-leaves, chunker, max-file-links, hash, trickle and pin explicitly, so the node's own defaults
+or ``Import.*`` config cannot change the CIDs (they must equal the embedded store's).
 
 Errors: a daemon that cannot be reached raises :class:`StoreUnavailable` naming the URL; an
 error answer raises :class:`KuboError` with kubo's message; a CID kubo does not have locally
@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from ipfs.importer import DEFAULT_CHUNK_SIZE
+from ipfs.importer import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_LINKS
 from ipfs.multiformats import CID, CIDError
 from ipfs.port import (
     AddResult,
@@ -122,6 +122,7 @@ class KuboCore:
             "cid-version": str(cid_version),
             "raw-leaves": _bool(cid_version == 1),
             "chunker": f"size-{DEFAULT_CHUNK_SIZE}",
+            "max-file-links": str(DEFAULT_MAX_LINKS),  # kubo >= 0.35; else Import.UnixFSFileMaxLinks rules
             "hash": "sha2-256",
             "trickle": "false",
             "pin": _bool(pin),

@@ -71,6 +71,7 @@ def test_add_passes_every_dag_option_explicitly(version: int, raw: str) -> None:
     assert params["cid-version"] == str(version)
     assert params["raw-leaves"] == raw
     assert params["chunker"] == "size-262144"
+    assert params["max-file-links"] == "174"
     assert params["pin"] == "true" and params["trickle"] == "false" and params["hash"] == "sha2-256"
     assert b"hello world\n" in rec.bodies[0]
     assert (result.cid, result.size, result.dag_size) == ("QmRoot", 12, 20)
