@@ -1,0 +1,1 @@
+"""Credit risk for car loans: an application scorecard, early-warning alerts and a portfolio monitor."""
