@@ -411,7 +411,7 @@ class InProcessStub(BaseStub):
         request = "GET_STATE_METADATA"
         snap = self._sim.snapshot
         if collection:
-            self._snap(request, snap.check_collection, self._ns, collection, "hash")
+            self._snap(request, snap.check_collection, self._ns, collection, "read")
             vv = self._snap(request, snap.get_private_data_hash, self._ns, collection, key)
             self._rw().private_reads.setdefault(collection, {})[key] = vv.version if vv else None
         else:

@@ -3,20 +3,27 @@
 Deployed by the network as chaincode ``runtimetest`` (collections: chaincode/testcc/collections_config.json,
 collection ``taBankA`` = TrafficAuthorityMSP + BankAMSP, members-only read and write). Values are
 UTF-8 text so the ``peer`` CLI can drive it; list results are JSON.
+
+Every transaction also answers to its snake_case name (``Put`` and ``put``, ``PutPrivate`` and
+``put_private``...), the style of the fabric-samples clients other tools here use; the one difference:
+``get`` answers an empty payload for a missing key where ``Get`` answers 404.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, ClassVar
 
 from chaincode.runtime.contract import (
+    TX_ATTR,
     Context,
     Contract,
     ContractError,
     KeyEndorsementPolicy,
     evaluate,
     submit,
+    to_pascal_case,
 )
 from chaincode.runtime.interfaces import KeyValue, StateIterator
 
@@ -44,6 +51,10 @@ class TestContract(Contract):
         if value is None:
             raise ContractError(f"key {key} not found", status=404)
         return value.decode("utf-8")
+
+    @evaluate(name="get")
+    def get_or_empty(self, ctx: Context, key: str) -> bytes:
+        return ctx.stub.get_state(key) or b""
 
     @submit
     def delete(self, ctx: Context, key: str) -> None:
@@ -255,3 +266,21 @@ class TestContract(Contract):
     @submit
     def crash(self, ctx: Context, message: str) -> None:
         raise RuntimeError(message)
+
+
+def _add_snake_case_aliases(cls: type[TestContract]) -> None:
+    """Register every transaction a second time under its method name (``put_many`` next to ``PutMany``)."""
+    specs = {a: getattr(getattr(cls, a), TX_ATTR) for a in dir(cls) if hasattr(getattr(cls, a), TX_ATTR)}
+    taken = {spec.name or to_pascal_case(a) for a, spec in specs.items()}
+    for attr in list(vars(cls)):
+        fn = vars(cls)[attr]
+        spec = getattr(fn, TX_ATTR, None)
+        if spec is None or attr in taken or attr == "get_or_empty":
+            continue
+        alias = functools.wraps(fn)(lambda self, *a, _fn=fn: _fn(self, *a))
+        alias.__dict__.pop(TX_ATTR, None)
+        deco = submit if spec.kind == "submit" else evaluate
+        setattr(cls, f"_alias_{attr}", deco(name=attr)(alias))
+
+
+_add_snake_case_aliases(TestContract)

@@ -201,3 +201,12 @@ def test_invoke_other_chaincode(officer: TestIdentity) -> None:
 def test_rich_query_refused_like_leveldb(ledger: MemoryLedger, officer: TestIdentity) -> None:
     res = ledger.invoke(officer, "RichQuery", '{"selector":{}}')
     assert res.response.status == 500 and "not supported for leveldb" in res.response.message
+
+
+def test_snake_case_aliases(ledger: MemoryLedger, officer: TestIdentity) -> None:
+    ok(ledger.invoke(officer, "put", "s", "1"))
+    assert ok(ledger.invoke(officer, "get", "s")) == b"1"
+    assert ok(ledger.invoke(officer, "get", "missing")) == b""  # unlike Get, which answers 404
+    assert ledger.invoke(officer, "Get", "missing").response.status == 404
+    assert ok(ledger.invoke(officer, "put_many", "q", "2")) == b"2"
+    assert json.loads(ok(ledger.invoke(officer, "get_range", "q", "r")))[1]["key"] == "q0001"
