@@ -172,8 +172,14 @@ class KuboCore:
             pass
         if response.status_code == 404:
             message = f"{message or 'no such endpoint'} (is {self.api_url} a kubo RPC API?)"
-        if any(marker in message.lower() for marker in _NOT_FOUND_MARKERS):
+        lowered = message.lower()
+        if any(marker in lowered for marker in _NOT_FOUND_MARKERS):
             raise ContentNotFound(f"kubo {call.command} {call.params.get('arg', '')}: {message}")
+        if "context deadline exceeded" in lowered and "timeout" in call.params:
+            raise ContentNotFound(
+                f"kubo {call.command} {call.params.get('arg', '')}: not found locally or on the swarm "
+                f"within {call.params['timeout']} ({message})"
+            )
         raise KuboError(message or response.reason_phrase, status=response.status_code, command=call.command)
 
     def parse_add(self, call: _Call, response: httpx.Response) -> AddResult:

@@ -102,3 +102,14 @@ def test_svg_rendering_decodes_after_rasterising(issued) -> None:  # type: ignor
         box = [float(x0) * scale, float(y0) * scale, float(x1) * scale - 1, float(y1) * scale - 1]
         draw.rectangle(box, fill=0)
     assert decode_qr_photo(to_png(image)) == issued.url
+
+
+async def test_async_photo_verify(key: AuthorityKey, issued) -> None:  # type: ignore[no-untyped-def]
+    photo = to_jpeg(photograph(issued.png(), angle=40))
+
+    async def lookup(code_id: str) -> CodeRecord | None:
+        return CodeRecord(VIN, revoked=False) if code_id == "VC-PHOTO0001" else None
+
+    verifier = QrVerifier.for_authority(key)
+    assert (await verifier.averify_photo(photo, lookup)).outcome is Outcome.VALID
+    assert (await verifier.averify_photo(b"junk", lookup)).outcome is Outcome.MALFORMED
