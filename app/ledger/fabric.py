@@ -1,0 +1,372 @@
+"""The Fabric adapter: LedgerPort over the Python Gateway client (app.fabric_gateway).
+
+Each caller signs with their OWN enrolled Fabric identity (an MSP folder written by fabric-ca, found
+through an :class:`IdentityResolver`), so the chaincode sees the real user. Calls go to the gateway
+peer of the caller's org (orgs without a peer use the profile's ``gateway_org``); there is one gRPC
+connection per peer endpoint, shared by every user's gateway object.
+
+Failures are mapped once, here, to the port's errors: a chaincode refusal (``chaincode response
+NNN, message`` from the peer) → :class:`ChaincodeRefused` with that status and message; an
+invalidated transaction → :class:`TransactionInvalidated` with Fabric's code name; an unreachable
+peer or orderer, or a deadline → :class:`LedgerUnavailable`.
+
+Lookups that have no caller (transaction status, health, the block of a tx id) are made through
+the ``qscc`` system chaincode with the profile's service identity.
+
+Network profile (YAML or JSON)::
+
+    channel: vehicles
+    chaincode: mortgage
+    gateway_org: TrafficAuthorityMSP          # gateway peer for orgs that have none (DealerMSP)
+    service_identity: {msp_id: TrafficAuthorityMSP, user: auditor1}
+    wallet: wallet                            # optional, relative to the profile: <msp>/<user>/msp
+    organizations:
+      TrafficAuthorityMSP: {peer_endpoint: "127.0.0.1:7051", tls_ca: "tls/ta-ca.pem"}
+      DealerMSP: {}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
+
+from app.fabric_gateway import (
+    AsyncGateway,
+    CommitError,
+    CommitStatusError,
+    EndorseError,
+    EvaluateError,
+    GatewayError,
+    SubmitError,
+    connect_async,
+    create_async_channel,
+    load_msp_folder,
+    load_pem_files,
+)
+from app.fabric_gateway.errors import validation_code_name
+from app.ledger.port import (
+    Caller,
+    ChaincodeRefused,
+    LedgerError,
+    LedgerEvent,
+    LedgerUnavailable,
+    TransactionInvalidated,
+    TxResult,
+)
+
+logger = logging.getLogger(__name__)
+
+_CHAINCODE_RESPONSE = re.compile(r"chaincode response (\d{3}), (.*)\Z", re.DOTALL)
+_UNAVAILABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PeerEndpoint:
+    endpoint: str
+    tls_ca: Path | None = None
+    server_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserCredentials:
+    """Where a user's enrolled identity lives: an MSP folder, or a cert file and a key file."""
+
+    msp_id: str
+    msp_dir: Path | None = None
+    cert_path: Path | None = None
+    key_path: Path | None = None
+
+
+IdentityResolver = Callable[[str, str], UserCredentials]  # (msp_id, user_id) → credentials
+
+
+def wallet_resolver(wallet: Path) -> IdentityResolver:
+    """Identities enrolled into ``<wallet>/<msp id>/<user>/msp`` (the gateway's user admin layout)."""
+
+    def resolve(msp_id: str, user_id: str) -> UserCredentials:
+        return UserCredentials(msp_id, msp_dir=Path(wallet) / msp_id / user_id / "msp")
+
+    return resolve
+
+
+@dataclass(slots=True)
+class NetworkProfile:
+    channel: str
+    chaincode: str
+    peers: dict[str, PeerEndpoint]  # msp id → its gateway peer
+    gateway_org: str
+    service_identity: tuple[str, str]
+    wallet: Path | None = None
+    orgs: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> NetworkProfile:
+        text = Path(path).read_text()
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        if not isinstance(raw, dict):
+            raise LedgerError(f"network profile {path}: not a mapping", status=503)
+        base = Path(path).resolve().parent
+
+        def rel(value: str | None) -> Path | None:
+            return None if not value else (base / value if not Path(value).is_absolute() else Path(value))
+
+        try:
+            organizations = raw["organizations"]
+            peers = {
+                msp: PeerEndpoint(org["peer_endpoint"], rel(org.get("tls_ca")), org.get("server_name"))
+                for msp, org in organizations.items()
+                if org and org.get("peer_endpoint")
+            }
+            service = raw.get("service_identity") or {}
+            gateway_org = raw.get("gateway_org") or next(iter(peers))
+            return cls(
+                channel=raw.get("channel", "vehicles"),
+                chaincode=raw.get("chaincode", "mortgage"),
+                peers=peers,
+                gateway_org=gateway_org,
+                service_identity=(service.get("msp_id", gateway_org), service.get("user", "admin")),
+                wallet=rel(raw.get("wallet")),
+                orgs=list(organizations),
+            )
+        except (KeyError, StopIteration, TypeError, AttributeError) as exc:
+            raise LedgerError(
+                f"network profile {path}: missing or malformed field ({exc})", status=503
+            ) from exc
+
+
+def map_error(exc: BaseException) -> LedgerError:
+    """The port's error for a Gateway client failure (see the module docstring)."""
+    if isinstance(exc, LedgerError):
+        return exc
+    if isinstance(exc, CommitError):
+        return TransactionInvalidated(
+            f"transaction {exc.transaction_id} failed to commit with status code {exc.code} "
+            f"({exc.code_name})",
+            tx_id=exc.transaction_id,
+            validation_code=exc.code_name,
+            block_number=exc.block_number,
+        )
+    if isinstance(exc, GatewayError):
+        details = [{"address": d.address, "msp_id": d.msp_id, "message": d.message} for d in exc.details]
+        for text in [d.message for d in exc.details] + [exc.message]:
+            match = _CHAINCODE_RESPONSE.search(text)
+            if match:
+                return ChaincodeRefused(match.group(2), status=int(match.group(1)), details=details)
+        if isinstance(exc, SubmitError | CommitStatusError) or exc.code in _UNAVAILABLE:
+            return LedgerUnavailable(f"{exc.stage}: {exc.message}", status=503, details=details)
+        if isinstance(exc, EndorseError | EvaluateError) and exc.code == grpc.StatusCode.FAILED_PRECONDITION:
+            return LedgerUnavailable(f"{exc.stage}: {exc.message}", status=503, details=details)
+        return LedgerError(str(exc), status=502, details=details)
+    if isinstance(exc, grpc.RpcError):
+        return LedgerUnavailable(f"peer unreachable: {exc}", status=503)
+    if isinstance(exc, OSError | ValueError):  # identity files missing or unreadable
+        return LedgerError(f"caller identity: {exc}", status=401)
+    return LedgerError(f"{type(exc).__name__}: {exc}", status=500)
+
+
+class FabricLedger:
+    """LedgerPort on a real Fabric network through the Gateway service."""
+
+    def __init__(self, profile: NetworkProfile, resolver: IdentityResolver) -> None:
+        self.profile = profile
+        self.channel = profile.channel
+        self.chaincode = profile.chaincode
+        self._resolver = resolver
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._gateways: dict[tuple[str, str], AsyncGateway] = {}
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_profile(
+        cls,
+        path: Path,
+        *,
+        wallet: Path | None = None,
+        channel: str | None = None,
+        chaincode: str | None = None,
+    ) -> FabricLedger:
+        profile = NetworkProfile.load(path)
+        if channel:
+            profile.channel = channel
+        if chaincode:
+            profile.chaincode = chaincode
+        wallet_dir = profile.wallet or wallet
+        if wallet_dir is None:
+            raise LedgerError("fabric backend: no wallet folder for the users' identities", status=503)
+        return cls(profile, wallet_resolver(wallet_dir))
+
+    # --- connections -------------------------------------------------------------------
+    def _peer_for(self, msp_id: str) -> PeerEndpoint:
+        peer = self.profile.peers.get(msp_id) or self.profile.peers.get(self.profile.gateway_org)
+        if peer is None:
+            raise LedgerUnavailable(f"no gateway peer for {msp_id} in the network profile", status=503)
+        return peer
+
+    def _grpc_channel(self, peer: PeerEndpoint) -> grpc.aio.Channel:
+        channel = self._channels.get(peer.endpoint)
+        if channel is None:
+            channel = create_async_channel(
+                peer.endpoint,
+                tls_root_certificates=peer.tls_ca,
+                server_name_override=peer.server_name,
+            )
+            self._channels[peer.endpoint] = channel
+        return channel
+
+    def _gateway(self, msp_id: str, user_id: str) -> AsyncGateway:
+        key = (msp_id, user_id)
+        gateway = self._gateways.get(key)
+        if gateway is None:
+            creds = self._resolver(msp_id, user_id)
+            if creds.msp_dir is not None:
+                identity, signer = load_msp_folder(creds.msp_dir, msp_id)
+            elif creds.cert_path is not None and creds.key_path is not None:
+                identity, signer = load_pem_files(msp_id, creds.cert_path, creds.key_path)
+            else:
+                raise LedgerError(f"no enrolled identity for {user_id}@{msp_id}", status=401)
+            gateway = connect_async(identity, signer, self._grpc_channel(self._peer_for(msp_id)))
+            self._gateways[key] = gateway
+        return gateway
+
+    def _contract(self, caller: Caller, chaincode: str | None = None) -> Any:
+        gateway = self._gateway(caller.msp_id, caller.user_id)
+        return gateway.get_network(self.channel).get_contract(chaincode or self.chaincode)
+
+    def _service_caller(self) -> Caller:
+        msp_id, user = self.profile.service_identity
+        return Caller(user, msp_id)
+
+    # --- the port ----------------------------------------------------------------------
+    async def evaluate(self, caller: Caller, function: str, args: list[str]) -> bytes:
+        try:
+            return await self._contract(caller).evaluate_transaction(function, *args)
+        except Exception as exc:
+            raise map_error(exc) from exc
+
+    async def submit(
+        self,
+        caller: Caller,
+        function: str,
+        args: list[str],
+        transient: dict[str, bytes] | None = None,
+        endorsing_orgs: list[str] | None = None,
+    ) -> TxResult:
+        try:
+            contract = self._contract(caller)
+            proposal = contract.new_proposal(function, args, transient, endorsing_orgs)
+            transaction = await proposal.endorse()
+            commit = await transaction.submit()
+            status = (await commit.get_status()).raise_for_status()
+        except Exception as exc:
+            raise map_error(exc) from exc
+        prepared = gateway_pb2.PreparedTransaction.FromString(transaction.bytes())
+        payload = common_pb2.Payload.FromString(prepared.envelope.payload)
+        stamp = common_pb2.ChannelHeader.FromString(payload.header.channel_header).timestamp
+        return TxResult(
+            tx_id=transaction.transaction_id,
+            block_number=status.block_number,
+            validation_code=status.code_name,
+            payload=transaction.result,
+            timestamp=_datetime(stamp),
+        )
+
+    async def _qscc(self, function: str, *args: str) -> bytes:
+        contract = self._contract(self._service_caller(), "qscc")
+        try:
+            return await contract.evaluate_transaction(function, self.channel, *args)
+        except Exception as exc:
+            raise map_error(exc) from exc
+
+    async def transaction_status(self, tx_id: str) -> TxResult | None:
+        try:
+            raw = await self._qscc("GetTransactionByID", tx_id)
+        except ChaincodeRefused as exc:
+            if "not found" in exc.message.lower() or "no such transaction" in exc.message.lower():
+                return None
+            raise
+        processed = transaction_pb2.ProcessedTransaction.FromString(raw)
+        block = common_pb2.Block.FromString(await self._qscc("GetBlockByTxID", tx_id))
+        payload = common_pb2.Payload.FromString(processed.transactionEnvelope.payload)
+        header = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+        response_payload = b""
+        if header.type == common_pb2.ENDORSER_TRANSACTION:
+            tx = transaction_pb2.Transaction.FromString(payload.data)
+            if tx.actions:
+                action_payload = transaction_pb2.ChaincodeActionPayload.FromString(tx.actions[0].payload)
+                prp = proposal_response_pb2.ProposalResponsePayload.FromString(
+                    action_payload.action.proposal_response_payload
+                )
+                response_payload = proposal_pb2.ChaincodeAction.FromString(prp.extension).response.payload
+        return TxResult(
+            tx_id=tx_id,
+            block_number=block.header.number,
+            validation_code=validation_code_name(processed.validationCode),
+            payload=response_payload,
+            timestamp=_datetime(header.timestamp),
+        )
+
+    async def chaincode_events(
+        self, start_block: int | None = None, after_tx_id: str | None = None
+    ) -> AsyncIterator[LedgerEvent]:
+        if after_tx_id and start_block is None:
+            block = common_pb2.Block.FromString(await self._qscc("GetBlockByTxID", after_tx_id))
+            start_block = block.header.number
+        try:
+            network = self._gateway(*self.profile.service_identity).get_network(self.channel)
+            events = network.chaincode_events(
+                self.chaincode, start_block=start_block, after_transaction_id=after_tx_id or ""
+            )
+        except Exception as exc:
+            raise map_error(exc) from exc
+        try:
+            async for event in events:
+                yield LedgerEvent(
+                    event.block_number,
+                    event.transaction_id,
+                    event.chaincode_name,
+                    event.event_name,
+                    event.payload,
+                )
+        except Exception as exc:
+            raise map_error(exc) from exc
+        finally:
+            await events.close()
+
+    async def health(self) -> dict[str, str]:
+        from fabric_protos.common import ledger_pb2
+
+        try:
+            info = ledger_pb2.BlockchainInfo.FromString(await self._qscc("GetChainInfo"))
+        except LedgerError as exc:
+            return {"backend": "fabric", "status": f"unavailable: {exc.message}", "channel": self.channel}
+        return {"backend": "fabric", "status": "ok", "channel": self.channel, "height": str(info.height)}
+
+    async def close(self) -> None:
+        for gateway in self._gateways.values():
+            await gateway.close()
+        self._gateways.clear()
+        channels, self._channels = list(self._channels.values()), {}
+        for channel in channels:
+            await channel.close()
+
+
+def _datetime(stamp: Any) -> datetime:
+    return datetime.fromtimestamp(stamp.seconds, tz=UTC).replace(microsecond=stamp.nanos // 1000)

@@ -1,0 +1,162 @@
+"""The Fabric adapter against an in-process fake Gateway service: profile, identities, error mapping.
+
+The real-network behaviour is covered by tests/conformance (marker ``fabric``); these cover the
+paths a real network cannot produce on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
+from fabric_protos.peer import transaction_pb2
+
+from app.ledger.fabric import FabricLedger, NetworkProfile, map_error
+from app.ledger.port import Caller, ChaincodeRefused, LedgerError, LedgerUnavailable, TransactionInvalidated
+from tests.unit.gateway_client.fake_gateway import FakeServer, Refused
+from tests.unit.gateway_client.keys import write_msp
+
+LOAN = Caller("loan1", "BankAMSP", {"role": "loan_officer"})
+DEALER = Caller("dealer1", "DealerMSP", {"role": "dealer"})
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    server = FakeServer()
+    yield server
+    server.stop()
+
+
+def _profile(tmp_path: Path, endpoint: str) -> Path:
+    wallet = tmp_path / "wallet"
+    for msp, user in [("BankAMSP", "loan1"), ("DealerMSP", "dealer1"), ("BankAMSP", "auditor1")]:
+        write_msp(wallet / msp / user / "msp", ec.generate_private_key(ec.SECP256R1()), user)
+    path = tmp_path / "profile.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "channel": "vehicles",
+                "chaincode": "mortgage",
+                "gateway_org": "BankAMSP",
+                "service_identity": {"msp_id": "BankAMSP", "user": "auditor1"},
+                "wallet": "wallet",
+                "organizations": {"BankAMSP": {"peer_endpoint": endpoint}, "DealerMSP": {}},
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+async def ledger(tmp_path: Path, fake: FakeServer) -> AsyncIterator[FabricLedger]:
+    led = FabricLedger.from_profile(_profile(tmp_path, fake.address))
+    yield led
+    await led.close()
+
+
+def test_profile_paths_are_relative_to_the_profile(tmp_path: Path) -> None:
+    profile = NetworkProfile.load(_profile(tmp_path, "127.0.0.1:1"))
+    assert profile.wallet == tmp_path / "wallet"
+    assert profile.peers["BankAMSP"].endpoint == "127.0.0.1:1"
+    assert profile.service_identity == ("BankAMSP", "auditor1")
+    assert profile.orgs == ["BankAMSP", "DealerMSP"]
+
+
+def test_malformed_profile_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("channel: vehicles\n")
+    with pytest.raises(LedgerError, match="missing or malformed field"):
+        NetworkProfile.load(path)
+
+
+async def test_evaluate_signs_with_the_callers_own_identity(ledger: FabricLedger, fake: FakeServer) -> None:
+    assert await ledger.evaluate(LOAN, "GetVehicle", ["VIN1"]) == b"GetVehicle|VIN1"
+    # an org without a peer goes through the gateway org's peer, still with its own identity
+    assert await ledger.evaluate(DEALER, "GetOdometer", ["VIN1"]) == b"GetOdometer|VIN1"
+    creators = {req.proposed_transaction.proposal_bytes for _, req in fake.service.requests}
+    assert len(creators) == 2
+
+
+async def test_submit_returns_block_code_payload_and_proposal_time(ledger: FabricLedger) -> None:
+    result = await ledger.submit(LOAN, "RequestLien", ["{}"], transient={"k": b"v"})
+    assert result.validation_code == "VALID" and result.block_number == 7
+    assert result.payload == b"RequestLien|{}|transient:k=v"
+    assert result.timestamp.tzinfo is not None
+
+
+async def test_chaincode_refusal_keeps_status_message_and_details(
+    ledger: FabricLedger, fake: FakeServer
+) -> None:
+    fake.service.behaviour.endorse_error = Refused(
+        grpc.StatusCode.ABORTED,
+        "failed to endorse transaction, see attached details",
+        [("peer0.banka:7051", "BankAMSP", "chaincode response 409, transfer refused: vehicle has liens")],
+    )
+    with pytest.raises(ChaincodeRefused) as info:
+        await ledger.submit(LOAN, "TransferTitle", ["VIN1", "{}"])
+    assert info.value.status == 409
+    assert info.value.message == "transfer refused: vehicle has liens"
+    assert info.value.details[0]["msp_id"] == "BankAMSP"
+
+
+async def test_evaluate_refusal_is_parsed_from_the_message(ledger: FabricLedger, fake: FakeServer) -> None:
+    fake.service.behaviour.evaluate_error = Refused(
+        grpc.StatusCode.UNKNOWN,
+        "evaluate call to endorser returned error: chaincode response 404, vehicle VIN1 not found",
+        [("peer0.banka:7051", "BankAMSP", "vehicle VIN1 not found")],
+    )
+    with pytest.raises(ChaincodeRefused) as info:
+        await ledger.evaluate(LOAN, "GetVehicle", ["VIN1"])
+    assert (info.value.status, info.value.message) == (404, "vehicle VIN1 not found")
+
+
+async def test_invalidated_commit_is_transaction_invalidated(ledger: FabricLedger, fake: FakeServer) -> None:
+    fake.service.behaviour.commit_code = transaction_pb2.MVCC_READ_CONFLICT
+    with pytest.raises(TransactionInvalidated) as info:
+        await ledger.submit(LOAN, "RecordValuation", ["{}"])
+    assert info.value.validation_code == "MVCC_READ_CONFLICT"
+    assert info.value.block_number == 7 and info.value.status == 409
+
+
+async def test_orderer_failure_is_unavailable(ledger: FabricLedger, fake: FakeServer) -> None:
+    fake.service.behaviour.submit_error = Refused(grpc.StatusCode.UNAVAILABLE, "no orderers available")
+    with pytest.raises(LedgerUnavailable) as info:
+        await ledger.submit(LOAN, "RecordValuation", ["{}"])
+    assert info.value.status == 503
+
+
+async def test_unreachable_peer_is_unavailable(tmp_path: Path) -> None:
+    led = FabricLedger.from_profile(_profile(tmp_path, "127.0.0.1:1"))
+    try:
+        with pytest.raises(LedgerUnavailable):
+            await asyncio.wait_for(led.evaluate(LOAN, "GetVehicle", ["VIN1"]), 30)
+    finally:
+        await led.close()
+
+
+async def test_missing_identity_is_an_identity_error(ledger: FabricLedger) -> None:
+    with pytest.raises(LedgerError, match="caller identity") as info:
+        await ledger.evaluate(Caller("nobody", "BankAMSP"), "GetVehicle", ["VIN1"])
+    assert info.value.status == 401
+
+
+async def test_chaincode_events_are_mapped(ledger: FabricLedger, fake: FakeServer) -> None:
+    fake.service.behaviour.chaincode_events = [
+        (3, "tx1", "LienRecorded", b"{}"),
+        (4, "tx2", "LienReleased", b""),
+    ]
+    stream = ledger.chaincode_events(start_block=3)
+    first = await asyncio.wait_for(anext(stream), 10)  # type: ignore[arg-type]
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert (first.block_number, first.tx_id, first.event_name) == (3, "tx1", "LienRecorded")
+    assert first.chaincode_id == "mortgage"
+
+
+def test_map_error_passes_ledger_errors_through() -> None:
+    err = ChaincodeRefused("x", status=400)
+    assert map_error(err) is err
