@@ -6,6 +6,7 @@ checked by the peer against the channel's Readers policy — so auditors and the
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fabric_protos.common import common_pb2
@@ -101,11 +102,11 @@ class BlockEventsRequestBase:
         payload = common_pb2.Payload.FromString(envelope.payload)
         self.channel_name = common_pb2.ChannelHeader.FromString(payload.header.channel_header).channel_id
 
-    def bytes(self) -> bytes:
+    def bytes(self) -> builtins.bytes:
         """Serialized ``common.Envelope``."""
         return self._envelope.SerializeToString()
 
-    def digest(self) -> bytes:
+    def digest(self) -> builtins.bytes:
         return self._signing_identity.digest(self._envelope.payload)
 
     def _signed_envelope(self) -> common_pb2.Envelope:

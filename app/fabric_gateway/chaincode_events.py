@@ -6,6 +6,7 @@ checkpoint (block + the last transaction already processed in it, whose events a
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from fabric_protos.gateway import gateway_pb2
@@ -90,11 +91,11 @@ class ChaincodeEventsRequestBase:
         self.channel_name = request.channel_id
         self.chaincode_name = request.chaincode_id
 
-    def bytes(self) -> bytes:
+    def bytes(self) -> builtins.bytes:
         """Serialized ``gateway.SignedChaincodeEventsRequest``."""
         return self._signed.SerializeToString()
 
-    def digest(self) -> bytes:
+    def digest(self) -> builtins.bytes:
         return self._signing_identity.digest(self._signed.request)
 
     def _signed_request(self) -> gateway_pb2.SignedChaincodeEventsRequest:

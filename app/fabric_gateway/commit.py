@@ -6,6 +6,7 @@ rebuild with ``Gateway.new_signed_commit(commit.bytes(), signature)``.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -56,11 +57,11 @@ class CommitBase:
         self._signed = signed_request
         self.transaction_id = transaction_id
 
-    def bytes(self) -> bytes:
+    def bytes(self) -> builtins.bytes:
         """Serialized ``gateway.SignedCommitStatusRequest``."""
         return self._signed.SerializeToString()
 
-    def digest(self) -> bytes:
+    def digest(self) -> builtins.bytes:
         return self._signing_identity.digest(self._signed.request)
 
     def _request(self) -> gateway_pb2.SignedCommitStatusRequest:

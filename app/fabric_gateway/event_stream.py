@@ -39,7 +39,8 @@ class StreamInterrupted(Exception):
 
 
 class EventSource(Protocol[T]):
-    error_class: type[GatewayError]
+    @property
+    def error_class(self) -> type[GatewayError]: ...
 
     def can_resume(self) -> bool: ...
 
@@ -138,10 +139,17 @@ class EventIterator(Generic[T]):
                     continue
                 except StreamInterrupted as exc:
                     error, code = exc, grpc.StatusCode.UNAVAILABLE
+                except BaseException:
+                    self.close()
+                    raise
             self._cancel_call()
             if core.closed:
                 raise StopIteration
-            delay = core.failure(code, error)
+            try:
+                delay = core.failure(code, error)
+            except BaseException:
+                self.close()
+                raise
             if self._stop.wait(delay):
                 raise StopIteration
             core.resubscribe()
@@ -202,10 +210,17 @@ class AsyncEventIterator(Generic[T]):
                         continue
                     except StreamInterrupted as exc:
                         error, code = exc, grpc.StatusCode.UNAVAILABLE
+                    except BaseException:
+                        await self.close()
+                        raise
             self._cancel_call()
             if core.closed:
                 raise StopAsyncIteration
-            delay = core.failure(code, error)
+            try:
+                delay = core.failure(code, error)
+            except BaseException:
+                await self.close()
+                raise
             try:
                 await asyncio.wait_for(self._stop.wait(), delay)
                 raise StopAsyncIteration

@@ -6,6 +6,7 @@ sign it elsewhere and rebuild with ``Gateway.new_signed_proposal(proposal.bytes(
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING
 
 from fabric_protos.gateway import gateway_pb2
@@ -39,16 +40,16 @@ class ProposalBase:
     def endorsing_organizations(self) -> list[str]:
         return list(self._proposed.endorsing_organizations)
 
-    def bytes(self) -> bytes:
+    def bytes(self) -> builtins.bytes:
         """Serialized ``gateway.ProposedTransaction`` (carries the signature once set)."""
         return self._proposed.SerializeToString()
 
-    def digest(self) -> bytes:
+    def digest(self) -> builtins.bytes:
         """What must be signed: the hash of the proposal bytes."""
         return self._signing_identity.digest(self._proposed.proposal.proposal_bytes)
 
     @property
-    def signature(self) -> bytes:
+    def signature(self) -> builtins.bytes:
         return self._proposed.proposal.signature
 
     def _ensure_signed(self) -> None:
@@ -94,7 +95,7 @@ class Proposal(ProposalBase):
         super().__init__(signing_identity, proposed, channel_name)
         self._client = client
 
-    def evaluate(self, *, timeout: Timeout = DEFAULT) -> bytes:
+    def evaluate(self, *, timeout: Timeout = DEFAULT) -> builtins.bytes:
         """Run the transaction on one peer without ordering it; returns the chaincode's payload."""
         response = self._client.evaluate(self._evaluate_request(), timeout)
         return response.result.payload
@@ -118,7 +119,7 @@ class AsyncProposal(ProposalBase):
         super().__init__(signing_identity, proposed, channel_name)
         self._client = client
 
-    async def evaluate(self, *, timeout: Timeout = DEFAULT) -> bytes:
+    async def evaluate(self, *, timeout: Timeout = DEFAULT) -> builtins.bytes:
         """Run the transaction on one peer without ordering it; returns the chaincode's payload."""
         response = await self._client.evaluate(self._evaluate_request(), timeout)
         return response.result.payload

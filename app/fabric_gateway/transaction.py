@@ -6,6 +6,7 @@ rebuild with ``Gateway.new_signed_transaction(transaction.bytes(), signature)``.
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING
 
 from fabric_protos.gateway import gateway_pb2
@@ -38,7 +39,7 @@ class TransactionBase:
         return self._prepared.transaction_id
 
     @property
-    def result(self) -> bytes:
+    def result(self) -> builtins.bytes:
         """The chaincode's response payload, as endorsed."""
         return self._response.payload
 
@@ -46,16 +47,16 @@ class TransactionBase:
     def chaincode_status(self) -> int:
         return self._response.status
 
-    def bytes(self) -> bytes:
+    def bytes(self) -> builtins.bytes:
         """Serialized ``gateway.PreparedTransaction`` (carries the signature once set)."""
         return self._prepared.SerializeToString()
 
-    def digest(self) -> bytes:
+    def digest(self) -> builtins.bytes:
         """What must be signed: the hash of the envelope payload."""
         return self._signing_identity.digest(self._prepared.envelope.payload)
 
     @property
-    def signature(self) -> bytes:
+    def signature(self) -> builtins.bytes:
         return self._prepared.envelope.signature
 
     def _submit_request(self) -> gateway_pb2.SubmitRequest:
