@@ -8,7 +8,6 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.routing import Match
 
 
 class Metrics:
@@ -59,12 +58,16 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_template(app: FastAPI, request: Request) -> str:
-    for route in app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return getattr(route, "path", "unmatched")
-    return "unmatched"
+def _route_template(request: Request) -> str:
+    """The matched route's template (bounded label set), with the /api/v1 prefix it was mounted under."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if not isinstance(path, str):
+        return "unmatched"
+    prefix = "/api/v1"
+    if request.url.path.startswith(prefix + "/") and not path.startswith(prefix):
+        return prefix + path
+    return path
 
 
 def install_metrics_middleware(app: FastAPI, metrics: Metrics) -> None:
@@ -77,6 +80,6 @@ def install_metrics_middleware(app: FastAPI, metrics: Metrics) -> None:
             status = response.status_code
             return response
         finally:
-            route = _route_template(app, request)
+            route = _route_template(request)
             metrics.requests.labels(method=request.method, route=route, status=str(status)).inc()
             metrics.latency.labels(method=request.method, route=route).observe(time.perf_counter() - start)

@@ -61,3 +61,11 @@ def login(client: TestClient, qualified: str) -> dict[str, str]:
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def api(make_client: Callable[..., TestClient], tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A gateway on its own embedded ledger (all orgs), as an :class:`Api` helper."""
+    from tests.unit.api.builders import Api
+
+    return Api(make_client(Settings(data_dir=tmp_path / "gw", token_secret="t" * 32)))
