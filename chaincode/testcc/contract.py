@@ -56,6 +56,14 @@ class TestContract(Contract):
     def get_or_empty(self, ctx: Context, key: str) -> bytes:
         return ctx.stub.get_state(key) or b""
 
+    @evaluate
+    def get_many(self, ctx: Context, key: str, count: int) -> int:
+        """Reads one key ``count`` times: measures the per-call cost of the stub (benchmarks)."""
+        found = 0
+        for _ in range(count):
+            found += ctx.stub.get_state(key) is not None
+        return found
+
     @submit
     def delete(self, ctx: Context, key: str) -> None:
         ctx.stub.del_state(key)
