@@ -284,12 +284,15 @@ class FakePeer:
             tx.future.set_result(PeerTxResult(tx.facts.tx_id, "ERROR", response, None, None, tx.requests))
 
     # --- the peer's handler, one request type at a time ---------------------------------
-    def _query_response(self, tx: _Tx, results: list[bytes], metadata: bytes = b"") -> bytes:
+    def _query_response(
+        self, tx: _Tx, results: list[bytes], metadata: bytes = b"", batched: bool = True
+    ) -> bytes:
         iter_id = f"it{next(self._ids)}"
-        batch = results[: self.batch_size]
-        has_more = len(results) > self.batch_size
+        size = self.batch_size if batched else max(len(results), 1)
+        batch = results[:size]
+        has_more = len(results) > size
         if has_more:
-            tx.iterators[iter_id] = (results, self.batch_size)
+            tx.iterators[iter_id] = (results, size)
         return shim.QueryResponse(
             results=[shim.QueryResultBytes(resultBytes=r) for r in batch],
             has_more=has_more,
@@ -340,14 +343,15 @@ class FakePeer:
                 kv_query_result_pb2.KV(namespace=kv.namespace, key=kv.key, value=kv.value).SerializeToString()
                 for kv in it
             ]
-            md = (
+            page_meta = (
                 shim.QueryResponseMetadata(
                     fetched_records_count=meta.fetched_records_count, bookmark=meta.bookmark
                 ).SerializeToString()
                 if meta
                 else b""
             )
-            return self._query_response(tx, rows, md)
+            # like the peer: a page comes back whole in one response, other results in batches
+            return self._query_response(tx, rows, page_meta, batched=page is None)
         if t == Msg.GET_QUERY_RESULT:
             gq = shim.GetQueryResult.FromString(msg.payload)
             it, _ = stub._get_query_result(gq.collection, gq.query, None)

@@ -157,13 +157,15 @@ class ChaincodeServer:
     def stop(self, grace: float = 5.0) -> None:
         """Stop accepting, let running transactions finish for up to ``grace`` seconds, close streams."""
         logger.info("chaincode server stopping")
-        deadline = threading.Event()
+        drained = threading.Event()
         self._tx_pool.shutdown(wait=False, cancel_futures=True)
-        waiter = threading.Thread(
-            target=lambda: (self._tx_pool.shutdown(wait=True), deadline.set()), daemon=True
-        )
-        waiter.start()
-        deadline.wait(grace)
+
+        def drain() -> None:
+            self._tx_pool.shutdown(wait=True)
+            drained.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        drained.wait(grace)
         with self._lock:
             handlers = list(self._handlers)
         for h in handlers:
