@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -46,13 +47,18 @@ class IssuedIdentity:
 
     @property
     def private_key(self) -> ec.EllipticCurvePrivateKey:
-        key = serialization.load_pem_private_key(self.key_pem, password=None)
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
-        return key
+        return _load_key(self.key_pem)
 
     def serialized(self) -> bytes:
         """``msp.SerializedIdentity`` bytes: what Fabric calls the creator / endorser."""
         return serialized_identity(self.msp_id, self.cert_pem)
+
+
+@functools.lru_cache(maxsize=1024)
+def _load_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
 
 
 def serialized_identity(msp_id: str, cert_pem: bytes) -> bytes:
@@ -91,10 +97,10 @@ class IdentityIssuer:
         attrs = dict(attributes or {})
         ou = ou or node_ou(attrs.get("role"))
         cache_key = (msp_id, name, ou, json.dumps(attrs, sort_keys=True))
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached
         with self._lock, self._org_lock(msp_id):
-            cached = self._cache.get(cache_key)
-            if cached is not None:
-                return cached
             identity = self._load_or_issue(msp_id, name, ou, attrs)
             self._cache[cache_key] = identity
             return identity

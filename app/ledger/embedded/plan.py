@@ -57,6 +57,25 @@ def choose_orgs(
     preferred: str | None,
 ) -> list[str] | None:
     """The smallest org set (preferred org first when it can help) satisfying every policy, or None."""
+    key = (
+        tuple(sorted({p.SerializeToString(deterministic=True) for p in policies})),
+        tuple(candidates),
+        preferred,
+    )
+    if key not in _PLANS:
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        _PLANS[key] = _choose(policies, candidates, preferred)
+    chosen = _PLANS[key]
+    return list(chosen) if chosen is not None else None
+
+
+_PLANS: dict[tuple[object, ...], tuple[str, ...] | None] = {}
+
+
+def _choose(
+    policies: Sequence[policies_pb2.SignaturePolicyEnvelope], candidates: Sequence[str], preferred: str | None
+) -> tuple[str, ...] | None:
     ordered = list(candidates)
     if preferred in ordered:
         ordered.remove(preferred)
@@ -65,5 +84,5 @@ def choose_orgs(
         for combo in combinations(ordered, size):
             signers = [Signer(org, "peer", org.encode()) for org in combo]
             if all(evaluate(policy, signers) for policy in policies):
-                return list(combo)
+                return combo
     return None
