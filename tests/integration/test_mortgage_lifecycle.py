@@ -1,0 +1,345 @@
+"""The Mortgage-Asset chaincode through real Fabric peers, with each org's own fabric-ca identities.
+
+One lifecycle: register → insure → value → lien → second lien → refused transfer → release → transfer
+(while mortgaged, with the lienholder's consent) → foreclosure → disposal. The key-level endorsement on
+the vehicle key is checked where Fabric enforces it: the same transfer is ENDORSEMENT_POLICY_FAILURE when
+the lienholder's peer did not endorse, and VALID when it did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from app.fabric_gateway import (
+    CommitError,
+    Contract,
+    EndorseError,
+    EvaluateError,
+    connect,
+    create_channel,
+    load_pem_files,
+)
+from chaincode.mortgage.vin import with_check_digit
+from network.fixture import FabricNetworkInfo
+
+CC = "mortgage"
+TA, BANKA, BANKB, INSURER = "TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP"
+
+
+@contextmanager
+def contract(net: FabricNetworkInfo, org: str, user: str, via: str | None = None) -> Iterator[Contract]:
+    """A Gateway contract for ``user`` of ``org``, connected to the peer of ``via`` (default: its own)."""
+    peer = net.org(via or org)
+    ident = net.identity(org, user)
+    identity, signer = load_pem_files(ident.msp_id, ident.cert_pem, ident.key_pem)
+    assert peer.peer_endpoint is not None
+    with create_channel(peer.peer_endpoint, tls_root_certificates=peer.peer_tls_ca.read_bytes()) as ch:
+        yield connect(identity, signer, ch).get_network(net.channel).get_contract(CC)
+
+
+def error_text(exc: EndorseError | EvaluateError) -> str:
+    return str(exc.message) + " " + " ".join(d.message for d in exc.details)
+
+
+def owner(label: str) -> tuple[dict[str, bytes], str]:
+    id_number = f"ID-{label}".upper()
+    salt = hashlib.sha256(label.encode()).digest()[:16]
+    transient = {
+        "owner": json.dumps({"name": f"Owner {label}", "id_number": id_number}).encode(),
+        "owner_salt": salt,
+    }
+    return transient, hashlib.sha256(salt + id_number.encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def net(fabric_network: FabricNetworkInfo) -> FabricNetworkInfo:
+    pid = fabric_network.chaincodes.get(CC, "")
+    assert pid.startswith(CC), f"chaincode {CC} is not deployed: {pid}"
+    return fabric_network
+
+
+class Actors:
+    """Each org's user, connected to its own peer (the dealer, with no peer, through the vehicle office's)."""
+
+    def __init__(self, net: FabricNetworkInfo) -> None:
+        self.net = net
+        self.run = uuid.uuid4().hex[:8]
+
+    def doc(self, who: Contract, doc_type: str, vin: str, lien_id: str | None = None) -> str:
+        doc_id = f"D-{self.run}-{uuid.uuid4().hex[:6]}"
+        body = f"{doc_type}:{doc_id}".encode()
+        document: dict[str, Any] = {
+            "document_id": doc_id,
+            "doc_type": doc_type,
+            "cid": "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4",
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "size": len(body),
+            "encryption_key_ref": f"kms://it/{doc_id}",
+            "vin": vin,
+        }
+        if lien_id:
+            document["lien_id"] = lien_id
+        who.submit("AnchorDocument", json.dumps(document))
+        return doc_id
+
+
+def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
+    actors = Actors(net)
+    run = actors.run
+    vin = with_check_digit(f"LSV{run.upper()}000000")  # China WMI: check digit verified; hex has no I/O/Q
+    l1, l2 = f"L1-{run}", f"L2-{run}"
+    with (
+        contract(net, "TrafficAuthority", "officer1") as officer,
+        contract(net, "TrafficAuthority", "admin") as ta_admin,
+        contract(net, "BankA", "loan1") as bank_a,
+        contract(net, "BankB", "loan1") as bank_b,
+        contract(net, "Insurer", "underwriter1") as insurer,
+        contract(net, "Dealer", "dealer1", via="TrafficAuthority") as dealer,
+        contract(net, "Regulator", "regulator1") as regulator,
+        contract(net, "Regulator", "regulator1", via="TrafficAuthority") as regulator_on_ta,
+        contract(net, "BankA", "auditor1") as auditor,
+    ):
+        ta_admin.submit("SetConfig", json.dumps({"ltv_cap": "0.8", "valuation_max_age_days": 90}))
+        first_transient, first_hash = owner(f"first-{run}")
+        registered = officer.submit(
+            "RegisterVehicle",
+            json.dumps(
+                {
+                    "vin": vin,
+                    "plate": f"沪A{run[:5].upper()}",
+                    "make": "BYD",
+                    "model": "Han",
+                    "trim": "EV",
+                    "year": 2025,
+                    "configuration": {"battery_kwh": 85},
+                    "registration_date": "2025-06-01",
+                }
+            ),
+            transient=first_transient,
+        )
+        start_block = registered.status.block_number
+        assert json.loads(registered.result)["owner_hash"] == first_hash
+
+        # owner data: private collection, readable by the regulator, not by the insurer
+        assert (
+            json.loads(regulator_on_ta.evaluate_transaction("GetOwner", vin))["name"] == f"Owner first-{run}"
+        )
+        with pytest.raises(EvaluateError) as denied:
+            insurer.evaluate_transaction("GetOwner", vin)
+        assert "access denied by rule 'owner_read'" in error_text(denied.value)
+
+        insurer.submit(
+            "RecordInsurancePolicy",
+            json.dumps(
+                {
+                    "policy_id": f"P-{run}",
+                    "vin": vin,
+                    "coverage": {"type": "comprehensive", "amount": "200000", "currency": "CNY"},
+                    "valid_from": "2025-06-01",
+                    "valid_to": "2030-06-01",
+                }
+            ),
+        )
+        dealer.submit("RecordOdometer", json.dumps({"vin": vin, "odometer_km": 12000, "source": "service"}))
+        bank_a.submit(
+            "RecordValuation",
+            json.dumps(
+                {
+                    "valuation_id": f"V-{run}",
+                    "vin": vin,
+                    "value": "200000",
+                    "currency": "CNY",
+                    "interval_low": "180000",
+                    "interval_high": "220000",
+                    "coverage": "0.9",
+                    "model_id": "residual-lgbm",
+                    "model_version": "1.0.0",
+                    "inputs_hash": "ab" * 32,
+                    "valuer": "valuation-service",
+                }
+            ),
+        )
+
+        def request(bank: Contract, lien_id: str, amount: str) -> None:
+            consent = actors.doc(bank, "owner_consent", vin)
+            bank.submit(
+                "RequestLien",
+                json.dumps(
+                    {
+                        "lien_id": lien_id,
+                        "vin": vin,
+                        "loan_number": f"LN-{lien_id}",
+                        "mortgage_contract_number": f"MC-{lien_id}",
+                        "secured_amount": amount,
+                        "currency": "CNY",
+                        "maturity_date": "2030-01-01",
+                        "consent_document_id": consent,
+                    }
+                ),
+            )
+
+        request(bank_a, l1, "100000")
+        recorded = json.loads(officer.submit("RecordLien", l1, endorsing_organizations=[TA, BANKA]).result)
+        assert (recorded["status"], recorded["priority"]) == ("RECORDED", 1)
+
+        # a second lien that would break the LTV cap is refused with both figures
+        request(bank_b, l2, "70000")
+        with pytest.raises(EndorseError) as ltv:
+            officer.submit("RecordLien", l2, endorsing_organizations=[TA, BANKA])
+        assert "secured total 170000.00 CNY > cap 160000.00 CNY" in error_text(ltv.value)
+        bank_a.submit(
+            "RecordValuation",
+            json.dumps(
+                {
+                    "valuation_id": f"V2-{run}",
+                    "vin": vin,
+                    "value": "220000",
+                    "currency": "CNY",
+                    "interval_low": "200000",
+                    "interval_high": "240000",
+                    "coverage": "0.9",
+                    "model_id": "residual-lgbm",
+                    "model_version": "1.0.1",
+                    "inputs_hash": "cd" * 32,
+                    "valuer": "valuation-service",
+                }
+            ),
+        )
+        # the vehicle key now requires TrafficAuthority AND BankA: BankA's peer must endorse
+        second = json.loads(
+            officer.submit("RecordLien", l2, endorsing_organizations=[TA, BANKA, BANKB]).result
+        )
+        assert second["priority"] == 2
+
+        buyer_transient, buyer_hash = owner(f"buyer-{run}")
+        with pytest.raises(EndorseError) as refused:
+            officer.submit(
+                "TransferTitle",
+                vin,
+                json.dumps({"new_owner_hash": buyer_hash, "reason": "private sale"}),
+                transient=buyer_transient,
+            )
+        assert (
+            f"transfer refused: vehicle {vin} has recorded lien(s) {l1} held by {BANKA}, {l2} held by {BANKB}"
+            in (error_text(refused.value))
+        )
+
+        released = json.loads(
+            bank_b.submit("ReleaseLien", l2, endorsing_organizations=[TA, BANKA, BANKB]).result
+        )
+        assert released["status"] == "RELEASED"
+
+        consent = actors.doc(officer, "lienholder_consent", vin)
+        transfer = json.dumps(
+            {
+                "new_owner_hash": buyer_hash,
+                "reason": "sale with lien",
+                "lienholder_consent_document_id": consent,
+            }
+        )
+        # the chaincode accepts (consent anchored) but the ledger refuses: BankA's peer did not endorse
+        with pytest.raises(CommitError) as sbe:
+            officer.submit(
+                "TransferTitle",
+                vin,
+                transfer,
+                transient=buyer_transient,
+                endorsing_organizations=[TA, INSURER],
+            )
+        assert sbe.value.code_name == "ENDORSEMENT_POLICY_FAILURE"
+        assert json.loads(auditor.evaluate_transaction("GetVehicle", vin))["owner_hash"] == first_hash
+        moved = officer.submit(
+            "TransferTitle", vin, transfer, transient=buyer_transient, endorsing_organizations=[TA, BANKA]
+        )
+        assert json.loads(moved.result)["owner_hash"] == buyer_hash
+
+        notice = actors.doc(bank_a, "foreclosure_notice", vin, l1)
+        bank_a.submit("StartForeclosure", l1, notice, endorsing_organizations=[TA, BANKA])
+        sale = actors.doc(bank_a, "sale_contract", vin)
+        auction_transient, auction_hash = owner(f"auction-{run}")
+        disposal = json.loads(
+            bank_a.submit(
+                "CompleteDisposal",
+                vin,
+                json.dumps(
+                    {
+                        "sale_price": "150000",
+                        "currency": "CNY",
+                        "buyer_owner_hash": auction_hash,
+                        "sale_document_id": sale,
+                    }
+                ),
+                transient=auction_transient,
+                endorsing_organizations=[TA, BANKA],
+            ).result
+        )
+        assert [(p["lien_id"], p["paid"]) for p in disposal["distribution"]] == [(l1, "100000")]
+        assert disposal["surplus"] == "50000"
+
+        vehicle = json.loads(regulator.evaluate_transaction("GetVehicle", vin))
+        assert (vehicle["status"], vehicle["owner_hash"], vehicle["liens"]) == ("DISPOSED", auction_hash, [])
+        assert json.loads(regulator.evaluate_transaction("GetLien", l1))["status"] == "DISCHARGED"
+        # lien gone: the key-level policy is removed, the chaincode policy (2 of 4) applies again
+        officer.submit(
+            "IssueQrIdentity",
+            vin,
+            json.dumps({"code_id": f"Q-{run}", "payload_sha256": "ee" * 32}),
+            endorsing_organizations=[TA, INSURER],
+        )
+
+        history = json.loads(auditor.evaluate_transaction("GetVehicleHistory", vin))
+        statuses = [h["value"]["status"] for h in history]
+        assert statuses[0] == "DISPOSED" and statuses[-1] == "REGISTERED" and "IN_DISPOSAL" in statuses
+        assert history[-1]["tx_id"] == registered.transaction_id
+        with pytest.raises(EvaluateError) as no_history:
+            bank_a.evaluate_transaction("GetVehicleHistory", vin)
+        assert "rule 'history_read'" in error_text(no_history.value)
+        with pytest.raises(EndorseError) as regulator_write:
+            regulator_on_ta.submit("RejectLien", l1, "no")
+        assert "access denied by rule 'registrar'" in error_text(regulator_write.value)
+        assert disposal["buyer_owner_hash"] == auction_hash
+
+    # the events of this vehicle, in commit order, as any client sees them
+    org = net.org("BankB")
+    ident = net.identity("BankB", "loan1")
+    identity, signer = load_pem_files(ident.msp_id, ident.cert_pem, ident.key_pem)
+    assert org.peer_endpoint is not None
+    names: list[str] = []
+    with create_channel(org.peer_endpoint, tls_root_certificates=org.peer_tls_ca.read_bytes()) as ch:
+        network = connect(identity, signer, ch).get_network(net.channel)
+        with network.chaincode_events(CC, start_block=start_block, timeout=30) as events:
+            for event in events:
+                payload = json.loads(event.payload)
+                if payload.get("vin") == vin:
+                    names.append(event.event_name)
+                if event.event_name == "QrIdentityIssued" and payload.get("vin") == vin:
+                    break
+    expected = [
+        "VehicleRegistered",
+        "InsurancePolicyRecorded",
+        "OdometerRecorded",
+        "ValuationRecorded",
+        "DocumentAnchored",
+        "LienRequested",
+        "LienRecorded",
+        "DocumentAnchored",
+        "LienRequested",
+        "ValuationRecorded",
+        "LienRecorded",
+        "LienReleased",
+        "DocumentAnchored",
+        "TitleTransferred",
+        "DocumentAnchored",
+        "ForeclosureStarted",
+        "DocumentAnchored",
+        "DisposalCompleted",
+        "QrIdentityIssued",
+    ]
+    assert names == expected
