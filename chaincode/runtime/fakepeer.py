@@ -31,8 +31,8 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc as shim_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from .errors import PeerError, StubUsageError
-from .inprocess import InProcessStub, SimulationResult, _Simulation
-from .interfaces import ChaincodeEvent, ChaincodeResponse
+from .inprocess import InProcessStub, SimulationResult, _RangeCursor, _Simulation
+from .interfaces import ChaincodeEvent, ChaincodeResponse, KeyValue
 from .proposal import TxFacts
 from .stubbase import VALIDATION_PARAMETER
 from .testing import MemoryLedger, TestIdentity
@@ -96,6 +96,7 @@ class _Tx:
     future: Future[PeerTxResult]
     requests: list[str]
     iterators: dict[str, tuple[list[bytes], int]]
+    cursors: dict[str, _RangeCursor]
 
 
 class FakePeer:
@@ -190,9 +191,10 @@ class FakePeer:
         facts = TxFacts(tx_id, self.channel_id, raw, identity.creator, ts, dict(transient or {}))
         sim = _Simulation(self.ledger.snapshot(identity.msp_id))
         stub = InProcessStub(facts, self.ledger.host.name, sim, self.ledger.host)
+        stub.range_batch_size = self.batch_size
         fut: Future[PeerTxResult] = Future()
         with self._lock:
-            self._txs[(self.channel_id, tx_id)] = _Tx(facts, sim, stub, fut, [], {})
+            self._txs[(self.channel_id, tx_id)] = _Tx(facts, sim, stub, fut, [], {}, {})
         msg = Msg(
             type=Msg.INIT if init else Msg.TRANSACTION,
             payload=chaincode_pb2.ChaincodeInput(args=raw, is_init=init).SerializeToString(),
@@ -273,7 +275,7 @@ class FakePeer:
                 self.ledger.host.name,
                 response,
                 event if ok else None,
-                tx.sim.rwsets if ok else {},
+                tx.sim.finish() if ok else {},
                 tx.facts.tx_id,
             )
             if ok and self.commit:
@@ -284,6 +286,28 @@ class FakePeer:
             tx.future.set_result(PeerTxResult(tx.facts.tx_id, "ERROR", response, None, None, tx.requests))
 
     # --- the peer's handler, one request type at a time ---------------------------------
+    def _range_response(
+        self,
+        tx: _Tx,
+        cursor: _RangeCursor,
+        batch: list[KeyValue],
+        more: bool,
+        metadata: bytes,
+        iter_id: str = "",
+    ) -> bytes:
+        iter_id = iter_id or f"it{next(self._ids)}"
+        if more:
+            tx.cursors[iter_id] = cursor
+        else:
+            tx.cursors.pop(iter_id, None)
+        rows = [kv_query_result_pb2.KV(namespace=kv.namespace, key=kv.key, value=kv.value) for kv in batch]
+        return shim.QueryResponse(
+            results=[shim.QueryResultBytes(resultBytes=r.SerializeToString()) for r in rows],
+            has_more=more,
+            id=iter_id,
+            metadata=metadata,
+        ).SerializeToString()
+
     def _query_response(
         self, tx: _Tx, results: list[bytes], metadata: bytes = b"", batched: bool = True
     ) -> bytes:
@@ -339,10 +363,7 @@ class FakePeer:
                 qm = shim.QueryMetadata.FromString(rq.metadata)
                 page = (qm.pageSize, qm.bookmark)
             it, meta = stub._get_state_by_range(rq.collection, rq.startKey, rq.endKey, page)
-            rows = [
-                kv_query_result_pb2.KV(namespace=kv.namespace, key=kv.key, value=kv.value).SerializeToString()
-                for kv in it
-            ]
+            assert isinstance(it, _RangeCursor)
             page_meta = (
                 shim.QueryResponseMetadata(
                     fetched_records_count=meta.fetched_records_count, bookmark=meta.bookmark
@@ -350,8 +371,8 @@ class FakePeer:
                 if meta
                 else b""
             )
-            # like the peer: a page comes back whole in one response, other results in batches
-            return self._query_response(tx, rows, page_meta, batched=page is None)
+            batch, more = it.first_batch()
+            return self._range_response(tx, it, batch, more, page_meta)
         if t == Msg.GET_QUERY_RESULT:
             gq = shim.GetQueryResult.FromString(msg.payload)
             it, _ = stub._get_query_result(gq.collection, gq.query, None)
@@ -374,6 +395,10 @@ class FakePeer:
             return self._query_response(tx, rows)
         if t == Msg.QUERY_STATE_NEXT:
             qn = shim.QueryStateNext.FromString(msg.payload)
+            cursor = tx.cursors.get(qn.id)
+            if cursor is not None:
+                batch, more = cursor.next_batch()
+                return self._range_response(tx, cursor, batch, more, b"", qn.id)
             if qn.id not in tx.iterators:
                 raise PeerError("QUERY_STATE_NEXT", f"query iterator not found for id {qn.id}")
             results, pos = tx.iterators[qn.id]
@@ -389,6 +414,7 @@ class FakePeer:
         if t == Msg.QUERY_STATE_CLOSE:
             qc = shim.QueryStateClose.FromString(msg.payload)
             tx.iterators.pop(qc.id, None)
+            tx.cursors.pop(qc.id, None)
             return shim.QueryResponse(id=qc.id).SerializeToString()
         if t == Msg.INVOKE_CHAINCODE:
             spec = chaincode_pb2.ChaincodeSpec.FromString(msg.payload)
@@ -407,4 +433,4 @@ class FakePeer:
     @property
     def open_iterators(self) -> int:
         with self._lock:
-            return sum(len(tx.iterators) for tx in self._txs.values())
+            return sum(len(tx.iterators) + len(tx.cursors) for tx in self._txs.values())

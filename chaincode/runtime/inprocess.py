@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -148,7 +148,12 @@ class TxContext:
 
 @dataclass(frozen=True, slots=True)
 class RangeQueryRead:
-    """A range scan as Fabric records it: the keys seen, and whether the scan reached its end."""
+    """A range scan as Fabric records it: the keys fetched, and whether the scan reached its end.
+
+    ``end_key`` is the query's end key (exclusive) when ``itr_exhausted``, else the last key fetched
+    (inclusive): a validator re-runs [start_key, end_key) or [start_key, end_key] and compares keys
+    and versions.
+    """
 
     start_key: str
     end_key: str
@@ -247,12 +252,113 @@ class SimulationResult:
         return all(rw.is_read_only() for rw in self.rwsets.values())
 
 
+PEER_BATCH = 100  # the peer's QueryResponseGenerator.MaxResultLimit
+
+
+class _RangeCursor(StateIterator[KeyValue]):
+    """A range scan run the way the peer runs it, so the same keys end up in the read set.
+
+    The peer fetches results in batches of 100 (plus one looked-ahead key), or one page when
+    paginated, and records each key as it fetches it: the range read ends at the last fetched key,
+    or at the query's end key once the scan ran out (``itr_exhausted``).
+    """
+
+    def __init__(
+        self,
+        namespace: str,
+        rows: Iterator[tuple[str, VersionedValue]],
+        start_key: str,
+        end_key: str,
+        limit: int | None,
+        batch_size: int = PEER_BATCH,
+    ) -> None:
+        self._batch_size = batch_size
+        self._ns = namespace
+        self._rows = rows
+        self._start = start_key
+        self._query_end = end_key
+        self._limit = limit
+        self._reads: list[tuple[str, Version]] = []
+        self._last_key = start_key
+        self._exhausted = False
+        self._pending: list[KeyValue] = []
+        self.total = 0
+        self._closed = False
+        self._batch = self._build()  # the first response comes with the request, as on the peer
+
+    def _next_row(self) -> KeyValue | None:
+        try:
+            key, vv = next(self._rows)
+        except StopIteration:
+            self._exhausted = True
+            return None
+        except SnapshotError as exc:
+            raise PeerError("QUERY_STATE_NEXT", str(exc)) from exc
+        self._reads.append((key, vv.version))
+        self._last_key = key
+        return KeyValue(self._ns, key, vv.value)
+
+    def _cut(self) -> list[KeyValue]:
+        batch, self._pending = self._pending, []
+        return batch
+
+    def first_batch(self) -> tuple[list[KeyValue], bool]:
+        """The results that came with the request, and whether more follow."""
+        return self._batch
+
+    def next_batch(self) -> tuple[list[KeyValue], bool]:
+        """What the peer answers to QUERY_STATE_NEXT."""
+        return self._build()
+
+    def _build(self) -> tuple[list[KeyValue], bool]:
+        while True:
+            if self._limit is not None and self.total >= self._limit:
+                return self._cut(), False
+            kv = self._next_row()
+            if kv is None:
+                return self._cut(), False
+            if self._limit is None and len(self._pending) == self._batch_size:
+                batch = self._cut()
+                self._pending.append(kv)
+                self.total += 1
+                return batch, True
+            self._pending.append(kv)
+            self.total += 1
+
+    def bookmark(self) -> str:
+        """The key after the page (peeked, not recorded, like GetBookmarkAndClose); "" at the end."""
+        if self._exhausted:
+            return ""
+        try:
+            key, _ = next(self._rows)
+        except StopIteration:
+            return ""
+        return key
+
+    def __iter__(self) -> Iterator[KeyValue]:
+        batch, more = self._batch
+        while not self._closed:
+            yield from batch
+            if not more or self._closed:
+                break
+            batch, more = self._build()
+        self.close()
+
+    def close(self) -> None:
+        self._closed = True
+
+    def range_read(self) -> RangeQueryRead:
+        end = self._query_end if self._exhausted else self._last_key
+        return RangeQueryRead(self._start, end, self._exhausted, tuple(self._reads))
+
+
 class _Simulation:
     """Shared by the stubs of one transaction (the invoked chaincode and any it calls)."""
 
     def __init__(self, snapshot: StateSnapshot) -> None:
         self.snapshot = snapshot
         self.rwsets: dict[str, NamespaceRWSet] = {}
+        self.range_cursors: list[tuple[str, _RangeCursor]] = []
         self.write_performed = False
         self.paginated_query_performed = False
         self.pvt_query_performed = False
@@ -260,9 +366,18 @@ class _Simulation:
     def rwset(self, namespace: str) -> NamespaceRWSet:
         return self.rwsets.setdefault(namespace, NamespaceRWSet())
 
+    def finish(self) -> dict[str, NamespaceRWSet]:
+        """Add every public range scan's read info (as Fabric does when the simulation ends)."""
+        for ns, cursor in self.range_cursors:
+            self.rwset(ns).range_reads.append(cursor.range_read())
+        self.range_cursors.clear()
+        return self.rwsets
+
 
 class InProcessStub(BaseStub):
     """The stub a contract sees in the in-process host; mirrors the peer's transaction simulator."""
+
+    range_batch_size = PEER_BATCH
 
     def __init__(self, facts: TxFacts, namespace: str, sim: _Simulation, host: InProcessHost) -> None:
         super().__init__(facts)
@@ -341,33 +456,26 @@ class InProcessStub(BaseStub):
     ) -> tuple[StateIterator[KeyValue], QueryResponseMetadata | None]:
         request = "GET_STATE_BY_RANGE"
         snap = self._sim.snapshot
-        if page is not None:
-            self._before_paginated(request)
         if collection:
             self._before_pvt_query(request)
             self._snap(request, snap.check_collection, self._ns, collection, "read")
-        if page is not None and page[1]:
-            start_key = page[1]  # the peer starts a page at the bookmark
+            page = None  # the peer ignores pagination on private data
+        elif page is not None:
+            self._before_paginated(request)
+            if page[1]:
+                start_key = page[1]  # the peer starts a page at the bookmark
         scan = snap.scan_private_data if collection else snap.scan_state
         rows = self._snap(
             request, scan, *((self._ns, collection) if collection else (self._ns,)), start_key, end_key
         )
-        results: list[KeyValue] = []
-        versions: list[tuple[str, Version]] = []
-        bookmark = ""
-        exhausted = True
-        for key, vv in rows:
-            if page is not None and len(results) >= page[0]:
-                bookmark = key
-                exhausted = False
-                break
-            results.append(KeyValue(self._ns, key, vv.value))
-            versions.append((key, vv.version))
+        cursor = _RangeCursor(
+            self._ns, iter(rows), start_key, end_key, page[0] if page else None, self.range_batch_size
+        )
         if not collection:
-            recorded_end = end_key if exhausted else versions[-1][0]
-            self._rw().range_reads.append(RangeQueryRead(start_key, recorded_end, exhausted, tuple(versions)))
-        meta = QueryResponseMetadata(len(results), bookmark) if page is not None else None
-        return ListIterator(results), meta
+            self._sim.range_cursors.append((self._ns, cursor))
+        if page is None:
+            return cursor, None
+        return cursor, QueryResponseMetadata(cursor.total, cursor.bookmark())
 
     def _get_query_result(
         self, collection: str, query: str, page: Page | None
@@ -482,4 +590,4 @@ class InProcessHost:
         response = self.router.invoke(stub)
         if response.status >= 400:
             return SimulationResult(self.name, response, tx_id=tx.tx_id)
-        return SimulationResult(self.name, response, stub.event, sim.rwsets, tx.tx_id)
+        return SimulationResult(self.name, response, stub.event, sim.finish(), tx.tx_id)

@@ -210,3 +210,19 @@ def test_snake_case_aliases(ledger: MemoryLedger, officer: TestIdentity) -> None
     assert ledger.invoke(officer, "Get", "missing").response.status == 404
     assert ok(ledger.invoke(officer, "put_many", "q", "2")) == b"2"
     assert json.loads(ok(ledger.invoke(officer, "get_range", "q", "r")))[1]["key"] == "q0001"
+
+
+def test_range_reads_recorded_as_the_peer_fetches(ledger: MemoryLedger, officer: TestIdentity) -> None:
+    ok(ledger.invoke(officer, "PutMany", "x", "150"))
+    first = ledger.simulate(officer, "FirstInRange", "x", "y")
+    assert ok(first) == b"x0000"
+    (rq,) = first.range_reads
+    # the peer fetched one batch of 100 plus one looked-ahead key before the contract closed it
+    assert (rq.start_key, rq.end_key, rq.itr_exhausted, len(rq.reads)) == ("x", "x0100", False, 101)
+    full = ledger.simulate(officer, "CountRange", "x", "y")
+    (rq_full,) = full.range_reads
+    assert (rq_full.end_key, rq_full.itr_exhausted, len(rq_full.reads)) == ("y", True, 150)
+    page = ledger.simulate(officer, "GetRangePage", "x", "y", "50", "x0100")
+    (rq_page,) = page.range_reads
+    assert (rq_page.start_key, rq_page.end_key, rq_page.itr_exhausted) == ("x0100", "x0149", False)
+    assert json.loads(ok(page))["bookmark"] == ""
