@@ -1,0 +1,143 @@
+"""Risk API: application score, scorecard training, early-warning alerts, portfolio simulation.
+
+Mounted by the gateway under /api/v1. Services are dependencies (``get_scorecard_service``, and
+the valuation router's ``get_valuation_service`` for revaluation) so tests can swap registries.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from app.risk.borrowers import generate_applications
+from app.risk.live import loan_alerts
+from app.risk.portfolio import PortfolioMonitor, evaluate_warnings, simulate_portfolio
+from app.risk.schemas import (
+    AlertsRequest,
+    AlertsResponse,
+    ReasonOut,
+    ScorecardTrainRequest,
+    ScorecardTrainResponse,
+    ScoreRequest,
+    ScoreResponse,
+    SimulateRequest,
+)
+from app.risk.scoring import ScorecardService
+from app.valuation.errors import InputError, ModelNotFoundError
+from app.valuation.http import FieldErrorRoute, input_error
+from app.valuation.registry import ModelRegistry, RegisteredModel, default_root
+from app.valuation.router import get_valuation_service
+from app.valuation.schemas import ModelRef
+from app.valuation.service import ValuationService
+
+router = APIRouter(prefix="/risk", tags=["risk"], route_class=FieldErrorRoute)
+
+
+@lru_cache(maxsize=4)
+def _service_for(root: str) -> ScorecardService:
+    return ScorecardService(ModelRegistry(root))
+
+
+def get_scorecard_service() -> ScorecardService:
+    return _service_for(str(default_root()))
+
+
+Scorecards = Annotated[ScorecardService, Depends(get_scorecard_service)]
+Valuations = Annotated[ValuationService, Depends(get_valuation_service)]
+
+
+def _ref(r: RegisteredModel) -> ModelRef:
+    return ModelRef(name=r.name, version=r.version, ref=r.ref, model_id=r.model_id)
+
+
+def _not_found(exc: ModelNotFoundError, how: str) -> HTTPException:
+    return HTTPException(status_code=404, detail={"message": f"{exc}; {how}"})
+
+
+@router.post("/score", response_model=ScoreResponse, summary="Score a loan application (points, PD, reasons)")
+def score(body: ScoreRequest, service: Scorecards) -> ScoreResponse:
+    try:
+        registered, result, input_hash = service.score(body.application.model_dump(), body.model)
+    except InputError as exc:
+        raise input_error(exc) from exc
+    except ModelNotFoundError as exc:
+        raise _not_found(exc, "train one with `mledger risk train`") from exc
+    return ScoreResponse(
+        points=round(result.points, 2),
+        pd=result.pd,
+        band=result.band,
+        reasons=[ReasonOut(**r.__dict__) for r in result.reasons],
+        model=_ref(registered),
+        input_hash=input_hash,
+    )
+
+
+@router.post(
+    "/scorecard/train/synthetic",
+    response_model=ScorecardTrainResponse,
+    summary="Train the scorecard on seeded synthetic applications and register it",
+)
+def train_synthetic(body: ScorecardTrainRequest, service: Scorecards) -> ScorecardTrainResponse:
+    registered, result = service.train_and_register(
+        generate_applications(body.rows, seed=body.seed),
+        seed=body.seed,
+        source=f"synthetic(rows={body.rows}, seed={body.seed})",
+    )
+    return ScorecardTrainResponse(
+        model=_ref(registered), metrics=result.metrics, baseline_metrics=result.baseline_metrics
+    )
+
+
+@router.get("/scorecard/models", summary="Registered scorecard versions")
+def scorecard_models(service: Scorecards) -> list[dict[str, Any]]:
+    return [
+        {
+            "ref": m.ref,
+            "model_id": m.model_id,
+            "metrics": m.meta.get("metrics"),
+            "baseline_metrics": m.meta.get("baseline", {}).get("metrics"),
+            "training": m.meta.get("training"),
+        }
+        for m in service.registry.list(service.name)
+    ]
+
+
+@router.post(
+    "/alerts",
+    response_model=AlertsResponse,
+    response_model_by_alias=True,
+    summary="Early-warning alerts for one live loan",
+)
+def alerts(body: AlertsRequest, valuations: Valuations) -> AlertsResponse:
+    try:
+        value = body.loan.vehicle_value
+        if body.loan.vehicle is not None:
+            if value is not None:
+                raise InputError.single("loan.vehicle", "give vehicle or vehicle_value, not both")
+            vehicle = body.loan.vehicle.model_copy(update={"valuation_date": body.as_of})
+            value = valuations.value(vehicle).value
+        return loan_alerts(body, value)
+    except InputError as exc:
+        raise input_error(exc) from exc
+    except ModelNotFoundError as exc:
+        raise _not_found(exc, "train a valuation model or give loan.vehicle_value") from exc
+
+
+@router.post("/portfolio/simulate", summary="Run the monitor on a seeded simulated portfolio and report")
+def simulate(body: SimulateRequest, valuations: Valuations) -> dict[str, Any]:
+    portfolio = simulate_portfolio(body.loans, body.days, seed=body.seed)
+    notes: list[str] = []
+    try:
+        valuations.load()
+        valuation: ValuationService | None = valuations
+    except ModelNotFoundError:
+        valuation = None
+    result = PortfolioMonitor(valuation=valuation, anomaly=body.anomaly).run(portfolio)
+    notes += result.notes
+    report = evaluate_warnings(portfolio, result.alerts)
+    report["notes"] = notes
+    report["alerts"] = len(result.alerts)
+    report["sample_alerts"] = [a.to_dict() for a in result.alerts if a.severity != "low"][:20]
+    return report
