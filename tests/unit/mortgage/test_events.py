@@ -1,0 +1,95 @@
+"""Each state change emits its one chaincode event; the set of names is the documented list."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .chain import Chain, owner, vin
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "mortgage-chaincode.md"
+
+
+def documented_events() -> set[str]:
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## Events") :].split("\n## ")[0]
+    return set(re.findall(r"`([A-Z][A-Za-z]+)`", section))
+
+
+def test_every_documented_event_is_emitted_once_per_transaction() -> None:
+    c = Chain()
+    v = vin(900)
+    c.register(v)
+    c.ok("ta_admin", "SetConfig", {"ltv_cap": "0.8", "valuation_max_age_days": 90})
+    c.value(v, "100000")
+    c.ok(
+        "insurer",
+        "RecordInsurancePolicy",
+        {
+            "policy_id": "P1",
+            "vin": v,
+            "coverage": {"type": "theft", "amount": "5000", "currency": "CNY"},
+            "valid_from": "2025-12-01",
+            "valid_to": "2026-12-01",
+        },
+    )
+    c.ok(
+        "insurer",
+        "FileInsuranceClaim",
+        {
+            "claim_id": "C1",
+            "policy_id": "P1",
+            "incident_date": "2025-12-30",
+            "amount": "10",
+            "description": "x",
+        },
+    )
+    c.ok("insurer", "LapseInsurancePolicy", "P1", "unpaid")
+    c.ok("dealer", "RecordOdometer", {"vin": v, "odometer_km": 100, "source": "x"})
+    c.ok("dealer", "RecordOdometer", {"vin": v, "odometer_km": 50, "source": "x"})
+    c.ok(
+        "dealer",
+        "RecordMaintenance",
+        {
+            "record_id": "M1",
+            "vin": v,
+            "date": c.today,
+            "odometer_km": 200,
+            "cost": "1",
+            "currency": "CNY",
+            "kind": "k",
+            "description": "d",
+        },
+    )
+    c.ok("ta", "IssueQrIdentity", v, {"code_id": "Q1", "payload_sha256": "aa" * 32})
+    c.request_lien("bank_a", "R1", v, "100")
+    c.ok("ta", "RejectLien", "R1", "no")
+    c.lien("bank_a", "L1", v, "1000")
+    c.ok("bank_a", "ProposeLienAssignment", "L1", "BankBMSP")
+    c.ok("bank_b", "AcceptLienAssignment", "L1")
+    order = {"document_id": c.document("ta", "seizure_order", v), "authority": "court", "reason": "r"}
+    c.ok("ta", "SeizeVehicle", v, order)
+    c.ok("ta", "LiftSeizure", v, order)
+    buyer, h = owner("b1")
+    consent = c.document("ta", "lienholder_consent", v)
+    c.ok(
+        "ta",
+        "TransferTitle",
+        v,
+        {"new_owner_hash": h, "reason": "sale", "lienholder_consent_document_id": consent},
+        transient=buyer,
+    )
+    c.ok("bank_b", "StartForeclosure", "L1", c.document("bank_b", "foreclosure_notice", v))
+    final, fh = owner("b2")
+    sale = c.document("bank_b", "sale_contract", v)
+    body = {"sale_price": "900", "currency": "CNY", "buyer_owner_hash": fh, "sale_document_id": sale}
+    c.ok("bank_b", "CompleteDisposal", v, body, transient=final)
+    c.lien("bank_a", "L2", v, "1000")
+    c.ok("bank_a", "ReleaseLien", "L2")
+    c.ok("ta", "ScrapVehicle", v, c.document("ta", "scrap_certificate", v))
+
+    emitted = [event.name for _, event in c.ledger.events]
+    assert len(c.ledger.events) == c.ledger.block  # exactly one event per committed transaction
+    assert set(emitted) == documented_events()
+    assert emitted[:3] == ["VehicleRegistered", "ConfigChanged", "ValuationRecorded"]
+    assert emitted[-1] == "VehicleScrapped"
