@@ -188,7 +188,13 @@ def deploy(settings: Settings, dep: Deployment) -> int:
                 timeout=120)
     definition = ["-C", CHANNEL, "-n", spec.name, "-v", dep.version, "--sequence", str(sequence),
                   "--signature-policy", spec.policy, "--collections-config", str(spec.collections)]
+    readiness = run([_peer(settings), "lifecycle", "chaincode", "checkcommitreadiness", *definition,
+                     "-O", "json"], env=admin_cli_env(settings, orgs[0]),
+                    what=f"checkcommitreadiness {spec.name}")
+    approved = json.loads(readiness[readiness.index("{"):]).get("approvals", {})
     for org in orgs:
+        if approved.get(org.msp_id):
+            continue
         run([_peer(settings), "lifecycle", "chaincode", "approveformyorg", *_orderer_args(settings),
              *definition, "--package-id", dep.package_id], env=admin_cli_env(settings, org),
             what=f"approve {spec.name} for {org.msp_id}", timeout=120)

@@ -2,7 +2,8 @@
 
 Environment overrides: MLEDGER_NETWORK_DIR (data, crypto, ledgers, logs; default .data/network),
 MLEDGER_BIN_DIR (binary cache; default .cache/bin), MLEDGER_NETWORK_BASE_PORT (default 27000),
-FABRIC_VERSION (default 2.5.16), FABRIC_CA_VERSION (1.5.21), KUBO_VERSION (0.42.0),
+FABRIC_VERSION (default: the build scripts/install-binaries linked as .cache/bin/fabric-current, else
+2.5.16), FABRIC_CA_VERSION (1.5.21), KUBO_VERSION (0.42.0),
 MLEDGER_BATCH_TIMEOUT (orderer BatchTimeout, default 250ms).
 """
 
@@ -17,7 +18,16 @@ from network.topology import DEFAULT_BASE_PORT, Ports
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
 
+DEFAULT_FABRIC_VERSION = "2.5.16"
 FABRIC_BINARIES = ("peer", "orderer", "configtxgen", "configtxlator", "osnadmin")
+
+
+def _installed_fabric(bin_dir: Path) -> str:
+    """The build scripts/install-binaries selected (fabric-current link), else the pinned 2.5.16."""
+    link = bin_dir / "fabric-current"
+    if link.is_symlink():
+        return Path(os.readlink(link)).name.removeprefix("fabric-")
+    return DEFAULT_FABRIC_VERSION
 
 
 @dataclass(frozen=True)
@@ -33,11 +43,12 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
+        bin_dir = Path(env.get("MLEDGER_BIN_DIR", REPO_ROOT / ".cache" / "bin")).resolve()
         return cls(
             data_dir=Path(env.get("MLEDGER_NETWORK_DIR", REPO_ROOT / ".data" / "network")).resolve(),
-            bin_dir=Path(env.get("MLEDGER_BIN_DIR", REPO_ROOT / ".cache" / "bin")).resolve(),
+            bin_dir=bin_dir,
             base_port=int(env.get("MLEDGER_NETWORK_BASE_PORT", DEFAULT_BASE_PORT)),
-            fabric_version=env.get("FABRIC_VERSION", "2.5.16"),
+            fabric_version=env.get("FABRIC_VERSION") or _installed_fabric(bin_dir),
             fabric_ca_version=env.get("FABRIC_CA_VERSION", "1.5.21"),
             kubo_version=env.get("KUBO_VERSION", "0.42.0"),
             batch_timeout=env.get("MLEDGER_BATCH_TIMEOUT", "250ms"),
