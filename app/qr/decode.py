@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 _WORK_EDGE = 2000  # decode on at most ~2000 px on the long edge: faster, and zxing copes
+_QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 
 class QrDecodeError(ValueError):
@@ -61,7 +62,7 @@ def decode_qr_codes(image_bytes: bytes) -> list[str]:
     image = _open(image_bytes)
     for name, candidate, binarizer in _candidates(image):
         found = zxingcpp.read_barcodes(
-            candidate, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer, try_rotate=True
+            candidate, formats=_QR_ONLY, binarizer=binarizer, try_rotate=True
         )
         texts = [b.text for b in found if b.valid and b.text]
         if texts:
