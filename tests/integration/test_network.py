@@ -26,6 +26,17 @@ def _wait_same_height(net: FabricNetworkInfo, timeout: float = 30) -> dict[str, 
     return heights
 
 
+def _invoke_through_failover(net: FabricNetworkInfo, args: list[str], orderer: int) -> peercli.InvokeResult:
+    """Invoke, retrying while the raft cluster elects a new leader (SERVICE_UNAVAILABLE), max 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        res = peercli.invoke(net, CC, args, org="BankA", user="loan1", endorsers=["BankA", "Insurer"],
+                             orderer=orderer)
+        if res.ok or "SERVICE_UNAVAILABLE" not in res.output or time.monotonic() > deadline:
+            return res
+        time.sleep(1)
+
+
 def _require_chaincode(net: FabricNetworkInfo) -> None:
     pid = net.chaincodes.get(CC, "")
     assert pid.startswith(f"{CC}_ccaas:"), f"chaincode {CC} is not running: {pid}"
@@ -84,12 +95,11 @@ def test_transactions_commit_with_one_orderer_down(fabric_network: FabricNetwork
     fabric_network.stop_node("orderer1")
     try:
         key = f"net-{uuid.uuid4().hex[:8]}"
-        res = peercli.invoke(fabric_network, CC, ["put", key, "raft"], org="BankA", user="loan1",
-                             endorsers=["BankA", "Insurer"], orderer=0)
+        res = _invoke_through_failover(fabric_network, ["put", key, "raft"], orderer=0)
         assert res.ok, res.output
-        res2 = peercli.invoke(fabric_network, CC, ["put", key + "b", "raft"], org="BankA", user="loan1",
-                              endorsers=["BankA", "Insurer"], orderer=2)
+        res2 = _invoke_through_failover(fabric_network, ["put", key + "b", "raft"], orderer=2)
         assert res2.ok, res2.output
+        assert peercli.query(fabric_network, CC, ["get", key], org="Insurer", user="auditor1") == "raft"
     finally:
         fabric_network.start_node("orderer1")
 
