@@ -149,35 +149,43 @@ def idle_rule(t: LoanTimeline, th: Thresholds) -> list[Alert]:
 
 def rollback_rule(t: LoanTimeline, th: Thresholds) -> list[Alert]:
     """A reading below the highest earlier one (one alert per episode, until the odometer passes
-    that maximum again), or an odometer advancing much less than the GPS track says was driven."""
+    that maximum again), or an odometer advancing much less than the GPS track says was driven
+    (compared over stretches of at least ``gps_shortfall_min_km`` of GPS distance)."""
     alerts: list[Alert] = []
+    gps = np.cumsum(t.km)
     best, best_day = -np.inf, -1
-    km_since = 0.0
+    anchor_day, anchor_odo = -1, 0.0
     in_rollback = flagged_shortfall = False
-    for i in range(len(t.odometer_km)):
-        km_since += float(t.km[i])
-        odo = t.odometer_km[i]
-        if np.isnan(odo):
-            continue
+    for i in np.flatnonzero(~np.isnan(t.odometer_km)):
+        odo = float(t.odometer_km[i])
         if odo < best - th.rollback_tolerance_km:
             if not in_rollback:
                 alerts.append(Alert(
                     t.loan_id, t.vin, "odometer_rollback", "high", t.day(i),
                     f"odometer {odo:.0f} km is below the {best:.0f} km read on {t.day(best_day)}",
-                    {"reading_km": float(odo), "previous_max_km": float(best)},
+                    {"reading_km": odo, "previous_max_km": best},
                 ))  # fmt: skip
             in_rollback = True
             continue  # the earlier maximum stays the reference
         in_rollback = False
-        shortfall = km_since >= th.gps_shortfall_min_km and (odo - best) < th.gps_shortfall_ratio * km_since
-        if best_day >= 0 and shortfall and not flagged_shortfall:
+        if odo > best:
+            best, best_day = odo, int(i)
+        if anchor_day < 0:
+            anchor_day, anchor_odo = int(i), odo
+            continue
+        driven = float(gps[i] - gps[anchor_day])
+        if driven < th.gps_shortfall_min_km:
+            continue
+        shortfall = (odo - anchor_odo) < th.gps_shortfall_ratio * driven
+        if shortfall and not flagged_shortfall:
             alerts.append(Alert(
                 t.loan_id, t.vin, "odometer_rollback", "medium", t.day(i),
-                f"odometer advanced {odo - best:.0f} km while the GPS track covers {km_since:.0f} km",
-                {"odometer_delta_km": float(odo - best), "gps_km": round(km_since, 1)},
+                f"odometer advanced {odo - anchor_odo:.0f} km since {t.day(anchor_day)} "
+                f"while the GPS track covers {driven:.0f} km",
+                {"odometer_delta_km": round(odo - anchor_odo, 1), "gps_km": round(driven, 1)},
             ))  # fmt: skip
-        flagged_shortfall = bool(best_day >= 0 and shortfall)
-        best, best_day, km_since = max(best, float(odo)), i, 0.0
+        flagged_shortfall = shortfall
+        anchor_day, anchor_odo = int(i), odo
     return alerts
 
 
