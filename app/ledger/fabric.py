@@ -350,6 +350,29 @@ class FabricLedger:
         finally:
             await events.close()
 
+    async def peer_height(self, msp_id: str, user: str = "auditor1") -> int:
+        """The block height of ``msp_id``'s own peer (qscc through that org's gateway peer)."""
+        from fabric_protos.common import ledger_pb2
+
+        contract = self._contract(Caller(user, msp_id), "qscc")
+        try:
+            raw = await contract.evaluate_transaction("GetChainInfo", self.channel)
+        except Exception as exc:
+            raise map_error(exc) from exc
+        return int(ledger_pb2.BlockchainInfo.FromString(raw).height)
+
+    async def wait_for_peers(self, block_number: int, timeout: float = 15.0, user: str = "auditor1") -> None:
+        """Wait until every org's peer has committed ``block_number`` (peers commit at their own pace:
+        a tx endorsed right after another commits may otherwise read stale state on a lagging peer)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        for msp_id in self.profile.peers:
+            while await self.peer_height(msp_id, user) <= block_number:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise LedgerUnavailable(
+                        f"peer of {msp_id} did not reach block {block_number} in {timeout}s"
+                    )
+                await asyncio.sleep(0.05)
+
     async def health(self) -> dict[str, str]:
         from fabric_protos.common import ledger_pb2
 

@@ -61,6 +61,13 @@ def fabric_ledger(info: object) -> FabricLedger:
     return FabricLedger(profile, resolve)
 
 
+def settle_for(ledger: LedgerPort) -> Callable[[int], Awaitable[None]] | None:
+    """After a commit on Fabric, wait for every peer to have the block (None for the embedded ledger)."""
+    if isinstance(ledger, FabricLedger):
+        return ledger.wait_for_peers
+    return None
+
+
 @pytest.fixture(scope="session")
 def run_id() -> str:
     return secrets.token_hex(3).upper()

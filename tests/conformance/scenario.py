@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,11 +49,17 @@ def _decode(payload: bytes) -> Any:
         return payload.decode("utf-8", errors="replace")
 
 
+Settle = Callable[[int], Awaitable[None]]
+
+
 class Runner:
-    def __init__(self, ledger: LedgerPort, callers: dict[str, Caller], transcript: Transcript) -> None:
+    def __init__(
+        self, ledger: LedgerPort, callers: dict[str, Caller], transcript: Transcript, settle: Settle | None
+    ) -> None:
         self.ledger = ledger
         self.callers = callers
         self.t = transcript
+        self.settle = settle
 
     async def submit(
         self,
@@ -76,6 +83,8 @@ class Runner:
             if self.t.first_block is None:
                 self.t.first_block = result.block_number
             outcome = {"valid": result.validation_code, "payload": _decode(result.payload)}
+            if self.settle is not None:
+                await self.settle(result.block_number)
         self.t.steps.append((step, outcome))
         return outcome
 
@@ -113,11 +122,14 @@ def _document(doc_id: str, doc_type: str, vin: str) -> dict[str, Any]:
 
 
 async def mortgage_lifecycle(
-    ledger: LedgerPort, callers: dict[str, Caller], vin: str, run: str
+    ledger: LedgerPort, callers: dict[str, Caller], vin: str, run: str, settle: Settle | None = None
 ) -> Transcript:
-    """Register → value → lien → refused/endorsed transfer → release, with refusals along the way."""
+    """Register → value → lien → refused/endorsed transfer → release, with refusals along the way.
+
+    ``settle(block)`` is awaited after each commit (on Fabric: until every peer has the block).
+    """
     t = Transcript()
-    r = Runner(ledger, callers, t)
+    r = Runner(ledger, callers, t, settle)
     owner, _ = _owner(f"first-{run}")
     buyer, buyer_hash = _owner(f"buyer-{run}")
     plate = f"C{run}"

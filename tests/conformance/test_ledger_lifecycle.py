@@ -8,6 +8,7 @@ import pytest
 
 from app.ledger.port import Caller, LedgerPort
 
+from .conftest import settle_for
 from .scenario import events_of, mortgage_lifecycle
 
 
@@ -15,8 +16,9 @@ async def test_lifecycle_outcomes(
     ledger: LedgerPort, backend: str, callers: dict[str, Caller], new_vin: Callable[[], str], run_id: str
 ) -> None:
     vin = new_vin()
-    t = await mortgage_lifecycle(ledger, callers, vin, f"{run_id}{backend[:1].upper()}")
+    t = await mortgage_lifecycle(ledger, callers, vin, f"{run_id}{backend[:1].upper()}", settle_for(ledger))
     out = t.outcome
+    print("\n".join(f"{name}: {str(outcome)[:300]}" for name, outcome in t.steps))  # shown on failure
     assert out("register")["valid"] == "VALID"
     assert out("register")["payload"]["status"] == "REGISTERED"
     assert out("register again")["status"] == 409 and "already registered" in out("register again")["message"]
@@ -74,6 +76,6 @@ async def test_backends_agree(
     run = f"{run_id}X"
     embedded = await mortgage_lifecycle(await make_ledger("embedded"), callers, vin, run)
     fabric_ledger = await make_ledger("fabric")
-    fabric = await mortgage_lifecycle(fabric_ledger, callers, vin, run)
+    fabric = await mortgage_lifecycle(fabric_ledger, callers, vin, run, settle_for(fabric_ledger))
     for (name, mine), (_, theirs) in zip(embedded.normalized(), fabric.normalized(), strict=True):
         assert mine == theirs, f"step {name!r} differs: embedded {mine} vs fabric {theirs}"
