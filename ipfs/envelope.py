@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +124,11 @@ class Keyring:
         """
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with _locked(path):  # two processes starting at once must not each make a first key
+            return cls._load_or_create_locked(path)
+
+    @classmethod
+    def _load_or_create_locked(cls, path: Path) -> Keyring:
         keys: dict[str, bytes] = {}
         for file in sorted(path.glob("*.key")):
             key = file.read_bytes()
@@ -139,6 +146,16 @@ class Keyring:
             return cls({kid: key}, kid)
         active = active_file.read_text().strip() if active_file.exists() else sorted(keys)[0]
         return cls(keys, active)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with open(directory / ".lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import logging
 import os
@@ -125,19 +126,18 @@ class AuthorityKey:
         """Embedded mode: ``qr-signer.key`` / ``qr-signer.crt`` under ``directory``, made on first use."""
         folder = Path(directory)
         key_file, cert_file = folder / "qr-signer.key", folder / "qr-signer.crt"
-        if key_file.exists() and cert_file.exists():
-            return cls.from_pem_files(key_file, cert_file, issuer=issuer)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = self_signed_certificate(key, issuer)
-        _write(
-            key_file,
-            key.private_bytes(
+        with open(folder / ".lock", "a+b") as lock:  # one key even when two processes start at once
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if key_file.exists() and cert_file.exists():
+                return cls.from_pem_files(key_file, cert_file, issuer=issuer)
+            key = ec.generate_private_key(ec.SECP256R1())
+            cert = self_signed_certificate(key, issuer)
+            pem = key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            ),
-            0o600,
-        )
-        _write(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            )
+            _write(key_file, pem, 0o600)
+            _write(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
         log.info("created the embedded QR signing key in %s", folder)
         return cls(key, cert, issuer)
 

@@ -107,3 +107,20 @@ def test_keyring_persists_with_private_files(tmp_path: Path) -> None:
     key_file = tmp_path / "keys" / f"{first.active}.key"
     assert key_file.stat().st_mode & 0o077 == 0
     assert "key" not in repr(again).replace("kids", "")  # no key bytes in repr
+
+
+def test_concurrent_first_start_makes_one_master_key(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    code = "import sys; from ipfs import Keyring; print(Keyring.load_or_create(sys.argv[1]).active)"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "keys")], cwd=repo, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    kids = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert len(kids) == 1 and "" not in kids
+    assert len(list((tmp_path / "keys").glob("*.key"))) == 1

@@ -225,3 +225,23 @@ def test_png_and_svg_render_and_decode(issuer: QrIssuer) -> None:
     assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg and b"<path" in svg
     with pytest.raises(ValueError, match="error_correction"):
         render_svg("abc", error_correction="Z")
+
+
+def test_concurrent_first_start_makes_one_key(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    code = (
+        "import sys; from app.qr import AuthorityKey; "
+        "print(AuthorityKey.load_or_create_embedded(sys.argv[1]).key_id.hex())"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "qr")], cwd=repo, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    ids = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert len(ids) == 1 and "" not in ids
+    assert AuthorityKey.load_or_create_embedded(tmp_path / "qr").key_id.hex() in ids
