@@ -36,7 +36,7 @@ TA, BANKA, BANKB, INSURER = "TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "Insu
 def gateway_contract(net: FabricNetworkInfo, org: str, user: str, chaincode: str = CC) -> Iterator[Contract]:
     org_info = net.org(org)
     ident = net.identity(org, user)
-    identity, signer = load_pem_files(ident.msp_id, ident.cert_pem, ident.key_pem)
+    identity, signer = load_pem_files(ident.msp_id, ident.cert_path, ident.key_path)
     assert org_info.peer_endpoint is not None
     with create_channel(
         org_info.peer_endpoint, tls_root_certificates=org_info.peer_tls_ca.read_bytes()
@@ -201,7 +201,7 @@ def test_chaincode_event_reaches_a_client(net: FabricNetworkInfo, officer: Contr
     block = submitted.status.block_number
     org_info = net.org("BankB")
     ident = net.identity("BankB", "loan1")
-    identity, signer = load_pem_files(ident.msp_id, ident.cert_pem, ident.key_pem)
+    identity, signer = load_pem_files(ident.msp_id, ident.cert_path, ident.key_path)
     assert org_info.peer_endpoint is not None
     with create_channel(
         org_info.peer_endpoint, tls_root_certificates=org_info.peer_tls_ca.read_bytes()
