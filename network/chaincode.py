@@ -208,6 +208,16 @@ def deploy(settings: Settings, dep: Deployment) -> int:
     return sequence
 
 
+def source_fingerprint() -> str:
+    """Hash of every Python/JSON file under chaincode/: a server older than this runs stale code."""
+    h = hashlib.sha256()
+    root = REPO_ROOT / "chaincode"
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def server_available() -> bool:
     return _module_exists(SERVER_MODULE)
 
@@ -222,6 +232,7 @@ def start_server(settings: Settings, procs: ProcessTable, dep: Deployment) -> No
         argv += ["--contract", c]
     logf = settings.log_file(name)
     proc = procs.start(name, argv, env={"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id},
-                       log_path=logf, ports={"listen": port}, cwd=REPO_ROOT)
+                       log_path=logf, ports={"listen": port}, cwd=REPO_ROOT,
+                       meta={"source": source_fingerprint(), "package_id": dep.package_id})
     wait_until(lambda: port_open(port), timeout=30, what=f"listening on {dep.address}", node=name,
                port=port, log_path=logf, proc=proc)

@@ -7,6 +7,8 @@ call started is stopped again and the error names the node, the port and its log
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import time
 from collections.abc import Callable
@@ -104,9 +106,33 @@ class Network:
                                + " — run scripts/install-binaries (FABRIC_VERSION="
                                + self.settings.fabric_version + ")")
 
+    @contextlib.contextmanager
+    def lock(self, timeout: float = 600):  # type: ignore[no-untyped-def]
+        """Serialise `up`/`down` across processes (several test sessions may share one network)."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.data_dir / ".lock", "w") as fh:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise NetworkError("another `network up/down` holds the lock", log=None) from None
+                    time.sleep(0.5)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def up(self, *, chaincodes: bool = True, restart_servers: bool = False) -> UpReport:
-        t0 = time.monotonic()
+        """Bring everything up; `restart_servers` restarts chaincode servers whose source changed."""
         self.check_binaries()
+        with self.lock():
+            return self._locked_up(chaincodes=chaincodes, restart_servers=restart_servers)
+
+    def _locked_up(self, *, chaincodes: bool, restart_servers: bool) -> UpReport:
+        t0 = time.monotonic()
         report = UpReport()
         before = {n for n in self.procs.load() if self.procs.alive(n)}
         try:
@@ -180,16 +206,26 @@ class Network:
                 report.chaincodes[spec.name] = msg
                 continue
             name = spec.server_name()
-            if restart_servers or not self.procs.alive(name):
+            stale = restart_servers and self._server_source(name) != chaincode.source_fingerprint()
+            if stale or not self.procs.alive(name) or self._server_package(name) != dep.package_id:
                 chaincode.start_server(s, self.procs, dep)
                 report.started.append(name)
             else:
                 report.reused.append(name)
             report.chaincodes[spec.name] = dep.package_id
 
+    def _server_source(self, name: str) -> str | None:
+        p = self.procs.get(name)
+        return p.meta.get("source") if p else None
+
+    def _server_package(self, name: str) -> str | None:
+        p = self.procs.get(name)
+        return p.meta.get("package_id") if p else None
+
     # ------------------------------------------------------------------ down / status
     def down(self) -> list[str]:
-        return self.procs.stop_all()
+        with self.lock():
+            return self.procs.stop_all()
 
     def status(self) -> dict[str, Any]:
         s = self.settings

@@ -7,6 +7,7 @@ only while /proc still shows the same executable (a recycled PID is left alone).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from network.errors import CommandError, NetworkError
@@ -31,6 +32,7 @@ class Proc:
     argv: list[str]
     log: str
     ports: dict[str, int]
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -78,6 +80,18 @@ class ProcessTable:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    @contextlib.contextmanager
+    def _locked(self):  # type: ignore[no-untyped-def]
+        """Thread and process exclusive section for read-modify-write of the table."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path.with_suffix(".lock"), "w") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+
     def load(self) -> dict[str, Proc]:
         if not self.path.exists():
             return {}
@@ -98,7 +112,8 @@ class ProcessTable:
         return p is not None and pid_alive(p.pid, p.argv[0])
 
     def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: Path,
-              ports: Mapping[str, int], cwd: Path | None = None) -> Proc:
+              ports: Mapping[str, int], cwd: Path | None = None,
+              meta: Mapping[str, str] | None = None) -> Proc:
         for label, port in ports.items():
             if not port_free(port):
                 raise NetworkError(f"cannot start {name}: {label} port {port} on 127.0.0.1 is already in use",
@@ -113,8 +128,8 @@ class ProcessTable:
                                          stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
             except OSError as exc:
                 raise NetworkError(f"cannot start {name}: {exc}", node=name, log=log_path) from exc
-        proc = Proc(name, popen.pid, list(argv), str(log_path), dict(ports))
-        with self._lock:
+        proc = Proc(name, popen.pid, list(argv), str(log_path), dict(ports), dict(meta or {}))
+        with self._locked():
             procs = self.load()
             procs[name] = proc
             self._save(procs)
@@ -139,9 +154,10 @@ class ProcessTable:
                 time.sleep(0.2)
             _reap(p.pid)
             stopped = True
-        with self._lock:
+        with self._locked():
             procs = self.load()
-            procs.pop(name, None)
+            if name in procs and procs[name].pid == p.pid:
+                procs.pop(name)
             self._save(procs)
         return stopped
 

@@ -1,8 +1,10 @@
 """Real-network fixtures: every test under tests/integration is marked `fabric` automatically.
 
 `fabric_network` (session scope) brings the native network up once per test run — or reuses one that is
-already running and healthy — then (re)starts the chaincode server processes from the current source
-and upgrades a chaincode definition (new sequence) when its policy or collections changed. If the
+already running and healthy — then (re)starts each chaincode server process whose source under
+chaincode/ changed since it started (so the session runs the current source), and upgrades a chaincode
+definition (new sequence) when its policy or collections changed. `up` holds a file lock, so several
+test sessions can share the one network. If the
 network cannot start, the fixture fails the test with the reason (it never skips).
 
 It yields a `network.fixture.FabricNetworkInfo`:
