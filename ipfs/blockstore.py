@@ -1,8 +1,10 @@
 """A crash-safe flat-file blockstore: one file per block, named by its multihash.
 
 Each block is written to a temporary file in the same directory, flushed and fsynced, then
-renamed into place (``os.replace`` is atomic on POSIX), and the directory is fsynced. A crash at
-any point leaves either no block file or a whole one; stray temporaries are removed on open.
+renamed into place (``os.replace`` is atomic on POSIX). The directories that got new entries are
+fsynced in one batch by :meth:`FlatFSBlockstore.flush` (the embedded store calls it before it
+writes a pin). A crash at any point leaves either no block file or a whole one; stray temporaries
+are removed on open.
 Reads re-hash the block, so a corrupted file is reported instead of served.
 
 Layout (like kubo's flatfs ``next-to-last/2``)::
@@ -17,6 +19,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,8 +37,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, tmp_dir: Path) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file, or the new one, never a part."""
+def atomic_write(path: Path, data: bytes, *, tmp_dir: Path, sync_dir: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file, or the new one, never a part.
+
+    ``sync_dir=False`` leaves the directory fsync to the caller (batched: see ``flush``).
+    """
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -47,7 +53,8 @@ def atomic_write(path: Path, data: bytes, *, tmp_dir: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 class FlatFSBlockstore:
@@ -62,6 +69,9 @@ class FlatFSBlockstore:
         except OSError as exc:
             raise StoreUnavailable(f"blockstore at {self.root}: cannot create it: {exc}") from exc
         self._remove_stale_temporaries()
+        self._lock = threading.Lock()
+        self._known_dirs: set[Path] = set()
+        self._dirty_dirs: set[Path] = set()
 
     def _remove_stale_temporaries(self) -> None:
         stale = list(self._tmp.glob("*.tmp"))
@@ -80,14 +90,29 @@ class FlatFSBlockstore:
         key = b32encode(multihash).upper()
         return self._blocks / key[-3:-1] / f"{key}.data"
 
-    def put(self, cid: CID, block: bytes) -> None:
-        if sha256_multihash(block) != cid.multihash:
+    def put(self, cid: CID, block: bytes, *, hashed: bool = False) -> None:
+        """Store a block. ``hashed=True``: the caller just computed ``cid`` from these bytes."""
+        if not hashed and sha256_multihash(block) != cid.multihash:
             raise CorruptBlock(f"block for {cid}: content does not hash to the CID")
         path = self._path(cid.multihash)
         if path.exists():
             return
-        path.parent.mkdir(exist_ok=True)
-        atomic_write(path, block, tmp_dir=self._tmp)
+        shard = path.parent
+        if shard not in self._known_dirs:
+            shard.mkdir(exist_ok=True)
+            with self._lock:
+                self._known_dirs.add(shard)
+                self._dirty_dirs.add(self._blocks)
+        atomic_write(path, block, tmp_dir=self._tmp, sync_dir=False)
+        with self._lock:
+            self._dirty_dirs.add(shard)
+
+    def flush(self) -> None:
+        """Make the names of every block written so far durable (fsync their directories)."""
+        with self._lock:
+            dirty, self._dirty_dirs = self._dirty_dirs, set()
+        for directory in sorted(dirty, key=lambda p: len(p.parts), reverse=True):
+            fsync_dir(directory)
 
     def get(self, cid: CID) -> bytes:
         path = self._path(cid.multihash)

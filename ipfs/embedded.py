@@ -65,12 +65,13 @@ class EmbeddedContentStore:
             raise InvalidRequest(f"cid_version: must be 0 or 1, got {cid_version!r}")
         result = import_file(
             data,
-            self.blocks.put,
+            self._put_hashed,
             cid_version=cid_version,
             chunk_size=self._chunk_size,
             max_links=self._max_links,
         )
         cid = result.cid.encode()
+        self.blocks.flush()  # every block's name is durable before anything points at the root
         if pin:
             self._write_pin(result.cid)
         log.debug("added %s (%d bytes)", cid, result.size)
@@ -106,6 +107,9 @@ class EmbeddedContentStore:
         return Stat(root.encode(), size, cumulative, len(node.links), kind)
 
     # -- internals ------------------------------------------------------------------------------
+    def _put_hashed(self, cid: CID, block: bytes) -> None:
+        self.blocks.put(cid, block, hashed=True)  # the importer derived the CID from these bytes
+
     def _write_pin(self, root: CID) -> None:
         name = root.encode()
         path = self._pins / name
