@@ -138,8 +138,14 @@ class Enroller:
 
     def _ca(self, *args: str, home: Path, what: str) -> str:
         home.mkdir(parents=True, exist_ok=True)
-        return run([self.client, *args, "--home", str(home), "--tls.certfiles", str(self.oc.ca_tls_cert)],
-                   what=f"fabric-ca-client {what} ({self.org.name})", timeout=60)
+        try:
+            return run([self.client, *args, "--home", str(home), "--tls.certfiles", str(self.oc.ca_tls_cert)],
+                       what=f"fabric-ca-client {what} ({self.org.name})", timeout=60)
+        except NetworkError as exc:
+            name = topology.ca_name(self.org)
+            port = self.settings.ports.ca(self.org)
+            raise NetworkError(f"{exc} (is {name} running?)", node=name, port=port,
+                               log=self.settings.log_file(name)) from exc
 
     def enroll_registrar(self) -> None:
         home = self.oc.root / "registrar"
