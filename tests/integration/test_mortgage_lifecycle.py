@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +28,7 @@ from app.fabric_gateway import (
     create_channel,
     load_pem_files,
 )
+from app.fabric_gateway.contract import Submitted
 from chaincode.mortgage.vin import with_check_digit
 from network.fixture import FabricNetworkInfo
 
@@ -59,6 +61,32 @@ def eventually(read: Callable[[], dict[str, Any]], status: str, timeout: float =
         time.sleep(0.2)
 
 
+PEER_ORGS = ("TrafficAuthority", "BankA", "BankB", "Insurer", "Regulator")
+
+
+class Committer:
+    """Submit, then wait until every peer has committed that block.
+
+    Each org's client talks to its own peer; the Gateway confirms a commit on the gateway peer only, so
+    the next org's peer may still be a block behind (reads would miss the new state).
+    """
+
+    def __init__(self, net: FabricNetworkInfo) -> None:
+        self.net = net
+        self.pool = ThreadPoolExecutor(max_workers=len(PEER_ORGS))
+
+    def __call__(self, who: Contract, name: str, *args: str, **kw: Any) -> Submitted:
+        submitted = who.submit(name, *args, **kw)
+        self.wait(submitted.status.block_number)
+        return submitted
+
+    def wait(self, block: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while min(self.pool.map(self.net.height, PEER_ORGS)) <= block:
+            assert time.monotonic() < deadline, f"peers did not reach block {block}"
+            time.sleep(0.1)
+
+
 def owner(label: str) -> tuple[dict[str, bytes], str]:
     id_number = f"ID-{label}".upper()
     salt = hashlib.sha256(label.encode()).digest()[:16]
@@ -82,8 +110,10 @@ class Actors:
     def __init__(self, net: FabricNetworkInfo) -> None:
         self.net = net
         self.run = uuid.uuid4().hex[:8]
+        self.commit = Committer(net)
 
     def doc(self, who: Contract, doc_type: str, vin: str, lien_id: str | None = None) -> str:
+        """Anchor a document (the commit is awaited on every peer)."""
         doc_id = f"D-{self.run}-{uuid.uuid4().hex[:6]}"
         body = f"{doc_type}:{doc_id}".encode()
         document: dict[str, Any] = {
@@ -97,12 +127,13 @@ class Actors:
         }
         if lien_id:
             document["lien_id"] = lien_id
-        who.submit("AnchorDocument", json.dumps(document))
+        self.commit(who, "AnchorDocument", json.dumps(document))
         return doc_id
 
 
 def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
     actors = Actors(net)
+    commit = Committer(net)
     run = actors.run
     vin = with_check_digit(f"LSV{run.upper()}000000")  # China WMI: check digit verified; hex has no I/O/Q
     l1, l2 = f"L1-{run}", f"L2-{run}"
@@ -117,9 +148,10 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
         contract(net, "Regulator", "regulator1", via="TrafficAuthority") as regulator_on_ta,
         contract(net, "BankA", "auditor1", via="TrafficAuthority") as auditor,
     ):
-        ta_admin.submit("SetConfig", json.dumps({"ltv_cap": "0.8", "valuation_max_age_days": 90}))
+        commit(ta_admin, "SetConfig", json.dumps({"ltv_cap": "0.8", "valuation_max_age_days": 90}))
         first_transient, first_hash = owner(f"first-{run}")
-        registered = officer.submit(
+        registered = commit(
+            officer,
             "RegisterVehicle",
             json.dumps(
                 {
@@ -146,7 +178,8 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
             insurer.evaluate_transaction("GetOwner", vin)
         assert "access denied by rule 'owner_read'" in error_text(denied.value)
 
-        insurer.submit(
+        commit(
+            insurer,
             "RecordInsurancePolicy",
             json.dumps(
                 {
@@ -158,8 +191,9 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
                 }
             ),
         )
-        dealer.submit("RecordOdometer", json.dumps({"vin": vin, "odometer_km": 12000, "source": "service"}))
-        bank_a.submit(
+        commit(dealer, "RecordOdometer", json.dumps({"vin": vin, "odometer_km": 12000, "source": "service"}))
+        commit(
+            bank_a,
             "RecordValuation",
             json.dumps(
                 {
@@ -180,7 +214,8 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
 
         def request(bank: Contract, lien_id: str, amount: str) -> None:
             consent = actors.doc(bank, "owner_consent", vin)
-            bank.submit(
+            commit(
+                bank,
                 "RequestLien",
                 json.dumps(
                     {
@@ -197,15 +232,16 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
             )
 
         request(bank_a, l1, "100000")
-        recorded = json.loads(officer.submit("RecordLien", l1, endorsing_organizations=[TA, BANKA]).result)
+        recorded = json.loads(commit(officer, "RecordLien", l1, endorsing_organizations=[TA, BANKA]).result)
         assert (recorded["status"], recorded["priority"]) == ("RECORDED", 1)
 
         # a second lien that would break the LTV cap is refused with both figures
         request(bank_b, l2, "70000")
         with pytest.raises(EndorseError) as ltv:
-            officer.submit("RecordLien", l2, endorsing_organizations=[TA, BANKA])
+            commit(officer, "RecordLien", l2, endorsing_organizations=[TA, BANKA])
         assert "secured total 170000.00 CNY > cap 160000.00 CNY" in error_text(ltv.value)
-        bank_a.submit(
+        commit(
+            bank_a,
             "RecordValuation",
             json.dumps(
                 {
@@ -225,13 +261,14 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
         )
         # the vehicle key now requires TrafficAuthority AND BankA: BankA's peer must endorse
         second = json.loads(
-            officer.submit("RecordLien", l2, endorsing_organizations=[TA, BANKA, BANKB]).result
+            commit(officer, "RecordLien", l2, endorsing_organizations=[TA, BANKA, BANKB]).result
         )
         assert second["priority"] == 2
 
         buyer_transient, buyer_hash = owner(f"buyer-{run}")
         with pytest.raises(EndorseError) as refused:
-            officer.submit(
+            commit(
+                officer,
                 "TransferTitle",
                 vin,
                 json.dumps({"new_owner_hash": buyer_hash, "reason": "private sale"}),
@@ -243,7 +280,7 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
         )
 
         released = json.loads(
-            bank_b.submit("ReleaseLien", l2, endorsing_organizations=[TA, BANKA, BANKB]).result
+            commit(bank_b, "ReleaseLien", l2, endorsing_organizations=[TA, BANKA, BANKB]).result
         )
         assert released["status"] == "RELEASED"
 
@@ -257,7 +294,8 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
         )
         # the chaincode accepts (consent anchored) but the ledger refuses: BankA's peer did not endorse
         with pytest.raises(CommitError) as sbe:
-            officer.submit(
+            commit(
+                officer,
                 "TransferTitle",
                 vin,
                 transfer,
@@ -266,17 +304,23 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
             )
         assert sbe.value.code_name == "ENDORSEMENT_POLICY_FAILURE"
         assert json.loads(auditor.evaluate_transaction("GetVehicle", vin))["owner_hash"] == first_hash
-        moved = officer.submit(
-            "TransferTitle", vin, transfer, transient=buyer_transient, endorsing_organizations=[TA, BANKA]
+        moved = commit(
+            officer,
+            "TransferTitle",
+            vin,
+            transfer,
+            transient=buyer_transient,
+            endorsing_organizations=[TA, BANKA],
         )
         assert json.loads(moved.result)["owner_hash"] == buyer_hash
 
         notice = actors.doc(bank_a, "foreclosure_notice", vin, l1)
-        bank_a.submit("StartForeclosure", l1, notice, endorsing_organizations=[TA, BANKA])
+        commit(bank_a, "StartForeclosure", l1, notice, endorsing_organizations=[TA, BANKA])
         sale = actors.doc(bank_a, "sale_contract", vin)
         auction_transient, auction_hash = owner(f"auction-{run}")
         disposal = json.loads(
-            bank_a.submit(
+            commit(
+                bank_a,
                 "CompleteDisposal",
                 vin,
                 json.dumps(
@@ -303,14 +347,16 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
         # liens gone: the key-level policy is removed, the chaincode policy (2 of 4) applies to the vehicle
         # key again, so a write endorsed by TrafficAuthority and the Insurer alone is VALID
         order = actors.doc(officer, "seizure_order", vin)
-        seized = officer.submit(
+        seized = commit(
+            officer,
             "SeizeVehicle",
             vin,
             json.dumps({"document_id": order, "authority": "Shanghai court", "reason": "dispute"}),
             endorsing_organizations=[TA, INSURER],
         )
         assert json.loads(seized.result)["status"] == "SEIZED"
-        officer.submit(
+        commit(
+            officer,
             "IssueQrIdentity",
             vin,
             json.dumps({"code_id": f"Q-{run}", "payload_sha256": "ee" * 32}),
@@ -325,7 +371,7 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
             bank_a.evaluate_transaction("GetVehicleHistory", vin)
         assert "rule 'history_read'" in error_text(no_history.value)
         with pytest.raises(EndorseError) as regulator_write:
-            regulator_on_ta.submit("RejectLien", l1, "no")
+            commit(regulator_on_ta, "RejectLien", l1, "no")
         assert "access denied by rule 'registrar'" in error_text(regulator_write.value)
         assert disposal["buyer_owner_hash"] == auction_hash
 
