@@ -104,3 +104,10 @@ def test_async_adapter(store: EmbeddedContentStore) -> None:
         return await astore.cat(added.cid)
 
     assert asyncio.run(run()) == b"async bytes"
+
+
+def test_put_refuses_a_block_that_does_not_match_its_cid(store: EmbeddedContentStore) -> None:
+    cid = CID.parse("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    with pytest.raises(CorruptBlock, match="does not hash"):
+        store.blocks.put(cid, b"not hello world")
+    assert not store.has(str(cid))
