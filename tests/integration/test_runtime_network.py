@@ -228,3 +228,34 @@ def test_invoke_another_chaincode(net: FabricNetworkInfo, officer: Contract) -> 
     )
     assert out["status"] == 200
     assert "contracts" in json.loads(out["payload"])
+
+
+def test_private_ranges_metadata_and_purge(officer: Contract, loan_a: Contract) -> None:
+    prefix = uid("pv") + "-"
+    for n in ("a", "b", "c"):
+        officer.submit(
+            "PutPrivate",
+            "taBankA",
+            prefix + n,
+            transient={"value": n.encode()},
+            endorsing_organizations=[TA, BANKA],
+        )
+    rows = json.loads(loan_a.evaluate_transaction("GetPrivateRange", "taBankA", prefix, prefix + "~"))
+    assert [(r["key"], r["value"]) for r in rows] == [(prefix + n, n) for n in ("a", "b", "c")]
+    orgs = officer.submit(
+        "SetPrivateKeyEndorsers",
+        "taBankA",
+        prefix + "a",
+        json.dumps([TA, BANKA]),
+        endorsing_organizations=[TA, BANKA],
+    )
+    assert json.loads(orgs.result) == [BANKA, TA]
+    assert json.loads(loan_a.evaluate_transaction("GetPrivateKeyEndorsers", "taBankA", prefix + "a")) == [
+        BANKA,
+        TA,
+    ]
+    officer.submit("PurgePrivate", "taBankA", prefix + "b", endorsing_organizations=[TA, BANKA])
+    with pytest.raises(EvaluateError):
+        loan_a.evaluate_transaction("GetPrivate", "taBankA", prefix + "b")
+    rows = json.loads(loan_a.evaluate_transaction("GetPrivateRange", "taBankA", prefix, prefix + "~"))
+    assert [r["key"] for r in rows] == [prefix + "a", prefix + "c"]
