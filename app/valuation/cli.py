@@ -96,7 +96,7 @@ def train(
     ] = None,
     synthetic: Annotated[int | None, typer.Option(help="train on this many synthetic sales instead")] = None,
     seed: int = 7,
-    rounds: Annotated[int, typer.Option(min=10, max=5000)] = 500,
+    rounds: Annotated[int, typer.Option(min=10, max=5000)] = 200,
     coverage: Annotated[float, typer.Option(min=0.5, max=0.99)] = 0.9,
     models_dir: ModelsDir = None,
 ) -> None:

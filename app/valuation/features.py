@@ -238,8 +238,10 @@ class FeatureSpace:
         when = pd.to_datetime(frame[date_column])
         first = pd.to_datetime(frame["first_registration"])
         months = (when.dt.year * 12 + when.dt.month - 1).to_numpy()
-        tier = frame["region"].map(lambda r: self.regions[r][0]).to_numpy(dtype=np.float64)
-        correction = frame["region"].map(lambda r: self.regions[r][1]).to_numpy(dtype=np.float64)
+        tier = frame["region"].map({k: v[0] for k, v in self.regions.items()}).to_numpy(dtype=np.float64)
+        correction = (
+            frame["region"].map({k: v[1] for k, v in self.regions.items()}).to_numpy(dtype=np.float64)
+        )
         new_price = frame["new_price"].to_numpy(dtype=np.float64)
         recent = frame["repair_cost_recent_3m"].to_numpy(dtype=np.float64)
         older = frame["repair_cost_older"].to_numpy(dtype=np.float64)

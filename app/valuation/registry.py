@@ -82,26 +82,24 @@ class ModelRegistry:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
 
-    def _versions(self, name: str) -> list[int]:
-        model_dir = self.root / name
-        if not model_dir.is_dir():
+    def versions(self, name: str) -> list[int]:
+        """Registered version numbers of ``name``, ascending."""
+        try:
+            entries = os.listdir(self.root / name)
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(
-            int(p.name[1:])
-            for p in model_dir.iterdir()
-            if p.is_dir() and p.name.startswith("v") and p.name[1:].isdigit()
-        )
+        return sorted(int(e[1:]) for e in entries if e.startswith("v") and e[1:].isdigit())
 
     def _next_version(self, name: str) -> int:
-        versions = self._versions(name)
+        versions = self.versions(name)
         return versions[-1] + 1 if versions else 1
 
     def list(self, name: str) -> list[RegisteredModel]:
-        return [self.get(name, v) for v in self._versions(name)]
+        return [self.get(name, v) for v in self.versions(name)]
 
     def get(self, name: str, version: int | None = None) -> RegisteredModel:
         """The given version, or the latest when version is None."""
-        versions = self._versions(name)
+        versions = self.versions(name)
         if not versions:
             raise ModelNotFoundError(f"no model {name!r} registered under {self.root}")
         version = versions[-1] if version is None else version

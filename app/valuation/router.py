@@ -124,7 +124,7 @@ def train(
     file: Annotated[UploadFile, File(description="sales CSV")],
     mapping: Annotated[str | None, Form(description='JSON {"canonical": "CSV column"}')] = None,
     coverage: Annotated[float, Form(gt=0.5, lt=1.0)] = 0.9,
-    num_boost_round: Annotated[int, Form(ge=10, le=5000)] = 500,
+    num_boost_round: Annotated[int, Form(ge=10, le=5000)] = 200,
 ) -> TrainResponse:
     raw = file.file.read()
     try:

@@ -127,7 +127,7 @@ class SyntheticTrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rows: int = Field(default=5_000, ge=500, le=200_000)
     seed: int = 7
-    num_boost_round: int = Field(default=300, ge=10, le=5_000)
+    num_boost_round: int = Field(default=200, ge=10, le=5_000)
     coverage: float = Field(default=0.9, gt=0.5, lt=1.0)
 
 

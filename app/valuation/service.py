@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,6 +39,7 @@ from app.valuation.schemas import (
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "residual-value"
+LATEST_TTL_S = 2.0  # how stale "latest model" may be in a long-running service
 RECENT_REPAIR_DAYS = 91  # "recent" maintenance: the last three months
 _FLOAT_FIELDS = ("mileage_km", "repair_cost_recent_3m", "repair_cost_older", "new_price")
 _INT_FIELDS = ("claims_count", "accident_severity", "condition_grade")
@@ -154,6 +156,7 @@ class ValuationService:
         self.registry = registry or ModelRegistry()
         self.name = name
         self._cache: dict[tuple[str, int], LoadedModel] = {}
+        self._latest: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     # --- training ------------------------------------------------------------------------------
@@ -201,11 +204,27 @@ class ValuationService:
         }
         artefact = result.model.booster.model_to_string().encode()
         registered = self.registry.register(self.name, "model.txt", artefact, meta)
+        self._latest.pop(self.name, None)
         return registered, result
 
     # --- loading -------------------------------------------------------------------------------
     def load(self, ref: str | None = None) -> LoadedModel:
+        """The model for ``ref`` (latest when None). Versions are immutable, so a loaded one is kept;
+        "latest" is re-resolved at most every LATEST_TTL_S seconds (a cheap directory listing)."""
         name, version = parse_ref(ref, self.name) if ref else (self.name, None)
+        if version is None:
+            now = time.monotonic()
+            hit = self._latest.get(name)
+            if hit is None or now - hit[1] > LATEST_TTL_S:
+                versions = self.registry.versions(name)
+                if not versions:
+                    raise ModelNotFoundError(f"no model {name!r} registered under {self.registry.root}")
+                hit = (versions[-1], now)
+                self._latest[name] = hit
+            version = hit[0]
+        cached = self._cache.get((name, version))
+        if cached is not None:
+            return cached
         registered = self.registry.get(name, version)
         key = (registered.name, registered.version)
         with self._lock:
@@ -230,12 +249,15 @@ class ValuationService:
     def value(
         self, vehicle: VehicleInput, ref: str | None = None, explain: bool = False, today: date | None = None
     ) -> ValuationResponse:
-        return self.value_inputs(canonical_inputs(vehicle, today), ref, explain)
+        return self._value(canonical_inputs(vehicle, today), ref, explain)
 
     def value_inputs(
         self, inputs: Mapping[str, Any], ref: str | None = None, explain: bool = False
     ) -> ValuationResponse:
-        inputs = normalise_inputs(inputs)
+        """Value recorded inputs (as a valuation's ``inputs``): normalised, then valued."""
+        return self._value(normalise_inputs(inputs), ref, explain)
+
+    def _value(self, inputs: dict[str, Any], ref: str | None, explain: bool) -> ValuationResponse:
         loaded = self.load(ref)
         space, model = loaded.model.space, loaded.model
         rec = _record(inputs)

@@ -10,7 +10,7 @@ from app.valuation.registry import ModelRegistry, RegisteredModel
 from app.valuation.service import ValuationService
 from app.valuation.synthetic import SyntheticMarket, generate_market
 
-SMALL = TrainConfig(num_boost_round=200)
+SMALL = TrainConfig(num_boost_round=150)
 
 VEHICLE = {
     "make": "Toyota", "model": "Camry", "trim": "2.5HG", "powertrain": "hybrid", "transmission": "automatic",
