@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from app.api.deps import AuthUser, State, Writer
 from app.api.errors import ApiError, ledger_error_status_and_body
@@ -127,6 +128,26 @@ class WriteContext:
         return JSONResponse(status_code=status, content=body)
 
 
+async def request_fingerprint(request: Request) -> str:
+    """SHA-256 of method, path, query and body (form fields and file contents for form posts)."""
+    digest = hashlib.sha256(
+        b"\n".join([request.method.encode(), request.url.path.encode(), request.url.query.encode()])
+    )
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()  # parsed once and cached; the body stream is gone after this
+        for name, value in form.multi_items():
+            digest.update(b"\0" + name.encode() + b"\0")
+            if isinstance(value, StarletteUploadFile):
+                digest.update((value.filename or "").encode() + b"\0" + await value.read())
+                await value.seek(0)
+            else:
+                digest.update(value.encode())
+    else:
+        digest.update(b"\0" + await request.body())
+    return digest.hexdigest()
+
+
 async def write_context(
     request: Request,
     state: State,
@@ -143,10 +164,7 @@ async def write_context(
     scope = user.user.qualified_name
     ctx = WriteContext(state, user, idempotency_key, scope)
     if idempotency_key is not None:
-        body = await request.body()
-        fingerprint = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.url.path.encode(), request.url.query.encode(), body])
-        ).hexdigest()
+        fingerprint = await request_fingerprint(request)
         begun = state.idempotency.begin(scope, idempotency_key, fingerprint)
         if begun.outcome is Outcome.stored:
             raise IdempotentReplay(begun.status or 200, begun.body)
