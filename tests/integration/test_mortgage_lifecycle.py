@@ -18,6 +18,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from fabric_protos.common import common_pb2
+from fabric_protos.msp import identities_pb2
+from fabric_protos.peer import transaction_pb2
 
 from app.fabric_gateway import (
     CommitError,
@@ -59,6 +62,30 @@ def eventually(read: Callable[[], dict[str, Any]], status: str, timeout: float =
         if record.get("status") == status or time.monotonic() > deadline:
             return record
         time.sleep(0.2)
+
+
+def endorsers(net: FabricNetworkInfo, block_number: int, tx_id: str) -> tuple[list[str], int]:
+    """The MSP IDs that endorsed ``tx_id`` and its validation code, read from the committed block."""
+    org = net.org("TrafficAuthority")
+    ident = net.identity("TrafficAuthority", "auditor1")
+    identity, signer = load_pem_files(ident.msp_id, ident.cert_path, ident.key_path)
+    assert org.peer_endpoint is not None
+    with create_channel(org.peer_endpoint, tls_root_certificates=org.peer_tls_ca.read_bytes()) as ch:
+        network = connect(identity, signer, ch).get_network(net.channel)
+        with network.block_events(start_block=block_number, timeout=30) as blocks:
+            block = next(iter(blocks))
+    codes = block.metadata.metadata[common_pb2.TRANSACTIONS_FILTER]
+    for index, raw in enumerate(block.data.data):
+        payload = common_pb2.Payload.FromString(common_pb2.Envelope.FromString(raw).payload)
+        if common_pb2.ChannelHeader.FromString(payload.header.channel_header).tx_id != tx_id:
+            continue
+        tx = transaction_pb2.Transaction.FromString(payload.data)
+        action = transaction_pb2.ChaincodeActionPayload.FromString(tx.actions[0].payload)
+        msps = sorted(
+            identities_pb2.SerializedIdentity.FromString(e.endorser).mspid for e in action.action.endorsements
+        )
+        return msps, codes[index]
+    raise AssertionError(f"tx {tx_id} not in block {block_number}")
 
 
 PEER_ORGS = ("TrafficAuthority", "BankA", "BankB", "Insurer", "Regulator")
@@ -303,6 +330,8 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
                 endorsing_organizations=[TA, INSURER],
             )
         assert sbe.value.code_name == "ENDORSEMENT_POLICY_FAILURE"
+        # what the validators saw: a policy-satisfying 2 of 4, but not the lienholder's endorsement
+        assert endorsers(net, sbe.value.block_number, sbe.value.transaction_id) == ([INSURER, TA], 10)
         assert json.loads(auditor.evaluate_transaction("GetVehicle", vin))["owner_hash"] == first_hash
         moved = commit(
             officer,
@@ -312,6 +341,7 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
             transient=buyer_transient,
             endorsing_organizations=[TA, BANKA],
         )
+        assert endorsers(net, moved.status.block_number, moved.transaction_id) == ([BANKA, TA], 0)
         assert json.loads(moved.result)["owner_hash"] == buyer_hash
 
         notice = actors.doc(bank_a, "foreclosure_notice", vin, l1)
@@ -414,3 +444,72 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
         "QrIdentityIssued",
     ]
     assert names == expected
+
+
+def test_gateway_adds_the_lienholder_to_the_endorsers_by_itself(net: FabricNetworkInfo) -> None:
+    """No endorsing orgs named: the peer reports the vehicle key's policy in its chaincode interest and the
+    Gateway collects TrafficAuthority's and the lienholder's endorsements, so the write is VALID."""
+    actors = Actors(net)
+    commit = Committer(net)
+    run = actors.run
+    vin = with_check_digit(f"LGB{run.upper()}000000")
+    with (
+        contract(net, "TrafficAuthority", "officer1") as officer,
+        contract(net, "BankB", "loan1") as bank_b,
+    ):
+        transient, _ = owner(f"sbe-{run}")
+        vehicle = {
+            "vin": vin,
+            "plate": f"京B{run[:5].upper()}",
+            "make": "NIO",
+            "model": "ET5",
+            "year": 2024,
+            "registration_date": "2024-03-01",
+        }
+        commit(officer, "RegisterVehicle", json.dumps(vehicle), transient=transient)
+        valuation = {
+            "valuation_id": f"V-{run}",
+            "vin": vin,
+            "value": "100000",
+            "currency": "CNY",
+            "interval_low": "90000",
+            "interval_high": "110000",
+            "coverage": "0.9",
+            "model_id": "residual-lgbm",
+            "model_version": "1.0.0",
+            "inputs_hash": "12" * 32,
+            "valuer": "valuation-service",
+        }
+        commit(bank_b, "RecordValuation", json.dumps(valuation))
+        consent = actors.doc(bank_b, "owner_consent", vin)
+        lien = {
+            "lien_id": f"LB-{run}",
+            "vin": vin,
+            "loan_number": f"LN-{run}",
+            "mortgage_contract_number": f"MC-{run}",
+            "secured_amount": "50000",
+            "currency": "CNY",
+            "maturity_date": "2029-01-01",
+            "consent_document_id": consent,
+        }
+        commit(bank_b, "RequestLien", json.dumps(lien))
+        commit(officer, "RecordLien", f"LB-{run}")
+        order = actors.doc(officer, "seizure_order", vin)
+        seized = commit(
+            officer,
+            "SeizeVehicle",
+            vin,
+            json.dumps({"document_id": order, "authority": "Beijing court", "reason": "dispute"}),
+        )
+        assert json.loads(seized.result)["status"] == "SEIZED"
+        endorsed_by, code = endorsers(net, seized.status.block_number, seized.transaction_id)
+        assert BANKB in endorsed_by and TA in endorsed_by and code == 0
+        lifted = commit(
+            officer,
+            "LiftSeizure",
+            vin,
+            json.dumps({"document_id": order, "authority": "Beijing court", "reason": "settled"}),
+        )
+        assert json.loads(lifted.result)["status"] == "MORTGAGED"
+        released = commit(bank_b, "ReleaseLien", f"LB-{run}")
+        assert json.loads(released.result)["status"] == "RELEASED"
