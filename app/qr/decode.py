@@ -61,9 +61,7 @@ def decode_qr_codes(image_bytes: bytes) -> list[str]:
     """Every QR code text found in the image (first pass that finds any wins)."""
     image = _open(image_bytes)
     for name, candidate, binarizer in _candidates(image):
-        found = zxingcpp.read_barcodes(
-            candidate, formats=_QR_ONLY, binarizer=binarizer, try_rotate=True
-        )
+        found = zxingcpp.read_barcodes(candidate, formats=_QR_ONLY, binarizer=binarizer, try_rotate=True)
         texts = [b.text for b in found if b.valid and b.text]
         if texts:
             log.debug("QR found by the %s pass", name)
