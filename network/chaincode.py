@@ -15,6 +15,8 @@ import json
 import logging
 import sys
 import tarfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,23 +183,27 @@ def deploy(settings: Settings, dep: Deployment) -> int:
         return int(committed["sequence"])
     sequence = int(committed["sequence"]) + 1 if committed else 1
     orgs = topology.peer_orgs()
-    for org in orgs:
+
+    def install(org: topology.Org) -> None:
         if dep.package_id not in _installed(settings, org):
             run([_peer(settings), "lifecycle", "chaincode", "install", str(dep.package_path)],
                 env=admin_cli_env(settings, org), what=f"install {spec.name} on {topology.peer_name(org)}",
                 timeout=120)
+
+    _parallel(install, orgs)
     definition = ["-C", CHANNEL, "-n", spec.name, "-v", dep.version, "--sequence", str(sequence),
                   "--signature-policy", spec.policy, "--collections-config", str(spec.collections)]
     readiness = run([_peer(settings), "lifecycle", "chaincode", "checkcommitreadiness", *definition,
                      "-O", "json"], env=admin_cli_env(settings, orgs[0]),
                     what=f"checkcommitreadiness {spec.name}")
     approved = json.loads(readiness[readiness.index("{"):]).get("approvals", {})
-    for org in orgs:
-        if approved.get(org.msp_id):
-            continue
+
+    def approve(org: topology.Org) -> None:
         run([_peer(settings), "lifecycle", "chaincode", "approveformyorg", *_orderer_args(settings),
              *definition, "--package-id", dep.package_id], env=admin_cli_env(settings, org),
             what=f"approve {spec.name} for {org.msp_id}", timeout=120)
+
+    _parallel(approve, [o for o in orgs if not approved.get(o.msp_id)])
     peers: list[str] = []
     for org in orgs:
         peers += ["--peerAddresses", f"{HOST}:{settings.ports.peer(org)}",
@@ -216,6 +222,15 @@ def source_fingerprint() -> str:
         if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
             h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+def _parallel(fn: Callable[[topology.Org], None], orgs: list[topology.Org]) -> None:
+    """Run one CLI call per org concurrently; re-raise the first failure."""
+    if not orgs:
+        return
+    with ThreadPoolExecutor(max_workers=len(orgs)) as pool:
+        for fut in [pool.submit(fn, o) for o in orgs]:
+            fut.result()
 
 
 def server_available() -> bool:

@@ -182,8 +182,8 @@ class Network:
         peer_orgs = topology.peer_orgs()
         with ThreadPoolExecutor(max_workers=len(peer_orgs)) as pool:
             list(pool.map(lambda o: channel.join_peer(s, o, block), peer_orgs))
-        for org in peer_orgs:
-            channel.set_anchor_peer(s, org)
+        with ThreadPoolExecutor(max_workers=len(peer_orgs)) as pool:
+            list(pool.map(lambda o: channel.set_anchor_peer(s, o), peer_orgs))
         if chaincodes:
             self.deploy_chaincodes(report, restart_servers=restart_servers)
 
@@ -191,6 +191,7 @@ class Network:
         """Commit every declared chaincode whose contract exists and run its server."""
         report = report or UpReport()
         s = self.settings
+        ready: list[chaincode.Deployment] = []
         for spec in chaincode.load_specs():
             missing = spec.missing_modules()
             if missing:
@@ -198,8 +199,12 @@ class Network:
                 log.warning("chaincode %s %s", spec.name, msg)
                 report.chaincodes[spec.name] = msg
                 continue
-            dep = chaincode.prepare(s, spec)
-            chaincode.deploy(s, dep)
+            ready.append(chaincode.prepare(s, spec))
+        if ready:
+            with ThreadPoolExecutor(max_workers=len(ready)) as pool:
+                list(pool.map(lambda d: chaincode.deploy(s, d), ready))
+        for dep in ready:
+            spec = dep.spec
             if not chaincode.server_available():
                 msg = f"committed; server not started: {chaincode.SERVER_MODULE} does not exist yet"
                 log.warning("chaincode %s %s", spec.name, msg)
