@@ -2,7 +2,7 @@
 
 Each version records its id (a hash of artefact and metadata), the hash of its training data,
 its metrics and its parameters. Versions are immutable once written; a new training registers
-the next number. The root defaults to .data/models/ and is overridden by MLEDGER_MODELS_DIR.
+the next number. The root defaults to <repo>/.data/models/ and is overridden by MLEDGER_MODELS_DIR.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from app.valuation.errors import ModelNotFoundError, ValuationError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ROOT = Path(".data/models")
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / ".data" / "models"  # <repo>/.data/models
 
 
 def default_root() -> Path:

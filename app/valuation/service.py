@@ -340,3 +340,24 @@ class ValuationService:
         return ReproduceResponse(
             match=match, input_hash_match=hash_ok, value_match=value_ok, recomputed=recomputed
         )
+
+
+def chain_record(valuation: ValuationResponse, valuation_id: str, vin: str, valuer: str) -> dict[str, Any]:
+    """The fields the mortgage contract's RecordValuation takes, from a valuation response.
+
+    Only the hash of the inputs goes on chain; keep ``valuation.inputs`` (e.g. as an anchored
+    document) so anyone can run ``reproduce`` and check it against ``inputs_hash``.
+    """
+    return {
+        "valuation_id": valuation_id,
+        "vin": vin,
+        "value": f"{valuation.value:.2f}",
+        "currency": valuation.currency,
+        "interval_low": f"{valuation.interval.low:.2f}",
+        "interval_high": f"{valuation.interval.high:.2f}",
+        "coverage": valuation.interval.coverage,
+        "model_id": valuation.model.model_id,
+        "model_version": valuation.model.ref,
+        "inputs_hash": valuation.input_hash,
+        "valuer": valuer,
+    }

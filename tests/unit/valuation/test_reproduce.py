@@ -5,7 +5,7 @@ import pytest
 from app.valuation.errors import InputError, ModelNotFoundError
 from app.valuation.registry import ModelRegistry
 from app.valuation.schemas import VehicleInput
-from app.valuation.service import ValuationService, canonical_inputs
+from app.valuation.service import ValuationService, canonical_inputs, chain_record
 
 from .conftest import VEHICLE, Trained
 
@@ -69,3 +69,14 @@ def test_bad_values_name_the_field(trained: Trained) -> None:
         trained.service.value(VehicleInput.model_validate({**VEHICLE, "first_registration": "2024-12-01"}))
     with pytest.raises(InputError, match="region"):
         trained.service.value(VehicleInput.model_validate({**VEHICLE, "region": "XX"}))
+
+
+def test_chain_record_has_the_contract_fields(trained: Trained) -> None:
+    valuation = trained.service.value(VehicleInput.model_validate(VEHICLE))
+    record = chain_record(valuation, "VAL-1", "LSVAB2180E2100001", "BankAMSP/loan1")
+    assert (
+        record["model_version"] == trained.registered.ref
+        and record["model_id"] == trained.registered.model_id
+    )
+    assert record["inputs_hash"] == valuation.input_hash and record["value"] == f"{valuation.value:.2f}"
+    assert float(record["interval_low"]) < float(record["value"]) < float(record["interval_high"])
