@@ -8,7 +8,6 @@ random numbers, so every endorsing peer computes the same write set.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -64,8 +63,6 @@ from .models import (
 from .rules import ENCUMBERING
 from .vin import VinError, validate_vin
 
-logger = logging.getLogger(__name__)
-
 _ID_MAX = 64
 
 
@@ -88,8 +85,12 @@ class MortgageContext(Context):
         self.stub.set_event(name, s.dumps(pydantic_jsonable(payload)))
 
 
+_ANY: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Any)
+_POINTER: pydantic.TypeAdapter[dict[str, str]] = pydantic.TypeAdapter(dict[str, str])
+
+
 def pydantic_jsonable(value: Any) -> Any:
-    return pydantic.TypeAdapter(Any).dump_python(value, mode="json")
+    return _ANY.dump_python(value, mode="json")
 
 
 # --- argument checks for raw-string parameters -----------------------------------------------
@@ -177,7 +178,7 @@ class MortgageContract(Contract):
         pointer = ctx.store.get_raw(s.VALLATEST, vin)
         if pointer is None:
             return None
-        valuation_id = pydantic.TypeAdapter(dict[str, str]).validate_json(pointer)["valuation_id"]
+        valuation_id = _POINTER.validate_json(pointer)["valuation_id"]
         return ctx.store.get(Valuation, s.VALUATION, vin, valuation_id)
 
     def _transient_owner(self, ctx: MortgageContext, expected_hash: str | None) -> tuple[OwnerIn, bytes, str]:
@@ -341,7 +342,7 @@ class MortgageContract(Contract):
         odo = ctx.store.get(OdometerState, s.ODO, vin)
         latest = self._latest_valuation(ctx, vin)
         qr_raw = ctx.store.get_raw(s.QRVIN, vin)
-        qr_code = pydantic.TypeAdapter(dict[str, str]).validate_json(qr_raw)["code_id"] if qr_raw else None
+        qr_code = _POINTER.validate_json(qr_raw)["code_id"] if qr_raw else None
         config = self._config(ctx)
         return {
             "vin": vehicle.vin,
@@ -1180,7 +1181,7 @@ class MortgageContract(Contract):
         revoked_id = None
         pointer = ctx.store.get_raw(s.QRVIN, vehicle.vin)
         if pointer is not None:
-            revoked_id = pydantic.TypeAdapter(dict[str, str]).validate_json(pointer)["code_id"]
+            revoked_id = _POINTER.validate_json(pointer)["code_id"]
             previous = ctx.store.get(QrIdentity, s.QR, revoked_id)
             if previous is not None:
                 revoked = previous.model_copy(
@@ -1221,7 +1222,7 @@ class MortgageContract(Contract):
         pointer = ctx.store.get_raw(s.QRVIN, vin)
         if pointer is None:
             raise NotFoundError(f"vehicle {vin} has no QR identity")
-        code_id = pydantic.TypeAdapter(dict[str, str]).validate_json(pointer)["code_id"]
+        code_id = _POINTER.validate_json(pointer)["code_id"]
         code = ctx.store.get(QrIdentity, s.QR, code_id)
         if code is None:
             raise NotFoundError(f"QR code {code_id} not found")
@@ -1240,9 +1241,7 @@ class MortgageContract(Contract):
                         "tx_id": mod.tx_id,
                         "timestamp": rules.format_ts(ts),
                         "is_delete": mod.is_delete,
-                        "value": None
-                        if mod.is_delete or not mod.value
-                        else pydantic.TypeAdapter(Any).validate_json(mod.value),
+                        "value": None if mod.is_delete or not mod.value else _ANY.validate_json(mod.value),
                     }
                 )
         return entries
