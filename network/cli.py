@@ -109,3 +109,22 @@ def compose() -> None:
     from network.compose import render
 
     typer.echo(render(), nl=False)
+
+
+@app.command()
+def deploy(verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False) -> None:
+    """(Re)deploy the chaincodes of network/chaincodes.yaml: next sequence if a definition changed,
+    restart servers whose source changed."""
+    _logging(verbose)
+    net = Network()
+    try:
+        with net.lock():
+            from network.manager import UpReport
+
+            report = UpReport()
+            net.deploy_chaincodes(report, restart_servers=True)
+    except NetworkError as exc:
+        console.print(f"[red]deploy failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    for name, what in report.chaincodes.items():
+        console.print(f"chaincode [bold]{name}[/bold]: {what}")

@@ -105,3 +105,36 @@ class FabricNetworkInfo:
         from network import channel
 
         return channel.height(self.network.settings, topology.org(org))
+
+
+def open_for_tests() -> tuple[FabricNetworkInfo, bool]:
+    """Bring the network up (or reuse it) for a test session; returns (info, was_already_running).
+
+    The body of the `fabric_network` fixture, importable so other test trees (e.g. tests/conformance)
+    can define the same fixture: `info, was_running = open_for_tests()` ... `close_for_tests(info, ...)`.
+    Raises NetworkError with the reason when the network cannot start.
+    """
+    net = Network()
+    was_running = all(net.node_healthy(n) for n in net.nodes())
+    report = net.up(chaincodes=True, restart_servers=True)
+    return FabricNetworkInfo(network=net, chaincodes=dict(report.chaincodes)), was_running
+
+
+def close_for_tests(info: FabricNetworkInfo, was_running: bool) -> None:
+    """Restart nodes a crash test left stopped; under CI (or MLEDGER_NETWORK_STOP_AFTER_TESTS=1) stop
+    the network again if this session started it."""
+    import logging
+    import os
+
+    from network.errors import NetworkError
+
+    net = info.network
+    for n in net.nodes():
+        if not net.procs.alive(n.name):
+            try:
+                net.start_node(n.name)
+            except NetworkError as exc:
+                logging.getLogger(__name__).warning("could not restart %s after tests: %s", n.name, exc)
+    stop = os.environ.get("CI") or os.environ.get("MLEDGER_NETWORK_STOP_AFTER_TESTS") == "1"
+    if stop and not was_running:
+        net.down()

@@ -27,6 +27,9 @@ It yields a `network.fixture.FabricNetworkInfo`:
     height(org)                  the org peer's block height on the channel
     network                      the network.manager.Network itself
 
+The same fixture body is importable for other test trees: network.fixture.open_for_tests() /
+close_for_tests(). Transactions through Fabric's own CLI: network.peercli.invoke/query.
+
 Environment: MLEDGER_NETWORK_BASE_PORT, FABRIC_VERSION, MLEDGER_NETWORK_DIR (see docs/network.md).
 The network keeps running after the session (fast reruns) unless CI is set or
 MLEDGER_NETWORK_STOP_AFTER_TESTS=1.
@@ -34,19 +37,15 @@ MLEDGER_NETWORK_STOP_AFTER_TESTS=1.
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from network.errors import NetworkError
-from network.fixture import FabricNetworkInfo
-from network.manager import Network
+from network.fixture import FabricNetworkInfo, close_for_tests, open_for_tests
 
 HERE = Path(__file__).resolve().parent
-log = logging.getLogger(__name__)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -57,20 +56,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def fabric_network() -> Iterator[FabricNetworkInfo]:
-    net = Network()
-    was_running = all(net.node_healthy(n) for n in net.nodes())
     try:
-        report = net.up(chaincodes=True, restart_servers=True)
+        info, was_running = open_for_tests()
     except NetworkError as exc:
         pytest.fail(f"the Fabric network cannot start: {exc}", pytrace=False)
-    info = FabricNetworkInfo(network=net, chaincodes=dict(report.chaincodes))
     yield info
-    for n in net.nodes():  # restart what crash tests left stopped
-        if not net.procs.alive(n.name):
-            try:
-                net.start_node(n.name)
-            except NetworkError as exc:
-                log.warning("could not restart %s after tests: %s", n.name, exc)
-    stop = os.environ.get("CI") or os.environ.get("MLEDGER_NETWORK_STOP_AFTER_TESTS") == "1"
-    if stop and not was_running:
-        net.down()
+    close_for_tests(info, was_running)
