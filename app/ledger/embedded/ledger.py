@@ -36,7 +36,7 @@ from app.ledger.embedded.plan import choose_orgs, required_policies
 from app.ledger.embedded.policy import parse_policy
 from app.ledger.embedded.rwset import RangeRead, RWSet, key_hash, to_protos
 from app.ledger.embedded.snapshot import LedgerSnapshot
-from app.ledger.embedded.verify import verify_chain
+from app.ledger.embedded.verify import verify_chain, verify_state
 from app.ledger.identities import IdentityIssuer
 from app.ledger.port import (
     Caller,
@@ -126,6 +126,7 @@ class EmbeddedLedger:
         peer_orgs: Sequence[str] = PEER_ORGS,
         known_orgs: Sequence[str] = KNOWN_ORGS,
         max_block_txs: int = 500,
+        verify_state_on_open: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -158,6 +159,8 @@ class EmbeddedLedger:
                     host.add_chaincode(other)
         self._committer = Committer(self._writer, self.identities, self._definitions, channel)
         self.height_at_open = verify_chain(self._writer, self._committer)
+        if verify_state_on_open:
+            verify_state(self._writer)
         self._committer.ensure_genesis()
         self._local = threading.local()
         self._readers: list[Any] = []
@@ -230,9 +233,18 @@ class EmbeddedLedger:
         row = self._reader().execute("SELECT block FROM blocks WHERE number=?", (number,)).fetchone()
         return common_pb2.Block.FromString(row[0]) if row else None
 
-    def verify(self) -> int:
-        """Re-verify the whole chain now (hashes, orderer signatures, tx index); returns the height."""
-        return verify_chain(self._reader(), self._committer)
+    def verify(self, *, deep: bool = True) -> int:
+        """Re-verify the whole chain now (hashes, orderer signatures, tx index) and, when ``deep``,
+        replay it against the stored world and private state; returns the height."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            height = verify_chain(conn, self._committer)
+            if deep:
+                verify_state(conn)
+        finally:
+            conn.execute("ROLLBACK")
+        return height
 
     async def transaction_status(self, tx_id: str) -> TxResult | None:
         return await asyncio.to_thread(self._tx_status, tx_id)

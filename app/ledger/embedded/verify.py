@@ -9,6 +9,7 @@ difference raises :class:`LedgerCorrupted` naming the block and what differs.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -70,3 +71,92 @@ def verify_chain(conn: sqlite3.Connection, committer: Committer) -> int:
         previous_hash = computed
         expected += 1
     return expected
+
+
+def verify_state(conn: sqlite3.Connection) -> int:
+    """Replay every valid transaction of the chain and compare with the stored state; returns keys checked.
+
+    Catches edits to the world state, the hashed private state or the private values that leave
+    the blocks alone (which :func:`verify_chain` cannot see).
+    """
+    from fabric_protos.peer import transaction_pb2
+
+    from app.ledger.embedded.committer import _parse_envelope
+    from app.ledger.embedded.rwset import metadata_to_bytes, parse
+
+    state: dict[tuple[str, bytes], tuple[bytes, int, int, bytes | None]] = {}
+    hashed: dict[tuple[str, str, bytes], tuple[bytes, int, int, bytes | None]] = {}
+    for number, raw in conn.execute("SELECT number, block FROM blocks WHERE number > 0 ORDER BY number"):
+        block = common_pb2.Block.FromString(raw)
+        tx_filter = block.metadata.metadata[common_pb2.TRANSACTIONS_FILTER]
+        for tx_num, envelope in enumerate(block.data.data):
+            if tx_filter[tx_num] != transaction_pb2.VALID:
+                continue
+            tx = _parse_envelope(envelope)
+            for ns in parse(tx.action.results):
+                md = {m.key: {e.name: e.value for e in m.entries} for m in ns.kv.metadata_writes}
+                for write in ns.kv.writes:
+                    key = (ns.namespace, write.key.encode())
+                    if write.is_delete:
+                        state.pop(key, None)
+                        continue
+                    previous = state.get(key)
+                    metadata = (
+                        metadata_to_bytes(md[write.key])
+                        if write.key in md
+                        else (previous[3] if previous else None)
+                    )
+                    state[key] = (write.value, number, tx_num, metadata)
+                written = {w.key for w in ns.kv.writes}
+                for k, entries in md.items():
+                    key = (ns.namespace, k.encode())
+                    if k not in written and key in state:
+                        value, b, t, _ = state[key]
+                        state[key] = (value, b, t, metadata_to_bytes(entries))
+                for coll in ns.collections:
+                    hmd = {
+                        m.key_hash: {e.name: e.value for e in m.entries} for m in coll.hashed.metadata_writes
+                    }
+                    for write in coll.hashed.hashed_writes:
+                        hkey = (ns.namespace, coll.name, write.key_hash)
+                        if write.is_delete:
+                            hashed.pop(hkey, None)
+                            continue
+                        previous_h = hashed.get(hkey)
+                        metadata = (
+                            metadata_to_bytes(hmd[write.key_hash])
+                            if write.key_hash in hmd
+                            else (previous_h[3] if previous_h else None)
+                        )
+                        hashed[hkey] = (write.value_hash, number, tx_num, metadata)
+                    hwritten = {w.key_hash for w in coll.hashed.hashed_writes}
+                    for khash, entries in hmd.items():
+                        hkey = (ns.namespace, coll.name, khash)
+                        if khash not in hwritten and hkey in hashed:
+                            vh, b, t, _ = hashed[hkey]
+                            hashed[hkey] = (vh, b, t, metadata_to_bytes(entries))
+    stored = {
+        (ns, bytes(key)): (bytes(value), b, t, bytes(md) if md is not None else None)
+        for ns, key, value, b, t, md in conn.execute(
+            "SELECT ns, key, value, block_num, tx_num, metadata FROM state"
+        )
+    }
+    if stored != state:
+        differing = sorted(set(stored.items()) ^ set(state.items()))[:1]
+        where = differing[0][0] if differing else ("?", b"?")
+        raise LedgerCorrupted(f"world state differs from the blocks at key {where[1]!r} of {where[0]}")
+    stored_hashed = {
+        (ns, coll, bytes(kh)): (bytes(vh), b, t, bytes(md) if md is not None else None)
+        for ns, coll, kh, vh, b, t, md in conn.execute(
+            "SELECT ns, coll, key_hash, value_hash, block_num, tx_num, metadata FROM hashed_state"
+        )
+    }
+    if stored_hashed != hashed:
+        raise LedgerCorrupted("private data hashes differ from the blocks")
+    for ns, coll, key, value in conn.execute("SELECT ns, coll, key, value FROM pvt_state"):
+        entry = hashed.get((ns, coll, hashlib.sha256(bytes(key)).digest()))
+        if entry is None or entry[0] != hashlib.sha256(bytes(value)).digest():
+            raise LedgerCorrupted(
+                f"private value of {bytes(key)!r} in {coll} does not match its hash on chain"
+            )
+    return len(state) + len(hashed)

@@ -60,5 +60,7 @@ async def ledger(tmp_path: Path, spec: ChaincodeSpec) -> AsyncIterator[EmbeddedL
     led = EmbeddedLedger(tmp_path / "ledger", chaincodes=[spec])
     try:
         yield led
+        # every test's ledger must replay to exactly its stored state (metadata, deletes, private data)
+        assert led.verify(deep=True) == led.height()
     finally:
         await led.close()

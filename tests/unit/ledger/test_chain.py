@@ -132,3 +132,21 @@ async def test_deleted_block_is_detected(tmp_path: Path, spec: ChaincodeSpec) ->
 async def test_a_data_dir_is_opened_once(ledger: EmbeddedLedger, spec: ChaincodeSpec) -> None:
     with pytest.raises(LedgerLocked):
         EmbeddedLedger(ledger.data_dir, chaincodes=[spec])
+
+
+async def test_edited_world_state_is_detected(tmp_path: Path, spec: ChaincodeSpec) -> None:
+    await _ledger_with_blocks(tmp_path / "l", spec)
+    _tamper(tmp_path / "l" / "ledger.sqlite", "UPDATE state SET value=? WHERE key=?", (b"forged", b"t1"))
+    with pytest.raises(LedgerCorrupted, match="world state differs from the blocks"):
+        EmbeddedLedger(tmp_path / "l", chaincodes=[spec])
+
+
+async def test_edited_private_value_is_detected(tmp_path: Path, spec: ChaincodeSpec) -> None:
+    ledger = EmbeddedLedger(tmp_path / "l", chaincodes=[spec])
+    await ledger.submit(OFFICER, "PutPrivate", ["taBank", "p"], transient={"value": b"true value"})
+    await ledger.submit(OFFICER, "LockToOrgs", ["t0", '["BankAMSP"]'])  # metadata on a missing key: dropped
+    assert ledger.verify(deep=True) == ledger.height()
+    await ledger.close()
+    _tamper(tmp_path / "l" / "ledger.sqlite", "UPDATE pvt_state SET value=?", (b"forged",))
+    with pytest.raises(LedgerCorrupted, match="does not match its hash on chain"):
+        EmbeddedLedger(tmp_path / "l", chaincodes=[spec])
