@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 
 from app.risk.borrowers import generate_applications
 from app.risk.live import loan_alerts
@@ -26,7 +26,7 @@ from app.risk.schemas import (
 )
 from app.risk.scoring import ScorecardService
 from app.valuation.errors import InputError, ModelNotFoundError
-from app.valuation.http import FieldErrorRoute, input_error
+from app.valuation.http import FieldErrorRoute
 from app.valuation.registry import ModelRegistry, RegisteredModel, default_root
 from app.valuation.router import get_valuation_service
 from app.valuation.schemas import ModelRef
@@ -52,18 +52,9 @@ def _ref(r: RegisteredModel) -> ModelRef:
     return ModelRef(name=r.name, version=r.version, ref=r.ref, model_id=r.model_id)
 
 
-def _not_found(exc: ModelNotFoundError, how: str) -> HTTPException:
-    return HTTPException(status_code=404, detail={"message": f"{exc}; {how}"})
-
-
 @router.post("/score", response_model=ScoreResponse, summary="Score a loan application (points, PD, reasons)")
 def score(body: ScoreRequest, service: Scorecards) -> ScoreResponse:
-    try:
-        registered, result, input_hash = service.score(body.application.model_dump(), body.model)
-    except InputError as exc:
-        raise input_error(exc) from exc
-    except ModelNotFoundError as exc:
-        raise _not_found(exc, "train one with `mledger risk train`") from exc
+    registered, result, input_hash = service.score(body.application.model_dump(), body.model)
     return ScoreResponse(
         points=round(result.points, 2),
         pd=result.pd,
@@ -111,18 +102,13 @@ def scorecard_models(service: Scorecards) -> list[dict[str, Any]]:
     summary="Early-warning alerts for one live loan",
 )
 def alerts(body: AlertsRequest, valuations: Valuations) -> AlertsResponse:
-    try:
-        value = body.loan.vehicle_value
-        if body.loan.vehicle is not None:
-            if value is not None:
-                raise InputError.single("loan.vehicle", "give vehicle or vehicle_value, not both")
-            vehicle = body.loan.vehicle.model_copy(update={"valuation_date": body.as_of})
-            value = valuations.value(vehicle).value
-        return loan_alerts(body, value)
-    except InputError as exc:
-        raise input_error(exc) from exc
-    except ModelNotFoundError as exc:
-        raise _not_found(exc, "train a valuation model or give loan.vehicle_value") from exc
+    value = body.loan.vehicle_value
+    if body.loan.vehicle is not None:
+        if value is not None:
+            raise InputError.single("loan.vehicle", "give vehicle or vehicle_value, not both")
+        vehicle = body.loan.vehicle.model_copy(update={"valuation_date": body.as_of})
+        value = valuations.value(vehicle).value
+    return loan_alerts(body, value)
 
 
 @router.post("/portfolio/simulate", summary="Run the monitor on a seeded simulated portfolio and report")

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from app.valuation.canonical import sha256_hex
-from app.valuation.errors import InputError, ModelNotFoundError
-from app.valuation.http import FieldErrorRoute, input_error
+from app.valuation.errors import InputError
+from app.valuation.http import FieldErrorRoute
 from app.valuation.mileage import Reading, TrackPoint, estimate_mileage
 from app.valuation.model import TrainConfig
 from app.valuation.records import read_sales_csv
@@ -53,12 +53,6 @@ def get_valuation_service() -> ValuationService:
 Service = Annotated[ValuationService, Depends(get_valuation_service)]
 
 
-def _not_found(exc: ModelNotFoundError) -> HTTPException:
-    return HTTPException(
-        status_code=404, detail={"message": f"{exc}; train one with `mledger valuation train` first"}
-    )
-
-
 def _mapping(text: str | None) -> dict[str, str]:
     if not text:
         return {}
@@ -88,34 +82,19 @@ def _train_response(registered: Any, result: Any) -> TrainResponse:
 
 @router.post("/value", response_model=ValuationResponse, summary="Value a vehicle (with interval)")
 def value(body: ValueRequest, service: Service) -> ValuationResponse:
-    try:
-        return service.value(body.vehicle, body.model, explain=body.explain)
-    except InputError as exc:
-        raise input_error(exc) from exc
-    except ModelNotFoundError as exc:
-        raise _not_found(exc) from exc
+    return service.value(body.vehicle, body.model, explain=body.explain)
 
 
 @router.post(
     "/explain", response_model=ValuationResponse, summary="Value a vehicle with per-feature contributions"
 )
 def explain(body: ValueRequest, service: Service) -> ValuationResponse:
-    try:
-        return service.value(body.vehicle, body.model, explain=True)
-    except InputError as exc:
-        raise input_error(exc) from exc
-    except ModelNotFoundError as exc:
-        raise _not_found(exc) from exc
+    return service.value(body.vehicle, body.model, explain=True)
 
 
 @router.post("/reproduce", response_model=ReproduceResponse, summary="Recompute a recorded valuation")
 def reproduce(body: ReproduceRequest, service: Service) -> ReproduceResponse:
-    try:
-        return service.reproduce(body.model, body.inputs, body.input_hash, body.value)
-    except InputError as exc:
-        raise input_error(exc) from exc
-    except ModelNotFoundError as exc:
-        raise _not_found(exc) from exc
+    return service.reproduce(body.model, body.inputs, body.input_hash, body.value)
 
 
 @router.post("/train", response_model=TrainResponse, summary="Train on an uploaded sales CSV and register")
@@ -127,17 +106,14 @@ def train(
     num_boost_round: Annotated[int, Form(ge=10, le=5000)] = 200,
 ) -> TrainResponse:
     raw = file.file.read()
-    try:
-        sales = read_sales_csv(raw, _mapping(mapping))
-        registered, result = service.train_and_register(
-            sales,
-            None,
-            TrainConfig(num_boost_round=num_boost_round, coverage=coverage),
-            source=f"upload:{file.filename}",
-            raw_sha256=sha256_hex(raw),
-        )
-    except InputError as exc:
-        raise input_error(exc) from exc
+    sales = read_sales_csv(raw, _mapping(mapping))
+    registered, result = service.train_and_register(
+        sales,
+        None,
+        TrainConfig(num_boost_round=num_boost_round, coverage=coverage),
+        source=f"upload:{file.filename}",
+        raw_sha256=sha256_hex(raw),
+    )
     return _train_response(registered, result)
 
 
@@ -160,12 +136,7 @@ def evaluate(
     mapping: Annotated[str | None, Form()] = None,
     model: Annotated[str | None, Form(description="name@version; latest when omitted")] = None,
 ) -> dict[str, Any]:
-    try:
-        return service.evaluate(read_sales_csv(file.file.read(), _mapping(mapping)), model)
-    except InputError as exc:
-        raise input_error(exc) from exc
-    except ModelNotFoundError as exc:
-        raise _not_found(exc) from exc
+    return service.evaluate(read_sales_csv(file.file.read(), _mapping(mapping)), model)
 
 
 @router.get("/models", summary="Registered residual-value model versions")
@@ -186,7 +157,7 @@ def models(service: Service) -> list[dict[str, Any]]:
 @router.post("/mileage", response_model=MileageResponse, summary="Estimate current mileage; flag rollbacks")
 def mileage(body: MileageRequest) -> MileageResponse:
     if body.as_of > datetime.now(UTC):
-        raise input_error(InputError.single("as_of", "is in the future", body.as_of.isoformat()))
+        raise InputError.single("as_of", "is in the future", body.as_of.isoformat())
     est = estimate_mileage(
         body.as_of,
         [Reading(r.ts, r.km, r.source) for r in body.readings],

@@ -51,7 +51,7 @@ def test_score(client: TestClient, card: TrainedCard) -> None:
 def test_score_bad_input_is_400(client: TestClient, change: dict[str, object], field: str) -> None:
     response = client.post("/api/v1/risk/score", json={"application": {**APPLICATION, **change}})
     assert response.status_code == 400
-    assert field in [e["field"] for e in response.json()["detail"]["errors"]]
+    assert field in [e["field"] for e in response.json()["error"]["details"]]
 
 
 def test_alerts_from_daily_telematics(client: TestClient) -> None:
@@ -83,12 +83,12 @@ def test_alerts_from_raw_gps(client: TestClient) -> None:
 def test_alerts_bad_dates_and_missing_valuation_model(client: TestClient) -> None:
     body = {"loan": _loan(), "start": str(START), "as_of": "2999-01-01"}
     response = client.post("/api/v1/risk/alerts", json=body)
-    assert response.status_code == 400 and response.json()["detail"]["errors"][0]["field"] == "as_of"
+    assert response.status_code == 400 and response.json()["error"]["details"][0]["field"] == "as_of"
     late = {"loan": _loan(), "start": str(START), "as_of": str(START + timedelta(days=3)),
             "telematics": [{"day": str(START + timedelta(days=9)), "km": 1}]}  # fmt: skip
     response = client.post("/api/v1/risk/alerts", json=late)
     assert (
-        response.status_code == 400 and response.json()["detail"]["errors"][0]["field"] == "telematics[0].day"
+        response.status_code == 400 and response.json()["error"]["details"][0]["field"] == "telematics[0].day"
     )
     vehicle = {"make": "Toyota", "model": "Camry", "trim": "2.0G", "powertrain": "petrol",
                "transmission": "automatic", "first_registration": "2022-01-01", "mileage_km": 1000,

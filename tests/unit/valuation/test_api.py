@@ -25,7 +25,7 @@ def client(trained: Trained) -> TestClient:
 
 def _errors(response) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     assert response.status_code == 400, response.text
-    return response.json()["detail"]["errors"]
+    return response.json()["error"]["details"]
 
 
 def test_value_then_reproduce(client: TestClient) -> None:
@@ -95,7 +95,7 @@ def test_train_from_uploaded_csv_with_mapping(tmp_path) -> None:  # type: ignore
     assert body["model"]["ref"] == "residual-value@1" and len(body["training_data_sha256"]) == 64
     assert body["metrics"]["mape"] < body["baseline_metrics"]["mape"]
     bad = api.post("/valuation/train", files={"file": ("s.csv", csv.replace(",odo,", ",km,", 1), "text/csv")})
-    assert bad.status_code == 400 and bad.json()["detail"]["errors"][0]["field"] == "mileage_km"
+    assert bad.status_code == 400 and bad.json()["error"]["details"][0]["field"] == "mileage_km"
     assert [m["ref"] for m in api.get("/valuation/models").json()] == ["residual-value@1"]
 
 
@@ -112,3 +112,29 @@ def test_mileage_endpoint_flags_rollback(client: TestClient) -> None:
     assert response.json()["rollback_suspected"] is True
     naive = client.post("/api/v1/valuation/mileage", json={**body, "as_of": "2024-07-01T00:00:00"})
     assert _errors(naive)[0]["field"] == "as_of"
+
+
+def test_errors_keep_their_shape_when_mounted_like_the_gateway(trained: Trained) -> None:
+    from fastapi import APIRouter, Depends
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+
+    @app.exception_handler(RequestValidationError)  # the gateway has app-wide handlers too
+    async def _other(_request, _exc):  # type: ignore[no-untyped-def]
+        return JSONResponse(status_code=422, content={"unexpected": True})
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(router, dependencies=[Depends(lambda: None)])
+    app.include_router(api)
+    service = ValuationService(ModelRegistry(trained.root))
+    app.dependency_overrides[get_valuation_service] = lambda: service
+    response = TestClient(app).post(
+        "/api/v1/valuation/value", json={"vehicle": {**VEHICLE, "mileage_km": -3}}
+    )
+    assert response.status_code == 400
+    body = response.json()["error"]
+    assert body["code"] == "bad_request" and body["details"][0]["field"] == "vehicle.mileage_km"
+    missing = TestClient(app).post("/api/v1/valuation/value", json={"vehicle": VEHICLE, "model": "nope@4"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
