@@ -12,6 +12,10 @@ DEFAULT_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.max_receive_message_length", 100 * 1024 * 1024),
     ("grpc.max_send_message_length", 100 * 1024 * 1024),
+    # grpc's default reconnect backoff grows to 120 s; cap it so a restarted peer is seen within seconds.
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 3000),
 )
 
 

@@ -3,7 +3,9 @@
 A source knows how to open its stream, turn a response into items, remember the position of the
 last item handed out, and build a freshly signed request that resumes from there. When the peer
 goes away (UNAVAILABLE, a dropped stream) the iterator waits with backoff and resubscribes from
-that position, so no event is lost or repeated across a peer restart.
+that position, so no event is lost or repeated across a peer restart. Resubscriptions fail fast
+(no wait-for-ready) so ``max_attempts`` bounds how long a dead peer is retried; the channel's own
+reconnect backoff (capped in :mod:`connection`) decides how soon a restarted peer is seen again.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class EventIterator(Generic[T]):
             if core.closed:
                 raise StopIteration
             if self._call is None:
-                self._call = core.source.open(core.request, core.attempt > 0)
+                self._call = core.source.open(core.request, False)
             try:
                 response = next(self._call)
             except StopIteration:
@@ -191,7 +193,7 @@ class AsyncEventIterator(Generic[T]):
             if core.closed:
                 raise StopAsyncIteration
             if self._call is None:
-                self._call = core.source.open(core.request, core.attempt > 0)
+                self._call = core.source.open(core.request, False)
             error: BaseException | None
             try:
                 response = await self._call.read()

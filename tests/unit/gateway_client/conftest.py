@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -17,6 +16,8 @@ from app.fabric_gateway import (
     ReconnectPolicy,
     connect,
     connect_async,
+    create_async_channel,
+    create_channel,
     load_msp_folder,
 )
 
@@ -47,7 +48,7 @@ FAST_RECONNECT = ReconnectPolicy(initial_backoff=0.05, max_backoff=0.2, max_atte
 @pytest.fixture
 def gateway(fake: FakeServer, credentials: tuple[Identity, PrivateKeySigner]) -> Iterator[Gateway]:
     identity, signer = credentials
-    with grpc.insecure_channel(fake.address) as channel:
+    with create_channel(fake.address) as channel:
         yield connect(identity, signer, channel, reconnect=FAST_RECONNECT)
 
 
@@ -56,5 +57,5 @@ async def async_gateway(
     fake: FakeServer, credentials: tuple[Identity, PrivateKeySigner]
 ) -> AsyncIterator[AsyncGateway]:
     identity, signer = credentials
-    async with grpc.aio.insecure_channel(fake.address) as channel:
+    async with create_async_channel(fake.address) as channel:
         yield connect_async(identity, signer, channel, reconnect=FAST_RECONNECT)

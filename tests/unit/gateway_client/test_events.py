@@ -173,3 +173,32 @@ async def test_async_block_events_across_restart(async_gateway: AsyncGateway, fa
         fake.service.behaviour.blocks = 4
         assert (await anext(blocks)).header.number == 2
     assert fake.service.deliver_requests[-1].start.specified.number == 2
+
+
+async def test_async_close_from_another_task_ends_iteration(async_gateway: AsyncGateway) -> None:
+    import asyncio
+
+    events = async_gateway.get_network("vehicles").chaincode_events("mortgage")  # nothing will come
+
+    async def consume() -> list:
+        return [event async for event in events]
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.3)
+    await events.close()
+    assert await asyncio.wait_for(task, 5) == []
+
+
+def test_reconnect_gives_up_after_max_attempts(fake: FakeServer, credentials) -> None:
+    identity, signer = credentials
+    fake.service.behaviour.chaincode_events = list(EVENTS[:2])
+    policy = ReconnectPolicy(initial_backoff=0.01, max_backoff=0.02, max_attempts=2)
+    with grpc.insecure_channel(fake.address) as channel:
+        gateway = connect(identity, signer, channel, reconnect=policy)
+        events = gateway.get_network("vehicles").chaincode_events("mortgage", start_block=0)
+        assert next(events).transaction_id == "tx1"
+        fake.stop()  # gone for good
+        assert next(events).transaction_id == "tx2"  # already received with block 3
+        with pytest.raises(ChaincodeEventsError) as info:
+            next(events)
+        assert info.value.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
