@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.ledger.port import (
@@ -42,6 +42,10 @@ CODES = {
 
 
 class ErrorDetail(BaseModel):
+    """One reason; ``field`` for bad input, ``address``/``msp_id`` for a peer's answer on the network."""
+
+    model_config = ConfigDict(extra="allow")
+
     field: str | None = None
     reason: str
 
@@ -93,6 +97,19 @@ def error_json(
 # Statuses a chaincode may give that the API passes through as they are.
 _PASS_THROUGH = {400, 401, 403, 404, 409, 413}
 _FIELD_IN_MESSAGE = re.compile(r"^(?P<field>[A-Za-z_][\w.\[\]]*): (?P<reason>.+)$")
+_FIELD_PATTERNS = (  # how the contract and its runtime name a bad field
+    re.compile(r"field '(?P<field>[^']+)': (?P<reason>.+)$"),
+    _FIELD_IN_MESSAGE,
+    re.compile(r"invalid argument '(?P<field>[^']+)': (?P<reason>.+)$"),
+)
+
+
+def field_of(message: str) -> dict[str, str] | None:
+    for pattern in _FIELD_PATTERNS:
+        match = pattern.search(message)
+        if match:
+            return {"field": match["field"], "reason": match["reason"]}
+    return None
 
 
 def ledger_error_response(exc: LedgerError) -> JSONResponse:
@@ -101,8 +118,16 @@ def ledger_error_response(exc: LedgerError) -> JSONResponse:
     return JSONResponse(status_code=status, content=body)
 
 
+def _detail(raw: dict[str, str]) -> dict[str, str]:
+    """Every detail has a ``reason`` (peers' details carry ``message``, ours ``field`` + ``reason``)."""
+    detail = dict(raw)
+    if "reason" not in detail:
+        detail["reason"] = detail.pop("message", "")
+    return detail
+
+
 def ledger_error_status_and_body(exc: LedgerError) -> tuple[int, dict[str, Any]]:
-    details = [dict(d) for d in exc.details]
+    details = [_detail(d) for d in exc.details]
     if isinstance(exc, LedgerUnavailable):
         return 503, error_json(503, f"ledger unavailable: {exc.message}", details)
     if isinstance(exc, TransactionInvalidated):
@@ -118,10 +143,10 @@ def ledger_error_status_and_body(exc: LedgerError) -> tuple[int, dict[str, Any]]
         status = 400 if 400 <= exc.status < 500 else 502
     if status is None:
         status = 502
-    if status == 400 and not details:
-        match = _FIELD_IN_MESSAGE.match(exc.message)
-        if match:
-            details = [{"field": match["field"], "reason": match["reason"]}]
+    if status == 400 and not any(d.get("field") for d in details):
+        named = field_of(exc.message)  # e.g. "vin: check digit is '9', expected 'X'"
+        if named:
+            details = [named, *details]
     return status, error_json(status, exc.message, details)
 
 

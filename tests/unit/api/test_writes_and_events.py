@@ -132,3 +132,24 @@ def test_ledger_errors_map_to_http_statuses() -> None:
         TransactionInvalidated("policy", tx_id="ab" * 32, validation_code="ENDORSEMENT_POLICY_FAILURE")
     )
     assert status == 409 and body["error"]["validation_code"] == "ENDORSEMENT_POLICY_FAILURE"
+
+
+def test_contract_400_names_the_field(api: Api) -> None:
+    api.register(36)
+    # passes the gateway's model (a string id) but the contract refuses the unknown consent document
+    body = {
+        "lien_id": "L-36",
+        "vin": vin(36),
+        "loan_number": "LN-36",
+        "mortgage_contract_number": "MC-36",
+        "secured_amount": "1000.00",
+        "currency": "CNY",
+        "maturity_date": "2020-01-01",
+        "consent_document_id": "DOC-NONE",
+    }
+    response = api.post(BANK_A, "/liens", json=body)
+    assert response.status_code in (400, 404), response.text
+    error = response.json()["error"]
+    assert all("reason" in d for d in error["details"])
+    if response.status_code == 400:
+        assert error["details"][0]["field"] in ("maturity_date", "consent_document_id")
