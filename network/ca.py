@@ -108,8 +108,7 @@ def start_ca(settings: Settings, procs: ProcessTable, org: Org) -> None:
     argv = [str(settings.binary("fabric-ca-server")), "start", "-b", f"registrar:{pw}",
             "--home", str(oc.ca_home), "--address", HOST, "--port", str(port), "--tls.enabled",
             "--csr.cn", f"ca.{org.domain}", "--csr.hosts", f"{HOST},localhost"]
-    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{HOST}:{ops}",
-           "FABRIC_CA_SERVER_CA_NAME": "", "FABRIC_CA_SERVER_CSR_NAMES_0_O": org.name}
+    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{HOST}:{ops}"}
     logf = settings.log_file(name)
     proc = procs.start(name, argv, env=env, log_path=logf, ports={"listen": port, "operations": ops})
     wait_until(lambda: _healthy(ops), timeout=30, what="operations /healthz", node=name, port=port,

@@ -50,3 +50,16 @@ def test_configtx_profile(tmp_path: Path) -> None:
     assert app == {"TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP", "RegulatorMSP", "DealerMSP"}
     endpoints = doc["Orderer"]["Organizations"][0]["OrdererEndpoints"]
     assert endpoints == ["127.0.0.1:27100", "127.0.0.1:27110", "127.0.0.1:27120"]
+
+
+def test_fabric_version_follows_the_installed_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FABRIC_VERSION", raising=False)
+    monkeypatch.setenv("MLEDGER_BIN_DIR", str(tmp_path))
+    assert Settings.from_env().fabric_version == "2.5.16"
+    (tmp_path / "fabric-2.5-snapshot-695dd57").mkdir()
+    (tmp_path / "fabric-current").symlink_to("fabric-2.5-snapshot-695dd57")
+    s = Settings.from_env()
+    assert s.fabric_version == "2.5-snapshot-695dd57"
+    assert s.binary("peer") == tmp_path / "fabric-2.5-snapshot-695dd57" / "peer"
+    monkeypatch.setenv("FABRIC_VERSION", "3.1.5")
+    assert Settings.from_env().binary("orderer") == tmp_path / "fabric-3.1.5" / "orderer"
