@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 
 import httpx
 import pytest
+from fabric_protos.msp import msp_principal_pb2
+from fabric_protos.peer import policy_pb2
 
 from network import chaincode as cc
 from network import peercli
 from network.fixture import FabricNetworkInfo
 
 CC = "runtimetest"
+ENDORSING = {"TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP"}
 
 
 def _wait_same_height(net: FabricNetworkInfo, timeout: float = 30) -> dict[str, int]:
@@ -64,6 +69,17 @@ def test_chaincodes_committed_with_expected_policy(fabric_network: FabricNetwork
         assert spec.name in defs, f"{spec.name} not committed: {fabric_network.chaincodes.get(spec.name)}"
         dep = cc.prepare(fabric_network.network.settings, spec)
         assert defs[spec.name]["version"] == dep.version  # fingerprint of policy + collections + package
+        detail = cc.query_committed(fabric_network.network.settings, spec.name)
+        assert detail is not None
+        policy = policy_pb2.ApplicationPolicy.FromString(base64.b64decode(detail["validation_parameter"]))
+        rule = policy.signature_policy.rule.n_out_of
+        assert rule.n == 2 and len(rule.rules) == 4
+        identities = policy.signature_policy.identities
+        roles = [msp_principal_pb2.MSPRole.FromString(p.principal) for p in identities]
+        assert {r.msp_identifier for r in roles} == ENDORSING
+        assert all(r.role == msp_principal_pb2.MSPRole.PEER for r in roles)
+        names = {c["Payload"]["StaticCollectionConfig"]["name"] for c in detail["collections"]["config"]}
+        assert names == {c["name"] for c in json.loads(spec.collections.read_text())}
     detail = cc.query_committed(fabric_network.network.settings, CC)
     assert detail is not None
     approvals = detail.get("approvals", {})
