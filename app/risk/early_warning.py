@@ -161,8 +161,8 @@ def rollback_rule(t: LoanTimeline, th: Thresholds) -> list[Alert]:
         if odo < best - th.rollback_tolerance_km:
             if not in_rollback:
                 alerts.append(Alert(
-                    t.loan_id, t.vin, "odometer_rollback", "high", t.day(i),
-                    f"odometer {odo:.0f} km is below the {best:.0f} km read on {t.day(best_day)}",
+                    t.loan_id, t.vin, "odometer_rollback", "high", t.day(int(i)),
+                    f"odometer {odo:.0f} km is below the {best:.0f} km read on {t.day(int(best_day))}",
                     {"reading_km": odo, "previous_max_km": best},
                 ))  # fmt: skip
             in_rollback = True
@@ -179,8 +179,8 @@ def rollback_rule(t: LoanTimeline, th: Thresholds) -> list[Alert]:
         shortfall = (odo - anchor_odo) < th.gps_shortfall_ratio * driven
         if shortfall and not flagged_shortfall:
             alerts.append(Alert(
-                t.loan_id, t.vin, "odometer_rollback", "medium", t.day(i),
-                f"odometer advanced {odo - anchor_odo:.0f} km since {t.day(anchor_day)} "
+                t.loan_id, t.vin, "odometer_rollback", "medium", t.day(int(i)),
+                f"odometer advanced {odo - anchor_odo:.0f} km since {t.day(int(anchor_day))} "
                 f"while the GPS track covers {driven:.0f} km",
                 {"odometer_delta_km": round(odo - anchor_odo, 1), "gps_km": round(driven, 1)},
             ))  # fmt: skip

@@ -9,29 +9,29 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.valuation.schemas import ModelRef, VehicleInput
 
-_APPLICATION_EXAMPLE = {
+_APPLICATION_EXAMPLE: dict[str, Any] = {
     "age_years": 34, "monthly_income": 12_500, "debt_to_income": 0.32, "credit_history_months": 84,
     "delinquencies_24m": 0, "employment_years": 6, "inquiries_6m": 1, "ltv": 0.78, "vehicle_age_months": 0,
     "vehicle_mileage_km": 20, "maintenance_ratio": 0.0, "loan_term_months": 36,
 }  # fmt: skip
 
-_Num = dict(allow_inf_nan=False)
-
 
 class ApplicationInput(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_APPLICATION_EXAMPLE]})
-    age_years: float = Field(ge=18, le=100, **_Num)
-    monthly_income: float = Field(ge=0, le=10_000_000, **_Num)
-    debt_to_income: float = Field(ge=0, le=5, **_Num)
-    credit_history_months: float = Field(ge=0, le=1200, **_Num)
-    delinquencies_24m: float = Field(ge=0, le=100, **_Num)
-    employment_years: float = Field(ge=0, le=80, **_Num)
-    inquiries_6m: float = Field(ge=0, le=100, **_Num)
-    ltv: float = Field(gt=0, le=3, **_Num)
-    vehicle_age_months: float = Field(ge=0, le=600, **_Num)
-    vehicle_mileage_km: float = Field(ge=0, le=2_000_000, **_Num)
-    maintenance_ratio: float = Field(ge=0, le=5, description="weighted repair cost / vehicle value", **_Num)
-    loan_term_months: float = Field(ge=1, le=120, **_Num)
+    age_years: float = Field(ge=18, le=100, allow_inf_nan=False)
+    monthly_income: float = Field(ge=0, le=10_000_000, allow_inf_nan=False)
+    debt_to_income: float = Field(ge=0, le=5, allow_inf_nan=False)
+    credit_history_months: float = Field(ge=0, le=1200, allow_inf_nan=False)
+    delinquencies_24m: float = Field(ge=0, le=100, allow_inf_nan=False)
+    employment_years: float = Field(ge=0, le=80, allow_inf_nan=False)
+    inquiries_6m: float = Field(ge=0, le=100, allow_inf_nan=False)
+    ltv: float = Field(gt=0, le=3, allow_inf_nan=False)
+    vehicle_age_months: float = Field(ge=0, le=600, allow_inf_nan=False)
+    vehicle_mileage_km: float = Field(ge=0, le=2_000_000, allow_inf_nan=False)
+    maintenance_ratio: float = Field(
+        ge=0, le=5, description="weighted repair cost / vehicle value", allow_inf_nan=False
+    )
+    loan_term_months: float = Field(ge=1, le=120, allow_inf_nan=False)
 
 
 class ScoreRequest(BaseModel):
@@ -77,9 +77,9 @@ class ScorecardTrainResponse(BaseModel):
 
 class PermittedRegion(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    lat: float = Field(ge=-90, le=90, **_Num)
-    lon: float = Field(ge=-180, le=180, **_Num)
-    radius_km: float = Field(gt=0, le=5000, **_Num)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    radius_km: float = Field(gt=0, le=5000, allow_inf_nan=False)
 
 
 class LoanInput(BaseModel):
@@ -87,26 +87,28 @@ class LoanInput(BaseModel):
     loan_id: str = Field(min_length=1, max_length=64)
     vin: str = Field(min_length=1, max_length=32)
     permitted_region: PermittedRegion
-    outstanding_balance: float | None = Field(default=None, ge=0, le=100_000_000, **_Num)
-    vehicle_value: float | None = Field(default=None, gt=0, le=100_000_000, **_Num)
+    outstanding_balance: float | None = Field(default=None, ge=0, le=100_000_000, allow_inf_nan=False)
+    vehicle_value: float | None = Field(default=None, gt=0, le=100_000_000, allow_inf_nan=False)
     vehicle: VehicleInput | None = Field(default=None, description="revalued with the latest valuation model")
 
 
 class TelematicsDay(BaseModel):
     model_config = ConfigDict(extra="forbid")
     day: date
-    km: float = Field(ge=0, le=3000, **_Num)
-    max_dist_km: float | None = Field(default=None, ge=0, le=20_000, description="farthest from home", **_Num)
-    odometer_km: float | None = Field(default=None, ge=0, le=2_000_000, **_Num)
-    night_share: float | None = Field(default=None, ge=0, le=1, **_Num)
-    harsh_events: float | None = Field(default=None, ge=0, le=10_000, **_Num)
+    km: float = Field(ge=0, le=3000, allow_inf_nan=False)
+    max_dist_km: float | None = Field(
+        default=None, ge=0, le=20_000, description="farthest from home", allow_inf_nan=False
+    )
+    odometer_km: float | None = Field(default=None, ge=0, le=2_000_000, allow_inf_nan=False)
+    night_share: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    harsh_events: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False)
 
 
 class GpsFix(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ts: AwareDatetime
-    lat: float = Field(ge=-90, le=90, **_Num)
-    lon: float = Field(ge=-180, le=180, **_Num)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
 
 
 class InsuranceEvent(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,11 @@ INPUT_FIELDS: tuple[str, ...] = (
     "condition_grade",
     "new_price",
 )
+
+
+def _num(rec: dict[str, object], key: str) -> float:
+    value: Any = rec[key]
+    return float(value)
 
 
 def _vocab(values: pd.Series) -> list[str]:
@@ -130,18 +136,18 @@ class FeatureSpace:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> FeatureSpace:
-        regions = {str(k): (int(v[0]), float(v[1])) for k, v in data["regions"].items()}  # type: ignore[attr-defined]
+    def from_json(cls, data: dict[str, Any]) -> FeatureSpace:
+        regions = {str(k): (int(v[0]), float(v[1])) for k, v in data["regions"].items()}
         return cls(
             makes=list(data["makes"]),
             models=list(data["models"]),
-            trims=list(data["trims"]),  # type: ignore[call-overload]
+            trims=list(data["trims"]),
             segments=list(data["segments"]),
-            model_segment=dict(data["model_segment"]),  # type: ignore[call-overload]
+            model_segment=dict(data["model_segment"]),
             regions=regions,
-            market_index=MarketIndex.from_json(data["market_index"]),  # type: ignore[arg-type]
+            market_index=MarketIndex.from_json(data["market_index"]),
             powertrains=list(data["powertrains"]),
-            transmissions=list(data["transmissions"]),  # type: ignore[call-overload]
+            transmissions=list(data["transmissions"]),
         )
 
     # --- single record (fast path) ---------------------------------------------------------------
@@ -188,8 +194,8 @@ class FeatureSpace:
         first, when = rec["first_registration"], rec["valuation_date"]
         assert isinstance(first, date) and isinstance(when, date)
         tier, correction = self.regions[str(rec["region"])]
-        new_price = float(rec["new_price"])  # type: ignore[arg-type]
-        recent, older = float(rec["repair_cost_recent_3m"]), float(rec["repair_cost_older"])  # type: ignore[arg-type]
+        new_price = _num(rec, "new_price")
+        recent, older = _num(rec, "repair_cost_recent_3m"), _num(rec, "repair_cost_older")
         values = (
             self._codes["make"][make],
             self._codes["model"][f"{make}|{model}"],
@@ -200,14 +206,14 @@ class FeatureSpace:
             tier,
             correction,
             (when - first).days / DAYS_PER_MONTH,
-            float(rec["mileage_km"]),  # type: ignore[arg-type]
+            _num(rec, "mileage_km"),
             self.market_index.lookup(segment, month_number(when)).value,
             (recent + OLDER_REPAIR_WEIGHT * older) / new_price,
             recent / new_price,
-            float(rec["claims_count"]),
-            float(rec["accident_severity"]),  # type: ignore[arg-type]
-            float(rec["condition_grade"]),
-            new_price,  # type: ignore[arg-type]
+            _num(rec, "claims_count"),
+            _num(rec, "accident_severity"),
+            _num(rec, "condition_grade"),
+            new_price,
         )
         return np.array([values], dtype=np.float64)
 

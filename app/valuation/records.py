@@ -72,7 +72,7 @@ def validate_sales(
 
     today = today or date.today()
     rows = np.arange(1, len(raw) + 1)
-    out: dict[str, object] = {}
+    out: dict[str, pd.Series] = {}
 
     def report(mask: np.ndarray, col: str, reason: str, values: pd.Series) -> None:
         for i in np.flatnonzero(mask)[: MAX_PROBLEMS - len(problems)]:
@@ -115,7 +115,7 @@ def validate_sales(
         )
         report((parsed < pd.Timestamp("1950-01-01")).to_numpy(), col, "date before 1950 is absurd", cells)
         out[col] = parsed
-    before = (out["sale_date"] < out["first_registration"]).to_numpy()  # type: ignore[operator]
+    before = (out["sale_date"] < out["first_registration"]).to_numpy()
     report(before, "sale_date", "sale date is before first registration", raw[source["sale_date"]])
 
     for col, (lo, hi, integer) in NUMERIC_RANGES.items():
@@ -134,7 +134,7 @@ def validate_sales(
             report(finite & (arr != np.round(arr)), col, "must be a whole number", cells)
         out[col] = nums
 
-    price, new_price = out["price"].to_numpy(), out["new_price"].to_numpy()  # type: ignore[attr-defined]
+    price, new_price = out["price"].to_numpy(), out["new_price"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = price / new_price
     report(
@@ -149,9 +149,9 @@ def validate_sales(
         "price below 1% of the new price is absurd",
         raw[source["price"]],
     )
-    months = ((out["sale_date"] - out["first_registration"]).dt.days / 30.4375).to_numpy()  # type: ignore[operator]
+    months = ((out["sale_date"] - out["first_registration"]).dt.days / 30.4375).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_month = out["mileage_km"].to_numpy() / np.maximum(months, 1.0)  # type: ignore[attr-defined]
+        per_month = out["mileage_km"].to_numpy() / np.maximum(months, 1.0)
     report(
         np.isfinite(per_month) & (months >= 0) & (per_month > MAX_KM_PER_MONTH),
         "mileage_km",

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-_VEHICLE_EXAMPLE = {
+_VEHICLE_EXAMPLE: dict[str, Any] = {
     "make": "Toyota",
     "model": "Camry",
     "trim": "2.5HG",

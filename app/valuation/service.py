@@ -278,7 +278,7 @@ class ValuationService:
         )
         if explain:
             bias, contrib = model.contributions(x)
-            shown = {
+            shown: dict[str, float | str] = {
                 **{f: float(v) for f, v in zip(FEATURES, x[0], strict=True)},
                 "make": str(rec["make"]),
                 "model": str(rec["model"]),
