@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=REPO_ROOT / ".data" / "gateway")
     ledger_data_dir: Path | None = Field(default=None, description="Embedded ledger folder (default: own).")
     network_profile: Path | None = Field(default=None, description="Connection profile of the real network.")
+    wallet: Path | None = Field(default=None, description="Wallet folder <MSP>/<user>/msp (default: own).")
     channel: str = "vehicles"
     chaincode: str = "mortgage"
     ipfs_url: str | None = Field(default=None, description="kubo RPC URL; the embedded store when unset.")
@@ -99,7 +100,7 @@ class Settings(BaseSettings):
     @property
     def wallet_dir(self) -> Path:
         """Enrolled Fabric identities (cert + key) per org and user; git-ignored under .data/."""
-        return self.data_dir / "wallet"
+        return self.wallet or (self.data_dir / "wallet")
 
     @cached_property
     def signing_secret(self) -> bytes:

@@ -84,7 +84,9 @@ class OwnerData(Strict):
 
 class VehicleIn(Strict):
     vin: Vin
-    plate: Annotated[str, Field(min_length=2, max_length=16, examples=["京A12345"])]
+    plate: Annotated[
+        str, Field(min_length=2, max_length=16, pattern="^[A-Z0-9\u4e00-\u9fff·-]+$", examples=["京A12345"])
+    ]
     make: Annotated[str, Field(min_length=1, max_length=64, examples=["BYD"])]
     model: Annotated[str, Field(min_length=1, max_length=64, examples=["Han"])]
     trim: Annotated[str, Field(min_length=1, max_length=64, examples=["EV 610km"])]

@@ -70,6 +70,12 @@ def fabric_ca_client_binary() -> Path:
     explicit = os.environ.get("FABRIC_CA_CLIENT")
     candidates = [Path(explicit)] if explicit else []
     candidates.append(REPO_ROOT / ".cache" / "bin" / "fabric-ca-client")
+    try:  # where the native network manager keeps the binaries it built
+        from network.settings import Settings as NetworkSettings
+
+        candidates.append(NetworkSettings.from_env().binary("fabric-ca-client"))
+    except Exception:  # the network package is optional for the gateway
+        pass
     found = shutil.which("fabric-ca-client")
     if found:
         candidates.append(Path(found))
