@@ -1,0 +1,1 @@
+"""Web pages for people: QR passport, timeline, lender, auditor and regulator views (server-rendered)."""

@@ -1,0 +1,144 @@
+"""Labels in English and Chinese; language from ?lang=, then the lang cookie, then Accept-Language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+LANGS = ("en", "zh")
+LANG_COOKIE = "mledger_lang"
+
+LABELS: dict[str, tuple[str, str]] = {
+    # key: (English, 中文)
+    "app_title": ("Vehicle Mortgage Ledger", "机动车抵押登记账本"),
+    "passport": ("Vehicle passport", "车辆电子护照"),
+    "scan": ("Scan a code", "扫码查询"),
+    "login": ("Log in", "登录"),
+    "logout": ("Log out", "退出"),
+    "username": ("User (name@MSP)", "用户 (名称@MSP)"),
+    "password": ("Password", "密码"),
+    "login_failed": ("Wrong username or password", "用户名或密码错误"),
+    "lender": ("Lender", "贷款行"),
+    "auditor": ("Audit", "审计"),
+    "regulator": ("Regulator", "监管"),
+    "timeline": ("Timeline", "生命周期"),
+    "vin": ("VIN", "车架号"),
+    "plate": ("Plate", "号牌"),
+    "make": ("Make", "品牌"),
+    "model": ("Model", "车型"),
+    "year": ("Year", "年款"),
+    "status": ("Status", "状态"),
+    "mortgaged": ("Mortgaged", "已抵押"),
+    "not_mortgaged": ("Not mortgaged", "未抵押"),
+    "liens": ("Liens", "抵押权"),
+    "seized": ("Seized", "已查封"),
+    "not_seized": ("Not seized", "未查封"),
+    "insurance": ("Insurance", "保险"),
+    "insured_until": ("Insured until", "保险有效期至"),
+    "not_insured": ("No valid insurance", "无有效保险"),
+    "valuation": ("Latest valuation", "最新估值"),
+    "valuation_band": ("Valuation band", "估值区间"),
+    "no_valuation": ("No valuation", "暂无估值"),
+    "stale": ("stale", "已过期"),
+    "odometer": ("Odometer", "里程"),
+    "as_of": ("As of", "数据时间"),
+    "signature": ("Authority signature", "车管所签名"),
+    "signature_ok": ("Genuine code, current", "真实有效的车辆码"),
+    "signature_bad": ("Code NOT valid", "车辆码无效"),
+    "signature_none": ("No code scanned: status read from the ledger", "未扫码：状态直接读自账本"),
+    "current_code": ("Current code", "当前车辆码"),
+    "no_personal": ("No personal data is shown on this page.", "本页不显示任何个人信息。"),
+    "scan_camera": ("Scan with the camera", "用摄像头扫码"),
+    "scan_upload": ("Or upload a photo of the code", "或上传车辆码照片"),
+    "scan_submit": ("Check the photo", "识别照片"),
+    "camera_unavailable": (
+        "This browser cannot read codes from the camera; upload a photo instead.",
+        "此浏览器不支持摄像头扫码，请上传照片。",
+    ),
+    "event": ("Event", "事件"),
+    "tx_id": ("Transaction", "交易号"),
+    "block": ("Block", "区块"),
+    "org": ("Org", "机构"),
+    "time": ("Time", "时间"),
+    "details": ("Details", "详情"),
+    "documents": ("Documents", "文件"),
+    "verified": ("verified", "已核验"),
+    "not_verified": ("NOT verified", "核验失败"),
+    "my_liens": ("Our liens", "本行抵押权"),
+    "lien_id": ("Lien", "抵押编号"),
+    "secured": ("Secured amount", "担保金额"),
+    "ltv": ("LTV", "抵押率"),
+    "interval": ("Interval", "区间"),
+    "alerts": ("Alerts", "预警"),
+    "no_alerts": ("No alerts", "无预警"),
+    "actions": ("Actions", "操作"),
+    "release": ("Release (paid)", "解押（已还清）"),
+    "request_lien": ("Request a lien", "申请抵押登记"),
+    "loan_number": ("Loan number", "贷款编号"),
+    "contract_number": ("Mortgage contract number", "抵押合同编号"),
+    "currency": ("Currency", "币种"),
+    "maturity": ("Maturity date", "到期日"),
+    "consent_doc": ("Owner consent document id", "车主同意书文件编号"),
+    "consent_file": ("or upload the owner's consent", "或上传车主同意书"),
+    "submit": ("Submit", "提交"),
+    "done": ("Done", "已完成"),
+    "refused": ("Refused", "被拒绝"),
+    "search": ("Search", "查询"),
+    "search_hint": ("VIN, plate, lien id or transaction id", "车架号、号牌、抵押编号或交易号"),
+    "export_csv": ("Export CSV", "导出 CSV"),
+    "results": ("Results", "结果"),
+    "no_results": ("Nothing found", "未找到记录"),
+    "key": ("Record", "记录"),
+    "counts_by_status": ("Vehicles by status", "各状态车辆数"),
+    "liens_over_time": ("Liens recorded / released by month", "每月抵押登记 / 解押"),
+    "recorded": ("recorded", "登记"),
+    "released": ("released", "解押"),
+    "ltv_distribution": ("LTV distribution (encumbered vehicles)", "抵押率分布（已抵押车辆）"),
+    "alerts_by_severity": ("Alerts by severity", "按级别统计预警"),
+    "read_only_note": (
+        "Read-only view: the regulator writes nothing.",
+        "只读视图：监管机构不进行任何写操作。",
+    ),
+    "language": ("中文", "English"),
+    "forbidden": ("Not allowed", "无权访问"),
+    "not_found": ("Not found", "未找到"),
+    "error": ("Error", "错误"),
+    "home": ("Home", "首页"),
+    "open_passport": ("Open passport", "查看护照"),
+    "history_note": (
+        "Every committed transaction about this vehicle and its liens, oldest first.",
+        "该车辆及其抵押权的全部已提交交易，按时间顺序。",
+    ),
+    "logged_in_as": ("Logged in as", "当前用户"),
+    "severity": ("Severity", "级别"),
+    "count": ("Count", "数量"),
+}
+
+SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
+
+
+def pick_lang(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in LANGS:
+        return cookie
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    index = 1 if lang == "zh" else 0
+
+    def t(key: str) -> str:
+        pair = LABELS.get(key)
+        return pair[index] if pair else key
+
+    return t

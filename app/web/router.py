@@ -1,0 +1,494 @@
+"""The web pages, mounted at the root of the gateway: passport (public), scan, login, timeline,
+lender, auditor (with CSV) and regulator views. Server-rendered Jinja2, a few lines of JS for the camera.
+
+Reads run as the logged-in user (or, for the public passport, as the gateway's scanner identity),
+so the chaincode's access rules decide what each page may show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from app.api.deps import AuthUser, refuse_if_read_only
+from app.api.errors import ApiError
+from app.api.models import LienRequestIn
+from app.api.routers.documents import DECRYPT_ROLES
+from app.api.routers.qr import scanner_caller
+from app.api.state import GatewayState
+from app.api.writes import WriteContext
+from app.ledger.port import LedgerError
+from app.users.roles import Role
+from app.web import data
+from app.web.charts import SEVERITY_COLOURS, bar_chart, grouped_columns
+from app.web.i18n import LANG_COOKIE, LANGS, SEVERITY_ZH, pick_lang, translator
+from app.web.session import (
+    clear_session,
+    csrf_ok,
+    csrf_token,
+    login,
+    session_user,
+    set_session,
+)
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+STATIC_FILES = {"style.css": "text/css", "scan.js": "text/javascript"}
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+
+BANK_ROLES = {Role.loan_officer, Role.admin}
+HISTORY_ROLES = {Role.auditor, Role.regulator}
+
+
+def _state(request: Request) -> GatewayState:
+    return request.app.state.gw  # type: ignore[no-any-return]
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    state = _state(request)
+    lang = pick_lang(request)
+    user = context.pop("user", None) or session_user(request, state)
+    other = "zh" if lang == "en" else "en"
+    query = dict(request.query_params)
+    query["lang"] = other
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "t": translator(lang),
+            "lang": lang,
+            "user": user,
+            "csrf": csrf_token(state, request),
+            "switch_url": f"{request.url.path}?{urlencode(query)}",
+            "severity_label": (lambda s: SEVERITY_ZH.get(s, s)) if lang == "zh" else (lambda s: s),
+            **context,
+        },
+        status_code=status_code,
+    )
+    response.headers["Content-Language"] = "zh-CN" if lang == "zh" else "en"
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", status_code=status, status=status, message=message)
+
+
+def ledger_error_page(request: Request, exc: LedgerError) -> HTMLResponse:
+    status = exc.status if exc.status in (400, 403, 404, 409, 503) else 502
+    return error_page(request, status, exc.message)
+
+
+def need_login(request: Request) -> AuthUser | RedirectResponse:
+    user = session_user(request, _state(request))
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    return user
+
+
+def home_for(user: AuthUser) -> str:
+    if user.user.msp_id == "RegulatorMSP" and user.role is not Role.auditor:
+        return "/regulator"
+    if user.role is Role.auditor:
+        return "/audit"
+    if user.user.msp_id in ("BankAMSP", "BankBMSP"):
+        return "/lender"
+    return "/"
+
+
+# --- static, home, language, login ---------------------------------------------------------------
+
+
+@router.get("/web/static/{name}")
+async def static(name: str) -> Response:
+    media = STATIC_FILES.get(name)
+    if media is None:
+        return Response(status_code=404)
+    return FileResponse(HERE / "static" / name, media_type=media, headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> HTMLResponse:
+    return render(request, "home.html")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, next: str = "") -> HTMLResponse:
+    return render(request, "login.html", next=next, failed=False)
+
+
+def _safe_next(target: str) -> str | None:
+    return target if target.startswith("/") and not target.startswith("//") else None
+
+
+@router.post("/login", response_model=None)
+async def login_submit(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    state = _state(request)
+    token = await asyncio.to_thread(login, state, username, password)
+    if token is None:
+        return render(request, "login.html", status_code=401, next=next, failed=True)
+    from app.api.deps import optional_user
+
+    user = optional_user(state, token, None)
+    target = _safe_next(next) or (home_for(user) if user else "/")
+    response = RedirectResponse(target, status_code=303)
+    set_session(response, state, token, secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout")
+async def logout() -> RedirectResponse:
+    response = RedirectResponse("/", status_code=303)
+    clear_session(response)
+    return response
+
+
+# --- passport and scanning (public) --------------------------------------------------------------
+
+
+async def _passport_page(request: Request, vin: str, verdict: dict[str, Any] | None) -> HTMLResponse:
+    state = _state(request)
+    try:
+        passport = await data.passport(state, scanner_caller(state), vin)
+    except LedgerError as exc:
+        if verdict is not None:  # a genuine code for a vehicle we cannot read: still show the verdict
+            return render(request, "passport.html", status_code=exc.status if exc.status == 404 else 502,
+                          passport=None, verdict=verdict, problem=exc.message)  # fmt: skip
+        return ledger_error_page(request, exc)
+    passport.verdict = verdict
+    return render(request, "passport.html", passport=passport, verdict=verdict, problem=None)
+
+
+@router.get("/v/{payload}", response_class=HTMLResponse)
+async def scanned_code(request: Request, payload: str, s: str = "") -> HTMLResponse:
+    """What a scanned QR code opens: the signature and ledger check, then the live public status."""
+    state = _state(request)
+    text = f"{state.settings.public_base_url.rstrip('/')}/v/{payload}?{urlencode({'s': s})}"
+    try:
+        verdict = await data.verify_code(state, scanner_caller(state), text)
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
+    vin = verdict.get("vin")
+    if not vin:
+        return render(request, "passport.html", status_code=400, passport=None, verdict=verdict, problem=None)
+    return await _passport_page(request, str(vin), verdict)
+
+
+@router.get("/passport", response_model=None)
+async def passport_lookup(request: Request, vin: str = "") -> Response:
+    vin = vin.strip()
+    if not vin:
+        return RedirectResponse("/", status_code=303)
+    return RedirectResponse(f"/passport/{quote(vin)}", status_code=303)
+
+
+@router.get("/passport/{vin}", response_class=HTMLResponse)
+async def passport_by_vin(request: Request, vin: str) -> HTMLResponse:
+    """The same public status by VIN; the current code is checked when this gateway holds its payload."""
+    state = _state(request)
+    verdict = None
+    try:
+        passport = await data.passport(state, scanner_caller(state), vin)
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
+    code_id = passport.status.get("qr_code_id")
+    payload = state.qr.payload(str(code_id)) if (state.qr is not None and code_id) else None
+    if payload:
+        verdict = await data.verify_code(state, scanner_caller(state), payload)
+    passport.verdict = verdict
+    return render(request, "passport.html", passport=passport, verdict=verdict, problem=None, by_vin=True)
+
+
+@router.get("/scan", response_class=HTMLResponse)
+async def scan_page(request: Request) -> HTMLResponse:
+    return render(request, "scan.html", problem=None)
+
+
+@router.post("/scan", response_model=None)
+async def scan_upload(request: Request, image: Annotated[UploadFile, File()]) -> Response:
+    """Photo upload for browsers without BarcodeDetector: decoded here (zxing-cpp), then verified."""
+    from app.qr import QrDecodeError, decode_qr_photo
+    from app.qr.payload import parse_scanned
+
+    state = _state(request)
+    content = await image.read(state.settings.max_upload_bytes + 1)
+    if len(content) > state.settings.max_upload_bytes:
+        return render(request, "scan.html", status_code=413, problem="image: too large")
+    try:
+        text = await asyncio.to_thread(decode_qr_photo, content)
+    except QrDecodeError as exc:
+        return render(request, "scan.html", status_code=400, problem=f"image: {exc}")
+    try:
+        signed = parse_scanned(text)
+    except Exception as exc:
+        return render(request, "scan.html", status_code=400, problem=f"code: {exc}")
+    from app.qr.payload import b64url
+
+    target = f"/v/{b64url(signed.code.to_bytes())}?s={b64url(signed.signature)}"
+    return RedirectResponse(target, status_code=303)
+
+
+# --- timeline and documents (logged in) ----------------------------------------------------------
+
+
+@router.get("/vehicles/{vin}/timeline", response_model=None)
+async def timeline_page(request: Request, vin: str) -> Response:
+    user = need_login(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    state = _state(request)
+    try:
+        status = await data.passport(state, user.caller, vin)
+        entries = await data.timeline(state, user.caller, vin)
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
+    return render(request, "timeline.html", user=user, vin=vin, status=status.status, entries=entries)
+
+
+@router.get("/web/documents/{document_id}", response_model=None)
+async def document_download(request: Request, document_id: str) -> Response:
+    """Download an anchored document with the session (same rules as the API's download)."""
+    user = need_login(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    state = _state(request)
+    try:
+        anchor = await data.evaluate(state, user.caller, "GetDocument", document_id)
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
+    if user.role not in DECRYPT_ROLES:
+        return error_page(request, 403, f"access rule: role {user.role.value!r} may not decrypt documents")
+    checked = await data.document_check(state, anchor)
+    if not checked.get("verified"):
+        return error_page(request, 502, f"document {document_id}: {checked.get('reason')}")
+    assert state.documents is not None
+    content = await state.documents.get(document_id, anchor["cid"], anchor["sha256"])
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{document_id}"',
+            "X-Document-SHA256": anchor["sha256"],
+        },
+    )
+
+
+# --- lender --------------------------------------------------------------------------------------
+
+
+@router.get("/lender", response_model=None)
+async def lender_page(request: Request) -> Response:
+    user = need_login(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    state = _state(request)
+    msp = user.user.msp_id
+    if msp not in ("BankAMSP", "BankBMSP"):
+        return error_page(request, 403, f"the lender view is for bank users ({msp} is not a bank)")
+    try:
+        liens = await data.query_all(state, user.caller, "QueryLiens", {"lienholder": msp})
+        rows = await data.lien_rows(state, user.caller, liens)
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
+    can_write = user.role is Role.loan_officer and not state.settings.read_only
+    return render(
+        request, "lender.html", user=user, rows=rows, can_write=can_write,
+        message=request.query_params.get("msg"), ok=request.query_params.get("ok") == "1",
+    )  # fmt: skip
+
+
+def _back(message: str, ok: bool) -> RedirectResponse:
+    return RedirectResponse(
+        f"/lender?{urlencode({'msg': message, 'ok': '1' if ok else '0'})}", status_code=303
+    )
+
+
+def _writer(request: Request, csrf: str) -> AuthUser | Response:
+    user = need_login(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    state = _state(request)
+    if not csrf_ok(state, request, csrf):
+        return error_page(request, 403, "the form is stale or came from another site (CSRF check failed)")
+    try:
+        refuse_if_read_only(state, user)
+    except ApiError as exc:
+        return error_page(request, 403, exc.message)
+    if user.role is not Role.loan_officer:
+        return error_page(request, 403, "access rule: lien requests and releases need role loan_officer")
+    return user
+
+
+def _outcome(response: Response, done: str) -> RedirectResponse:
+    if response.status_code < 300:
+        return _back(done, True)
+    try:
+        body = json.loads(bytes(response.body))
+        message = body["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = f"HTTP {response.status_code}"
+    return _back(message, False)
+
+
+@router.post("/lender/liens", response_model=None)
+async def lender_request_lien(
+    request: Request,
+    csrf: Annotated[str, Form()],
+    lien_id: Annotated[str, Form(max_length=64)],
+    vin: Annotated[str, Form(max_length=17)],
+    loan_number: Annotated[str, Form(max_length=64)],
+    mortgage_contract_number: Annotated[str, Form(max_length=64)],
+    secured_amount: Annotated[str, Form(max_length=32)],
+    maturity_date: Annotated[str, Form(max_length=10)],
+    currency: Annotated[str, Form(max_length=3)] = "CNY",
+    consent_document_id: Annotated[str, Form(max_length=64)] = "",
+    consent_file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    user = _writer(request, csrf)
+    if not isinstance(user, AuthUser):
+        return user
+    state = _state(request)
+    fields = {
+        "lien_id": lien_id.strip(), "vin": vin.strip(), "loan_number": loan_number.strip(),
+        "mortgage_contract_number": mortgage_contract_number.strip(),
+        "secured_amount": secured_amount.strip(),
+        "currency": currency.strip().upper(), "maturity_date": maturity_date.strip(),
+        "consent_document_id": consent_document_id.strip() or "PENDING-UPLOAD",
+    }  # fmt: skip
+    try:
+        lien = LienRequestIn.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        return _back(f"{field}: {first['msg']}", False)
+    ctx = WriteContext(state, user, None, user.user.qualified_name)
+    upload = await consent_file.read(state.settings.max_upload_bytes + 1) if consent_file else b""
+    if upload:
+        if len(upload) > state.settings.max_upload_bytes or state.documents is None:
+            return _back("consent_file: too large or no document store", False)
+        doc_id = f"DOC-{secrets.token_hex(8)}"
+        stored = await state.documents.put(doc_id, upload)
+        anchor = {
+            "document_id": doc_id, "doc_type": "owner_consent", "cid": stored.cid, "sha256": stored.sha256,
+            "size": stored.size, "encryption_key_ref": stored.key_ref, "vin": lien.vin,
+        }  # fmt: skip
+        anchored = await ctx.submit("AnchorDocument", [json.dumps(anchor, separators=(",", ":"))])
+        if anchored.status_code >= 300:
+            return _outcome(anchored, "")
+        lien = lien.model_copy(update={"consent_document_id": doc_id})
+    elif not consent_document_id.strip():
+        return _back(
+            "consent_document_id: give the id of an anchored owner_consent document or upload one", False
+        )
+    ctx = WriteContext(state, user, None, user.user.qualified_name)
+    response = await ctx.submit("RequestLien", [lien.chaincode_json()])
+    return _outcome(response, f"{lien.lien_id}: requested")
+
+
+@router.post("/lender/liens/{lien_id}/release", response_model=None)
+async def lender_release(request: Request, lien_id: str, csrf: Annotated[str, Form()]) -> Response:
+    user = _writer(request, csrf)
+    if not isinstance(user, AuthUser):
+        return user
+    ctx = WriteContext(_state(request), user, None, user.user.qualified_name)
+    response = await ctx.submit("ReleaseLien", [lien_id])
+    return _outcome(response, f"{lien_id}: released")
+
+
+# --- auditor -------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("kind", "key", "tx_id", "block_number", "timestamp", "org", "status", "is_delete")
+
+
+async def _audit_rows(request: Request, user: AuthUser, q: str) -> list[data.AuditRow]:
+    return await data.audit_search(_state(request), user.caller, q) if q.strip() else []
+
+
+@router.get("/audit", response_model=None)
+async def audit_page(request: Request, q: str = "") -> Response:
+    user = need_login(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    if user.role not in HISTORY_ROLES:
+        return error_page(request, 403, "access rule 'history_read': auditors of any org and the regulator")
+    try:
+        rows = await _audit_rows(request, user, q[:100])
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
+    return render(request, "audit.html", user=user, q=q, rows=rows)
+
+
+@router.get("/audit.csv", response_model=None)
+async def audit_csv(request: Request, q: str = "") -> Response:
+    user = need_login(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    if user.role not in HISTORY_ROLES:
+        return error_page(request, 403, "access rule 'history_read': auditors of any org and the regulator")
+    try:
+        rows = await _audit_rows(request, user, q[:100])
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([getattr(row, c) if getattr(row, c) is not None else "" for c in CSV_COLUMNS])
+    name = "".join(c for c in q if c.isalnum() or c in "-_") or "history"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="audit-{name[:70]}.csv"'},
+    )
+
+
+# --- regulator -----------------------------------------------------------------------------------
+
+
+@router.get("/regulator", response_model=None)
+async def regulator_page(request: Request) -> Response:
+    user = need_login(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    if user.user.msp_id != "RegulatorMSP" and user.role is not Role.auditor:
+        return error_page(request, 403, "the dashboard is for the regulator and auditors")
+    try:
+        stats = await data.regulator_stats(_state(request), user.caller)
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
+    t = translator(pick_lang(request))
+    sev_label = (lambda s: SEVERITY_ZH.get(s, s)) if pick_lang(request) == "zh" else (lambda s: s)
+    charts = {
+        "status": bar_chart(t("counts_by_status"), stats["counts"]),
+        "months": grouped_columns(
+            t("liens_over_time"), [(m, (r, x)) for m, r, x in stats["months"]], [t("recorded"), t("released")]
+        ),
+        "ltv": bar_chart(t("ltv_distribution"), stats["ltv"], colours=["#2563eb"]),
+        "severity": bar_chart(
+            t("alerts_by_severity"),
+            [(sev_label(s), n) for s, n in stats["severity"]],
+            colours=[SEVERITY_COLOURS[s] for s, _ in stats["severity"]],
+        ),
+    }
+    return render(request, "regulator.html", user=user, stats=stats, charts=charts)
