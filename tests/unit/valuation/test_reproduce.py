@@ -80,3 +80,28 @@ def test_chain_record_has_the_contract_fields(trained: Trained) -> None:
     )
     assert record["inputs_hash"] == valuation.input_hash and record["value"] == f"{valuation.value:.2f}"
     assert float(record["interval_low"]) < float(record["value"]) < float(record["interval_high"])
+
+
+def test_reproduce_matches_in_another_process(trained: Trained) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recorded = trained.service.value(VehicleInput.model_validate(VEHICLE))
+    script = (
+        "import json, sys\n"
+        "from app.valuation.registry import ModelRegistry\n"
+        "from app.valuation.service import ValuationService\n"
+        "rec = json.loads(sys.stdin.read())\n"
+        "out = ValuationService(ModelRegistry(rec['root'])).value_inputs(rec['inputs'], rec['ref'])\n"
+        "print(json.dumps({'value': out.value, 'hash': out.input_hash, 'low': out.interval.low}))\n"
+    )
+    payload = json.dumps({"root": str(trained.root), "inputs": recorded.inputs, "ref": recorded.model.ref})
+    repo = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=payload, capture_output=True, text=True, cwd=repo, timeout=120,
+        check=True,
+    )  # fmt: skip
+    other = json.loads(done.stdout)
+    assert other == {"value": recorded.value, "hash": recorded.input_hash, "low": recorded.interval.low}
