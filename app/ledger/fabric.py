@@ -20,6 +20,7 @@ Network profile (YAML or JSON)::
     gateway_org: TrafficAuthorityMSP          # gateway peer for orgs that have none (DealerMSP)
     service_identity: {msp_id: TrafficAuthorityMSP, user: auditor1}
     wallet: wallet                            # optional, relative to the profile: <msp>/<user>/msp
+    deadlines: {submit: 30, endorse: 30}      # optional, seconds per Gateway call (client defaults)
     organizations:
       TrafficAuthorityMSP: {peer_endpoint: "127.0.0.1:7051", tls_ca: "tls/ta-ca.pem"}
       DealerMSP: {}
@@ -47,6 +48,7 @@ from app.fabric_gateway import (
     AsyncGateway,
     CommitError,
     CommitStatusError,
+    Deadlines,
     EndorseError,
     EvaluateError,
     GatewayError,
@@ -116,6 +118,7 @@ class NetworkProfile:
     service_identity: tuple[str, str]
     wallet: Path | None = None
     orgs: list[str] = field(default_factory=list)
+    deadlines: Deadlines = field(default_factory=Deadlines)
 
     @classmethod
     def load(cls, path: Path) -> NetworkProfile:
@@ -136,6 +139,7 @@ class NetworkProfile:
                 if org and org.get("peer_endpoint")
             }
             service = raw.get("service_identity") or {}
+            deadlines = Deadlines(**{k: float(v) for k, v in (raw.get("deadlines") or {}).items()})
             gateway_org = raw.get("gateway_org") or next(iter(peers))
             return cls(
                 channel=raw.get("channel", "vehicles"),
@@ -145,6 +149,7 @@ class NetworkProfile:
                 service_identity=(service.get("msp_id", gateway_org), service.get("user", "admin")),
                 wallet=rel(raw.get("wallet")),
                 orgs=list(organizations),
+                deadlines=deadlines,
             )
         except (KeyError, StopIteration, TypeError, AttributeError) as exc:
             raise LedgerError(
@@ -242,7 +247,9 @@ class FabricLedger:
                 identity, signer = load_pem_files(msp_id, creds.cert_path, creds.key_path)
             else:
                 raise LedgerError(f"no enrolled identity for {user_id}@{msp_id}", status=401)
-            gateway = connect_async(identity, signer, self._grpc_channel(self._peer_for(msp_id)))
+            gateway = connect_async(
+                identity, signer, self._grpc_channel(self._peer_for(msp_id)), deadlines=self.profile.deadlines
+            )
             self._gateways[key] = gateway
         return gateway
 

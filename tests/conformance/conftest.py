@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from app.fabric_gateway import Deadlines
 from app.ledger.embedded.ledger import EmbeddedLedger, mortgage_chaincode
 from app.ledger.fabric import FabricLedger, NetworkProfile, PeerEndpoint, UserCredentials
 from app.ledger.port import Caller, LedgerPort
@@ -52,6 +53,8 @@ def fabric_ledger(info: object) -> FabricLedger:
         peers=peers,
         gateway_org="TrafficAuthorityMSP",
         service_identity=("TrafficAuthorityMSP", "auditor1"),
+        # generous: other tests restart orderers and peers of the shared network (raft re-elections)
+        deadlines=Deadlines(evaluate=30, endorse=60, submit=60, commit_status=120),
     )
 
     def resolve(msp_id: str, user: str) -> UserCredentials:
