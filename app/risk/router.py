@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 
+from app.risk.applications import read_applications_csv
 from app.risk.borrowers import generate_applications
 from app.risk.live import loan_alerts
 from app.risk.portfolio import PortfolioMonitor, evaluate_warnings, simulate_portfolio
@@ -28,7 +29,7 @@ from app.risk.scoring import ScorecardService
 from app.valuation.errors import InputError, ModelNotFoundError
 from app.valuation.http import FieldErrorRoute
 from app.valuation.registry import ModelRegistry, RegisteredModel, default_root
-from app.valuation.router import get_valuation_service
+from app.valuation.router import get_valuation_service, parse_mapping
 from app.valuation.schemas import ModelRef
 from app.valuation.service import ValuationService
 
@@ -76,6 +77,24 @@ def train_synthetic(body: ScorecardTrainRequest, service: Scorecards) -> Scoreca
         seed=body.seed,
         source=f"synthetic(rows={body.rows}, seed={body.seed})",
     )
+    return ScorecardTrainResponse(
+        model=_ref(registered), metrics=result.metrics, baseline_metrics=result.baseline_metrics
+    )
+
+
+@router.post(
+    "/scorecard/train",
+    response_model=ScorecardTrainResponse,
+    summary="Train the scorecard on an uploaded CSV of past applications (0/1 `default` column)",
+)
+def train_csv(
+    service: Scorecards,
+    file: Annotated[UploadFile, File(description="applications CSV")],
+    mapping: Annotated[str | None, Form(description='JSON {"canonical": "CSV column"}')] = None,
+    seed: Annotated[int, Form()] = 7,
+) -> ScorecardTrainResponse:
+    frame = read_applications_csv(file.file.read(), parse_mapping(mapping))
+    registered, result = service.train_and_register(frame, seed=seed, source=f"upload:{file.filename}")
     return ScorecardTrainResponse(
         model=_ref(registered), metrics=result.metrics, baseline_metrics=result.baseline_metrics
     )

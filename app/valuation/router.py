@@ -53,7 +53,8 @@ def get_valuation_service() -> ValuationService:
 Service = Annotated[ValuationService, Depends(get_valuation_service)]
 
 
-def _mapping(text: str | None) -> dict[str, str]:
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """The column-mapping form field: a JSON object of canonical name -> CSV column."""
     if not text:
         return {}
     try:
@@ -106,7 +107,7 @@ def train(
     num_boost_round: Annotated[int, Form(ge=10, le=5000)] = 200,
 ) -> TrainResponse:
     raw = file.file.read()
-    sales = read_sales_csv(raw, _mapping(mapping))
+    sales = read_sales_csv(raw, parse_mapping(mapping))
     registered, result = service.train_and_register(
         sales,
         None,
@@ -136,7 +137,7 @@ def evaluate(
     mapping: Annotated[str | None, Form()] = None,
     model: Annotated[str | None, Form(description="name@version; latest when omitted")] = None,
 ) -> dict[str, Any]:
-    return service.evaluate(read_sales_csv(file.file.read(), _mapping(mapping)), model)
+    return service.evaluate(read_sales_csv(file.file.read(), parse_mapping(mapping)), model)
 
 
 @router.get("/models", summary="Registered residual-value model versions")
