@@ -21,6 +21,7 @@ Network profile (YAML or JSON)::
     service_identity: {msp_id: TrafficAuthorityMSP, user: auditor1}
     wallet: wallet                            # optional, relative to the profile: <msp>/<user>/msp
     deadlines: {submit: 30, endorse: 30}      # optional, seconds per Gateway call (client defaults)
+    users: {BankAMSP: {loan1: crypto/banka/users/loan1/msp}}   # optional, looked up before the wallet
     organizations:
       TrafficAuthorityMSP: {peer_endpoint: "127.0.0.1:7051", tls_ca: "tls/ta-ca.pem"}
       DealerMSP: {}
@@ -119,6 +120,7 @@ class NetworkProfile:
     wallet: Path | None = None
     orgs: list[str] = field(default_factory=list)
     deadlines: Deadlines = field(default_factory=Deadlines)
+    users: dict[tuple[str, str], Path] = field(default_factory=dict)  # (msp, user) → MSP folder
 
     @classmethod
     def load(cls, path: Path) -> NetworkProfile:
@@ -140,6 +142,11 @@ class NetworkProfile:
             }
             service = raw.get("service_identity") or {}
             deadlines = Deadlines(**{k: float(v) for k, v in (raw.get("deadlines") or {}).items()})
+            users = {
+                (msp, user): rel(folder)
+                for msp, entries in (raw.get("users") or {}).items()
+                for user, folder in (entries or {}).items()
+            }
             gateway_org = raw.get("gateway_org") or next(iter(peers))
             return cls(
                 channel=raw.get("channel", "vehicles"),
@@ -150,6 +157,7 @@ class NetworkProfile:
                 wallet=rel(raw.get("wallet")),
                 orgs=list(organizations),
                 deadlines=deadlines,
+                users={key: path for key, path in users.items() if path is not None},
             )
         except (KeyError, StopIteration, TypeError, AttributeError) as exc:
             raise LedgerError(
@@ -214,9 +222,19 @@ class FabricLedger:
         if chaincode:
             profile.chaincode = chaincode
         wallet_dir = profile.wallet or wallet
-        if wallet_dir is None:
+        if wallet_dir is None and not profile.users:
             raise LedgerError("fabric backend: no wallet folder for the users' identities", status=503)
-        return cls(profile, wallet_resolver(wallet_dir))
+        from_wallet = wallet_resolver(wallet_dir) if wallet_dir is not None else None
+
+        def resolve(msp_id: str, user_id: str) -> UserCredentials:
+            listed = profile.users.get((msp_id, user_id))
+            if listed is not None:
+                return UserCredentials(msp_id, msp_dir=listed)
+            if from_wallet is None:
+                raise LedgerError(f"no enrolled identity for {user_id}@{msp_id} in the profile", status=401)
+            return from_wallet(msp_id, user_id)
+
+        return cls(profile, resolve)
 
     # --- connections -------------------------------------------------------------------
     def _peer_for(self, msp_id: str) -> PeerEndpoint:

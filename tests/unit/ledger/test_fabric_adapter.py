@@ -160,3 +160,50 @@ async def test_chaincode_events_are_mapped(ledger: FabricLedger, fake: FakeServe
 def test_map_error_passes_ledger_errors_through() -> None:
     err = ChaincodeRefused("x", status=400)
     assert map_error(err) is err
+
+
+def test_profile_users_are_used_before_the_wallet(tmp_path: Path) -> None:
+    listed = write_msp(
+        tmp_path / "crypto" / "officer1" / "msp", ec.generate_private_key(ec.SECP256R1()), "o1"
+    )
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "organizations": {"TrafficAuthorityMSP": {"peer_endpoint": "127.0.0.1:1"}},
+                "users": {"TrafficAuthorityMSP": {"officer1": "crypto/officer1/msp"}},
+                "deadlines": {"submit": 42},
+            }
+        )
+    )
+    led = FabricLedger.from_profile(path)  # no wallet at all: only the listed users resolve
+    assert led.profile.deadlines.submit == 42
+    assert led._resolver("TrafficAuthorityMSP", "officer1").msp_dir == listed
+    with pytest.raises(LedgerError, match="no enrolled identity"):
+        led._resolver("TrafficAuthorityMSP", "someone")
+
+
+def test_profile_from_network_lists_peers_and_standard_users(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from app.ledger.profile import profile_from_network
+
+    orgs = {
+        "BankAMSP": SimpleNamespace(
+            peer_endpoint="127.0.0.1:7051", peer_tls_ca=tmp_path / "ca.pem", users=("loan1",)
+        ),
+        "DealerMSP": SimpleNamespace(peer_endpoint=None, peer_tls_ca=tmp_path / "x.pem", users=("dealer1",)),
+    }
+    info = SimpleNamespace(
+        channel="vehicles",
+        orgs=orgs,
+        identity=lambda msp, user: SimpleNamespace(
+            cert_path=tmp_path / msp / user / "msp" / "signcerts" / "c.pem"
+        ),
+    )
+    profile = profile_from_network(info)
+    assert profile["organizations"]["DealerMSP"] == {}
+    assert profile["organizations"]["BankAMSP"]["peer_endpoint"] == "127.0.0.1:7051"
+    assert profile["users"]["DealerMSP"]["dealer1"] == str(
+        (tmp_path / "DealerMSP" / "dealer1" / "msp").resolve()
+    )
