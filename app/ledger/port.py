@@ -78,7 +78,13 @@ class LedgerUnavailable(LedgerError):
 
 @runtime_checkable
 class LedgerPort(Protocol):
-    async def evaluate(self, caller: Caller, function: str, args: list[str]) -> bytes: ...
+    """What the gateway needs from a ledger. Implemented by ``app.ledger.embedded.ledger.EmbeddedLedger``
+    and ``app.ledger.fabric.FabricLedger``; built from settings by ``app.ledger.factory.create_ledger``.
+    """
+
+    async def evaluate(self, caller: Caller, function: str, args: list[str]) -> bytes:
+        """Run a query (nothing is ordered); the chaincode's payload. ChaincodeRefused on status >= 400."""
+        ...
 
     async def submit(
         self,
@@ -87,14 +93,32 @@ class LedgerPort(Protocol):
         args: list[str],
         transient: dict[str, bytes] | None = None,
         endorsing_orgs: list[str] | None = None,
-    ) -> TxResult: ...
+    ) -> TxResult:
+        """Endorse, order and wait for the commit; returns only VALID transactions.
 
-    async def transaction_status(self, tx_id: str) -> TxResult | None: ...
+        ChaincodeRefused: the contract refused (nothing ordered). TransactionInvalidated: ordered but
+        invalid (``validation_code`` e.g. MVCC_READ_CONFLICT — safe to retry —, or
+        ENDORSEMENT_POLICY_FAILURE). ``endorsing_orgs`` None lets the ledger plan the endorsers
+        (chaincode and key-level policies), as the Fabric Gateway does.
+        """
+        ...
+
+    async def transaction_status(self, tx_id: str) -> TxResult | None:
+        """A committed transaction (valid or not) by id; None if the ledger has no such transaction."""
+        ...
 
     def chaincode_events(
         self, start_block: int | None = None, after_tx_id: str | None = None
-    ) -> AsyncIterator[LedgerEvent]: ...
+    ) -> AsyncIterator[LedgerEvent]:
+        """Events of valid transactions, in chain order, then new ones as they commit (never ends).
 
-    async def health(self) -> dict[str, str]: ...
+        From ``start_block`` (None: the next block to commit); with ``after_tx_id``, from that
+        transaction's block, skipping it and everything before it (resume after the last event seen).
+        """
+        ...
+
+    async def health(self) -> dict[str, str]:
+        """``backend``, ``status`` ("ok" when usable), ``channel``, ``height`` and backend extras."""
+        ...
 
     async def close(self) -> None: ...
