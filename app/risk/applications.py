@@ -48,14 +48,14 @@ def read_applications_csv(data: bytes | str, mapping: Mapping[str, str] | None =
         cells = raw[source[col]].astype(str).str.strip()
         values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
         lo, hi = RANGES.get(col, (0, 1))
-        checks = (
+        checks: list[tuple[np.ndarray, str]] = [
             ((cells == "").to_numpy(), "missing value"),
             (~np.isfinite(values) & (cells != "").to_numpy(), "not a finite number"),
             (np.isfinite(values) & (values < lo), f"below the minimum {lo:g}"),
             (np.isfinite(values) & (values > hi), f"above the plausible maximum {hi:g}"),
-        )
+        ]
         if col == "default":
-            checks += ((np.isfinite(values) & ~np.isin(values, [0, 1]), "must be 0 or 1"),)
+            checks.append((np.isfinite(values) & ~np.isin(values, [0, 1]), "must be 0 or 1"))
         for mask, reason in checks:
             for i in np.flatnonzero(mask)[: max(MAX_PROBLEMS - len(problems), 0)]:
                 problems.append(FieldProblem(source[col], reason, int(i) + 1, str(cells.iloc[i])))
