@@ -1,5 +1,8 @@
 """FastAPI dependencies: the gateway state, the authenticated user and their Fabric caller.
 
+All are ``async def``: they only do quick in-memory/SQLite work, and sync dependencies would each
+cost a worker-thread hop per request.
+
 Bearer tokens (OAuth2 password flow) and API keys (``X-API-Key``) both resolve to a stored user;
 the user's org and role become the :class:`Caller` the ledger signs as.
 """
@@ -26,7 +29,7 @@ api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:
     return request.app.state.gw  # type: ignore[no-any-return]
 
 
@@ -69,7 +72,7 @@ def _resolve(state: GatewayState, token: str | None, api_key: str | None) -> Aut
     return AuthUser(user)
 
 
-def optional_user(
+async def optional_user(
     state: State,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
@@ -77,7 +80,7 @@ def optional_user(
     return _resolve(state, token, api_key)
 
 
-def current_user(user: Annotated[AuthUser | None, Depends(optional_user)]) -> AuthUser:
+async def current_user(user: Annotated[AuthUser | None, Depends(optional_user)]) -> AuthUser:
     if user is None:
         raise ApiError(401, "authentication required (Bearer token or X-API-Key)", headers=_CHALLENGE)
     return user
@@ -96,7 +99,7 @@ def refuse_if_read_only(state: GatewayState, user: AuthUser) -> None:
         raise ApiError(403, f"access rule: role {user.role.value!r} is read-only")
 
 
-def writer(state: State, user: CurrentUser) -> AuthUser:
+async def writer(state: State, user: CurrentUser) -> AuthUser:
     refuse_if_read_only(state, user)
     return user
 
@@ -107,7 +110,7 @@ Writer = Annotated[AuthUser, Depends(writer)]
 def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency allowing only the given roles (for gateway-side features like event streams)."""
 
-    def check(user: CurrentUser) -> AuthUser:
+    async def check(user: CurrentUser) -> AuthUser:
         if user.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise ApiError(
@@ -118,7 +121,7 @@ def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
     return check
 
 
-def admin_user(user: CurrentUser) -> AuthUser:
+async def admin_user(user: CurrentUser) -> AuthUser:
     if user.role is not Role.admin:
         raise ApiError(403, "access rule: user administration needs role admin")
     return user

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class Metrics:
@@ -58,28 +59,45 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_template(request: Request) -> str:
+def _route_template(scope: Scope) -> str:
     """The matched route's template (bounded label set), with the /api/v1 prefix it was mounted under."""
-    route = request.scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(scope.get("route"), "path", None)
     if not isinstance(path, str):
         return "unmatched"
     prefix = "/api/v1"
-    if request.url.path.startswith(prefix + "/") and not path.startswith(prefix):
+    if str(scope.get("path", "")).startswith(prefix + "/") and not path.startswith(prefix):
         return prefix + path
     return path
 
 
-def install_metrics_middleware(app: FastAPI, metrics: Metrics) -> None:
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+class MetricsMiddleware:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): count and time each HTTP request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
         status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_and_record)
         finally:
-            route = _route_template(request)
-            metrics.requests.labels(method=request.method, route=route, status=str(status)).inc()
-            metrics.latency.labels(method=request.method, route=route).observe(time.perf_counter() - start)
+            route = _route_template(scope)
+            method = str(scope.get("method", ""))
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - start)
+
+
+def install_metrics_middleware(app: FastAPI, metrics: Metrics) -> None:
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
