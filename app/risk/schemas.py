@@ -117,10 +117,20 @@ class InsuranceEvent(BaseModel):
     kind: str = Field(pattern="^(lapse|cancellation|renewal|claim)$")
 
 
+_ALERTS_EXAMPLE: dict[str, Any] = {
+    "loan": {"loan_id": "LN-2024-0001", "vin": "LSVAB2180E2100001",
+             "permitted_region": {"lat": 30.27, "lon": 120.15, "radius_km": 250},
+             "outstanding_balance": 98_000, "vehicle_value": 92_000},
+    "start": "2024-06-01", "as_of": "2024-06-20",
+    "telematics": [{"day": "2024-06-01", "km": 42.5, "max_dist_km": 18.0, "odometer_km": 35_120}],
+    "insurance_events": [{"day": "2024-06-05", "kind": "lapse"}],
+}  # fmt: skip
+
+
 class AlertsRequest(BaseModel):
     """One live loan's recent history; give telematics as daily summaries or raw GPS fixes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_ALERTS_EXAMPLE]})
     loan: LoanInput
     start: date
     as_of: date

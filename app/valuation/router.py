@@ -22,6 +22,7 @@ from app.valuation.model import TrainConfig
 from app.valuation.records import read_sales_csv
 from app.valuation.registry import ModelRegistry, default_root
 from app.valuation.schemas import (
+    EvaluateResponse,
     MileageRequest,
     MileageResponse,
     ModelRef,
@@ -130,14 +131,19 @@ def train_synthetic(body: SyntheticTrainRequest, service: Service) -> TrainRespo
     return _train_response(registered, result)
 
 
-@router.post("/evaluate", summary="Accuracy of a registered model on an uploaded sales CSV")
+@router.post(
+    "/evaluate",
+    response_model=EvaluateResponse,
+    summary="Accuracy of a registered model on an uploaded sales CSV",
+)
 def evaluate(
     service: Service,
     file: Annotated[UploadFile, File(description="sales CSV")],
     mapping: Annotated[str | None, Form()] = None,
     model: Annotated[str | None, Form(description="name@version; latest when omitted")] = None,
-) -> dict[str, Any]:
-    return service.evaluate(read_sales_csv(file.file.read(), parse_mapping(mapping)), model)
+) -> EvaluateResponse:
+    report = service.evaluate(read_sales_csv(file.file.read(), parse_mapping(mapping)), model)
+    return EvaluateResponse.model_validate(report)
 
 
 @router.get("/models", summary="Registered residual-value model versions")

@@ -140,6 +140,13 @@ class TrainResponse(BaseModel):
     index_source: str
 
 
+class EvaluateResponse(BaseModel):
+    model: ModelRef
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float] = Field(description="the model's registered depreciation table")
+    data_sha256: str
+
+
 class GpsPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ts: AwareDatetime = Field(description="ISO 8601 timestamp with offset")

@@ -138,3 +138,12 @@ def test_errors_keep_their_shape_when_mounted_like_the_gateway(trained: Trained)
     assert body["code"] == "bad_request" and body["details"][0]["field"] == "vehicle.mileage_km"
     missing = TestClient(app).post("/api/v1/valuation/value", json={"vehicle": VEHICLE, "model": "nope@4"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_evaluate_uploaded_sales(client: TestClient) -> None:
+    csv = market_to_csv(generate_market(600, seed=77))
+    response = client.post("/api/v1/valuation/evaluate", files={"file": ("new.csv", csv, "text/csv")})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["metrics"]["n"] == 600 and body["metrics"]["mape"] < body["baseline_metrics"]["mape"]
+    assert len(body["data_sha256"]) == 64
