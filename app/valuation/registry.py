@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ class ModelRegistry:
         self, name: str, artefact_name: str, artefact: bytes, meta: dict[str, Any]
     ) -> RegisteredModel:
         """Store a new version; returns it. The id covers artefact and metadata, not the timestamp."""
-        model_dir = self.root / name
+        model_dir = self.root / check_name(name)
         model_dir.mkdir(parents=True, exist_ok=True)
         meta = dict(meta, name=name, artefact=artefact_name, artefact_sha256=sha256_hex(artefact))
         meta["model_id"] = sha256_hex(canonical_json(meta))[:16]
@@ -99,7 +100,7 @@ class ModelRegistry:
 
     def get(self, name: str, version: int | None = None) -> RegisteredModel:
         """The given version, or the latest when version is None."""
-        versions = self.versions(name)
+        versions = self.versions(check_name(name))
         if not versions:
             raise ModelNotFoundError(f"no model {name!r} registered under {self.root}")
         version = versions[-1] if version is None else version
@@ -109,13 +110,23 @@ class ModelRegistry:
         return RegisteredModel(name, version, path, json.loads((path / "meta.json").read_text()))
 
 
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def check_name(name: str) -> str:
+    """Model names become folder names: lowercase letters, digits and dashes only."""
+    if not _NAME.match(name):
+        raise ModelNotFoundError(f"bad model name {name!r}: use lowercase letters, digits and '-'")
+    return name
+
+
 def parse_ref(ref: str, default_name: str) -> tuple[str, int | None]:
     """ "name@3" -> (name, 3); "3" -> (default_name, 3); "name" -> (name, None)."""
     if "@" in ref:
         name, _, version = ref.partition("@")
         if not version.isdigit():
             raise ModelNotFoundError(f"bad model reference {ref!r}; expected name@version")
-        return name, int(version)
+        return check_name(name), int(version)
     if ref.isdigit():
         return default_name, int(ref)
-    return ref, None
+    return check_name(ref), None

@@ -105,3 +105,9 @@ def test_reproduce_matches_in_another_process(trained: Trained) -> None:
     )  # fmt: skip
     other = json.loads(done.stdout)
     assert other == {"value": recorded.value, "hash": recorded.input_hash, "low": recorded.interval.low}
+
+
+def test_model_reference_cannot_escape_the_registry(trained: Trained) -> None:
+    for ref in ("../../etc@1", "Residual/Value@1", "a b"):
+        with pytest.raises(ModelNotFoundError, match="bad model"):
+            trained.service.load(ref)
