@@ -103,6 +103,7 @@ class TrainingResult:
     metrics: dict[str, float]
     baseline_metrics: dict[str, float]
     split: dict[str, object]
+    baseline_table: DepreciationTable  # fitted on the same training rows as the model
     params: dict[str, object] = field(default_factory=dict)
     index_source: str = "published"
 
@@ -201,4 +202,4 @@ def train_model(
     logger.info(
         "trained residual-value model: holdout MAPE %.4f (baseline %.4f)", metrics["mape"], baseline["mape"]
     )
-    return TrainingResult(model, metrics, baseline, split, params, index_source)
+    return TrainingResult(model, metrics, baseline, split, table, params, index_source)

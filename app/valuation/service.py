@@ -170,14 +170,7 @@ class ValuationService:
     ) -> tuple[RegisteredModel, TrainingResult]:
         config = config or TrainConfig()
         result = train_model(sales, index, config)
-        segments = sales["segment"].to_numpy()
-        age = ((sales["sale_date"] - sales["first_registration"]).dt.days / 30.4375).to_numpy()
-        # the registered baseline is fitted on the same training rows the model saw
-        n_train = int(result.split["train_rows"])  # type: ignore[call-overload]
-        order = np.argsort(sales["sale_date"].to_numpy(), kind="mergesort")[:n_train]
-        baseline = DepreciationTable.fit(
-            segments[order], age[order], (sales["price"] / sales["new_price"]).to_numpy()[order]
-        )
+        baseline = result.baseline_table
         meta = {
             "kind": "lightgbm-residual-value",
             "target": "log(price / new_price)",
