@@ -18,6 +18,7 @@ import importlib
 import logging
 import os
 import queue
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Future
@@ -283,6 +284,7 @@ class EmbeddedLedger:
         args: list[str],
         transient: dict[str, bytes] | None,
         chaincode: str,
+        for_submit: bool = True,
     ) -> _Simulated:
         self._check_caller(caller)
         try:
@@ -301,7 +303,10 @@ class EmbeddedLedger:
             transient=transient,
             signing_key=key,
         )
-        peer_org = caller.msp_id if caller.msp_id in self._endorsing_orgs else self._endorsing_orgs[0]
+        # the simulating peer, as the Gateway picks it: for a query the caller's own org's peer (any
+        # peer with the chaincode), for a transaction the first endorser: own org if it endorses
+        local = self._peer_orgs if not for_submit else self._endorsing_orgs
+        peer_org = caller.msp_id if caller.msp_id in local else self._endorsing_orgs[0]
         header = common_pb2.ChannelHeader.FromString(built.header.channel_header)
         ctx = TxContext(
             tx_id=built.tx_id,
@@ -342,7 +347,9 @@ class EmbeddedLedger:
 
     async def evaluate(self, caller: Caller, function: str, args: list[str]) -> bytes:
         self._ensure_open()
-        sim = await asyncio.to_thread(self._simulate, caller, function, list(args), None, self.chaincode)
+        sim = await asyncio.to_thread(
+            self._simulate, caller, function, list(args), None, self.chaincode, False
+        )
         if not sim.result.ok:
             raise self._refusal(sim)
         return sim.result.response.payload
@@ -514,7 +521,12 @@ class EmbeddedLedger:
         try:
             while not self._closed:
                 waiter.event.clear()
-                rows = await asyncio.to_thread(self._events_after, cursor)
+                try:
+                    rows = await asyncio.to_thread(self._events_after, cursor)
+                except sqlite3.ProgrammingError:  # closed under us: the stream ends with the ledger
+                    if self._closed:
+                        return
+                    raise
                 for block_num, tx_num, tx_id, chaincode_id, name, payload in rows:
                     cursor = (block_num, tx_num)
                     yield LedgerEvent(block_num, tx_id, chaincode_id, name, payload)

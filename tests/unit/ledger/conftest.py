@@ -16,6 +16,7 @@ OFFICER = Caller("officer1", "TrafficAuthorityMSP", {"role": "registrar"})
 BANK_A = Caller("loan1", "BankAMSP", {"role": "loan_officer"})
 INSURER = Caller("underwriter1", "InsurerMSP", {"role": "underwriter"})
 DEALER = Caller("dealer1", "DealerMSP", {"role": "dealer"})
+REGULATOR = Caller("regulator1", "RegulatorMSP", {"role": "regulator"})
 
 
 def test_spec(tmp: Path) -> ChaincodeSpec:
@@ -31,6 +32,15 @@ def test_spec(tmp: Path) -> ChaincodeSpec:
                     "blockToLive": 0,
                     "memberOnlyRead": True,
                     "memberOnlyWrite": True,
+                },
+                {
+                    "name": "regulatorOnly",
+                    "policy": "OR('RegulatorMSP.member')",
+                    "requiredPeerCount": 0,
+                    "maxPeerCount": 1,
+                    "blockToLive": 0,
+                    "memberOnlyRead": False,
+                    "memberOnlyWrite": False,
                 },
                 {
                     "name": "openRead",

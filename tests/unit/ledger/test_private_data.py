@@ -63,3 +63,14 @@ async def test_private_reads_are_mvcc_checked_by_hash(ledger: EmbeddedLedger) ->
     with pytest.raises(TransactionInvalidated) as info:
         await ledger.submit_prepared(stale)
     assert info.value.validation_code == "MVCC_READ_CONFLICT"
+
+
+async def test_a_query_runs_on_the_callers_own_peer(ledger: EmbeddedLedger) -> None:
+    """The regulator's committing peer holds regulatorOnly data; TrafficAuthority's peer holds hashes only."""
+    from .conftest import REGULATOR
+
+    await ledger.submit(
+        OFFICER, "PutPrivate", ["regulatorOnly", "r"], transient={"value": b"for the regulator"}
+    )
+    assert await ledger.evaluate(REGULATOR, "GetPrivate", ["regulatorOnly", "r"]) == b"for the regulator"
+    assert await ledger.evaluate(OFFICER, "GetPrivate", ["regulatorOnly", "r"]) == b""
