@@ -200,7 +200,7 @@ class Handler:
                     msg.txid,
                     msg.channel_id,
                     list(tx_input.args),
-                    msg.proposal.SerializeToString() if msg.HasField("proposal") else None,
+                    msg.proposal if msg.HasField("proposal") else None,
                     dict(tx_input.decorations),
                 )
             except (ProposalError, Exception) as exc:

@@ -51,14 +51,17 @@ def facts_from_signed_proposal(
     tx_id: str,
     channel_id: str,
     args: list[bytes],
-    signed_proposal: bytes | None,
+    signed_proposal: bytes | proposal_pb2.SignedProposal | None,
     decorations: dict[str, bytes] | None = None,
 ) -> TxFacts:
-    """Parse the peer's SignedProposal into TxFacts (no proposal → only the ids and arguments)."""
+    """Parse the peer's SignedProposal (bytes or message) into TxFacts (none → only ids and args)."""
     if not signed_proposal:
         return TxFacts(tx_id, channel_id, list(args), decorations=dict(decorations or {}))
     try:
-        sp = proposal_pb2.SignedProposal.FromString(signed_proposal)
+        if isinstance(signed_proposal, bytes | bytearray):
+            sp = proposal_pb2.SignedProposal.FromString(signed_proposal)
+        else:
+            sp, signed_proposal = signed_proposal, signed_proposal.SerializeToString()
         prop = proposal_pb2.Proposal.FromString(sp.proposal_bytes)
         hdr = common_pb2.Header.FromString(prop.header)
         chdr = common_pb2.ChannelHeader.FromString(hdr.channel_header)

@@ -43,6 +43,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
@@ -102,6 +111,7 @@ def fake_peer_part(calls: int, txs: int) -> None:
             )
             for in_flight in (1, 16, 64):
                 latencies: list[float] = []
+                cpu0 = process_cpu(server.pid)
                 started = time.perf_counter()
                 sent = 0
                 pending: dict = {}
@@ -114,10 +124,11 @@ def fake_peer_part(calls: int, txs: int) -> None:
                         assert f.result().response.status == 200
                         latencies.append(time.perf_counter() - pending.pop(f))
                 wall = time.perf_counter() - started
+                cpu_ms = (process_cpu(server.pid) - cpu0) / txs * 1e3
                 p50, p95 = percentile(latencies, 50) * 1e3, percentile(latencies, 95) * 1e3
                 print(
                     f"fake peer: {in_flight:>3} in flight on one stream: {txs / wall:7.0f} tx/s, "
-                    f"p50 {p50:.2f} ms, p95 {p95:.2f} ms"
+                    f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, chaincode server CPU {cpu_ms:.2f} ms/tx"
                 )
     finally:
         server.terminate()
