@@ -145,7 +145,8 @@ def fit_scorecard(frame: pd.DataFrame, features: Sequence[str], target: str = "d
         regular = rows[~rows["Bin"].astype(str).isin(["Special", "Missing"])]
         missing = rows[rows["Bin"].astype(str) == "Missing"].iloc[0]
         splits = [float(s) for s in card.binning_process_.get_binned_variable(name).splits]
-        assert len(regular) == len(splits) + 1, f"{name}: unexpected bin table"
+        if len(regular) != len(splits) + 1:  # guards against a change in optbinning's table layout
+            raise RuntimeError(f"{name}: {len(regular)} bins for {len(splits)} splits in optbinning's table")
         variables.append(CompiledVariable(
             name=name, splits=splits, points=[float(p) for p in regular["Points"]],
             woe=[float(w) for w in regular["WoE"]], labels=[str(b) for b in regular["Bin"]],
