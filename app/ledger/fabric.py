@@ -153,7 +153,7 @@ class NetworkProfile:
                 chaincode=raw.get("chaincode", "mortgage"),
                 peers=peers,
                 gateway_org=gateway_org,
-                service_identity=(service.get("msp_id", gateway_org), service.get("user", "admin")),
+                service_identity=(str(service.get("msp_id", gateway_org)), str(service.get("user", "admin"))),
                 wallet=rel(raw.get("wallet")),
                 orgs=list(organizations),
                 deadlines=deadlines,
