@@ -41,6 +41,7 @@ from app.web.session import (
     login,
     session_user,
     set_session,
+    user_for_token,
 )
 
 log = logging.getLogger(__name__)
@@ -148,9 +149,7 @@ async def login_submit(
     token = await asyncio.to_thread(login, state, username, password)
     if token is None:
         return render(request, "login.html", status_code=401, next=next, failed=True)
-    from app.api.deps import optional_user
-
-    user = optional_user(state, token, None)
+    user = user_for_token(state, token)
     target = _safe_next(next) or (home_for(user) if user else "/")
     response = RedirectResponse(target, status_code=303)
     set_session(response, state, token, secure=request.url.scheme == "https")
@@ -455,11 +454,13 @@ async def audit_csv(request: Request, q: str = "") -> Response:
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow([getattr(row, c) if getattr(row, c) is not None else "" for c in CSV_COLUMNS])
-    name = "".join(c for c in q if c.isalnum() or c in "-_") or "history"
+    ascii_name = "".join(c for c in q if (c.isascii() and c.isalnum()) or c in "-_")[:70] or "history"
+    utf8_name = quote(f"audit-{q[:70]}.csv")
+    disposition = f"attachment; filename=\"audit-{ascii_name}.csv\"; filename*=UTF-8''{utf8_name}"
     return Response(
-        out.getvalue(),
+        "\ufeff" + out.getvalue(),  # BOM: spreadsheet programs then read the Chinese plates right
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="audit-{name[:70]}.csv"'},
+        headers={"Content-Disposition": disposition},
     )
 
 

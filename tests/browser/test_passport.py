@@ -1,0 +1,109 @@
+"""Public pages in a real browser: the QR passport (mortgaged and free car), photo upload scanning,
+language switch, phone and desktop layouts. No login anywhere here."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import FREE, MORTGAGED, Gateway, new_page, shot
+
+pytestmark = pytest.mark.browser
+
+
+def _path(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+def test_passport_of_a_mortgaged_vehicle(page: Page, gateway: Gateway) -> None:
+    page.goto(_path(gateway.qr_urls[MORTGAGED.vin]))
+    expect(page.get_by_test_id("verdict")).to_contain_text("Genuine code, current")
+    expect(page.get_by_test_id("vin")).to_have_text(MORTGAGED.vin)
+    expect(page.get_by_test_id("plate")).to_have_text(MORTGAGED.plate)
+    expect(page.get_by_test_id("status")).to_have_text("MORTGAGED")
+    expect(page.get_by_test_id("mortgage")).to_contain_text("Mortgaged")
+    expect(page.get_by_test_id("seizure")).to_contain_text("Not seized")
+    expect(page.get_by_test_id("valuation")).to_contain_text("150,000–200,000 CNY")  # 160000 on the ledger
+    body = page.content()
+    for personal in (MORTGAGED.owner_name, MORTGAGED.owner_id):  # nothing personal on a public page
+        assert personal not in body
+    assert "160000" not in body  # only the band is public, not the bank's figure
+    shot(page, "passport-mortgaged-desktop")
+
+
+def test_passport_of_a_free_vehicle_on_a_phone(phone_page: Page, gateway: Gateway) -> None:
+    phone_page.goto(_path(gateway.qr_urls[FREE.vin]))
+    expect(phone_page.get_by_test_id("verdict")).to_contain_text("Genuine code, current")
+    expect(phone_page.get_by_test_id("status")).to_have_text("REGISTERED")
+    expect(phone_page.get_by_test_id("mortgage")).to_contain_text("Not mortgaged")
+    expect(phone_page.get_by_test_id("insurance")).to_contain_text("Insured until")
+    expect(phone_page.get_by_test_id("valuation")).to_contain_text("No valuation")
+    # Responsive: nothing wider than the phone screen.
+    width = phone_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px phone"
+    shot(phone_page, "passport-free-phone")
+
+
+def test_tampered_code_is_not_valid(page: Page, gateway: Gateway) -> None:
+    url = _path(gateway.qr_urls[FREE.vin])
+    payload, _, sig = url.partition("?s=")
+    forged = payload + "?s=" + ("A" if sig[0] != "A" else "B") + sig[1:]
+    page.goto(forged)
+    expect(page.get_by_test_id("verdict")).to_contain_text("Code NOT valid")
+    expect(page.get_by_test_id("verdict")).to_contain_text("invalid_signature")
+
+
+def test_passport_in_chinese(browser: Browser, gateway: Gateway) -> None:
+    page = new_page(browser, gateway, phone=True, locale="zh-CN")  # Accept-Language: zh-CN
+    try:
+        page.goto(_path(gateway.qr_urls[MORTGAGED.vin]))
+        expect(page.get_by_test_id("mortgage")).to_contain_text("已抵押")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        shot(page, "passport-mortgaged-phone-zh")
+        page.get_by_role("link", name="English").click()  # the switch remembers the choice
+        expect(page.get_by_test_id("mortgage")).to_contain_text("Mortgaged")
+        page.goto(f"/passport/{FREE.vin}")
+        expect(page.get_by_test_id("mortgage")).to_contain_text("Not mortgaged")
+    finally:
+        page.context.close()
+
+
+def test_upload_a_photo_of_the_code_opens_the_passport(phone_page: Page, gateway: Gateway) -> None:
+    phone_page.goto("/scan")
+    # Headless Chromium on Linux has no BarcodeDetector: the page says so and offers the upload.
+    has_detector = phone_page.evaluate("'BarcodeDetector' in window")
+    expect(phone_page.locator("#no-camera" if not has_detector else "#camera")).to_be_visible()
+    shot(phone_page, "scan-phone")
+    phone_page.set_input_files(
+        "#image",
+        files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": gateway.photos[MORTGAGED.vin]}],
+    )
+    phone_page.click("#upload-form button[type=submit]")
+    expect(phone_page).to_have_url(re.compile(r"/v/[A-Za-z0-9_-]+\?s="))
+    expect(phone_page.get_by_test_id("vin")).to_have_text(MORTGAGED.vin)
+    expect(phone_page.get_by_test_id("verdict")).to_contain_text("Genuine code, current")
+
+
+def test_upload_a_photo_without_a_code(page: Page) -> None:
+    blank = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 200, 200)).save(blank, "PNG")
+    page.goto("/scan")
+    page.set_input_files(
+        "#image", files=[{"name": "x.png", "mimeType": "image/png", "buffer": blank.getvalue()}]
+    )
+    page.click("#upload-form button[type=submit]")
+    expect(page.get_by_test_id("scan-problem")).to_contain_text("image:")
+
+
+def test_home_and_passport_lookup_by_vin(page: Page) -> None:
+    page.goto("/")
+    page.fill("#vin", MORTGAGED.vin)
+    page.get_by_role("button", name="Open passport").click()
+    expect(page.get_by_test_id("status")).to_have_text("MORTGAGED")
+    # the gateway holds the current code's payload, so the signature is checked here too
+    expect(page.get_by_test_id("verdict")).to_contain_text("Genuine code, current")
+    shot(page, "home-lookup-desktop")
