@@ -106,6 +106,11 @@ class ValuationResponse(BaseModel):
     market_index: MarketIndexUsed
     base_value: float | None = Field(default=None, description="new price × exp(bias): the average vehicle")
     contributions: list[Contribution] | None = None
+    flags: list[str] = Field(
+        default_factory=list,
+        description="advisory findings about the request (e.g. mileage below a workshop odometer reading); "
+        "not part of the hashed inputs",
+    )
 
 
 class ReproduceRequest(BaseModel):

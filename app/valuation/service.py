@@ -24,6 +24,7 @@ from app.valuation.errors import FieldProblem, InputError, ModelNotFoundError
 from app.valuation.features import FEATURES, INPUT_FIELDS, FeatureSpace
 from app.valuation.market_index import MarketIndex
 from app.valuation.metrics import DepreciationTable, accuracy
+from app.valuation.mileage import ROLLBACK_TOLERANCE_KM
 from app.valuation.model import ResidualValueModel, TrainConfig, TrainingResult, train_model
 from app.valuation.registry import ModelRegistry, RegisteredModel, parse_ref
 from app.valuation.schemas import (
@@ -55,6 +56,18 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     for col in ("first_registration", "sale_date"):
         out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d")
     return sha256_hex(out.to_csv(index=False, lineterminator="\n").encode())
+
+
+def mileage_flags(vehicle: VehicleInput) -> list[str]:
+    """Workshop odometer readings above the stated mileage: a possible rollback (advisory)."""
+    flags: list[str] = []
+    for rec in vehicle.maintenance_records or []:
+        if rec.odometer_km is not None and rec.odometer_km > vehicle.mileage_km + ROLLBACK_TOLERANCE_KM:
+            flags.append(
+                f"mileage_km {vehicle.mileage_km:.0f} is below the {rec.odometer_km:.0f} km recorded at "
+                f"maintenance on {rec.date}: possible odometer rollback (valued at the stated mileage)"
+            )
+    return flags
 
 
 def canonical_inputs(vehicle: VehicleInput, today: date | None = None) -> dict[str, Any]:
@@ -242,7 +255,9 @@ class ValuationService:
     def value(
         self, vehicle: VehicleInput, ref: str | None = None, explain: bool = False, today: date | None = None
     ) -> ValuationResponse:
-        return self._value(canonical_inputs(vehicle, today), ref, explain)
+        result = self._value(canonical_inputs(vehicle, today), ref, explain)
+        result.flags = mileage_flags(vehicle)
+        return result
 
     def value_inputs(
         self, inputs: Mapping[str, Any], ref: str | None = None, explain: bool = False

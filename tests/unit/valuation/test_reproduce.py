@@ -111,3 +111,14 @@ def test_model_reference_cannot_escape_the_registry(trained: Trained) -> None:
     for ref in ("../../etc@1", "Residual/Value@1", "a b"):
         with pytest.raises(ModelNotFoundError, match="bad model"):
             trained.service.load(ref)
+
+
+def test_workshop_odometer_above_stated_mileage_is_flagged(trained: Trained) -> None:
+    data = {k: v for k, v in VEHICLE.items() if not k.startswith("repair_cost")}
+    records = [{"date": "2024-01-10", "cost": 800, "odometer_km": 61_000}]
+    result = trained.service.value(VehicleInput.model_validate({**data, "maintenance_records": records}))
+    assert len(result.flags) == 1 and "possible odometer rollback" in result.flags[0]
+    clean = [{"date": "2024-01-10", "cost": 800, "odometer_km": 45_000}]
+    assert (
+        trained.service.value(VehicleInput.model_validate({**data, "maintenance_records": clean})).flags == []
+    )
