@@ -50,7 +50,7 @@ def grouped_columns(
     height: int = 220,
 ) -> Markup:
     """Vertical grouped columns (e.g. liens recorded and released per month) with a legend."""
-    pad_l, pad_b, pad_t = 30, 40, 26
+    pad_l, pad_b, pad_t = 30, 40, 44
     top = max((v for _, values in groups for v in values), default=0) or 1
     n = max(len(groups), 1)
     slot = (width - pad_l - 10) / n

@@ -32,6 +32,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "mortgaged": ("Mortgaged", "已抵押"),
     "not_mortgaged": ("Not mortgaged", "未抵押"),
     "liens": ("Liens", "抵押权"),
+    "lien_count": ("recorded lien(s)", "项抵押登记"),
+    "seizure": ("Seizure", "查封"),
     "seized": ("Seized", "已查封"),
     "not_seized": ("Not seized", "未查封"),
     "insurance": ("Insurance", "保险"),
