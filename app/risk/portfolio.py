@@ -70,7 +70,7 @@ class Portfolio:
     days: int
     loans: pd.DataFrame
     telematics: pd.DataFrame  # loan_id, day, km, max_dist_km, odometer_km, night_share, harsh_events
-    insurance: pd.DataFrame  # loan_id, day, kind
+    insurance: pd.DataFrame  # loan_id, day, kind, claim_severity (0-3), claim_amount
     explained: pd.DataFrame  # loan_id, day: declared reasons for not driving (workshop, storage)
     defaults: dict[str, int]  # loan_id -> day of default
     precursors: dict[str, list[str]] = field(default_factory=dict)
@@ -98,7 +98,7 @@ def simulate_portfolio(n_loans: int = 1000, days: int = 180, seed: int = 7, defa
     dist = np.minimum(km * rng.uniform(0.15, 0.5, (n_loans, days)), 120.0)
     night = np.where(active, rng.beta(1.5, 10.0, (n_loans, days)), 0.0)
     harsh = rng.poisson(0.05 * km / 40.0)
-    insurance: list[tuple[str, int, str]] = []
+    insurance: list[tuple[str, int, str, int, float]] = []  # loan, day, kind, claim severity, claim amount
     explained: list[tuple[str, int]] = []
     rollback_at: dict[int, tuple[int, float]] = {}
     precursors: dict[str, list[str]] = {}
@@ -124,9 +124,13 @@ def simulate_portfolio(n_loans: int = 1000, days: int = 180, seed: int = 7, defa
             explained.extend((loan_ids[i], s + j) for j in range(n))
         if rng.uniform() < 0.12:  # renewal a few days late
             r = int(rng.integers(0, days - 10))
-            insurance += [(loan_ids[i], r, "lapse"), (loan_ids[i], r + int(rng.integers(1, 7)), "renewal")]
-        if rng.uniform() < 0.05:
-            insurance.append((loan_ids[i], int(rng.integers(0, days)), "claim"))
+            insurance += [(loan_ids[i], r, "lapse", 0, 0.0),
+                          (loan_ids[i], r + int(rng.integers(1, 7)), "renewal", 0, 0.0)]  # fmt: skip
+        if rng.uniform() < 0.05:  # an ordinary claim: minor or major accident
+            sev = int(rng.choice([1, 2], p=[0.75, 0.25]))
+            insurance.append(
+                (loan_ids[i], int(rng.integers(0, days)), "claim", sev, float(rng.gamma(2, 2500) * sev))
+            )
         if not defaulter[i]:
             continue
         default_day = int(rng.integers(50, days))
@@ -138,8 +142,12 @@ def simulate_portfolio(n_loans: int = 1000, days: int = 180, seed: int = 7, defa
             precursors[loan_ids[i]] = ["none"]
             continue
         if rng.uniform() < 0.55:
-            insurance.append((loan_ids[i], onset + int(rng.integers(0, 5)), "lapse"))
+            insurance.append((loan_ids[i], onset + int(rng.integers(0, 5)), "lapse", 0, 0.0))
             kinds.append("insurance_lapse")
+        if rng.uniform() < 0.15:  # a structural accident: the collateral loses much of its value
+            price = float(vehicles["price"].iloc[i])
+            insurance.append((loan_ids[i], onset, "claim", 3, round(price * float(rng.uniform(0.2, 0.4)), 2)))
+            kinds.append("serious_accident")
         if rng.uniform() < 0.30:
             s = onset + int(rng.integers(0, 8))
             dist[i, s:] = rng.uniform(400, 1500)
@@ -177,11 +185,12 @@ def simulate_portfolio(n_loans: int = 1000, days: int = 180, seed: int = 7, defa
         "purchase_price": vehicles["price"].to_numpy(), "ltv0": ltv0.round(4),
         "principal": (ltv0 * vehicles["price"].to_numpy()).round(2), "annual_rate": 0.06, "term_months": 36,
         "months_paid_at_start": months_in, "purchase_date": vehicles["sale_date"].dt.date,
+        "purchase_mileage_km": vehicles["mileage_km"].to_numpy(),
         **{c: vehicles[c].to_numpy() for c in VALUATION_COLUMNS},
     })  # fmt: skip
     return Portfolio(
         SIM_START, days, loans, telematics,
-        pd.DataFrame(insurance, columns=["loan_id", "day", "kind"]),
+        pd.DataFrame(insurance, columns=["loan_id", "day", "kind", "claim_severity", "claim_amount"]),
         pd.DataFrame(explained, columns=["loan_id", "day"]), defaults, precursors,
     )  # fmt: skip
 
@@ -207,18 +216,34 @@ class PortfolioMonitor:
         self.reference_days = reference_days
         self.seed = seed
 
-    def revalue(self, p: Portfolio, day: int, odometer: np.ndarray) -> pd.DataFrame:
+    def revalue(self, p: Portfolio, day: int, mileage: np.ndarray, rows: np.ndarray | None = None
+                ) -> pd.DataFrame:  # fmt: skip
+        """Value every vehicle (or the ``rows`` given) as of ``day``: current mileage, and the insurance
+        claims filed so far (count, worst severity, recent repair cost) on top of its record at purchase."""
         frame = p.loans[list(VALUATION_COLUMNS)].copy()
         frame["first_registration"] = pd.to_datetime(frame["first_registration"])
         frame["valuation_date"] = pd.Timestamp(p.start + timedelta(days=day))
-        frame["mileage_km"] = odometer
+        frame["mileage_km"] = mileage
+        claims = p.insurance[(p.insurance["kind"] == "claim") & (p.insurance["day"] <= day)]
+        if len(claims) and "claim_severity" in claims.columns:
+            by_loan = claims.groupby("loan_id")
+            ids = p.loans["loan_id"]
+            count = ids.map(by_loan.size()).fillna(0).to_numpy()
+            worst = ids.map(by_loan["claim_severity"].max()).fillna(0).to_numpy()
+            recent = claims[claims["day"] > day - 91].groupby("loan_id")["claim_amount"].sum()
+            frame["claims_count"] = frame["claims_count"].to_numpy() + count
+            frame["accident_severity"] = np.maximum(frame["accident_severity"].to_numpy(), worst)
+            frame["repair_cost_recent_3m"] = (
+                frame["repair_cost_recent_3m"].to_numpy() + ids.map(recent).fillna(0.0).to_numpy()
+            )
+        loans = p.loans
+        if rows is not None:
+            frame, loans = frame.iloc[rows], loans.iloc[rows]
         values = self.valuation.value_frame(frame, self.valuation_ref)["value"].to_numpy()  # type: ignore[union-attr]
-        months = p.loans["months_paid_at_start"].to_numpy() + day // 30
-        balance = balance_after(
-            p.loans["principal"].to_numpy(), 0.06, p.loans["term_months"].to_numpy(), months
-        )
-        return pd.DataFrame({"loan_id": p.loans["loan_id"], "day": day, "value": values, "balance": balance,
-                             "ltv": balance / values})  # fmt: skip
+        months = loans["months_paid_at_start"].to_numpy() + day // 30
+        balance = balance_after(loans["principal"].to_numpy(), 0.06, loans["term_months"].to_numpy(), months)
+        return pd.DataFrame({"loan_id": loans["loan_id"].to_numpy(), "day": day, "value": values,
+                             "balance": balance, "ltv": balance / values})  # fmt: skip
 
     def run(self, p: Portfolio, as_of_day: int | None = None) -> MonitorResult:
         last = p.days - 1 if as_of_day is None else min(as_of_day, p.days - 1)
@@ -229,9 +254,17 @@ class PortfolioMonitor:
         ltv_frames: list[pd.DataFrame] = []
         if self.valuation is not None:
             odo_wide = tel.pivot(index="loan_id", columns="day", values="odometer_km").reindex(loans.index)
-            trusted = odo_wide.cummax(axis=1).ffill(axis=1)  # a rolled-back reading never lowers the estimate
+            # a rolled-back reading never lowers the estimate; before any reading: the purchase mileage
+            trusted = odo_wide.cummax(axis=1).ffill(axis=1)
+            trusted = trusted.apply(lambda col: col.fillna(loans["purchase_mileage_km"]))
             for day in sorted({*range(0, n_days, self.revalue_every_days), last}):
                 ltv_frames.append(self.revalue(p, day, trusted[day].to_numpy()))
+            # a claim is news about the collateral: revalue those vehicles the day it is filed
+            claims = p.insurance[(p.insurance["kind"] == "claim") & (p.insurance["day"] <= last)]
+            position = {loan_id: i for i, loan_id in enumerate(loans.index)}
+            for day, group in claims.groupby("day"):
+                rows = np.array(sorted({position[k] for k in group["loan_id"]}))
+                ltv_frames.append(self.revalue(p, int(day), trusted[int(day)].to_numpy(), rows))
         else:
             notes.append("LTV rule skipped: no valuation model")
         ltv = pd.concat(ltv_frames, ignore_index=True) if ltv_frames else pd.DataFrame(

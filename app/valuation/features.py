@@ -47,6 +47,10 @@ MONOTONE: dict[str, int] = {
     "accident_severity": -1,
     "claims_count": -1,
 }
+BATCH_NUMERIC: tuple[str, ...] = (
+    "mileage_km", "repair_cost_recent_3m", "repair_cost_older", "claims_count", "accident_severity",
+    "condition_grade", "new_price",
+)  # fmt: skip
 # fields a valuation request carries (the canonical inputs, besides the model version)
 INPUT_FIELDS: tuple[str, ...] = (
     "make",
@@ -218,8 +222,23 @@ class FeatureSpace:
         return np.array([values], dtype=np.float64)
 
     # --- batch path ----------------------------------------------------------------------------------
-    def check_frame(self, frame: pd.DataFrame) -> list[FieldProblem]:
+    def check_frame(self, frame: pd.DataFrame, date_column: str = "sale_date") -> list[FieldProblem]:
+        """Unknown vocabulary, and missing or non-finite numbers/dates (never passed on as NaN)."""
         problems: list[FieldProblem] = []
+        for name in (*BATCH_NUMERIC, "first_registration", date_column):
+            if name not in frame.columns:
+                problems.append(FieldProblem(name, "column missing"))
+                continue
+            col = frame[name]
+            bad = col.isna().to_numpy().copy()
+            if col.dtype.kind in "fi":
+                bad |= ~np.isfinite(col.to_numpy(dtype=np.float64))
+            for i in np.flatnonzero(bad)[:50]:
+                problems.append(
+                    FieldProblem(name, "missing or not a finite number", int(i) + 1, str(col.iloc[i]))
+                )
+        if problems:
+            return problems
         checks = (
             ("make", frame["make"], self._codes["make"]),
             ("model", frame["make"] + "|" + frame["model"], self._codes["model"]),
@@ -236,7 +255,7 @@ class FeatureSpace:
 
     def matrix(self, frame: pd.DataFrame, date_column: str = "sale_date") -> np.ndarray:
         """Features for many records; ``date_column`` holds each record's valuation/sale date."""
-        problems = self.check_frame(frame)
+        problems = self.check_frame(frame, date_column)
         if problems:
             raise InputError(problems)
         model_key = frame["make"] + "|" + frame["model"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from app.risk.portfolio import (
@@ -34,9 +35,27 @@ def test_monitor_flags_most_defaults_early_with_few_false_alarms(valuation: Valu
     assert report["detection_rate"] >= 0.35
     assert report["false_alarm_rate"] <= 0.15
     assert report["detection_rate"] > 3 * report["false_alarm_rate"]
-    # every loan was revalued at each step, with positive values and LTVs
-    assert set(result.ltv["day"]) == {0, 30, 60, 90, 120, 149}
+    # every loan revalued every 30 days, and again the day it files an insurance claim
+    periodic = result.ltv[result.ltv["day"].isin([0, 30, 60, 90, 120, 149])]
+    assert periodic.groupby("day")["loan_id"].nunique().eq(500).all()
+    claims = portfolio.insurance[portfolio.insurance["kind"] == "claim"]
+    revalued = set(zip(result.ltv["loan_id"], result.ltv["day"], strict=True))
+    assert all((k, d) in revalued for k, d in zip(claims["loan_id"], claims["day"], strict=True))
     assert (result.ltv["value"] > 0).all() and result.ltv["ltv"].between(0, 3).all()
+
+
+def test_serious_accident_lowers_value_and_raises_ltv(valuation: ValuationService) -> None:
+    portfolio = simulate_portfolio(300, days=120, seed=5)
+    portfolio.insurance = portfolio.insurance[portfolio.insurance["kind"] != "claim"]
+    loan = str(portfolio.loans["loan_id"].iloc[0])
+    before = PortfolioMonitor(valuation=valuation, anomaly=False).run(portfolio)
+    price = float(portfolio.loans["purchase_price"].iloc[0])
+    crash = {"loan_id": loan, "day": 40, "kind": "claim", "claim_severity": 3, "claim_amount": 0.4 * price}
+    portfolio.insurance = pd.concat([portfolio.insurance, pd.DataFrame([crash])], ignore_index=True)
+    after = PortfolioMonitor(valuation=valuation, anomaly=False).run(portfolio)
+    at = lambda r, day: r.ltv[(r.ltv["loan_id"] == loan) & (r.ltv["day"] == day)]["ltv"].iloc[0]  # noqa: E731
+    assert at(after, 40) > at(before, 30) * 1.15  # revalued the day of the claim, value down
+    assert at(after, 60) > at(before, 60) * 1.15
 
 
 def test_monitor_is_deterministic_and_causal() -> None:

@@ -88,3 +88,15 @@ def test_market_index_lookup_outside_table_is_marked_stale(trained: Trained) -> 
     idx = space.market_index.lookup("midsize", 2040 * 12)
     assert idx.stale and idx.month == "2025-12"
     assert trained.service.value(vehicle).market_index.segment == "midsize"
+
+
+def test_batch_refuses_nan_and_unknown_values_naming_row(trained: Trained) -> None:
+    from app.valuation.errors import InputError
+
+    frame = trained.market.sales.iloc[:5].copy()
+    frame.loc[frame.index[2], "mileage_km"] = float("nan")
+    frame.loc[frame.index[4], "region"] = "XX"
+    with pytest.raises(InputError) as info:
+        trained.service.value_frame(frame, date_column="sale_date")
+    found = {(p.field, p.row) for p in info.value.problems}
+    assert ("mileage_km", 3) in found
