@@ -2,7 +2,7 @@
 IsolationForest over rolling telematics features for what the rules do not name.
 
 Every rule is causal — the alert for day *t* uses data up to *t* only — and raises an alert on
-the day its condition first reaches a severity (a streak of 3 days outside the permitted region is
+the day its condition first reaches a severity (a streak of 4 days outside the permitted region is
 medium, 7 is high), so one pass over a history gives the same alerts, on the same days, as a
 monitor run every day would have.
 """
