@@ -223,7 +223,9 @@ async def mortgage_lifecycle(
     return t
 
 
-async def events_of(ledger: LedgerPort, transcript: Transcript, timeout: float = 30) -> list[tuple[int, str]]:
+async def events_of(
+    ledger: LedgerPort, transcript: Transcript, timeout: float = 30, after_tx_id: str | None = None
+) -> list[tuple[int, str]]:
     """(index of the tx in the transcript, event name) for every event of the scenario's valid txs."""
     wanted = set(transcript.tx_ids)
     found: list[tuple[int, str]] = []
@@ -234,7 +236,10 @@ async def events_of(ledger: LedgerPort, transcript: Transcript, timeout: float =
         )
         if "valid" in outcome
     ][-1]
-    stream = ledger.chaincode_events(start_block=transcript.first_block)
+    if after_tx_id is None:
+        stream = ledger.chaincode_events(start_block=transcript.first_block)
+    else:
+        stream = ledger.chaincode_events(after_tx_id=after_tx_id)
 
     async def collect() -> None:
         async for event in stream:

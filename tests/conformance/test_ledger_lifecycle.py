@@ -59,6 +59,9 @@ async def test_lifecycle_outcomes(
         "TitleTransferred",
         "LienReleased",
     ]
+    # resuming after a tx: the events that follow it, nothing before it
+    resumed = await events_of(ledger, t, after_tx_id=t.tx_ids[events[2][0]])
+    assert resumed == events[3:]
     status = await ledger.transaction_status(t.tx_ids[0])
     assert status is not None and status.validation_code == "VALID"
     assert status.block_number == t.first_block
