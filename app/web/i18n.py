@@ -115,9 +115,34 @@ LABELS: dict[str, tuple[str, str]] = {
     "logged_in_as": ("Logged in as", "当前用户"),
     "severity": ("Severity", "级别"),
     "count": ("Count", "数量"),
+    "distribution": ("Proceeds by priority", "按顺位分配"),
+    "paid": ("paid", "受偿"),
+    "shortfall": ("shortfall", "差额"),
 }
 
 SEVERITY_ZH = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
+
+# Ledger values (statuses, event names) shown in Chinese; the English page shows them as stored.
+VALUE_ZH: dict[str, str] = {
+    "REGISTERED": "已登记", "MORTGAGED": "已抵押", "SEIZED": "已查封", "IN_DISPOSAL": "处置中",
+    "DISPOSED": "已处置", "SCRAPPED": "已报废", "REQUESTED": "已申请", "RECORDED": "已登记",
+    "REJECTED": "已驳回", "RELEASED": "已解押", "ASSIGNMENT_PENDING": "转让待确认", "FORECLOSING": "止赎中",
+    "DISCHARGED": "已清偿", "VALID": "有效",
+    "VehicleRegistered": "车辆登记", "LienRequested": "抵押申请", "LienRecorded": "抵押登记",
+    "LienRejected": "抵押驳回", "LienReleased": "解除抵押", "LienAssignmentProposed": "抵押权转让提议",
+    "LienAssigned": "抵押权转让", "TitleTransferred": "所有权转移", "VehicleSeized": "车辆查封",
+    "SeizureLifted": "解除查封", "VehicleScrapped": "车辆报废", "ForeclosureStarted": "启动止赎",
+    "DisposalCompleted": "处置完成", "InsurancePolicyRecorded": "保单登记", "InsuranceLapsed": "保单失效",
+    "InsuranceClaimFiled": "保险理赔", "MaintenanceRecorded": "维修保养记录", "OdometerRecorded": "里程记录",
+    "OdometerAnomaly": "里程异常", "ValuationRecorded": "估值记录", "DocumentAnchored": "文件存证",
+    "QrIdentityIssued": "车辆码签发", "ConfigChanged": "参数变更",
+}  # fmt: skip
+
+
+def value_labeller(lang: str) -> Callable[[object], str]:
+    if lang != "zh":
+        return lambda value: str(value)
+    return lambda value: VALUE_ZH.get(str(value), str(value))
 
 
 def pick_lang(request: Request) -> str:

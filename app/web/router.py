@@ -33,7 +33,7 @@ from app.ledger.port import LedgerError
 from app.users.roles import Role
 from app.web import data
 from app.web.charts import SEVERITY_COLOURS, bar_chart, grouped_columns
-from app.web.i18n import LANG_COOKIE, LANGS, SEVERITY_ZH, pick_lang, translator
+from app.web.i18n import LANG_COOKIE, LANGS, SEVERITY_ZH, pick_lang, translator, value_labeller
 from app.web.session import (
     clear_session,
     csrf_ok,
@@ -76,6 +76,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
             "csrf": csrf_token(state, request),
             "switch_url": f"{request.url.path}?{urlencode(query)}",
             "severity_label": (lambda s: SEVERITY_ZH.get(s, s)) if lang == "zh" else (lambda s: s),
+            "v": value_labeller(lang),
             **context,
         },
         status_code=status_code,
@@ -479,9 +480,10 @@ async def regulator_page(request: Request) -> Response:
     except LedgerError as exc:
         return ledger_error_page(request, exc)
     t = translator(pick_lang(request))
+    v = value_labeller(pick_lang(request))
     sev_label = (lambda s: SEVERITY_ZH.get(s, s)) if pick_lang(request) == "zh" else (lambda s: s)
     charts = {
-        "status": bar_chart(t("counts_by_status"), stats["counts"]),
+        "status": bar_chart(t("counts_by_status"), [(v(s), n) for s, n in stats["counts"]]),
         "months": grouped_columns(
             t("liens_over_time"), [(m, (r, x)) for m, r, x in stats["months"]], [t("recorded"), t("released")]
         ),

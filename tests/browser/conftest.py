@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 import threading
@@ -23,7 +24,9 @@ import uvicorn
 from PIL import Image, ImageFilter
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from app.demo.client import DemoClient
 from app.demo.data import VEHICLES, demo_vin
+from app.demo.lifecycle import lifecycle
 from app.main import create_app
 from app.settings import Settings
 from app.users.provision import demo_password
@@ -48,6 +51,8 @@ FREE = VEHICLES[0]  # insured, no lien
 MORTGAGED = VEHICLES[1]  # valued and mortgaged to BankA by the demo seed
 RELEASE_VIN = demo_vin(300001, "LGW", "EF4B2")  # a lien the lender test releases
 RELEASE_LIEN = "L-WEB-REL"
+LIFECYCLE_SERIAL = 777001
+LIFECYCLE_VIN = demo_vin(LIFECYCLE_SERIAL, "LHG", "CV1F3")  # app.demo.lifecycle's VIN for this serial
 
 
 def free_port() -> int:
@@ -128,6 +133,19 @@ def _prepare(gw: Gateway) -> None:
         "consent_document_id": "DOC-WEB-CONSENT",
     })  # fmt: skip
     gw.api(ta, "POST", f"/liens/{RELEASE_LIEN}/record")
+    # in a thread of its own: Playwright's sync API may already run an event loop in this one
+    worker = threading.Thread(target=asyncio.run, args=(_whole_lifecycle(gw.base_url),))
+    worker.start()
+    worker.join(timeout=300)
+    lien = gw.api("auditor1@TrafficAuthorityMSP", "GET", f"/liens/L-{LIFECYCLE_SERIAL:06d}-A")
+    assert lien["status"] == "DISCHARGED", f"the demo lifecycle did not reach disposal: {lien}"
+
+
+async def _whole_lifecycle(base_url: str) -> None:
+    """The demo's scripted loan, register → disposal, through the live gateway's HTTP API."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        async for _title, _outcome in lifecycle(DemoClient(http), LIFECYCLE_SERIAL):
+            pass
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import FREE, MORTGAGED, RELEASE_LIEN, Gateway, log_in, shot
+from tests.browser.conftest import FREE, LIFECYCLE_VIN, MORTGAGED, RELEASE_LIEN, Gateway, log_in, shot
 
 pytestmark = pytest.mark.browser
 
@@ -59,6 +59,27 @@ def test_walk_the_timeline(page: Page, gateway: Gateway) -> None:
     # each tx id opens its audit record
     events.nth(names.index("LienRecorded")).locator(".txid a").click()
     expect(page.get_by_test_id("audit-rows")).to_contain_text("VALID")
+
+
+def test_timeline_from_registration_to_disposal(page: Page) -> None:
+    log_in(page, REGULATOR, f"/vehicles/{LIFECYCLE_VIN}/timeline")
+    events = page.get_by_test_id("timeline").locator("li.ev")
+    names = [events.nth(i).get_attribute("data-event") for i in range(events.count())]
+    orgs = page.get_by_test_id("timeline").get_by_test_id("org").all_inner_texts()
+    by_event = dict(zip(names, orgs, strict=True))
+    assert names[0] == "VehicleRegistered" and names[-1] == "DisposalCompleted"
+    assert by_event["InsurancePolicyRecorded"] == "InsurerMSP"
+    assert by_event["MaintenanceRecorded"] == "DealerMSP"
+    assert by_event["OdometerAnomaly"] == "DealerMSP"
+    assert by_event["ForeclosureStarted"] == "BankAMSP"
+    assert by_event["DisposalCompleted"] == "BankAMSP"
+    assert names.count("LienRecorded") == 2 and "LienReleased" in names
+    assert "TitleTransferred" not in names  # refused while mortgaged: no transaction, no event
+    for doc_type in ("owner_consent", "foreclosure_notice", "sale_contract"):  # each checked in IPFS
+        anchored = page.get_by_test_id("document").filter(has_text=doc_type)
+        expect(anchored.first.get_by_test_id("doc-verified")).to_be_visible()
+    expect(events.nth(names.index("DisposalCompleted"))).to_contain_text("surplus=")
+    shot(page, "timeline-disposal-desktop")
 
 
 def test_lender_view_request_and_release(page: Page, gateway: Gateway) -> None:
