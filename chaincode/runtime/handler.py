@@ -18,7 +18,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -68,6 +68,7 @@ class Handler:
         self.peer = peer
         self.state = "created"
         self._out: queue.Queue[Msg | None] = queue.Queue()
+        self._put: Callable[[Msg | None], None] = self._out.put  # the transport's enqueue (thread-safe)
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], Future[Msg]] = {}
         self._running: set[tuple[str, str]] = set()
@@ -78,21 +79,31 @@ class Handler:
     # --- the stream ---------------------------------------------------------------------
     def outgoing(self) -> Iterator[Msg]:
         """The messages to send, in order: REGISTER first, then whatever is queued, until closed."""
-        yield Msg(
-            type=Msg.REGISTER,
-            payload=chaincode_pb2.ChaincodeID(name=self.chaincode_id).SerializeToString(),
-        )
+        yield self.register_message()
         while True:
             msg = self._out.get()
             if msg is None:
                 return
             yield msg
 
-    def consume(self, incoming: Iterable[Msg]) -> None:
-        """Read the peer's messages until the stream ends (run on its own thread)."""
+    def register_message(self) -> Msg:
+        return Msg(
+            type=Msg.REGISTER, payload=chaincode_pb2.ChaincodeID(name=self.chaincode_id).SerializeToString()
+        )
+
+    def start_register_timer(self) -> threading.Timer:
         timer = threading.Timer(REGISTER_WARNING_SECONDS, self._warn_not_registered)
         timer.daemon = True
         timer.start()
+        return timer
+
+    def handle(self, msg: Msg) -> None:
+        """Process one message from the peer (never blocks: transactions go to the executor)."""
+        self._handle(msg)
+
+    def consume(self, incoming: Iterable[Msg]) -> None:
+        """Read the peer's messages until the stream ends (run on its own thread)."""
+        timer = self.start_register_timer()
         try:
             for msg in incoming:
                 self._handle(msg)
@@ -113,12 +124,12 @@ class Handler:
         for (_, _), fut in pending:
             if not fut.done():
                 fut.set_exception(StreamClosed("request"))
-        self._out.put(None)
+        self._put(None)
 
     def send(self, msg: Msg) -> None:
         if self._closed:
             raise StreamClosed(_type_name(msg.type))
-        self._out.put(msg)
+        self._put(msg)
 
     def _warn_not_registered(self) -> None:
         if not self.registered.is_set() and not self._closed:
