@@ -31,7 +31,7 @@ def envelope_creator(envelope_bytes: bytes) -> tuple[str, str] | None:
     return header.tx_id, creator.mspid
 
 
-def block_creators(block: common_pb2.Block) -> dict[str, str]:
+def block_creators(block: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     for data in block.data.data:
         pair = envelope_creator(data)

@@ -75,7 +75,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
             "user": user,
             "csrf": csrf_token(state, request),
             "switch_url": f"{request.url.path}?{urlencode(query)}",
-            "severity_label": (lambda s: SEVERITY_ZH.get(s, s)) if lang == "zh" else (lambda s: s),
+            "severity_label": lambda s: severity_label(lang, s),
             "v": value_labeller(lang),
             **context,
         },
@@ -85,6 +85,10 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     if request.query_params.get("lang") in LANGS:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
     return response
+
+
+def severity_label(lang: str, severity: str) -> str:
+    return SEVERITY_ZH.get(severity, severity) if lang == "zh" else severity
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
@@ -481,7 +485,6 @@ async def regulator_page(request: Request) -> Response:
         return ledger_error_page(request, exc)
     t = translator(pick_lang(request))
     v = value_labeller(pick_lang(request))
-    sev_label = (lambda s: SEVERITY_ZH.get(s, s)) if pick_lang(request) == "zh" else (lambda s: s)
     charts = {
         "status": bar_chart(t("counts_by_status"), [(v(s), n) for s, n in stats["counts"]]),
         "months": grouped_columns(
@@ -490,7 +493,7 @@ async def regulator_page(request: Request) -> Response:
         "ltv": bar_chart(t("ltv_distribution"), stats["ltv"], colours=["#2563eb"]),
         "severity": bar_chart(
             t("alerts_by_severity"),
-            [(sev_label(s), n) for s, n in stats["severity"]],
+            [(severity_label(pick_lang(request), s), n) for s, n in stats["severity"]],
             colours=[SEVERITY_COLOURS[s] for s, _ in stats["severity"]],
         ),
     }

@@ -107,3 +107,43 @@ def test_home_and_passport_lookup_by_vin(page: Page) -> None:
     # the gateway holds the current code's payload, so the signature is checked here too
     expect(page.get_by_test_id("verdict")).to_contain_text("Genuine code, current")
     shot(page, "home-lookup-desktop")
+
+
+CAMERA_STUB = """
+// A camera and a BarcodeDetector for the test: the 'camera' is a canvas stream, and the detector
+// 'sees' the code text the test put in window.__code once the video plays.
+window.BarcodeDetector = class {
+  constructor(options) { window.__formats = options.formats; }
+  detect(source) { return Promise.resolve(source.readyState >= 2 ? [{ rawValue: window.__code }] : []); }
+};
+navigator.mediaDevices.getUserMedia = function () {
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 64;
+  const g = canvas.getContext("2d");
+  setInterval(() => { g.fillStyle = "#" + Math.floor(Math.random() * 4095).toString(16);
+                      g.fillRect(0, 0, 64, 64); }, 50);
+  return Promise.resolve(canvas.captureStream(10));
+};
+"""
+
+
+def test_camera_scan_where_the_browser_has_a_barcode_detector(browser: Browser, gateway: Gateway) -> None:
+    page = new_page(browser, gateway, phone=True)
+    try:
+        page.add_init_script(CAMERA_STUB)
+        page.add_init_script(f"window.__code = {gateway.qr_urls[FREE.vin]!r};")
+        page.goto("/scan")
+        expect(page.locator("#no-camera")).to_be_hidden()
+        page.get_by_role("button", name="Scan with the camera").click()
+        expect(page).to_have_url(re.compile(r"/v/[A-Za-z0-9_-]+\?s="))
+        expect(page.get_by_test_id("vin")).to_have_text(FREE.vin)
+        expect(page.get_by_test_id("verdict")).to_contain_text("Genuine code, current")
+        assert page.evaluate("window.__formats") is None  # a fresh page after navigation
+    finally:
+        page.context.close()
+
+
+def test_unknown_vehicle_is_a_404_page(page: Page) -> None:
+    response = page.goto("/passport/LSVAU2A3XN2999999")
+    assert response is not None and response.status in (400, 404)
+    expect(page.get_by_role("alert")).to_be_visible()
