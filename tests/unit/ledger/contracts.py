@@ -53,6 +53,12 @@ class LedgerTestContract(Contract):
         ctx.stub.set_state_validation_parameter(key, policy.policy())
 
     @submit
+    def lock_private_to_orgs(self, ctx: Context, collection: str, key: str, orgs: list[str]) -> None:
+        policy = KeyEndorsementPolicy()
+        policy.add_orgs("PEER", *orgs)
+        ctx.stub.set_private_data_validation_parameter(collection, key, policy.policy())
+
+    @submit
     def put_private(self, ctx: Context, collection: str, key: str) -> None:
         value = ctx.stub.get_transient().get("value")
         if value is None:

@@ -109,3 +109,21 @@ async def test_chaincode_refusal_writes_nothing(ledger: EmbeddedLedger) -> None:
     assert getattr(info.value, "status", None) == 400
     assert "transient field 'value' is required" in str(info.value)
     assert ledger.height() == height
+
+
+async def test_key_level_policy_on_a_private_key(ledger: EmbeddedLedger) -> None:
+    await ledger.submit(OFFICER, "PutPrivate", ["openRead", "deed"], transient={"value": b"v1"})
+    await ledger.submit(OFFICER, "LockPrivateToOrgs", ["openRead", "deed", '["InsurerMSP", "BankBMSP"]'])
+    with pytest.raises(TransactionInvalidated) as info:
+        await ledger.submit(
+            OFFICER,
+            "PutPrivate",
+            ["openRead", "deed"],
+            transient={"value": b"v2"},
+            endorsing_orgs=["TrafficAuthorityMSP", "BankAMSP"],
+        )
+    assert info.value.validation_code == "ENDORSEMENT_POLICY_FAILURE"
+    assert await ledger.evaluate(OFFICER, "GetPrivate", ["openRead", "deed"]) == b"v1"
+    result = await ledger.submit(OFFICER, "PutPrivate", ["openRead", "deed"], transient={"value": b"v3"})
+    assert _endorser_msps(ledger, result.block_number, result.tx_id) == ["BankBMSP", "InsurerMSP"]
+    assert await ledger.evaluate(OFFICER, "GetPrivate", ["openRead", "deed"]) == b"v3"
