@@ -141,28 +141,33 @@ class EmbeddedLedger:
             raise ValueError("the embedded ledger needs at least one chaincode")
         self.chaincode = specs[0].name
         self._lock_fd = self._acquire_lock()
-        self.identities = IdentityIssuer(self.data_dir / "msp")
-        self._db_path = self.data_dir / "ledger.sqlite"
-        self._writer = store.connect(self._db_path)
-        store.init_schema(self._writer)
-        self._definitions: dict[str, ChaincodeDefinition] = {}
-        self._hosts: dict[str, InProcessHost] = {}
-        for spec in specs:
-            self._definitions[spec.name] = ChaincodeDefinition(
-                spec.name, parse_policy(spec.policy), load_collections(spec.collections)
-            )
-            self._hosts[spec.name] = InProcessHost(
-                [_load_contract(c) for c in spec.contracts], name=spec.name
-            )
-        for host in self._hosts.values():
-            for other in self._hosts.values():
-                if other is not host:
-                    host.add_chaincode(other)
-        self._committer = Committer(self._writer, self.identities, self._definitions, channel)
-        self.height_at_open = verify_chain(self._writer, self._committer)
-        if verify_state_on_open:
-            verify_state(self._writer)
-        self._committer.ensure_genesis()
+        self._writer: Any = None
+        try:
+            self.identities = IdentityIssuer(self.data_dir / "msp")
+            self._db_path = self.data_dir / "ledger.sqlite"
+            self._writer = store.connect(self._db_path)
+            store.init_schema(self._writer)
+            self._definitions: dict[str, ChaincodeDefinition] = {}
+            self._hosts: dict[str, InProcessHost] = {}
+            for spec in specs:
+                self._definitions[spec.name] = ChaincodeDefinition(
+                    spec.name, parse_policy(spec.policy), load_collections(spec.collections)
+                )
+                self._hosts[spec.name] = InProcessHost(
+                    [_load_contract(c) for c in spec.contracts], name=spec.name
+                )
+            for host in self._hosts.values():
+                for other in self._hosts.values():
+                    if other is not host:
+                        host.add_chaincode(other)
+            self._committer = Committer(self._writer, self.identities, self._definitions, channel)
+            self.height_at_open = verify_chain(self._writer, self._committer)
+            if verify_state_on_open:
+                verify_state(self._writer)
+            self._committer.ensure_genesis()
+        except BaseException:
+            self._release()  # a ledger that failed to open (e.g. LedgerCorrupted) holds nothing
+            raise
         self._local = threading.local()
         self._readers: list[Any] = []
         self._readers_lock = threading.Lock()
@@ -188,6 +193,13 @@ class EmbeddedLedger:
             ) from exc
         return fd
 
+    def _release(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        os.close(self._lock_fd)
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -199,12 +211,10 @@ class EmbeddedLedger:
                 with contextlib.suppress(Exception):
                     conn.close()
             self._readers.clear()
-        self._writer.close()
         with self._waiters_lock:
             for waiter in self._waiters:
                 waiter.loop.call_soon_threadsafe(waiter.event.set)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        os.close(self._lock_fd)
+        self._release()
 
     async def health(self) -> dict[str, str]:
         if self._closed:

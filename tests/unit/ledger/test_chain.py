@@ -127,6 +127,9 @@ async def test_deleted_block_is_detected(tmp_path: Path, spec: ChaincodeSpec) ->
     _tamper(tmp_path / "l" / "ledger.sqlite", "DELETE FROM blocks WHERE number=1")
     with pytest.raises(LedgerCorrupted, match="blocks missing"):
         EmbeddedLedger(tmp_path / "l", chaincodes=[spec])
+    # a failed open holds no lock: the same process can try again and gets the same answer
+    with pytest.raises(LedgerCorrupted, match="blocks missing"):
+        EmbeddedLedger(tmp_path / "l", chaincodes=[spec])
 
 
 async def test_a_data_dir_is_opened_once(ledger: EmbeddedLedger, spec: ChaincodeSpec) -> None:
