@@ -121,6 +121,8 @@ class FakePeer:
         self.fail_requests: dict[str, str] = {}  # message type name → error text (error injection)
         self.registered_id: str | None = None
         self._held: list[Msg] | None = None  # replies held back by hold()
+        self.unrouted: list[Msg] = []  # messages for no transaction of ours (KEEPALIVE echoes, stream errors)
+        self.closed = threading.Event()  # set when the chaincode ended the stream
         self.ready = threading.Event()
         self._out: queue.Queue[Msg | None] = queue.Queue()
         self._txs: dict[tuple[str, str], _Tx] = {}
@@ -148,6 +150,7 @@ class FakePeer:
         except grpc.RpcError as exc:
             logger.debug("fake peer stream ended: %s", exc.code())
         finally:
+            self.closed.set()
             with self._lock:
                 txs = list(self._txs.values())
                 self._txs.clear()
@@ -238,6 +241,7 @@ class FakePeer:
         with self._lock:
             tx = self._txs.get(key)
         if tx is None:
+            self.unrouted.append(msg)
             logger.warning("fake peer: %s for unknown tx %s", Msg.Type.Name(msg.type), msg.txid)
             return
         if msg.type in (Msg.COMPLETED, Msg.ERROR):

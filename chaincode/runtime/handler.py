@@ -145,28 +145,29 @@ class Handler:
     def _handle(self, msg: Msg) -> None:
         t = msg.type
         if t == Msg.KEEPALIVE:
+            with contextlib.suppress(StreamClosed):
+                self.send(msg)  # echoed, as the Go shim does
             return
-        if self.state == "created":
-            if t == Msg.REGISTERED:
-                self.state = "established"
-                self.registered.set()
-                logger.info("registered with %s as %s", self.peer, self.chaincode_id)
-                return
-            logger.error("unexpected %s from %s before REGISTERED", _type_name(t), self.peer)
-            return
-        if self.state == "established":
-            if t == Msg.READY:
-                self.state = "ready"
-                self.ready.set()
-                return
-            logger.error("unexpected %s from %s before READY", _type_name(t), self.peer)
-            return
-        if t in (Msg.RESPONSE, Msg.ERROR):
+        if self.state == "created" and t == Msg.REGISTERED:
+            self.state = "established"
+            self.registered.set()
+            logger.info("registered with %s as %s", self.peer, self.chaincode_id)
+        elif self.state == "established" and t == Msg.READY:
+            self.state = "ready"
+            self.ready.set()
+        elif self.state == "ready" and t in (Msg.RESPONSE, Msg.ERROR):
             self._route_reply(msg)
-        elif t in (Msg.TRANSACTION, Msg.INIT):
+        elif self.state == "ready" and t in (Msg.TRANSACTION, Msg.INIT):
             self._start_transaction(msg)
         else:
-            logger.warning("ignoring %s from %s in state ready", _type_name(t), self.peer)
+            # like the Go shim: answer ERROR and end the stream (the peer reconnects)
+            text = (
+                f"[{msg.txid[:8]}] Chaincode handler cannot handle message ({_type_name(t)}) "
+                f"while in state: {self.state}"
+            )
+            logger.error("%s (peer %s)", text, self.peer)
+            self._send_error(msg, text)
+            self.close()
 
     def _route_reply(self, msg: Msg) -> None:
         with self._lock:

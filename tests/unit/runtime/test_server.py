@@ -433,3 +433,17 @@ def test_server_cli_refuses_bad_arguments() -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and "not a Contract subclass" in bad.stderr
+
+
+def test_keepalive_is_echoed_and_unexpected_messages_end_the_stream(server: ChaincodeServer) -> None:
+    with FakePeer(f"127.0.0.1:{server.port}", new_ledger()) as fp:
+        fp.wait_ready()
+        fp.send_raw(shim.ChaincodeMessage(type=shim.ChaincodeMessage.KEEPALIVE))
+        deadline = time.monotonic() + 5
+        while not fp.unrouted and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [m.type for m in fp.unrouted] == [shim.ChaincodeMessage.KEEPALIVE]
+        fp.send_raw(shim.ChaincodeMessage(type=shim.ChaincodeMessage.REGISTERED, txid="x1"))
+        assert fp.closed.wait(5)
+        error = fp.unrouted[-1]
+        assert error.type == shim.ChaincodeMessage.ERROR and b"REGISTERED" in error.payload
