@@ -158,12 +158,7 @@ async def main() -> None:
                 print(
                     f"{r['kind']:8} in-flight {r['in_flight']:3}  n={r['count']:4}  {r['tps']:8.1f} tx/s  "
                     f"p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
-                    f"client CPU {r['cpu_ms']:.3f} ms/tx"
-                    + (
-                        f"  FAILED {len(r['failures'])}: {sorted(set(r['failures']))}"
-                        if r["failures"]
-                        else ""
-                    ),
+                    f"client CPU {r['cpu_ms']:.3f} ms/tx" + failed(r["failures"]),
                     flush=True,
                 )
 
