@@ -205,7 +205,6 @@ class FabricLedger:
         self._resolver = resolver
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._gateways: dict[tuple[str, str], AsyncGateway] = {}
-        self._lock = asyncio.Lock()
 
     @classmethod
     def from_profile(
@@ -270,6 +269,10 @@ class FabricLedger:
             )
             self._gateways[key] = gateway
         return gateway
+
+    def forget_identity(self, msp_id: str, user_id: str) -> None:
+        """Drop a user's cached signer (call after re-enrolling them: the next call reloads it)."""
+        self._gateways.pop((msp_id, user_id), None)
 
     def _contract(self, caller: Caller, chaincode: str | None = None) -> Any:
         gateway = self._gateway(caller.msp_id, caller.user_id)
