@@ -9,6 +9,7 @@ import pytest
 from app.ledger.port import Caller, LedgerPort
 
 from .conftest import settle_for
+from .rwsets import envelope_of, rwset_summary
 from .scenario import events_of, mortgage_lifecycle
 
 
@@ -77,8 +78,16 @@ async def test_backends_agree(
     """The same scenario, same ids, on both backends: identical transcripts (tx ids and times aside)."""
     vin = new_vin()
     run = f"{run_id}X"
-    embedded = await mortgage_lifecycle(await make_ledger("embedded"), callers, vin, run)
+    embedded_port = await make_ledger("embedded")
+    embedded = await mortgage_lifecycle(embedded_port, callers, vin, run)
     fabric_ledger = await make_ledger("fabric")
     fabric = await mortgage_lifecycle(fabric_ledger, callers, vin, run, settle_for(fabric_ledger))
     for (name, mine), (_, theirs) in zip(embedded.normalized(), fabric.normalized(), strict=True):
         assert mine == theirs, f"step {name!r} differs: embedded {mine} vs fabric {theirs}"
+    # the same transactions read, wrote, scanned and hashed the same keys on both
+    embedded_ledger = embedded_port
+    assert len(embedded.tx_ids) == len(fabric.tx_ids)
+    for mine_tx, their_tx in zip(embedded.tx_ids, fabric.tx_ids, strict=True):
+        mine = rwset_summary(await envelope_of(embedded_ledger, mine_tx))
+        theirs = rwset_summary(await envelope_of(fabric_ledger, their_tx))
+        assert mine == theirs, f"read-write sets differ:\nembedded {mine}\nfabric   {theirs}"
