@@ -13,6 +13,7 @@ import logging
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pydantic
@@ -77,9 +78,21 @@ class Parameter:
             except UnicodeDecodeError as exc:
                 raise ContractError(f"invalid argument '{self.name}': not valid UTF-8", status=400) from exc
         assert self.adapter is not None
+        # JSON numbers become Decimal before validation: pydantic's own JSON parser reads them as
+        # floats, which would turn an amount of 12345678901234567.89 into 12345678901234568.
         try:
-            return self.adapter.validate_json(raw)
+            value = json.loads(raw, parse_float=Decimal)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise ContractError(
+                f"invalid argument '{self.name}': not valid JSON ({exc})", status=400
+            ) from exc
+        try:
+            return self.adapter.validate_python(value)
         except pydantic.ValidationError as exc:
+            try:  # strict models accept JSON forms (e.g. ISO dates) only through validate_json
+                return self.adapter.validate_json(raw)
+            except pydantic.ValidationError:
+                pass
             raise ContractError(_describe_validation_error(self.name, exc), status=400) from exc
 
     def schema(self) -> dict[str, Any]:
