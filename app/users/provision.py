@@ -40,3 +40,11 @@ def ensure_standard_users(users: UserStore, enroller: Enroller, orgs: list[str])
             user = existing or provision_user(users, enroller, msp_id, username, role, password)
             created.append((user, password))
     return created
+
+
+def adopt_enrolled_user(users: UserStore, msp_id: str, username: str, role: Role, password: str) -> User:
+    """A gateway login for an identity already enrolled and copied into the wallet (e.g. the network's
+    standard users): no CA call."""
+    users.add(msp_id, username, role, password)
+    users.mark_enrolled(msp_id, username, username)
+    return users.get(msp_id, username)  # type: ignore[return-value]
