@@ -27,7 +27,7 @@ from fabric_protos.peer import chaincode_shim_pb2 as shim
 
 from .dispatch import ContractRouter
 from .errors import PeerError
-from .proposal import ProposalError, facts_from_signed_proposal
+from .proposal import facts_from_signed_proposal
 
 logger = logging.getLogger(__name__)
 
@@ -204,46 +204,52 @@ class Handler:
     def _run_transaction(self, msg: Msg) -> None:
         from .peerstub import PeerStub  # local: peerstub imports this module
 
-        key = (msg.channel_id, msg.txid)
         try:
-            try:
-                tx_input = chaincode_pb2.ChaincodeInput.FromString(msg.payload)
-                facts = facts_from_signed_proposal(
-                    msg.txid,
-                    msg.channel_id,
-                    list(tx_input.args),
-                    msg.proposal if msg.HasField("proposal") else None,
-                    dict(tx_input.decorations),
-                )
-            except (ProposalError, Exception) as exc:
-                self._send_error(msg, f"failed to create new ChaincodeStub: {exc}")
-                return
-            stub = PeerStub(facts, self)
-            response = self.router.invoke(stub)
-            if msg.type == Msg.INIT and response.status >= 400:
-                reply = Msg(
-                    type=Msg.ERROR,
-                    payload=response.message.encode(),
-                    txid=msg.txid,
-                    channel_id=msg.channel_id,
-                )
-            else:
-                payload = proposal_response_pb2.Response(
-                    status=response.status, message=response.message, payload=response.payload
-                ).SerializeToString()
-                reply = Msg(type=Msg.COMPLETED, payload=payload, txid=msg.txid, channel_id=msg.channel_id)
-            if stub.event is not None:
-                reply.chaincode_event.event_name = stub.event.name
-                reply.chaincode_event.payload = stub.event.payload
-            self.send(reply)
-        except StreamClosed:
-            logger.info("tx %s: stream closed before COMPLETED", msg.txid[:8])
+            reply = self._execute(msg, PeerStub)
         except Exception:
             logger.exception("tx %s: internal error", msg.txid[:8])
-            self._send_error(msg, "internal chaincode runtime error")
-        finally:
-            with self._lock:
-                self._running.discard(key)
+            reply = Msg(
+                type=Msg.ERROR,
+                payload=b"internal chaincode runtime error",
+                txid=msg.txid,
+                channel_id=msg.channel_id,
+            )
+        with self._lock:  # done before replying: the peer may reuse the tx id as soon as it has the reply
+            self._running.discard((msg.channel_id, msg.txid))
+        try:
+            self.send(reply)
+        except StreamClosed:
+            logger.info("tx %s: stream closed before the reply", msg.txid[:8])
+
+    def _execute(self, msg: Msg, stub_class: type) -> Msg:
+        """Run one TRANSACTION/INIT and build the COMPLETED (or ERROR) reply."""
+        try:
+            tx_input = chaincode_pb2.ChaincodeInput.FromString(msg.payload)
+            facts = facts_from_signed_proposal(
+                msg.txid,
+                msg.channel_id,
+                list(tx_input.args),
+                msg.proposal if msg.HasField("proposal") else None,
+                dict(tx_input.decorations),
+            )
+        except Exception as exc:  # ProposalError, protobuf DecodeError
+            text = f"failed to create new ChaincodeStub: {exc}"
+            return Msg(type=Msg.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id)
+        stub = stub_class(facts, self)
+        response = self.router.invoke(stub)
+        if msg.type == Msg.INIT and response.status >= 400:
+            reply = Msg(
+                type=Msg.ERROR, payload=response.message.encode(), txid=msg.txid, channel_id=msg.channel_id
+            )
+        else:
+            payload = proposal_response_pb2.Response(
+                status=response.status, message=response.message, payload=response.payload
+            ).SerializeToString()
+            reply = Msg(type=Msg.COMPLETED, payload=payload, txid=msg.txid, channel_id=msg.channel_id)
+        if stub.event is not None:
+            reply.chaincode_event.event_name = stub.event.name
+            reply.chaincode_event.payload = stub.event.payload
+        return reply
 
     # --- requests from a stub -----------------------------------------------------------
     def call(self, msg: Msg) -> Msg:

@@ -447,3 +447,9 @@ def test_keepalive_is_echoed_and_unexpected_messages_end_the_stream(server: Chai
         assert fp.closed.wait(5)
         error = fp.unrouted[-1]
         assert error.type == shim.ChaincodeMessage.ERROR and b"REGISTERED" in error.payload
+
+
+def test_a_tx_id_may_come_again_once_answered(peer: FakePeer, officer: TestIdentity) -> None:
+    for _ in range(20):  # an evaluate re-sent with the same proposal is run again, never refused
+        r = peer.invoke(officer, "Get", "nothing-here", tx_id="same-tx")
+        assert r.kind == "COMPLETED" and r.response.status == 404
