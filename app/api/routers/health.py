@@ -35,7 +35,8 @@ async def readyz(state: State) -> JSONResponse:
     components: dict[str, Any] = {}
     try:
         ledger = await asyncio.wait_for(state.ledger.health(), timeout=5)
-        components.update({f"ledger.{k}": v for k, v in ledger.items()})
+        # statuses only: no file paths on an unauthenticated endpoint
+        components.update({f"ledger.{k}": v for k, v in ledger.items() if not k.endswith(("dir", "path"))})
     except Exception as exc:  # any failure means not ready; say what failed
         components["ledger"] = f"down: {exc}"
     if state.documents is not None:
