@@ -6,6 +6,10 @@ ledger). Contracts depend on this module only, so they run unchanged on both.
 
 Mirrors fabric-chaincode-go's ``shim.ChaincodeStubInterface`` in snake_case. Missing keys read as
 ``None`` (the peer answers an empty payload for them). Iterators must be closed (use ``with``).
+Reads see committed state, not the transaction's own writes; writing ``b""`` deletes the key (as on
+Fabric). A request the peer refuses raises ``chaincode.runtime.errors.PeerError``; bad arguments
+(empty key, U+0000 in a composite-key attribute...) raise ``StubUsageError``. Implementations:
+``peerstub.PeerStub`` (chaincode server) and ``inprocess.InProcessStub`` (embedded ledger).
 """
 
 from __future__ import annotations
