@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from network import chaincode, compose, topology
@@ -16,7 +17,10 @@ def _compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
 
 
-def test_committed_compose_file_is_the_rendered_topology() -> None:
+def test_committed_compose_file_is_the_rendered_topology(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The committed file is rendered for the default ports, whatever this shell's overrides are.
+    for var in ("MLEDGER_NETWORK_BASE_PORT", "MLEDGER_NETWORK_DIR", "MLEDGER_BIN_DIR", "FABRIC_VERSION"):
+        monkeypatch.delenv(var, raising=False)
     assert (ROOT / "docker-compose.yaml").read_text() == compose.render(), \
         "docker-compose.yaml is stale: run `python -m network compose > docker-compose.yaml`"
 
