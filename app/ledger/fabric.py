@@ -73,6 +73,12 @@ from app.ledger.port import (
 logger = logging.getLogger(__name__)
 
 _CHAINCODE_RESPONSE = re.compile(r"chaincode response (\d{3}), (.*)\Z", re.DOTALL)
+# endorsement failures that mean "not enough peers up right now", not "refused": retry later
+_TRANSIENT_MARKERS = (
+    "failed to distribute private collection",
+    "no peers available",
+    "failed to connect to all addresses",
+)
 _UNAVAILABLE = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -183,6 +189,9 @@ def map_error(exc: BaseException) -> LedgerError:
             match = _CHAINCODE_RESPONSE.search(text)
             if match:
                 return ChaincodeRefused(match.group(2), status=int(match.group(1)), details=details)
+        texts = " ".join([exc.message, *(d.message for d in exc.details)])
+        if any(marker in texts for marker in _TRANSIENT_MARKERS):
+            return LedgerUnavailable(f"{exc.stage}: {exc.message}", status=503, details=details)
         if isinstance(exc, SubmitError | CommitStatusError) or exc.code in _UNAVAILABLE:
             return LedgerUnavailable(f"{exc.stage}: {exc.message}", status=503, details=details)
         if isinstance(exc, EndorseError | EvaluateError) and exc.code == grpc.StatusCode.FAILED_PRECONDITION:

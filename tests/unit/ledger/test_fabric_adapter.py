@@ -207,3 +207,22 @@ def test_profile_from_network_lists_peers_and_standard_users(tmp_path: Path) -> 
     assert profile["users"]["DealerMSP"]["dealer1"] == str(
         (tmp_path / "DealerMSP" / "dealer1" / "msp").resolve()
     )
+
+
+async def test_private_data_distribution_failure_is_unavailable(
+    ledger: FabricLedger, fake: FakeServer
+) -> None:
+    fake.service.behaviour.endorse_error = Refused(
+        grpc.StatusCode.ABORTED,
+        "failed to endorse transaction, see attached details for more info",
+        [
+            (
+                "127.0.0.1:7051",
+                "BankAMSP",
+                "error in simulation: failed to distribute private collection, txID x",
+            )
+        ],
+    )
+    with pytest.raises(LedgerUnavailable) as info:
+        await ledger.submit(LOAN, "RegisterVehicle", ["{}"])
+    assert info.value.status == 503 and info.value.details[0]["msp_id"] == "BankAMSP"
