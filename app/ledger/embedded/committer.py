@@ -529,11 +529,13 @@ class Committer:
                             )
                     elif not isinstance(current_hash[0], _Missing):
                         batch.hashed[hk] = (current_hash[0], current_hash[1], metadata_to_bytes(entries))
-            if tx.action.events:
-                event = chaincode_event_pb2.ChaincodeEvent()
-                event.ParseFromString(tx.action.events)
-                if event.event_name:
-                    batch.events.append((block_num, tx_num, tx.tx_id, name, event.event_name, event.payload))
+        if tx.action.events:  # one event per transaction, from the invoked chaincode
+            event = chaincode_event_pb2.ChaincodeEvent()
+            event.ParseFromString(tx.action.events)
+            if event.event_name:
+                batch.events.append(
+                    (block_num, tx_num, tx.tx_id, tx.chaincode, event.event_name, event.payload)
+                )
         if private:
             self._apply_private(batch, version, namespaces, private)
             batch.pvt_rwsets.append((block_num, tx_num, private))

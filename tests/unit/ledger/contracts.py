@@ -80,6 +80,16 @@ class LedgerTestContract(Contract):
         ctx.stub.put_state(key, name.encode())
         ctx.stub.set_event(name, json.dumps({"key": key}).encode())
 
+    @submit
+    def emit_and_call(self, ctx: Context, chaincode: str, key: str, value: str) -> str:
+        """Writes here, calls Put on another chaincode (same channel), and sets one event."""
+        ctx.stub.put_state(key, value.encode())
+        response = ctx.stub.invoke_chaincode(chaincode, [b"Put", key.encode(), value.encode()])
+        if response.status >= 400:
+            raise ContractError(f"{chaincode} refused: {response.message}", status=response.status)
+        ctx.stub.set_event("Called", key.encode())
+        return chaincode
+
     @evaluate
     def history(self, ctx: Context, key: str) -> list[dict[str, object]]:
         with ctx.stub.get_history_for_key(key) as it:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import replace
+from pathlib import Path
 
-from app.ledger.embedded.ledger import EmbeddedLedger
+from app.ledger.embedded.ledger import ChaincodeSpec, EmbeddedLedger
 from app.ledger.port import LedgerEvent, TransactionInvalidated
 
 from .conftest import OFFICER
+from .rwset_helpers import namespaces_written
 
 
 async def test_history_newest_first_with_tx_ids_timestamps_and_deletes(ledger: EmbeddedLedger) -> None:
@@ -70,3 +73,20 @@ async def test_live_stream_receives_new_events_and_skips_invalid_txs(ledger: Emb
     events = await asyncio.wait_for(waiting, 5)
     assert [e.event_name for e in events] == ["Live1", "Live2"]
     assert [e.tx_id for e in events] == [first.tx_id, second.tx_id]
+
+
+async def test_chaincode_to_chaincode_writes_both_namespaces_and_one_event(
+    tmp_path: Path, spec: ChaincodeSpec
+) -> None:
+    ledger = EmbeddedLedger(tmp_path / "two", chaincodes=[spec, replace(spec, name="other")])
+    try:
+        result = await ledger.submit(OFFICER, "EmitAndCall", ["other", "shared", "v"])
+        assert result.payload == b"other"
+        block = ledger.block(result.block_number)
+        assert block is not None
+        assert namespaces_written(block.data.data[0]) == ["ledgertest", "other"]
+        events = await asyncio.wait_for(_take(ledger, 1, start_block=result.block_number), 5)
+        assert [(e.event_name, e.chaincode_id) for e in events] == [("Called", "ledgertest")]
+        assert ledger.verify(deep=True) == ledger.height()
+    finally:
+        await ledger.close()
