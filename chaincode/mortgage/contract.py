@@ -63,6 +63,25 @@ from .models import (
 from .rules import ENCUMBERING
 from .vin import VinError, validate_vin
 
+
+def _base_key_policy() -> bytes:
+    """The chaincode-level policy (network/chaincodes.yaml) restated as a key-level policy.
+
+    A key's policy "goes back" by taking this one, never an empty validation parameter: the validator
+    reads an empty one as "use the chaincode policy", but the Fabric Gateway's endorsement plan
+    (core/endorser parseWritesetMetadata) takes any VALIDATION_PARAMETER present on a written key as that
+    key's policy, and an empty policy can never be satisfied, so every later write would be refused.
+    """
+    policy = KeyEndorsementPolicy()
+    policy.add_orgs(RoleType.PEER, access.TRAFFIC, access.BANK_A, access.BANK_B, access.INSURER)
+    envelope = policy.envelope()
+    envelope.rule.n_out_of.n = 2
+    return envelope.SerializeToString(deterministic=True)
+
+
+BASE_KEY_POLICY = _base_key_policy()
+
+
 _ID_MAX = 64
 
 
@@ -244,10 +263,10 @@ class MortgageContract(Contract):
         return vehicle
 
     def _set_vehicle_policy(self, ctx: MortgageContext, vin: str, holders: list[str]) -> None:
-        """TrafficAuthority AND every lienholder while encumbered; none (chaincode policy) otherwise."""
+        """TrafficAuthority AND every lienholder while encumbered; the base policy once unencumbered."""
         key = ctx.store.key(s.VEHICLE, vin)
         if not holders:
-            ctx.stub.set_state_validation_parameter(key, b"")
+            ctx.stub.set_state_validation_parameter(key, BASE_KEY_POLICY)
             return
         policy = KeyEndorsementPolicy()
         policy.add_orgs(RoleType.PEER, access.TRAFFIC, *holders)
@@ -622,7 +641,7 @@ class MortgageContract(Contract):
     def _release(self, ctx: MortgageContext, lien: Lien, reason: str, document_id: str | None) -> Lien:
         vehicle = self._vehicle(ctx, lien.vin)
         if lien.status is LienStatus.ASSIGNMENT_PENDING:
-            ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), b"")
+            ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), BASE_KEY_POLICY)
         released = self._end_lien(
             lien, LienStatus.RELEASED, ctx, reason, release_document_id=document_id, pending_assignee=None
         )
@@ -715,7 +734,7 @@ class MortgageContract(Contract):
             }
         )
         assigned = self._save_lien(ctx, assigned, lien)
-        ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), b"")
+        ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), BASE_KEY_POLICY)
         refs = [
             ref.model_copy(update={"lienholder": ctx.msp_id}) if ref.lien_id == lien.lien_id else ref
             for ref in vehicle.liens
@@ -784,7 +803,7 @@ class MortgageContract(Contract):
         paid = {p.lien_id: p for p in payouts}
         for lien in liens:
             if lien.status is LienStatus.ASSIGNMENT_PENDING:
-                ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), b"")
+                ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), BASE_KEY_POLICY)
             ended = self._end_lien(
                 lien,
                 LienStatus.DISCHARGED,

@@ -8,10 +8,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -21,6 +23,7 @@ from app.fabric_gateway import (
     Contract,
     EndorseError,
     EvaluateError,
+    Submitted,
     connect,
     create_channel,
     load_pem_files,
@@ -42,7 +45,36 @@ def gateway_contract(net: FabricNetworkInfo, org: str, user: str, chaincode: str
         org_info.peer_endpoint, tls_root_certificates=org_info.peer_tls_ca.read_bytes()
     ) as ch:
         gw = connect(identity, signer, ch)
-        yield gw.get_network(net.channel).get_contract(chaincode)
+        yield CommittedEverywhere(net, gw.get_network(net.channel).get_contract(chaincode))  # type: ignore[misc]
+
+
+def committed_everywhere(net: FabricNetworkInfo, submitted: Submitted, timeout: float = 30.0) -> None:
+    """Wait until every peer has committed the submitted transaction's block.
+
+    A commit status comes from the gateway's own peer; another org's peer may still be a block behind,
+    so a read there right after a submit must wait for it (Fabric gives no cross-peer read-your-writes).
+    """
+    deadline = time.monotonic() + timeout
+    while min(net.height(org.msp_id) for org in net.peers) <= submitted.status.block_number:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"block {submitted.status.block_number} not on every peer in {timeout} s")
+        time.sleep(0.1)
+
+
+class CommittedEverywhere:
+    """A contract whose submits return once every peer has the block: reads on any peer then see it."""
+
+    def __init__(self, net: FabricNetworkInfo, contract: Contract) -> None:
+        self._net = net
+        self._contract = contract
+
+    def submit(self, *args: Any, **kwargs: Any) -> Submitted:
+        submitted = self._contract.submit(*args, **kwargs)
+        committed_everywhere(self._net, submitted)
+        return submitted
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._contract, name)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,8 @@ from app.ledger.embedded.policy import Signer, envelope_from_bytes, evaluate
 from app.ledger.embedded.rwset import VALIDATION_PARAMETER, RWSet, key_hash, metadata_from_bytes
 from app.ledger.embedded.store import StateView
 
+UNSATISFIABLE = policies_pb2.SignaturePolicyEnvelope()  # no rule: no set of endorsers satisfies it
+
 
 def required_policies(
     view: StateView, chaincodes: dict[str, ChaincodeDefinition], invoked: str, rwsets: Sequence[RWSet]
@@ -30,8 +32,10 @@ def required_policies(
         for key in rw.written_keys():
             current = view.get_state(rw.namespace, key)
             raw = metadata_from_bytes(current.metadata if current else None).get(VALIDATION_PARAMETER)
-            if raw:
-                policies.append(envelope_from_bytes(raw))
+            # As Fabric's endorser (parseWritesetMetadata): a VALIDATION_PARAMETER that is present is the
+            # key's policy even when empty, and an empty policy cannot be satisfied.
+            if raw is not None:
+                policies.append(envelope_from_bytes(raw) if raw else UNSATISFIABLE)
             else:
                 needs_ccep.add(rw.namespace)
         for name, coll in rw.collections.items():
@@ -39,8 +43,8 @@ def required_policies(
             for key in sorted(set(coll.writes) | set(coll.metadata_writes)):
                 current = view.get_private_hash(rw.namespace, name, key_hash(key))
                 raw = metadata_from_bytes(current.metadata if current else None).get(VALIDATION_PARAMETER)
-                if raw:
-                    policies.append(envelope_from_bytes(raw))
+                if raw is not None:
+                    policies.append(envelope_from_bytes(raw) if raw else UNSATISFIABLE)
                 elif config is not None and config.endorsement_policy is not None:
                     policies.append(config.endorsement_policy)
                 else:

@@ -127,3 +127,11 @@ async def test_key_level_policy_on_a_private_key(ledger: EmbeddedLedger) -> None
     result = await ledger.submit(OFFICER, "PutPrivate", ["openRead", "deed"], transient={"value": b"v3"})
     assert _endorser_msps(ledger, result.block_number, result.tx_id) == ["BankBMSP", "InsurerMSP"]
     assert await ledger.evaluate(OFFICER, "GetPrivate", ["openRead", "deed"]) == b"v3"
+
+
+def test_an_empty_key_policy_is_unsatisfiable_as_in_the_fabric_endorser() -> None:
+    """Fabric's endorser takes a present-but-empty VALIDATION_PARAMETER as the key's policy (never met)."""
+    from app.ledger.embedded.plan import UNSATISFIABLE, choose_orgs
+
+    orgs = ["TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP"]
+    assert choose_orgs([UNSATISFIABLE], orgs, "TrafficAuthorityMSP") is None
