@@ -226,6 +226,7 @@ async def _demo(url: str | None, data_dir: Path | None, serial: int) -> int:
 _mount("network.cli", "network", "The native Fabric network: up, down, status, deploy.")
 _mount("app.valuation.cli", "valuation", "Collateral valuation models.")
 _mount("app.risk.cli", "risk", "Loan risk scoring.")
+_mount("app.documents.cli", "doc-keys", "Consortium document key ring: create, rotate, show.")
 
 
 def main() -> None:

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     mvcc_retries: int = 4
     mvcc_backoff_seconds: float = 0.05
     max_upload_bytes: int = 20 * 1024 * 1024
+    document_keyring: Path | None = Field(
+        default=None,
+        description="Consortium document key-ring file (mode 0600), shared by every org's gateway; "
+        "unset: a key generated under the data dir, readable by this gateway only.",
+    )
     qr_signing_msp_dir: Path | None = Field(
         default=None, description="TrafficAuthority identity (MSP folder) that signs QR codes on the network."
     )

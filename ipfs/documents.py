@@ -11,7 +11,16 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from ipfs.envelope import Keyring, decrypt_document, encrypt_document, envelope_key_ref
+from ipfs.envelope import (
+    Envelope,
+    IntegrityError,
+    Keyring,
+    UnknownKey,
+    decrypt_document,
+    encrypt_document,
+    envelope_key_ref,
+)
+from ipfs.keyring import KeySource
 from ipfs.port import ContentStore, ContentStoreError
 
 log = logging.getLogger(__name__)
@@ -33,12 +42,21 @@ class StoredDocument:
 
 
 class DocumentVault:
-    """Encrypted documents over any :class:`~ipfs.port.ContentStore` (kubo or embedded)."""
+    """Encrypted documents over any :class:`~ipfs.port.ContentStore` (kubo or embedded).
 
-    def __init__(self, store: ContentStore, keyring: Keyring, *, cid_version: int = 1):
+    ``keys`` is a fixed :class:`Keyring` or a :class:`~ipfs.keyring.KeySource` (the consortium key
+    ring file, re-read when rotated); each operation takes the ring once, so it sees one version.
+    """
+
+    def __init__(self, store: ContentStore, keys: Keyring | KeySource, *, cid_version: int = 1):
         self.store = store
-        self.keyring = keyring
+        self.keys = keys
         self.cid_version = cid_version
+
+    @property
+    def keyring(self) -> Keyring:
+        """The key ring as of now (the current key wraps new documents)."""
+        return self.keys.current()
 
     def put(self, document_id: str, content: bytes) -> StoredDocument:
         envelope = encrypt_document(content, document_id=document_id, keyring=self.keyring)
@@ -52,10 +70,24 @@ class DocumentVault:
             key_ref=envelope_key_ref(envelope),
         )
 
-    def get(self, document_id: str, cid: str, *, sha256: str | None = None) -> bytes:
-        """Fetch, decrypt and (when the recorded digest is given) check a document."""
+    def get(
+        self, document_id: str, cid: str, *, sha256: str | None = None, key_ref: str | None = None
+    ) -> bytes:
+        """Fetch, decrypt and (when the recorded digest is given) check a document.
+
+        With the anchored ``key_ref``, a missing key fails with :class:`UnknownKey` before anything
+        is fetched, and an envelope wrapped with another key than the one anchored is refused.
+        """
+        keyring = self.keyring
+        if key_ref is not None and key_ref not in keyring:
+            raise UnknownKey(f"document {document_id!r}: key {key_ref!r} is not in the key ring", key_ref)
         envelope = self.store.cat(cid)
-        content = decrypt_document(envelope, document_id=document_id, keyring=self.keyring)
+        if key_ref is not None and Envelope.parse(envelope).kid != key_ref:
+            raise IntegrityError(
+                f"document {document_id!r}: the envelope at {cid} is not wrapped with "
+                f"the anchored key {key_ref}"
+            )
+        content = decrypt_document(envelope, document_id=document_id, keyring=keyring)
         if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256.lower():
             raise DocumentMismatch(
                 f"document {document_id!r} at {cid}: SHA-256 differs from the recorded {sha256}"

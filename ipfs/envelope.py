@@ -50,7 +50,11 @@ class MalformedEnvelope(EnvelopeError):
 
 
 class UnknownKey(EnvelopeError):
-    """The envelope names a master key that is not in the keyring."""
+    """The envelope names a master key that is not in the keyring (``kid`` says which)."""
+
+    def __init__(self, message: str, kid: str = "") -> None:
+        super().__init__(message)
+        self.kid = kid
 
 
 class IntegrityError(EnvelopeError):
@@ -89,6 +93,18 @@ class Keyring:
     def __repr__(self) -> str:  # never show key material
         return f"Keyring(kids={sorted(self._keys)}, active={self.active!r})"
 
+    @property
+    def kids(self) -> list[str]:
+        """The ids of every key held (non-secret fingerprints), sorted."""
+        return sorted(self._keys)
+
+    def __contains__(self, kid: object) -> bool:
+        return kid in self._keys
+
+    def current(self) -> Keyring:
+        """A fixed ring is its own key source (see :class:`ipfs.keyring.KeySource`)."""
+        return self
+
     @staticmethod
     def key_id(key: bytes) -> str:
         """A stable, non-secret id for a master key (a truncated hash of a derived value)."""
@@ -105,7 +121,7 @@ class Keyring:
             return self._keys[kid]
         except KeyError:
             have = sorted(self._keys)
-            raise UnknownKey(f"key reference {kid!r} is not in the keyring (have {have})") from None
+            raise UnknownKey(f"key reference {kid!r} is not in the keyring (have {have})", kid) from None
 
     def add(self, key: bytes, *, make_active: bool = False) -> str:
         if len(key) != KEY_BYTES:

@@ -10,16 +10,46 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ipfs.documents import DocumentVault, StoredDocument
 from ipfs.envelope import Keyring
+from ipfs.keyring import FileKeySource, KeySource
 from ipfs.port import ContentStore
 
 log = logging.getLogger(__name__)
 
 _EMPTY_RAW_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # a cheap existence probe
+
+
+KEYRING_ENV = "MLEDGER_DOCUMENT_KEYRING"
+
+
+def document_keys(data_dir: Path, keyring_file: Path | str | None = None) -> Keyring | KeySource:
+    """The consortium key-ring file when one is configured, else this gateway's own generated key.
+
+    ``keyring_file`` unset falls back to ``$MLEDGER_DOCUMENT_KEYRING`` (the same variable as the
+    setting), so callers that pass only the data dir still honour the operator's configuration.
+    An unsafe or malformed file raises :class:`~ipfs.keyring.KeyringFileError`: the gateway does not
+    start with keys it cannot trust.
+    """
+    chosen = keyring_file or os.environ.get(KEYRING_ENV) or None
+    if chosen:
+        return FileKeySource(Path(chosen))
+    return Keyring.load_or_create(data_dir / "keys")
+
+
+def _open_store(api_url: str | None, data_dir: Path) -> ContentStore:
+    if api_url:
+        from ipfs.kubo import KuboClient
+
+        return KuboClient(api_url)
+    from ipfs.embedded import EmbeddedContentStore
+
+    return EmbeddedContentStore(data_dir / "ipfs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,28 +63,40 @@ class Verification:
 
 
 class DocumentService:
-    def __init__(self, store: ContentStore, keyring: Keyring, *, cid_version: int = 1) -> None:
+    """``keys``: the consortium key ring (a file every authorised gateway holds) or, by default, a
+    key generated under this gateway's data dir (then only this gateway can read its documents)."""
+
+    def __init__(self, store: ContentStore, keys: Keyring | KeySource, *, cid_version: int = 1) -> None:
         self.store = store
-        self.vault = DocumentVault(store, keyring, cid_version=cid_version)
+        self.vault = DocumentVault(store, keys, cid_version=cid_version)
 
     @classmethod
-    def embedded(cls, data_dir: Path) -> DocumentService:
-        from ipfs.embedded import EmbeddedContentStore
-
-        return cls(EmbeddedContentStore(data_dir / "ipfs"), Keyring.load_or_create(data_dir / "keys"))
+    def from_settings(cls, settings: Any, *, store: ContentStore | None = None) -> DocumentService:
+        """The store and key ring the settings name (``ipfs_url``, ``document_keyring``, ``data_dir``)."""
+        data_dir = Path(settings.data_dir)
+        keys = document_keys(data_dir, getattr(settings, "document_keyring", None))
+        if store is None:
+            store = _open_store(getattr(settings, "ipfs_url", None), data_dir)
+        return cls(store, keys)
 
     @classmethod
-    def kubo(cls, api_url: str, data_dir: Path) -> DocumentService:
-        from ipfs.kubo import KuboClient
+    def embedded(cls, data_dir: Path, *, keyring_file: Path | None = None) -> DocumentService:
+        return cls(_open_store(None, data_dir), document_keys(data_dir, keyring_file))
 
-        return cls(KuboClient(api_url), Keyring.load_or_create(data_dir / "keys"))
+    @classmethod
+    def kubo(cls, api_url: str, data_dir: Path, *, keyring_file: Path | None = None) -> DocumentService:
+        return cls(_open_store(api_url, data_dir), document_keys(data_dir, keyring_file))
 
     async def put(self, document_id: str, content: bytes) -> StoredDocument:
         return await asyncio.to_thread(self.vault.put, document_id, content)
 
-    async def get(self, document_id: str, cid: str, sha256: str) -> bytes:
-        """Fetch, decrypt and check against the anchored digest (raises on any mismatch)."""
-        return await asyncio.to_thread(self.vault.get, document_id, cid, sha256=sha256)
+    async def get(self, document_id: str, cid: str, sha256: str, key_ref: str | None = None) -> bytes:
+        """Fetch, decrypt and check against the anchored digest (raises on any mismatch).
+
+        ``key_ref``: the anchored key reference; a gateway without that key raises
+        :class:`~ipfs.envelope.UnknownKey` (its ``kid`` names the key) before fetching anything.
+        """
+        return await asyncio.to_thread(self.vault.get, document_id, cid, sha256=sha256, key_ref=key_ref)
 
     @staticmethod
     def verify(document_id: str, anchor: dict[str, object], content: bytes) -> Verification:

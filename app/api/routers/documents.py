@@ -4,6 +4,7 @@ download with hash check and decryption for authorised roles; verify a presented
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from typing import Annotated, Any
 
@@ -17,8 +18,11 @@ from app.api.reads import evaluate
 from app.api.state import GatewayState
 from app.api.writes import WriteCtx
 from app.users.roles import Role
-from ipfs.envelope import EnvelopeError
+from ipfs.envelope import EnvelopeError, UnknownKey
+from ipfs.keyring import KeyringFileError
 from ipfs.port import ContentNotFound, ContentStoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -28,6 +32,22 @@ DocPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 DECRYPT_ROLES = frozenset(
     {Role.registrar, Role.loan_officer, Role.underwriter, Role.regulator, Role.auditor, Role.admin}
 )
+
+
+def _keyring_unusable(exc: KeyringFileError) -> ApiError:
+    """The file's path and problem go to the log; clients learn the gateway cannot use its keys."""
+    log.error("%s", exc)
+    return ApiError(503, "document key ring: unusable on this gateway (see the gateway log)")
+
+
+def _missing_key(document_id: str, kid: str) -> ApiError:
+    reason = f"key {kid} is not in this gateway's document key ring"
+    return ApiError(
+        503,
+        f"document {document_id}: cannot decrypt: {reason}; the gateway needs the consortium key ring "
+        "that holds it",
+        details=[{"field": "encryption_key_ref", "reason": reason}],
+    )
 
 
 def _service(state: GatewayState):  # type: ignore[no-untyped-def]
@@ -69,6 +89,8 @@ async def upload_document(
         stored = await service.put(doc_id, content)
     except StoreUnavailable as exc:
         raise ApiError(503, f"IPFS unavailable: {exc}") from exc
+    except KeyringFileError as exc:
+        raise _keyring_unusable(exc) from exc
     anchor: dict[str, Any] = {
         "document_id": doc_id,
         "doc_type": doc_type,
@@ -107,8 +129,13 @@ async def download_document(state: State, user: CurrentUser, document_id: DocPat
             403, f"access rule: role {user.role.value!r} may see the anchor but not decrypt documents"
         )
     service = _service(state)
+    key_ref = anchor.get("encryption_key_ref") or None
     try:
-        content = await service.get(document_id, anchor["cid"], anchor["sha256"])
+        content = await service.get(document_id, anchor["cid"], anchor["sha256"], key_ref)
+    except UnknownKey as exc:
+        raise _missing_key(document_id, exc.kid or str(key_ref)) from exc
+    except KeyringFileError as exc:
+        raise _keyring_unusable(exc) from exc
     except ContentNotFound as exc:
         raise ApiError(404, f"document {document_id}: content {anchor['cid']} not in IPFS") from exc
     except StoreUnavailable as exc:
