@@ -134,6 +134,8 @@ class Enroller:
         self.url_host = f"{HOST}:{settings.ports.ca(org)}"
         self.client = str(settings.binary("fabric-ca-client"))
         self.secrets = _secrets(self.oc)
+        # Subject names of issued certs: the org itself, not fabric-ca's default O=Hyperledger.
+        self.csr_names = f"C=CN,O={org.name}"
 
     def _ca(self, *args: str, home: Path, what: str) -> str:
         home.mkdir(parents=True, exist_ok=True)
@@ -163,13 +165,14 @@ class Enroller:
     def enroll(self, name: str, secret: str, dest: Path, hosts: list[str], tls: bool) -> None:
         home = dest / ".ca-client"
         self._ca("enroll", "-u", f"https://{name}:{secret}@{self.url_host}", "--mspdir", str(dest / "msp"),
-                 "--csr.hosts", ",".join(hosts), "--csr.cn", name, home=home, what=f"enroll {name}")
+                 "--csr.hosts", ",".join(hosts), "--csr.cn", name, "--csr.names", self.csr_names,
+                 home=home, what=f"enroll {name}")
         _normalise_msp(dest / "msp", self.oc.ca_cert)
         if tls:
             tmp = dest / ".tlsmsp"
             self._ca("enroll", "-u", f"https://{name}:{secret}@{self.url_host}", "--mspdir", str(tmp),
                      "--enrollment.profile", "tls", "--csr.hosts", ",".join(hosts), "--csr.cn", name,
-                     home=home, what=f"enroll TLS {name}")
+                     "--csr.names", self.csr_names, home=home, what=f"enroll TLS {name}")
             tls_dir = dest / "tls"
             tls_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(tmp / "signcerts" / "cert.pem", tls_dir / "cert.pem")
