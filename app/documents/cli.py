@@ -22,7 +22,7 @@ from ipfs.keyring import (
 )
 
 app = typer.Typer(help="Consortium document key ring: create, rotate, show.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # paths and key ids stay on one line
 
 KeyringPath = Annotated[
     Path | None,

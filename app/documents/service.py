@@ -17,7 +17,7 @@ from typing import Any
 
 from ipfs.documents import DocumentVault, StoredDocument
 from ipfs.envelope import Keyring
-from ipfs.keyring import FileKeySource, KeySource
+from ipfs.keyring import FileKeySource, KeyringFileError, KeySource
 from ipfs.port import ContentStore
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,11 @@ class DocumentService:
         )
 
     async def health(self) -> str:
+        try:  # documents cannot be stored or read without usable keys (no path: readyz is public)
+            await asyncio.to_thread(self.vault.keys.current)
+        except KeyringFileError as exc:
+            log.error("%s", exc)
+            return "down: document key ring unusable"
         probe = getattr(self.store, "version", None)
         try:
             if probe is not None:

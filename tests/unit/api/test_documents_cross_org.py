@@ -154,3 +154,17 @@ def test_gateway_configured_by_environment_refuses_a_loose_key_ring(
     doc = api.ok(api.upload(TA, "court_order", b"order", vin=vin(64), document_id="DOC-64"), 201)
     assert doc["document"]["encryption_key_ref"] == current
     assert not (settings.data_dir / "keys").exists()  # no per-gateway key was generated
+
+
+def test_key_ring_that_turns_unsafe_stops_uploads_and_readiness(consortium: Consortium) -> None:
+    ta = consortium.gateway("ta", ["TrafficAuthorityMSP"])
+    ta.register(65)
+    os.chmod(consortium.keyring, 0o644)
+    refused = ta.upload(TA, "court_order", b"order", vin=vin(65), document_id="DOC-65")
+    assert refused.status_code == 503 and "key ring" in refused.json()["error"]["message"]
+    assert str(consortium.keyring) not in refused.text  # the path goes to the log only
+    ready = ta.client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["ipfs"] == "down: document key ring unusable"
+    assert ta.get(TA, "/documents/DOC-65").status_code == 404  # nothing was anchored
+    os.chmod(consortium.keyring, 0o600)
+    assert ta.upload(TA, "court_order", b"order", vin=vin(65), document_id="DOC-65").status_code == 201
