@@ -75,9 +75,7 @@ def build_enroller(settings: Settings) -> Enroller:
 def build_documents(settings: Settings) -> Any:
     from app.documents.service import DocumentService
 
-    if settings.ipfs_url:
-        return DocumentService.kubo(settings.ipfs_url, settings.data_dir)
-    return DocumentService.embedded(settings.data_dir)
+    return DocumentService.from_settings(settings)
 
 
 def _optional_router(module_name: str) -> APIRouter | None:

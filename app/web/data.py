@@ -152,7 +152,9 @@ async def document_check(state: GatewayState, anchor: dict[str, Any]) -> dict[st
         result.update(verified=None, reason="document store not configured")
         return result
     try:
-        content = await state.documents.get(anchor["document_id"], anchor["cid"], anchor["sha256"])
+        content = await state.documents.get(
+            anchor["document_id"], anchor["cid"], anchor["sha256"], anchor.get("encryption_key_ref") or None
+        )
     except Exception as exc:
         result.update(verified=False, reason=str(exc) or type(exc).__name__)
         return result

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from app.api.deps import AuthUser, refuse_if_read_only
 from app.api.errors import ApiError
 from app.api.models import LienRequestIn
-from app.api.routers.documents import DECRYPT_ROLES
+from app.api.routers.documents import DECRYPT_ROLES, fetch_decrypted
 from app.api.routers.qr import scanner_caller
 from app.api.state import GatewayState
 from app.api.writes import WriteContext
@@ -283,11 +283,10 @@ async def document_download(request: Request, document_id: str) -> Response:
         return ledger_error_page(request, exc)
     if user.role not in DECRYPT_ROLES:
         return error_page(request, 403, f"access rule: role {user.role.value!r} may not decrypt documents")
-    checked = await data.document_check(state, anchor)
-    if not checked.get("verified"):
-        return error_page(request, 502, f"document {document_id}: {checked.get('reason')}")
-    assert state.documents is not None
-    content = await state.documents.get(document_id, anchor["cid"], anchor["sha256"])
+    try:
+        content = await fetch_decrypted(state, document_id, anchor)
+    except ApiError as exc:
+        return error_page(request, exc.status, exc.message)
     return Response(
         content,
         media_type="application/octet-stream",

@@ -56,6 +56,28 @@ def _service(state: GatewayState):  # type: ignore[no-untyped-def]
     return state.documents
 
 
+async def fetch_decrypted(state: GatewayState, document_id: str, anchor: dict[str, Any]) -> bytes:
+    """Fetch an anchored document from IPFS, check its hash and decrypt it with the key its anchor names.
+
+    Shared by the API and the web pages, so both map each failure to the same status and message.
+    """
+    service = _service(state)
+    key_ref = anchor.get("encryption_key_ref") or None
+    try:
+        content: bytes = await service.get(document_id, anchor["cid"], anchor["sha256"], key_ref)
+    except UnknownKey as exc:
+        raise _missing_key(document_id, exc.kid or str(key_ref)) from exc
+    except KeyringFileError as exc:
+        raise _keyring_unusable(exc) from exc
+    except ContentNotFound as exc:
+        raise ApiError(404, f"document {document_id}: content {anchor['cid']} not in IPFS") from exc
+    except StoreUnavailable as exc:
+        raise ApiError(503, f"IPFS unavailable: {exc}") from exc
+    except (EnvelopeError, ContentStoreError) as exc:
+        raise ApiError(502, f"document {document_id}: integrity check failed: {exc}") from exc
+    return content
+
+
 async def _read_upload(state: GatewayState, file: UploadFile) -> bytes:
     limit = state.settings.max_upload_bytes
     content = await file.read(limit + 1)
@@ -128,20 +150,7 @@ async def download_document(state: State, user: CurrentUser, document_id: DocPat
         raise ApiError(
             403, f"access rule: role {user.role.value!r} may see the anchor but not decrypt documents"
         )
-    service = _service(state)
-    key_ref = anchor.get("encryption_key_ref") or None
-    try:
-        content = await service.get(document_id, anchor["cid"], anchor["sha256"], key_ref)
-    except UnknownKey as exc:
-        raise _missing_key(document_id, exc.kid or str(key_ref)) from exc
-    except KeyringFileError as exc:
-        raise _keyring_unusable(exc) from exc
-    except ContentNotFound as exc:
-        raise ApiError(404, f"document {document_id}: content {anchor['cid']} not in IPFS") from exc
-    except StoreUnavailable as exc:
-        raise ApiError(503, f"IPFS unavailable: {exc}") from exc
-    except (EnvelopeError, ContentStoreError) as exc:
-        raise ApiError(502, f"document {document_id}: integrity check failed: {exc}") from exc
+    content = await fetch_decrypted(state, document_id, anchor)
     return Response(
         content,
         media_type="application/octet-stream",
