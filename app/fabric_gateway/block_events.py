@@ -32,8 +32,15 @@ WITH_PRIVATE_DATA = "DeliverWithPrivateData"
 B = TypeVar("B", common_pb2.Block, events_pb2.FilteredBlock, events_pb2.BlockAndPrivateData)
 
 
-def build_seek_envelope(*, creator: bytes, channel_name: str, start_block: int | None) -> common_pb2.Envelope:
-    """An unsigned Deliver request envelope from ``start_block`` (None: the next block) onwards."""
+def build_seek_envelope(
+    *,
+    creator: bytes,
+    channel_name: str,
+    start_block: int | None,
+    start: ab_pb2.SeekPosition | None = None,
+) -> common_pb2.Envelope:
+    """An unsigned Deliver request envelope from ``start_block`` (None: the next block) onwards;
+    ``start`` gives any other seek position (e.g. newest) instead."""
     if not channel_name:
         raise ValueError("channel_name: must not be empty")
     nonce = new_nonce()
@@ -45,7 +52,7 @@ def build_seek_envelope(*, creator: bytes, channel_name: str, start_block: int |
         epoch=0,
     )
     seek = ab_pb2.SeekInfo(
-        start=seek_position(start_block),
+        start=start if start is not None else seek_position(start_block),
         stop=ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=MAX_BLOCK)),
         behavior=ab_pb2.SeekInfo.BLOCK_UNTIL_READY,
     )

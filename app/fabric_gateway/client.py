@@ -7,7 +7,7 @@ asyncio APIs; only these two small classes differ.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -16,6 +16,9 @@ from fabric_protos.peer import events_pb2_grpc
 
 from .errors import CommitStatusError, EndorseError, EvaluateError, SubmitError
 from .options import Deadlines, Timeout, resolve
+
+if TYPE_CHECKING:
+    from .commit_listener import CommitListeners
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class GatewayClient:
         self.deadlines = deadlines
         self._gateway = gateway_pb2_grpc.GatewayStub(channel)
         self._deliver = events_pb2_grpc.DeliverStub(channel)
+        # Set by connect(): the per-channel commit listeners (None: always use CommitStatus calls).
+        self.commit_listeners: CommitListeners | None = None
 
     def evaluate(
         self, request: gateway_pb2.EvaluateRequest, timeout: Timeout
@@ -54,10 +59,18 @@ class GatewayClient:
             raise SubmitError.from_rpc_error(exc, transaction_id=request.transaction_id) from None
 
     def commit_status(
-        self, request: gateway_pb2.SignedCommitStatusRequest, transaction_id: str, timeout: Timeout
+        self,
+        request: gateway_pb2.SignedCommitStatusRequest,
+        transaction_id: str,
+        timeout: Timeout,
+        wait_for_ready: bool = False,
     ) -> gateway_pb2.CommitStatusResponse:
         try:
-            return self._gateway.CommitStatus(request, timeout=resolve(timeout, self.deadlines.commit_status))
+            return self._gateway.CommitStatus(
+                request,
+                timeout=resolve(timeout, self.deadlines.commit_status),
+                wait_for_ready=wait_for_ready,
+            )
         except grpc.RpcError as exc:
             raise CommitStatusError.from_rpc_error(exc, transaction_id=transaction_id) from None
 
@@ -92,6 +105,8 @@ class AsyncGatewayClient:
         self.deadlines = deadlines
         self._gateway = gateway_pb2_grpc.GatewayStub(channel)
         self._deliver = events_pb2_grpc.DeliverStub(channel)
+        # Set by connect(): the per-channel commit listeners (None: always use CommitStatus calls).
+        self.commit_listeners: CommitListeners | None = None
 
     async def evaluate(
         self, request: gateway_pb2.EvaluateRequest, timeout: Timeout
@@ -118,11 +133,17 @@ class AsyncGatewayClient:
             raise SubmitError.from_rpc_error(exc, transaction_id=request.transaction_id) from None
 
     async def commit_status(
-        self, request: gateway_pb2.SignedCommitStatusRequest, transaction_id: str, timeout: Timeout
+        self,
+        request: gateway_pb2.SignedCommitStatusRequest,
+        transaction_id: str,
+        timeout: Timeout,
+        wait_for_ready: bool = False,
     ) -> gateway_pb2.CommitStatusResponse:
         try:
             return await self._gateway.CommitStatus(
-                request, timeout=resolve(timeout, self.deadlines.commit_status)
+                request,
+                timeout=resolve(timeout, self.deadlines.commit_status),
+                wait_for_ready=wait_for_ready,
             )
         except grpc.RpcError as exc:
             raise CommitStatusError.from_rpc_error(exc, transaction_id=transaction_id) from None

@@ -19,6 +19,7 @@ from .block_events import FULL, AsyncBlockEventsRequest, BlockEventsRequest
 from .chaincode_events import AsyncChaincodeEventsRequest, ChaincodeEventsRequest
 from .client import AsyncGatewayClient, GatewayClient
 from .commit import AsyncCommit, Commit
+from .commit_listener import CommitListeners
 from .identity import Identity
 from .network import AsyncNetwork, Network
 from .options import Deadlines, ReconnectPolicy
@@ -65,6 +66,12 @@ class GatewayBase:
     @property
     def identity(self) -> Identity:
         return self._signing_identity.identity
+
+    def commit_listener_state(self, channel_name: str) -> str:
+        """How submits on a channel learn their commit status: ``idle``, ``live``, ``reconnecting``,
+        ``disabled: <why>`` (CommitStatus calls), ``closed``, or ``off`` (connected without it)."""
+        listeners = self._client.commit_listeners  # type: ignore[attr-defined]
+        return listeners.state(channel_name) if listeners is not None else "off"
 
     def _signed_proposal(self, data: bytes, signature: bytes) -> tuple[gateway_pb2.ProposedTransaction, str]:
         proposed = _parse(gateway_pb2.ProposedTransaction, data, "proposal bytes")
@@ -141,7 +148,9 @@ class Gateway(GatewayBase):
         return BlockEventsRequest(self._client, self._signing_identity, envelope, kind, self.reconnect)
 
     def close(self) -> None:
-        """Nothing to release: the grpc channel belongs to the caller."""
+        """Stop the commit listeners; the grpc channel belongs to the caller and stays open."""
+        if self._client.commit_listeners is not None:
+            self._client.commit_listeners.close()
 
     def __enter__(self) -> Gateway:
         return self
@@ -191,7 +200,9 @@ class AsyncGateway(GatewayBase):
         return AsyncBlockEventsRequest(self._client, self._signing_identity, envelope, kind, self.reconnect)
 
     async def close(self) -> None:
-        """Nothing to release: the grpc channel belongs to the caller."""
+        """Stop the commit listeners; the grpc channel belongs to the caller and stays open."""
+        if self._client.commit_listeners is not None:
+            await self._client.commit_listeners.aclose()
 
     async def __aenter__(self) -> AsyncGateway:
         return self
@@ -208,16 +219,21 @@ def connect(
     hash: hashing.HashFunction | None = None,
     deadlines: Deadlines | None = None,
     reconnect: ReconnectPolicy | None = None,
+    commit_listener: bool = True,
 ) -> Gateway:
     """A blocking gateway. ``signer=None`` allows only offline signing; ``hash`` defaults to the
-    signer's ``preferred_hash`` (SHA-256 for P-256, none for Ed25519) or SHA-256."""
+    signer's ``preferred_hash`` (SHA-256 for P-256, none for Ed25519) or SHA-256.
+
+    ``commit_listener`` (default on): submits learn their commit status from one shared
+    filtered-block stream per channel instead of a CommitStatus call each (see commit_listener);
+    off, every submit asks the CommitStatus call, as the official clients do."""
     deadlines = deadlines or Deadlines()
-    return Gateway(
-        GatewayClient(channel, deadlines),
-        _signing_identity(identity, signer, hash),
-        deadlines,
-        reconnect or ReconnectPolicy(),
-    )
+    reconnect = reconnect or ReconnectPolicy()
+    client = GatewayClient(channel, deadlines)
+    signing_identity = _signing_identity(identity, signer, hash)
+    if commit_listener:
+        client.commit_listeners = CommitListeners(client, signing_identity, reconnect)
+    return Gateway(client, signing_identity, deadlines, reconnect)
 
 
 def connect_async(
@@ -228,12 +244,13 @@ def connect_async(
     hash: hashing.HashFunction | None = None,
     deadlines: Deadlines | None = None,
     reconnect: ReconnectPolicy | None = None,
+    commit_listener: bool = True,
 ) -> AsyncGateway:
     """An asyncio gateway over a ``grpc.aio`` channel (same options as :func:`connect`)."""
     deadlines = deadlines or Deadlines()
-    return AsyncGateway(
-        AsyncGatewayClient(channel, deadlines),
-        _signing_identity(identity, signer, hash),
-        deadlines,
-        reconnect or ReconnectPolicy(),
-    )
+    reconnect = reconnect or ReconnectPolicy()
+    client = AsyncGatewayClient(channel, deadlines)
+    signing_identity = _signing_identity(identity, signer, hash)
+    if commit_listener:
+        client.commit_listeners = CommitListeners(client, signing_identity, reconnect)
+    return AsyncGateway(client, signing_identity, deadlines, reconnect)

@@ -92,8 +92,18 @@ class Transaction(TransactionBase):
 
     def submit(self, *, timeout: Timeout = DEFAULT) -> Commit:
         """Send to the orderer; returns at once with a :class:`Commit` to wait on."""
-        self._client.submit(self._submit_request(), timeout)
-        return Commit(self._client, self._signing_identity, self._commit_request(), self.transaction_id)
+        request = self._submit_request()
+        listeners = self._client.commit_listeners
+        waiter = listeners.sync(self.channel_name).register(self.transaction_id) if listeners else None
+        try:
+            self._client.submit(request, timeout)
+        except BaseException:
+            if waiter is not None:
+                waiter.cancel()
+            raise
+        return Commit(
+            self._client, self._signing_identity, self._commit_request(), self.transaction_id, waiter
+        )
 
 
 class AsyncTransaction(TransactionBase):
@@ -111,5 +121,19 @@ class AsyncTransaction(TransactionBase):
 
     async def submit(self, *, timeout: Timeout = DEFAULT) -> AsyncCommit:
         """Send to the orderer; returns at once with an :class:`AsyncCommit` to wait on."""
-        await self._client.submit(self._submit_request(), timeout)
-        return AsyncCommit(self._client, self._signing_identity, self._commit_request(), self.transaction_id)
+        request = self._submit_request()
+        listeners = self._client.commit_listeners
+        waiter = (
+            await listeners.asynchronous(self.channel_name).register(self.transaction_id)
+            if listeners
+            else None
+        )
+        try:
+            await self._client.submit(request, timeout)
+        except BaseException:
+            if waiter is not None:
+                waiter.cancel()
+            raise
+        return AsyncCommit(
+            self._client, self._signing_identity, self._commit_request(), self.transaction_id, waiter
+        )

@@ -35,6 +35,7 @@ from app.fabric_gateway import (
     create_channel,
     load_pem_files,
 )
+from app.fabric_gateway.commit import BLOCK_EVENTS, COMMIT_STATUS_CALL
 from network.fixture import FabricNetworkInfo
 
 CC = "runtimetest"
@@ -248,6 +249,63 @@ def test_concurrent_increments_give_mvcc_read_conflict(bank: Client) -> None:
         assert error.code == transaction_pb2.MVCC_READ_CONFLICT
         assert error.transaction_id in {t.transaction_id for t in transactions}
     assert bank.contract.evaluate_transaction("get", k) == b"2"
+
+
+def test_commit_status_comes_from_the_shared_block_stream(bank: Client, net: FabricNetworkInfo) -> None:
+    transaction = bank.contract.new_proposal("put", [key("listen"), "v"]).endorse()
+    commit = transaction.submit()
+    status = commit.get_status()
+    assert status.successful and commit.answered_by == BLOCK_EVENTS
+    assert bank.gateway.commit_listener_state(net.channel) == "live"
+    # The peer's own CommitStatus answer for the same transaction agrees (asked through a gateway
+    # without a listener, with the request signed "offline").
+    plain = connect(bank.identity, None, bank.channel, commit_listener=False)
+    asked = plain.new_signed_commit(commit.bytes(), bank.signer(commit.digest()))
+    assert asked.get_status() == status and asked.answered_by == COMMIT_STATUS_CALL
+
+
+def test_lost_stream_falls_back_to_the_commit_status_call(net: FabricNetworkInfo) -> None:
+    client = Client(net, "BankAMSP", "loan1")
+    try:
+        client.contract.submit("put", key("warm"), "v")
+        listener = client.gateway._client.commit_listeners.sync(net.channel)  # type: ignore[union-attr]
+        answered = []
+        for _ in range(3):  # the block is cut 250 ms after the submit: the cancel all but always wins
+            commit = client.contract.new_proposal("put", [key("lost"), "v"]).endorse().submit()
+            listener._call.cancel()  # the stream breaks before the block arrives
+            assert commit.get_status().successful
+            answered.append(commit.answered_by)
+            deadline = time.monotonic() + 20
+            while client.gateway.commit_listener_state(net.channel) != "live" and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if commit.answered_by == COMMIT_STATUS_CALL:
+                break
+        assert answered[-1] == COMMIT_STATUS_CALL, answered
+        later = client.contract.new_proposal("put", [key("again"), "v"]).endorse().submit()
+        assert later.get_status().successful and later.answered_by == BLOCK_EVENTS
+    finally:
+        client.gateway.close()
+        client.close()
+
+
+def test_commit_status_survives_the_gateway_peer_restarting(net: FabricNetworkInfo) -> None:
+    client = Client(net, "BankAMSP", "loan1", reconnect=ReconnectPolicy(initial_backoff=0.5, max_backoff=2))
+    peer = net.org("BankAMSP").peer_name
+    try:
+        client.contract.submit("put", key("warm"), "v")
+        k = key("restart-commit")
+        commit = client.contract.new_proposal("put", [k, "v"]).endorse().submit()
+        net.stop_node(peer)  # the block may or may not have reached the peer yet
+        try:
+            time.sleep(0.5)
+        finally:
+            net.start_node(peer)
+        status = commit.get_status(timeout=120)
+        assert status.successful, status
+        assert client.contract.evaluate_transaction("get", k) == b"v"
+    finally:
+        client.gateway.close()
+        client.close()
 
 
 def test_endorsement_failure_reports_each_peer(bank: Client) -> None:

@@ -35,8 +35,9 @@ def _invoke_through_failover(net: FabricNetworkInfo, args: list[str], orderer: i
     """Invoke, retrying while the raft cluster elects a new leader (SERVICE_UNAVAILABLE), max 30 s."""
     deadline = time.monotonic() + 30
     while True:
-        res = peercli.invoke(net, CC, args, org="BankA", user="loan1", endorsers=["BankA", "Insurer"],
-                             orderer=orderer)
+        res = peercli.invoke(
+            net, CC, args, org="BankA", user="loan1", endorsers=["BankA", "Insurer"], orderer=orderer
+        )
         if res.ok or "SERVICE_UNAVAILABLE" not in res.output or time.monotonic() > deadline:
             return res
         time.sleep(1)
@@ -90,8 +91,14 @@ def test_chaincodes_committed_with_expected_policy(fabric_network: FabricNetwork
 def test_policy_orgs_commit_valid(fabric_network: FabricNetworkInfo) -> None:
     _require_chaincode(fabric_network)
     key = f"net-{uuid.uuid4().hex[:8]}"
-    res = peercli.invoke(fabric_network, CC, ["put", key, "v1"], org="TrafficAuthority", user="officer1",
-                         endorsers=["TrafficAuthority", "BankA"])
+    res = peercli.invoke(
+        fabric_network,
+        CC,
+        ["put", key, "v1"],
+        org="TrafficAuthority",
+        user="officer1",
+        endorsers=["TrafficAuthority", "BankA"],
+    )
     assert res.ok, res.output
     assert peercli.query(fabric_network, CC, ["get", key], org="BankB", user="loan1") == "v1"
 
@@ -99,8 +106,9 @@ def test_policy_orgs_commit_valid(fabric_network: FabricNetworkInfo) -> None:
 def test_too_few_endorsers_is_refused_and_state_untouched(fabric_network: FabricNetworkInfo) -> None:
     _require_chaincode(fabric_network)
     key = f"net-{uuid.uuid4().hex[:8]}"
-    res = peercli.invoke(fabric_network, CC, ["put", key, "nope"], org="BankA", user="loan1",
-                         endorsers=["BankA"])
+    res = peercli.invoke(
+        fabric_network, CC, ["put", key, "nope"], org="BankA", user="loan1", endorsers=["BankA"]
+    )
     assert not res.ok
     assert res.status == "ENDORSEMENT_POLICY_FAILURE", res.output
     assert peercli.query(fabric_network, CC, ["get", key], org="BankA", user="loan1") == ""
@@ -125,8 +133,14 @@ def test_restarted_peer_catches_up(fabric_network: FabricNetworkInfo) -> None:
     fabric_network.stop_node("peer0.insurer")
     try:
         for i in range(3):
-            res = peercli.invoke(fabric_network, CC, ["put", f"catchup-{uuid.uuid4().hex[:6]}-{i}", "x"],
-                                 org="BankA", user="loan1", endorsers=["BankA", "BankB"])
+            res = peercli.invoke(
+                fabric_network,
+                CC,
+                ["put", f"catchup-{uuid.uuid4().hex[:6]}-{i}", "x"],
+                org="BankA",
+                user="loan1",
+                endorsers=["BankA", "BankB"],
+            )
             assert res.ok, res.output
     finally:
         fabric_network.start_node("peer0.insurer")

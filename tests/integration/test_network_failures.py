@@ -18,8 +18,17 @@ BASE = 29600
 
 def _net(tmp_path: Path) -> Network:
     s = Settings.from_env()
-    return Network(Settings(tmp_path / "net", s.bin_dir, BASE, s.fabric_version, s.fabric_ca_version,
-                            s.kubo_version, s.batch_timeout))
+    return Network(
+        Settings(
+            tmp_path / "net",
+            s.bin_dir,
+            BASE,
+            s.fabric_version,
+            s.fabric_ca_version,
+            s.kubo_version,
+            s.batch_timeout,
+        )
+    )
 
 
 def test_busy_orderer_port_stops_up_and_leaves_nothing_running(tmp_path: Path) -> None:

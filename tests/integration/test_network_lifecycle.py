@@ -16,7 +16,8 @@ SLOT = 9  # a port slot no declared chaincode uses
 
 
 def test_changed_policy_commits_next_sequence_and_transactions_follow_it(
-        fabric_network: FabricNetworkInfo) -> None:
+    fabric_network: FabricNetworkInfo,
+) -> None:
     s = fabric_network.network.settings
     testcc = next(sp for sp in cc.load_specs() if sp.name == "runtimetest")
     assert not testcc.missing_modules(), "chaincode.testcc.contract is required for this test"
@@ -25,8 +26,9 @@ def test_changed_policy_commits_next_sequence_and_transactions_follow_it(
     before = cc.query_committed(s, UPGRADE_CC)
     start = int(before["sequence"]) if before else 0
     # flip to the policy the current definition does not have, so each run adds a sequence
-    first, second = (three, two) if before and before["version"] == _dep(s, testcc, two).version \
-        else (two, three)
+    first, second = (
+        (three, two) if before and before["version"] == _dep(s, testcc, two).version else (two, three)
+    )
     dep1 = _dep(s, testcc, first)
     seq1 = cc.deploy(s, dep1)
     assert seq1 == start + 1 or (before and before["version"] == dep1.version)
@@ -41,12 +43,24 @@ def test_changed_policy_commits_next_sequence_and_transactions_follow_it(
         assert committed["version"] == dep2.version
         assert cc.deploy(s, dep2) == seq2  # unchanged definition: nothing new
         key = f"up-{uuid.uuid4().hex[:8]}"
-        res = peercli.invoke(fabric_network, UPGRADE_CC, ["put", key, "x"], org="BankA", user="loan1",
-                             endorsers=["BankA", "BankB"])
+        res = peercli.invoke(
+            fabric_network,
+            UPGRADE_CC,
+            ["put", key, "x"],
+            org="BankA",
+            user="loan1",
+            endorsers=["BankA", "BankB"],
+        )
         if second == three:
             assert res.status == "ENDORSEMENT_POLICY_FAILURE", res.output
-            res = peercli.invoke(fabric_network, UPGRADE_CC, ["put", key, "x"], org="BankA", user="loan1",
-                                 endorsers=["BankA", "BankB", "Insurer"])
+            res = peercli.invoke(
+                fabric_network,
+                UPGRADE_CC,
+                ["put", key, "x"],
+                org="BankA",
+                user="loan1",
+                endorsers=["BankA", "BankB", "Insurer"],
+            )
         assert res.ok, res.output
     finally:
         fabric_network.network.procs.stop(dep1.spec.server_name())
@@ -69,6 +83,10 @@ def test_kubo_is_private_and_content_addressed(fabric_network: FabricNetworkInfo
     assert cfg["Addresses"]["Gateway"].startswith("/ip4/127.0.0.1/")
     peers = httpx.post(f"{url}/api/v0/swarm/peers", timeout=10).json()
     assert not peers.get("Peers")
-    r = httpx.post(f"{url}/api/v0/add", params={"cid-version": "0", "pin": "true"},
-                   files={"file": ("hello.txt", b"hello world\n")}, timeout=10)
+    r = httpx.post(
+        f"{url}/api/v0/add",
+        params={"cid-version": "0", "pin": "true"},
+        files={"file": ("hello.txt", b"hello world\n")},
+        timeout=10,
+    )
     assert r.json()["Hash"] == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"

@@ -102,9 +102,7 @@ async def accept_assignment(lien_id: LienPath, w: WriteCtx):  # type: ignore[no-
     return await w.submit("AcceptLienAssignment", [lien_id])
 
 
-@router.post(
-    "/liens/{lien_id}/foreclosure", response_model=TxResponse, summary="Start foreclosure (holder)"
-)
+@router.post("/liens/{lien_id}/foreclosure", response_model=TxResponse, summary="Start foreclosure (holder)")
 async def start_foreclosure(lien_id: LienPath, body: ForeclosureIn, w: WriteCtx):  # type: ignore[no-untyped-def]
     return await w.submit("StartForeclosure", [lien_id, body.notice_document_id])
 

@@ -136,4 +136,3 @@ async def vehicle_latest_valuation(state: State, user: CurrentUser, vin: VinPath
 @router.get("/{vin}/documents", summary="Documents anchored for the vehicle")
 async def vehicle_documents(state: State, user: CurrentUser, vin: VinPath) -> Any:
     return await evaluate(state, user.caller, "GetDocuments", json.dumps({"vin": vin}))
-

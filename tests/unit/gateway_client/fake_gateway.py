@@ -89,6 +89,7 @@ class Behaviour:
     # Drop the stream with UNAVAILABLE after sending this many responses (once), None to never drop.
     drop_events_after: int | None = None
     blocks: int = 0  # the fake ledger height for Deliver
+    deliver_refusal: int | None = None  # answer Deliver requests with this common.Status instead
     drop_blocks_after: int | None = None
 
 
@@ -99,6 +100,8 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServi
         self.submitted: list[common_pb2.Envelope] = []
         self.events_requests: list[gateway_pb2.ChaincodeEventsRequest] = []
         self.deliver_requests: list[ab_pb2.SeekInfo] = []
+        # Submitted transactions the fake "committed": block number -> [(tx id, validation code)].
+        self.committed: dict[int, list[tuple[str, int]]] = {}
         self._lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -192,6 +195,12 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServi
                 raise self.behaviour.submit_error
             with self._lock:
                 self.submitted.append(envelope)
+                if not self.behaviour.commit_hang:  # commit it in the next block (at commit_block or later)
+                    number = max(self.behaviour.blocks, self.behaviour.commit_block)
+                    self.committed.setdefault(number, []).append(
+                        (request.transaction_id, self.behaviour.commit_code)
+                    )
+                    self.behaviour.blocks = number + 1
             return gateway_pb2.SubmitResponse()
         except Refused as refused:
             abort(context, refused)
@@ -207,6 +216,10 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServi
                 while context.is_active():
                     time.sleep(0.02)
                 return gateway_pb2.CommitStatusResponse()
+            for number, transactions in self.committed.items():
+                for tx_id, code in transactions:
+                    if tx_id == inner.transaction_id:
+                        return gateway_pb2.CommitStatusResponse(result=code, block_number=number)
             return gateway_pb2.CommitStatusResponse(
                 result=self.behaviour.commit_code, block_number=self.behaviour.commit_block
             )
@@ -270,11 +283,17 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServi
             return
         seek = ab_pb2.SeekInfo.FromString(payload.data)
         self.deliver_requests.append(seek)
-        number = (
-            seek.start.specified.number
-            if seek.start.WhichOneof("Type") == "specified"
-            else self.behaviour.blocks
-        )
+        if self.behaviour.deliver_refusal is not None:
+            yield events_pb2.DeliverResponse(status=self.behaviour.deliver_refusal)
+            return
+        start = seek.start.WhichOneof("Type")
+        if start == "specified":
+            number = seek.start.specified.number
+        elif start == "newest":  # a channel always has its genesis block
+            self.behaviour.blocks = max(1, self.behaviour.blocks)
+            number = self.behaviour.blocks - 1
+        else:
+            number = self.behaviour.blocks
         sent = 0
         while context.is_active():
             if number < self.behaviour.blocks:
@@ -300,6 +319,8 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServi
         def make(number: int, channel: str) -> events_pb2.DeliverResponse:
             block = events_pb2.FilteredBlock(channel_id=channel, number=number)
             block.filtered_transactions.add(txid=f"tx{number}", tx_validation_code=transaction_pb2.VALID)
+            for tx_id, code in self.committed.get(number, []):
+                block.filtered_transactions.add(txid=tx_id, tx_validation_code=code)
             return events_pb2.DeliverResponse(filtered_block=block)
 
         yield from self._deliver(request_iterator, context, make)

@@ -113,12 +113,15 @@ def test_commit_status_deadline(fake: FakeServer, credentials) -> None:
             commit.get_status(timeout=0.1)
 
 
-def test_commit_status_server_error(gateway: Gateway, fake: FakeServer) -> None:
+def test_commit_status_server_error(fake: FakeServer, credentials) -> None:
     fake.service.behaviour.commit_status_error = Refused(
         grpc.StatusCode.PERMISSION_DENIED, "not the submitter"
     )
-    with pytest.raises(CommitStatusError, match="not the submitter"):
-        gateway.get_network("vehicles").get_contract("mortgage").submit_transaction("P")
+    identity, signer = credentials
+    with grpc.insecure_channel(fake.address) as channel:
+        gateway = connect(identity, signer, channel, commit_listener=False)
+        with pytest.raises(CommitStatusError, match="not the submitter"):
+            gateway.get_network("vehicles").get_contract("mortgage").submit_transaction("P")
 
 
 def test_unreachable_peer_is_an_evaluate_error(credentials) -> None:

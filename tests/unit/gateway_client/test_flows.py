@@ -11,11 +11,14 @@ from fabric_protos.gateway import gateway_pb2
 from app.fabric_gateway import (
     AsyncGateway,
     Gateway,
+    Identity,
+    PrivateKeySigner,
     connect,
     hashing,
     identity_from_pem,
     new_private_key_signer,
 )
+from app.fabric_gateway.commit import COMMIT_STATUS_CALL
 
 from .fake_gateway import FakeServer
 from .keys import make_cert
@@ -45,7 +48,21 @@ def test_submit_transaction_signs_envelope_and_waits_for_commit(gateway: Gateway
         common_pb2.Payload.FromString(envelope.payload).header.channel_header
     )
     assert channel_header.tx_id == submitted.transaction_id
+    # The commit status came from the shared filtered-block stream, not a CommitStatus call.
+    assert [k for k, _ in fake.service.requests] == ["endorse", "submit"]
+
+
+def test_submit_without_commit_listener_asks_commit_status(
+    fake: FakeServer, credentials: tuple[Identity, PrivateKeySigner]
+) -> None:
+    identity, signer = credentials
+    with grpc.insecure_channel(fake.address) as channel:
+        gateway = connect(identity, signer, channel, commit_listener=False)
+        commit = gateway.get_network("vehicles").get_contract("mortgage").new_proposal("P").endorse().submit()
+        status = commit.get_status()
+    assert status.successful and status.block_number == 7 and commit.answered_by == COMMIT_STATUS_CALL
     assert [k for k, _ in fake.service.requests] == ["endorse", "submit", "commit_status"]
+    assert gateway.commit_listener_state("vehicles") == "off"
 
 
 def test_fine_grained_flow_and_endorsing_orgs(gateway: Gateway, fake: FakeServer) -> None:

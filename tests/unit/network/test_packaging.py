@@ -45,19 +45,22 @@ def test_external_builder_detect_build_release(tmp_path: Path) -> None:
     assert subprocess.run([bin_dir / "detect", src, meta], check=False).returncode != 0
     (meta / "metadata.json").write_text('{"label": "x", "type": "ccaas"}')
     assert subprocess.run([bin_dir / "detect", src, meta], check=False).returncode == 0
-    assert subprocess.run([bin_dir / "build", src, meta, out], check=False,
-                          capture_output=True).returncode != 0  # no connection.json
+    assert (
+        subprocess.run([bin_dir / "build", src, meta, out], check=False, capture_output=True).returncode != 0
+    )  # no connection.json
     (src / "connection.json").write_text('{"address": "127.0.0.1:1"}')
     subprocess.run([bin_dir / "build", src, meta, out], check=True)
     subprocess.run([bin_dir / "release", out, rel], check=True)
     assert json.loads((rel / "chaincode" / "server" / "connection.json").read_text()) == {
-        "address": "127.0.0.1:1"}
+        "address": "127.0.0.1:1"
+    }
 
 
 def test_declared_chaincodes() -> None:
     specs = {s.name: s for s in chaincode.load_specs()}
     assert specs["mortgage"].contracts == ("chaincode.mortgage.contract:MortgageContract",)
     assert specs["mortgage"].policy == (
-        "OutOf(2,'TrafficAuthorityMSP.peer','BankAMSP.peer','BankBMSP.peer','InsurerMSP.peer')")
+        "OutOf(2,'TrafficAuthorityMSP.peer','BankAMSP.peer','BankBMSP.peer','InsurerMSP.peer')"
+    )
     assert specs["mortgage"].collections.name == "collections_config.json"
     assert specs["runtimetest"].contracts == ("chaincode.testcc.contract:TestContract",)

@@ -21,8 +21,9 @@ def test_committed_compose_file_is_the_rendered_topology(monkeypatch: pytest.Mon
     # The committed file is rendered for the default ports, whatever this shell's overrides are.
     for var in ("MLEDGER_NETWORK_BASE_PORT", "MLEDGER_NETWORK_DIR", "MLEDGER_BIN_DIR", "FABRIC_VERSION"):
         monkeypatch.delenv(var, raising=False)
-    assert (ROOT / "docker-compose.yaml").read_text() == compose.render(), \
+    assert (ROOT / "docker-compose.yaml").read_text() == compose.render(), (
         "docker-compose.yaml is stale: run `python -m network compose > docker-compose.yaml`"
+    )
 
 
 def test_compose_names_the_same_orgs_nodes_channel_and_chaincodes() -> None:
@@ -36,8 +37,11 @@ def test_compose_names_the_same_orgs_nodes_channel_and_chaincodes() -> None:
     assert cas == {o.msp_id for o in topology.ORGS}
     orderers = [k for k, v in services.items() if v["labels"].get("mledger.kind") == "orderer"]
     assert len(orderers) == topology.ORDERER_COUNT == 3
-    ccs = {v["labels"]["mledger.chaincode"] for v in services.values()
-           if v["labels"].get("mledger.kind") == "chaincode"}
+    ccs = {
+        v["labels"]["mledger.chaincode"]
+        for v in services.values()
+        if v["labels"].get("mledger.kind") == "chaincode"
+    }
     assert ccs == {s.name for s in chaincode.load_specs()} == {"mortgage", "runtimetest"}
     assert "gateway" in services
 
@@ -53,10 +57,21 @@ def test_compose_uses_official_images_and_loopback_only() -> None:
 
 def test_topology_orgs_and_roles() -> None:
     msps = {o.msp_id for o in topology.ORGS}
-    assert msps == {"TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP", "RegulatorMSP", "DealerMSP",
-                    "OrdererMSP"}
+    assert msps == {
+        "TrafficAuthorityMSP",
+        "BankAMSP",
+        "BankBMSP",
+        "InsurerMSP",
+        "RegulatorMSP",
+        "DealerMSP",
+        "OrdererMSP",
+    }
     assert {o.msp_id for o in topology.ORGS if o.endorsing} == {
-        "TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP"}
+        "TrafficAuthorityMSP",
+        "BankAMSP",
+        "BankBMSP",
+        "InsurerMSP",
+    }
     assert topology.org("regulator").peer and not topology.org("regulator").endorsing
     assert not topology.org("DealerMSP").peer
     users = {(o.name, u.name): u.role for o in topology.ORGS for u in o.users}
@@ -65,8 +80,10 @@ def test_topology_orgs_and_roles() -> None:
     assert users[("Insurer", "underwriter1")] == "underwriter"
     assert users[("Dealer", "dealer1")] == "dealer"
     assert users[("Regulator", "regulator1")] == "regulator"
-    assert all(users[(o.name, "admin")] == "admin" and users[(o.name, "auditor1")] == "auditor"
-               for o in topology.ORGS)
+    assert all(
+        users[(o.name, "admin")] == "admin" and users[(o.name, "auditor1")] == "auditor"
+        for o in topology.ORGS
+    )
 
 
 def test_ports_are_unique_and_move_with_the_base() -> None:
