@@ -2,9 +2,14 @@
 """Gateway client throughput: submit and evaluate with 1, 10 and 50 in flight against the local network.
 
 Prints, for each level: transactions/s, p50/p95/p99 latency and client CPU time per transaction
-(process CPU: Python + grpc threads). Also measures the pure client-side cost of one submit
-(build, sign proposal, parse + sign envelope, sign commit request) with no network, which is the
-figure behind the "< 1 ms CPU per submitted tx" target.
+(whole process: Python + grpc threads), split into the asyncio thread and grpc's own threads.
+Submit runs twice: with the shared commit listener (default: commit status from one filtered-block
+stream, two calls per submit) and with a CommitStatus call per transaction (the official clients'
+flow, three calls). Also printed, to read the figures against:
+- the library's own CPU per submit with no I/O (build and sign the proposal, parse and sign the
+  prepared transaction);
+- grpcio's own CPU per call on this machine: a call the peer refuses at once (empty
+  EvaluateRequest), no Fabric work, no signing — the floor under every Gateway call.
 
 Usage: .venv/bin/python scripts/bench/gateway_client_throughput.py [--org banka --user loan1
        --chaincode runtimetest --count 200 --levels 1,10,50]   (network up: `python -m network up`)
@@ -23,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import grpc
+from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 
 from app.fabric_gateway import (
     AsyncContract,
@@ -60,6 +66,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def thread_cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process's asyncio (main) thread and of all its other threads."""
+    main, other = 0.0, 0.0
+    main_tid = str(os.getpid())
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                seconds = int(f.read().split()[0]) / 1e9
+        except FileNotFoundError:  # the thread ended
+            continue
+        if tid == main_tid:
+            main += seconds
+        else:
+            other += seconds
+    return main, other
+
+
 async def run_level(contract: AsyncContract, kind: str, count: int, in_flight: int, run_id: str) -> dict:
     latencies: list[float] = []
     failures: list[str] = []
@@ -84,9 +107,10 @@ async def run_level(contract: AsyncContract, kind: str, count: int, in_flight: i
                 continue
             latencies.append(time.perf_counter() - started)
 
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    cpu0, wall0, (main0, other0) = time.process_time(), time.perf_counter(), thread_cpu()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    main1, other1 = thread_cpu()
     return {
         "kind": kind,
         "in_flight": in_flight,
@@ -96,14 +120,38 @@ async def run_level(contract: AsyncContract, kind: str, count: int, in_flight: i
         "p95": percentile(latencies, 95) * 1000 if latencies else float("nan"),
         "p99": percentile(latencies, 99) * 1000 if latencies else float("nan"),
         "cpu_ms": cpu / count * 1000,
+        "main_ms": (main1 - main0) / count * 1000,
+        "grpc_ms": (other1 - other0) / count * 1000,
         "failures": failures,
     }
 
 
-def library_cpu(gateway: Gateway, chaincode: str, rounds: int) -> float:
+async def grpc_floor(channel: grpc.aio.Channel, in_flight: int, count: int) -> float:
+    """grpcio's CPU per call: Evaluate with an empty request, which the peer refuses at once."""
+    stub = gateway_pb2_grpc.GatewayStub(channel)
+    request = gateway_pb2.EvaluateRequest()
+    remaining = [100]  # warm up
+
+    async def worker() -> None:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            try:
+                await stub.Evaluate(request, timeout=5)
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                    raise
+
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    cpu0 = time.process_time()
+    remaining[0] = count
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    return (time.process_time() - cpu0) / count * 1000
+
+
+def library_cpu(gateway: Gateway, chaincode: str, rounds: int, sign_commit_request: bool) -> float:
     """Client CPU per submit spent in this library, no I/O: build and sign the proposal, serialize the
-    endorse request, parse a real prepared transaction from the network, sign it, build and sign the
-    commit status request (grpc's own framing/TLS work is what the process figures add on top)."""
+    endorse request, parse a real prepared transaction from the network, sign it, and (CommitStatus
+    call flow only) sign the commit status request. grpc's own work is what the process figures add."""
     contract = gateway.get_network("vehicles").get_contract(chaincode)
     real = contract.new_proposal("put", ["bench-library-cpu", "v"]).endorse()
     prepared_bytes = real.bytes()
@@ -114,8 +162,9 @@ def library_cpu(gateway: Gateway, chaincode: str, rounds: int) -> float:
         transaction = gateway.new_signed_transaction(prepared_bytes, b"placeholder")
         transaction._prepared.envelope.signature = b""
         transaction._submit_request().SerializeToString()
-        transaction._commit_request()
-        gateway._signing_identity.sign(transaction._commit_request().request)
+        request = transaction._commit_request()
+        if sign_commit_request:
+            gateway._signing_identity.sign(request.request)
     return (time.process_time() - started) / rounds * 1000
 
 
@@ -134,7 +183,8 @@ async def main() -> None:
     address, tls_ca, msp, msp_id = network_endpoint(args.org, args.user)
     identity, signer = load_msp_folder(msp, msp_id)
     print(
-        f"machine: {os.cpu_count()} CPUs; peer {address} as {args.user}@{msp_id}; chaincode {args.chaincode}"
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (the network shares them); "
+        f"peer {address} as {args.user}@{msp_id}; chaincode {args.chaincode}"
     )
 
     run_id = uuid.uuid4().hex[:8]
@@ -142,25 +192,37 @@ async def main() -> None:
         gateway = connect(identity, signer, channel, deadlines=Deadlines(submit=30))
         seed = gateway.get_network("vehicles").get_contract(args.chaincode)
         seed.submit_transaction("put", f"bench-{run_id}-seed", "v")
-        cpu = library_cpu(gateway, args.chaincode, 500)
-        print(f"library CPU per submit (build, 3 signatures, parse; no I/O): {cpu:.3f} ms")
-
-    results = []
-    async with create_async_channel(address, tls_root_certificates=tls_ca) as channel:
-        contract = (
-            connect_async(identity, signer, channel).get_network("vehicles").get_contract(args.chaincode)
+        listener_cpu = library_cpu(gateway, args.chaincode, 500, sign_commit_request=False)
+        call_cpu = library_cpu(gateway, args.chaincode, 500, sign_commit_request=True)
+        gateway.close()
+        print(
+            f"library CPU per submit, no I/O: {listener_cpu:.3f} ms with the commit listener "
+            f"(2 signatures), {call_cpu:.3f} ms with CommitStatus calls (3 signatures)"
         )
-        for kind in ("evaluate", "submit"):
+
+    async with create_async_channel(address, tls_root_certificates=tls_ca) as channel:
+        floors = [f"{level} in flight {await grpc_floor(channel, level, 2000):.3f}" for level in levels]
+        print("grpcio CPU per call (refused at once, no Fabric work): " + ", ".join(floors) + " ms")
+        modes = (
+            ("evaluate", "evaluate", True),
+            ("submit", "submit", True),
+            ("submit", "submit/call", False),
+        )
+        for kind, label, listener in modes:
+            gateway = connect_async(identity, signer, channel, commit_listener=listener)
+            contract = gateway.get_network("vehicles").get_contract(args.chaincode)
             await run_level(contract, kind, min(20, args.count), 5, run_id)  # warm up
             for level in levels:
-                results.append(await run_level(contract, kind, max(args.count, level), level, run_id))
-                r = results[-1]
+                r = await run_level(contract, kind, max(args.count, level), level, run_id)
                 print(
-                    f"{r['kind']:8} in-flight {r['in_flight']:3}  n={r['count']:4}  {r['tps']:8.1f} tx/s  "
-                    f"p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
-                    f"client CPU {r['cpu_ms']:.3f} ms/tx" + failed(r["failures"]),
+                    f"{label:11} in-flight {r['in_flight']:3}  n={r['count']:4}  {r['tps']:7.1f} tx/s  "
+                    f"p50 {r['p50']:6.1f}  p95 {r['p95']:6.1f}  p99 {r['p99']:6.1f} ms  "
+                    f"client CPU {r['cpu_ms']:.3f} ms/tx (asyncio thread {r['main_ms']:.3f}, "
+                    f"grpc threads {r['grpc_ms']:.3f})" + failed(r["failures"]),
                     flush=True,
                 )
+            await gateway.close()
+    print("submit = shared commit listener (default); submit/call = a CommitStatus call per transaction")
 
 
 if __name__ == "__main__":
