@@ -16,6 +16,7 @@ from .block_events import FILTERED, FULL, WITH_PRIVATE_DATA
 from .block_parser import BlockTransaction, block_transactions
 from .checkpointer import Checkpoint, FileCheckpointer, InMemoryCheckpointer
 from .commit import AsyncCommit, Commit, Status
+from .commit_listener import CommitListeners
 from .connection import create_async_channel, create_channel
 from .contract import AsyncContract, Contract, Submitted
 from .errors import (
@@ -31,7 +32,7 @@ from .errors import (
     TransactionError,
 )
 from .events import ChaincodeEvent
-from .gateway import AsyncGateway, Gateway, connect, connect_async
+from .gateway import AsyncGateway, Gateway, connect, connect_async, new_commit_listeners
 from .identity import Identity, identity_from_cert_file, identity_from_pem
 from .msp import load_msp_folder, load_pem_files
 from .network import AsyncNetwork, Network
@@ -58,6 +59,7 @@ __all__ = [
     "Checkpoint",
     "Commit",
     "CommitError",
+    "CommitListeners",
     "CommitStatusError",
     "Contract",
     "Deadlines",
@@ -90,6 +92,7 @@ __all__ = [
     "load_msp_folder",
     "load_pem_files",
     "load_private_key",
+    "new_commit_listeners",
     "new_private_key_signer",
     "signer_from_pem",
 ]

@@ -411,6 +411,13 @@ class CommitListeners:
         self._reconnect = reconnect
         self._listeners: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # The client whose gateway closes these listeners (a shared set's client has no gateway).
+        self.owner = client
+
+    @property
+    def channel(self) -> Any:
+        """The grpc channel the streams run on."""
+        return self._client.channel
 
     def sync(self, channel_name: str) -> CommitListener:
         with self._lock:

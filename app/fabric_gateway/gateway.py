@@ -148,9 +148,10 @@ class Gateway(GatewayBase):
         return BlockEventsRequest(self._client, self._signing_identity, envelope, kind, self.reconnect)
 
     def close(self) -> None:
-        """Stop the commit listeners; the grpc channel belongs to the caller and stays open."""
-        if self._client.commit_listeners is not None:
-            self._client.commit_listeners.close()
+        """Stop this gateway's own commit listeners (not shared ones); the grpc channel stays open."""
+        listeners = self._client.commit_listeners
+        if listeners is not None and listeners.owner is self._client:
+            listeners.close()
 
     def __enter__(self) -> Gateway:
         return self
@@ -200,9 +201,10 @@ class AsyncGateway(GatewayBase):
         return AsyncBlockEventsRequest(self._client, self._signing_identity, envelope, kind, self.reconnect)
 
     async def close(self) -> None:
-        """Stop the commit listeners; the grpc channel belongs to the caller and stays open."""
-        if self._client.commit_listeners is not None:
-            await self._client.commit_listeners.aclose()
+        """Stop this gateway's own commit listeners (not shared ones); the grpc channel stays open."""
+        listeners = self._client.commit_listeners
+        if listeners is not None and listeners.owner is self._client:
+            await listeners.aclose()
 
     async def __aenter__(self) -> AsyncGateway:
         return self
@@ -219,20 +221,21 @@ def connect(
     hash: hashing.HashFunction | None = None,
     deadlines: Deadlines | None = None,
     reconnect: ReconnectPolicy | None = None,
-    commit_listener: bool = True,
+    commit_listener: bool | CommitListeners = True,
 ) -> Gateway:
     """A blocking gateway. ``signer=None`` allows only offline signing; ``hash`` defaults to the
     signer's ``preferred_hash`` (SHA-256 for P-256, none for Ed25519) or SHA-256.
 
     ``commit_listener`` (default on): submits learn their commit status from one shared
     filtered-block stream per channel instead of a CommitStatus call each (see commit_listener);
-    off, every submit asks the CommitStatus call, as the official clients do."""
+    off, every submit asks the CommitStatus call, as the official clients do. Pass the result of
+    :func:`new_commit_listeners` to share one stream among many identities' gateways on the same
+    grpc channel (an API server with many users); its owner closes it."""
     deadlines = deadlines or Deadlines()
     reconnect = reconnect or ReconnectPolicy()
     client = GatewayClient(channel, deadlines)
     signing_identity = _signing_identity(identity, signer, hash)
-    if commit_listener:
-        client.commit_listeners = CommitListeners(client, signing_identity, reconnect)
+    client.commit_listeners = _listeners(commit_listener, client, signing_identity, reconnect)
     return Gateway(client, signing_identity, deadlines, reconnect)
 
 
@@ -244,13 +247,48 @@ def connect_async(
     hash: hashing.HashFunction | None = None,
     deadlines: Deadlines | None = None,
     reconnect: ReconnectPolicy | None = None,
-    commit_listener: bool = True,
+    commit_listener: bool | CommitListeners = True,
 ) -> AsyncGateway:
     """An asyncio gateway over a ``grpc.aio`` channel (same options as :func:`connect`)."""
     deadlines = deadlines or Deadlines()
     reconnect = reconnect or ReconnectPolicy()
     client = AsyncGatewayClient(channel, deadlines)
     signing_identity = _signing_identity(identity, signer, hash)
-    if commit_listener:
-        client.commit_listeners = CommitListeners(client, signing_identity, reconnect)
+    client.commit_listeners = _listeners(commit_listener, client, signing_identity, reconnect)
     return AsyncGateway(client, signing_identity, deadlines, reconnect)
+
+
+def _listeners(
+    choice: bool | CommitListeners,
+    client: GatewayClient | AsyncGatewayClient,
+    signing_identity: SigningIdentity,
+    reconnect: ReconnectPolicy,
+) -> CommitListeners | None:
+    if isinstance(choice, CommitListeners):
+        if choice.channel is not client.channel:
+            raise ValueError("commit_listener: shared listeners must be built on the same grpc channel")
+        return choice
+    return CommitListeners(client, signing_identity, reconnect) if choice else None
+
+
+def new_commit_listeners(
+    identity: Identity,
+    signer: Sign,
+    channel: grpc.Channel | grpc.aio.Channel,
+    *,
+    hash: hashing.HashFunction | None = None,
+    reconnect: ReconnectPolicy | None = None,
+) -> CommitListeners:
+    """Commit listeners to share among gateways on ``channel`` (pass as ``commit_listener=``).
+
+    ``identity`` signs the block-event requests (any channel member may read filtered blocks: they
+    hold transaction ids and validation codes only). Close with ``close()`` / ``await aclose()``."""
+    client: GatewayClient | AsyncGatewayClient
+    if isinstance(channel, grpc.aio.Channel):
+        client = AsyncGatewayClient(channel, Deadlines())
+    else:
+        client = GatewayClient(channel, Deadlines())
+    signing_identity = _signing_identity(identity, signer, hash)
+    listeners = CommitListeners(client, signing_identity, reconnect or ReconnectPolicy())
+    client.commit_listeners = listeners
+    return listeners

@@ -48,16 +48,20 @@ from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_
 from app.fabric_gateway import (
     AsyncGateway,
     CommitError,
+    CommitListeners,
     CommitStatusError,
     Deadlines,
     EndorseError,
     EvaluateError,
     GatewayError,
+    Identity,
+    Sign,
     SubmitError,
     connect_async,
     create_async_channel,
     load_msp_folder,
     load_pem_files,
+    new_commit_listeners,
 )
 from app.fabric_gateway.errors import validation_code_name
 from app.ledger.port import (
@@ -214,6 +218,9 @@ class FabricLedger:
         self._resolver = resolver
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._gateways: dict[tuple[str, str], AsyncGateway] = {}
+        # One commit listener set per peer, shared by every user's gateway on it (one block stream
+        # per peer, not one per user), signed by the service identity.
+        self._listeners: dict[str, CommitListeners] = {}
 
     @classmethod
     def from_profile(
@@ -262,19 +269,38 @@ class FabricLedger:
             self._channels[peer.endpoint] = channel
         return channel
 
+    def _credentials(self, msp_id: str, user_id: str) -> tuple[Identity, Sign]:
+        creds = self._resolver(msp_id, user_id)
+        if creds.msp_dir is not None:
+            return load_msp_folder(creds.msp_dir, msp_id)
+        if creds.cert_path is not None and creds.key_path is not None:
+            return load_pem_files(msp_id, creds.cert_path, creds.key_path)
+        raise LedgerError(f"no enrolled identity for {user_id}@{msp_id}", status=401)
+
+    def _shared_listeners(self, peer: PeerEndpoint) -> CommitListeners | bool:
+        listeners = self._listeners.get(peer.endpoint)
+        if listeners is None:
+            try:
+                identity, signer = self._credentials(*self.profile.service_identity)
+            except (LedgerError, OSError, ValueError) as exc:
+                logger.warning("commit listener: no service identity (%s); each user gets their own", exc)
+                return True
+            listeners = new_commit_listeners(identity, signer, self._grpc_channel(peer))
+            self._listeners[peer.endpoint] = listeners
+        return listeners
+
     def _gateway(self, msp_id: str, user_id: str) -> AsyncGateway:
         key = (msp_id, user_id)
         gateway = self._gateways.get(key)
         if gateway is None:
-            creds = self._resolver(msp_id, user_id)
-            if creds.msp_dir is not None:
-                identity, signer = load_msp_folder(creds.msp_dir, msp_id)
-            elif creds.cert_path is not None and creds.key_path is not None:
-                identity, signer = load_pem_files(msp_id, creds.cert_path, creds.key_path)
-            else:
-                raise LedgerError(f"no enrolled identity for {user_id}@{msp_id}", status=401)
+            identity, signer = self._credentials(msp_id, user_id)
+            peer = self._peer_for(msp_id)
             gateway = connect_async(
-                identity, signer, self._grpc_channel(self._peer_for(msp_id)), deadlines=self.profile.deadlines
+                identity,
+                signer,
+                self._grpc_channel(peer),
+                deadlines=self.profile.deadlines,
+                commit_listener=self._shared_listeners(peer),
             )
             self._gateways[key] = gateway
         return gateway
@@ -423,6 +449,9 @@ class FabricLedger:
         for gateway in self._gateways.values():
             await gateway.close()
         self._gateways.clear()
+        listeners, self._listeners = list(self._listeners.values()), {}
+        for shared in listeners:
+            await shared.aclose()
         channels, self._channels = list(self._channels.values()), {}
         for channel in channels:
             await channel.close()

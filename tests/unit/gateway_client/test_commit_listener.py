@@ -214,3 +214,30 @@ async def test_async_stream_lost_falls_back_and_refusal_disables(fake: FakeServe
         assert gateway.commit_listener_state("vehicles") == "disabled: deliver answered FORBIDDEN"
         assert (await contract.submit("Put", "k2")).status.successful
         await gateway.close()
+
+
+def test_listeners_shared_among_identities(fake: FakeServer, credentials, tmp_path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from app.fabric_gateway import load_msp_folder, new_commit_listeners
+
+    from .keys import write_msp
+
+    identity, signer = credentials
+    other_identity, other_signer = load_msp_folder(
+        write_msp(tmp_path / "other", ec.generate_private_key(ec.SECP256R1()), "dealer1"), "DealerMSP"
+    )
+    with grpc.insecure_channel(fake.address) as channel:
+        shared = new_commit_listeners(identity, signer, channel)
+        bank = connect(identity, signer, channel, commit_listener=shared)
+        dealer = connect(other_identity, other_signer, channel, commit_listener=shared)
+        assert bank.get_network("vehicles").get_contract("cc").submit("A").status.successful
+        assert dealer.get_network("vehicles").get_contract("cc").submit("B").status.successful
+        assert len(fake.service.deliver_requests) == 1 and calls(fake, "commit_status") == 0
+        bank.close()  # a gateway does not close listeners it does not own
+        assert shared.state("vehicles") == "live"
+        assert dealer.get_network("vehicles").get_contract("cc").submit("C").status.successful
+        shared.close()
+        assert shared.state("vehicles") == "closed"
+        with grpc.insecure_channel(fake.address) as elsewhere, pytest.raises(ValueError, match="same grpc"):
+            connect(identity, signer, elsewhere, commit_listener=shared)

@@ -82,6 +82,18 @@ async def test_evaluate_signs_with_the_callers_own_identity(ledger: FabricLedger
     assert len(creators) == 2
 
 
+async def test_users_share_one_commit_stream_signed_by_the_service_identity(
+    ledger: FabricLedger, fake: FakeServer
+) -> None:
+    first = await ledger.submit(LOAN, "RequestLien", ["{}"])
+    second = await ledger.submit(DEALER, "RecordOdometer", ["VIN1", "100"])
+    assert (first.block_number, second.block_number) == (7, 8)
+    assert [kind for kind, _ in fake.service.requests].count("commit_status") == 0
+    assert len(fake.service.deliver_requests) == 1  # one stream for both users
+    await ledger.close()
+    assert ledger._listeners == {}
+
+
 async def test_submit_returns_block_code_payload_and_proposal_time(ledger: FabricLedger) -> None:
     result = await ledger.submit(LOAN, "RequestLien", ["{}"], transient={"k": b"v"})
     assert result.validation_code == "VALID" and result.block_number == 7
