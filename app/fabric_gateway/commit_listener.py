@@ -419,30 +419,21 @@ class CommitListeners:
         """The grpc channel the streams run on."""
         return self._client.channel
 
-    def sync(self, channel_name: str) -> CommitListener:
+    def _listener(self, channel_name: str, kind: type) -> Any:
         with self._lock:
             listener = self._listeners.get(channel_name)
             if listener is None:
-                listener = CommitListener(
-                    self._client,  # type: ignore[arg-type]
-                    self._signing_identity,
-                    channel_name,
-                    self._reconnect,
-                )
+                listener = kind(self._client, self._signing_identity, channel_name, self._reconnect)
                 self._listeners[channel_name] = listener
             return listener
 
+    def sync(self, channel_name: str) -> CommitListener:
+        """The blocking listener of a channel (a blocking gateway's)."""
+        return self._listener(channel_name, CommitListener)  # type: ignore[no-any-return]
+
     def asynchronous(self, channel_name: str) -> AsyncCommitListener:
-        listener = self._listeners.get(channel_name)
-        if listener is None:
-            listener = AsyncCommitListener(
-                self._client,  # type: ignore[arg-type]
-                self._signing_identity,
-                channel_name,
-                self._reconnect,
-            )
-            self._listeners[channel_name] = listener
-        return listener
+        """The asyncio listener of a channel (an asyncio gateway's)."""
+        return self._listener(channel_name, AsyncCommitListener)  # type: ignore[no-any-return]
 
     def state(self, channel_name: str) -> str:
         """``idle`` (no submit yet), ``live``, ``reconnecting``, ``disabled: <why>`` or ``closed``."""
