@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -42,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 # How long the first submit on a channel waits for the stream to become live before using the call.
 READY_TIMEOUT = 3.0
+# A waiter nobody collected and whose transaction never committed (a fire-and-forget submit the
+# orderer dropped) is let go after this long: asking later goes to the CommitStatus call.
+MAX_WAITER_AGE = 600.0
 
 REFUSED_STATUSES = frozenset({common_pb2.FORBIDDEN, common_pb2.BAD_REQUEST, common_pb2.NOT_FOUND})
 REFUSED_CODES = frozenset(
@@ -96,6 +100,7 @@ class ListenerCore:
         self.ever_live = False
         self.closed = False
         self.disabled_reason = ""
+        self.max_waiter_age = MAX_WAITER_AGE
 
     @property
     def usable(self) -> bool:
@@ -119,6 +124,7 @@ class ListenerCore:
         previous = self._pending.pop(transaction_id, None)
         if previous is not None:  # the same transaction submitted again: the call will tell
             self.settle(previous, FALLBACK)
+        waiter.registered = time.monotonic()
         self._pending[transaction_id] = waiter
 
     def remove(self, transaction_id: str, waiter: Any) -> None:
@@ -131,6 +137,7 @@ class ListenerCore:
             logger.debug("commit listener live on %s at block %d", self.channel_name, block.number)
         if not self._pending:
             return
+        self._prune(time.monotonic())
         for tx in block.filtered_transactions:
             waiter = self._pending.pop(tx.txid, None)
             if waiter is None:
@@ -140,6 +147,15 @@ class ListenerCore:
                 self.settle(waiter, FALLBACK)
             else:
                 self.settle(waiter, Status(tx.txid, code, int(block.number)))
+
+    def _prune(self, now: float) -> None:
+        """Let go of waiters older than ``max_waiter_age`` (insertion order: oldest first)."""
+        while self._pending:
+            transaction_id, waiter = next(iter(self._pending.items()))
+            if now - waiter.registered < self.max_waiter_age:
+                return
+            del self._pending[transaction_id]
+            self.settle(waiter, FALLBACK)
 
     def down(self, reason: str) -> None:
         """The stream is gone: every waiter asks the call instead."""
@@ -177,13 +193,14 @@ class ListenerCore:
 class SyncWaiter:
     """A blocking waiter for one transaction's outcome."""
 
-    __slots__ = ("_event", "_listener", "outcome", "transaction_id")
+    __slots__ = ("_event", "_listener", "outcome", "registered", "transaction_id")
 
     def __init__(self, transaction_id: str, listener: CommitListener) -> None:
         self.transaction_id = transaction_id
         self._event = threading.Event()
         self.outcome: Status | Fallback | None = None
         self._listener = listener
+        self.registered = 0.0
 
     def wait(self, timeout: float | None) -> Status | Fallback | None:
         """The outcome, or None when ``timeout`` passed (the waiter is then forgotten)."""
@@ -290,12 +307,13 @@ class CommitListener(ListenerCore):
 class AsyncWaiter:
     """An asyncio waiter for one transaction's outcome."""
 
-    __slots__ = ("_listener", "future", "transaction_id")
+    __slots__ = ("_listener", "future", "registered", "transaction_id")
 
     def __init__(self, transaction_id: str, listener: AsyncCommitListener) -> None:
         self.transaction_id = transaction_id
         self.future: asyncio.Future[Status | Fallback] = asyncio.get_running_loop().create_future()
         self._listener = listener
+        self.registered = 0.0
 
     async def wait(self, timeout: float | None) -> Status | Fallback | None:
         """The outcome, or None when ``timeout`` passed (the waiter is then forgotten)."""

@@ -241,3 +241,18 @@ def test_listeners_shared_among_identities(fake: FakeServer, credentials, tmp_pa
         assert shared.state("vehicles") == "closed"
         with grpc.insecure_channel(fake.address) as elsewhere, pytest.raises(ValueError, match="same grpc"):
             connect(identity, signer, elsewhere, commit_listener=shared)
+
+
+def test_uncollected_waiter_of_a_lost_transaction_is_let_go(gateway: Gateway, fake: FakeServer) -> None:
+    contract = gateway.get_network("vehicles").get_contract("mortgage")
+    contract.submit("Put", "warm-up")
+    listener = gateway._client.commit_listeners.sync("vehicles")  # type: ignore[union-attr]
+    listener.max_waiter_age = 0.2
+    fake.service.behaviour.commit_hang = True  # the orderer "loses" this one
+    lost = contract.new_proposal("Put", ["lost"]).endorse().submit()
+    fake.service.behaviour.commit_hang = False
+    time.sleep(0.3)
+    contract.submit("Put", "later")  # its block sweeps the stale waiter
+    assert lost.transaction_id not in listener._pending
+    fake.service.committed[99] = [(lost.transaction_id, transaction_pb2.VALID)]
+    assert lost.get_status().block_number == 99 and lost.answered_by == COMMIT_STATUS_CALL
