@@ -102,6 +102,27 @@ def endorsers_of(block: common_pb2.Block, tx_id: str) -> set[str]:
     raise AssertionError(f"tx {tx_id} not in block {block.header.number}")
 
 
+def wait_until_other_peers_endorse_with(net: FabricNetworkInfo, msp_id: str, timeout: float = 120) -> None:
+    """After restarting an org's peer, wait until the other orgs' gateways find it again as an endorser
+    (gossip membership catches up after the peer's own health check), so later tests see a whole
+    network."""
+    others = (("TrafficAuthorityMSP", "officer1"), ("BankBMSP", "loan1"), ("InsurerMSP", "underwriter1"))
+    for org, user in others:
+        client = Client(net, org, user)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    client.contract.new_proposal("get", ["probe"], endorsing_organizations=[msp_id]).endorse()
+                    break
+                except EndorseError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
+        finally:
+            client.close()
+
+
 def test_submit_then_evaluate(bank: Client) -> None:
     k = key("put")
     submitted = bank.contract.submit("put", k, "hello")
@@ -306,6 +327,7 @@ def test_commit_status_survives_the_gateway_peer_restarting(net: FabricNetworkIn
     finally:
         client.gateway.close()
         client.close()
+        wait_until_other_peers_endorse_with(net, "BankAMSP")
 
 
 def test_endorsement_failure_reports_each_peer(bank: Client) -> None:
@@ -385,6 +407,7 @@ def test_listener_survives_its_peer_restarting(net: FabricNetworkInfo, officer: 
         events.close()
     finally:
         listener.close()
+        wait_until_other_peers_endorse_with(net, "BankAMSP")
 
 
 async def test_async_api(net: FabricNetworkInfo) -> None:
