@@ -3,7 +3,10 @@ node, the port and the log file, and nothing it started is left running."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -43,9 +46,27 @@ def test_busy_orderer_port_stops_up_and_leaves_nothing_running(tmp_path: Path) -
     assert "orderer1" in msg and str(busy) in msg and "orderer1.log" in msg
     assert (net.settings.logs_dir / "ca.banka.log").exists(), "up should have started the CAs first"
     assert net.procs.load() == {}
-    for node in net.nodes():  # nothing of this network still listens
+    for node in net.nodes():  # nothing of this network still listens (sockets close as processes exit)
         ports = [p for label, p in node.ports.items() if (node.name, label) != ("orderer1", "listen")]
-        assert all(port_free(p) for p in ports), node.name
+        held = _held_ports(ports, grace=5.0)
+        assert not held, f"{node.name} ports still bound: {held}\n{_listeners(held)}"
+
+
+def _held_ports(ports: list[int], grace: float) -> list[int]:
+    deadline = time.monotonic() + grace
+    while True:
+        held = [p for p in ports if not port_free(p)]
+        if not held or time.monotonic() > deadline:
+            return held
+        time.sleep(0.2)
+
+
+def _listeners(ports: list[int]) -> str:
+    """Who holds the ports (for the failure message)."""
+    if not ports or shutil.which("ss") is None:
+        return ""
+    result = subprocess.run(["ss", "-tanp"], capture_output=True, text=True, check=False)
+    return "\n".join(line for line in result.stdout.splitlines() if any(f":{p} " in line for p in ports))
 
 
 def test_dead_ca_is_named(tmp_path: Path) -> None:
