@@ -104,6 +104,11 @@ class FabricCaEnroller:
             reason = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise EnrolmentError(f"fabric-ca {stage} failed: {reason[0]}")
 
+    def has_identity(self, msp_id: str, username: str) -> bool:
+        """Whether the wallet already holds the user's certificate and key."""
+        msp_dir = wallet_msp_dir(self._wallet, msp_id, username)
+        return any((msp_dir / "signcerts").glob("*.pem")) and any((msp_dir / "keystore").glob("*"))
+
     def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
         home = self._wallet / msp_id / username
         self._run(

@@ -29,6 +29,10 @@ class PerOrgEnroller:
     def __init__(self, enrollers: dict[str, FabricCaEnroller]) -> None:
         self._enrollers = enrollers
 
+    def has_identity(self, msp_id: str, username: str) -> bool:
+        enroller = self._enrollers.get(msp_id)
+        return enroller is not None and enroller.has_identity(msp_id, username)
+
     def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
         enroller = self._enrollers.get(msp_id)
         if enroller is None:

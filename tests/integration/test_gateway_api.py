@@ -104,6 +104,15 @@ def test_gateways_per_org_with_fabric_ca_users(fabric_network: Any, tmp_path: Pa
         assert created.status_code == 201, created.text
         assert created.json()["validation_code"] == "VALID" and created.json()["block_number"] > 0
 
+        # the vehicle's QR identity: issued by the registrar, verified by an anonymous scan through the
+        # gateway's own qr-scanner identity, which the gateway enrolled with fabric-ca when it started
+        assert wallet_msp_dir(wallet, "TrafficAuthorityMSP", "qr-scanner").joinpath("signcerts").is_dir()
+        issued = ta.post(f"/api/v1/vehicles/{vin}/qr", headers=officer)
+        assert issued.status_code == 201, issued.text
+        scanned = ta.post("/api/v1/qr/verify", json={"payload": issued.json()["payload"]})
+        assert scanned.status_code == 200, scanned.text
+        assert scanned.json()["valid"] is True and scanned.json()["vin"] == vin, scanned.json()
+
         # the chaincode sees the bank's real identity: its rule refuses a bank registering vehicles
         refused = bank.post("/api/v1/vehicles", json={"vehicle": vehicle, "owner": owner}, headers=loan)
         assert refused.status_code == 403 and "registrar" in refused.json()["error"]["message"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, UploadFile
@@ -23,7 +25,10 @@ from app.api.state import GatewayState
 from app.api.writes import WriteCtx
 from app.ledger.port import Caller, ChaincodeRefused
 from app.qr import CodeRecord, QrDecodeError, decode_qr_photo
+from app.users.enrolment import EnrolmentError
 from app.users.roles import SCANNER_USER, Role
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["qr"])
 
@@ -36,10 +41,41 @@ def _qr(state: GatewayState) -> QrService:
     return state.qr
 
 
+def scanner_org(state: GatewayState) -> str:
+    return "DealerMSP" if "DealerMSP" in state.settings.orgs else state.settings.orgs[0]
+
+
 def scanner_caller(state: GatewayState) -> Caller:
     """The gateway's own identity for anonymous scans (rule public_status: any consortium role)."""
-    org = "DealerMSP" if "DealerMSP" in state.settings.orgs else state.settings.orgs[0]
-    return Caller(user_id=SCANNER_USER, msp_id=org, attributes={"role": Role.scanner.value})
+    return Caller(user_id=SCANNER_USER, msp_id=scanner_org(state), attributes={"role": Role.scanner.value})
+
+
+def ensure_scanner_identity(state: GatewayState) -> str:
+    """On the real network, enrol the gateway's ``qr-scanner`` identity (role scanner) with the org's
+    fabric-ca once, so anonymous scans need no manual step (embedded mode issues it on first use).
+
+    Returns what happened; a CA that cannot enrol it is logged, not fatal: the gateway still serves
+    everything else and anonymous scans answer 401 naming the missing identity.
+    """
+    if state.settings.backend != "fabric":
+        return "not needed (embedded)"
+    org = scanner_org(state)
+    has_identity = getattr(state.enroller, "has_identity", None)
+    if has_identity is None:
+        return "skipped: the enroller cannot tell whether the identity exists"
+    if has_identity(org, SCANNER_USER):
+        return "present"
+    try:
+        state.enroller.enroll(org, SCANNER_USER, Role.scanner, secrets.token_urlsafe(18))
+    except EnrolmentError as exc:
+        log.warning(
+            "QR scanner identity %s@%s not enrolled (%s); anonymous scans will fail until it is "
+            "(mledger users add %s --org %s --role scanner)",
+            SCANNER_USER, org, exc, SCANNER_USER, org,
+        )  # fmt: skip
+        return f"failed: {exc}"
+    log.info("QR scanner identity %s@%s enrolled", SCANNER_USER, org)
+    return "enrolled"
 
 
 @router.post(

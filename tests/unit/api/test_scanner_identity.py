@@ -1,0 +1,68 @@
+"""The gateway enrols its own `qr-scanner` identity on the real network at start, once."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from app.api.routers.qr import ensure_scanner_identity
+from app.users.enrolment import EnrolledIdentity, EnrolmentError, FabricCaConfig, FabricCaEnroller
+from app.users.roles import SCANNER_USER, Role
+
+
+class FakeEnroller:
+    def __init__(self, present: bool = False, error: str = "") -> None:
+        self.present = present
+        self.error = error
+        self.calls: list[tuple[str, str, Role]] = []
+
+    def has_identity(self, msp_id: str, username: str) -> bool:
+        return self.present
+
+    def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
+        if self.error:
+            raise EnrolmentError(self.error)
+        assert len(secret) >= 16
+        self.calls.append((msp_id, username, role))
+        self.present = True
+        return EnrolledIdentity(enrollment_id=username, msp_dir=None)
+
+
+def _state(backend: str, orgs: list[str], enroller: object) -> SimpleNamespace:
+    return SimpleNamespace(settings=SimpleNamespace(backend=backend, orgs=orgs), enroller=enroller)
+
+
+def test_enrols_the_scanner_once_with_its_role() -> None:
+    enroller = FakeEnroller()
+    state = _state("fabric", ["BankAMSP", "DealerMSP"], enroller)
+    assert ensure_scanner_identity(state) == "enrolled"  # type: ignore[arg-type]
+    assert ensure_scanner_identity(state) == "present"  # type: ignore[arg-type]
+    assert enroller.calls == [("DealerMSP", SCANNER_USER, Role.scanner)]  # dealers' org when served
+
+
+def test_embedded_needs_nothing_and_a_failing_ca_is_logged_not_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert (
+        ensure_scanner_identity(_state("embedded", ["BankAMSP"], FakeEnroller())) == "not needed (embedded)"
+    )  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        outcome = ensure_scanner_identity(_state("fabric", ["BankAMSP"], FakeEnroller(error="CA down")))  # type: ignore[arg-type]
+    assert outcome == "failed: CA down"
+    assert "mledger users add qr-scanner --org BankAMSP --role scanner" in caplog.text
+
+
+def test_fabric_ca_enroller_sees_an_identity_in_its_wallet(tmp_path: Path) -> None:
+    config = FabricCaConfig("https://127.0.0.1:1", None, tmp_path / "tls.pem", tmp_path / "registrar")
+    enroller = FabricCaEnroller(config, tmp_path / "wallet")
+    assert not enroller.has_identity("BankAMSP", SCANNER_USER)
+    msp = tmp_path / "wallet" / "BankAMSP" / SCANNER_USER / "msp"
+    (msp / "signcerts").mkdir(parents=True)
+    (msp / "signcerts" / "cert.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    assert not enroller.has_identity("BankAMSP", SCANNER_USER)  # no key yet
+    (msp / "keystore").mkdir()
+    (msp / "keystore" / "key_sk").write_text("k")
+    assert enroller.has_identity("BankAMSP", SCANNER_USER)
