@@ -109,6 +109,23 @@ class FabricCaEnroller:
         msp_dir = wallet_msp_dir(self._wallet, msp_id, username)
         return any((msp_dir / "signcerts").glob("*.pem")) and any((msp_dir / "keystore").glob("*"))
 
+    def reset_and_enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
+        """For an identity the CA already has but whose wallet copy is lost: the registrar sets a new
+        secret and the role attribute (``identity modify``), then it is enrolled again."""
+        home = self._wallet / msp_id / username
+        self._run(
+            "identity modify",
+            [
+                "identity", "modify", username,
+                "-u", self._config.url,
+                "--mspdir", str(self._config.registrar_msp_dir),
+                "--secret", secret,
+                "--attrs", f"role={role.value}:ecert",
+            ],
+            home,
+        )  # fmt: skip
+        return self._enroll_only(msp_id, username, role, secret, home)
+
     def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
         home = self._wallet / msp_id / username
         self._run(
@@ -124,6 +141,11 @@ class FabricCaEnroller:
             ],
             home,
         )  # fmt: skip
+        return self._enroll_only(msp_id, username, role, secret, home)
+
+    def _enroll_only(
+        self, msp_id: str, username: str, role: Role, secret: str, home: Path
+    ) -> EnrolledIdentity:
         scheme, _, rest = self._config.url.partition("://")
         msp_dir = wallet_msp_dir(self._wallet, msp_id, username)
         self._run(

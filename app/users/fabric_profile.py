@@ -33,6 +33,12 @@ class PerOrgEnroller:
         enroller = self._enrollers.get(msp_id)
         return enroller is not None and enroller.has_identity(msp_id, username)
 
+    def reset_and_enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
+        enroller = self._enrollers.get(msp_id)
+        if enroller is None:
+            raise EnrolmentError(f"no fabric-ca configured for {msp_id} (have {sorted(self._enrollers)})")
+        return enroller.reset_and_enroll(msp_id, username, role, secret)
+
     def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
         enroller = self._enrollers.get(msp_id)
         if enroller is None:

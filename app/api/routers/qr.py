@@ -66,7 +66,14 @@ def ensure_scanner_identity(state: GatewayState) -> str:
     if has_identity(org, SCANNER_USER):
         return "present"
     try:
-        state.enroller.enroll(org, SCANNER_USER, Role.scanner, secrets.token_urlsafe(18))
+        try:
+            state.enroller.enroll(org, SCANNER_USER, Role.scanner, secrets.token_urlsafe(18))
+        except EnrolmentError as exc:
+            reset = getattr(state.enroller, "reset_and_enroll", None)
+            if "already registered" not in str(exc) or reset is None:
+                raise
+            # the CA knows it but this gateway's wallet lost it (a new gateway host, a wiped wallet)
+            reset(org, SCANNER_USER, Role.scanner, secrets.token_urlsafe(18))
     except EnrolmentError as exc:
         log.warning(
             "QR scanner identity %s@%s not enrolled (%s); anonymous scans will fail until it is "

@@ -66,3 +66,16 @@ def test_fabric_ca_enroller_sees_an_identity_in_its_wallet(tmp_path: Path) -> No
     (msp / "keystore").mkdir()
     (msp / "keystore" / "key_sk").write_text("k")
     assert enroller.has_identity("BankAMSP", SCANNER_USER)
+
+
+def test_identity_the_ca_already_has_is_reset_and_enrolled_again() -> None:
+    class KnownToTheCa(FakeEnroller):
+        def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
+            raise EnrolmentError("fabric-ca register failed: Identity 'qr-scanner' is already registered")
+
+        def reset_and_enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
+            return super().enroll(msp_id, username, role, secret)
+
+    enroller = KnownToTheCa()
+    assert ensure_scanner_identity(_state("fabric", ["InsurerMSP"], enroller)) == "enrolled"  # type: ignore[arg-type]
+    assert enroller.calls == [("InsurerMSP", SCANNER_USER, Role.scanner)]
