@@ -184,10 +184,7 @@ class ListenerCore:
 
     def backoff(self, attempt: int) -> float | None:
         """Seconds before reconnecting, or None when the policy says stop."""
-        policy = self._reconnect
-        if not policy.enabled or (policy.max_attempts is not None and attempt > policy.max_attempts):
-            return None
-        return policy.backoff(attempt)
+        return self._reconnect.backoff(attempt) if self._reconnect.allows(attempt) else None
 
 
 class SyncWaiter:

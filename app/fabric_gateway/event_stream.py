@@ -81,10 +81,7 @@ class _Core(Generic[T]):
     def failure(self, code: grpc.StatusCode, error: BaseException | None) -> float:
         """Decide on a failed or ended stream: return the backoff before resubscribing, or raise."""
         reconnect = (
-            self.policy.enabled
-            and code in RECONNECT_CODES
-            and self.source.can_resume()
-            and (self.policy.max_attempts is None or self.attempt < self.policy.max_attempts)
+            code in RECONNECT_CODES and self.source.can_resume() and self.policy.allows(self.attempt + 1)
         )
         if not reconnect:
             if isinstance(error, grpc.RpcError):

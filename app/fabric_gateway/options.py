@@ -47,6 +47,10 @@ class ReconnectPolicy:
     max_backoff: float = 5.0
     max_attempts: int | None = None
 
+    def allows(self, attempt: int) -> bool:
+        """Whether resubscription number ``attempt`` (1 = the first after a failure) may be made."""
+        return self.enabled and (self.max_attempts is None or attempt <= self.max_attempts)
+
     def backoff(self, attempt: int) -> float:
         return min(self.max_backoff, self.initial_backoff * (2 ** max(0, attempt - 1)))
 

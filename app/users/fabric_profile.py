@@ -33,17 +33,17 @@ class PerOrgEnroller:
         enroller = self._enrollers.get(msp_id)
         return enroller is not None and enroller.has_identity(msp_id, username)
 
-    def reset_and_enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
+    def _for(self, msp_id: str) -> FabricCaEnroller:
         enroller = self._enrollers.get(msp_id)
         if enroller is None:
             raise EnrolmentError(f"no fabric-ca configured for {msp_id} (have {sorted(self._enrollers)})")
-        return enroller.reset_and_enroll(msp_id, username, role, secret)
+        return enroller
+
+    def reset_and_enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
+        return self._for(msp_id).reset_and_enroll(msp_id, username, role, secret)
 
     def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
-        enroller = self._enrollers.get(msp_id)
-        if enroller is None:
-            raise EnrolmentError(f"no fabric-ca configured for {msp_id} (have {sorted(self._enrollers)})")
-        return enroller.enroll(msp_id, username, role, secret)
+        return self._for(msp_id).enroll(msp_id, username, role, secret)
 
 
 def _load(path: Path) -> dict[str, Any]:
