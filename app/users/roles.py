@@ -14,13 +14,16 @@ class Role(StrEnum):
     auditor = "auditor"
     admin = "admin"
     scanner = "scanner"  # the gateway's service identity for anonymous QR scans: public status only
+    # A bank's model administrator: the only role that trains, evaluates and promotes valuation and
+    # scorecard model versions (a loan officer uses the promoted version, never chooses it).
+    model_admin = "model_admin"
 
 
 # Which roles make sense in which org; the chaincode decides access, this only stops typos.
 ROLES_BY_ORG: dict[str, frozenset[Role]] = {
     "TrafficAuthorityMSP": frozenset({Role.registrar, Role.auditor, Role.admin}),
-    "BankAMSP": frozenset({Role.loan_officer, Role.auditor, Role.admin}),
-    "BankBMSP": frozenset({Role.loan_officer, Role.auditor, Role.admin}),
+    "BankAMSP": frozenset({Role.loan_officer, Role.model_admin, Role.auditor, Role.admin}),
+    "BankBMSP": frozenset({Role.loan_officer, Role.model_admin, Role.auditor, Role.admin}),
     "InsurerMSP": frozenset({Role.underwriter, Role.auditor, Role.admin}),
     "RegulatorMSP": frozenset({Role.regulator, Role.auditor, Role.admin}),
     "DealerMSP": frozenset({Role.dealer, Role.auditor, Role.admin}),
