@@ -51,7 +51,8 @@ class Host:
 
 
 def hosts() -> list[Host]:
-    """The hosts of the topology: one per application org, one per orderer node, one for chaincode."""
+    """The hosts of the topology: one per application org, one per orderer node, one for the chaincode
+    servers and one for the document store (kubo)."""
     out: list[Host] = []
     oo = topology.orderer_org()
     for o in topology.ORGS:
@@ -63,6 +64,7 @@ def hosts() -> list[Host]:
         nodes = ([topology.ca_name(oo)] if i == 0 else []) + [topology.orderer_name(i)]
         out.append(Host(topology.orderer_name(i), len(out), tuple(nodes)))
     out.append(Host("chaincode", len(out), tuple(s.server_name() for s in chaincode.load_specs())))
+    out.append(Host("kubo", len(out), ("kubo",)))
     return out
 
 

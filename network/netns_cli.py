@@ -11,7 +11,6 @@ from rich.console import Console
 
 from network.errors import NetworkError
 from network.multihost import MultiHostNetwork
-from network.netns import STATE_NAME, Layout, Namespaces
 from network.settings import Settings
 
 app = typer.Typer(
@@ -49,15 +48,9 @@ def up(direct: Annotated[bool, typer.Option(help="Link hosts directly (no Toxipr
 @app.command()
 def down() -> None:
     """Stop the network and remove every namespace, bridge and hosts file recorded in the state file."""
-    s = Settings.from_env()
-    lay = Layout.for_settings(s)
-    from dataclasses import replace
-
-    from network.manager import Network
-
-    stopped = Network(replace(s, hosts=lay.plan())).down()
-    removed = Namespaces(lay, s.data_dir / STATE_NAME).destroy()
-    console.print(f"stopped {len(stopped)} processes; removed: {', '.join(removed) or 'nothing'}")
+    net = _net()
+    stopped = net.down()
+    console.print(f"stopped {len(stopped)} processes; namespaces, bridge and hosts files removed")
 
 
 @app.command()
@@ -66,7 +59,7 @@ def cut(
 ) -> None:
     """Partition the host of NODE from every other host (Toxiproxy links disabled)."""
     net = _net()
-    net.proxy = _client(net)
+    net.connect_proxy()
     console.print(f"cut {len(net.cut(node))} links")
 
 
@@ -74,7 +67,7 @@ def cut(
 def heal(node: str) -> None:
     """Reconnect the host of NODE."""
     net = _net()
-    net.proxy = _client(net)
+    net.connect_proxy()
     net.heal(node)
 
 
@@ -84,12 +77,5 @@ def delay(
 ) -> None:
     """Add link latency to every node-to-node link."""
     net = _net()
-    net.proxy = _client(net)
+    net.connect_proxy()
     net.add_latency(ms)
-
-
-def _client(net: MultiHostNetwork):  # type: ignore[no-untyped-def]
-    from network.multihost import toxiproxy_api_port
-    from network.toxiproxy import Toxiproxy
-
-    return Toxiproxy(toxiproxy_api_port(net.settings))

@@ -3,8 +3,8 @@
 The kernel here has no `tc netem`, so faults are injected by Toxiproxy, a TCP proxy with an HTTP API:
 every node-to-node link (source host -> destination node port) is one proxy. Disabling a proxy closes its
 connections and refuses new ones, as a firewall cutting the link would; a `latency` toxic delays every
-chunk on one direction of the link. The server's API listens on 127.0.0.1 only; its proxies listen on the
-link addresses of the bridge that network.netns created.
+chunk on one direction of the link. The server's API and its proxies listen only on addresses of the bridge
+that network.netns created (never routed off the machine).
 """
 
 from __future__ import annotations
@@ -113,9 +113,9 @@ class Toxiproxy:
         self._check(self._http.post("/reset"), "reset")
 
 
-def start(procs: ProcessTable, bin_dir: Path, api_port: int, log_path: Path) -> Toxiproxy:
-    """Start toxiproxy-server with its API on 127.0.0.1:api_port (reused when already running)."""
-    client = Toxiproxy(api_port)
+def start(procs: ProcessTable, bin_dir: Path, host: str, api_port: int, log_path: Path) -> Toxiproxy:
+    """Start toxiproxy-server with its API on host:api_port (reused when already running)."""
+    client = Toxiproxy(api_port, host)
     if procs.alive(NAME) and client.healthy():
         return client
     procs.stop(NAME)
@@ -124,10 +124,10 @@ def start(procs: ProcessTable, bin_dir: Path, api_port: int, log_path: Path) -> 
         raise NetworkError(f"missing binary {exe} — run scripts/install-binaries toxiproxy", node=NAME)
     proc = procs.start(
         NAME,
-        [str(exe), "-host", "127.0.0.1", "-port", str(api_port)],
+        [str(exe), "-host", host, "-port", str(api_port)],
         env={},
         log_path=log_path,
-        ports={"api": api_port},
+        ports={},  # on the bridge address, not 127.0.0.1 (the loopback port check does not apply)
     )
     wait_until(
         client.healthy,
