@@ -9,6 +9,7 @@ container paths and host names, so the artefacts cannot drift from the network t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,6 +45,12 @@ class Service:
     chaincode: str | None = None
 
 
+@functools.cache
+def _specs() -> tuple[chaincode.ChaincodeSpec, ...]:
+    """The declared chaincodes (network/chaincodes.yaml), read once per render."""
+    return tuple(chaincode.load_specs())
+
+
 def _cc_name(spec: chaincode.ChaincodeSpec, org: Org) -> str:
     return f"cc-{spec.name}.{org.key}"
 
@@ -63,7 +70,7 @@ def deployment_plan(settings: Settings) -> HostPlan:
             sans=(fqdn(n.name),),
         )
     for org in topology.peer_orgs():
-        for spec in chaincode.load_specs():
+        for spec in _specs():
             name = _cc_name(spec, org)
             nodes[name] = Placement(
                 bind="0.0.0.0", advertise=fqdn(name), dial=fqdn(name), host=org.key, sans=(fqdn(name),)
@@ -152,7 +159,7 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
                 tuple(s.hosts.sans(name)),
             )
         )
-        for spec in chaincode.load_specs():
+        for spec in _specs():
             cc = _cc_name(spec, org)
             port = ports.chaincode(spec.slot)
             address = f"{fqdn(cc)}:{port}"
@@ -214,4 +221,4 @@ def org_hosts(settings: Settings) -> dict[str, list[Service]]:
 
 def crypto_mount(settings: Settings, org: Org) -> tuple[str, str]:
     """(bundle-relative source, container path) of the org's crypto folder (never rendered: secrets)."""
-    return f"./crypto/{org.key}", str(org_crypto(container_settings(settings), org).root)
+    return f"./crypto/{org.key}", str(org_crypto(replace(settings, data_dir=DATA), org).root)
