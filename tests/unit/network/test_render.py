@@ -6,8 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import kubernetes_validate
+import pydantic
 import pytest
 import yaml
+from compose_pydantic import ComposeSpecification
 from typer.testing import CliRunner
 
 from network import chaincode, topology
@@ -53,6 +55,17 @@ def test_one_bundle_per_org_holds_exactly_its_nodes(settings: Settings) -> None:
         all_services |= set(services)
     native = {n.name for n in topology.nodes(settings.ports) if n.kind != "kubo"}
     assert native <= all_services
+
+
+def test_bundles_conform_to_the_compose_specification(settings: Settings) -> None:
+    # compose-pydantic is generated from the Compose Specification's JSON schema (unknown keys forbidden)
+    for org in topology.ORGS:
+        spec = ComposeSpecification.model_validate(_bundle(settings, org))
+        assert set(spec.services) == _expected_nodes(org)
+    broken = _bundle(settings, topology.org("banka"))
+    broken["services"]["peer0.banka"]["restart_policy"] = "always"  # not a compose key
+    with pytest.raises(pydantic.ValidationError, match="restart_policy"):
+        ComposeSpecification.model_validate(broken)
 
 
 def test_bundle_ports_hostnames_and_tls_names_match_the_native_topology(settings: Settings) -> None:
