@@ -48,6 +48,7 @@ def main() -> None:
     data = base.data_dir.with_name(base.data_dir.name + "-multihost-bench")
     net = MultiHostNetwork(replace(base, data_dir=data, hosts=LOOPBACK_PLAN))
     print(f"machine: {os.cpu_count()} cpus; load {os.getloadavg()}; Fabric {base.fabric_version}")
+    net.down()  # leftovers of a killed run (recorded in its data dir)
     try:
         t0 = time.monotonic()
         net.up()

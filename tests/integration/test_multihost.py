@@ -1,11 +1,11 @@
 """The network across hosts: each org's nodes in its own Linux network namespace with its own address.
 
-Brings up a second, throw-away network (own data dir; node ports live inside the namespaces, so it can
-share the base port with the loopback network) whose hosts are network namespaces on a bridge this test
-module creates: nodes reach each other only by DNS names that resolve to the other hosts (through a
-Toxiproxy link per source host and destination node), certificates carry those names, and nothing is
-routed off the machine. Then partitions and heals links. Needs root (CI runs as root) and the
-toxiproxy binary (scripts/install-binaries).
+Brings up a second, throw-away network (data dir <network dir>-multihost; node ports live inside the
+namespaces, so it shares the base port with the loopback network) whose hosts are network namespaces on
+a bridge this test module creates: nodes reach each other only by DNS names that resolve to the other
+hosts (through a Toxiproxy link per source host and destination node), certificates carry those names,
+and nothing is routed off the machine. Then partitions and heals links. Needs root (CI runs as root)
+and the toxiproxy binary (scripts/install-binaries).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -74,10 +75,13 @@ def _until(fn: Callable[[], bool], timeout: float, step: float = 1.0) -> bool:
 
 
 @pytest.fixture(scope="module")
-def hosts_net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHostNetwork]:
+def hosts_net() -> Iterator[MultiHostNetwork]:
     _require_root()
-    net = MultiHostNetwork(_settings(tmp_path_factory.mktemp("multihost") / "network"))
-    assert not _leftovers(net.layout), f"a previous run left {_leftovers(net.layout)}"
+    loopback = Settings.from_env().data_dir
+    net = MultiHostNetwork(_settings(loopback.with_name(loopback.name + "-multihost")))
+    net.down()  # a run killed before its teardown left processes/namespaces recorded here: remove them
+    shutil.rmtree(net.settings.data_dir, ignore_errors=True)
+    assert not _leftovers(net.layout), f"left on the machine by something else: {_leftovers(net.layout)}"
     try:
         net.up()
     except NetworkError as exc:
@@ -112,6 +116,8 @@ def test_each_host_has_its_own_address_and_no_route_off_the_machine(hosts_net: M
         assert sorted(addrs) == sorted(["127.0.0.1/8", f"{lay.address(host)}/{lay.subnet.prefixlen}"]), ns
         routes = _ip("-n", ns, "-4", "route", "show").strip().splitlines()
         assert routes == [f"{lay.subnet} dev eth0 proto kernel scope link src {lay.address(host)}"], routes
+        off = subprocess.run(["ip", "-n", ns, "route", "get", "192.0.2.1"], capture_output=True, text=True)
+        assert off.returncode != 0 and "unreachable" in off.stderr, off  # no way off the machine
         listening = subprocess.run(
             ["ip", "netns", "exec", ns, "ss", "-Htln"], capture_output=True, text=True, check=True
         ).stdout.splitlines()
