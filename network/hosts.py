@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from network import topology
+from network.errors import NetworkError
 
 LOOPBACK = topology.HOST
 DOMAIN = "mledger.local"
@@ -113,3 +114,25 @@ class HostPlan:
 
 
 LOOPBACK_PLAN = HostPlan()
+PLAN_FILE = "hosts.json"
+
+
+def bind_data_dir(data_dir: Path, plan: HostPlan) -> None:
+    """Record in <data>/hosts.json the plan a data dir's certificates and channel are made for, and refuse
+    to run it under another plan: its TLS names and channel endpoints would not match (a data dir made
+    before plans were recorded is a loopback one)."""
+    path = data_dir / PLAN_FILE
+    if path.exists():
+        recorded = HostPlan.from_json(path.read_text())
+    elif (data_dir / "crypto").exists():
+        recorded = LOOPBACK_PLAN
+    else:
+        recorded = plan
+    if recorded != plan:
+        kind = "loopback (127.0.0.1)" if recorded.loopback else "multi-host"
+        raise NetworkError(
+            f"{data_dir} holds a {kind} network: its certificates and channel name other addresses than "
+            "this host plan; use another MLEDGER_NETWORK_DIR, or `down` and `clean` it first"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(plan.to_json())

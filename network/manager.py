@@ -20,6 +20,7 @@ import httpx
 
 from network import ca, chaincode, channel, config, kubo, topology
 from network.errors import NetworkError
+from network.hosts import bind_data_dir
 from network.process import ProcessTable, wait_until
 from network.settings import Settings
 from network.topology import HOST, Node, Org
@@ -173,6 +174,7 @@ class Network:
 
     def _up(self, report: UpReport, *, chaincodes: bool, restart_servers: bool) -> None:
         s = self.settings
+        bind_data_dir(s.data_dir, s.hosts)
         for d in (s.data_dir, s.logs_dir, s.nodes_dir, s.crypto_dir):
             d.mkdir(parents=True, exist_ok=True)
         nodes = self.nodes()

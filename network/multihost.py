@@ -48,7 +48,6 @@ class MultiHostNetwork:
         t0 = time.monotonic()
         try:
             self.namespaces.create()
-            netns.settings_for(self.settings, self.layout)  # writes <data>/hosts.json for other tools
             if self.links == "proxy":
                 s = self.network.settings
                 self.proxy = toxiproxy.start(

@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 NETNS_ETC = Path("/etc/netns")
 STATE_NAME = "netns-state.json"
-PLAN_NAME = "hosts.json"
 
 
 @dataclass(frozen=True)
@@ -279,11 +278,8 @@ class Namespaces:
 
 
 def settings_for(base: Settings, layout: Layout) -> Settings:
-    """The network settings with this layout's host plan (also written to <data>/hosts.json)."""
-    plan = layout.plan()
-    base.data_dir.mkdir(parents=True, exist_ok=True)
-    (base.data_dir / PLAN_NAME).write_text(plan.to_json())
-    return replace(base, hosts=plan)
+    """The network settings with this layout's host plan (`up` records it in <data>/hosts.json)."""
+    return replace(base, hosts=layout.plan())
 
 
 @contextlib.contextmanager

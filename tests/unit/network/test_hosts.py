@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from network import config, topology
-from network.hosts import HostPlan, Placement, fqdn
+from network.errors import NetworkError
+from network.hosts import LOOPBACK_PLAN, PLAN_FILE, HostPlan, Placement, bind_data_dir, fqdn
 from network.netns import Layout, hosts, link_port
 from network.settings import Settings
 
@@ -113,3 +114,20 @@ def test_links_cover_every_cross_host_node_port(settings: Settings) -> None:
     assert link_port(settings, "ca.banka") is None  # CAs are reached by operators, not by nodes
     listens = [link.listen for link in links]
     assert len(listens) == len(set(listens))
+
+
+def test_a_data_dir_keeps_the_host_plan_it_was_made_for(settings: Settings, tmp_path: Path) -> None:
+    multi = Layout.for_settings(settings).plan()
+    fresh = tmp_path / "fresh"
+    bind_data_dir(fresh, multi)
+    assert HostPlan.from_json((fresh / PLAN_FILE).read_text()) == multi
+    bind_data_dir(fresh, multi)  # same plan again: fine
+    with pytest.raises(NetworkError, match="holds a multi-host network"):
+        bind_data_dir(fresh, LOOPBACK_PLAN)
+    legacy = tmp_path / "legacy"  # made before plans were recorded: a loopback network
+    (legacy / "crypto").mkdir(parents=True)
+    with pytest.raises(NetworkError, match=r"holds a loopback \(127\.0\.0\.1\) network"):
+        bind_data_dir(legacy, multi)
+    assert not (legacy / PLAN_FILE).exists()
+    bind_data_dir(legacy, LOOPBACK_PLAN)
+    assert HostPlan.from_json((legacy / PLAN_FILE).read_text()).loopback
