@@ -6,6 +6,9 @@ node-to-node link and sends sequential transactions from BankA's host with Fabri
 invoke --waitForEvent` (endorsed by BankA, on the same host, and Insurer, across a link), timing each
 from start to the commit event. Each invoke is a fresh CLI process, so every figure includes new TLS
 handshakes to Insurer's peer and the orderer over the delayed links, as a short-lived client would pay.
+Then the same number of transactions through the project's Gateway client (app.fabric_gateway) with one
+long-lived connection to BankA's peer, whose Gateway service endorses, orders and reports the commit
+status over the (already open) links: the latency an application on BankA's host sees.
 The network is removed at the end (also on failure) unless --keep.
 
 Usage: sudo .venv/bin/python scripts/bench/multihost_latency.py [--delays 0,50,200] [--txs 5] [--keep]
@@ -38,7 +41,60 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def gateway_client(target: str, tls_ca: str, msp_dir: str, msp_id: str, txs: int) -> None:
+    """Run on an org's host (inside its namespace): one long-lived Gateway connection to the org's own
+    peer, `txs` sequential submits (endorse, order, commit status), JSON list of seconds on stdout.
+    The peer's Gateway endorses on another org's peer and reaches the orderer over the links."""
+    import json
+
+    from app.fabric_gateway import connect, create_channel, load_msp_folder
+
+    identity, signer = load_msp_folder(msp_dir, msp_id)
+    with create_channel(target, tls_root_certificates=Path(tls_ca)) as channel:
+        contract = connect(identity, signer, channel).get_network("vehicles").get_contract(CC)
+        contract.submit("put", "gw-warmup", "x")  # connections and discovery before timing
+        times = []
+        for _ in range(txs):
+            t = time.monotonic()
+            contract.submit("put", f"gw-{uuid.uuid4().hex[:8]}", "x")
+            times.append(time.monotonic() - t)
+    print(json.dumps(times))
+
+
+def _gateway_times(net: MultiHostNetwork, txs: int) -> list[float]:
+    """Start gateway_client on BankA's host and read its figures."""
+    import json
+    import subprocess
+
+    from network import ca, topology
+
+    s = net.network.settings
+    banka = topology.org("banka")
+    peer = topology.peer_name(banka)
+    argv = [
+        *net.on_host(peer),
+        sys.executable,
+        __file__,
+        "--gateway-client",
+        f"{s.hosts.advertise(peer)}:{s.ports.peer(banka)}",
+        str(ca.org_crypto(s, banka).tls_ca),
+        str(ca.org_crypto(s, banka).user("loan1") / "msp"),
+        banka.msp_id,
+        str(txs),
+    ]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True)
+    return [float(x) for x in json.loads(out.stdout.strip().splitlines()[-1])]
+
+
+def _row(label: str, delay: int, times: list[float]) -> None:
+    med, p90, lo, hi = statistics.median(times), _pct(times, 0.9), min(times), max(times)
+    print(f"{label:>8} {delay:>7} ms {len(times):>4} {med:>9.3f} {p90:>7.3f} {lo:>7.3f} {hi:>7.3f}")
+
+
 def main() -> None:
+    if len(sys.argv) == 7 and sys.argv[1] == "--gateway-client":
+        gateway_client(*sys.argv[2:6], int(sys.argv[6]))
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--delays", default="0,50,200", help="added delay per link direction, ms")
     ap.add_argument("--txs", type=int, default=5, help="sequential transactions per delay")
@@ -49,12 +105,15 @@ def main() -> None:
     net = MultiHostNetwork(replace(base, data_dir=data, hosts=LOOPBACK_PLAN))
     print(f"machine: {os.cpu_count()} cpus; load {os.getloadavg()}; Fabric {base.fabric_version}")
     net.down()  # leftovers of a killed run (recorded in its data dir)
+    reused = (data / "crypto").exists()
     try:
         t0 = time.monotonic()
         net.up()
-        print(f"multi-host up: {time.monotonic() - t0:.1f} s ({len(net.layout.host_list)} hosts)")
+        kind = "existing crypto and ledgers" if reused else "fresh: identities, channel, chaincodes"
+        print(f"multi-host up: {time.monotonic() - t0:.1f} s ({len(net.layout.host_list)} hosts; {kind})")
         net.invoke(CC, ["put", "warmup", "x"], org="BankA", user="loan1", endorsers=["BankA", "Insurer"])
-        print(f"{'delay/link':>10} {'txs':>4} {'median s':>9} {'p90 s':>7} {'min s':>7} {'max s':>7}")
+        heads = ("client", "delay/link", "txs", "median s", "p90 s", "min s", "max s")
+        print(" ".join(f"{h:>{w}}" for h, w in zip(heads, (8, 10, 4, 9, 7, 7, 7), strict=True)))
         for delay in (int(d) for d in args.delays.split(",")):
             net.add_latency(delay)
             times: list[float] = []
@@ -72,9 +131,8 @@ def main() -> None:
                     continue
                 times.append(time.monotonic() - t)
             if times:
-                med, p90 = statistics.median(times), _pct(times, 0.9)
-                lo, hi = min(times), max(times)
-                print(f"{delay:>7} ms {len(times):>4} {med:>9.3f} {p90:>7.3f} {lo:>7.3f} {hi:>7.3f}")
+                _row("peer CLI", delay, times)
+            _row("gateway", delay, _gateway_times(net, args.txs))
         net.add_latency(0)
         print(f"load after: {os.getloadavg()}")
     finally:
