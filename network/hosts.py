@@ -27,6 +27,7 @@ from network import topology
 from network.errors import NetworkError
 
 LOOPBACK = topology.HOST
+UNSPECIFIED = {"0.0.0.0", "::"}  # "every address of this host": a bind address, never a name to certify
 DOMAIN = "mledger.local"
 HOSTS_ENV = "MLEDGER_NETWORK_HOSTS"
 
@@ -82,7 +83,7 @@ class HostPlan:
         """TLS subject alternative names for a node's certificate: every name it is reached by."""
         p = self.placement(node)
         names = [*p.sans, p.bind, p.advertise, p.dial, node]
-        return list(dict.fromkeys(n for n in names if n))
+        return list(dict.fromkeys(n for n in names if n and n not in UNSPECIFIED))
 
     @property
     def loopback(self) -> bool:

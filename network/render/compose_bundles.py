@@ -100,4 +100,4 @@ def render(settings: Settings, org: Org, addresses: Mapping[str, str] | None = N
         "# do not edit by hand. Crypto goes in ./crypto/" + org.key + ", the CA registrar secret in\n"
         "# ./secrets/ca-registrar (neither is rendered). See docs/network.md, 'Hosts'.\n"
     )
-    return header + yaml.safe_dump(bundle(settings, org, addresses), sort_keys=False, width=200)
+    return header + yaml.safe_dump(bundle(settings, org, addresses), sort_keys=False, width=4096)

@@ -124,6 +124,10 @@ def test_each_host_has_its_own_address_and_no_route_off_the_machine(hosts_net: M
         # (the chaincode server's gRPC listens IPv4-mapped: [::ffff:198.19.x.y] is the same address)
         local = {line.split()[3].rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:") for line in listening}
         assert local == {lay.address(host)}, (ns, local)  # every node binds its host's address only
+    # in the machine's own namespace the subnet's addresses are on our bridge only
+    for line in _ip("-4", "-o", "addr", "show").splitlines():
+        dev, addr = line.split()[1], line.split()[3].split("/")[0]
+        assert ipaddress.IPv4Address(addr) not in lay.subnet or dev == lay.bridge, line
     # the bridge has no uplink: only our veths are its ports
     ports = [
         line.split(":")[1].strip().split("@")[0]

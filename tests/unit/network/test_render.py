@@ -85,6 +85,7 @@ def test_bundle_ports_hostnames_and_tls_names_match_the_native_topology(settings
         assert env["CORE_PEER_LOCALMSPID"] == org.msp_id
         assert peer["labels"]["mledger.hostname"] == name
         assert name in peer["labels"]["mledger.tls.sans"].split(",")
+        assert "0.0.0.0" not in peer["labels"]["mledger.tls.sans"].split(",")
         assert peer["labels"]["mledger.ports"] == (
             f"listen={ports.peer(org)},chaincode={ports.peer_chaincode(org)},operations={ports.peer_operations(org)}"
         )
@@ -143,7 +144,9 @@ def test_other_hosts_are_named_by_address_and_no_secret_is_rendered(settings: Se
     assert not any(e.endswith(ADDRESSES["banka"]) for e in extra), "own names are local"
     assert banka["secrets"]["ca_registrar"]["file"] == "./secrets/ca-registrar"
     text = compose_bundles.render(settings, topology.org("banka"), ADDRESSES)
-    assert "BEGIN" not in text and "registrar:" in text and "$(cat /run/secrets/ca_registrar)" in text
+    assert "BEGIN" not in text and "PRIVATE" not in text
+    command = banka["services"]["ca.banka"]["command"][-1]
+    assert command.endswith('-b "registrar:$$(cat /run/secrets/ca_registrar)"'), command
 
 
 def test_kubernetes_manifests_validate_against_the_kubernetes_schemas(settings: Settings) -> None:
