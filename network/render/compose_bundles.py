@@ -52,7 +52,10 @@ def _service(settings: Settings, svc: Service, extra_hosts: list[str]) -> dict[s
         volumes = [f"{_volume_name(svc.name)}:{svc.data}"]  # the CA home: keys, DB (read-write)
         out["secrets"] = [SECRET]
         quoted = " ".join(command)
-        command = ["sh", "-c", f'exec {quoted} -b "registrar:$$(cat /run/secrets/{SECRET})"']
+        # the registrar's password by environment (FABRIC_CA_SERVER_BOOT = `-b`), never argv: a process's
+        # command line is readable by every user of the host, its environment only by its owner
+        boot = f'FABRIC_CA_SERVER_BOOT="registrar:$$(cat /run/secrets/{SECRET})"'
+        command = ["sh", "-c", f"export {boot} && exec {quoted}"]
     elif svc.data:
         volumes.append(f"{_volume_name(svc.name)}:{svc.data}")
     if svc.kind == "gateway":  # its connection profile names the org's peer and the orderers

@@ -73,7 +73,8 @@ def _container(svc: Service) -> dict[str, Any]:
                 "valueFrom": {"secretKeyRef": {"name": f"{k8s_name(svc.name)}-registrar", "key": "secret"}},
             }
         )
-        command += ["-b", "registrar:$(FABRIC_CA_REGISTRAR_SECRET)"]
+        # by environment (FABRIC_CA_SERVER_BOOT = `-b`), never argv, which every user of the node can read
+        env.append({"name": "FABRIC_CA_SERVER_BOOT", "value": "registrar:$(FABRIC_CA_REGISTRAR_SECRET)"})
     node_dir = _node_dir(svc)
     if node_dir:
         mounts.append({"name": "crypto", "mountPath": node_dir, "readOnly": True})

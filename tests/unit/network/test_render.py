@@ -146,7 +146,10 @@ def test_other_hosts_are_named_by_address_and_no_secret_is_rendered(settings: Se
     text = compose_bundles.render(settings, topology.org("banka"), ADDRESSES)
     assert "BEGIN" not in text and "PRIVATE" not in text
     command = banka["services"]["ca.banka"]["command"][-1]
-    assert command.endswith('-b "registrar:$$(cat /run/secrets/ca_registrar)"'), command
+    assert command.startswith(
+        'export FABRIC_CA_SERVER_BOOT="registrar:$$(cat /run/secrets/ca_registrar)" && exec '
+    )
+    assert " -b " not in command  # the password never goes on a command line
 
 
 def test_kubernetes_manifests_validate_against_the_kubernetes_schemas(settings: Settings) -> None:
@@ -172,7 +175,9 @@ def test_kubernetes_and_compose_run_the_same_nodes_with_the_same_environment(set
                 and d["metadata"]["name"] == kubernetes.k8s_name(name)
             )
             c = k8s["spec"]["template"]["spec"]["containers"][0]
-            assert {e["name"]: e["value"] for e in c["env"] if "value" in e} == svc["environment"], name
+            plain = {e["name"]: e["value"] for e in c["env"] if "value" in e}
+            plain.pop("FABRIC_CA_SERVER_BOOT", None)  # from a Secret (compose: from its secret file)
+            assert plain == svc["environment"], name
             service = next(
                 d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == k8s["metadata"]["name"]
             )
@@ -180,6 +185,19 @@ def test_kubernetes_and_compose_run_the_same_nodes_with_the_same_environment(set
                 p["name"]: p["containerPort"] for p in c["ports"]
             }
             assert k8s["metadata"]["annotations"]["mledger.io/hostname"] == svc["labels"]["mledger.hostname"]
+
+
+def test_kubernetes_ca_takes_its_registrar_secret_from_a_secret_by_environment(settings: Settings) -> None:
+    docs = list(yaml.safe_load_all(kubernetes.render(settings, topology.org("banka"))))
+    ca = next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "ca-banka")
+    c = ca["spec"]["template"]["spec"]["containers"][0]
+    names = [e["name"] for e in c["env"]]
+    ref = c["env"][names.index("FABRIC_CA_REGISTRAR_SECRET")]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "ca-banka-registrar", "key": "secret"}
+    boot = names.index("FABRIC_CA_SERVER_BOOT")
+    assert boot > names.index("FABRIC_CA_REGISTRAR_SECRET")  # $(VAR) expands only earlier variables
+    assert c["env"][boot]["value"] == "registrar:$(FABRIC_CA_REGISTRAR_SECRET)"
+    assert "-b" not in c["command"]
 
 
 def test_an_invalid_manifest_is_refused_by_the_validator(settings: Settings) -> None:
