@@ -210,6 +210,38 @@ def test_cut_peer_catches_up_after_healing(hosts_net: MultiHostNetwork) -> None:
     )
 
 
+def test_netns_commands_cut_heal_and_delay_links(
+    hosts_net: MultiHostNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from network.cli import app
+
+    monkeypatch.setenv("MLEDGER_NETWORK_DIR", str(hosts_net.settings.data_dir))
+    monkeypatch.delenv("MLEDGER_NETWORK_HOSTS", raising=False)
+    proxy = hosts_net.connect_proxy()
+    runner = CliRunner()
+    try:
+        res = runner.invoke(app, ["netns", "cut", "orderer2"])
+        assert res.exit_code == 0, res.output
+        links = proxy.proxies()
+        cut = {n for n, p in links.items() if not p["enabled"]}
+        assert cut == set(hosts_net.links_of("orderer2")) and f"cut {len(cut)} links" in res.output
+        assert "banka->orderer2" in cut and "orderer2->orderer0" in cut and "banka->orderer1" not in cut
+        assert runner.invoke(app, ["netns", "heal", "orderer2"]).exit_code == 0
+        assert all(p["enabled"] for p in proxy.proxies().values())
+        assert runner.invoke(app, ["netns", "delay", "50"]).exit_code == 0
+        toxics = proxy.proxies()["banka->orderer0"]["toxics"]
+        assert sorted((t["stream"], t["attributes"]["latency"]) for t in toxics) == [
+            ("downstream", 50),
+            ("upstream", 50),
+        ]
+        assert runner.invoke(app, ["netns", "delay", "0"]).exit_code == 0
+        assert all(not p["toxics"] for p in proxy.proxies().values())
+    finally:
+        proxy.reset()
+
+
 def test_namespaces_are_removed_even_when_the_body_fails(tmp_path: Path) -> None:
     _require_root()
     s = _settings(tmp_path / "net", Settings.from_env().base_port + 1000)
