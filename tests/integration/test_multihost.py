@@ -253,3 +253,13 @@ def test_namespaces_are_removed_even_when_the_body_fails(tmp_path: Path) -> None
         assert _leftovers(layout)
         raise RuntimeError("boom")
     assert not _leftovers(layout), _leftovers(layout)
+
+
+def test_a_failed_up_removes_its_namespaces(tmp_path: Path) -> None:
+    _require_root()
+    s = replace(_settings(tmp_path / "net", Settings.from_env().base_port + 1000), bin_dir=tmp_path / "nobin")
+    net = MultiHostNetwork(s)
+    assert not _leftovers(net.layout)
+    with pytest.raises(NetworkError, match="toxiproxy"):  # the namespaces exist by then; no binary
+        net.up()
+    assert not _leftovers(net.layout), _leftovers(net.layout)
