@@ -4,13 +4,16 @@ Each org host (and each orderer node, and the chaincode service) gets a network 
 address on a bridge this module creates; the namespace's /etc/hosts (`/etc/netns/<ns>/hosts`, which
 `ip netns exec` mounts over /etc/hosts) names every node, so nodes reach each other only by those
 addresses and DNS names, and the TLS certificates carry them as SANs. With `links="proxy"` every
-hostname a host resolves for a node on another host points at a Toxiproxy link address on the bridge
-(see network.toxiproxy), so links can be cut or slowed per source and destination.
+hostname a host resolves for an orderer or peer on another host points at a Toxiproxy link address on
+the bridge (see network.toxiproxy), so the links that carry consensus, gossip, block delivery and
+endorsement can be cut or slowed per source and destination. CAs (reached by operators) and chaincode
+servers are dialled directly: a deployment runs each org's chaincode servers beside its peer (see the
+compose bundles), so peer-to-chaincode traffic never crosses a WAN link and is not delayed here.
 
 Safety: addresses come from 198.18.0.0/15 (RFC 2544, reserved for benchmarking, never routed) and exist
 only on the bridge and inside the namespaces made here; namespaces get no default route and the bridge
 no uplink, so nothing is routed off the machine. Everything created is recorded in a state file before
-it is created, and `destroy()` (also `python -m network netns-down`) removes exactly what it lists.
+it is created, and `destroy()` (also `python -m network netns down`) removes exactly what it lists.
 Needs root (CAP_NET_ADMIN) and `ip` (iproute2).
 """
 
@@ -68,7 +71,8 @@ def hosts() -> list[Host]:
 
 
 def link_port(settings: Settings, node: str) -> int | None:
-    """The port other hosts' nodes dial on `node` (orderer/peer listen, chaincode server); None for CAs."""
+    """The port other hosts' nodes dial on `node` through a link (orderer and peer listen ports); None for
+    nodes dialled directly (CAs, chaincode servers, kubo; see the module docstring)."""
     ports = settings.ports
     for i in range(topology.ORDERER_COUNT):
         if node == topology.orderer_name(i):
@@ -76,10 +80,13 @@ def link_port(settings: Settings, node: str) -> int | None:
     for o in topology.peer_orgs():
         if node == topology.peer_name(o):
             return ports.peer(o)
-    for spec in chaincode.load_specs():
-        if node == spec.server_name():
-            return ports.chaincode(spec.slot)
     return None
+
+
+def proxied(node: str) -> bool:
+    """Whether other hosts reach `node` through a Toxiproxy link (orderers and peers)."""
+    orderers = {topology.orderer_name(i) for i in range(topology.ORDERER_COUNT)}
+    return node in orderers or node in {topology.peer_name(o) for o in topology.peer_orgs()}
 
 
 @dataclass(frozen=True)
@@ -146,13 +153,13 @@ class Layout:
         lines = ["127.0.0.1 localhost", f"{self.address(host)} {host.key}.{self.tag}.internal"]
         for h in self.host_list:
             for n in h.nodes:
-                local = h == host or self.links == "direct"
-                addr = self.address(h) if local else self.link_address(host)
+                direct = h == host or self.links == "direct" or not proxied(n)
+                addr = self.address(h) if direct else self.link_address(host)
                 lines.append(f"{addr} {fqdn(n)}")
         return "\n".join(lines) + "\n"
 
     def links_for(self, settings: Settings) -> list[Link]:
-        """Every proxied link: each host to each node on another host that has a node-to-node port."""
+        """Every proxied link: each host to each orderer and peer on another host."""
         out = []
         for src in self.host_list:
             for dst in self.host_list:

@@ -99,6 +99,9 @@ def test_hosts_files_send_remote_names_through_the_host_s_own_link_address(setti
     entries = dict(reversed(line.split()) for line in lay.hosts_file(banka).splitlines()[2:])
     assert entries["peer0.banka.mledger.local"] == lay.address(banka)
     assert entries["orderer1.orderer.mledger.local"] == lay.link_address(banka)
+    assert entries["peer0.bankb.mledger.local"] == lay.link_address(banka)
+    assert entries["cc-mortgage.mledger.local"] == lay.address(lay.host_of("cc.mortgage"))  # direct
+    assert entries["ca.bankb.mledger.local"] == lay.address(lay.host_of("ca.bankb"))
     direct = Layout.for_settings(settings, links="direct")
     entries = dict(reversed(line.split()) for line in direct.hosts_file(banka).splitlines()[2:])
     assert entries["orderer1.orderer.mledger.local"] == direct.address(direct.host_of("orderer1"))
@@ -108,10 +111,12 @@ def test_links_cover_every_cross_host_node_port(settings: Settings) -> None:
     lay = Layout.for_settings(settings)
     links = lay.links_for(settings)
     names = {link.name for link in links}
-    assert "banka->orderer1" in names and "orderer1->orderer0" in names and "bankb->cc.mortgage" in names
+    assert "banka->orderer1" in names and "orderer1->orderer0" in names and "bankb->peer0.insurer" in names
+    assert not any(link.target.startswith(("cc.", "ca.")) or link.target == "kubo" for link in links)
     assert not any(link.source == lay.host_of(link.target).key for link in links)
     assert all(link_port(settings, link.target) for link in links)
     assert link_port(settings, "ca.banka") is None  # CAs are reached by operators, not by nodes
+    assert link_port(settings, "cc.mortgage") is None  # chaincode servers run beside the peers
     listens = [link.listen for link in links]
     assert len(listens) == len(set(listens))
 
