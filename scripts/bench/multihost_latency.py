@@ -36,6 +36,16 @@ from network.settings import Settings
 CC = "runtimetest"
 
 
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -112,6 +122,9 @@ def main() -> None:
         kind = "existing crypto and ledgers" if reused else "fresh: identities, channel, chaincodes"
         print(f"multi-host up: {time.monotonic() - t0:.1f} s ({len(net.layout.host_list)} hosts; {kind})")
         net.invoke(CC, ["put", "warmup", "x"], org="BankA", user="loan1", endorsers=["BankA", "Insurer"])
+        procs = net.network.procs.load()
+        rss = sum(_rss_kib(p.pid) for p in procs.values()) / 1024
+        print(f"resident memory at rest: {rss:.0f} MiB over {len(procs)} processes (Toxiproxy included)")
         heads = ("client", "delay/link", "txs", "median s", "p90 s", "min s", "max s")
         print(" ".join(f"{h:>{w}}" for h, w in zip(heads, (8, 10, 4, 9, 7, 7, 7), strict=True)))
         for delay in (int(d) for d in args.delays.split(",")):
