@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from network import ca, channel, netns, peercli, topology, toxiproxy
 from network.config import orderer_admin_client, orderer_tls_ca
 from network.errors import CommandError
+from network.hosts import bind_data_dir
 from network.manager import Network, UpReport
 from network.process import run
 from network.settings import Settings
@@ -46,6 +47,9 @@ class MultiHostNetwork:
     def up(self, *, chaincodes: bool = True) -> UpReport:
         """Create the hosts and bring the network up on them; on failure the hosts are removed again."""
         t0 = time.monotonic()
+        # before anything is created: a data dir of a loopback network is refused here, so the cleanup
+        # below never stops that network's processes
+        bind_data_dir(self.network.settings.data_dir, self.network.settings.hosts)
         try:
             self.namespaces.create()
             if self.links == "proxy":

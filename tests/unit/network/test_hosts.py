@@ -136,3 +136,15 @@ def test_a_data_dir_keeps_the_host_plan_it_was_made_for(settings: Settings, tmp_
     assert not (legacy / PLAN_FILE).exists()
     bind_data_dir(legacy, LOOPBACK_PLAN)
     assert HostPlan.from_json((legacy / PLAN_FILE).read_text()).loopback
+
+
+def test_multihost_up_refuses_a_loopback_data_dir_before_touching_it(settings: Settings) -> None:
+    from network.multihost import MultiHostNetwork
+
+    (settings.data_dir / "crypto").mkdir(parents=True)
+    pids = settings.data_dir / "pids.json"
+    pids.write_text('{"peer0.banka": {"pid": 1}}')  # a running loopback network's record
+    with pytest.raises(NetworkError, match="holds a loopback"):
+        MultiHostNetwork(settings).up()
+    assert pids.read_text() == '{"peer0.banka": {"pid": 1}}'
+    assert not (settings.data_dir / "netns-state.json").exists()
