@@ -17,6 +17,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -141,6 +142,31 @@ def test_each_host_has_its_own_address_and_no_route_off_the_machine(hosts_net: M
     ours = [line.split()[3].rsplit(":", 1)[0] for line in root if any(p in line for p in pids)]
     assert ours, "toxiproxy should listen on the bridge"
     assert all(ipaddress.IPv4Address(a) in lay.subnet for a in ours), ours
+
+
+def test_a_host_reaches_other_nodes_by_their_names_only(hosts_net: MultiHostNetwork) -> None:
+    """From BankA's host: orderer0 answers at its DNS name (through the link), not on the loopback."""
+    s = hosts_net.network.settings
+    port = s.ports.orderer(0)
+    probe = (
+        "import socket,sys\n"
+        "try:\n socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close(); print('open')\n"
+        "except OSError as e: print('closed', e)\n"
+    )
+
+    def reach(host: str) -> str:
+        argv = [*hosts_net.on_host("peer0.banka"), sys.executable, "-c", probe, host, str(port)]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=20, check=True).stdout.strip()
+
+    assert reach(fqdn("orderer0")) == "open"
+    assert reach("127.0.0.1").startswith("closed")
+    resolved = subprocess.run(
+        [*hosts_net.on_host("peer0.banka"), "getent", "hosts", fqdn("orderer0")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
+    assert resolved == hosts_net.layout.link_address(hosts_net.layout.host_of("peer0.banka"))
 
 
 def test_tls_names_match_the_host_names(hosts_net: MultiHostNetwork) -> None:
