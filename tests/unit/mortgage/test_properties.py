@@ -222,7 +222,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert priorities == sorted(priorities)
             remaining = Decimal(price)
             for p in result["distribution"]:  # senior first: a junior is paid only once seniors are whole
-                assert Decimal(p["paid"]) == min(remaining, Decimal(p["secured_amount"]))
+                assert Decimal(p["paid"]) == min(remaining, Decimal(p["claim"]))
                 remaining -= Decimal(p["paid"])
 
     @rule(v=st.sampled_from(VINS), consent=st.booleans())
