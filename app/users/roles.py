@@ -41,8 +41,20 @@ SCANNER_USER = "qr-scanner"
 # The standard enrolled users of each org (name, role), as in the shared conventions.
 STANDARD_USERS: dict[str, list[tuple[str, Role]]] = {
     "TrafficAuthorityMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("officer1", Role.registrar)],
-    "BankAMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("loan1", Role.loan_officer)],
-    "BankBMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("loan1", Role.loan_officer)],
+    "BankAMSP": [
+        ("admin", Role.admin),
+        ("auditor1", Role.auditor),
+        ("loan1", Role.loan_officer),
+        ("models1", Role.model_admin),
+        ("appraiser1", Role.appraiser),
+    ],
+    "BankBMSP": [
+        ("admin", Role.admin),
+        ("auditor1", Role.auditor),
+        ("loan1", Role.loan_officer),
+        ("models1", Role.model_admin),
+        ("appraiser1", Role.appraiser),
+    ],
     "InsurerMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("underwriter1", Role.underwriter)],
     "DealerMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("dealer1", Role.dealer)],
     "RegulatorMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("regulator1", Role.regulator)],

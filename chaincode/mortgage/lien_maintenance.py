@@ -234,10 +234,7 @@ class MaintenanceTransactions(LawSupport):
             vin=lien.vin,
             lien_id=lien.lien_id,
         )
-        if correction.maturity_date is not None and correction.maturity_date <= ctx.today:
-            raise BadRequestError(
-                f"invalid argument 'correction': field 'maturity_date': must be after {ctx.today.isoformat()}"
-            )
+        # a correction records the true terms, a past maturity included (the next sweep lapses it)
         if correction.cancel:
             if lien.status is LienStatus.ASSIGNMENT_PENDING:
                 ctx.stub.set_state_validation_parameter(

@@ -158,6 +158,8 @@ async def mortgage_lifecycle(
     unknown = with_check_digit(vin[:-1] + ("2" if vin[-1] != "2" else "3"))
     await r.evaluate("unknown vehicle", "officer", "GetVehicle", unknown)
     await r.evaluate("owner by insurer", "underwriter", "GetOwner", vin)
+    model = {"model_id": "residual-lgbm", "model_version": f"1.0.0-{run}", "model_card_sha256": "ef" * 32}
+    await r.submit("model version", "models_a", "RegisterModelVersion", model)
     await r.submit(
         "valuation",
         "loan_a",
@@ -171,7 +173,7 @@ async def mortgage_lifecycle(
             "interval_high": "220000",
             "coverage": "0.9",
             "model_id": "residual-lgbm",
-            "model_version": "1.0.0",
+            "model_version": f"1.0.0-{run}",
             "inputs_hash": "cd" * 32,
             "valuer": "valuation-service",
         },

@@ -334,6 +334,15 @@ def test_correction_by_the_vehicle_office_with_evidence(c: Chain) -> None:
     assert [ref["lien_id"] for ref in c.ok("ta", "GetVehicle", V)["liens"]] == ["L1"]
     history = c.ok("regulator", "GetLienHistory", "L2")
     assert [e["value"]["status"] for e in history][:2] == ["CANCELLED", "RECORDED"]
+    # the true maturity was long past: corrected, the next sweep lapses the lien
+    past = {
+        "evidence_document_id": c.document("ta", "correction_evidence", V, "L1"),
+        "reason": "maturity keyed wrongly",
+        "maturity_date": "2025-01-31",
+    }
+    assert c.ok("ta", "CorrectLien", "L1", past)["version"] == 3
+    assert [x["lien_id"] for x in c.ok("bank_a", "SweepLienMaturities", {})["lapsed"]] == ["L1"]
+    assert c.ok("ta", "GetVehicle", V)["status"] == "REGISTERED"
 
 
 # --- 4. holds --------------------------------------------------------------------------------------
