@@ -97,7 +97,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "recorded": ("recorded", "登记"),
     "released": ("released", "解押"),
     "ltv_distribution": ("LTV distribution (encumbered vehicles)", "抵押率分布（已抵押车辆）"),
-    "alerts_by_severity": ("Alerts by severity", "按级别统计预警"),
+    "alerts_by_severity": ("Alerts on the ledger by severity", "链上预警按级别统计"),
+    "alerts_unacknowledged": ("unacknowledged", "未确认"),
     "read_only_note": (
         "Read-only view: the regulator writes nothing.",
         "只读视图：监管机构不进行任何写操作。",

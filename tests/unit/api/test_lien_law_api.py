@@ -182,3 +182,30 @@ def test_holds_brands_model_versions_appraisals_and_alerts(api: Api) -> None:
     api.ok(api.post(BANK_A, "/risk-alerts/A-154/acknowledge", json={"note": "customer called"}))
     counts = api.ok(api.get(REGULATOR, "/risk-alerts/counts"))
     assert (counts["total"], counts["unacknowledged"], counts["by_severity"]) == (1, 0, {"high": 1})
+
+
+def test_regulator_dashboard_counts_alerts_from_the_ledger(api: Api) -> None:
+    api.register(155)
+    lien_id = api.mortgage(155)
+    for n, severity in enumerate(("high", "critical", "high")):
+        alert = {
+            "alert_id": f"A-155-{n}",
+            "lien_id": lien_id,
+            "rule": "r",
+            "severity": severity,
+            "alert_sha256": "34" * 32,
+        }
+        api.ok(api.post(BANK_A, "/risk-alerts", json=alert), 201)
+    api.ok(api.post(BANK_A, "/risk-alerts/A-155-0/acknowledge", json={"note": "handled"}))
+    from app.users.provision import demo_password
+
+    login = api.client.post(
+        "/login",
+        data={"username": REGULATOR, "password": demo_password("RegulatorMSP", "regulator1")},
+        headers={"Origin": str(api.client.base_url)},
+        follow_redirects=False,
+    )
+    assert login.status_code == 303, login.text
+    page = api.client.get("/regulator")
+    assert page.status_code == 200, page.text
+    assert 'data-testid="ledger-alerts"' in page.text and "(3, 2 unacknowledged)" in page.text
