@@ -161,10 +161,13 @@ class PayoffTransactions(LawSupport):
 
     @submit
     def record_payoff_payment(self, ctx: MortgageContext, lien_id: str, payment: PayoffPaymentIn) -> Lien:
-        """The lienholder confirms the quote was paid in full in time: the lien is released."""
+        """The lienholder confirms the quote was paid in full in time: the lien is released.
+
+        A foreclosing lien may be paid off too (redemption before the sale): the disposal ends with it.
+        """
         lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
-        rules.ensure_lien_status(lien, {LienStatus.RECORDED}, "payoff")
+        rules.ensure_lien_status(lien, {LienStatus.RECORDED, LienStatus.FORECLOSING}, "payoff")
         law_rules.ensure_not_seized(self._vehicle(ctx, lien.vin), "payoff release")
         quote = ctx.store.get(PayoffQuote, k.PAYOFFQUOTE, lien.lien_id, payment.quote_id)
         if quote is None:

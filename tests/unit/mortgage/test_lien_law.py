@@ -233,6 +233,29 @@ def test_payoff_quote_then_payment_releases_the_lien(c: Chain) -> None:
     assert vehicle_policy(c) == ["BankAMSP", "TrafficAuthorityMSP"]
 
 
+def test_paying_off_a_foreclosing_lien_redeems_the_vehicle(c: Chain) -> None:
+    foreclose(c, "bank_b", "L2")
+    c.ok("bank_b", "RequestPayoffQuote", "L2", {"request_id": "R1", "requested_by": "owner"})
+    quote = {
+        "quote_id": "Q1",
+        "request_id": "R1",
+        "amount": "41000",
+        "currency": "CNY",
+        "good_through": c.today,
+    }
+    c.ok("bank_b", "IssuePayoffQuote", "L2", quote)
+    pay = {
+        "quote_id": "Q1",
+        "amount": "41000",
+        "currency": "CNY",
+        "paid_on": c.today,
+        "payment_reference": "W",
+    }
+    assert c.ok("bank_b", "RecordPayoffPayment", "L2", pay)["status"] == "RELEASED"
+    vehicle = c.ok("ta", "GetVehicle", V)
+    assert vehicle["status"] == "MORTGAGED" and [r["lien_id"] for r in vehicle["liens"]] == ["L1"]
+
+
 # --- 3. lien maintenance ----------------------------------------------------------------------------
 
 
