@@ -209,3 +209,28 @@ def test_regulator_dashboard_counts_alerts_from_the_ledger(api: Api) -> None:
     page = api.client.get("/regulator")
     assert page.status_code == 200, page.text
     assert 'data-testid="ledger-alerts"' in page.text and "(3, 2 unacknowledged)" in page.text
+
+
+def test_lender_page_reports_balances_and_consents(api: Api) -> None:
+    senior, junior = _two_liens(api, 156)
+    from app.users.provision import demo_password
+
+    origin = {"Origin": str(api.client.base_url)}
+    password = demo_password("BankAMSP", "loan1")
+    login = api.client.post(
+        "/login", data={"username": BANK_A, "password": password}, headers=origin, follow_redirects=False
+    )
+    assert login.status_code == 303, login.text
+    page = api.client.get("/lender")
+    assert 'data-testid="balance-form"' in page.text
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    done = api.client.post(
+        f"/lender/liens/{senior}/balance", data={"csrf": csrf, "outstanding": "65000"}, headers=origin
+    )
+    assert done.status_code == 200 and "balance 65000 CNY reported" in done.text
+    assert api.ok(api.get(BANK_A, f"/liens/{senior}/account"))["balance"]["outstanding"] == "65000"
+    consent = {"csrf": csrf, "foreclosing_lien_id": junior, "below_reserve": "1"}
+    done = api.client.post(f"/lender/liens/{senior}/consent", data=consent, headers=origin)
+    assert done.status_code == 200 and f"consent to the sale under {junior} recorded" in done.text
+    refused = api.client.post(f"/lender/liens/{junior}/consent", data=consent, headers=origin)
+    assert "rule &#39;lienholder_only&#39;" in refused.text or "rule 'lienholder_only'" in refused.text

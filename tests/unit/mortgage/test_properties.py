@@ -147,6 +147,8 @@ class LedgerMachine(RuleBasedStateMachine):
         elif (
             valuation is not None
             and total <= Decimal("0.8") * valuation
+            and not before["holds"]
+            and lien["maturity_date"] > self.c.today
             and before["status"]
             in (
                 "REGISTERED",
