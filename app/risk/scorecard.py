@@ -39,6 +39,8 @@ class CardOptions:
     rare_share: float = 0.02
     C: float = 1.0
     target_rate: float | None = None  # PD mean on the fitting rows; None = the rows' own bad rate
+    events_per_variable: int = 15  # fewer bad loans, fewer variables: keeps the card calibrated on new loans
+    shrink: bool = True  # shrink the weights for the bins and variables chosen on the same rows
 
 
 @dataclass
@@ -51,6 +53,7 @@ class CardModel:
     intercept: float  # the regression's own intercept
     shift: float  # added to the logit so the mean PD equals the target rate
     decisions: dict[str, str] = field(default_factory=dict)  # variable -> why kept / dropped
+    shrink: float = 1.0  # the factor applied to the regression's weights (see ``shrinkage``)
 
     def woe_matrix(self, frame: pd.DataFrame, names: Sequence[str] | None = None) -> np.ndarray:
         names = list(names or self.selected)
@@ -90,13 +93,18 @@ def fit_card(
     ranked = sorted(fitted, key=lambda n: -fitted[n].iv)
     woe = {n: fitted[n].woe_of(frame[n].to_numpy()) for n in ranked}
     chosen: list[str] = []
+    events = int(min(y.sum(), len(y) - y.sum()))
+    limit = min(opt.max_variables, max(3, events // opt.events_per_variable))
     for name in ranked:
         iv = fitted[name].iv
         if iv < opt.min_iv:
             decisions[name] = f"dropped: information value {iv:.3f} below {opt.min_iv}"
             continue
-        if len(chosen) >= opt.max_variables:
-            decisions[name] = f"dropped: {opt.max_variables} variables already chosen"
+        if len(chosen) >= limit:
+            decisions[name] = (
+                f"dropped: {limit} variables already chosen (at most one per "
+                f"{opt.events_per_variable} bad loans, and max_variables {opt.max_variables})"
+            )
             continue
         corr = [(abs(_corr(woe[name], woe[c])), c) for c in chosen]
         worst = max(corr, default=(0.0, ""))
@@ -120,10 +128,35 @@ def fit_card(
         chosen.remove(drop)
     for n, c in zip(chosen, coef, strict=True):
         decisions.setdefault(n, f"kept: IV {fitted[n].iv:.3f}, weight {c:.3f}")
-    card = CardModel(fitted, chosen, coef.astype(np.float64), float(model.intercept_[0]), 0.0, decisions)
+    coef = coef.astype(np.float64)
+    x = np.column_stack([woe[n] for n in chosen])
+    shrink = (
+        shrinkage(x, y, coef, float(model.intercept_[0]), [fitted[n] for n in chosen]) if opt.shrink else 1.0
+    )
+    card = CardModel(fitted, chosen, coef * shrink, float(model.intercept_[0]), 0.0, decisions, shrink)
     target = opt.target_rate if opt.target_rate is not None else float(y.mean())
     card.shift = intercept_shift(card.logit(frame), target)
     return card
+
+
+def shrinkage(
+    x: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float, bins: Sequence[VariableBins]
+) -> float:
+    """Van Houwelingen–Le Cessie heuristic shrinkage (χ² − df) / χ² of the fitted weights.
+
+    Bins and variables are chosen on the same rows the weights are fitted on, so the fitted card
+    is over-confident on new loans (calibration slope below 1). The degrees of freedom count every
+    bin the data chose (non-empty bins − 1 per variable), not just one weight per variable.
+    """
+    p = np.clip(1.0 / (1.0 + np.exp(-(x @ coef + intercept))), 1e-12, 1 - 1e-12)
+    base = float(np.clip(y.mean(), 1e-12, 1 - 1e-12))
+    loglik = float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    null = float(len(y) * (base * math.log(base) + (1 - base) * math.log(1 - base)))
+    chi2 = 2.0 * (loglik - null)
+    df = sum(max(sum(1 for c in b.counts if c > 0) - 1, 1) for b in bins)
+    if chi2 <= 0:
+        return 1.0
+    return float(min(1.0, max(0.3, (chi2 - df) / chi2)))
 
 
 def intercept_shift(logit: np.ndarray, target: float) -> float:

@@ -18,16 +18,33 @@ SHAPE = BookShape(
     1200, 0.25, text_outcome=True, missing_income=True, vehicle=True, high_cardinality=True, seed=11
 )
 APPLICATION = {
-    "age": 34, "monthly_income": 4200, "employment_years": 6, "home_ownership": "RENT", "purpose": "car",
-    "checking_account": "0<=X<200", "credit_history_months": 84, "delinquencies_2y": 0, "inquiries_6m": 1,
-    "loan_amount": 15_000, "term_months": 36, "monthly_debt_payments": 700, "vehicle_price": 19_000,
-    "vehicle_age_months": 3, "mileage_km": 40, "region_code": "R001",
-}  # fmt: skip
+    "age": 34,
+    "monthly_income": 4200,
+    "employment_years": 6,
+    "home_ownership": "RENT",
+    "purpose": "car",
+    "checking_account": "0<=X<200",
+    "credit_history_months": 84,
+    "delinquencies_2y": 0,
+    "inquiries_6m": 1,
+    "loan_amount": 15_000,
+    "term_months": 36,
+    "monthly_debt_payments": 700,
+    "vehicle_price": 19_000,
+    "vehicle_age_months": 3,
+    "mileage_km": 40,
+    "region_code": "R001",
+}
 
 
 def fast_spec(raw: dict, challengers: bool = False) -> ScorecardSpec:
-    return parse_spec({**raw, "cv": {"folds": 3, "repeats": 1}, "challengers": {"enabled": challengers,
-                       "lightgbm_max_rounds": 150}})  # fmt: skip
+    return parse_spec(
+        {
+            **raw,
+            "cv": {"folds": 3, "repeats": 1},
+            "challengers": {"enabled": challengers, "lightgbm_max_rounds": 150},
+        }
+    )
 
 
 @dataclass

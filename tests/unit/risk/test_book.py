@@ -18,16 +18,18 @@ def _german_like(n: int = 400, bad_share: float = 0.3, seed: int = 3) -> pd.Data
     """A book like the public German credit data: text good/bad, categoricals, no vehicle fields."""
     rng = np.random.default_rng(seed)
     bad = rng.uniform(size=n) < bad_share
-    return pd.DataFrame({
-        "checking_status": rng.choice(["<0", "0<=X<200", "no checking"], n),
-        "duration": rng.integers(6, 60, n),
-        "credit_amount": rng.integers(500, 15000, n),
-        "purpose": rng.choice(["radio/tv", "new car", "used car", "education"], n),
-        "personal_status": rng.choice(["male single", "female div/dep/mar", "male mar/wid"], n),
-        "job": rng.choice(["skilled", "unskilled resident", "high qualif"], n),
-        "age": rng.integers(19, 75, n),
-        "class": np.where(bad, "bad", "good"),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "checking_status": rng.choice(["<0", "0<=X<200", "no checking"], n),
+            "duration": rng.integers(6, 60, n),
+            "credit_amount": rng.integers(500, 15000, n),
+            "purpose": rng.choice(["radio/tv", "new car", "used car", "education"], n),
+            "personal_status": rng.choice(["male single", "female div/dep/mar", "male mar/wid"], n),
+            "job": rng.choice(["skilled", "unskilled resident", "high qualif"], n),
+            "age": rng.integers(19, 75, n),
+            "class": np.where(bad, "bad", "good"),
+        }
+    )
 
 
 def test_text_good_bad_outcome_and_no_required_columns() -> None:
@@ -92,8 +94,12 @@ def test_implausible_values_flagged_not_refused() -> None:
 
 def test_derived_unit_change_and_ratio() -> None:
     frame = _german_like()
-    spec = parse_spec({"outcome": {"column": "class", "bad": ["bad"]},
-                       "derived": {"amount_per_month": "credit_amount / duration", "years": "duration / 12"}})  # fmt: skip
+    spec = parse_spec(
+        {
+            "outcome": {"column": "class", "bad": ["bad"]},
+            "derived": {"amount_per_month": "credit_amount / duration", "years": "duration / 12"},
+        }
+    )
     book = read_book(book_csv(frame), spec)
     assert np.allclose(book.frame["years"], frame["duration"] / 12)
     assert np.allclose(book.frame["amount_per_month"], frame["credit_amount"] / frame["duration"])
@@ -135,8 +141,12 @@ def test_size_limits() -> None:
     book = read_book(book_csv(ok), spec)
     assert any("small book (300 loans, 30 bad)" in w for w in book.warnings)
     with pytest.raises(InputError) as err:
-        read_book(book_csv(pd.concat([frame[frame["default"] == 1].head(29), frame[frame["default"] == 0].head(400)])),
-                  spec)  # fmt: skip
+        read_book(
+            book_csv(
+                pd.concat([frame[frame["default"] == 1].head(29), frame[frame["default"] == 0].head(400)])
+            ),
+            spec,
+        )
     assert "need at least 300 loans with 30 bad" in str(err.value) and "29 bad" in str(err.value)
 
 
