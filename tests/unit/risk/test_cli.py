@@ -27,12 +27,18 @@ def test_train_score_models(tmp_path: Path) -> None:
 
 def test_alerts_and_simulate(tmp_path: Path) -> None:
     request = {
-        "loan": {"loan_id": "LN9", "vin": "LSVAB2180E2100001",
-                 "permitted_region": {"lat": 30.27, "lon": 120.15, "radius_km": 250}},
-        "start": "2024-06-01", "as_of": "2024-07-15",
-        "telematics": [{"day": "2024-06-01", "km": 30, "odometer_km": 20_000},
-                       {"day": "2024-06-02", "km": 30, "odometer_km": 12_000}],
-    }  # fmt: skip
+        "loan": {
+            "loan_id": "LN9",
+            "vin": "LSVAB2180E2100001",
+            "permitted_region": {"lat": 30.27, "lon": 120.15, "radius_km": 250},
+        },
+        "start": "2024-06-01",
+        "as_of": "2024-07-15",
+        "telematics": [
+            {"day": "2024-06-01", "km": 30, "odometer_km": 20_000},
+            {"day": "2024-06-02", "km": 30, "odometer_km": 12_000},
+        ],
+    }
     result = runner.invoke(app, ["alerts", json.dumps(request), "--models-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     rules = {(a["rule"], a["severity"]) for a in json.loads(result.output)["alerts"]}
