@@ -57,7 +57,7 @@ def test_absent_fields_and_unseen_levels_are_scored(card: TrainedCard) -> None:
     unseen = compiled.score({**APPLICATION, "home_ownership": "HOUSEBOAT", "region_code": "R999-new"})
     for s in (full, empty, unseen):
         assert 0 < s.pd < 1 and s.band and math.isfinite(s.points)
-    values, problems = compiled.read({**APPLICATION, "monthly_income": "abc"})
+    _, problems = compiled.read({**APPLICATION, "monthly_income": "abc"})
     assert [p.field for p in problems] == ["monthly_income"]
 
 
