@@ -10,6 +10,7 @@ positive = riskier than the book.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 import math
@@ -63,7 +64,7 @@ class VariableBins:
             idx = np.searchsorted(np.asarray(self.splits, dtype=np.float64), v, side="right")
             idx = np.where(np.isin(v, self.special_values), self.special_bin, idx)
             return np.where(np.isnan(v), self.missing_bin, idx)
-        lookup = {level: i for i, g in enumerate(self.groups) for level in g}
+        lookup = self._lookup()
         other = lookup.get(OTHER, self.unseen_bin)
         out = np.empty(len(x), dtype=np.int64)
         for i, v in enumerate(x):
@@ -73,11 +74,30 @@ class VariableBins:
                 out[i] = lookup.get(str(v), other)
         return out
 
+    def _lookup(self) -> dict[str, int]:
+        cached = self.__dict__.get("_levels")
+        if cached is None:
+            cached = {level: i for i, g in enumerate(self.groups) for level in g}
+            self.__dict__["_levels"] = cached
+        return cached
+
+    def bin_of(self, value: float | str | None) -> int:
+        """The bin of one value; the same answer as ``bin_index`` without building arrays (serving)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return self.missing_bin
+        if self.kind == "numeric":
+            x = float(value)
+            if x in self.special_values:
+                return self.special_bin
+            return bisect.bisect_right(self.splits, x)
+        lookup = self._lookup()
+        return lookup.get(str(value), lookup.get(OTHER, self.unseen_bin))
+
     def woe_of(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.woe, dtype=np.float64)[self.bin_index(x)]
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
 def _label_numeric(splits: list[float]) -> list[str]:

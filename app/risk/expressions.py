@@ -11,6 +11,7 @@ price is scored in its Missing bin instead of being refused.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,10 +42,12 @@ class Expression:
         return np.where(np.isfinite(out), out, np.nan)
 
     def evaluate_one(self, values: Mapping[str, float]) -> float:
-        result = float(self.evaluate({k: np.asarray([v], dtype=np.float64) for k, v in values.items()})[0])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            result = float(_eval(self.tree.body, {k: np.float64(v) for k, v in values.items()}))
         return result if math.isfinite(result) else math.nan
 
 
+@functools.lru_cache(maxsize=256)
 def parse_expression(text: str) -> Expression:
     """Parse and check ``text``; raises ExpressionError naming what is not allowed."""
     if len(text) > MAX_LENGTH:

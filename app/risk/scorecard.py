@@ -272,10 +272,7 @@ class CompiledScorecard:
         total, lost = 0.0, []
         for var in self.variables:
             x = values.get(var.bins.name)
-            arr = np.asarray([x], dtype=np.float64 if var.bins.kind == "numeric" else object)
-            if var.bins.kind == "numeric" and x is None:
-                arr = np.asarray([math.nan])
-            i = int(var.bins.bin_index(arr)[0])
+            i = var.bins.bin_of(x)
             pts = var.points[i]
             total += pts
             shown = None if x is None or (isinstance(x, float) and math.isnan(x)) else x

@@ -135,3 +135,21 @@ def test_frame_values_matches_book_reading(card: TrainedCard) -> None:
     b = card.result.compiled.score_frame(card.result.book.frame)[1]
     assert np.allclose(a, b)
     assert isinstance(values, pd.DataFrame)
+
+
+def test_scalar_bin_lookup_matches_vectorised(card: TrainedCard) -> None:
+    frame = card.result.book.frame
+    for var in card.result.compiled.variables:
+        b = var.bins
+        column = frame[b.name].to_numpy()
+        extra = (
+            np.array([np.nan, -1.0, 1e12, -1e12], dtype=float)
+            if b.kind == "numeric"
+            else np.array([None, "never-seen", "RENT"], dtype=object)
+        )
+        values = (
+            np.concatenate([column[:300], extra])
+            if b.kind == "numeric"
+            else np.concatenate([column[:300].astype(object), extra])
+        )
+        assert [b.bin_of(v) for v in values] == b.bin_index(values).tolist(), b.name
