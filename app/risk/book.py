@@ -63,7 +63,7 @@ class FieldReader:
         if isinstance(value, bool):
             return math.nan, "not a number"
         try:
-            number = float(text.replace(",", "")) if isinstance(value, str) else float(value)
+            number = float(_plain_number(text)) if isinstance(value, str) else float(value)
         except ValueError:
             if text in {str(s) for s in self.special}:
                 return float(-1e30 - [str(s) for s in self.special].index(text)), None
@@ -118,6 +118,15 @@ class Book:
     @property
     def bad_rate(self) -> float:
         return float(self.y.mean())
+
+
+def _plain_number(text: str) -> str:
+    """'12,500' -> '12500', '13.5%' -> '13.5' (a rate exported as text is still a number)."""
+    return text.replace(",", "").removesuffix("%").strip()
+
+
+def _plain_numbers(cells: pd.Series) -> pd.Series:
+    return cells.str.replace(",", "", regex=False).str.removesuffix("%").str.strip()
 
 
 def read_csv_text(data: bytes | str) -> pd.DataFrame:
@@ -347,7 +356,7 @@ def _infer_type(name: str, cells: pd.Series, n: int) -> str:
     present = cells[~cells.str.lower().isin(MISSING_TOKENS)]
     if present.empty:
         return "categorical"
-    numbers = pd.to_numeric(present.str.replace(",", "", regex=False), errors="coerce")
+    numbers = pd.to_numeric(_plain_numbers(present), errors="coerce")
     share = float(numbers.notna().mean())
     unique = present.nunique()
     if share >= 0.95:
@@ -388,9 +397,7 @@ def _read_column(
         return np.asarray(cells.where(~low, None), dtype=object), problems
     if reader.type == "numeric" and not reader.special and reader.min is None and reader.max is None:
         low = cells.str.lower().isin(MISSING_TOKENS).to_numpy()
-        numbers = pd.to_numeric(cells.str.replace(",", "", regex=False), errors="coerce").to_numpy(
-            dtype=float
-        )
+        numbers = pd.to_numeric(_plain_numbers(cells), errors="coerce").to_numpy(dtype=float)
         bad = ~low & ~np.isfinite(numbers)
         if reader.strict:
             for i in np.flatnonzero(bad)[:MAX_PROBLEMS]:

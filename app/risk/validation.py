@@ -122,7 +122,7 @@ def cross_validate(
 ) -> CvResult:
     options = card_options(spec)
     borrower = [n for n in kinds if groups.get(n) == "borrower"]
-    with_borrower_only = 0 < len(borrower) < len(kinds) and any(groups.get(n) == "vehicle" for n in kinds)
+    with_borrower_only = 0 < len(borrower) < len(kinds)  # the book has loan and/or vehicle fields
     names = [CARD] + ([BORROWER] if with_borrower_only else [])
     if spec.challengers.enabled:
         names += [ONEHOT, LGBM]

@@ -158,3 +158,50 @@ def test_constant_and_id_columns_left_out_with_reason() -> None:
     assert book.excluded["branch"].startswith("constant") and book.excluded["loan_id"].startswith(
         "identifier"
     )
+
+
+def _lending_club_like(n: int = 900, seed: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rate = rng.uniform(6, 26, n)
+    bad = rng.uniform(size=n) < 1 / (1 + np.exp(-(rate - 20) / 3))
+    months = rng.integers(0, 40, n)
+    issue = pd.to_datetime("2014-01-01") + pd.to_timedelta(months * 30.5, unit="D")
+    status = np.where(bad, "Charged Off", "Fully Paid").astype(object)
+    status[rng.uniform(size=n) < 0.03] = "Does not meet the credit policy. Status:Charged Off"
+    status[rng.uniform(size=n) < 0.05] = "Current"
+    return pd.DataFrame(
+        {
+            "id": np.arange(100000, 100000 + n),
+            "issue_d": issue.strftime("%b-%Y"),
+            "int_rate": [f"{r:.2f}%" for r in rate],
+            "term": rng.choice([" 36 months", " 60 months"], n),
+            "emp_length": rng.choice(["< 1 year", "1 year", "5 years", "10+ years", "n/a"], n),
+            "annual_inc": [f"{v:,.0f}" for v in rng.lognormal(11, 0.5, n)],
+            "loan_status": status,
+        }
+    )
+
+
+def test_lending_club_shapes_percent_rates_dates_and_status_lists() -> None:
+    from app.risk.validation import make_folds
+
+    frame = _lending_club_like()
+    spec = parse_spec(
+        {
+            "outcome": {
+                "column": "loan_status",
+                "bad": ["Charged Off", "Does not meet the credit policy. Status:Charged Off"],
+                "good": ["Fully Paid"],
+                "exclude": ["Current"],
+            }
+        }
+    )
+    book = read_book(book_csv(frame), spec)
+    assert book.kinds["int_rate"] == "numeric" and book.frame["int_rate"].between(6, 26).all()
+    assert book.kinds["annual_inc"] == "numeric" and book.kinds["emp_length"] == "categorical"
+    assert book.excluded["id"].startswith("identifier") and "issue_d" in book.excluded
+    assert book.dates is not None and book.dates.notna().all()
+    folds = make_folds(book.y, book.dates, spec.cv)
+    assert folds.kind == "time-ordered"
+    for train, test in folds.splits:  # every test block is later than its training rows
+        assert book.dates.iloc[train].max() <= book.dates.iloc[test].min()
