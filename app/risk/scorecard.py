@@ -39,7 +39,6 @@ class CardOptions:
     rare_share: float = 0.02
     C: float = 1.0
     target_rate: float | None = None  # PD mean on the fitting rows; None = the rows' own bad rate
-    events_per_variable: int = 15  # fewer bad loans, fewer variables: keeps the card calibrated on new loans
     shrink: bool = True  # shrink the weights for the bins and variables chosen on the same rows
 
 
@@ -93,18 +92,13 @@ def fit_card(
     ranked = sorted(fitted, key=lambda n: -fitted[n].iv)
     woe = {n: fitted[n].woe_of(frame[n].to_numpy()) for n in ranked}
     chosen: list[str] = []
-    events = int(min(y.sum(), len(y) - y.sum()))
-    limit = min(opt.max_variables, max(3, events // opt.events_per_variable))
     for name in ranked:
         iv = fitted[name].iv
         if iv < opt.min_iv:
             decisions[name] = f"dropped: information value {iv:.3f} below {opt.min_iv}"
             continue
-        if len(chosen) >= limit:
-            decisions[name] = (
-                f"dropped: {limit} variables already chosen (at most one per "
-                f"{opt.events_per_variable} bad loans, and max_variables {opt.max_variables})"
-            )
+        if len(chosen) >= opt.max_variables:
+            decisions[name] = f"dropped: max_variables ({opt.max_variables}) already chosen"
             continue
         corr = [(abs(_corr(woe[name], woe[c])), c) for c in chosen]
         worst = max(corr, default=(0.0, ""))

@@ -33,14 +33,17 @@ from app.risk.colspec import parse_spec
 from app.risk.scoring import CLI_LIMITS, ScorecardService
 from app.risk.training import train_book
 from app.risk.validation import CARD, MATERIAL_AUC
+from app.valuation.errors import InputError
 from app.valuation.registry import ModelRegistry
 
 SHAPES = (
     "1000x30+text+missing",
     "1000x5+highcard+vehicle",
+    "1000x1+vehicle",
     "4000x1+missing+vehicle",
     "4000x5+text+highcard+missing",
     "4000x30+vehicle",
+    "10000x1+text+missing",
     "10000x5+missing+vehicle",
     "10000x30+text+highcard+missing",
 )
@@ -70,7 +73,11 @@ def bench_shape(shape: BookShape, folds: int, repeats: int, challengers: bool) -
         {**raw, "cv": {"folds": folds, "repeats": repeats}, "challengers": {"enabled": challengers}}
     )
     t = time.perf_counter()
-    book = read_book(book_csv(frame), spec)
+    try:
+        book = read_book(book_csv(frame), spec)
+    except InputError as exc:  # e.g. 1,000 loans at 1 % bad: fewer than 30 bad loans
+        print(f"\n== {shape.label}: refused as designed - {exc}")
+        return None
     result = train_book(book, spec, shape.label)
     elapsed = time.perf_counter() - t
     cv = result.cv
