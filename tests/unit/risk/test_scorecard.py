@@ -153,3 +153,13 @@ def test_scalar_bin_lookup_matches_vectorised(card: TrainedCard) -> None:
             else np.concatenate([column[:300].astype(object), extra])
         )
         assert [b.bin_of(v) for v in values] == b.bin_index(values).tolist(), b.name
+
+
+def test_trains_from_300_loans_with_30_bad_and_warns() -> None:
+    frame, raw = generate_book(BookShape(1500, 0.2, seed=21))
+    small = pd.concat([frame[frame["default"] == 1].head(30), frame[frame["default"] == 0].head(270)])
+    spec = fast_spec(raw)
+    result = train_book(read_book(book_csv(small), spec), spec)
+    assert len(result.book.y) == 300 and result.card.selected
+    assert any(w.startswith("small book (300 loans, 30 bad)") for w in result.model_card["warnings"])
+    assert any("indicative only" in w for w in result.model_card["warnings"])
