@@ -25,7 +25,15 @@ Group = Literal["borrower", "loan", "vehicle"]
 # Protected attributes excluded by default (fair lending): matched on the words of a column name.
 DEFAULT_PROTECTED: dict[str, tuple[str, ...]] = {
     "sex": ("sex", "gender"),
-    "marital status": ("marital", "personal_status", "married", "spouse"),
+    "marital status": (
+        "marital",
+        "marriage",
+        "personal_status",
+        "married",
+        "spouse",
+        "family_status",
+        "civil_status",
+    ),
     "ethnicity": ("ethnic", "ethnicity", "race", "nationality", "foreign_worker", "citizenship"),
     "religion": ("religion", "religious", "faith"),
 }
@@ -156,7 +164,7 @@ class ScorecardSpec(BaseModel):
 
 
 def _words(name: str) -> set[str]:
-    low = name.lower()
+    low = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()  # camelCase -> camel_case
     parts = [p for p in re.split(r"[^a-z0-9]+", low) if p]
     return {*parts, *("_".join(parts[i : i + 2]) for i in range(len(parts) - 1))}
 

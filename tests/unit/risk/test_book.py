@@ -205,3 +205,23 @@ def test_lending_club_shapes_percent_rates_dates_and_status_lists() -> None:
     assert folds.kind == "time-ordered"
     for train, test in folds.splits:  # every test block is later than its training rows
         assert book.dates.iloc[train].max() <= book.dates.iloc[test].min()
+
+
+def test_protected_names_as_public_books_spell_them() -> None:
+    spec = parse_spec({"outcome": {"column": "y"}})
+    names = [
+        "SEX",
+        "MARRIAGE",
+        "NAME_FAMILY_STATUS",
+        "CODE_GENDER",
+        "foreign_worker",
+        "ReligionCode",
+        "race",
+        "personal_status",
+        "LIMIT_BAL",
+        "PAY_0",
+        "usage",
+        "purpose",
+        "AGE",
+    ]
+    assert set(spec.protected_columns(names)) == set(names[:8])
