@@ -130,10 +130,10 @@ def _plain_numbers(cells: pd.Series) -> pd.Series:
 
 
 def read_csv_text(data: bytes | str) -> pd.DataFrame:
+    """A CSV as strings: separator from the header line (, ; tab |); in ';' files a decimal comma."""
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
-    sep = (
-        ";" if text[: text.find("\n") if "\n" in text else None].count(";") > text[:2000].count(",") else ","
-    )
+    header = text[: text.find("\n")] if "\n" in text else text
+    sep = max((",", ";", "\t", "|"), key=header.count) if header else ","
     try:
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True, sep=sep)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -142,7 +142,20 @@ def read_csv_text(data: bytes | str) -> pd.DataFrame:
     dupes = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
     if dupes:
         raise InputError([FieldProblem(c, "column name appears more than once") for c in dupes])
+    if sep == ";":  # spreadsheet exports in decimal-comma locales: 1.234,56
+        for name in raw.columns:
+            cells = raw[name].str.strip()
+            present = cells[~cells.str.lower().isin(MISSING_TOKENS)]
+            if (
+                len(present)
+                and present.str.contains(",", regex=False).any()
+                and present.str.fullmatch(_DECIMAL_COMMA).all()
+            ):
+                raw[name] = cells.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     return raw
+
+
+_DECIMAL_COMMA = r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?%?"
 
 
 def read_book(data: bytes | str | pd.DataFrame, spec: ScorecardSpec) -> Book:

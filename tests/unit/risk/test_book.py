@@ -225,3 +225,17 @@ def test_protected_names_as_public_books_spell_them() -> None:
         "AGE",
     ]
     assert set(spec.protected_columns(names)) == set(names[:8])
+
+
+def test_semicolon_decimal_comma_and_tab_separated_books() -> None:
+    frame = _german_like()
+    spec = parse_spec({"outcome": {"column": "class", "bad": ["bad"]}})
+    euro = frame.assign(
+        credit_amount=[
+            f"{v:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") for v in frame["credit_amount"]
+        ]
+    )
+    book = read_book(euro.to_csv(index=False, sep=";").encode(), spec)
+    assert np.allclose(book.frame["credit_amount"], frame["credit_amount"])
+    book = read_book(frame.to_csv(index=False, sep="\t").encode(), spec)
+    assert book.kinds["duration"] == "numeric" and len(book.y) == len(frame)
