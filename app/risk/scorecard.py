@@ -12,6 +12,7 @@ to double the odds; PD = 1 / (1 + exp((points - offset) / factor)) exactly.
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -195,7 +196,7 @@ class CompiledVariable:
     coefficient: float
     points: list[float]  # per bin, in the order of bins.labels
 
-    @property
+    @functools.cached_property
     def best(self) -> float:
         usable = [p for p, c in zip(self.points, self.bins.counts, strict=True) if c > 0]
         return max(usable or self.points)

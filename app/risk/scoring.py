@@ -108,6 +108,7 @@ class ScorecardService:
         self.name = check_name(name)
         self._cache: dict[tuple[str, int], tuple[RegisteredModel, CompiledScorecard]] = {}
         self._lock = threading.Lock()
+        self._promoted: tuple[tuple[int, int, int], Promotion] | None = None
 
     # ---- training -------------------------------------------------------------------------------
 
@@ -173,12 +174,22 @@ class ScorecardService:
     # ---- promotion ------------------------------------------------------------------------------
 
     def promoted(self) -> Promotion | None:
+        """The promotion in force; re-read only when the file changes (a stat per score)."""
         path = self.registry.root / self.name / PROMOTED
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            st = path.stat()
         except FileNotFoundError:
             return None
-        return Promotion(**data)
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = self._promoted
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            promotion = Promotion(**json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        self._promoted = (stamp, promotion)
+        return promotion
 
     def promote(self, version: int, by: str, reason: str = "") -> Promotion:
         """Serve ``version`` from now on; written atomically and logged with who and why."""
@@ -227,8 +238,11 @@ class ScorecardService:
                     "(POST /risk/scorecard/promote or `mledger risk promote`)"
                 )
             version = promotion.version
+        key = (self.name, version)
+        with self._lock:
+            if key in self._cache:  # versions are immutable: no need to read meta.json again
+                return self._cache[key]
         registered = self.registry.get(self.name, version)
-        key = (registered.name, registered.version)
         with self._lock:
             if key not in self._cache:
                 if registered.meta.get("kind") != KIND:
@@ -252,7 +266,12 @@ class ScorecardService:
             registered,
             card,
             card.score_values(values),
-            canonical_hash(json.loads(json.dumps(used, default=str))),
+            canonical_hash(
+                {
+                    k: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+                    for k, v in used.items()
+                }
+            ),
         )
 
     def report(self, version: int) -> Path:
