@@ -82,10 +82,13 @@ class FieldReader:
     def special_numbers(self) -> set[float]:
         out: set[float] = set()
         for i, s in enumerate(self.special):
+            if self.type == "ordinal":  # read() codes an ordinal's i-th special label as -1 - i
+                out.add(-1.0 - i)
+                continue
             try:
                 out.add(float(s))
             except (TypeError, ValueError):
-                out.add(-1e30 - i) if self.type == "numeric" else out.add(-1.0 - i)
+                out.add(-1e30 - i)
         return out
 
     def to_json(self) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class TrainingResult:
 
 def train_book(book: Book, spec: ScorecardSpec, source: str = "") -> TrainingResult:
     start = time.perf_counter()
-    specials = {n: list(r.special_numbers) for n, r in book.readers.items() if r.type in ("numeric", "ordinal")}
+    specials = {n: list(r.special_numbers) for n, r in book.readers.items() if r.type != "categorical"}
     folds = make_folds(book.y, book.dates, spec.cv)
     cv = cross_validate(book.frame, book.y, book.kinds, book.groups, specials, spec, folds)
     target = spec.long_run_default_rate

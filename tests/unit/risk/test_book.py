@@ -239,3 +239,22 @@ def test_semicolon_decimal_comma_and_tab_separated_books() -> None:
     assert np.allclose(book.frame["credit_amount"], frame["credit_amount"])
     book = read_book(frame.to_csv(index=False, sep="\t").encode(), spec)
     assert book.kinds["duration"] == "numeric" and len(book.y) == len(frame)
+
+
+def test_ordinal_levels_and_special_labels() -> None:
+    frame = _german_like()
+    frame["grade"] = np.random.default_rng(1).choice(["A", "B", "C", "not rated"], len(frame))
+    spec = parse_spec(
+        {
+            "outcome": {"column": "class", "bad": ["bad"]},
+            "columns": {"grade": {"type": "ordinal", "order": ["A", "B", "C"], "special": ["not rated"]}},
+        }
+    )
+    book = read_book(book_csv(frame), spec)
+    coded = book.frame["grade"].to_numpy()
+    assert set(np.unique(coded)) == {-1.0, 0.0, 1.0, 2.0}
+    assert book.readers["grade"].special_numbers == {-1.0}
+    frame.loc[2, "grade"] = "Z"
+    with pytest.raises(InputError) as err:
+        read_book(book_csv(frame), spec)
+    assert "row 3, column 'grade': level 'Z' is not in the ordinal order" in str(err.value)
