@@ -14,16 +14,10 @@ START = date(2024, 6, 1)
 
 def _timeline(n: int = 60, **overrides: object) -> LoanTimeline:
     base: dict[str, object] = dict(
-        loan_id="LN1",
-        vin="LSVAB2180E2100001",
-        start=START,
-        radius_km=250.0,
-        km=np.full(n, 40.0),
-        max_dist_km=np.full(n, 20.0),
-        odometer_km=10_000 + np.cumsum(np.full(n, 40.0)),
-        uncovered=np.zeros(n, dtype=bool),
-        explained_idle=np.zeros(n, dtype=bool),
-    )
+        loan_id="LN1", vin="LSVAB2180E2100001", start=START, radius_km=250.0, km=np.full(n, 40.0),
+        max_dist_km=np.full(n, 20.0), odometer_km=10_000 + np.cumsum(np.full(n, 40.0)),
+        uncovered=np.zeros(n, dtype=bool), explained_idle=np.zeros(n, dtype=bool),
+    )  # fmt: skip
     base.update(overrides)
     return LoanTimeline(**base)  # type: ignore[arg-type]
 
@@ -39,10 +33,8 @@ def test_quiet_loan_raises_nothing() -> None:
 def test_insurance_lapse_escalates_low_high_critical() -> None:
     uncovered = coverage_days(60, [(10, "lapse")])
     assert _fired(_timeline(uncovered=uncovered)) == [
-        ("insurance_lapse", "low", 10),
-        ("insurance_lapse", "high", 17),
-        ("insurance_lapse", "critical", 40),
-    ]
+        ("insurance_lapse", "low", 10), ("insurance_lapse", "high", 17), ("insurance_lapse", "critical", 40),
+    ]  # fmt: skip
 
 
 def test_renewal_within_grace_is_low_only() -> None:
@@ -122,16 +114,7 @@ def test_alert_shape_and_event_payload_are_stable() -> None:
     assert name == EVENT_NAME and payload == again.to_event()[1]
     body = json.loads(payload)
     assert body["schema"] == ALERT_SCHEMA and body["alert_id"] == alert.alert_id and len(alert.alert_id) == 32
-    assert set(body) == {
-        "schema",
-        "alert_id",
-        "loan_id",
-        "vin",
-        "rule",
-        "severity",
-        "observed_at",
-        "reason",
-        "evidence",
-    }
+    assert set(body) == {"schema", "alert_id", "loan_id", "vin", "rule", "severity", "observed_at", "reason",
+                         "evidence"}  # fmt: skip
     with pytest.raises(ValueError, match="severity"):
         Alert("LN1", "VIN", "insurance_lapse", "urgent", date(2024, 7, 1), "x")
