@@ -343,7 +343,7 @@ def test_alerts_bad_dates_are_400(client: TestClient) -> None:
     assert response.status_code == 400 and response.json()["error"]["details"][0]["field"] == "as_of"
 
 
-def test_upload_body_is_a_file(client: TestClient) -> None:
+def test_spec_that_is_neither_json_nor_yaml_names_the_field(client: TestClient) -> None:
     r = client.post(
         "/api/v1/risk/scorecard/train",
         files={"file": ("b.csv", io.BytesIO(b"x\n"))},
