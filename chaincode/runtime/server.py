@@ -12,6 +12,7 @@ gracefully (running transactions get a few seconds to finish).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import logging
 import os
@@ -19,12 +20,12 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
-from fabric_protos.peer import chaincode_shim_pb2 as shim
 from fabric_protos.peer import chaincode_shim_pb2_grpc as shim_grpc
 
 from .contract import Contract
@@ -74,14 +75,19 @@ class _Servicer(shim_grpc.ChaincodeServicer):
     def __init__(self, server: ChaincodeServer) -> None:
         self._server = server
 
-    def Connect(  # gRPC method name
-        self, request_iterator: Iterable[shim.ChaincodeMessage], context: grpc.ServicerContext
-    ) -> Iterator[shim.ChaincodeMessage]:
-        return self._server.serve_stream(request_iterator, context)
+    async def Connect(  # type: ignore[override]  # gRPC method name
+        self, request_iterator: object, context: grpc.aio.ServicerContext
+    ) -> None:
+        await self._server.serve_stream(context)
 
 
 class ChaincodeServer:
-    """The gRPC server hosting one chaincode (its contracts) for any number of peers."""
+    """The gRPC server hosting one chaincode (its contracts) for any number of peers.
+
+    It runs grpc's asyncio server on one event loop in a thread of its own; every stream's messages
+    are handled on that loop and its transactions run there as greenlets (see :mod:`.handler`). Only
+    functions marked ``blocking=True`` use threads (``blocking_threads`` of them).
+    """
 
     def __init__(
         self,
@@ -90,8 +96,9 @@ class ChaincodeServer:
         contracts: Sequence[Contract | type[Contract]] | ContractRouter,
         *,
         tls: TLSConfig | None = None,
-        max_transactions: int = 64,
-        max_streams: int = 32,
+        blocking_threads: int = 4,
+        max_streams: int = 64,
+        reuse_port: bool = False,
     ) -> None:
         if not chaincode_id:
             raise ValueError("chaincode id (the installed package ID) is required")
@@ -104,48 +111,84 @@ class ChaincodeServer:
         self.address = address
         self.router = contracts if isinstance(contracts, ContractRouter) else ContractRouter(contracts)
         self.tls = tls
-        self._tx_pool = ThreadPoolExecutor(max_transactions, thread_name_prefix="cc-tx")
-        # each open stream holds one gRPC worker for its lifetime
-        self._grpc = grpc.server(
-            ThreadPoolExecutor(max_streams, thread_name_prefix="cc-stream"),
-            options=GRPC_OPTIONS,
-            maximum_concurrent_rpcs=max_streams,
-        )
-        shim_grpc.add_ChaincodeServicer_to_server(_Servicer(self), self._grpc)
+        self.max_streams = max_streams
+        self.reuse_port = reuse_port
+        self._blocking_pool = ThreadPoolExecutor(max(1, blocking_threads), thread_name_prefix="cc-blocking")
+        self._loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        self._grpc: grpc.aio.Server | None = None
         self._handlers: set[Handler] = set()
-        self._lock = threading.Lock()
+        self._stopping = False
+        self._terminated = threading.Event()
         self.port = 0
 
-    def serve_stream(
-        self, request_iterator: Iterable[shim.ChaincodeMessage], context: grpc.ServicerContext
-    ) -> Iterator[shim.ChaincodeMessage]:
+    async def serve_stream(self, context: grpc.aio.ServicerContext) -> None:
+        """One peer's stream: read, handle, write, on this coroutine only."""
         peer = context.peer()
         logger.info("peer connected: %s", peer)
-        handler = Handler(self.router, self.chaincode_id, self._tx_pool, peer=peer)
-        with self._lock:
-            self._handlers.add(handler)
-        context.add_callback(handler.close)
-        reader = threading.Thread(
-            target=handler.consume, args=(request_iterator,), name="cc-reader", daemon=True
+        handler = Handler(
+            self.router,
+            self.chaincode_id,
+            write=context.write,
+            loop=self._loop,
+            blocking_executor=self._blocking_pool,
+            peer=peer,
         )
-        reader.start()
+        handler.stopping = self._stopping
+        self._handlers.add(handler)
+        read = context.read
+        eof = grpc.aio.EOF
         try:
-            yield from handler.outgoing()
+            await handler.start()
+            while True:
+                msg = await read()
+                if msg is eof:
+                    break
+                handler._handle(msg)
+                if handler._out:
+                    await handler.flush()
+                if handler.ending:
+                    break
+        except asyncio.CancelledError:
+            logger.info("stream from %s cancelled", peer)
+        except Exception as exc:  # the peer went away mid-write, a transport error
+            logger.info("stream from %s ended: %s", peer, type(exc).__name__)
         finally:
             handler.close()
-            with self._lock:
-                self._handlers.discard(handler)
+            self._handlers.discard(handler)
             logger.info("peer disconnected: %s", peer)
 
     def start(self) -> int:
         """Bind and start serving; returns the bound port (useful with port 0)."""
-        if self.tls is not None:
-            self.port = self._grpc.add_secure_port(self.address, self.tls.credentials())
-        else:
-            self.port = self._grpc.add_insecure_port(self.address)
+        self._thread = threading.Thread(target=self._run_loop, name="cc-loop", daemon=True)
+        self._thread.start()
+        try:
+            return asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            raise
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            self._terminated.set()
+
+    async def _start(self) -> int:
+        options = [*GRPC_OPTIONS, ("grpc.so_reuseport", 1 if self.reuse_port else 0)]
+        self._grpc = grpc.aio.server(options=options, maximum_concurrent_rpcs=self.max_streams)
+        shim_grpc.add_ChaincodeServicer_to_server(_Servicer(self), self._grpc)
+        try:
+            if self.tls is not None:
+                self.port = self._grpc.add_secure_port(self.address, self.tls.credentials())
+            else:
+                self.port = self._grpc.add_insecure_port(self.address)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen on {self.address}: {exc}") from exc
         if not self.port:
             raise OSError(f"cannot listen on {self.address}")
-        self._grpc.start()
+        await self._grpc.start()
         logger.info(
             "chaincode %s listening on %s (%s)",
             self.chaincode_id,
@@ -155,25 +198,31 @@ class ChaincodeServer:
         return self.port
 
     def stop(self, grace: float = 5.0) -> None:
-        """Stop accepting, let running transactions finish for up to ``grace`` seconds, close streams."""
+        """Refuse new transactions, let running ones finish for up to ``grace`` seconds, close streams."""
         logger.info("chaincode server stopping")
-        drained = threading.Event()
-        self._tx_pool.shutdown(wait=False, cancel_futures=True)
+        if self._thread is None or not self._thread.is_alive():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._stop(grace), self._loop).result(grace + 10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+            self._blocking_pool.shutdown(wait=False, cancel_futures=True)
 
-        def drain() -> None:
-            self._tx_pool.shutdown(wait=True)
-            drained.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        drained.wait(grace)
-        with self._lock:
-            handlers = list(self._handlers)
-        for h in handlers:
+    async def _stop(self, grace: float) -> None:
+        self._stopping = True
+        for h in self._handlers:
+            h.stopping = True
+        deadline = time.monotonic() + grace
+        while any(h.busy for h in self._handlers) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for h in list(self._handlers):
             h.close()
-        self._grpc.stop(grace=1.0).wait()
+        if self._grpc is not None:
+            await self._grpc.stop(1.0)
 
     def wait(self) -> None:
-        self._grpc.wait_for_termination()
+        self._terminated.wait()
 
 
 def load_contract(spec: str) -> type[Contract]:
@@ -200,7 +249,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-cert", default=os.environ.get("CHAINCODE_TLS_CERT"))
     p.add_argument("--tls-key", default=os.environ.get("CHAINCODE_TLS_KEY"))
     p.add_argument("--client-ca", default=os.environ.get("CHAINCODE_CLIENT_CA"))
-    p.add_argument("--max-transactions", type=int, default=64, help="transactions executed at once")
+    p.add_argument(
+        "--blocking-threads",
+        "--max-transactions",
+        dest="blocking_threads",
+        type=int,
+        default=4,
+        help="threads for contract functions marked blocking=True (the others run on the event loop)",
+    )
     p.add_argument("--log-level", default=os.environ.get("CHAINCODE_LOG_LEVEL", "INFO"))
     args = p.parse_args(argv)
     if not args.chaincode_id:
@@ -230,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     tls = TLSConfig.from_files(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
     server = ChaincodeServer(
-        args.chaincode_id, args.address, contracts, tls=tls, max_transactions=args.max_transactions
+        args.chaincode_id, args.address, contracts, tls=tls, blocking_threads=args.blocking_threads
     )
     try:
         server.start()
