@@ -128,8 +128,12 @@ class FakePeer:
         self._txs: dict[tuple[str, str], _Tx] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        # a connection of its own, as a separate peer has (grpc would otherwise share one between channels)
+        options = [("grpc.use_local_subchannel_pool", 1)]
         self._channel = (
-            grpc.secure_channel(address, credentials) if credentials else grpc.insecure_channel(address)
+            grpc.secure_channel(address, credentials, options)
+            if credentials
+            else grpc.insecure_channel(address, options)
         )
         self._call = shim_grpc.ChaincodeStub(self._channel).Connect(self._outgoing())
         self._reader = threading.Thread(target=self._read, name="fakepeer-reader", daemon=True)

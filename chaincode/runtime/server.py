@@ -31,6 +31,7 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc as shim_grpc
 from .contract import Contract
 from .dispatch import ContractRouter
 from .handler import Handler
+from .workers import WORKER_ENV, Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -257,8 +258,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=4,
         help="threads for contract functions marked blocking=True (the others run on the event loop)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("CHAINCODE_WORKERS", "1") or 1),
+        help="server processes behind the one address (SO_REUSEPORT): each peer's stream lands on one, "
+        "so with several peers connected the chaincode uses several cores",
+    )
+    p.add_argument("--reuse-port", action="store_true", help="bind with SO_REUSEPORT (set for each worker)")
     p.add_argument("--log-level", default=os.environ.get("CHAINCODE_LOG_LEVEL", "INFO"))
     args = p.parse_args(argv)
+    if args.workers < 1:
+        p.error(f"--workers: must be at least 1, got {args.workers}")
+    if args.workers > 1 and args.address and args.address.rsplit(":", 1)[-1] == "0":
+        p.error("--workers: needs a fixed port (every worker binds the same address), got port 0")
     if not args.chaincode_id:
         p.error("--chaincode-id (or CHAINCODE_ID) is required")
     if not args.address:
@@ -273,12 +286,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    worker = os.environ.get(WORKER_ENV)
     logging.basicConfig(
         level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"%(asctime)s %(levelname)s %(name)s{f' [worker {worker}]' if worker else ''}: %(message)s",
         stream=sys.stderr,
     )
+    if args.workers > 1:
+        return _supervise(argv, args.workers, args.address)
     try:
         contracts = [load_contract(spec) for spec in args.contract]
     except (ImportError, ValueError) as exc:
@@ -286,7 +303,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     tls = TLSConfig.from_files(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
     server = ChaincodeServer(
-        args.chaincode_id, args.address, contracts, tls=tls, blocking_threads=args.blocking_threads
+        args.chaincode_id,
+        args.address,
+        contracts,
+        tls=tls,
+        blocking_threads=args.blocking_threads,
+        reuse_port=args.reuse_port,
     )
     try:
         server.start()
@@ -304,6 +326,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop.wait()
     server.stop()
     return 0
+
+
+def _supervise(argv: list[str], workers: int, address: str) -> int:
+    """Run ``workers`` server processes on the one address until SIGTERM/SIGINT."""
+    supervisor = Supervisor(argv, workers)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        logger.info("received %s; stopping %d workers", signal.Signals(signum).name, workers)
+        supervisor.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    logger.info("chaincode server: %d worker processes on %s", workers, address)
+    return supervisor.run()
 
 
 if __name__ == "__main__":

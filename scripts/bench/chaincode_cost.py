@@ -169,6 +169,8 @@ def row(name: str, fn: str, inflight: int, streams: int, r: dict) -> tuple[float
     driver_ms = r["driver_cpu"] / max(r["completed"], 1) * 1e3
     cpu_ms = r["cpu_total"] / r["completed"] * 1e3 if r["completed"] else float("nan")
     note = f" errors={r['errors']}" if r["errors"] else ""
+    if len(r["cpu"]) > 1:  # a supervisor and its workers: where the CPU went
+        note += " per process CPU s: " + " ".join(f"{v:.2f}" for v in r["cpu"].values())
     if r.get("stream_error"):
         note += f" stream_error={r['stream_error']}"
     print(
