@@ -76,7 +76,7 @@ class PeerFeatures:
         if not payload:
             return
         try:
-            params = shim.ChaincodeAdditionalParams.FromString(payload)
+            params = chaincode_pb2.ChaincodeAdditionalParams.FromString(payload)
         except Exception:  # as the Go shim: an unreadable payload means no extras
             return
         self.write_batch = params.use_write_batch

@@ -64,6 +64,18 @@ class TestContract(Contract):
             found += ctx.stub.get_state(key) is not None
         return found
 
+    @evaluate
+    def get_multiple(self, ctx: Context, keys: list[str]) -> list[str | None]:
+        """Several keys in one request where the peer offers GET_STATE_MULTIPLE (Fabric 3.1)."""
+        return [None if v is None else v.decode("utf-8") for v in ctx.stub.get_multiple_states(keys)]
+
+    @submit
+    def put_then_read(self, ctx: Context, key: str, value: str) -> str:
+        """Writes then reads the key: a peer never shows a transaction its own writes (batched or not)."""
+        ctx.stub.put_state(key, value.encode("utf-8"))
+        old = ctx.stub.get_state(key)
+        return "" if old is None else old.decode("utf-8")
+
     @submit
     def delete(self, ctx: Context, key: str) -> None:
         ctx.stub.del_state(key)
