@@ -246,7 +246,7 @@ class MortgageContract(Contract):
         st.put(vehicle, s.VEHICLE, vehicle.vin)
         vin = vehicle.vin
         if before is None:
-            st.index_put(s.IDX_PLATE, vehicle.plate, vin)
+            st.unique_put(s.UNQ_PLATE, vehicle.plate, vin)
             st.index_put(s.IDX_VSTATUS, vehicle.status.value, vin)
             st.index_put(s.IDX_OWNER, vehicle.owner_hash, vin)
             st.index_put(s.IDX_MAKE, vehicle.make, vin)
@@ -311,11 +311,12 @@ class MortgageContract(Contract):
     @submit
     def register_vehicle(self, ctx: MortgageContext, vehicle: VehicleIn) -> Vehicle:
         """Register a vehicle; the owner's personal data goes to ownerPrivate, its salted hash on chain."""
-        if ctx.store.exists(s.VEHICLE, vehicle.vin):
+        existing, plate_holder = ctx.store.get_many((s.VEHICLE, vehicle.vin), (s.UNQ_PLATE, vehicle.plate))
+        if existing:
             raise ConflictError(f"vehicle {vehicle.vin} is already registered")
-        taken = ctx.store.index_ids(s.IDX_PLATE, vehicle.plate)
+        taken = ctx.store.unique_id(plate_holder)
         if taken:
-            raise ConflictError(f"plate {vehicle.plate} is already used by vehicle {taken[0]}")
+            raise ConflictError(f"plate {vehicle.plate} is already used by vehicle {taken}")
         owner, salt, digest = self._transient_owner(ctx, None)
         record = Vehicle(
             **vehicle.model_dump(),
@@ -338,10 +339,12 @@ class MortgageContract(Contract):
     def get_vehicle_by_plate(self, ctx: MortgageContext, plate: str) -> Vehicle:
         if not plate or len(plate) > 16:
             raise BadRequestError("invalid argument 'plate': must be 1..16 characters")
-        vins = ctx.store.index_ids(s.IDX_PLATE, plate)
-        if not vins:
+        vin = ctx.store.unique_id(ctx.store.get_raw(s.UNQ_PLATE, plate))
+        if vin is None:  # a vehicle registered before plates had unique keys
+            vin = next(iter(ctx.store.index_ids(s.IDX_PLATE, plate)), None)
+        if vin is None:
             raise NotFoundError(f"no vehicle with plate {plate}")
-        return self._vehicle(ctx, vins[0])
+        return self._vehicle(ctx, vin)
 
     @evaluate
     def get_vehicle_status(self, ctx: MortgageContext, vin: str) -> dict[str, Any]:
