@@ -349,7 +349,9 @@ class MortgageContract(Contract):
     @evaluate
     def get_vehicle_status(self, ctx: MortgageContext, vin: str) -> dict[str, Any]:
         """The public passport behind a QR scan: status and facts, nothing personal."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vin = arg_vin(vin)
+        ctx.store.prefetch((s.VEHICLE, vin), (s.ODO, vin), (s.VALLATEST, vin), (s.QRVIN, vin), (s.CONFIG,))
+        vehicle = self._vehicle(ctx, vin)
         policies = [
             p
             for p in (
@@ -579,6 +581,7 @@ class MortgageContract(Contract):
         """Perfect a requested lien: priority by order of recording, LTV checked, key policy set."""
         lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         rules.ensure_lien_status(lien, {LienStatus.REQUESTED}, "recording")
+        ctx.store.prefetch((s.VEHICLE, lien.vin), (s.VALLATEST, lien.vin), (s.CONFIG,))
         vehicle = self._vehicle(ctx, lien.vin)
         rules.ensure_vehicle_status(
             vehicle, rules.FREE_STATUSES | {VehicleStatus.MORTGAGED}, f"recording lien {lien.lien_id}"

@@ -72,28 +72,45 @@ class Store:
 
     def __init__(self, stub: ChaincodeStub) -> None:
         self.stub = stub
+        # values read ahead by prefetch(); exact for the whole transaction, since a peer serves committed
+        # state only and never shows a transaction its own writes
+        self._read: dict[str, bytes | None] = {}
 
     def key(self, object_type: str, *attrs: str) -> str:
         return self.stub.create_composite_key(object_type, list(attrs))
 
+    def _get_state(self, key: str) -> bytes | None:
+        if key in self._read:
+            return self._read[key]
+        return self.stub.get_state(key)
+
     # --- records -----------------------------------------------------------------------
     def get(self, model: type[M], object_type: str, *attrs: str) -> M | None:
-        raw = self.stub.get_state(self.key(object_type, *attrs))
+        raw = self._get_state(self.key(object_type, *attrs))
         return model.model_validate_json(raw) if raw else None
 
     def get_raw(self, object_type: str, *attrs: str) -> bytes | None:
-        return self.stub.get_state(self.key(object_type, *attrs)) or None
+        return self._get_state(self.key(object_type, *attrs)) or None
 
     def get_many(self, *specs: tuple[str, ...]) -> list[bytes | None]:
         """Raw values of several records, each given as ``(object_type, *attrs)``, in one request."""
-        return self.stub.get_multiple_states([self.key(*spec) for spec in specs])
+        keys = [self.key(*spec) for spec in specs]
+        missing = [k for k in keys if k not in self._read]
+        if missing:
+            self._read.update(zip(missing, self.stub.get_multiple_states(missing), strict=True))
+        return [self._read[k] for k in keys]
+
+    def prefetch(self, *specs: tuple[str, ...]) -> None:
+        """Read records the transaction is about to load, in one request (only keys it will read: each
+        one read is in the read set and checked at validation)."""
+        self.get_many(*specs)
 
     @staticmethod
     def parse(model: type[M], raw: bytes | None) -> M | None:
         return model.model_validate_json(raw) if raw else None
 
     def exists(self, object_type: str, *attrs: str) -> bool:
-        return bool(self.stub.get_state(self.key(object_type, *attrs)))
+        return bool(self._get_state(self.key(object_type, *attrs)))
 
     def put(self, record: BaseModel | dict[str, Any], object_type: str, *attrs: str) -> None:
         self.stub.put_state(self.key(object_type, *attrs), dumps(record))

@@ -140,3 +140,61 @@ def test_registration_is_two_requests_on_a_batching_peer(server: ChaincodeServer
             ta, "RegisterVehicle", _arg(vehicle_args(vin(6), "P-0005")), transient=transient
         )
         assert again.response.status == 409 and again.requests == ["GET_STATE_MULTIPLE"]
+
+
+def test_the_passport_reads_its_records_in_one_request(server: ChaincodeServer) -> None:
+    ta, bank = identity("ta"), identity("bank_a")
+    v = vin(7)
+    transient, _ = owner("passport")
+    valuation = {
+        "valuation_id": "VAL-7",
+        "vin": v,
+        "value": "100000",
+        "currency": "CNY",
+        "interval_low": "90000",
+        "interval_high": "110000",
+        "coverage": "0.9",
+        "model_id": "m",
+        "model_version": "1",
+        "inputs_hash": "ab" * 32,
+        "valuer": "svc",
+    }
+    with FakePeer(f"127.0.0.1:{server.port}", _ledger(), channel_id="vehicles", features=BATCHING) as fp:
+        assert (
+            fp.invoke(
+                ta, "RegisterVehicle", _arg(vehicle_args(v, "P-0007")), transient=transient
+            ).response.status
+            == 200
+        )
+        assert fp.invoke(bank, "RecordValuation", _arg(valuation)).response.status == 200
+        r = fp.invoke(bank, "GetVehicleStatus", v)
+        assert r.response.status == 200, r.response.message
+        # vehicle, odometer, valuation pointer, QR pointer and config at once; policies; the valuation
+        assert r.requests == ["GET_STATE_MULTIPLE", "GET_STATE_BY_RANGE", "GET_STATE"]
+        passport = json.loads(r.response.payload)
+        assert passport["latest_valuation"]["value"] == "100000" and passport["plate"] == "P-0007"
+
+
+def test_prefetched_records_are_not_read_twice() -> None:
+    class CountingStub:
+        def __init__(self) -> None:
+            self.calls: list[object] = []
+
+        def create_composite_key(self, object_type: str, attrs: list[str]) -> str:
+            return key(object_type, *attrs)
+
+        def get_multiple_states(self, keys: list[str]) -> list[bytes | None]:
+            self.calls.append(("multi", tuple(keys)))
+            return [b'{"valuation_id":"x"}' if "VALLATEST" in k else None for k in keys]
+
+        def get_state(self, k: str) -> bytes | None:
+            self.calls.append(("get", k))
+            return None
+
+    stub = CountingStub()
+    st = s.Store(stub)  # type: ignore[arg-type]
+    st.prefetch((s.VALLATEST, "V1"), (s.CONFIG,))
+    assert st.get_raw(s.VALLATEST, "V1") == b'{"valuation_id":"x"}'
+    assert st.get_raw(s.CONFIG) is None and not st.exists(s.CONFIG)
+    assert st.get_raw(s.ODO, "V1") is None
+    assert stub.calls == [("multi", (key(s.VALLATEST, "V1"), key(s.CONFIG))), ("get", key(s.ODO, "V1"))]
