@@ -224,11 +224,17 @@ class FakePeer:
         with self._lock:
             self._held = []
 
-    def release(self) -> None:
+    def release(self, *, reverse: bool = False) -> None:
+        """Send the held replies, in order or (``reverse``) last first: replies may come in any order."""
         with self._lock:
             held, self._held = self._held or [], None
-        for msg in held:
+        for msg in reversed(held) if reverse else held:
             self._out.put(msg)
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return len(self._held or [])
 
     def send_raw(self, msg: Msg) -> None:
         """Put any message on the stream (protocol tests)."""

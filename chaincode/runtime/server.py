@@ -225,6 +225,11 @@ class ChaincodeServer:
     def wait(self) -> None:
         self._terminated.wait()
 
+    @property
+    def open_streams(self) -> int:
+        """Peers connected now (streams being served)."""
+        return len(self._handlers)
+
 
 def load_contract(spec: str) -> type[Contract]:
     """``package.module:ClassName`` → the Contract subclass."""

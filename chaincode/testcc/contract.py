@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from typing import Any, ClassVar
 
 from chaincode.runtime.contract import (
@@ -75,6 +76,13 @@ class TestContract(Contract):
         ctx.stub.put_state(key, value.encode("utf-8"))
         old = ctx.stub.get_state(key)
         return "" if old is None else old.decode("utf-8")
+
+    @evaluate(blocking=True)
+    def slow_get(self, ctx: Context, key: str, seconds: float) -> str:
+        """Blocks its thread for ``seconds`` (CPU-heavy or blocking code), then reads: runs off the loop."""
+        time.sleep(seconds)
+        value = ctx.stub.get_state(key)
+        return "" if value is None else value.decode("utf-8")
 
     @submit
     def delete(self, ctx: Context, key: str) -> None:
