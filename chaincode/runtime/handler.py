@@ -215,8 +215,8 @@ class Handler:
                     self._resume(w.glet, error, throw=True)
         if self._out:
             self._loop.create_task(self.flush())
-        self._timers = [t for t in self._timers if not t.cancelled()]
-        self._timers.append(self._loop.call_later(min(SWEEP_SECONDS, self.request_timeout), self._sweep))
+        # [register warning, sweep]: the next sweep replaces the one that just ran (no growing list)
+        self._timers[-1] = self._loop.call_later(min(SWEEP_SECONDS, self.request_timeout), self._sweep)
 
     # --- incoming -----------------------------------------------------------------------
     def _handle(self, msg: Msg) -> None:

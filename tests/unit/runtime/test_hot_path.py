@@ -129,3 +129,52 @@ def test_invocations_are_not_logged_at_info(
         for i in range(5):
             assert fp.invoke(officer, "Put", f"quiet{i}", "v").response.status == 200
     assert not [r for r in caplog.records if r.levelno >= logging.INFO and "invoke" in r.getMessage()]
+
+
+def test_a_request_the_peer_never_answers_fails_its_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from fabric_protos.peer import proposal_response_pb2
+
+    from chaincode.runtime import handler as handler_module
+    from chaincode.runtime.dispatch import ContractRouter
+
+    monkeypatch.setattr(handler_module, "SWEEP_SECONDS", 0.05)
+    Msg = shim.ChaincodeMessage
+    written: list[shim.ChaincodeMessage] = []
+
+    async def write(m: shim.ChaincodeMessage) -> None:
+        written.append(m)
+
+    async def scenario() -> None:
+        h = handler_module.Handler(
+            ContractRouter([TestContract]),
+            PACKAGE_ID,
+            write=write,
+            loop=asyncio.get_running_loop(),
+            request_timeout=0.2,
+        )
+        await h.start()
+        for t in (Msg.REGISTERED, Msg.READY):
+            await h.on_message(Msg(type=t))
+        args = [b"Put", b"k", b"v"]
+        await h.on_message(
+            Msg(
+                type=Msg.TRANSACTION,
+                txid="t1",
+                channel_id="ch",
+                payload=chaincode_pb2.ChaincodeInput(args=args).SerializeToString(),
+            )
+        )
+        assert [m.type for m in written] == [Msg.REGISTER, Msg.PUT_STATE]  # the request is out, unanswered
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if written[-1].type == Msg.COMPLETED:
+                break
+        h.close()
+
+    asyncio.run(scenario())
+    done = written[-1]
+    assert done.type == Msg.COMPLETED and done.txid == "t1"
+    response = proposal_response_pb2.Response.FromString(done.payload)
+    assert response.status == 500 and "no answer from the peer" in response.message
