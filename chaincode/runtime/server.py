@@ -222,6 +222,35 @@ class ChaincodeServer:
         if self._grpc is not None:
             await self._grpc.stop(1.0)
 
+    def serve(self, grace: float = 5.0) -> None:
+        """Serve on the calling (main) thread until SIGTERM/SIGINT, then stop gracefully.
+
+        The CLI's way: grpc's asyncio server costs measurably less CPU per message with its event loop
+        on the main thread than on a thread of its own (what :meth:`start` does, for embedding and tests).
+        Raises OSError when the address cannot be bound.
+        """
+        loop = self._loop
+        asyncio.set_event_loop(loop)
+
+        async def run() -> None:
+            stop = asyncio.Event()
+
+            def on_signal(signum: int) -> None:
+                logger.info("received %s", signal.Signals(signum).name)
+                stop.set()
+
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, on_signal, sig)
+            await self._start()
+            await stop.wait()
+            await self._stop(grace)
+
+        try:
+            loop.run_until_complete(run())
+        finally:
+            self._blocking_pool.shutdown(wait=False, cancel_futures=True)
+            self._terminated.set()
+
     def wait(self) -> None:
         self._terminated.wait()
 
@@ -316,20 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         reuse_port=args.reuse_port,
     )
     try:
-        server.start()
+        server.serve()
     except (OSError, RuntimeError) as exc:
         logger.error("%s", exc)
         return 1
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        logger.info("received %s", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    stop.wait()
-    server.stop()
     return 0
 
 

@@ -39,6 +39,28 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _listening(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a socket listening on ``port`` (/proc: its fds, the TCP tables)."""
+    try:
+        inodes = {
+            os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
+            for fd in os.listdir(f"/proc/{pid}/fd")
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")
+        }
+        rows = [  # grpc binds 127.0.0.1 as an IPv4-mapped IPv6 socket
+            row
+            for table in ("tcp", "tcp6")
+            for row in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        ]
+    except OSError:
+        return False
+    for row in rows:
+        f = row.split()
+        if f[3] == "0A" and int(f[1].split(":")[1], 16) == port and f[9] in inodes:
+            return True
+    return False
+
+
 def _server(port: int, workers: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -85,6 +107,9 @@ def test_peers_spread_over_worker_processes_and_sigterm_stops_them_all() -> None
             time.sleep(0.1)
         workers = _children(proc.pid)
         assert len(workers) == 2, proc.stderr.read() if proc.poll() is not None else "workers missing"
+        while not all(_listening(w, port) for w in workers):  # each worker binds the port itself
+            assert time.monotonic() < deadline and proc.poll() is None, "workers did not listen"
+            time.sleep(0.1)
         ledger = MemoryLedger(InProcessHost([TestContract], name="runtimetest"), collections=COLLECTIONS)
         for i in range(16):  # 16 peers, each its own connection: all on one worker has odds 2^-15
             while True:
