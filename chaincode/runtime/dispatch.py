@@ -115,11 +115,16 @@ class Transaction:
     parameters: tuple[Parameter, ...]
     returns: Any
     blocking: bool = False
+    required: int = -1  # how many parameters have no default (counted once, not per call)
+
+    def __post_init__(self) -> None:
+        if self.required < 0:  # frozen: set once here
+            object.__setattr__(self, "required", sum(1 for p in self.parameters if p.required))
 
     def parse_args(self, raw_args: Sequence[bytes], start: int = 0) -> list[Any]:
         """Parse ``raw_args[start:]`` (the peer's argument list is used in place, never copied)."""
         count = len(raw_args) - start
-        required = sum(1 for p in self.parameters if p.required)
+        required = self.required
         if not required <= count <= len(self.parameters):
             names = ", ".join(p.name for p in self.parameters) or "none"
             expected = (
