@@ -264,7 +264,7 @@ class MortgageContract(
         st.put(vehicle, s.VEHICLE, vehicle.vin)
         vin = vehicle.vin
         if before is None:
-            st.index_put(s.IDX_PLATE, vehicle.plate, vin)
+            st.unique_put(s.UNQ_PLATE, vehicle.plate, vin)
             st.index_put(s.IDX_VSTATUS, vehicle.status.value, vin)
             st.index_put(s.IDX_OWNER, vehicle.owner_hash, vin)
             st.index_put(s.IDX_MAKE, vehicle.make, vin)
@@ -329,11 +329,12 @@ class MortgageContract(
     @submit
     def register_vehicle(self, ctx: MortgageContext, vehicle: VehicleIn) -> Vehicle:
         """Register a vehicle; the owner's personal data goes to ownerPrivate, its salted hash on chain."""
-        if ctx.store.exists(s.VEHICLE, vehicle.vin):
+        existing, plate_holder = ctx.store.get_many((s.VEHICLE, vehicle.vin), (s.UNQ_PLATE, vehicle.plate))
+        if existing:
             raise ConflictError(f"vehicle {vehicle.vin} is already registered")
-        taken = ctx.store.index_ids(s.IDX_PLATE, vehicle.plate)
+        taken = ctx.store.unique_id(plate_holder)
         if taken:
-            raise ConflictError(f"plate {vehicle.plate} is already used by vehicle {taken[0]}")
+            raise ConflictError(f"plate {vehicle.plate} is already used by vehicle {taken}")
         owner, salt, digest = self._transient_owner(ctx, None)
         record = Vehicle(
             **vehicle.model_dump(),
@@ -356,15 +357,19 @@ class MortgageContract(
     def get_vehicle_by_plate(self, ctx: MortgageContext, plate: str) -> Vehicle:
         if not plate or len(plate) > 16:
             raise BadRequestError("invalid argument 'plate': must be 1..16 characters")
-        vins = ctx.store.index_ids(s.IDX_PLATE, plate)
-        if not vins:
+        vin = ctx.store.unique_id(ctx.store.get_raw(s.UNQ_PLATE, plate))
+        if vin is None:  # a vehicle registered before plates had unique keys
+            vin = next(iter(ctx.store.index_ids(s.IDX_PLATE, plate)), None)
+        if vin is None:
             raise NotFoundError(f"no vehicle with plate {plate}")
-        return self._vehicle(ctx, vins[0])
+        return self._vehicle(ctx, vin)
 
     @evaluate
     def get_vehicle_status(self, ctx: MortgageContext, vin: str) -> dict[str, Any]:
         """The public passport behind a QR scan: status and facts, nothing personal."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vin = arg_vin(vin)
+        ctx.store.prefetch((s.VEHICLE, vin), (s.ODO, vin), (s.VALLATEST, vin), (s.QRVIN, vin), (s.CONFIG,))
+        vehicle = self._vehicle(ctx, vin)
         policies = [
             p
             for p in (
@@ -600,6 +605,7 @@ class MortgageContract(
         """Perfect a requested lien: priority by order of recording, LTV checked, key policy set."""
         lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         rules.ensure_lien_status(lien, {LienStatus.REQUESTED}, "recording")
+        ctx.store.prefetch((s.VEHICLE, lien.vin), (s.VALLATEST, lien.vin), (s.CONFIG,))
         vehicle = self._vehicle(ctx, lien.vin)
         rules.ensure_vehicle_status(
             vehicle, rules.FREE_STATUSES | {VehicleStatus.MORTGAGED}, f"recording lien {lien.lien_id}"
