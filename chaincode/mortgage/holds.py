@@ -124,9 +124,11 @@ class HoldTransactions(LawSupport):
                 changes[name] = {"before": getattr(vehicle, name), "after": after}
                 update[name] = after
         if change.plate is not None and "plate" in update:
-            taken = ctx.store.index_ids(s.IDX_PLATE, change.plate)
+            taken = ctx.store.unique_id(ctx.store.get_raw(s.UNQ_PLATE, change.plate))
+            if taken is None:  # a vehicle registered before plates had unique keys
+                taken = next(iter(ctx.store.index_ids(s.IDX_PLATE, change.plate)), None)
             if taken:
-                raise ConflictError(f"plate {change.plate} is already used by vehicle {taken[0]}")
+                raise ConflictError(f"plate {change.plate} is already used by vehicle {taken}")
         contact = None
         if change.owner_contact:
             contact = self._owner_contact(ctx)
@@ -157,7 +159,9 @@ class HoldTransactions(LawSupport):
             )
         updated = self._save_vehicle(ctx, vehicle.model_copy(update=update), vehicle)
         if "plate" in update:
-            ctx.store.index_move(s.IDX_PLATE, vehicle.plate, update["plate"], vehicle.vin)
+            ctx.store.index_del(s.UNQ_PLATE, vehicle.plate)
+            ctx.store.index_del(s.IDX_PLATE, vehicle.plate, vehicle.vin)  # the pre-unique-key entry, if any
+            ctx.store.unique_put(s.UNQ_PLATE, update["plate"], vehicle.vin)
         ctx.store.put(
             RegistrationChange(
                 change_id=change.change_id,
