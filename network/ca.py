@@ -105,10 +105,13 @@ def start_ca(settings: Settings, procs: ProcessTable, org: Org) -> None:
     pw = _secrets(oc)["registrar"]
     ports = settings.ports
     port, ops = ports.ca(org), ports.ca_operations(org)
-    argv = [str(settings.binary("fabric-ca-server")), "start", "-b", f"registrar:{pw}",
+    argv = [str(settings.binary("fabric-ca-server")), "start",
             "--home", str(oc.ca_home), "--address", HOST, "--port", str(port), "--tls.enabled",
             "--csr.cn", f"ca.{org.domain}", "--csr.hosts", f"{HOST},localhost"]
-    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{HOST}:{ops}"}
+    # The registrar's password goes by environment (FABRIC_CA_SERVER_BOOT is the `-b/--boot` flag), never
+    # argv: /proc/<pid>/cmdline is readable by every local user, /proc/<pid>/environ only by the owner.
+    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{HOST}:{ops}",
+           "FABRIC_CA_SERVER_BOOT": f"registrar:{pw}"}
     logf = settings.log_file(name)
     proc = procs.start(name, argv, env=env, log_path=logf, ports={"listen": port, "operations": ops})
     wait_until(lambda: _healthy(ops), timeout=30, what="operations /healthz", node=name, port=port,
@@ -137,11 +140,12 @@ class Enroller:
         # Subject names of issued certs: the org itself, not fabric-ca's default O=Hyperledger.
         self.csr_names = f"C=CN,O={org.name}"
 
-    def _ca(self, *args: str, home: Path, what: str) -> str:
+    def _ca(self, *args: str, home: Path, what: str, env: dict[str, str] | None = None) -> str:
+        """Run fabric-ca-client; secrets travel in `env` (FABRIC_CA_CLIENT_URL / _ID_SECRET), not argv."""
         home.mkdir(parents=True, exist_ok=True)
         try:
             return run([self.client, *args, "--home", str(home), "--tls.certfiles", str(self.oc.ca_tls_cert)],
-                       what=f"fabric-ca-client {what} ({self.org.name})", timeout=60)
+                       what=f"fabric-ca-client {what} ({self.org.name})", timeout=60, env=env)
         except NetworkError as exc:
             name = topology.ca_name(self.org)
             port = self.settings.ports.ca(self.org)
@@ -150,29 +154,34 @@ class Enroller:
 
     def enroll_registrar(self) -> None:
         home = self.oc.root / "registrar"
-        self._ca("enroll", "-u", f"https://registrar:{self.secrets['registrar']}@{self.url_host}",
-                 "--mspdir", str(home / "msp"), home=home, what="enroll registrar")
+        self._ca("enroll", "--mspdir", str(home / "msp"), home=home, what="enroll registrar",
+                 env=self._url_env("registrar", self.secrets["registrar"]))
+
+    def _url_env(self, name: str, secret: str) -> dict[str, str]:
+        return {"FABRIC_CA_CLIENT_URL": f"https://{name}:{secret}@{self.url_host}"}
 
     def register(self, name: str, id_type: str, attrs: str | None = None) -> str:
         secret = secrets.token_hex(10)
-        args = ["register", "-u", f"https://{self.url_host}", "--id.name", name, "--id.secret", secret,
+        args = ["register", "-u", f"https://{self.url_host}", "--id.name", name,
                 "--id.type", id_type, "--mspdir", str(self.oc.root / "registrar" / "msp")]
         if attrs:
             args += ["--id.attrs", attrs]
-        self._ca(*args, home=self.oc.root / "registrar", what=f"register {name}")
+        self._ca(*args, home=self.oc.root / "registrar", what=f"register {name}",
+                 env={"FABRIC_CA_CLIENT_ID_SECRET": secret})
         return secret
 
     def enroll(self, name: str, secret: str, dest: Path, hosts: list[str], tls: bool) -> None:
         home = dest / ".ca-client"
-        self._ca("enroll", "-u", f"https://{name}:{secret}@{self.url_host}", "--mspdir", str(dest / "msp"),
+        env = self._url_env(name, secret)
+        self._ca("enroll", "--mspdir", str(dest / "msp"),
                  "--csr.hosts", ",".join(hosts), "--csr.cn", name, "--csr.names", self.csr_names,
-                 home=home, what=f"enroll {name}")
+                 home=home, what=f"enroll {name}", env=env)
         _normalise_msp(dest / "msp", self.oc.ca_cert)
         if tls:
             tmp = dest / ".tlsmsp"
-            self._ca("enroll", "-u", f"https://{name}:{secret}@{self.url_host}", "--mspdir", str(tmp),
+            self._ca("enroll", "--mspdir", str(tmp),
                      "--enrollment.profile", "tls", "--csr.hosts", ",".join(hosts), "--csr.cn", name,
-                     "--csr.names", self.csr_names, home=home, what=f"enroll TLS {name}")
+                     "--csr.names", self.csr_names, home=home, what=f"enroll TLS {name}", env=env)
             tls_dir = dest / "tls"
             tls_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(tmp / "signcerts" / "cert.pem", tls_dir / "cert.pem")

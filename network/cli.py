@@ -52,7 +52,8 @@ def up(
     for name, what in report.chaincodes.items():
         console.print(f"chaincode [bold]{name}[/bold]: {what}")
     s = net.settings
-    console.print(f"channel {topology.CHANNEL}; data {s.data_dir}; logs {s.logs_dir}; "
+    console.print(f"Fabric {s.fabric_version} (module {s.fabric_stamp}); channel {topology.CHANNEL}; "
+                  f"data {s.data_dir}; logs {s.logs_dir}; "
                   f"up in {report.seconds:.1f}s")
 
 
@@ -75,6 +76,11 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         table.add_row(n["name"], n["kind"], str(n["pid"] or "-"), "yes" if n["healthy"] else "NO",
                       ", ".join(f"{k}={v}" for k, v in n["ports"].items()))
     console.print(table)
+    fab = st["fabric"]
+    versions = sorted({v or "?" for v in fab["running"].values()})
+    console.print(f"Fabric {fab['version']} (module {fab['module'] or '?'}"
+                  + ("" if fab["release"] else ", NOT the release tag") + "); nodes running: "
+                  + (", ".join(versions) if versions else "none"))
     console.print(f"channel {st['channel']} heights: " +
                   ", ".join(f"{k}={v if v is not None else '?'}" for k, v in st["heights"].items()))
     for cc in st["chaincodes"]:

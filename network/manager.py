@@ -44,6 +44,15 @@ def healthz(url: str | None) -> bool:
         return False
 
 
+def node_version(url: str) -> str | None:
+    """The version a peer or orderer reports on its operations endpoint (GET /version)."""
+    try:
+        r = httpx.get(f"{url}/version", timeout=1.5)
+        return str(r.json().get("Version")) if r.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
 class Network:
     """The native network described by network.topology, run from the binaries in the cache."""
 
@@ -100,6 +109,9 @@ class Network:
 
     # ------------------------------------------------------------------ up
     def check_binaries(self) -> None:
+        problem = self.settings.release_problem()
+        if problem:
+            raise NetworkError(problem, log=None)
         missing = self.settings.missing_binaries()
         if missing:
             raise NetworkError("missing binaries: " + ", ".join(str(m) for m in missing)
@@ -170,6 +182,7 @@ class Network:
         s = self.settings
         for d in (s.data_dir, s.logs_dir, s.nodes_dir, s.crypto_dir):
             d.mkdir(parents=True, exist_ok=True)
+        self._claim_fabric_version()
         nodes = self.nodes()
         self._start_many([n.name for n in nodes if n.kind == "ca"], report)
         with ThreadPoolExecutor(max_workers=len(topology.ORGS)) as pool:
@@ -186,6 +199,19 @@ class Network:
             list(pool.map(lambda o: channel.set_anchor_peer(s, o), peer_orgs))
         if chaincodes:
             self.deploy_chaincodes(report, restart_servers=restart_servers)
+
+    def _claim_fabric_version(self) -> None:
+        """Record the Fabric release that made this network's ledgers; refuse to run another one on them."""
+        s = self.settings
+        path = s.data_dir / "fabric-version"
+        made_by = path.read_text().strip() if path.exists() else None
+        if made_by is None:  # a new network (or one made before the version was recorded)
+            path.write_text(s.fabric_version + "\n")
+            return
+        if made_by != s.fabric_version:
+            raise NetworkError(f"the network in {s.data_dir} was created by {made_by}, not Fabric "
+                               f"{s.fabric_version}: set FABRIC_VERSION={made_by} or start afresh with "
+                               f"`python -m network clean --yes`", log=None)
 
     def deploy_chaincodes(self, report: UpReport | None = None, *, restart_servers: bool = False) -> None:
         """Commit every declared chaincode whose contract exists and run its server."""
@@ -252,8 +278,18 @@ class Network:
         for org in topology.peer_orgs():
             heights[topology.peer_name(org)] = _safe(lambda o=org: channel.height(s, o))
         definitions = _safe(lambda: chaincode.query_all_committed(s, _healthy_peer_org(self)))
-        return {"channel": topology.CHANNEL, "nodes": nodes, "heights": heights,
-                "chaincodes": definitions or []}
+        return {"channel": topology.CHANNEL, "fabric": self.fabric_running(), "nodes": nodes,
+                "heights": heights, "chaincodes": definitions or []}
+
+    def fabric_running(self) -> dict[str, Any]:
+        """The Fabric release configured and the version each running peer/orderer reports (/version)."""
+        s = self.settings
+        running: dict[str, str | None] = {}
+        for n in self.nodes():
+            if n.kind in ("peer", "orderer") and n.operations_url and self.procs.alive(n.name):
+                running[n.name] = node_version(n.operations_url)
+        return {"version": s.fabric_version, "module": s.fabric_stamp, "release": s.release_problem() is None,
+                "running": running}
 
 
 def _healthy_peer_org(net: Network) -> Org:
