@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from network import topology
+from network import ccaas_tls, topology
 from network.config import admin_cli_env, orderer_tls_ca
 from network.errors import NetworkError
 from network.process import ProcessTable, port_open, run, wait_until
@@ -92,9 +92,14 @@ def _tar_bytes(files: list[tuple[str, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def package_ccaas(label: str, address: str, *, tls_required: bool = False) -> bytes:
-    """Deterministic chaincode-as-a-service package: same inputs, same bytes, same package ID."""
-    connection = {"address": address, "dial_timeout": "10s", "tls_required": tls_required}
+def package_ccaas(label: str, address: str, *, tls_required: bool = True, client_auth: bool = True) -> bytes:
+    """Deterministic chaincode-as-a-service package: same inputs, same bytes, same package ID.
+
+    Mutual TLS by default: the peer's external builder adds the PEMs at release (network.ccaas_tls).
+    """
+    connection: dict[str, Any] = {"address": address, "dial_timeout": "10s", "tls_required": tls_required}
+    if tls_required:
+        connection["client_auth_required"] = client_auth
     code = _tar_bytes([("connection.json", json.dumps(connection, sort_keys=True).encode())])
     metadata = json.dumps({"label": label, "type": "ccaas"}, sort_keys=True).encode()
     return _tar_bytes([("metadata.json", metadata), ("code.tar.gz", code)])
@@ -245,8 +250,12 @@ def start_server(settings: Settings, procs: ProcessTable, dep: Deployment) -> No
     argv = [sys.executable, "-m", SERVER_MODULE, "--chaincode-id", dep.package_id, "--address", dep.address]
     for c in dep.spec.contracts:
         argv += ["--contract", c]
+    ccaas_tls.ensure_server_identity(settings, name)
+    ccaas_tls.client_ca_bundle(settings)
+    env = {"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id}
+    env.update(ccaas_tls.server_env(settings, name))  # mutual TLS: its key pair, the peers' TLS CAs
     logf = settings.log_file(name)
-    proc = procs.start(name, argv, env={"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id},
+    proc = procs.start(name, argv, env=env,
                        log_path=logf, ports={"listen": port}, cwd=REPO_ROOT,
                        meta={"source": source_fingerprint(), "package_id": dep.package_id})
     wait_until(lambda: port_open(port), timeout=30, what=f"listening on {dep.address}", node=name,

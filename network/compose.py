@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from network import chaincode, config, topology
+from network import ccaas_tls, chaincode, config, topology
 from network.settings import DEFAULT_FABRIC_VERSION, Settings
 
 DATA = "${PWD}/.data/network"
@@ -88,7 +88,8 @@ def services() -> dict[str, Any]:
             "volumes": ["${PWD}:/app"],
             "labels": {"mledger.kind": "chaincode", "mledger.chaincode": spec.name,
                        "mledger.channel": topology.CHANNEL},
-            "environment": {"CHAINCODE_ID": pkg_id, "CHAINCODE_SERVER_ADDRESS": address},
+            "environment": {"CHAINCODE_ID": pkg_id, "CHAINCODE_SERVER_ADDRESS": address,
+                            **_rewrite(ccaas_tls.server_env(s, spec.server_name()), s)},
             "command": ["sh", "-c", "pip install --quiet -e . && python -m chaincode.runtime.server "
                         f"--chaincode-id {pkg_id} --address {address} {contracts}"],
         }

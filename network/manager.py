@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -91,18 +94,39 @@ class Network:
         if node.kind == "kubo":
             kubo.start(s, self.procs)
             return
-        if node.kind == "orderer":
-            i = int(name.removeprefix("orderer"))
-            argv, env = [str(s.binary("orderer"))], config.orderer_env(s, i)
-        elif node.kind == "peer":
-            assert node.org is not None
-            argv, env = [str(s.binary("peer")), "node", "start"], config.peer_env(s, node.org)
-        else:
-            raise NetworkError(f"cannot start node kind {node.kind}", node=name)
+        argv, env = self._argv_env(node)
         logf = s.log_file(name)
-        proc = self.procs.start(name, argv, env=env, log_path=logf, ports=node.ports)
+        proc = self.procs.start(name, argv, env=env, log_path=logf, ports=node.ports,
+                                meta={"config": self._config_fingerprint(node)})
         wait_until(lambda: healthz(node.operations_url), timeout=60, what="operations /healthz", node=name,
                    port=node.main_port, log_path=logf, proc=proc)
+
+    def _argv_env(self, node: Node) -> tuple[list[str], dict[str, str]]:
+        s = self.settings
+        if node.kind == "orderer":
+            i = int(node.name.removeprefix("orderer"))
+            return [str(s.binary("orderer"))], config.orderer_env(s, i)
+        if node.kind == "peer":
+            assert node.org is not None
+            return [str(s.binary("peer")), "node", "start"], config.peer_env(s, node.org)
+        raise NetworkError(f"cannot start node kind {node.kind}", node=node.name)
+
+    def _config_fingerprint(self, node: Node) -> str:
+        """Hash of a peer's/orderer's argv, environment and config file: what it was started with."""
+        argv, env = self._argv_env(node)
+        h = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode())
+        cfg = Path(env.get("FABRIC_CFG_PATH", "")) / ("core.yaml" if node.kind == "peer" else "orderer.yaml")
+        if cfg.is_file():
+            h.update(cfg.read_bytes())
+        return h.hexdigest()[:16]
+
+    def _outdated(self, name: str) -> bool:
+        """A running peer/orderer started with another configuration (e.g. before an upgrade)."""
+        node = self.node(name)
+        if node.kind not in ("peer", "orderer"):
+            return False
+        p = self.procs.get(name)
+        return p is not None and p.meta.get("config") != self._config_fingerprint(node)
 
     def stop_node(self, name: str) -> bool:
         return self.procs.stop(name)
@@ -160,6 +184,9 @@ class Network:
     def _start_many(self, names: list[str], report: UpReport) -> None:
         todo = []
         for n in names:
+            if self.procs.alive(n) and self._outdated(n):
+                log.info("restarting %s: its configuration changed since it started", n)
+                self.procs.stop(n)
             if self.procs.alive(n):
                 report.reused.append(n)
             else:
