@@ -196,17 +196,14 @@ def deploy(settings: Settings, dep: Deployment) -> int:
                 timeout=120)
 
     _parallel(install, orgs)
-    definition = ["-C", CHANNEL, "-n", spec.name, "-v", dep.version, "--sequence", str(sequence),
-                  "--signature-policy", spec.policy, "--collections-config", str(spec.collections)]
+    definition = definition_args(spec.name, dep.version, sequence, spec.policy, spec.collections)
     readiness = run([_peer(settings), "lifecycle", "chaincode", "checkcommitreadiness", *definition,
                      "-O", "json"], env=admin_cli_env(settings, orgs[0]),
                     what=f"checkcommitreadiness {spec.name}")
     approved = json.loads(readiness[readiness.index("{"):]).get("approvals", {})
 
     def approve(org: topology.Org) -> None:
-        run([_peer(settings), "lifecycle", "chaincode", "approveformyorg", *_orderer_args(settings),
-             *definition, "--package-id", dep.package_id], env=admin_cli_env(settings, org),
-            what=f"approve {spec.name} for {org.msp_id}", timeout=120)
+        approve_for_org(settings, org, definition, dep.package_id)
 
     _parallel(approve, [o for o in orgs if not approved.get(o.msp_id)])
     peers: list[str] = []
@@ -217,6 +214,33 @@ def deploy(settings: Settings, dep: Deployment) -> int:
         env=admin_cli_env(settings, orgs[0]), what=f"commit {spec.name}", timeout=120)
     log.info("committed chaincode %s sequence %s (%s)", spec.name, sequence, dep.version)
     return sequence
+
+
+def definition_args(name: str, version: str, sequence: int, policy: str, collections: Path) -> list[str]:
+    """The `peer lifecycle chaincode` arguments naming one chaincode definition on the channel."""
+    return ["-C", CHANNEL, "-n", name, "-v", version, "--sequence", str(sequence),
+            "--signature-policy", policy, "--collections-config", str(collections)]
+
+
+def approve_for_org(settings: Settings, org: topology.Org, definition: list[str], package_id: str) -> None:
+    """`approveformyorg` as the org's admin (a transaction of the org's implicit collection)."""
+    name = definition[definition.index("-n") + 1]
+    run([_peer(settings), "lifecycle", "chaincode", "approveformyorg", *_orderer_args(settings),
+         *definition, "--package-id", package_id], env=admin_cli_env(settings, org),
+        what=f"approve {name} for {org.msp_id}", timeout=120)
+
+
+def query_approved(settings: Settings, org: topology.Org, name: str, sequence: int) -> dict[str, Any] | None:
+    """The definition `org` approved for `name` at `sequence` (its own peer answers), None if none."""
+    try:
+        out = run([_peer(settings), "lifecycle", "chaincode", "queryapproved", "-C", CHANNEL, "-n", name,
+                   "--sequence", str(sequence), "-O", "json"], env=admin_cli_env(settings, org),
+                  what=f"queryapproved {name} for {org.msp_id}")
+    except NetworkError as exc:
+        if "could not fetch approved chaincode definition" in str(exc):
+            return None
+        raise
+    return dict(json.loads(out[out.index("{"):]))
 
 
 def source_fingerprint() -> str:

@@ -134,3 +134,36 @@ def deploy(verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False) ->
         raise typer.Exit(1) from exc
     for name, what in report.chaincodes.items():
         console.print(f"chaincode [bold]{name}[/bold]: {what}")
+
+
+chaincode_app = typer.Typer(help="Chaincode definitions on the channel.", no_args_is_help=True)
+app.add_typer(chaincode_app, name="chaincode")
+
+
+@chaincode_app.command("approvals")
+def chaincode_approvals(
+    name: Annotated[str, typer.Argument(help="Chaincode name, e.g. mortgage")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Which orgs have approved the pending (next-sequence) definition of a chaincode, and which one."""
+    from network import governance
+
+    net = Network()
+    try:
+        result = governance.approvals(net.settings, name)
+    except NetworkError as exc:
+        console.print(f"[red]approvals failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    console.print(f"chaincode {name}: committed sequence {result.committed_sequence}; "
+                  f"pending sequence {result.pending_sequence}: "
+                  + ("no org has approved it yet" if not result.pending else
+                     f"{'ready to commit' if result.ready else 'not ready'} (needs {result.needed} of "
+                     f"{result.application_orgs} application orgs approving one definition)"))
+    table = Table("org", "approved", "version", "definition", "package")
+    for o in result.orgs:
+        table.add_row(o.msp_id, "yes" if o.approved else "no", o.version or "-", o.definition or "-",
+                      o.package_id or "-")
+    console.print(table)
