@@ -170,6 +170,27 @@ class Enroller:
                  env={"FABRIC_CA_CLIENT_ID_SECRET": secret})
         return secret
 
+    def revoke(self, name: str, reason: str) -> bytes:
+        """Revoke every certificate of identity `name` and return the CA's new CRL (PEM).
+
+        fabric-ca's CRL lists every certificate it has revoked so far, so it replaces the previous one.
+        """
+        home = self.oc.root / "registrar"
+        self._ca("revoke", "-u", f"https://{self.url_host}", "-e", name, "-r", reason, "--gencrl",
+                 "--mspdir", str(home / "msp"), home=home, what=f"revoke {name}")
+        return (home / "msp" / "crls" / "crl.pem").read_bytes()
+
+    def identity_exists(self, name: str) -> bool:
+        home = self.oc.root / "registrar"
+        try:
+            self._ca("identity", "list", "-u", f"https://{self.url_host}", "--id", name,
+                     "--mspdir", str(home / "msp"), home=home, what=f"identity list {name}")
+        except NetworkError as exc:
+            if "Error Code: 63" in str(exc):  # fabric-ca: "Failed to get User"
+                return False
+            raise
+        return True
+
     def enroll(self, name: str, secret: str, dest: Path, hosts: list[str], tls: bool) -> None:
         home = dest / ".ca-client"
         env = self._url_env(name, secret)

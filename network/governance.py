@@ -1,22 +1,51 @@
-"""Consortium governance on the live channel: who approved a pending chaincode definition.
+"""Consortium governance on the live channel: who approved a pending chaincode definition; revoking a user.
 
 `approvals` answers the question an org's admin asks before a chaincode upgrade: for the next sequence of
 a chaincode, which orgs have approved, which definition each approved (orgs may approve different ones),
 and how many matching approvals the channel's LifecycleEndorsement policy needs before a commit.
 Each org's peer answers for its own org only (its approval sits in the org's implicit collection), so
 the question goes to every org's peer as that org's admin.
+
+`revoke_user` revokes an identity at its org's CA and puts the CA's new CRL into the org's MSP in the
+channel configuration (a config update the org's Admins policy must sign), so every peer and orderer
+refuses that identity's transactions from the next block on, while the org's other users carry on.
 """
 
 from __future__ import annotations
 
+import base64
+import copy
 import hashlib
 import json
+import logging
+import re
+import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from network import chaincode, topology
-from network.errors import NetworkError
+from network import ca, chaincode, channel, topology
+from network.config import admin_cli_env, orderer_tls_ca
+from network.errors import CommandError, NetworkError
+from network.process import run
 from network.settings import Settings
+from network.topology import CHANNEL, HOST, Org
+
+log = logging.getLogger(__name__)
+
+REVOCATION_REASONS = (
+    "unspecified",
+    "keycompromise",
+    "cacompromise",
+    "affiliationchange",
+    "superseded",
+    "cessationofoperation",
+    "certificatehold",
+    "removefromcrl",
+    "privilegewithdrawn",
+    "aacompromise",
+)
 
 
 @dataclass(frozen=True)
@@ -96,3 +125,208 @@ def approvals(settings: Settings, name: str) -> Approvals:
         if not org.peer:
             result.orgs.append(OrgApproval(org.msp_id, False))
     return result
+
+
+# ---------------------------------------------------------------- channel configuration updates
+def _orderer_args(settings: Settings) -> list[str]:
+    return ["-o", f"{HOST}:{settings.ports.orderer(0)}", "--tls", "--cafile", str(orderer_tls_ca(settings))]
+
+
+def fetch_config(settings: Settings, org: Org, workdir: Path) -> dict[str, Any]:
+    """The channel's current configuration (JSON, as configtxlator decodes it), fetched as `org`'s admin."""
+    peer = str(settings.binary("peer"))
+    run(
+        [
+            peer,
+            "channel",
+            "fetch",
+            "config",
+            str(workdir / "config_block.pb"),
+            "-c",
+            CHANNEL,
+            *_orderer_args(settings),
+        ],
+        env=admin_cli_env(settings, org),
+        what=f"fetch config as {org.msp_id}",
+    )
+    block = json.loads(
+        channel._lator(
+            settings, "proto_decode", "--type", "common.Block", "--input", str(workdir / "config_block.pb")
+        )
+    )
+    return dict(block["data"]["data"][0]["payload"]["data"]["config"])
+
+
+def update_config(
+    settings: Settings, mutate: Callable[[dict[str, Any]], None], signers: list[Org], what: str
+) -> bool:
+    """Apply `mutate` to the channel config as one config update signed by each of `signers`' admins.
+
+    Returns False when `mutate` changes nothing. A refusal by the orderer (e.g. a policy not satisfied by
+    the signatures given) raises NetworkError naming the policy and the signers.
+    """
+    peer = str(settings.binary("peer"))
+    with tempfile.TemporaryDirectory(prefix="cfgupdate-") as tmp:
+        t = Path(tmp)
+        config = fetch_config(settings, signers[0], t)
+        modified = copy.deepcopy(config)
+        mutate(modified)
+        if modified == config:
+            return False
+        for n, doc in (("original", config), ("modified", modified)):
+            (t / f"{n}.json").write_text(json.dumps(doc))
+            channel._lator(
+                settings,
+                "proto_encode",
+                "--type",
+                "common.Config",
+                "--input",
+                str(t / f"{n}.json"),
+                "--output",
+                str(t / f"{n}.pb"),
+            )
+        channel._lator(
+            settings,
+            "compute_update",
+            "--channel_id",
+            CHANNEL,
+            "--original",
+            str(t / "original.pb"),
+            "--updated",
+            str(t / "modified.pb"),
+            "--output",
+            str(t / "update.pb"),
+        )
+        update = json.loads(
+            channel._lator(
+                settings, "proto_decode", "--type", "common.ConfigUpdate", "--input", str(t / "update.pb")
+            )
+        )
+        envelope = {
+            "payload": {
+                "header": {"channel_header": {"channel_id": CHANNEL, "type": 2}},
+                "data": {"config_update": update},
+            }
+        }
+        (t / "envelope.json").write_text(json.dumps(envelope))
+        channel._lator(
+            settings,
+            "proto_encode",
+            "--type",
+            "common.Envelope",
+            "--input",
+            str(t / "envelope.json"),
+            "--output",
+            str(t / "envelope.pb"),
+        )
+        for org in signers[1:]:
+            run(
+                [peer, "channel", "signconfigtx", "-f", str(t / "envelope.pb")],
+                env=admin_cli_env(settings, org),
+                what=f"sign {what} as {org.msp_id}",
+            )
+        try:
+            run(
+                [
+                    peer,
+                    "channel",
+                    "update",
+                    "-f",
+                    str(t / "envelope.pb"),
+                    "-c",
+                    CHANNEL,
+                    *_orderer_args(settings),
+                ],
+                env=admin_cli_env(settings, signers[0]),
+                what=what,
+            )
+        except CommandError as exc:
+            raise NetworkError(_explain_refusal(str(exc), signers, what)) from exc
+    log.info("config update committed: %s (signed by %s)", what, ", ".join(o.msp_id for o in signers))
+    return True
+
+
+_POLICY = re.compile(
+    r"policy for \[(\w+)\]\s+(\S+) not satisfied|implicit policy evaluation failed - ([^\n]+)"
+)
+
+
+def _explain_refusal(error: str, signers: list[Org], what: str) -> str:
+    who = ", ".join(f"{o.msp_id} admin" for o in signers)
+    m = _POLICY.search(error)
+    if m and m.group(2):
+        policy = f"the mod_policy of {m.group(1)} {m.group(2)}"
+    elif m:
+        policy = f"implicit policy ({m.group(3).strip()})"
+    else:
+        policy = None
+    if policy or "signature set did not satisfy policy" in error:
+        return (
+            f"{what}: the orderer refused the config update: {policy or 'a policy'} is not satisfied by "
+            f"the signatures of {who}; more admins must sign. Orderer said: {error}"
+        )
+    return f"{what}: the orderer refused the config update ({error})"
+
+
+# ---------------------------------------------------------------- user revocation
+@dataclass(frozen=True)
+class Revocation:
+    msp_id: str
+    user: str
+    reason: str
+    revoked_serials: list[str]  # every serial in the org's CRL now on the channel (hex)
+    config_updated: bool
+
+
+def _crl_serials(pem: bytes) -> list[str]:
+    from cryptography import x509
+
+    crl = x509.load_pem_x509_crl(pem)
+    return sorted(format(r.serial_number, "x") for r in crl)
+
+
+def revoke_user(settings: Settings, org_name: str, user: str, reason: str = "keycompromise") -> Revocation:
+    """Revoke `user` of `org_name` at its CA and put the CA's CRL into the org's channel MSP."""
+    try:
+        org = topology.org(org_name)
+    except KeyError as exc:
+        raise NetworkError(
+            f"org: unknown org {org_name!r}; known: {', '.join(o.name for o in topology.ORGS)}"
+        ) from exc
+    if org.orderer_org:
+        raise NetworkError(f"org: {org.name} is the ordering org; revoke application org users only")
+    if reason not in REVOCATION_REASONS:
+        raise NetworkError(f"reason: {reason!r} is not a revocation reason ({', '.join(REVOCATION_REASONS)})")
+    if user in ("admin", "registrar"):
+        raise NetworkError(
+            f"user: refusing to revoke {org.name}'s {user!r}: the org would lose the identity "
+            "that signs its channel updates; renew it instead"
+        )
+    enroller = ca.Enroller(settings, org)
+    if not enroller.identity_exists(user):
+        raise NetworkError(f"user: {org.name}'s CA has no identity {user!r}; nothing revoked")
+    crl = enroller.revoke(user, reason)
+    crl_b64 = base64.b64encode(crl).decode()
+
+    def put_crl(config: dict[str, Any]) -> None:
+        msp = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]["MSP"]
+        msp["value"]["config"]["revocation_list"] = [crl_b64]  # fabric-ca's CRL lists every revocation
+
+    heights = {o.msp_id: channel.height(settings, o) for o in topology.peer_orgs()}
+    changed = update_config(settings, put_crl, [org], f"revocation of {org.name} {user}")
+    if changed:  # the revocation applies once each peer has the config block
+        for o in topology.peer_orgs():
+            channel.wait_for_height(settings, o, heights[o.msp_id] + 1, timeout=30)
+    return Revocation(org.msp_id, user, reason, _crl_serials(crl), changed)
+
+
+def channel_crl_serials(settings: Settings, org_name: str) -> list[str]:
+    """Serials (hex) revoked by the CRLs in `org_name`'s MSP in the channel configuration."""
+    org = topology.org(org_name)
+    with tempfile.TemporaryDirectory(prefix="cfg-") as tmp:
+        config = fetch_config(settings, org, Path(tmp))
+    msp = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]["MSP"]
+    out: list[str] = []
+    for b64 in msp["value"]["config"].get("revocation_list") or []:
+        out += _crl_serials(base64.b64decode(b64))
+    return sorted(out)

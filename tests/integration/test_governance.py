@@ -7,8 +7,13 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
-from network import chaincode, governance, topology
+import pytest
+from cryptography import x509
+
+from network import ca, chaincode, governance, peercli, topology
+from network.errors import NetworkError
 from network.fixture import FabricNetworkInfo
 from network.settings import REPO_ROOT
 
@@ -67,3 +72,89 @@ def test_approvals_of_an_unknown_chaincode_is_a_clear_error(fabric_network: Fabr
     res = _cli("chaincode", "approvals", "nosuchcc")
     assert res.returncode == 1
     assert "unknown chaincode 'nosuchcc'" in res.stdout
+
+
+def _fresh_user(net: FabricNetworkInfo, org: str) -> tuple[str, Path, str]:
+    """Register and enroll a throw-away loan officer (revoking a shared user would break other tests)."""
+    s = net.network.settings
+    o = topology.org(org)
+    name = f"revoketest{uuid.uuid4().hex[:8]}"
+    enroller = ca.Enroller(s, o)
+    secret = enroller.register(name, "client", attrs="role=loan_officer:ecert")
+    dest = ca.org_crypto(s, o).user(name)
+    enroller.enroll(name, secret, dest, ["127.0.0.1"], tls=False)
+    cert = x509.load_pem_x509_certificate((dest / "msp" / "signcerts" / "cert.pem").read_bytes())
+    return name, dest / "msp", format(cert.serial_number, "x")
+
+
+def test_revoked_user_is_refused_while_others_still_commit(fabric_network: FabricNetworkInfo) -> None:
+    s = fabric_network.network.settings
+    name, msp, serial = _fresh_user(fabric_network, "BankA")
+    key = f"revoke-{uuid.uuid4().hex[:8]}"
+
+    def put(value: str, **who: object) -> peercli.InvokeResult:
+        return peercli.invoke(
+            fabric_network,
+            CC,
+            ["put", key, value],
+            org="BankA",
+            user="loan1",
+            endorsers=["BankA", "Insurer"],
+            **who,
+        )  # type: ignore[arg-type]
+
+    assert put("before", msp_dir=msp).ok
+    res = _cli("user", "revoke", "BankA", name, "--reason", "keycompromise")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"revoked BankAMSP {name}" in res.stdout and serial in res.stdout
+    assert serial in governance.channel_crl_serials(s, "BankA")
+
+    refused = put("after", msp_dir=msp)
+    assert not refused.ok
+    assert "access denied" in refused.output or "revoked" in refused.output, refused.output
+    assert peercli.query(fabric_network, CC, ["get", key], org="BankA", user="loan1") == "before"
+    assert put("by-loan1").ok  # the org's other users carry on
+    assert peercli.query(fabric_network, CC, ["get", key], org="BankA", user="loan1") == "by-loan1"
+
+
+def test_revoking_an_unknown_user_or_org_changes_nothing(fabric_network: FabricNetworkInfo) -> None:
+    s = fabric_network.network.settings
+    before = governance.channel_crl_serials(s, "BankB")
+    res = _cli("user", "revoke", "BankB", "nosuchuser")
+    assert res.returncode == 1 and "BankB's CA has no identity 'nosuchuser'; nothing revoked" in res.stdout
+    res = _cli("user", "revoke", "BankZ", "loan1")
+    assert res.returncode == 1 and "unknown org 'BankZ'" in res.stdout
+    res = _cli("user", "revoke", "BankB", "loan1", "--reason", "boredom")
+    assert res.returncode == 1 and "reason: 'boredom' is not a revocation reason" in res.stdout
+    assert governance.channel_crl_serials(s, "BankB") == before
+    assert ca.Enroller(s, topology.org("BankB")).identity_exists("loan1")
+    assert peercli.invoke(
+        fabric_network,
+        CC,
+        ["put", f"k-{uuid.uuid4().hex[:6]}", "v"],
+        org="BankB",
+        user="loan1",
+        endorsers=["BankB", "Insurer"],
+    ).ok
+
+
+def test_config_update_without_the_needed_signatures_is_refused_naming_the_policy(
+    fabric_network: FabricNetworkInfo,
+) -> None:
+    """BankA's admin alone may not change BankB's MSP: the orderer refuses, the error names the policy."""
+    s = fabric_network.network.settings
+
+    def tamper(config: dict) -> None:
+        msp = config["channel_group"]["groups"]["Application"]["groups"]["BankBMSP"]["values"]["MSP"]
+        msp["value"]["config"]["revocation_list"] = ["bm90IGEgQ1JM"]
+
+    before = governance.channel_crl_serials(s, "BankB")
+    with pytest.raises(NetworkError) as err:
+        governance.update_config(s, tamper, [topology.org("BankA")], "tamper with BankB's MSP")
+    msg = str(err.value)
+    assert (
+        "the orderer refused the config update: the mod_policy of Value /Channel/Application/BankBMSP/MSP"
+        in msg
+    )
+    assert "BankAMSP admin" in msg and "more admins must sign" in msg
+    assert governance.channel_crl_serials(s, "BankB") == before
