@@ -210,6 +210,40 @@ class Enroller:
             shutil.copy(self.oc.ca_cert, tls_dir / "ca.pem")
             shutil.rmtree(tmp)
 
+    def reenroll(self, dest: Path, name: str, hosts: list[str]) -> None:
+        """Renew the certificate in dest/msp (and dest/tls when present) with new keys, before expiry.
+
+        The current certificate authenticates the request. The new files are built aside and swapped in
+        only once complete, so a failure leaves the identity as it was.
+        """
+        msp, work = dest / "msp", dest / ".renew"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(msp, work / "msp")
+        args = ["-u", f"https://{self.url_host}", "--csr.hosts", ",".join(hosts),
+                "--csr.names", self.csr_names]
+        old = {p.name for p in (msp / "keystore").iterdir()}
+        self._ca("reenroll", "--mspdir", str(work / "msp"), *args, home=dest / ".ca-client",
+                 what=f"reenroll {name}")
+        for k in (work / "msp" / "keystore").iterdir():
+            if k.name in old:
+                k.unlink()
+        _normalise_msp(work / "msp", self.oc.ca_cert)
+        if (dest / "tls").is_dir():
+            shutil.copytree(work / "msp", work / "tlsmsp")
+            ecert_key = {p.name for p in (work / "msp" / "keystore").iterdir()}
+            self._ca("reenroll", "--mspdir", str(work / "tlsmsp"), "--enrollment.profile", "tls", *args,
+                     home=dest / ".ca-client", what=f"reenroll TLS {name}")
+            (work / "tls").mkdir()
+            shutil.copy(work / "tlsmsp" / "signcerts" / "cert.pem", work / "tls" / "cert.pem")
+            new_key = [k for k in (work / "tlsmsp" / "keystore").iterdir() if k.name not in ecert_key]
+            shutil.copy(new_key[0], work / "tls" / "key.pem")
+            shutil.copy(self.oc.ca_cert, work / "tls" / "ca.pem")
+        for sub in ("msp", "tls"):
+            if (work / sub).is_dir():
+                (dest / sub).rename(work / f"old-{sub}")
+                (work / sub).rename(dest / sub)
+        shutil.rmtree(work)
+
     def build_org_msp(self) -> None:
         msp = self.oc.msp
         for sub in ("cacerts", "tlscacerts"):

@@ -221,3 +221,27 @@ def user_revoke(
         f"revoked {res.msp_id} {res.user} ({res.reason}); {state}; "
         f"revoked serials now: {', '.join(res.revoked_serials)}"
     )
+
+
+cert_app = typer.Typer(help="Certificates of users and nodes.", no_args_is_help=True)
+app.add_typer(cert_app, name="cert")
+
+
+@cert_app.command("renew")
+def cert_renew(
+    org: Annotated[str, typer.Argument(help="Org: BankA, BankAMSP or banka")],
+    name: Annotated[str, typer.Argument(help="User (e.g. loan1) or the org's peer (e.g. peer0.banka)")],
+) -> None:
+    """Renew a user's or a peer's certificates (new keys) before expiry; a peer is restarted alone."""
+    from network import governance
+
+    _logging(False)
+    try:
+        r = governance.renew_cert(Network().settings, org, name)
+    except NetworkError as exc:
+        console.print(f"[red]renew failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"renewed {r.kind} {r.msp_id} {r.name}: serial {r.old_serial} -> {r.new_serial}, "
+        f"valid until {r.not_after}" + ("; peer restarted and caught up" if r.restarted else "")
+    )

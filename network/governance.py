@@ -330,3 +330,62 @@ def channel_crl_serials(settings: Settings, org_name: str) -> list[str]:
     for b64 in msp["value"]["config"].get("revocation_list") or []:
         out += _crl_serials(base64.b64decode(b64))
     return sorted(out)
+
+
+# ---------------------------------------------------------------- certificate renewal
+@dataclass(frozen=True)
+class Renewal:
+    msp_id: str
+    name: str
+    kind: str  # "user" | "peer"
+    old_serial: str
+    new_serial: str
+    not_after: str  # ISO date-time of the new certificate's expiry
+    restarted: bool
+
+
+def _cert_info(path: Path) -> tuple[str, str]:
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    return format(cert.serial_number, "x"), cert.not_valid_after_utc.isoformat()
+
+
+def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
+    """Renew a user's or the org's peer's certificates (enrollment and TLS) with new keys.
+
+    A peer reads its certificates at start, so it is restarted; the other peers and the orderers keep
+    serving, and the restarted peer catches up from the orderers.
+    """
+    from network.manager import Network
+
+    try:
+        org = topology.org(org_name)
+    except KeyError as exc:
+        raise NetworkError(f"org: unknown org {org_name!r}") from exc
+    oc = ca.org_crypto(settings, org)
+    if org.peer and name == topology.peer_name(org):
+        kind, dest, hosts = "peer", oc.node(name), [HOST, "localhost", name]
+    elif name.startswith("orderer"):
+        raise NetworkError(
+            f"name: renewing orderer certificates is not supported: {name}'s TLS certificate is "
+            "a consenter in the channel configuration (needs a config update)"
+        )
+    elif (oc.user(name) / "msp" / "signcerts" / "cert.pem").exists():
+        kind, dest, hosts = "user", oc.user(name), [HOST, "localhost"]
+    else:
+        raise NetworkError(f"name: {org.name} has no enrolled user or peer {name!r} in this network")
+    old_serial, _ = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
+    ca.Enroller(settings, org).reenroll(dest, name, hosts)
+    new_serial, not_after = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
+    restarted = False
+    if kind == "peer":
+        net = Network(settings)
+        others = [o for o in topology.peer_orgs() if o != org]
+        target = max(channel.height(settings, o) for o in others)
+        net.stop_node(name)
+        net.start_node(name)
+        channel.wait_for_height(settings, org, target, timeout=60)
+        restarted = True
+    log.info("renewed %s %s %s: serial %s -> %s", kind, org.msp_id, name, old_serial, new_serial)
+    return Renewal(org.msp_id, name, kind, old_serial, new_serial, not_after, restarted)

@@ -26,7 +26,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "1000"},
         timeout=180,
         check=False,
     )
@@ -158,3 +158,58 @@ def test_config_update_without_the_needed_signatures_is_refused_naming_the_polic
     )
     assert "BankAMSP admin" in msg and "more admins must sign" in msg
     assert governance.channel_crl_serials(s, "BankB") == before
+
+
+def test_renewed_user_certificate_has_new_keys_and_keeps_transacting(
+    fabric_network: FabricNetworkInfo,
+) -> None:
+    s = fabric_network.network.settings
+    name, msp, serial = _fresh_user(fabric_network, "BankB")
+    old_key = ca.key_file(msp).read_bytes()
+    res = _cli("cert", "renew", "BankB", name)
+    assert res.returncode == 0, res.stdout + res.stderr
+    cert = x509.load_pem_x509_certificate((msp / "signcerts" / "cert.pem").read_bytes())
+    new_serial = format(cert.serial_number, "x")
+    assert new_serial != serial and f"serial {serial} -> {new_serial}" in res.stdout
+    assert ca.key_file(msp).read_bytes() != old_key and len(list((msp / "keystore").iterdir())) == 1
+    attrs = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1")).value
+    assert json.loads(attrs.value)["attrs"]["role"] == "loan_officer"  # the ecert attributes are kept
+    ok = peercli.invoke(
+        fabric_network,
+        CC,
+        ["put", f"renew-{uuid.uuid4().hex[:6]}", "v"],
+        org="BankB",
+        user="loan1",
+        endorsers=["BankB", "Insurer"],
+        msp_dir=msp,
+    )
+    assert ok.ok, ok.output
+    assert not (ca.org_crypto(s, topology.org("BankB")).user(name) / ".renew").exists()
+
+
+def test_renewed_peer_restarts_alone_and_catches_up(fabric_network: FabricNetworkInfo) -> None:
+    s = fabric_network.network.settings
+    node = ca.org_crypto(s, topology.org("Regulator")).node("peer0.regulator")
+    old_tls = (node / "tls" / "cert.pem").read_bytes()
+    res = _cli("cert", "renew", "Regulator", "peer0.regulator")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "peer restarted and caught up" in " ".join(res.stdout.split())
+    assert (node / "tls" / "cert.pem").read_bytes() != old_tls
+    # it serves TLS with the new certificate, and the channel moves on with it
+    assert peercli.invoke(
+        fabric_network,
+        CC,
+        ["put", f"renew-{uuid.uuid4().hex[:6]}", "v"],
+        org="BankA",
+        user="loan1",
+        endorsers=["BankA", "Insurer"],
+    ).ok
+    heights = {p.msp_id: fabric_network.height(p.msp_id) for p in fabric_network.peers}
+    assert fabric_network.height("Regulator") >= max(heights.values()) - 1
+
+
+def test_renewing_an_orderer_or_unknown_name_is_refused(fabric_network: FabricNetworkInfo) -> None:
+    res = _cli("cert", "renew", "Orderer", "orderer0")
+    assert res.returncode == 1 and "renewing orderer certificates is not supported" in res.stdout
+    res = _cli("cert", "renew", "BankA", "nobody")
+    assert res.returncode == 1 and "BankA has no enrolled user or peer 'nobody'" in res.stdout
