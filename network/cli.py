@@ -245,3 +245,35 @@ def cert_renew(
         f"renewed {r.kind} {r.msp_id} {r.name}: serial {r.old_serial} -> {r.new_serial}, "
         f"valid until {r.not_after}" + ("; peer restarted and caught up" if r.restarted else "")
     )
+
+
+org_app = typer.Typer(help="Orgs of the channel.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+
+
+@org_app.command("suspend")
+def org_suspend(org: Annotated[str, typer.Argument(help="Org: BankB, BankBMSP or bankb")]) -> None:
+    """Take an org out of the channel (config update signed by a majority of application org admins)."""
+    from network import governance
+
+    _logging(False)
+    try:
+        signers = governance.suspend_org(Network().settings, org)
+    except NetworkError as exc:
+        console.print(f"[red]suspend failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"suspended {org}: removed from the channel; signed by {', '.join(signers)}")
+
+
+@org_app.command("resume")
+def org_resume(org: Annotated[str, typer.Argument(help="A suspended org")]) -> None:
+    """Put a suspended org back into the channel (majority of application org admins)."""
+    from network import governance
+
+    _logging(False)
+    try:
+        signers = governance.resume_org(Network().settings, org)
+    except NetworkError as exc:
+        console.print(f"[red]resume failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"resumed {org}: back in the channel; signed by {', '.join(signers)}")

@@ -389,3 +389,89 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         restarted = True
     log.info("renewed %s %s %s: serial %s -> %s", kind, org.msp_id, name, old_serial, new_serial)
     return Renewal(org.msp_id, name, kind, old_serial, new_serial, not_after, restarted)
+
+
+# ---------------------------------------------------------------- suspending and resuming an org
+def _suspended_file(settings: Settings, org: Org) -> Path:
+    return settings.data_dir / "governance" / f"suspended-{org.msp_id}.json"
+
+
+def _majority_signers(org: Org) -> list[Org]:
+    """Admins of the other application orgs with a peer: more than the MAJORITY Admins policy needs."""
+    return [o for o in topology.peer_orgs() if o != org]
+
+
+def _zero_versions(doc: Any) -> Any:
+    """A config group to add again: every element new, so every version 0 (else the orderer refuses)."""
+    if isinstance(doc, dict):
+        return {k: ("0" if k == "version" else _zero_versions(v)) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_zero_versions(v) for v in doc]
+    return doc
+
+
+def _app_org(settings: Settings, org_name: str) -> Org:
+    try:
+        org = topology.org(org_name)
+    except KeyError as exc:
+        raise NetworkError(f"org: unknown org {org_name!r}") from exc
+    if org.orderer_org:
+        raise NetworkError(f"org: {org.name} is the ordering org, not an application org")
+    return org
+
+
+def suspend_org(settings: Settings, org_name: str) -> list[str]:
+    """Take an org out of the channel's Application group (its MSP, policies, anchor peer), signed by the
+    other application orgs' admins (MAJORITY Admins). Its members' transactions are refused from the
+    next block on. The group is kept in the data folder so `resume_org` can put it back. Returns signers.
+    """
+    org = _app_org(settings, org_name)
+    saved = _suspended_file(settings, org)
+    if saved.exists():
+        raise NetworkError(f"org: {org.name} is already suspended ({saved})")
+    signers = _majority_signers(org)
+    kept: dict[str, Any] = {}
+
+    def remove(config: dict[str, Any]) -> None:
+        groups = config["channel_group"]["groups"]["Application"]["groups"]
+        if org.msp_id not in groups:
+            raise NetworkError(f"org: {org.msp_id} is not a member of {CHANNEL}")
+        kept.update(groups.pop(org.msp_id))
+
+    update_config(settings, remove, signers, f"suspension of {org.name}")
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(kept))
+    return [o.msp_id for o in signers]
+
+
+def resume_org(settings: Settings, org_name: str) -> list[str]:
+    """Put a suspended org's group back (MAJORITY Admins), then restart its peer so it fetches the blocks
+    it missed at once instead of after the deliver client's back-off."""
+    from network.manager import Network
+
+    org = _app_org(settings, org_name)
+    saved = _suspended_file(settings, org)
+    if not saved.exists():
+        raise NetworkError(f"org: {org.name} is not suspended; nothing changed")
+    group = _zero_versions(json.loads(saved.read_text()))
+    signers = _majority_signers(org)
+
+    def add(config: dict[str, Any]) -> None:
+        config["channel_group"]["groups"]["Application"]["groups"][org.msp_id] = group
+
+    update_config(settings, add, signers, f"resumption of {org.name}")
+    saved.unlink()
+    if org.peer:
+        target = max(channel.height(settings, o) for o in signers)
+        net = Network(settings)
+        net.stop_node(topology.peer_name(org))
+        net.start_node(topology.peer_name(org))
+        channel.wait_for_height(settings, org, target, timeout=60)
+    return [o.msp_id for o in signers]
+
+
+def channel_orgs(settings: Settings) -> list[str]:
+    """MSP ids in the channel's Application group now."""
+    with tempfile.TemporaryDirectory(prefix="cfg-") as tmp:
+        config = fetch_config(settings, topology.peer_orgs()[0], Path(tmp))
+    return sorted(config["channel_group"]["groups"]["Application"]["groups"])

@@ -213,3 +213,38 @@ def test_renewing_an_orderer_or_unknown_name_is_refused(fabric_network: FabricNe
     assert res.returncode == 1 and "renewing orderer certificates is not supported" in res.stdout
     res = _cli("cert", "renew", "BankA", "nobody")
     assert res.returncode == 1 and "BankA has no enrolled user or peer 'nobody'" in res.stdout
+
+
+def test_suspended_org_is_refused_until_resumed(fabric_network: FabricNetworkInfo) -> None:
+    s = fabric_network.network.settings
+
+    def put(org: str, user: str) -> peercli.InvokeResult:
+        return peercli.invoke(
+            fabric_network,
+            CC,
+            ["put", f"susp-{uuid.uuid4().hex[:6]}", "v"],
+            org=org,
+            user=user,
+            endorsers=["BankA", "Insurer"],
+        )
+
+    assert put("Regulator", "regulator1").ok
+    res = _cli("org", "suspend", "Regulator")
+    try:
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "signed by TrafficAuthorityMSP, BankAMSP, BankBMSP, InsurerMSP" in " ".join(res.stdout.split())
+        assert "RegulatorMSP" not in governance.channel_orgs(s)
+        refused = put("Regulator", "regulator1")
+        assert not refused.ok and "access denied" in refused.output, refused.output
+        assert put("BankA", "loan1").ok  # everyone else carries on
+        again = _cli("org", "suspend", "Regulator")
+        assert again.returncode == 1 and "Regulator is already suspended" in again.stdout
+    finally:
+        back = _cli("org", "resume", "Regulator")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "RegulatorMSP" in governance.channel_orgs(s)
+    assert put("Regulator", "regulator1").ok
+    heights = {p.msp_id: fabric_network.height(p.msp_id) for p in fabric_network.peers}
+    assert heights["RegulatorMSP"] >= max(heights.values()) - 1
+    res = _cli("org", "resume", "Regulator")
+    assert res.returncode == 1 and "Regulator is not suspended; nothing changed" in res.stdout
