@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -384,6 +385,9 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         others = [o for o in topology.peer_orgs() if o != org]
         target = max(channel.height(settings, o) for o in others)
         net.stop_node(name)
+        # the released chaincode connection.json embeds the peer's old TLS key pair (mutual TLS to the
+        # chaincode servers): drop the builds so the peer releases them again with the new one
+        shutil.rmtree(settings.nodes_dir / name / "ledger" / "externalbuilder" / "builds", ignore_errors=True)
         net.start_node(name)
         channel.wait_for_height(settings, org, target, timeout=60)
         restarted = True

@@ -20,7 +20,7 @@ from fabric_protos.peer import chaincode_pb2
 from fabric_protos.peer import chaincode_shim_pb2 as shim
 from fabric_protos.peer import chaincode_shim_pb2_grpc as shim_grpc
 
-from network import ca, ccaas_tls, topology
+from network import ca, ccaas_tls, peercli, topology
 from network import chaincode as cc
 from network.fixture import FabricNetworkInfo
 from network.topology import HOST
@@ -87,6 +87,8 @@ def test_every_peer_dials_the_chaincode_with_mutual_tls(fabric_network: FabricNe
     _, pid = _server(fabric_network)
     root = ca.org_crypto(s, ccaas_tls.operator()).tls_ca.read_text()
     for org in topology.peer_orgs():
+        # a query on the org's own peer makes it launch (and so release) the chaincode if it has not yet
+        peercli.query(fabric_network, CC, ["count_range", "probe-a", "probe-b"], org=org.name, user="admin")
         release = s.nodes_dir / topology.peer_name(org) / "ledger" / "externalbuilder" / "builds"
         conn_file = release / pid.replace(":", "-") / "release" / "chaincode" / "server" / "connection.json"
         conn = json.loads(conn_file.read_text())

@@ -195,6 +195,14 @@ def test_renewed_peer_restarts_alone_and_catches_up(fabric_network: FabricNetwor
     assert res.returncode == 0, res.stdout + res.stderr
     assert "peer restarted and caught up" in " ".join(res.stdout.split())
     assert (node / "tls" / "cert.pem").read_bytes() != old_tls
+    # its chaincode connections (mutual TLS) use the new key pair too, once it launches the chaincode
+    peercli.query(fabric_network, CC, ["count_range", "probe-a", "probe-b"], org="Regulator", user="admin")
+    builds = s.nodes_dir / "peer0.regulator" / "ledger" / "externalbuilder" / "builds"
+    conn = builds / fabric_network.chaincodes[CC].replace(":", "-") / "release" / "chaincode" / "server"
+    assert (
+        json.loads((conn / "connection.json").read_text())["client_cert"]
+        == (node / "tls" / "cert.pem").read_text()
+    )
     # it serves TLS with the new certificate, and the channel moves on with it
     assert peercli.invoke(
         fabric_network,
