@@ -106,10 +106,13 @@ def start_ca(settings: Settings, procs: ProcessTable, org: Org) -> None:
     ports = settings.ports
     port, ops = ports.ca(org), ports.ca_operations(org)
     bind = settings.hosts.bind(name)
-    argv = [str(settings.binary("fabric-ca-server")), "start", "-b", f"registrar:{pw}",
+    argv = [str(settings.binary("fabric-ca-server")), "start",
             "--home", str(oc.ca_home), "--address", bind, "--port", str(port), "--tls.enabled",
             "--csr.cn", f"ca.{org.domain}", "--csr.hosts", ",".join(settings.hosts.sans(name))]
-    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{bind}:{ops}"}
+    # The registrar's password goes by environment (FABRIC_CA_SERVER_BOOT is the `-b/--boot` flag), never
+    # argv: /proc/<pid>/cmdline is readable by every local user, /proc/<pid>/environ only by the owner.
+    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{bind}:{ops}",
+           "FABRIC_CA_SERVER_BOOT": f"registrar:{pw}"}
     logf = settings.log_file(name)
     proc = procs.start(name, argv, env=env, log_path=logf, ports={"listen": port, "operations": ops})
     dial = settings.hosts.dial(name)
@@ -139,11 +142,12 @@ class Enroller:
         # Subject names of issued certs: the org itself, not fabric-ca's default O=Hyperledger.
         self.csr_names = f"C=CN,O={org.name}"
 
-    def _ca(self, *args: str, home: Path, what: str) -> str:
+    def _ca(self, *args: str, home: Path, what: str, env: dict[str, str] | None = None) -> str:
+        """Run fabric-ca-client; secrets travel in `env` (FABRIC_CA_CLIENT_URL / _ID_SECRET), not argv."""
         home.mkdir(parents=True, exist_ok=True)
         try:
             return run([self.client, *args, "--home", str(home), "--tls.certfiles", str(self.oc.ca_tls_cert)],
-                       what=f"fabric-ca-client {what} ({self.org.name})", timeout=60)
+                       what=f"fabric-ca-client {what} ({self.org.name})", timeout=60, env=env)
         except NetworkError as exc:
             name = topology.ca_name(self.org)
             port = self.settings.ports.ca(self.org)
@@ -152,35 +156,95 @@ class Enroller:
 
     def enroll_registrar(self) -> None:
         home = self.oc.root / "registrar"
-        self._ca("enroll", "-u", f"https://registrar:{self.secrets['registrar']}@{self.url_host}",
-                 "--mspdir", str(home / "msp"), home=home, what="enroll registrar")
+        self._ca("enroll", "--mspdir", str(home / "msp"), home=home, what="enroll registrar",
+                 env=self._url_env("registrar", self.secrets["registrar"]))
+
+    def _url_env(self, name: str, secret: str) -> dict[str, str]:
+        return {"FABRIC_CA_CLIENT_URL": f"https://{name}:{secret}@{self.url_host}"}
 
     def register(self, name: str, id_type: str, attrs: str | None = None) -> str:
         secret = secrets.token_hex(10)
-        args = ["register", "-u", f"https://{self.url_host}", "--id.name", name, "--id.secret", secret,
+        args = ["register", "-u", f"https://{self.url_host}", "--id.name", name,
                 "--id.type", id_type, "--mspdir", str(self.oc.root / "registrar" / "msp")]
         if attrs:
             args += ["--id.attrs", attrs]
-        self._ca(*args, home=self.oc.root / "registrar", what=f"register {name}")
+        self._ca(*args, home=self.oc.root / "registrar", what=f"register {name}",
+                 env={"FABRIC_CA_CLIENT_ID_SECRET": secret})
         return secret
+
+    def revoke(self, name: str, reason: str) -> bytes:
+        """Revoke every certificate of identity `name` and return the CA's new CRL (PEM).
+
+        fabric-ca's CRL lists every certificate it has revoked so far, so it replaces the previous one.
+        """
+        home = self.oc.root / "registrar"
+        self._ca("revoke", "-u", f"https://{self.url_host}", "-e", name, "-r", reason, "--gencrl",
+                 "--mspdir", str(home / "msp"), home=home, what=f"revoke {name}")
+        return (home / "msp" / "crls" / "crl.pem").read_bytes()
+
+    def identity_exists(self, name: str) -> bool:
+        home = self.oc.root / "registrar"
+        try:
+            self._ca("identity", "list", "-u", f"https://{self.url_host}", "--id", name,
+                     "--mspdir", str(home / "msp"), home=home, what=f"identity list {name}")
+        except NetworkError as exc:
+            if "Error Code: 63" in str(exc):  # fabric-ca: "Failed to get User"
+                return False
+            raise
+        return True
 
     def enroll(self, name: str, secret: str, dest: Path, hosts: list[str], tls: bool) -> None:
         home = dest / ".ca-client"
-        self._ca("enroll", "-u", f"https://{name}:{secret}@{self.url_host}", "--mspdir", str(dest / "msp"),
+        env = self._url_env(name, secret)
+        self._ca("enroll", "--mspdir", str(dest / "msp"),
                  "--csr.hosts", ",".join(hosts), "--csr.cn", name, "--csr.names", self.csr_names,
-                 home=home, what=f"enroll {name}")
+                 home=home, what=f"enroll {name}", env=env)
         _normalise_msp(dest / "msp", self.oc.ca_cert)
         if tls:
             tmp = dest / ".tlsmsp"
-            self._ca("enroll", "-u", f"https://{name}:{secret}@{self.url_host}", "--mspdir", str(tmp),
+            self._ca("enroll", "--mspdir", str(tmp),
                      "--enrollment.profile", "tls", "--csr.hosts", ",".join(hosts), "--csr.cn", name,
-                     "--csr.names", self.csr_names, home=home, what=f"enroll TLS {name}")
+                     "--csr.names", self.csr_names, home=home, what=f"enroll TLS {name}", env=env)
             tls_dir = dest / "tls"
             tls_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(tmp / "signcerts" / "cert.pem", tls_dir / "cert.pem")
             shutil.copy(key_file(tmp), tls_dir / "key.pem")
             shutil.copy(self.oc.ca_cert, tls_dir / "ca.pem")
             shutil.rmtree(tmp)
+
+    def reenroll(self, dest: Path, name: str, hosts: list[str]) -> None:
+        """Renew the certificate in dest/msp (and dest/tls when present) with new keys, before expiry.
+
+        The current certificate authenticates the request. The new files are built aside and swapped in
+        only once complete, so a failure leaves the identity as it was.
+        """
+        msp, work = dest / "msp", dest / ".renew"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(msp, work / "msp")
+        args = ["-u", f"https://{self.url_host}", "--csr.hosts", ",".join(hosts),
+                "--csr.names", self.csr_names]
+        old = {p.name for p in (msp / "keystore").iterdir()}
+        self._ca("reenroll", "--mspdir", str(work / "msp"), *args, home=dest / ".ca-client",
+                 what=f"reenroll {name}")
+        for k in (work / "msp" / "keystore").iterdir():
+            if k.name in old:
+                k.unlink()
+        _normalise_msp(work / "msp", self.oc.ca_cert)
+        if (dest / "tls").is_dir():
+            shutil.copytree(work / "msp", work / "tlsmsp")
+            ecert_key = {p.name for p in (work / "msp" / "keystore").iterdir()}
+            self._ca("reenroll", "--mspdir", str(work / "tlsmsp"), "--enrollment.profile", "tls", *args,
+                     home=dest / ".ca-client", what=f"reenroll TLS {name}")
+            (work / "tls").mkdir()
+            shutil.copy(work / "tlsmsp" / "signcerts" / "cert.pem", work / "tls" / "cert.pem")
+            new_key = [k for k in (work / "tlsmsp" / "keystore").iterdir() if k.name not in ecert_key]
+            shutil.copy(new_key[0], work / "tls" / "key.pem")
+            shutil.copy(self.oc.ca_cert, work / "tls" / "ca.pem")
+        for sub in ("msp", "tls"):
+            if (work / sub).is_dir():
+                (dest / sub).rename(work / f"old-{sub}")
+                (work / sub).rename(dest / sub)
+        shutil.rmtree(work)
 
     def build_org_msp(self) -> None:
         msp = self.oc.msp

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from network import topology
+from network import ccaas_tls, topology
 from network.config import admin_cli_env, orderer_tls_ca
 from network.errors import NetworkError
 from network.process import ProcessTable, port_open, run, wait_until
@@ -92,9 +92,14 @@ def _tar_bytes(files: list[tuple[str, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def package_ccaas(label: str, address: str, *, tls_required: bool = False) -> bytes:
-    """Deterministic chaincode-as-a-service package: same inputs, same bytes, same package ID."""
-    connection = {"address": address, "dial_timeout": "10s", "tls_required": tls_required}
+def package_ccaas(label: str, address: str, *, tls_required: bool = True, client_auth: bool = True) -> bytes:
+    """Deterministic chaincode-as-a-service package: same inputs, same bytes, same package ID.
+
+    Mutual TLS by default: the peer's external builder adds the PEMs at release (network.ccaas_tls).
+    """
+    connection: dict[str, Any] = {"address": address, "dial_timeout": "10s", "tls_required": tls_required}
+    if tls_required:
+        connection["client_auth_required"] = client_auth
     code = _tar_bytes([("connection.json", json.dumps(connection, sort_keys=True).encode())])
     metadata = json.dumps({"label": label, "type": "ccaas"}, sort_keys=True).encode()
     return _tar_bytes([("metadata.json", metadata), ("code.tar.gz", code)])
@@ -192,17 +197,14 @@ def deploy(settings: Settings, dep: Deployment) -> int:
                 timeout=120)
 
     _parallel(install, orgs)
-    definition = ["-C", CHANNEL, "-n", spec.name, "-v", dep.version, "--sequence", str(sequence),
-                  "--signature-policy", spec.policy, "--collections-config", str(spec.collections)]
+    definition = definition_args(spec.name, dep.version, sequence, spec.policy, spec.collections)
     readiness = run([_peer(settings), "lifecycle", "chaincode", "checkcommitreadiness", *definition,
                      "-O", "json"], env=admin_cli_env(settings, orgs[0]),
                     what=f"checkcommitreadiness {spec.name}")
     approved = json.loads(readiness[readiness.index("{"):]).get("approvals", {})
 
     def approve(org: topology.Org) -> None:
-        run([_peer(settings), "lifecycle", "chaincode", "approveformyorg", *_orderer_args(settings),
-             *definition, "--package-id", dep.package_id], env=admin_cli_env(settings, org),
-            what=f"approve {spec.name} for {org.msp_id}", timeout=120)
+        approve_for_org(settings, org, definition, dep.package_id)
 
     _parallel(approve, [o for o in orgs if not approved.get(o.msp_id)])
     peers: list[str] = []
@@ -214,6 +216,33 @@ def deploy(settings: Settings, dep: Deployment) -> int:
         env=admin_cli_env(settings, orgs[0]), what=f"commit {spec.name}", timeout=120)
     log.info("committed chaincode %s sequence %s (%s)", spec.name, sequence, dep.version)
     return sequence
+
+
+def definition_args(name: str, version: str, sequence: int, policy: str, collections: Path) -> list[str]:
+    """The `peer lifecycle chaincode` arguments naming one chaincode definition on the channel."""
+    return ["-C", CHANNEL, "-n", name, "-v", version, "--sequence", str(sequence),
+            "--signature-policy", policy, "--collections-config", str(collections)]
+
+
+def approve_for_org(settings: Settings, org: topology.Org, definition: list[str], package_id: str) -> None:
+    """`approveformyorg` as the org's admin (a transaction of the org's implicit collection)."""
+    name = definition[definition.index("-n") + 1]
+    run([_peer(settings), "lifecycle", "chaincode", "approveformyorg", *_orderer_args(settings),
+         *definition, "--package-id", package_id], env=admin_cli_env(settings, org),
+        what=f"approve {name} for {org.msp_id}", timeout=120)
+
+
+def query_approved(settings: Settings, org: topology.Org, name: str, sequence: int) -> dict[str, Any] | None:
+    """The definition `org` approved for `name` at `sequence` (its own peer answers), None if none."""
+    try:
+        out = run([_peer(settings), "lifecycle", "chaincode", "queryapproved", "-C", CHANNEL, "-n", name,
+                   "--sequence", str(sequence), "-O", "json"], env=admin_cli_env(settings, org),
+                  what=f"queryapproved {name} for {org.msp_id}")
+    except NetworkError as exc:
+        if "could not fetch approved chaincode definition" in str(exc):
+            return None
+        raise
+    return dict(json.loads(out[out.index("{"):]))
 
 
 def source_fingerprint() -> str:
@@ -248,8 +277,12 @@ def start_server(settings: Settings, procs: ProcessTable, dep: Deployment) -> No
     argv = [sys.executable, "-m", SERVER_MODULE, "--chaincode-id", dep.package_id, "--address", listen]
     for c in dep.spec.contracts:
         argv += ["--contract", c]
+    ccaas_tls.ensure_server_identity(settings, name)
+    ccaas_tls.client_ca_bundle(settings)
+    env = {"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id}
+    env.update(ccaas_tls.server_env(settings, name))  # mutual TLS: its key pair, the peers' TLS CAs
     logf = settings.log_file(name)
-    proc = procs.start(name, argv, env={"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id},
+    proc = procs.start(name, argv, env=env,
                        log_path=logf, ports={"listen": port}, cwd=REPO_ROOT,
                        meta={"source": source_fingerprint(), "package_id": dep.package_id})
     dial = settings.hosts.dial(name)

@@ -18,8 +18,9 @@ from network.errors import NetworkError
 from network.manager import Network
 from network.netns_cli import app as netns_app
 
-app = typer.Typer(help="The native Fabric consortium network (CAs, orderers, peers, kubo, chaincode).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The native Fabric consortium network (CAs, orderers, peers, kubo, chaincode).", no_args_is_help=True
+)
 console = Console()
 
 
@@ -54,8 +55,11 @@ def up(
     for name, what in report.chaincodes.items():
         console.print(f"chaincode [bold]{name}[/bold]: {what}")
     s = net.settings
-    console.print(f"channel {topology.CHANNEL}; data {s.data_dir}; logs {s.logs_dir}; "
-                  f"up in {report.seconds:.1f}s")
+    console.print(
+        f"Fabric {s.fabric_version} (module {s.fabric_stamp}); channel {topology.CHANNEL}; "
+        f"data {s.data_dir}; logs {s.logs_dir}; "
+        f"up in {report.seconds:.1f}s"
+    )
 
 
 @app.command()
@@ -74,18 +78,35 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     table = Table("node", "kind", "pid", "healthy", "ports")
     for n in st["nodes"]:
-        table.add_row(n["name"], n["kind"], str(n["pid"] or "-"), "yes" if n["healthy"] else "NO",
-                      ", ".join(f"{k}={v}" for k, v in n["ports"].items()))
+        table.add_row(
+            n["name"],
+            n["kind"],
+            str(n["pid"] or "-"),
+            "yes" if n["healthy"] else "NO",
+            ", ".join(f"{k}={v}" for k, v in n["ports"].items()),
+        )
     console.print(table)
-    console.print(f"channel {st['channel']} heights: " +
-                  ", ".join(f"{k}={v if v is not None else '?'}" for k, v in st["heights"].items()))
+    fab = st["fabric"]
+    versions = sorted({v or "?" for v in fab["running"].values()})
+    console.print(
+        f"Fabric {fab['version']} (module {fab['module'] or '?'}"
+        + ("" if fab["release"] else ", NOT the release tag")
+        + "); nodes running: "
+        + (", ".join(versions) if versions else "none")
+    )
+    console.print(
+        f"channel {st['channel']} heights: "
+        + ", ".join(f"{k}={v if v is not None else '?'}" for k, v in st["heights"].items())
+    )
     for cc in st["chaincodes"]:
         console.print(f"chaincode {cc.get('name')} sequence={cc.get('sequence')} version={cc.get('version')}")
 
 
 @app.command()
-def logs(node: Annotated[str, typer.Argument(help="Node name, e.g. peer0.banka")],
-         lines: Annotated[int, typer.Option("-n")] = 50) -> None:
+def logs(
+    node: Annotated[str, typer.Argument(help="Node name, e.g. peer0.banka")],
+    lines: Annotated[int, typer.Option("-n")] = 50,
+) -> None:
     """Print the tail of a node's log."""
     path = Network().settings.log_file(node)
     if not path.exists():
@@ -151,3 +172,131 @@ def deploy(verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False) ->
         raise typer.Exit(1) from exc
     for name, what in report.chaincodes.items():
         console.print(f"chaincode [bold]{name}[/bold]: {what}")
+
+
+chaincode_app = typer.Typer(help="Chaincode definitions on the channel.", no_args_is_help=True)
+app.add_typer(chaincode_app, name="chaincode")
+
+
+@chaincode_app.command("approvals")
+def chaincode_approvals(
+    name: Annotated[str, typer.Argument(help="Chaincode name, e.g. mortgage")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Which orgs have approved the pending (next-sequence) definition of a chaincode, and which one."""
+    from network import governance
+
+    net = Network()
+    try:
+        result = governance.approvals(net.settings, name)
+    except NetworkError as exc:
+        console.print(f"[red]approvals failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    console.print(
+        f"chaincode {name}: committed sequence {result.committed_sequence}; "
+        f"pending sequence {result.pending_sequence}: "
+        + (
+            "no org has approved it yet"
+            if not result.pending
+            else f"{'ready to commit' if result.ready else 'not ready'} (needs {result.needed} of "
+            f"{result.application_orgs} application orgs approving one definition)"
+        )
+    )
+    table = Table("org", "approved", "version", "definition", "package")
+    for o in result.orgs:
+        table.add_row(
+            o.msp_id,
+            "yes" if o.approved else "no",
+            o.version or "-",
+            o.definition or "-",
+            o.package_id or "-",
+        )
+    console.print(table)
+
+
+user_app = typer.Typer(help="Users of the consortium's orgs.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("revoke")
+def user_revoke(
+    org: Annotated[str, typer.Argument(help="Org of the user: BankA, BankAMSP or banka")],
+    user: Annotated[str, typer.Argument(help="Enrollment ID, e.g. loan1")],
+    reason: Annotated[
+        str, typer.Option(help="RFC 5280 reason, e.g. keycompromise, superseded")
+    ] = "keycompromise",
+) -> None:
+    """Revoke a user at the org's CA and put the CRL into the org's channel MSP (config update signed by
+    the org's admin): the user's next transaction is refused, the org's other users carry on."""
+    from network import governance
+
+    _logging(False)
+    try:
+        res = governance.revoke_user(Network().settings, org, user, reason)
+    except NetworkError as exc:
+        console.print(f"[red]revoke failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    state = "CRL added to the channel configuration" if res.config_updated else "CRL already on the channel"
+    console.print(
+        f"revoked {res.msp_id} {res.user} ({res.reason}); {state}; "
+        f"revoked serials now: {', '.join(res.revoked_serials)}"
+    )
+
+
+cert_app = typer.Typer(help="Certificates of users and nodes.", no_args_is_help=True)
+app.add_typer(cert_app, name="cert")
+
+
+@cert_app.command("renew")
+def cert_renew(
+    org: Annotated[str, typer.Argument(help="Org: BankA, BankAMSP or banka")],
+    name: Annotated[str, typer.Argument(help="User (e.g. loan1) or the org's peer (e.g. peer0.banka)")],
+) -> None:
+    """Renew a user's or a peer's certificates (new keys) before expiry; a peer is restarted alone."""
+    from network import governance
+
+    _logging(False)
+    try:
+        r = governance.renew_cert(Network().settings, org, name)
+    except NetworkError as exc:
+        console.print(f"[red]renew failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"renewed {r.kind} {r.msp_id} {r.name}: serial {r.old_serial} -> {r.new_serial}, "
+        f"valid until {r.not_after}" + ("; peer restarted and caught up" if r.restarted else "")
+    )
+
+
+org_app = typer.Typer(help="Orgs of the channel.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+
+
+@org_app.command("suspend")
+def org_suspend(org: Annotated[str, typer.Argument(help="Org: BankB, BankBMSP or bankb")]) -> None:
+    """Take an org out of the channel (config update signed by a majority of application org admins)."""
+    from network import governance
+
+    _logging(False)
+    try:
+        signers = governance.suspend_org(Network().settings, org)
+    except NetworkError as exc:
+        console.print(f"[red]suspend failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"suspended {org}: removed from the channel; signed by {', '.join(signers)}")
+
+
+@org_app.command("resume")
+def org_resume(org: Annotated[str, typer.Argument(help="A suspended org")]) -> None:
+    """Put a suspended org back into the channel (majority of application org admins)."""
+    from network import governance
+
+    _logging(False)
+    try:
+        signers = governance.resume_org(Network().settings, org)
+    except NetworkError as exc:
+        console.print(f"[red]resume failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"resumed {org}: back in the channel; signed by {', '.join(signers)}")

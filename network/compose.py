@@ -14,14 +14,14 @@ from typing import Any
 
 import yaml
 
-from network import chaincode, config, topology
-from network.settings import Settings
+from network import ccaas_tls, chaincode, config, topology
+from network.settings import DEFAULT_FABRIC_VERSION, Settings
 
 DATA = "${PWD}/.data/network"
 IMAGES = {
     "ca": "hyperledger/fabric-ca:1.5.21",
-    "orderer": "hyperledger/fabric-orderer:2.5.16",
-    "peer": "hyperledger/fabric-peer:2.5.16",
+    "orderer": f"hyperledger/fabric-orderer:{DEFAULT_FABRIC_VERSION}",
+    "peer": f"hyperledger/fabric-peer:{DEFAULT_FABRIC_VERSION}",
     "kubo": "ipfs/kubo:v0.42.0",
     "python": "python:3.11-slim",
 }
@@ -53,9 +53,10 @@ def services() -> dict[str, Any]:
             "labels": {"mledger.org": org.msp_id, "mledger.kind": "ca"},
             "environment": {
                 "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"127.0.0.1:{ports.ca_operations(org)}"},
-            "command": ["sh", "-c", f"fabric-ca-server start -b registrar:$$({_READ_SECRET} "
-                        f"{DATA}/crypto/{org.key}/secrets.json) --home {home} --address 127.0.0.1 "
-                        f"--port {ports.ca(org)} --tls.enabled"],
+            # registrar password by environment (FABRIC_CA_SERVER_BOOT = -b), never on the command line
+            "command": ["sh", "-c", f"FABRIC_CA_SERVER_BOOT=registrar:$$({_READ_SECRET} "
+                        f"{DATA}/crypto/{org.key}/secrets.json) exec fabric-ca-server start --home {home} "
+                        f"--address 127.0.0.1 --port {ports.ca(org)} --tls.enabled"],
         }
     for i in range(topology.ORDERER_COUNT):
         name = topology.orderer_name(i)
@@ -87,7 +88,8 @@ def services() -> dict[str, Any]:
             "volumes": ["${PWD}:/app"],
             "labels": {"mledger.kind": "chaincode", "mledger.chaincode": spec.name,
                        "mledger.channel": topology.CHANNEL},
-            "environment": {"CHAINCODE_ID": pkg_id, "CHAINCODE_SERVER_ADDRESS": address},
+            "environment": {"CHAINCODE_ID": pkg_id, "CHAINCODE_SERVER_ADDRESS": address,
+                            **_rewrite(ccaas_tls.server_env(s, spec.server_name()), s)},
             "command": ["sh", "-c", "pip install --quiet -e . && python -m chaincode.runtime.server "
                         f"--chaincode-id {pkg_id} --address {address} {contracts}"],
         }

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from network import topology
+from network import ccaas_tls, topology
 from network.ca import key_file, org_crypto
 from network.settings import PACKAGE_DIR, Settings
 from network.topology import CHANNEL, Org
@@ -104,7 +104,8 @@ def write_configs(settings: Settings) -> None:
     sample = settings.fabric_sampleconfig
     core = yaml.safe_load((sample / "core.yaml").read_text())
     core["vm"]["endpoint"] = ""  # no Docker: chaincode runs as a service
-    core["chaincode"]["externalBuilders"] = [{"name": "mledger-ccaas", "path": str(CCAAS_BUILDER_DIR)}]
+    core["chaincode"]["externalBuilders"] = [{"name": "mledger-ccaas", "path": str(CCAAS_BUILDER_DIR),
+                                              "propagateEnvironment": list(ccaas_tls.PEER_ENV)}]
     (cfg / "peer").mkdir(parents=True, exist_ok=True)
     (cfg / "peer" / "core.yaml").write_text(yaml.safe_dump(core, sort_keys=False))
     (cfg / "orderer").mkdir(parents=True, exist_ok=True)
@@ -146,6 +147,7 @@ def peer_env(settings: Settings, org: Org) -> dict[str, str]:
         "CORE_OPERATIONS_TLS_ENABLED": "false",
         "CORE_METRICS_PROVIDER": "prometheus",
         "CORE_CHAINCODE_EXECUTETIMEOUT": "30s",
+        **ccaas_tls.peer_env(settings, org),  # mutual TLS to the chaincode servers (release builder)
     }
 
 

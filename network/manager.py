@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,6 +46,15 @@ def healthz(url: str | None) -> bool:
         return httpx.get(f"{url}/healthz", timeout=1.5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def node_version(url: str) -> str | None:
+    """The version a peer or orderer reports on its operations endpoint (GET /version)."""
+    try:
+        r = httpx.get(f"{url}/version", timeout=1.5)
+        return str(r.json().get("Version")) if r.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
 
 
 class Network:
@@ -88,24 +100,48 @@ class Network:
         if node.kind == "kubo":
             kubo.start(s, self.procs)
             return
-        if node.kind == "orderer":
-            i = int(name.removeprefix("orderer"))
-            argv, env = [str(s.binary("orderer"))], config.orderer_env(s, i)
-        elif node.kind == "peer":
-            assert node.org is not None
-            argv, env = [str(s.binary("peer")), "node", "start"], config.peer_env(s, node.org)
-        else:
-            raise NetworkError(f"cannot start node kind {node.kind}", node=name)
+        argv, env = self._argv_env(node)
         logf = s.log_file(name)
-        proc = self.procs.start(name, argv, env=env, log_path=logf, ports=node.ports)
+        proc = self.procs.start(name, argv, env=env, log_path=logf, ports=node.ports,
+                                meta={"config": self._config_fingerprint(node)})
         wait_until(lambda: healthz(self.operations_url(node)), timeout=60, what="operations /healthz",
                    node=name, port=node.main_port, log_path=logf, proc=proc)
+
+    def _argv_env(self, node: Node) -> tuple[list[str], dict[str, str]]:
+        s = self.settings
+        if node.kind == "orderer":
+            i = int(node.name.removeprefix("orderer"))
+            return [str(s.binary("orderer"))], config.orderer_env(s, i)
+        if node.kind == "peer":
+            assert node.org is not None
+            return [str(s.binary("peer")), "node", "start"], config.peer_env(s, node.org)
+        raise NetworkError(f"cannot start node kind {node.kind}", node=node.name)
+
+    def _config_fingerprint(self, node: Node) -> str:
+        """Hash of a peer's/orderer's argv, environment and config file: what it was started with."""
+        argv, env = self._argv_env(node)
+        h = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode())
+        cfg = Path(env.get("FABRIC_CFG_PATH", "")) / ("core.yaml" if node.kind == "peer" else "orderer.yaml")
+        if cfg.is_file():
+            h.update(cfg.read_bytes())
+        return h.hexdigest()[:16]
+
+    def _outdated(self, name: str) -> bool:
+        """A running peer/orderer started with another configuration (e.g. before an upgrade)."""
+        node = self.node(name)
+        if node.kind not in ("peer", "orderer"):
+            return False
+        p = self.procs.get(name)
+        return p is not None and p.meta.get("config") != self._config_fingerprint(node)
 
     def stop_node(self, name: str) -> bool:
         return self.procs.stop(name)
 
     # ------------------------------------------------------------------ up
     def check_binaries(self) -> None:
+        problem = self.settings.release_problem()
+        if problem:
+            raise NetworkError(problem, log=None)
         missing = self.settings.missing_binaries()
         if missing:
             raise NetworkError("missing binaries: " + ", ".join(str(m) for m in missing)
@@ -154,6 +190,9 @@ class Network:
     def _start_many(self, names: list[str], report: UpReport) -> None:
         todo = []
         for n in names:
+            if self.procs.alive(n) and self._outdated(n):
+                log.info("restarting %s: its configuration changed since it started", n)
+                self.procs.stop(n)
             if self.procs.alive(n):
                 report.reused.append(n)
             else:
@@ -177,6 +216,7 @@ class Network:
         bind_data_dir(s.data_dir, s.hosts)
         for d in (s.data_dir, s.logs_dir, s.nodes_dir, s.crypto_dir):
             d.mkdir(parents=True, exist_ok=True)
+        self._claim_fabric_version()
         nodes = self.nodes()
         self._start_many([n.name for n in nodes if n.kind == "ca"], report)
         with ThreadPoolExecutor(max_workers=len(topology.ORGS)) as pool:
@@ -193,6 +233,19 @@ class Network:
             list(pool.map(lambda o: channel.set_anchor_peer(s, o), peer_orgs))
         if chaincodes:
             self.deploy_chaincodes(report, restart_servers=restart_servers)
+
+    def _claim_fabric_version(self) -> None:
+        """Record the Fabric release that made this network's ledgers; refuse to run another one on them."""
+        s = self.settings
+        path = s.data_dir / "fabric-version"
+        made_by = path.read_text().strip() if path.exists() else None
+        if made_by is None:  # a new network (or one made before the version was recorded)
+            path.write_text(s.fabric_version + "\n")
+            return
+        if made_by != s.fabric_version:
+            raise NetworkError(f"the network in {s.data_dir} was created by {made_by}, not Fabric "
+                               f"{s.fabric_version}: set FABRIC_VERSION={made_by} or start afresh with "
+                               f"`python -m network clean --yes`", log=None)
 
     def deploy_chaincodes(self, report: UpReport | None = None, *, restart_servers: bool = False) -> None:
         """Commit every declared chaincode whose contract exists and run its server."""
@@ -259,8 +312,19 @@ class Network:
         for org in topology.peer_orgs():
             heights[topology.peer_name(org)] = _safe(lambda o=org: channel.height(s, o))
         definitions = _safe(lambda: chaincode.query_all_committed(s, _healthy_peer_org(self)))
-        return {"channel": topology.CHANNEL, "nodes": nodes, "heights": heights,
-                "chaincodes": definitions or []}
+        return {"channel": topology.CHANNEL, "fabric": self.fabric_running(), "nodes": nodes,
+                "heights": heights, "chaincodes": definitions or []}
+
+    def fabric_running(self) -> dict[str, Any]:
+        """The Fabric release configured and the version each running peer/orderer reports (/version)."""
+        s = self.settings
+        running: dict[str, str | None] = {}
+        for n in self.nodes():
+            url = self.operations_url(n) if n.kind in ("peer", "orderer") else None
+            if url and self.procs.alive(n.name):
+                running[n.name] = node_version(url)
+        return {"version": s.fabric_version, "module": s.fabric_stamp, "release": s.release_problem() is None,
+                "running": running}
 
 
 def _healthy_peer_org(net: Network) -> Org:

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from network import topology
 from network.errors import CommandError
@@ -26,14 +27,13 @@ class InvokeResult:
     output: str
 
 
-def _env(info: FabricNetworkInfo, org: str, user: str) -> dict[str, str]:
+def _env(info: FabricNetworkInfo, org: str, user: str, msp_dir: Path | None = None) -> dict[str, str]:
     s = info.network.settings
-    ident = info.identity(org, user)
     o = topology.org(org)
     env = {
         "FABRIC_CFG_PATH": str(s.config_dir / "peer"),
         "CORE_PEER_LOCALMSPID": o.msp_id,
-        "CORE_PEER_MSPCONFIGPATH": str(ident.cert_path.parent.parent),
+        "CORE_PEER_MSPCONFIGPATH": str(msp_dir or info.identity(org, user).cert_path.parent.parent),
         "CORE_PEER_TLS_ENABLED": "true",
         "FABRIC_LOGGING_SPEC": "WARNING",
     }
@@ -44,8 +44,11 @@ def _env(info: FabricNetworkInfo, org: str, user: str) -> dict[str, str]:
 
 
 def invoke(info: FabricNetworkInfo, chaincode: str, args: Sequence[str], *, org: str, user: str,
-           endorsers: Sequence[str], orderer: int = 0, timeout: float = 60) -> InvokeResult:
-    """Endorse on the peers of `endorsers` (org names), order, and wait for the commit status."""
+           endorsers: Sequence[str], orderer: int = 0, timeout: float = 60,
+           msp_dir: Path | None = None) -> InvokeResult:
+    """Endorse on the peers of `endorsers` (org names), order, and wait for the commit status.
+
+    `msp_dir` signs as an identity outside the standard users (e.g. one enrolled by a test)."""
     s = info.network.settings
     peers: list[str] = []
     for e in endorsers:
@@ -55,7 +58,7 @@ def invoke(info: FabricNetworkInfo, chaincode: str, args: Sequence[str], *, org:
             "--cafile", str(info.orderer_tls_ca), "-C", info.channel, "-n", chaincode,
             "-c", json.dumps({"Args": list(args)}), *peers, "--waitForEvent", "--waitForEventTimeout", "45s"]
     try:
-        out = run(argv, env=_env(info, org, user), what=f"invoke {chaincode}", timeout=timeout)
+        out = run(argv, env=_env(info, org, user, msp_dir), what=f"invoke {chaincode}", timeout=timeout)
     except CommandError as exc:
         m = _STATUS.search(str(exc))
         return InvokeResult(False, m.group(1) if m else "ERROR", str(exc))

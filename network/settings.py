@@ -2,8 +2,8 @@
 
 Environment overrides: MLEDGER_NETWORK_DIR (data, crypto, ledgers, logs; default .data/network),
 MLEDGER_BIN_DIR (binary cache; default .cache/bin), MLEDGER_NETWORK_BASE_PORT (default 27000),
-FABRIC_VERSION (default: the build scripts/install-binaries linked as .cache/bin/fabric-current, else
-2.5.16), FABRIC_CA_VERSION (1.5.21), KUBO_VERSION (0.42.0),
+FABRIC_VERSION (a Fabric release: 2.5.9 LTS by default, or 3.1.1), FABRIC_CA_VERSION (1.5.21),
+KUBO_VERSION (0.42.0),
 MLEDGER_BATCH_TIMEOUT (orderer BatchTimeout, default 250ms), MLEDGER_NETWORK_HOSTS (a host plan, see
 network/hosts.py; unset: every node on 127.0.0.1).
 """
@@ -20,16 +20,13 @@ from network.topology import DEFAULT_BASE_PORT, Ports
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-DEFAULT_FABRIC_VERSION = "2.5.16"
+DEFAULT_FABRIC_VERSION = "2.5.9"
+# Fabric releases scripts/install-binaries builds, with the module pseudo-version of each release tag.
+FABRIC_RELEASES = {
+    "2.5.9": "v1.4.0-rc1.0.20240618194258-7c3876255bf0",
+    "3.1.1": "v1.4.0-rc1.0.20250510200036-435a7f1a780a",
+}
 FABRIC_BINARIES = ("peer", "orderer", "configtxgen", "configtxlator", "osnadmin")
-
-
-def _installed_fabric(bin_dir: Path) -> str:
-    """The build scripts/install-binaries selected (fabric-current link), else the pinned 2.5.16."""
-    link = bin_dir / "fabric-current"
-    if link.is_symlink():
-        return Path(os.readlink(link)).name.removeprefix("fabric-")
-    return DEFAULT_FABRIC_VERSION
 
 
 @dataclass(frozen=True)
@@ -51,12 +48,42 @@ class Settings:
             data_dir=Path(env.get("MLEDGER_NETWORK_DIR", REPO_ROOT / ".data" / "network")).resolve(),
             bin_dir=bin_dir,
             base_port=int(env.get("MLEDGER_NETWORK_BASE_PORT", DEFAULT_BASE_PORT)),
-            fabric_version=env.get("FABRIC_VERSION") or _installed_fabric(bin_dir),
+            fabric_version=env.get("FABRIC_VERSION") or DEFAULT_FABRIC_VERSION,
             fabric_ca_version=env.get("FABRIC_CA_VERSION", "1.5.21"),
             kubo_version=env.get("KUBO_VERSION", "0.42.0"),
             batch_timeout=env.get("MLEDGER_BATCH_TIMEOUT", "250ms"),
             hosts=HostPlan.from_env(),
         )
+
+    @property
+    def fabric_stamp(self) -> str | None:
+        """The module version scripts/install-binaries built these binaries from (its .stamp)."""
+        stamp = self.fabric_bin / ".stamp"
+        return stamp.read_text().strip() if stamp.exists() else None
+
+    @property
+    def fabric_module_version(self) -> str | None:
+        """The module pseudo-version of the release tag FABRIC_VERSION names (None: not a release we run)."""
+        return FABRIC_RELEASES.get(self.fabric_version)
+
+    def release_problem(self) -> str | None:
+        """Why the binaries are not the Fabric release FABRIC_VERSION names, or None when they are.
+
+        Only tagged releases run: an untagged build under a release's name would make `status` and the
+        docs name a version that is not running.
+        """
+        want = self.fabric_module_version
+        if want is None:
+            return (f"FABRIC_VERSION={self.fabric_version} is not a supported Fabric release "
+                    f"(one of {', '.join(FABRIC_RELEASES)})")
+        if not (self.fabric_bin / "peer").exists():
+            return None  # missing binaries are reported by missing_binaries()
+        stamp = self.fabric_stamp
+        if stamp != want:
+            return (f"{self.fabric_bin} was built from {stamp or 'an unknown module version (no .stamp)'}, "
+                    f"not Fabric {self.fabric_version} ({want}); rebuild it with "
+                    f"FABRIC_VERSION={self.fabric_version} scripts/install-binaries fabric")
+        return None
 
     @property
     def ports(self) -> Ports:

@@ -88,6 +88,21 @@ def _fabric_env(env: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _chaincode_tls(settings: Settings, org: Org, server: str) -> dict[str, str]:
+    """Mutual TLS between an org's peer and the chaincode server beside it, both under the org's TLS CA.
+
+    On one host the vehicle office's CA issues the shared chaincode servers' certificates; a per-org
+    deployment runs its own server, so only the org's own peer (its TLS CA) is admitted as a client.
+    """
+    crypto = org_crypto(settings, org)
+    tls = crypto.node(server) / "tls"
+    return {
+        "CHAINCODE_TLS_CERT": str(tls / "cert.pem"),
+        "CHAINCODE_TLS_KEY": str(tls / "key.pem"),
+        "CHAINCODE_CLIENT_CA": str(crypto.tls_ca),
+    }
+
+
 def org_services(settings: Settings, org: Org) -> list[Service]:
     """The services of one org host, in start order."""
     s = container_settings(settings)
@@ -153,7 +168,9 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
                 org,
                 fqdn(name),
                 dict(node.ports),
-                _fabric_env(config.peer_env(s, org)),
+                _fabric_env(
+                    {**config.peer_env(s, org), "MLEDGER_CCAAS_ROOT_CERT": str(org_crypto(s, org).tls_ca)}
+                ),
                 ["peer", "node", "start"],
                 str(s.nodes_dir / name),
                 tuple(s.hosts.sans(name)),
@@ -183,7 +200,11 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
                     org,
                     fqdn(cc),
                     {"listen": port},
-                    {"CHAINCODE_ID": pkg_id, "CHAINCODE_SERVER_ADDRESS": address},
+                    {
+                        "CHAINCODE_ID": pkg_id,
+                        "CHAINCODE_SERVER_ADDRESS": address,
+                        **_chaincode_tls(s, org, cc),
+                    },
                     argv,
                     None,
                     (fqdn(cc),),

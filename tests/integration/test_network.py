@@ -6,14 +6,15 @@ import base64
 import json
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from fabric_protos.msp import msp_principal_pb2
 from fabric_protos.peer import policy_pb2
 
+from network import ca, peercli, topology
 from network import chaincode as cc
-from network import peercli
 from network.fixture import FabricNetworkInfo
 
 CC = "runtimetest"
@@ -158,3 +159,32 @@ def test_standard_users_are_enrolled(fabric_network: FabricNetworkInfo, user: st
         ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1"))
         assert b'"role":"' in ext.value.value  # type: ignore[attr-defined]
         assert ident.key_path.exists() and ident.msp_id == msp
+
+
+def test_status_names_the_fabric_release_every_node_runs(fabric_network: FabricNetworkInfo) -> None:
+    s = fabric_network.network.settings
+    fab = fabric_network.network.status()["fabric"]
+    assert fab["version"] == s.fabric_version and fab["version"] in ("2.5.9", "3.1.1")
+    assert fab["module"] == s.fabric_module_version and fab["release"] is True
+    # the version the binaries themselves report (operations /version), one entry per peer and orderer
+    assert len(fab["running"]) == 8
+    assert set(fab["running"].values()) == {s.fabric_version}
+
+
+def test_ca_registrar_password_is_not_on_any_command_line(fabric_network: FabricNetworkInfo) -> None:
+    """/proc/<pid>/cmdline is world-readable: the CA gets its registrar password by environment only."""
+    net = fabric_network.network
+    checked = 0
+    for o in topology.ORGS:
+        secret = json.loads(ca.org_crypto(net.settings, o).secrets_file.read_text())["registrar"]
+        proc = net.procs.get(topology.ca_name(o))
+        assert proc is not None and net.procs.alive(topology.ca_name(o))
+        argv = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert argv[1] == b"start" and b"-b" not in argv and b"--boot" not in argv
+        for p in net.procs.load().values():  # no process of the network shows any CA's password
+            if net.procs.alive(p.name):
+                assert secret.encode() not in Path(f"/proc/{p.pid}/cmdline").read_bytes(), p.name
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")  # owner-only
+        assert f"FABRIC_CA_SERVER_BOOT=registrar:{secret}".encode() in environ
+        checked += 1
+    assert checked == 7

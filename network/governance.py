@@ -1,0 +1,481 @@
+"""Consortium governance on the live channel: who approved a pending chaincode definition; revoking a user.
+
+`approvals` answers the question an org's admin asks before a chaincode upgrade: for the next sequence of
+a chaincode, which orgs have approved, which definition each approved (orgs may approve different ones),
+and how many matching approvals the channel's LifecycleEndorsement policy needs before a commit.
+Each org's peer answers for its own org only (its approval sits in the org's implicit collection), so
+the question goes to every org's peer as that org's admin.
+
+`revoke_user` revokes an identity at its org's CA and puts the CA's new CRL into the org's MSP in the
+channel configuration (a config update the org's Admins policy must sign), so every peer and orderer
+refuses that identity's transactions from the next block on, while the org's other users carry on.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import logging
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from network import ca, chaincode, channel, topology
+from network.config import admin_cli_env, orderer_tls_ca
+from network.errors import CommandError, NetworkError
+from network.process import run
+from network.settings import Settings
+from network.topology import CHANNEL, HOST, Org
+
+log = logging.getLogger(__name__)
+
+REVOCATION_REASONS = (
+    "unspecified",
+    "keycompromise",
+    "cacompromise",
+    "affiliationchange",
+    "superseded",
+    "cessationofoperation",
+    "certificatehold",
+    "removefromcrl",
+    "privilegewithdrawn",
+    "aacompromise",
+)
+
+
+@dataclass(frozen=True)
+class OrgApproval:
+    msp_id: str
+    approved: bool
+    version: str | None = None
+    package_id: str | None = None
+    definition: str | None = None  # fingerprint of the approved definition (same value = same definition)
+
+
+@dataclass
+class Approvals:
+    chaincode: str
+    committed_sequence: int
+    pending_sequence: int
+    orgs: list[OrgApproval] = field(default_factory=list)
+    needed: int = 0  # matching approvals the LifecycleEndorsement policy (MAJORITY Endorsement) needs
+    application_orgs: int = 0
+
+    @property
+    def pending(self) -> bool:
+        return any(o.approved for o in self.orgs)
+
+    def definitions(self) -> dict[str, list[str]]:
+        """Fingerprint of each approved definition -> MSP ids that approved it."""
+        out: dict[str, list[str]] = {}
+        for o in self.orgs:
+            if o.approved and o.definition:
+                out.setdefault(o.definition, []).append(o.msp_id)
+        return out
+
+    @property
+    def ready(self) -> bool:
+        """Some definition has enough approvals to be committed."""
+        return any(len(v) >= self.needed for v in self.definitions().values())
+
+    def as_dict(self) -> dict[str, Any]:
+        extra = {"pending": self.pending, "ready": self.ready, "definitions": self.definitions()}
+        return {**asdict(self), **extra}
+
+
+def _fingerprint(approved: dict[str, Any]) -> str:
+    """What makes two approvals the same definition (sequence aside): all the approved parameters."""
+    keys = (
+        "version",
+        "endorsement_plugin",
+        "validation_plugin",
+        "validation_parameter",
+        "collections",
+        "init_required",
+        "source",
+    )
+    doc = {k: approved.get(k) for k in keys}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def approvals(settings: Settings, name: str) -> Approvals:
+    """Approvals of `name`'s next sequence (committed + 1) by every org that has a peer."""
+    committed = chaincode.query_committed(settings, name)
+    if committed is None and name not in {s.name for s in chaincode.load_specs()}:
+        raise NetworkError(
+            f"unknown chaincode {name!r}: neither declared in network/chaincodes.yaml "
+            f"nor committed on {topology.CHANNEL}"
+        )
+    seq = int(committed["sequence"]) if committed else 0
+    app_orgs = [o for o in topology.ORGS if not o.orderer_org]
+    result = Approvals(name, seq, seq + 1, application_orgs=len(app_orgs), needed=len(app_orgs) // 2 + 1)
+    for org in topology.peer_orgs():
+        got = chaincode.query_approved(settings, org, name, seq + 1)
+        if got is None:
+            result.orgs.append(OrgApproval(org.msp_id, False))
+            continue
+        pkg = (got.get("source") or {}).get("Type", {}).get("LocalPackage", {}).get("package_id")
+        result.orgs.append(OrgApproval(org.msp_id, True, got.get("version"), pkg, _fingerprint(got)))
+    for org in app_orgs:  # orgs without a peer cannot approve (Dealer): listed so the count adds up
+        if not org.peer:
+            result.orgs.append(OrgApproval(org.msp_id, False))
+    return result
+
+
+# ---------------------------------------------------------------- channel configuration updates
+def _orderer_args(settings: Settings) -> list[str]:
+    return ["-o", f"{HOST}:{settings.ports.orderer(0)}", "--tls", "--cafile", str(orderer_tls_ca(settings))]
+
+
+def fetch_config(settings: Settings, org: Org, workdir: Path) -> dict[str, Any]:
+    """The channel's current configuration (JSON, as configtxlator decodes it), fetched as `org`'s admin."""
+    peer = str(settings.binary("peer"))
+    run(
+        [
+            peer,
+            "channel",
+            "fetch",
+            "config",
+            str(workdir / "config_block.pb"),
+            "-c",
+            CHANNEL,
+            *_orderer_args(settings),
+        ],
+        env=admin_cli_env(settings, org),
+        what=f"fetch config as {org.msp_id}",
+    )
+    block = json.loads(
+        channel._lator(
+            settings, "proto_decode", "--type", "common.Block", "--input", str(workdir / "config_block.pb")
+        )
+    )
+    return dict(block["data"]["data"][0]["payload"]["data"]["config"])
+
+
+def update_config(
+    settings: Settings, mutate: Callable[[dict[str, Any]], None], signers: list[Org], what: str
+) -> bool:
+    """Apply `mutate` to the channel config as one config update signed by each of `signers`' admins.
+
+    Returns False when `mutate` changes nothing. A refusal by the orderer (e.g. a policy not satisfied by
+    the signatures given) raises NetworkError naming the policy and the signers.
+    """
+    peer = str(settings.binary("peer"))
+    with tempfile.TemporaryDirectory(prefix="cfgupdate-") as tmp:
+        t = Path(tmp)
+        config = fetch_config(settings, signers[0], t)
+        modified = copy.deepcopy(config)
+        mutate(modified)
+        if modified == config:
+            return False
+        for n, doc in (("original", config), ("modified", modified)):
+            (t / f"{n}.json").write_text(json.dumps(doc))
+            channel._lator(
+                settings,
+                "proto_encode",
+                "--type",
+                "common.Config",
+                "--input",
+                str(t / f"{n}.json"),
+                "--output",
+                str(t / f"{n}.pb"),
+            )
+        channel._lator(
+            settings,
+            "compute_update",
+            "--channel_id",
+            CHANNEL,
+            "--original",
+            str(t / "original.pb"),
+            "--updated",
+            str(t / "modified.pb"),
+            "--output",
+            str(t / "update.pb"),
+        )
+        update = json.loads(
+            channel._lator(
+                settings, "proto_decode", "--type", "common.ConfigUpdate", "--input", str(t / "update.pb")
+            )
+        )
+        envelope = {
+            "payload": {
+                "header": {"channel_header": {"channel_id": CHANNEL, "type": 2}},
+                "data": {"config_update": update},
+            }
+        }
+        (t / "envelope.json").write_text(json.dumps(envelope))
+        channel._lator(
+            settings,
+            "proto_encode",
+            "--type",
+            "common.Envelope",
+            "--input",
+            str(t / "envelope.json"),
+            "--output",
+            str(t / "envelope.pb"),
+        )
+        for org in signers[1:]:
+            run(
+                [peer, "channel", "signconfigtx", "-f", str(t / "envelope.pb")],
+                env=admin_cli_env(settings, org),
+                what=f"sign {what} as {org.msp_id}",
+            )
+        try:
+            run(
+                [
+                    peer,
+                    "channel",
+                    "update",
+                    "-f",
+                    str(t / "envelope.pb"),
+                    "-c",
+                    CHANNEL,
+                    *_orderer_args(settings),
+                ],
+                env=admin_cli_env(settings, signers[0]),
+                what=what,
+            )
+        except CommandError as exc:
+            raise NetworkError(_explain_refusal(str(exc), signers, what)) from exc
+    log.info("config update committed: %s (signed by %s)", what, ", ".join(o.msp_id for o in signers))
+    return True
+
+
+_POLICY = re.compile(
+    r"policy for \[(\w+)\]\s+(\S+) not satisfied|implicit policy evaluation failed - ([^\n]+)"
+)
+
+
+def _explain_refusal(error: str, signers: list[Org], what: str) -> str:
+    who = ", ".join(f"{o.msp_id} admin" for o in signers)
+    m = _POLICY.search(error)
+    if m and m.group(2):
+        policy = f"the mod_policy of {m.group(1)} {m.group(2)}"
+    elif m:
+        policy = f"implicit policy ({m.group(3).strip()})"
+    else:
+        policy = None
+    if policy or "signature set did not satisfy policy" in error:
+        return (
+            f"{what}: the orderer refused the config update: {policy or 'a policy'} is not satisfied by "
+            f"the signatures of {who}; more admins must sign. Orderer said: {error}"
+        )
+    return f"{what}: the orderer refused the config update ({error})"
+
+
+# ---------------------------------------------------------------- user revocation
+@dataclass(frozen=True)
+class Revocation:
+    msp_id: str
+    user: str
+    reason: str
+    revoked_serials: list[str]  # every serial in the org's CRL now on the channel (hex)
+    config_updated: bool
+
+
+def _crl_serials(pem: bytes) -> list[str]:
+    from cryptography import x509
+
+    crl = x509.load_pem_x509_crl(pem)
+    return sorted(format(r.serial_number, "x") for r in crl)
+
+
+def revoke_user(settings: Settings, org_name: str, user: str, reason: str = "keycompromise") -> Revocation:
+    """Revoke `user` of `org_name` at its CA and put the CA's CRL into the org's channel MSP."""
+    try:
+        org = topology.org(org_name)
+    except KeyError as exc:
+        raise NetworkError(
+            f"org: unknown org {org_name!r}; known: {', '.join(o.name for o in topology.ORGS)}"
+        ) from exc
+    if org.orderer_org:
+        raise NetworkError(f"org: {org.name} is the ordering org; revoke application org users only")
+    if reason not in REVOCATION_REASONS:
+        raise NetworkError(f"reason: {reason!r} is not a revocation reason ({', '.join(REVOCATION_REASONS)})")
+    if user in ("admin", "registrar"):
+        raise NetworkError(
+            f"user: refusing to revoke {org.name}'s {user!r}: the org would lose the identity "
+            "that signs its channel updates; renew it instead"
+        )
+    enroller = ca.Enroller(settings, org)
+    if not enroller.identity_exists(user):
+        raise NetworkError(f"user: {org.name}'s CA has no identity {user!r}; nothing revoked")
+    crl = enroller.revoke(user, reason)
+    crl_b64 = base64.b64encode(crl).decode()
+
+    def put_crl(config: dict[str, Any]) -> None:
+        msp = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]["MSP"]
+        msp["value"]["config"]["revocation_list"] = [crl_b64]  # fabric-ca's CRL lists every revocation
+
+    heights = {o.msp_id: channel.height(settings, o) for o in topology.peer_orgs()}
+    changed = update_config(settings, put_crl, [org], f"revocation of {org.name} {user}")
+    if changed:  # the revocation applies once each peer has the config block
+        for o in topology.peer_orgs():
+            channel.wait_for_height(settings, o, heights[o.msp_id] + 1, timeout=30)
+    return Revocation(org.msp_id, user, reason, _crl_serials(crl), changed)
+
+
+def channel_crl_serials(settings: Settings, org_name: str) -> list[str]:
+    """Serials (hex) revoked by the CRLs in `org_name`'s MSP in the channel configuration."""
+    org = topology.org(org_name)
+    with tempfile.TemporaryDirectory(prefix="cfg-") as tmp:
+        config = fetch_config(settings, org, Path(tmp))
+    msp = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]["MSP"]
+    out: list[str] = []
+    for b64 in msp["value"]["config"].get("revocation_list") or []:
+        out += _crl_serials(base64.b64decode(b64))
+    return sorted(out)
+
+
+# ---------------------------------------------------------------- certificate renewal
+@dataclass(frozen=True)
+class Renewal:
+    msp_id: str
+    name: str
+    kind: str  # "user" | "peer"
+    old_serial: str
+    new_serial: str
+    not_after: str  # ISO date-time of the new certificate's expiry
+    restarted: bool
+
+
+def _cert_info(path: Path) -> tuple[str, str]:
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    return format(cert.serial_number, "x"), cert.not_valid_after_utc.isoformat()
+
+
+def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
+    """Renew a user's or the org's peer's certificates (enrollment and TLS) with new keys.
+
+    A peer reads its certificates at start, so it is restarted; the other peers and the orderers keep
+    serving, and the restarted peer catches up from the orderers.
+    """
+    from network.manager import Network
+
+    try:
+        org = topology.org(org_name)
+    except KeyError as exc:
+        raise NetworkError(f"org: unknown org {org_name!r}") from exc
+    oc = ca.org_crypto(settings, org)
+    if org.peer and name == topology.peer_name(org):
+        kind, dest, hosts = "peer", oc.node(name), [HOST, "localhost", name]
+    elif name.startswith("orderer"):
+        raise NetworkError(
+            f"name: renewing orderer certificates is not supported: {name}'s TLS certificate is "
+            "a consenter in the channel configuration (needs a config update)"
+        )
+    elif (oc.user(name) / "msp" / "signcerts" / "cert.pem").exists():
+        kind, dest, hosts = "user", oc.user(name), [HOST, "localhost"]
+    else:
+        raise NetworkError(f"name: {org.name} has no enrolled user or peer {name!r} in this network")
+    old_serial, _ = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
+    ca.Enroller(settings, org).reenroll(dest, name, hosts)
+    new_serial, not_after = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
+    restarted = False
+    if kind == "peer":
+        net = Network(settings)
+        others = [o for o in topology.peer_orgs() if o != org]
+        target = max(channel.height(settings, o) for o in others)
+        net.stop_node(name)
+        # the released chaincode connection.json embeds the peer's old TLS key pair (mutual TLS to the
+        # chaincode servers): drop the builds so the peer releases them again with the new one
+        shutil.rmtree(settings.nodes_dir / name / "ledger" / "externalbuilder" / "builds", ignore_errors=True)
+        net.start_node(name)
+        channel.wait_for_height(settings, org, target, timeout=60)
+        restarted = True
+    log.info("renewed %s %s %s: serial %s -> %s", kind, org.msp_id, name, old_serial, new_serial)
+    return Renewal(org.msp_id, name, kind, old_serial, new_serial, not_after, restarted)
+
+
+# ---------------------------------------------------------------- suspending and resuming an org
+def _suspended_file(settings: Settings, org: Org) -> Path:
+    return settings.data_dir / "governance" / f"suspended-{org.msp_id}.json"
+
+
+def _majority_signers(org: Org) -> list[Org]:
+    """Admins of the other application orgs with a peer: more than the MAJORITY Admins policy needs."""
+    return [o for o in topology.peer_orgs() if o != org]
+
+
+def _zero_versions(doc: Any) -> Any:
+    """A config group to add again: every element new, so every version 0 (else the orderer refuses)."""
+    if isinstance(doc, dict):
+        return {k: ("0" if k == "version" else _zero_versions(v)) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_zero_versions(v) for v in doc]
+    return doc
+
+
+def _app_org(settings: Settings, org_name: str) -> Org:
+    try:
+        org = topology.org(org_name)
+    except KeyError as exc:
+        raise NetworkError(f"org: unknown org {org_name!r}") from exc
+    if org.orderer_org:
+        raise NetworkError(f"org: {org.name} is the ordering org, not an application org")
+    return org
+
+
+def suspend_org(settings: Settings, org_name: str) -> list[str]:
+    """Take an org out of the channel's Application group (its MSP, policies, anchor peer), signed by the
+    other application orgs' admins (MAJORITY Admins). Its members' transactions are refused from the
+    next block on. The group is kept in the data folder so `resume_org` can put it back. Returns signers.
+    """
+    org = _app_org(settings, org_name)
+    saved = _suspended_file(settings, org)
+    if saved.exists():
+        raise NetworkError(f"org: {org.name} is already suspended ({saved})")
+    signers = _majority_signers(org)
+    kept: dict[str, Any] = {}
+
+    def remove(config: dict[str, Any]) -> None:
+        groups = config["channel_group"]["groups"]["Application"]["groups"]
+        if org.msp_id not in groups:
+            raise NetworkError(f"org: {org.msp_id} is not a member of {CHANNEL}")
+        kept.update(groups.pop(org.msp_id))
+
+    update_config(settings, remove, signers, f"suspension of {org.name}")
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(kept))
+    return [o.msp_id for o in signers]
+
+
+def resume_org(settings: Settings, org_name: str) -> list[str]:
+    """Put a suspended org's group back (MAJORITY Admins), then restart its peer so it fetches the blocks
+    it missed at once instead of after the deliver client's back-off."""
+    from network.manager import Network
+
+    org = _app_org(settings, org_name)
+    saved = _suspended_file(settings, org)
+    if not saved.exists():
+        raise NetworkError(f"org: {org.name} is not suspended; nothing changed")
+    group = _zero_versions(json.loads(saved.read_text()))
+    signers = _majority_signers(org)
+
+    def add(config: dict[str, Any]) -> None:
+        config["channel_group"]["groups"]["Application"]["groups"][org.msp_id] = group
+
+    update_config(settings, add, signers, f"resumption of {org.name}")
+    saved.unlink()
+    if org.peer:
+        target = max(channel.height(settings, o) for o in signers)
+        net = Network(settings)
+        net.stop_node(topology.peer_name(org))
+        net.start_node(topology.peer_name(org))
+        channel.wait_for_height(settings, org, target, timeout=60)
+    return [o.msp_id for o in signers]
+
+
+def channel_orgs(settings: Settings) -> list[str]:
+    """MSP ids in the channel's Application group now."""
+    with tempfile.TemporaryDirectory(prefix="cfg-") as tmp:
+        config = fetch_config(settings, topology.peer_orgs()[0], Path(tmp))
+    return sorted(config["channel_group"]["groups"]["Application"]["groups"])
