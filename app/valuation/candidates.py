@@ -65,11 +65,15 @@ class SegmentMedian:
         for col in keys:
             grouped = pd.DataFrame({"k": col, "y": y}).groupby("k")["y"]
             med, cnt = grouped.median(), grouped.size()
-            self.tables.append({str(k): float(v) for k, v in med.items() if cnt[k] >= MIN_NODE_ROWS or k == "*"})
+            self.tables.append(
+                {str(k): float(v) for k, v in med.items() if cnt[k] >= MIN_NODE_ROWS or k == "*"}
+            )
         return self
 
     def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
-        return np.array(_lookup_finest(self.tables, design.hierarchy_keys(frame), len(frame)), dtype=np.float64)
+        return np.array(
+            _lookup_finest(self.tables, design.hierarchy_keys(frame), len(frame)), dtype=np.float64
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"family": self.family, "tables": self.tables}
@@ -93,7 +97,9 @@ class DepreciationCurve:
         upper = np.r_[np.inf, np.zeros(p - 1)]  # slopes on age and mileage: never positive
         # the whole market: a touch of ridge toward a flat curve keeps it defined on one age
         scale = np.sqrt(np.maximum(np.cov(x[:, 1:].T).reshape(p - 1, p - 1).diagonal(), 1e-6))
-        root = _bounded_fit(x, y, np.r_[np.median(y), np.zeros(p - 1)], np.r_[0.0, 1e-3 * scale], lower, upper)
+        root = _bounded_fit(
+            x, y, np.r_[np.median(y), np.zeros(p - 1)], np.r_[0.0, 1e-3 * scale], lower, upper
+        )
         self.tables = [{"*": [float(v) for v in root]}]
         parent_of = {"*": root}
         # prior precision: slopes weigh like `prior_rows` sales spread as the data are; the level
@@ -115,7 +121,9 @@ class DepreciationCurve:
         return self
 
     def coefficients(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
-        return np.array(_lookup_finest(self.tables, design.hierarchy_keys(frame), len(frame)), dtype=np.float64)
+        return np.array(
+            _lookup_finest(self.tables, design.hierarchy_keys(frame), len(frame)), dtype=np.float64
+        )
 
     def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
         beta = self.coefficients(design, frame)
@@ -139,7 +147,12 @@ def _level_prior_rows(nodes: np.ndarray, resid: np.ndarray) -> float:
 
 
 def _bounded_fit(
-    x: np.ndarray, y: np.ndarray, prior: np.ndarray, prior_sd_rows: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    x: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    prior_sd_rows: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
 ) -> np.ndarray:
     """Least squares with the prior as extra rows (weight per coefficient), slopes bounded."""
     a = np.vstack([x, np.diag(prior_sd_rows)])
@@ -172,7 +185,9 @@ class Linear:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Linear:
-        return cls(coef=[float(v) for v in d["coef"]], intercept=float(d["intercept"]), alpha=float(d["alpha"]))
+        return cls(
+            coef=[float(v) for v in d["coef"]], intercept=float(d["intercept"]), alpha=float(d["alpha"])
+        )
 
 
 def boosting_params(n: int, leaves: int, seed: int, monotone: list[int], cat_count: int) -> dict[str, Any]:
@@ -212,8 +227,14 @@ class Boosting:
 
     def _dataset(self, design: Design, frame: pd.DataFrame, y: np.ndarray, init: np.ndarray) -> lgb.Dataset:
         cats = list(range(len(design.numeric), len(design.numeric) + len(design.categorical)))
-        return lgb.Dataset(design.tree_matrix(frame), y, init_score=init, feature_name=design.tree_features(),
-                           categorical_feature=cats, free_raw_data=False)  # fmt: skip
+        return lgb.Dataset(
+            design.tree_matrix(frame),
+            y,
+            init_score=init,
+            feature_name=design.tree_features(),
+            categorical_feature=cats,
+            free_raw_data=False,
+        )
 
     def fit(self, design: Design, frame: pd.DataFrame, y: np.ndarray) -> Boosting:
         n = len(frame)
@@ -226,9 +247,16 @@ class Boosting:
         for leaves in grid:
             params = boosting_params(n, leaves, self.seed, design.monotone(), len(design.categorical))
             params["metric"] = "l1"
-            cv = lgb.cv(params, data, num_boost_round=self.max_rounds, nfold=nfold, stratified=False,
-                        shuffle=True, seed=self.seed,
-                        callbacks=[lgb.early_stopping(20, verbose=False)])  # fmt: skip
+            cv = lgb.cv(
+                params,
+                data,
+                num_boost_round=self.max_rounds,
+                nfold=nfold,
+                stratified=False,
+                shuffle=True,
+                seed=self.seed,
+                callbacks=[lgb.early_stopping(20, verbose=False)],
+            )
             curve = cv["valid l1-mean"]
             rounds, score = len(curve), float(curve[-1])
             self.tuning.append({"num_leaves": leaves, "rounds": rounds, "inner_cv_mae_log": score})
@@ -237,7 +265,7 @@ class Boosting:
         assert best is not None
         _, self.leaves, rounds = best
         # the inner folds saw (nfold-1)/nfold of the rows: scale rounds up for the full set
-        self.rounds = min(self.max_rounds, max(1, int(math.ceil(rounds * nfold / (nfold - 1) * 0.9))))
+        self.rounds = min(self.max_rounds, max(1, math.ceil(rounds * nfold / (nfold - 1) * 0.9)))
         params = boosting_params(n, self.leaves, self.seed, design.monotone(), len(design.categorical))
         booster = lgb.train(params, data, num_boost_round=self.rounds)
         self.booster_text = booster.model_to_string()
@@ -265,15 +293,28 @@ class Boosting:
         return {f: float(g) / total for f, g in zip(design.tree_features(), gain, strict=True)}
 
     def to_json(self) -> dict[str, Any]:
-        return {"family": self.family, "seed": self.seed, "max_rounds": self.max_rounds, "leaves": self.leaves,
-                "rounds": self.rounds, "tuning": self.tuning, "booster": self.booster_text,
-                "curve": self.curve.to_json() if self.curve else None}  # fmt: skip
+        return {
+            "family": self.family,
+            "seed": self.seed,
+            "max_rounds": self.max_rounds,
+            "leaves": self.leaves,
+            "rounds": self.rounds,
+            "tuning": self.tuning,
+            "booster": self.booster_text,
+            "curve": self.curve.to_json() if self.curve else None,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Boosting:
-        return cls(seed=int(d["seed"]), max_rounds=int(d["max_rounds"]), leaves=int(d["leaves"]),
-                   rounds=int(d["rounds"]), tuning=list(d["tuning"]), booster_text=str(d["booster"]),
-                   curve=DepreciationCurve.from_json(d["curve"]))  # fmt: skip
+        return cls(
+            seed=int(d["seed"]),
+            max_rounds=int(d["max_rounds"]),
+            leaves=int(d["leaves"]),
+            rounds=int(d["rounds"]),
+            tuning=list(d["tuning"]),
+            booster_text=str(d["booster"]),
+            curve=DepreciationCurve.from_json(d["curve"]),
+        )
 
 
 @dataclass
@@ -288,16 +329,24 @@ class Blend:
         return self
 
     def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
-        return sum((w * self.parts[k].predict(design, frame) for k, w in self.weights.items()),
-                   start=np.zeros(len(frame)))  # fmt: skip
+        return sum(
+            (w * self.parts[k].predict(design, frame) for k, w in self.weights.items()),
+            start=np.zeros(len(frame)),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"family": self.family, "weights": self.weights, "parts": {k: p.to_json() for k, p in self.parts.items()}}
+        return {
+            "family": self.family,
+            "weights": self.weights,
+            "parts": {k: p.to_json() for k, p in self.parts.items()},
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Blend:
-        return cls(weights={k: float(v) for k, v in d["weights"].items()},
-                   parts={k: candidate_from_json(p) for k, p in d["parts"].items()})  # fmt: skip
+        return cls(
+            weights={k: float(v) for k, v in d["weights"].items()},
+            parts={k: candidate_from_json(p) for k, p in d["parts"].items()},
+        )
 
 
 BASE_FAMILIES = ("segment-median", "depreciation-curve", "linear", "boosting")
@@ -317,8 +366,13 @@ def make_candidate(family: str, seed: int = 7, max_rounds: int = MAX_ROUNDS_DEFA
 
 def candidate_from_json(d: dict[str, Any]) -> Any:
     family = d["family"]
-    loaders = {"segment-median": SegmentMedian, "depreciation-curve": DepreciationCurve, "linear": Linear,
-               "boosting": Boosting, "blend": Blend}  # fmt: skip
+    loaders = {
+        "segment-median": SegmentMedian,
+        "depreciation-curve": DepreciationCurve,
+        "linear": Linear,
+        "boosting": Boosting,
+        "blend": Blend,
+    }
     if family not in loaders:
         raise ValueError(f"unknown model family {family!r}")
     return loaders[family].from_json(d)  # type: ignore[attr-defined]

@@ -45,15 +45,37 @@ KNOWN_NUMERIC: dict[str, tuple[float, float]] = {  # impossible below the first,
 }
 # common names in lenders' and public files for the known columns
 ALIASES: dict[str, str] = {
-    "body_type": "segment", "body": "segment", "bodytype": "segment", "vehicle_type": "segment",
-    "category": "segment", "class": "segment", "brand": "make", "manufacturer": "make",
-    "sale_price": "price", "selling_price": "price", "sold_price": "price", "asking_price": "price",
-    "list_price": "new_price", "msrp": "new_price", "present_price": "new_price", "new_car_price": "new_price",
-    "mileage": "mileage_km", "odometer": "mileage_km", "odometer_km": "mileage_km", "km": "mileage_km",
-    "kms_driven": "mileage_km", "kilometers": "mileage_km", "km_driven": "mileage_km",
-    "age": "age_years", "registration_date": "first_registration", "first_registration_date": "first_registration",
-    "date_of_sale": "sale_date", "sold_date": "sale_date", "grade": "condition_grade", "condition": "condition_grade",
-}  # fmt: skip
+    "body_type": "segment",
+    "body": "segment",
+    "bodytype": "segment",
+    "vehicle_type": "segment",
+    "category": "segment",
+    "class": "segment",
+    "brand": "make",
+    "manufacturer": "make",
+    "sale_price": "price",
+    "selling_price": "price",
+    "sold_price": "price",
+    "asking_price": "price",
+    "list_price": "new_price",
+    "msrp": "new_price",
+    "present_price": "new_price",
+    "new_car_price": "new_price",
+    "mileage": "mileage_km",
+    "odometer": "mileage_km",
+    "odometer_km": "mileage_km",
+    "km": "mileage_km",
+    "kms_driven": "mileage_km",
+    "kilometers": "mileage_km",
+    "km_driven": "mileage_km",
+    "age": "age_years",
+    "registration_date": "first_registration",
+    "first_registration_date": "first_registration",
+    "date_of_sale": "sale_date",
+    "sold_date": "sale_date",
+    "grade": "condition_grade",
+    "condition": "condition_grade",
+}
 RESERVED = ("price", "age_years", "first_registration", "sale_date", "valuation_date")
 MONOTONE_DOWN = ("age_months", "mileage_km", "accident_severity", "claims_count")
 MONOTONE_UP = ("condition_grade",)
@@ -187,8 +209,14 @@ def validate_sales_frame(
 
     def flag(mask: np.ndarray, col: str, reason: str) -> None:
         for i in np.flatnonzero(mask)[: max(MAX_FLAGS - len(flags), 0)]:
-            flags.append({"row": int(rows[i]), "column": source.get(col, col), "reason": reason,
-                          "value": str(cells[col].iloc[i])})  # fmt: skip
+            flags.append(
+                {
+                    "row": int(rows[i]),
+                    "column": source.get(col, col),
+                    "reason": reason,
+                    "value": str(cells[col].iloc[i]),
+                }
+            )
 
     # required columns
     if "price" not in cells:
@@ -196,8 +224,10 @@ def validate_sales_frame(
     has_dates = "first_registration" in cells and "sale_date" in cells
     if not has_dates and "age_months" not in cells and "age_years" not in cells:
         problems.append(
-            FieldProblem("age_months", "column missing: give age_months / age_years, or first_registration"
-                         " and sale_date")  # fmt: skip
+            FieldProblem(
+                "age_months",
+                "column missing: give age_months / age_years, or first_registration and sale_date",
+            )
         )
     if not any(h in cells for h in HIERARCHY):
         problems.append(FieldProblem("make", "column missing: give at least one of make, model, segment"))
@@ -228,7 +258,9 @@ def validate_sales_frame(
         miss = _is_missing(text)
         parsed = pd.to_datetime(text.where(~miss, None), errors="coerce", format="mixed", dayfirst=False)
         report(~miss & parsed.isna().to_numpy(), col, "not a date (use YYYY-MM-DD)")
-        report((parsed > pd.Timestamp(today)).to_numpy(), col, f"impossible: in the future (today is {today})")
+        report(
+            (parsed > pd.Timestamp(today)).to_numpy(), col, f"impossible: in the future (today is {today})"
+        )
         report((parsed < pd.Timestamp("1900-01-01")).to_numpy(), col, "impossible: before 1900")
         dates[col] = parsed
 
@@ -237,10 +269,16 @@ def validate_sales_frame(
         age = numeric["age_years"] * 12.0
     if has_dates:
         from_dates = ((dates["sale_date"] - dates["first_registration"]).dt.days / DAYS_PER_MONTH).to_numpy()
-        report(np.isfinite(from_dates) & (from_dates < 0), "sale_date", "impossible: sale before first registration")
+        report(
+            np.isfinite(from_dates) & (from_dates < 0),
+            "sale_date",
+            "impossible: sale before first registration",
+        )
         age = from_dates if age is None else np.where(np.isfinite(age), age, from_dates)
     assert age is not None
-    age_col = "age_months" if "age_months" in cells else ("age_years" if "age_years" in cells else "sale_date")
+    age_col = (
+        "age_months" if "age_months" in cells else ("age_years" if "age_years" in cells else "sale_date")
+    )
     report(~np.isfinite(age), age_col, "missing age (give the age or both dates)")
 
     if problems:
@@ -251,24 +289,39 @@ def validate_sales_frame(
     out["price"] = price
     out["age_months"] = np.maximum(age, 0.0)
     plans.append(ColumnPlan("price", source["price"], "target", note="log price is modelled"))
-    plans.append(ColumnPlan("age_months", source.get(age_col, age_col), "age",
-                            note="months from first registration to sale"))  # fmt: skip
+    plans.append(
+        ColumnPlan(
+            "age_months", source.get(age_col, age_col), "age", note="months from first registration to sale"
+        )
+    )
     sale = dates.get("sale_date")
     out["sale_date"] = sale if sale is not None else pd.Series(pd.NaT, index=cells.index)
     if sale is not None:
-        plans.append(ColumnPlan("sale_date", source["sale_date"], "date",
-                                note="orders the CV folds and the market trend"))  # fmt: skip
+        plans.append(
+            ColumnPlan(
+                "sale_date", source["sale_date"], "date", note="orders the CV folds and the market trend"
+            )
+        )
     if "first_registration" in dates and "sale_date" not in dates:
-        plans.append(ColumnPlan("first_registration", source["first_registration"], "dropped",
-                                note="no sale date to measure age from"))  # fmt: skip
+        plans.append(
+            ColumnPlan(
+                "first_registration",
+                source["first_registration"],
+                "dropped",
+                note="no sale date to measure age from",
+            )
+        )
 
     # implausible, flagged not refused
     if "mileage_km" in numeric:
         km = numeric["mileage_km"]
         with np.errstate(invalid="ignore", divide="ignore"):
             per_month = km / np.maximum(out["age_months"] + 1.0, 1.0)
-        flag(np.isfinite(per_month) & (per_month > MAX_KM_PER_MONTH), "mileage_km",
-             f"more than {MAX_KM_PER_MONTH:g} km a month since first registration")  # fmt: skip
+        flag(
+            np.isfinite(per_month) & (per_month > MAX_KM_PER_MONTH),
+            "mileage_km",
+            f"more than {MAX_KM_PER_MONTH:g} km a month since first registration",
+        )
     if "new_price" in numeric:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = price / numeric["new_price"]
@@ -289,14 +342,21 @@ def validate_sales_frame(
             has_list_price = True
             fill = float(np.median(lp[good]))
             out["new_price"] = np.where(good, lp, fill)
-            plans.append(ColumnPlan("new_price", source["new_price"], "numeric", fill=fill,
-                                    missing=int((~good).sum()), note="list price: log price is modelled"
-                                    " relative to it"))  # fmt: skip
+            plans.append(
+                ColumnPlan(
+                    "new_price",
+                    source["new_price"],
+                    "numeric",
+                    fill=fill,
+                    missing=int((~good).sum()),
+                    note="list price: log price is modelled relative to it",
+                )
+            )
         else:
             numeric["new_price"] = np.where(good, lp, np.nan)
 
     for col in cells:
-        if col in out or col in ("age_years", "first_registration") or col in RESERVED and col != "price":
+        if col in out or col in ("age_years", "first_registration") or (col in RESERVED and col != "price"):
             continue
         text = cells[col]
         miss = _is_missing(text)
@@ -311,7 +371,9 @@ def validate_sales_frame(
         if present.sum() == 0:
             plans.append(ColumnPlan(col, source[col], "dropped", note="no values"))
             continue
-        is_bool = bool(lowered[present].isin(TRUE_WORDS | FALSE_WORDS).all()) and lowered[present].nunique() <= 2
+        is_bool = (
+            bool(lowered[present].isin(TRUE_WORDS | FALSE_WORDS).all()) and lowered[present].nunique() <= 2
+        )
         if is_bool and col not in KNOWN_TEXT:
             values = np.where(lowered.isin(TRUE_WORDS), 1.0, np.where(lowered.isin(FALSE_WORDS), 0.0, np.nan))
             plans.append(_numeric_plan(col, source[col], values, out, kind="boolean"))
@@ -322,17 +384,23 @@ def validate_sales_frame(
     frame = pd.DataFrame(out, index=cells.index).reset_index(drop=True)
     order = {"target": 0, "age": 1, "date": 2, "hierarchy": 3}
     plans.sort(key=lambda p: (order.get(p.kind, 4), p.name))
-    logger.info("sales validated: %d rows, %d columns used, %d rows flagged", n,
-                sum(p.kind != "dropped" for p in plans), len({f["row"] for f in flags}))  # fmt: skip
+    logger.info(
+        "sales validated: %d rows, %d columns used, %d rows flagged",
+        n,
+        sum(p.kind != "dropped" for p in plans),
+        len({f["row"] for f in flags}),
+    )
     return SalesData(frame, plans, flags, has_list_price)
 
 
 def min_level_count(n: int) -> int:
     """A categorical level needs this many rows to be kept; rarer ones are pooled."""
-    return max(3, int(round(0.01 * n)))
+    return max(3, round(0.01 * n))
 
 
-def _numeric_plan(col: str, src: str, values: np.ndarray, out: dict[str, Any], kind: str = "numeric") -> ColumnPlan:
+def _numeric_plan(
+    col: str, src: str, values: np.ndarray, out: dict[str, Any], kind: str = "numeric"
+) -> ColumnPlan:
     good = np.isfinite(values)
     if good.sum() == 0 or np.nanstd(values) == 0:
         return ColumnPlan(col, src, "dropped", note="constant or empty")
@@ -355,9 +423,14 @@ def _categorical_plan(col: str, src: str, text: pd.Series, out: dict[str, Any]) 
 
 def sales_from_frame(frame: pd.DataFrame, *, today: date | None = None) -> SalesData:
     """Typed canonical sales (as the synthetic generator makes) → SalesData, through the same checks."""
-    text = pd.DataFrame({
-        col: (frame[col].dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(frame[col])
-              else frame[col].astype(str))
-        for col in frame.columns
-    })  # fmt: skip
+    text = pd.DataFrame(
+        {
+            col: (
+                frame[col].dt.strftime("%Y-%m-%d")
+                if pd.api.types.is_datetime64_any_dtype(frame[col])
+                else frame[col].astype(str)
+            )
+            for col in frame.columns
+        }
+    )
     return validate_sales_frame(text, today=today)

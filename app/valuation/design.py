@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.valuation.dataset import HIERARCHY, MONOTONE_DOWN, MONOTONE_UP, ColumnPlan
+from app.valuation.dataset import MONOTONE_DOWN, MONOTONE_UP, ColumnPlan
 
 OTHER = "(other)"
 
@@ -36,7 +36,9 @@ class Design:
     time_span: float = 0.0  # months from the first to the last sale (later dates are clipped to it)
 
     @classmethod
-    def learn(cls, plans: list[ColumnPlan], frame: pd.DataFrame, has_list_price: bool, use_time: bool) -> Design:
+    def learn(
+        cls, plans: list[ColumnPlan], frame: pd.DataFrame, has_list_price: bool, use_time: bool
+    ) -> Design:
         by_name = {p.name: p for p in plans}
         present = [h for h in ("make", "model", "segment") if h in by_name and by_name[h].kind == "hierarchy"]
         # price level is set by make and model; a body type/segment refines make when models are absent
@@ -54,8 +56,9 @@ class Design:
             numeric.append("sale_month")
         else:
             time_span = 0.0
-        design = cls(plans, has_list_price, hierarchy, numeric, categorical, levels, {}, {}, {}, time_origin,
-                     time_span)  # fmt: skip
+        design = cls(
+            plans, has_list_price, hierarchy, numeric, categorical, levels, {}, {}, {}, time_origin, time_span
+        )
         raw = design._numeric_raw(frame)
         for j, col in enumerate(numeric):
             v = raw[:, j]

@@ -27,8 +27,11 @@ def profile(design: Design, frame: pd.DataFrame) -> dict[str, Any]:
             continue
         edges = np.unique(np.quantile(v, np.linspace(0.1, 0.9, 9)))
         counts = np.bincount(np.searchsorted(edges, v, side="right"), minlength=len(edges) + 1)
-        out[col] = {"kind": "numeric", "edges": [float(e) for e in edges],
-                    "shares": [float(c) / len(v) for c in counts]}  # fmt: skip
+        out[col] = {
+            "kind": "numeric",
+            "edges": [float(e) for e in edges],
+            "shares": [float(c) / len(v) for c in counts],
+        }
     for col in design.categorical:
         if col not in frame:
             continue
@@ -58,8 +61,9 @@ def drift(reference: dict[str, Any], frame: pd.DataFrame) -> list[dict[str, Any]
             if len(v) == 0:
                 rows.append({"feature": col, "psi": None, "status": "no values in the new data"})
                 continue
-            counts = np.bincount(np.searchsorted(np.asarray(ref["edges"]), v, side="right"),
-                                 minlength=len(ref["edges"]) + 1)  # fmt: skip
+            counts = np.bincount(
+                np.searchsorted(np.asarray(ref["edges"]), v, side="right"), minlength=len(ref["edges"]) + 1
+            )
             actual = [float(c) / len(v) for c in counts]
         else:
             values = frame[col].astype(str)
@@ -74,7 +78,7 @@ def drift(reference: dict[str, Any], frame: pd.DataFrame) -> list[dict[str, Any]
 def prometheus_text(model: str, rows: list[dict[str, Any]]) -> str:
     """The PSI figures as Prometheus exposition text."""
     lines = [
-        "# HELP mledger_valuation_input_psi Population stability index of a valuation input vs the champion's training data",
+        "# HELP mledger_valuation_input_psi Population stability index of an input vs the champion's data",
         "# TYPE mledger_valuation_input_psi gauge",
     ]
     for row in rows:

@@ -42,8 +42,20 @@ class ForecastPoint:
 def add_months(d: date, months: int) -> date:
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
-    days = [31, 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31,
-            30, 31, 30, 31][month - 1]  # fmt: skip
+    days = [
+        31,
+        29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28,
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ][month - 1]
     return date(year, month, min(d.day, days))
 
 
@@ -63,7 +75,7 @@ def forecast(
     model: ValuationModel, vehicle: pd.DataFrame, start: date, months: int, loan: LoanTerms | None = None
 ) -> list[ForecastPoint]:
     """Monthly points 0..months for one vehicle (a one-row frame as valued today)."""
-    value, low, high = (float(a[0]) for a in model.value_frame(vehicle))
+    value, _, high = (float(a[0]) for a in model.value_frame(vehicle))
     log_v = math.log(value)
     h0 = math.log(high) - log_v
     beta = model.curve.coefficients(model.design, vehicle)[0]
@@ -82,8 +94,16 @@ def forecast(
         half = math.sqrt(h0**2 + MARKET_VOL_PER_YEAR**2 * m / 12.0)
         v, lo, hi = math.exp(centre), math.exp(centre - half), math.exp(centre + half)
         bal = balances[m] if balances else None
-        points.append(ForecastPoint(m, add_months(start, m), round(v, 2), round(lo, 2), round(hi, 2),
-                                    None if bal is None else round(bal, 2),
-                                    None if bal is None else round(bal / v, 4),
-                                    None if bal is None else round(bal / lo, 4)))  # fmt: skip
+        points.append(
+            ForecastPoint(
+                m,
+                add_months(start, m),
+                round(v, 2),
+                round(lo, 2),
+                round(hi, 2),
+                None if bal is None else round(bal, 2),
+                None if bal is None else round(bal / v, 4),
+                None if bal is None else round(bal / lo, 4),
+            )
+        )
     return points

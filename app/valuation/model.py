@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.valuation.candidates import BASE_FAMILIES, Blend, DepreciationCurve, candidate_from_json, make_candidate
+from app.valuation.candidates import (
+    BASE_FAMILIES,
+    Blend,
+    DepreciationCurve,
+    candidate_from_json,
+    make_candidate,
+)
 from app.valuation.dataset import DAYS_PER_MONTH, FALSE_WORDS, TRUE_WORDS, SalesData, sales_from_frame
 from app.valuation.design import Design
 from app.valuation.errors import InputError
@@ -54,8 +60,9 @@ class TrainConfig:
 
     def check(self) -> None:
         if not 10 <= self.num_boost_round <= MAX_ROUNDS_LIMIT:
-            raise InputError.single("num_boost_round", f"must be between 10 and {MAX_ROUNDS_LIMIT}",
-                                    self.num_boost_round)  # fmt: skip
+            raise InputError.single(
+                "num_boost_round", f"must be between 10 and {MAX_ROUNDS_LIMIT}", self.num_boost_round
+            )
         if not 0.5 < self.coverage < 1.0:
             raise InputError.single("coverage", "must be between 0.5 and 1 (exclusive)", self.coverage)
 
@@ -199,7 +206,9 @@ def train_model(
     n = len(data)
     if n < MIN_TRAINING_ROWS:
         raise InputError.single(
-            "csv", f"need at least {MIN_TRAINING_ROWS} sales to train, got {n} ({MIN_TRAINING_ROWS - n} more needed)"
+            "csv",
+            f"need at least {MIN_TRAINING_ROWS} sales to train, got {n} "
+            f"({MIN_TRAINING_ROWS - n} more needed)",
         )
     warnings: list[str] = []
     if n < SMALL_DATA_ROWS:
@@ -222,7 +231,9 @@ def train_model(
     fitted: dict[str, Any] = {}
     needed = list(cv.blend_weights) if cv.chosen == "blend" else [cv.chosen]
     for fam in {*needed, "depreciation-curve"}:
-        fitted[fam] = make_candidate(fam, seed=config.seed, max_rounds=config.num_boost_round).fit(design, frame, y)
+        fitted[fam] = make_candidate(fam, seed=config.seed, max_rounds=config.num_boost_round).fit(
+            design, frame, y
+        )
     if cv.chosen == "blend":
         model: Any = Blend(weights=dict(cv.blend_weights), parts={k: fitted[k] for k in cv.blend_weights})
     else:
@@ -237,7 +248,12 @@ def train_model(
     if not math.isfinite(q):
         raise InputError.single("csv", f"too few sales for a {config.coverage:.0%} interval")
 
-    trend, index_source = _market_trend(frame, index, log_price - design.offset(frame) - fitted["depreciation-curve"].predict(design, frame), keys)
+    trend, index_source = _market_trend(
+        frame,
+        index,
+        log_price - design.offset(frame) - fitted["depreciation-curve"].predict(design, frame),
+        keys,
+    )
     km_per_month = DEFAULT_KM_PER_MONTH
     if "mileage_km" in frame:
         km = pd.to_numeric(frame["mileage_km"], errors="coerce").to_numpy(dtype=np.float64)
@@ -249,8 +265,18 @@ def train_model(
     if frame["sale_date"].notna().any():
         last_sale = str(pd.to_datetime(frame["sale_date"]).max().date())
 
-    vm = ValuationModel(design, cv.chosen, model, fitted["depreciation-curve"], scales, q, config.coverage,
-                        trend, km_per_month, last_sale)  # fmt: skip
+    vm = ValuationModel(
+        design,
+        cv.chosen,
+        model,
+        fitted["depreciation-curve"],
+        scales,
+        q,
+        config.coverage,
+        trend,
+        km_per_month,
+        last_sale,
+    )
     by_family = {row["family"]: row for row in cv.table}
     chosen_row = by_family[cv.chosen]
     simple = [f for f in ("segment-median", "depreciation-curve", "linear", "boosting") if f in by_family]
@@ -270,8 +296,15 @@ def train_model(
     baseline = {"mape" if k == "cv_mape" else k: v for k, v in baseline.items()}
     baseline["family"] = best_ref  # type: ignore[assignment]
     seconds = time.perf_counter() - started
-    logger.info("valuation trained on %d sales: chose %s (CV MAPE %.4f; best reference %s %.4f) in %.1f s",
-                n, cv.chosen, metrics["mape"], best_ref, baseline["mape"], seconds)  # fmt: skip
+    logger.info(
+        "valuation trained on %d sales: chose %s (CV MAPE %.4f; best reference %s %.4f) in %.1f s",
+        n,
+        cv.chosen,
+        metrics["mape"],
+        best_ref,
+        baseline["mape"],
+        seconds,
+    )
     return TrainingResult(vm, cv, metrics, baseline, intervals, data, warnings, seconds, index_source)
 
 
@@ -324,7 +357,9 @@ def vehicle_frame(records: list[dict[str, Any]] | pd.DataFrame, design: Design) 
             continue
         if plan.kind == "boolean":
             words = frame[plan.name].map(lambda v: str(v).strip().lower())
-            frame[plan.name] = np.where(words.isin(TRUE_WORDS), 1.0, np.where(words.isin(FALSE_WORDS), 0.0, np.nan))
+            frame[plan.name] = np.where(
+                words.isin(TRUE_WORDS), 1.0, np.where(words.isin(FALSE_WORDS), 0.0, np.nan)
+            )
         else:
             frame[plan.name] = pd.to_numeric(frame[plan.name], errors="coerce")
     if design.has_list_price and ("new_price" not in frame or frame["new_price"].isna().any()):

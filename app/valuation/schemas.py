@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
 import math
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -57,7 +57,9 @@ class VehicleInput(BaseModel):
     transmission: str | None = Field(default=None, min_length=1, max_length=16)
     first_registration: date | None = None
     age_months: float | None = Field(default=None, ge=0, le=1200, allow_inf_nan=False)
-    valuation_date: date | None = Field(default=None, description="defaults to today (UTC); never in the future")
+    valuation_date: date | None = Field(
+        default=None, description="defaults to today (UTC); never in the future"
+    )
     mileage_km: float | None = Field(default=None, ge=0, le=5_000_000, allow_inf_nan=False)
     region: str | None = Field(default=None, min_length=1, max_length=64)
     repair_cost_recent_3m: float | None = Field(default=None, ge=0, le=5_000_000, allow_inf_nan=False)
@@ -67,7 +69,9 @@ class VehicleInput(BaseModel):
     accident_severity: int | None = Field(
         default=None, ge=0, le=3, description="worst accident: 0 none, 1 minor, 2 major, 3 structural"
     )
-    condition_grade: int | None = Field(default=None, ge=1, le=10, description="inspection grade, higher is better")
+    condition_grade: int | None = Field(
+        default=None, ge=1, le=10, description="inspection grade, higher is better"
+    )
     new_price: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
 
     @model_validator(mode="after")
@@ -90,7 +94,9 @@ class VehicleInput(BaseModel):
 class ValueRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"vehicle": _VEHICLE_EXAMPLE}]})
     vehicle: VehicleInput
-    model: str | None = Field(default=None, description="'residual-value@3'; the promoted version when omitted")
+    model: str | None = Field(
+        default=None, description="'residual-value@3'; the promoted version when omitted"
+    )
     explain: bool = False
 
 
@@ -157,7 +163,9 @@ class SyntheticTrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rows: int = Field(default=5_000, ge=30, le=50_000)
     seed: int = Field(default=7, ge=0, le=2**31 - 1)
-    num_boost_round: int = Field(default=1000, ge=10, le=2000, description="most boosting rounds early stopping may reach")
+    num_boost_round: int = Field(
+        default=1000, ge=10, le=2000, description="most boosting rounds early stopping may reach"
+    )
     coverage: float = Field(default=0.9, gt=0.5, lt=1.0)
 
 
@@ -196,9 +204,13 @@ class PromoteResponse(BaseModel):
 class EvaluateResponse(BaseModel):
     model: ModelRef
     metrics: dict[str, float]
-    baseline_metrics: dict[str, Any] = Field(description="the model's best simple reference, refitted on its data")
+    baseline_metrics: dict[str, Any] = Field(
+        description="the model's best simple reference, refitted on its data"
+    )
     data_sha256: str
-    fallbacks: dict[str, int] = Field(default_factory=dict, description="rows per column valued with the pooled level")
+    fallbacks: dict[str, int] = Field(
+        default_factory=dict, description="rows per column valued with the pooled level"
+    )
 
 
 class ForecastRequest(BaseModel):
@@ -229,7 +241,9 @@ class ForecastResponse(BaseModel):
     trend_per_month: float
     km_per_month: float
     points: list[ForecastPoint]
-    first_breach: ForecastPoint | None = Field(default=None, description="first month the pessimistic LTV passes the limit")
+    first_breach: ForecastPoint | None = Field(
+        default=None, description="first month the pessimistic LTV passes the limit"
+    )
 
 
 class GpsPoint(BaseModel):

@@ -50,7 +50,9 @@ class Folds:
 def make_folds(frame: pd.DataFrame, seed: int, n_folds: int = N_FOLDS, repeats: int | None = None) -> Folds:
     """Time-ordered blocks when sale dates span ≥ 180 days over ≥ 6 months; random otherwise."""
     n = len(frame)
-    dates = pd.to_datetime(frame["sale_date"]) if "sale_date" in frame else pd.Series(pd.NaT, index=frame.index)
+    dates = (
+        pd.to_datetime(frame["sale_date"]) if "sale_date" in frame else pd.Series(pd.NaT, index=frame.index)
+    )
     if dates.notna().all():
         span = (dates.max() - dates.min()).days
         months = (dates.dt.year * 12 + dates.dt.month).nunique()
@@ -115,7 +117,9 @@ def run_cv(
             base = design.offset(test_frame)
             for fam in families:
                 t0 = time.process_time()
-                model = make_candidate(fam, seed=seed, max_rounds=max_rounds).fit(design, train_frame, y_train)
+                model = make_candidate(fam, seed=seed, max_rounds=max_rounds).fit(
+                    design, train_frame, y_train
+                )
                 preds[fam][test] = base + model.predict(design, test_frame)
                 seconds[fam] += time.process_time() - t0
         for fam in families:
@@ -130,7 +134,9 @@ def run_cv(
             w = blend_weights(stack[~test], log_price[~test])
             blend[test] = stack[test] @ w
         oof["blend"].append(blend)
-    all_stack = np.vstack([np.column_stack([oof[f][r] for f in families]) for r in range(len(folds.assignments))])
+    all_stack = np.vstack(
+        [np.column_stack([oof[f][r] for f in families]) for r in range(len(folds.assignments))]
+    )
     weights = blend_weights(all_stack, np.tile(log_price, len(folds.assignments)))
     blend_map = {f: float(w) for f, w in zip(families, weights, strict=True) if w > 1e-6}
 
@@ -158,17 +164,19 @@ def run_cv(
     for f in names:
         errs = np.concatenate([pct_errors(p, log_price) for p in oof[f]])
         diff = np.asarray(fold_mape[f]) - np.asarray(fold_mape[chosen])
-        table.append({
-            "family": f,
-            "cv_mape": mean[f],
-            "cv_mape_se": float(np.std(fold_mape[f], ddof=1) / math.sqrt(len(fold_mape[f]))),
-            "vs_chosen_se": float(np.std(diff, ddof=1) / math.sqrt(len(diff))) if f != chosen else 0.0,
-            "within_8pct": float(np.mean(np.abs(errs) <= 0.08)),
-            "within_15pct": float(np.mean(np.abs(errs) <= 0.15)),
-            "median_error": float(np.median(errs)),
-            "fold_mape": fold_mape[f],
-            "cpu_seconds": round(seconds.get(f, 0.0), 3),
-        })  # fmt: skip
+        table.append(
+            {
+                "family": f,
+                "cv_mape": mean[f],
+                "cv_mape_se": float(np.std(fold_mape[f], ddof=1) / math.sqrt(len(fold_mape[f]))),
+                "vs_chosen_se": float(np.std(diff, ddof=1) / math.sqrt(len(diff))) if f != chosen else 0.0,
+                "within_8pct": float(np.mean(np.abs(errs) <= 0.08)),
+                "within_15pct": float(np.mean(np.abs(errs) <= 0.15)),
+                "median_error": float(np.median(errs)),
+                "fold_mape": fold_mape[f],
+                "cpu_seconds": round(seconds.get(f, 0.0), 3),
+            }
+        )
     return CVResult(folds, oof, fold_mape, blend_map, table, chosen, float(np.mean(sel)), seconds)
 
 
@@ -191,7 +199,9 @@ class ScaleTable:
     tables: list[dict[str, float]]
 
     @classmethod
-    def fit(cls, keys: list[np.ndarray], abs_resid: np.ndarray, prior_rows: float = SCALE_PRIOR_ROWS) -> ScaleTable:
+    def fit(
+        cls, keys: list[np.ndarray], abs_resid: np.ndarray, prior_rows: float = SCALE_PRIOR_ROWS
+    ) -> ScaleTable:
         root = float(np.mean(abs_resid)) or 1e-3
         tables = [{"*": root}]
         parent = {"*": root}
@@ -225,7 +235,12 @@ def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
 
 
 def interval_cv(
-    keys: list[np.ndarray], log_pred: np.ndarray, log_price: np.ndarray, fold: np.ndarray, n_folds: int, coverage: float
+    keys: list[np.ndarray],
+    log_pred: np.ndarray,
+    log_price: np.ndarray,
+    fold: np.ndarray,
+    n_folds: int,
+    coverage: float,
 ) -> dict[str, float]:
     """Coverage and mean relative width measured fold by fold, scale and quantile from the other folds."""
     resid = np.abs(log_price - log_pred)
@@ -239,5 +254,9 @@ def interval_cv(
         half = q * table.scale([c[test] for c in keys])
         covered[test] = resid[test] <= half
         width[test] = np.exp(half) - np.exp(-half)
-    return {"target": coverage, "cv_coverage": float(covered.mean()), "cv_mean_width_pct": float(width.mean()),
-            "cv_median_width_pct": float(np.median(width))}  # fmt: skip
+    return {
+        "target": coverage,
+        "cv_coverage": float(covered.mean()),
+        "cv_mean_width_pct": float(width.mean()),
+        "cv_median_width_pct": float(np.median(width)),
+    }

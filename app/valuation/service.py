@@ -39,7 +39,6 @@ from app.valuation.model import (
     vehicle_frame,
 )
 from app.valuation.registry import ModelRegistry, RegisteredModel, check_name, parse_ref
-from app.valuation.selection import make_folds, pct_errors
 from app.valuation.schemas import (
     Contribution,
     Interval,
@@ -49,6 +48,7 @@ from app.valuation.schemas import (
     ValuationResponse,
     VehicleInput,
 )
+from app.valuation.selection import pct_errors
 
 logger = logging.getLogger(__name__)
 
@@ -94,14 +94,24 @@ def canonical_inputs(vehicle: VehicleInput, today: date | None = None) -> dict[s
     when = vehicle.valuation_date or today
     problems: list[FieldProblem] = []
     if when > today:
-        problems.append(FieldProblem("valuation_date", f"is in the future (today is {today})", value=str(when)))
+        problems.append(
+            FieldProblem("valuation_date", f"is in the future (today is {today})", value=str(when))
+        )
     if vehicle.first_registration is not None:
         if vehicle.first_registration > today:
-            problems.append(FieldProblem("first_registration", f"is in the future (today is {today})",
-                                         value=str(vehicle.first_registration)))  # fmt: skip
+            problems.append(
+                FieldProblem(
+                    "first_registration",
+                    f"is in the future (today is {today})",
+                    value=str(vehicle.first_registration),
+                )
+            )
         elif vehicle.first_registration > when:
-            problems.append(FieldProblem("first_registration", "is after the valuation date",
-                                         value=str(vehicle.first_registration)))  # fmt: skip
+            problems.append(
+                FieldProblem(
+                    "first_registration", "is after the valuation date", value=str(vehicle.first_registration)
+                )
+            )
     recent, older = vehicle.repair_cost_recent_3m, vehicle.repair_cost_older
     if vehicle.maintenance_records is not None:
         if recent is not None or older is not None:
@@ -110,8 +120,11 @@ def canonical_inputs(vehicle: VehicleInput, today: date | None = None) -> dict[s
         for i, rec in enumerate(vehicle.maintenance_records):
             age_days = (when - rec.date).days
             if age_days < 0:
-                problems.append(FieldProblem(f"maintenance_records[{i}].date", "is after the valuation date",
-                                             value=str(rec.date)))  # fmt: skip
+                problems.append(
+                    FieldProblem(
+                        f"maintenance_records[{i}].date", "is after the valuation date", value=str(rec.date)
+                    )
+                )
             elif age_days <= RECENT_REPAIR_DAYS:
                 recent += rec.cost
             else:
@@ -166,7 +179,9 @@ class LoadedModel:
         return dict(self.registered.meta.get("card", {}))
 
 
-def model_card(result: TrainingResult, source: str, data_sha256: str, raw_sha256: str | None) -> dict[str, Any]:
+def model_card(
+    result: TrainingResult, source: str, data_sha256: str, raw_sha256: str | None
+) -> dict[str, Any]:
     """What a version is, in one JSON document: data, columns, choice, CV figures, intervals."""
     data = result.data
     return {
@@ -188,10 +203,17 @@ def model_card(result: TrainingResult, source: str, data_sha256: str, raw_sha256
         "metrics": result.metrics,
         "baseline": result.baseline_metrics,
         "intervals": result.intervals,
-        "forecast": {"trend_per_month": result.model.trend_per_month, "trend_source": result.index_source,
-                     "km_per_month": result.model.km_per_month},  # fmt: skip
+        "forecast": {
+            "trend_per_month": result.model.trend_per_month,
+            "trend_source": result.index_source,
+            "km_per_month": result.model.km_per_month,
+        },
         "warnings": result.warnings,
-        "software": {"lightgbm": lgb.__version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        "software": {
+            "lightgbm": lgb.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
     }
 
 
@@ -241,8 +263,12 @@ class ValuationService:
         meta = {
             "kind": KIND,
             "card": card,
-            "params": {"coverage": config.coverage, "seed": config.seed, "max_rounds": config.num_boost_round,
-                       "folds": config.folds},  # fmt: skip
+            "params": {
+                "coverage": config.coverage,
+                "seed": config.seed,
+                "max_rounds": config.num_boost_round,
+                "folds": config.folds,
+            },
             "training": card["training"],
             "metrics": result.metrics,
             "baseline": {"metrics": result.baseline_metrics},
@@ -272,9 +298,13 @@ class ValuationService:
         comparison["challenger"] = registered.ref
         promoted = False
         if promote_if_better and comparison["challenger_better"]:
-            self.registry.promote(name, registered.version, actor,
-                                  f"retrain: CV MAPE {comparison['challenger_mape']:.4f} < champion "
-                                  f"{comparison['champion_mape']:.4f} on the same folds")  # fmt: skip
+            self.registry.promote(
+                name,
+                registered.version,
+                actor,
+                f"retrain: CV MAPE {comparison['challenger_mape']:.4f} < champion "
+                f"{comparison['champion_mape']:.4f} on the same folds",
+            )
             promoted = True
         comparison["promoted"] = promoted
         rows = drift(champion.card.get("profile", {}), data.frame)
@@ -346,28 +376,40 @@ class ValuationService:
         result.flags = mileage_flags(vehicle) + result.flags
         return result
 
-    def value_inputs(self, inputs: Mapping[str, Any], ref: str | None = None, explain: bool = False) -> ValuationResponse:
+    def value_inputs(
+        self, inputs: Mapping[str, Any], ref: str | None = None, explain: bool = False
+    ) -> ValuationResponse:
         """Value recorded inputs (as a valuation's ``inputs``): normalised, then valued."""
         return self._value(normalise_inputs(inputs), ref, explain)
 
     def _check_inputs(self, loaded: LoadedModel, inputs: Mapping[str, Any]) -> list[str]:
         design = loaded.model.design
         known = set(design.input_columns()) | {"valuation_date", "first_registration", "age_months"}
-        problems = [FieldProblem(k, f"not a column of model {loaded.registered.ref} (it knows: "
-                                    f"{', '.join(sorted(known))})")
-                    for k in inputs if k not in known and k not in ("repair_cost_recent_3m", "repair_cost_older")]  # fmt: skip
+        problems = [
+            FieldProblem(
+                k, f"not a column of model {loaded.registered.ref} (it knows: {', '.join(sorted(known))})"
+            )
+            for k in inputs
+            if k not in known and k not in ("repair_cost_recent_3m", "repair_cost_older")
+        ]
         if "age_months" not in inputs and "first_registration" not in inputs:
             problems.append(FieldProblem("first_registration", "required (or age_months)"))
         if design.has_list_price and "new_price" not in inputs:
-            problems.append(FieldProblem("new_price", f"required by model {loaded.registered.ref} (trained on list prices)"))
+            problems.append(
+                FieldProblem(
+                    "new_price", f"required by model {loaded.registered.ref} (trained on list prices)"
+                )
+            )
         if problems:
             raise InputError(problems)
         notes = []
         for col in design.categorical:
             value = inputs.get(col)
             if value is not None and str(value) not in design.levels[col]:
-                notes.append(f"{col} {value!r} was not among the training data's frequent values: valued with "
-                             "the pooled level")  # fmt: skip
+                notes.append(
+                    f"{col} {value!r} was not among the training data's frequent values: valued with "
+                    "the pooled level"
+                )
         return notes
 
     def _value(self, inputs: dict[str, Any], ref: str | None, explain: bool) -> ValuationResponse:
@@ -383,29 +425,43 @@ class ValuationService:
             model=loaded.ref,
             input_hash=canonical_hash(inputs),
             inputs=dict(inputs),
-            market_index=MarketIndexUsed(segment=str(keys[-1][0]), month=str(inputs["valuation_date"])[:7],
-                                         value=round(math.exp(model.trend_per_month), 6),
-                                         stale=model.last_sale is not None and str(inputs["valuation_date"]) > model.last_sale),  # fmt: skip
+            market_index=MarketIndexUsed(
+                segment=str(keys[-1][0]),
+                month=str(inputs["valuation_date"])[:7],
+                value=round(math.exp(model.trend_per_month), 6),
+                stale=model.last_sale is not None and str(inputs["valuation_date"]) > model.last_sale,
+            ),
             flags=notes,
         )
         if explain:
             bias, contrib = model.contributions(frame)
             response.base_value = round(math.exp(bias), 2)
             response.contributions = sorted(
-                (Contribution(feature=f, feature_value=_shown(inputs, f), log_contribution=c,
-                              effect_pct=float(np.expm1(c))) for f, c in contrib.items()),
+                (
+                    Contribution(
+                        feature=f,
+                        feature_value=_shown(inputs, f),
+                        log_contribution=c,
+                        effect_pct=float(np.expm1(c)),
+                    )
+                    for f, c in contrib.items()
+                ),
                 key=lambda c: -abs(c.log_contribution),
-            )  # fmt: skip
+            )
         return response
 
-    def _value_arrays(self, loaded: LoadedModel, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _value_arrays(
+        self, loaded: LoadedModel, frame: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         vf = frame.copy()
         if "valuation_date" not in vf and "sale_date" in vf:
             vf["valuation_date"] = vf["sale_date"]
         vf = vehicle_frame(vf, loaded.model.design)
         return loaded.model.value_frame(vf)
 
-    def value_frame(self, frame: pd.DataFrame, ref: str | None = None, date_column: str = "valuation_date") -> pd.DataFrame:
+    def value_frame(
+        self, frame: pd.DataFrame, ref: str | None = None, date_column: str = "valuation_date"
+    ) -> pd.DataFrame:
         """Batch valuation (revaluing a portfolio): value, low, high per row."""
         loaded = self.load(ref)
         vf = frame.copy()
@@ -456,8 +512,12 @@ class ValuationService:
         value_ok = None if value is None else recomputed.value == value
         match = hash_ok is not False and value_ok is not False
         if not match:
-            logger.warning("valuation reproduction mismatch for %s (hash ok: %s, value ok: %s)", ref, hash_ok, value_ok)
-        return ReproduceResponse(match=match, input_hash_match=hash_ok, value_match=value_ok, recomputed=recomputed)
+            logger.warning(
+                "valuation reproduction mismatch for %s (hash ok: %s, value ok: %s)", ref, hash_ok, value_ok
+            )
+        return ReproduceResponse(
+            match=match, input_hash_match=hash_ok, value_match=value_ok, recomputed=recomputed
+        )
 
 
 def _shown(inputs: Mapping[str, Any], feature: str) -> float | str:
