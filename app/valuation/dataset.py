@@ -139,7 +139,7 @@ class SalesData:
         return len(self.frame)
 
 
-def _norm_name(name: str) -> str:
+def norm_name(name: str) -> str:
     return str(name).strip().lower().replace(" ", "_").replace("-", "_")
 
 
@@ -172,11 +172,11 @@ def _rename(raw: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[pd.DataFrame
     source: dict[str, str] = {}
     taken = set(mapping.values())
     for canon, src in mapping.items():
-        source[_norm_name(canon)] = src
+        source[norm_name(canon)] = src
     for col in raw.columns:
         if col in taken:
             continue
-        canon = _norm_name(col)
+        canon = norm_name(col)
         if canon not in source and canon in ALIASES and ALIASES[canon] not in source:
             canon = ALIASES[canon]
         if canon in source:

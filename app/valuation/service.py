@@ -24,7 +24,8 @@ import pandas as pd
 import sklearn
 
 from app.valuation.canonical import canonical_hash, canonical_json, sha256_hex
-from app.valuation.dataset import SalesData, min_level_count, validate_sales_frame
+from app.valuation.dataset import ALIASES, SalesData, min_level_count, norm_name, validate_sales_frame
+from app.valuation.design import Design
 from app.valuation.drift import drift, profile
 from app.valuation.errors import FieldProblem, InputError, ModelNotFoundError
 from app.valuation.forecast import ForecastPoint, LoanTerms, forecast
@@ -414,6 +415,7 @@ class ValuationService:
 
     def _value(self, inputs: dict[str, Any], ref: str | None, explain: bool) -> ValuationResponse:
         loaded = self.load(ref)
+        inputs = rename_inputs(loaded.model.design, inputs)
         notes = self._check_inputs(loaded, inputs)
         model = loaded.model
         frame = vehicle_frame([dict(inputs)], model.design)
@@ -477,6 +479,7 @@ class ValuationService:
     ) -> tuple[LoadedModel, list[ForecastPoint]]:
         inputs = canonical_inputs(vehicle)
         loaded = self.load(ref)
+        inputs = rename_inputs(loaded.model.design, inputs)
         self._check_inputs(loaded, inputs)
         frame = vehicle_frame([dict(inputs)], loaded.model.design)
         start = date.fromisoformat(str(inputs["valuation_date"]))
@@ -518,6 +521,32 @@ class ValuationService:
         return ReproduceResponse(
             match=match, input_hash_match=hash_ok, value_match=value_ok, recomputed=recomputed
         )
+
+
+def rename_inputs(design: Design, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields named as in the training file (its column names, or their usual aliases) → canonical."""
+    known = {p.name for p in design.plans}
+    by_source: dict[str, str] = {}
+    for plan in design.plans:
+        by_source[plan.source] = plan.name
+        by_source[norm_name(plan.source)] = plan.name
+    out: dict[str, Any] = {}
+    for key, value in inputs.items():
+        name = key
+        if key not in known and key not in _FIXED:
+            norm = norm_name(key)
+            name = (
+                by_source.get(key)
+                or by_source.get(norm)
+                or (ALIASES.get(norm) if ALIASES.get(norm) in known else key)
+            )
+        if name in out and name != key:
+            raise InputError.single(key, f"gives {name!r} a second time")
+        out[name] = value
+    return dict(sorted(out.items()))
+
+
+_FIXED = ("valuation_date", "first_registration", "repair_cost_recent_3m", "repair_cost_older")
 
 
 def _shown(inputs: Mapping[str, Any], feature: str) -> float | str:
