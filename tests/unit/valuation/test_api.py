@@ -19,8 +19,14 @@ from app.valuation.registry import ModelRegistry
 from app.valuation.router import get_valuation_service, router
 from app.valuation.service import ValuationService
 
-CAR = {"make": "Toyota", "model": "TOY2", "body_type": "suv", "first_registration": "2021-05-12",
-       "valuation_date": "2025-06-01", "mileage_km": 52_000}  # fmt: skip
+CAR = {
+    "make": "Toyota",
+    "model": "TOY2",
+    "body_type": "suv",
+    "first_registration": "2021-05-12",
+    "valuation_date": "2025-06-01",
+    "mileage_km": 52_000,
+}
 
 
 class Caller:
@@ -42,8 +48,11 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
     app.dependency_overrides[current_user] = lambda: AuthUser(caller.user)
     client = TestClient(app)
     csv = to_csv(lender_sales("no_list_price", 150, seed=21))
-    response = client.post("/api/v1/valuation/train", files={"file": ("sales.csv", csv, "text/csv")},
-                           data={"num_boost_round": "200"})  # fmt: skip
+    response = client.post(
+        "/api/v1/valuation/train",
+        files={"file": ("sales.csv", csv, "text/csv")},
+        data={"num_boost_round": "200"},
+    )
     assert response.status_code == 200, response.text
     yield client, caller, root
 
@@ -59,8 +68,9 @@ def test_first_training_is_the_champion_and_later_ones_need_an_explicit_promotio
     models = client.get("/api/v1/valuation/models").json()
     assert [(m["ref"], m["champion"]) for m in models] == [("residual-value-banka@1", True)]
     csv = to_csv(lender_sales("no_list_price", 120, seed=22))
-    second = client.post("/api/v1/valuation/train", files={"file": ("s.csv", csv, "text/csv")},
-                         data={"num_boost_round": "200"}).json()  # fmt: skip
+    second = client.post(
+        "/api/v1/valuation/train", files={"file": ("s.csv", csv, "text/csv")}, data={"num_boost_round": "200"}
+    ).json()
     assert second["model"]["ref"] == "residual-value-banka@2"
     assert (
         second["promoted"] is False and second["champion"] == "residual-value-banka@1"
@@ -85,11 +95,27 @@ def test_value_explain_reproduce_and_forecast(setup) -> None:  # type: ignore[no
     assert body["interval"]["low"] < body["value"] < body["interval"]["high"]
     explained = client.post("/api/v1/valuation/explain", json={"vehicle": CAR}).json()
     assert {c["feature"] for c in explained["contributions"]} >= {"age_months"}
-    again = client.post("/api/v1/valuation/reproduce", json={"model": body["model"]["ref"], "inputs": body["inputs"],
-                                                             "input_hash": body["input_hash"], "value": body["value"]})  # fmt: skip
+    again = client.post(
+        "/api/v1/valuation/reproduce",
+        json={
+            "model": body["model"]["ref"],
+            "inputs": body["inputs"],
+            "input_hash": body["input_hash"],
+            "value": body["value"],
+        },
+    )
     assert again.status_code == 200 and again.json()["match"] is True
-    fc = client.post("/api/v1/valuation/forecast", json={"vehicle": CAR, "months": 24, "loan_balance": body["value"] * 0.9,
-                                                         "annual_rate": 0.06, "remaining_months": 36, "ltv_limit": 0.8})  # fmt: skip
+    fc = client.post(
+        "/api/v1/valuation/forecast",
+        json={
+            "vehicle": CAR,
+            "months": 24,
+            "loan_balance": body["value"] * 0.9,
+            "annual_rate": 0.06,
+            "remaining_months": 36,
+            "ltv_limit": 0.8,
+        },
+    )
     assert fc.status_code == 200, fc.text
     points = fc.json()["points"]
     assert len(points) == 25 and points[-1]["value"] < points[0]["value"]
@@ -158,8 +184,11 @@ def test_training_limits(setup, monkeypatch: pytest.MonkeyPatch) -> None:  # typ
     caller.as_("BankAMSP", Role.model_admin)
     before = sorted(p.name for p in (root / "residual-value-banka").iterdir())
     csv = to_csv(lender_sales("no_list_price", 60, seed=1))
-    rounds = client.post("/api/v1/valuation/train", files={"file": ("s.csv", csv, "text/csv")},
-                         data={"num_boost_round": "5000"})  # fmt: skip
+    rounds = client.post(
+        "/api/v1/valuation/train",
+        files={"file": ("s.csv", csv, "text/csv")},
+        data={"num_boost_round": "5000"},
+    )
     assert _errors(rounds)[0]["field"] == "num_boost_round"
     synthetic = client.post("/api/v1/valuation/train/synthetic", json={"rows": 500_000})
     assert _errors(synthetic)[0]["field"] == "rows"
@@ -169,8 +198,11 @@ def test_training_limits(setup, monkeypatch: pytest.MonkeyPatch) -> None:  # typ
     monkeypatch.setattr(router_module, "MAX_UPLOAD_BYTES", 1000)
     big = client.post("/api/v1/valuation/train", files={"file": ("s.csv", csv, "text/csv")})
     assert big.status_code == 413 and "byte limit" in big.json()["error"]["message"]
-    huge = client.post("/api/v1/valuation/value", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
-                       headers={"content-type": "application/json"})  # fmt: skip
+    huge = client.post(
+        "/api/v1/valuation/value",
+        content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+        headers={"content-type": "application/json"},
+    )
     assert huge.status_code == 413
     assert sorted(p.name for p in (root / "residual-value-banka").iterdir()) == before  # nothing registered
 
@@ -178,8 +210,13 @@ def test_training_limits(setup, monkeypatch: pytest.MonkeyPatch) -> None:  # typ
 def test_mileage_endpoint_flags_rollback(setup) -> None:  # type: ignore[no-untyped-def]
     client, caller, _ = setup
     caller.as_("InsurerMSP", Role.underwriter)
-    body = {"as_of": "2024-07-01T00:00:00Z", "readings": [{"ts": "2024-05-01T00:00:00Z", "km": 50000},
-                                                          {"ts": "2024-06-01T00:00:00+08:00", "km": 30000}]}  # fmt: skip
+    body = {
+        "as_of": "2024-07-01T00:00:00Z",
+        "readings": [
+            {"ts": "2024-05-01T00:00:00Z", "km": 50000},
+            {"ts": "2024-06-01T00:00:00+08:00", "km": 30000},
+        ],
+    }
     response = client.post("/api/v1/valuation/mileage", json=body)
     assert response.status_code == 200, response.text
     assert response.json()["rollback_suspected"] is True
