@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,10 +89,20 @@ def _print_cv(result: TrainingResult) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
-def _load_sales(csv: Path, mapping: str | None) -> tuple[SalesData, bytes]:
+SaleDateOpt = Annotated[
+    str | None,
+    typer.Option("--sale-date", help="YYYY-MM-DD: the collection date of a file without sale dates"),
+]
+
+
+def _load_sales(csv: Path, mapping: str | None, sale_date: str | None = None) -> tuple[SalesData, bytes]:
     raw = csv.read_bytes()
     cols = _read_json(mapping) if mapping else {}
-    return read_sales(raw, cols), raw
+    try:
+        when = date.fromisoformat(sale_date) if sale_date else None
+    except ValueError as exc:
+        raise _fail(f"--sale-date: not a YYYY-MM-DD date ({sale_date!r})") from exc
+    return read_sales(raw, cols, sale_date=when), raw
 
 
 def _write_report(
@@ -138,6 +149,7 @@ def train(
         bool | None, typer.Option("--promote/--no-promote", help="default: only if no champion yet")
     ] = None,
     report: Annotated[Path | None, typer.Option(help="report folder (default: the version's folder)")] = None,
+    sale_date: SaleDateOpt = None,
     models_dir: ModelsDir = None,
 ) -> None:
     """Choose a model by cross-validation, refit on all rows, register; write report and model card."""
@@ -155,7 +167,7 @@ def train(
                 promote=promote,
             )
         elif csv is not None:
-            sales, raw = _load_sales(csv, mapping)
+            sales, raw = _load_sales(csv, mapping, sale_date)
             registered, result = service.train_and_register(
                 sales,
                 None,
@@ -191,12 +203,13 @@ def retrain(
     promote: Annotated[bool, typer.Option("--promote-if-better/--no-promote")] = True,
     metrics_out: Annotated[Path | None, typer.Option(help="write the PSI figures as Prometheus text")] = None,
     report: Annotated[Path | None, typer.Option()] = None,
+    sale_date: SaleDateOpt = None,
     models_dir: ModelsDir = None,
 ) -> None:
     """Train a challenger on new data; compare with the champion on the same folds; report input drift."""
     service = _service(models_dir)
     try:
-        sales, raw = _load_sales(csv, mapping)
+        sales, raw = _load_sales(csv, mapping, sale_date)
         registered, result, comparison, rows = service.retrain(
             sales,
             TrainConfig(num_boost_round=rounds, coverage=coverage, seed=seed),
@@ -244,11 +257,12 @@ def evaluate(
     csv: Annotated[Path, typer.Option("--csv", help="sales CSV (ideally sales the model has not seen)")],
     mapping: Annotated[str | None, typer.Option()] = None,
     model: ModelOpt = None,
+    sale_date: SaleDateOpt = None,
     models_dir: ModelsDir = None,
 ) -> None:
     """Accuracy of a registered model on a sales CSV (unseen categories fall back, never refuse)."""
     try:
-        sales, _ = _load_sales(csv, mapping)
+        sales, _ = _load_sales(csv, mapping, sale_date)
         report = _service(models_dir).evaluate(sales, model)
     except (InputError, ModelNotFoundError) as exc:
         raise _fail(str(exc)) from exc

@@ -72,6 +72,18 @@ ALIASES: dict[str, str] = {
     "registration_date": "first_registration",
     "first_registration_date": "first_registration",
     "date_of_sale": "sale_date",
+    "year": "year",
+    "model_year": "year",
+    "registration_year": "year",
+    "reg_year": "year",
+    "year_of_manufacture": "year",
+    "manufacturing_year": "year",
+    "miles": "mileage_miles",
+    "odometer_miles": "mileage_miles",
+    "mileage_mi": "mileage_miles",
+    "car_name": "name",
+    "title": "name",
+    "vehicle": "name",
     "sold_date": "sale_date",
     "grade": "condition_grade",
     "condition": "condition_grade",
@@ -149,6 +161,7 @@ def read_sales(
     *,
     today: date | None = None,
     max_rows: int | None = None,
+    sale_date: date | None = None,
 ) -> SalesData:
     """Parse a lender's CSV and validate it; raise InputError naming row and column."""
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
@@ -158,7 +171,7 @@ def read_sales(
         raise InputError.single("csv", f"cannot parse CSV: {exc}") from exc
     if max_rows is not None and len(raw) > max_rows:
         raise InputError.single("csv", f"{len(raw)} data rows; at most {max_rows} are accepted here")
-    return validate_sales_frame(raw, mapping, today=today)
+    return validate_sales_frame(raw, mapping, today=today, sale_date=sale_date)
 
 
 def _rename(raw: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -186,16 +199,85 @@ def _rename(raw: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[pd.DataFrame
     return out, source
 
 
+_NUMBER = r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*([A-Za-z/%. ]{0,12})\s*$"
+
+
+def parse_numbers(cells: pd.Series) -> np.ndarray:
+    """Numbers from text: plain, with thousands commas ("45,000"), or with a unit ("23.4 kmpl",
+    "74 bhp", "1248 CC"); NaN where a cell is none of these."""
+    plain = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+    todo = ~np.isfinite(plain) & cells.notna().to_numpy()
+    if todo.any():
+        found = cells[todo].astype(str).str.extract(_NUMBER)[0].str.replace(",", "", regex=False)
+        plain[todo] = pd.to_numeric(found, errors="coerce").to_numpy(dtype=np.float64)
+    nan_words = cells.astype(str).str.strip().str.lower().isin(["nan", "inf", "-inf", "+inf", "infinity"])
+    plain[nan_words.to_numpy()] = np.nan
+    return plain
+
+
 def _is_missing(cells: pd.Series) -> np.ndarray:
     return cells.str.lower().isin(MISSING_WORDS).to_numpy()
 
 
+def _derive(cells: pd.DataFrame, source: dict[str, str], sale_date: date | None) -> list[ColumnPlan]:
+    """Columns lenders' files often carry instead of the canonical ones, turned into them."""
+    notes: list[ColumnPlan] = []
+    if "sale_date" not in cells and sale_date is not None:
+        cells["sale_date"] = sale_date.isoformat()
+        source["sale_date"] = "(--sale-date)"
+    if "first_registration" not in cells and "year" in cells and "age_months" not in cells:
+        years = pd.to_numeric(cells["year"], errors="coerce")
+        first = pd.to_datetime(years.astype("Int64").astype(str) + "-07-01", errors="coerce")
+        if "sale_date" in cells:  # a car of this year's model sold before July: registered by its sale
+            sold = pd.to_datetime(cells["sale_date"], errors="coerce", format="mixed")
+            first = first.where(~(first > sold), sold)
+        cells["first_registration"] = np.where(first.notna(), first.dt.strftime("%Y-%m-%d"), cells["year"])
+        source["first_registration"] = source["year"]
+        notes.append(
+            ColumnPlan(
+                "year",
+                source["year"],
+                "dropped",
+                note="read as first registration on 1 July (or the sale date, if earlier)",
+            )
+        )
+    elif "year" in cells:
+        notes.append(ColumnPlan("year", source["year"], "dropped", note="age is given otherwise"))
+    if "year" in cells:
+        cells.drop(columns=["year"], inplace=True)
+    if "mileage_km" not in cells and "mileage_miles" in cells:
+        miles = parse_numbers(cells["mileage_miles"].where(~_is_missing(cells["mileage_miles"]), None))
+        cells["mileage_km"] = np.where(
+            np.isfinite(miles), (miles * 1.609344).round(1).astype(str), cells["mileage_miles"]
+        )
+        source["mileage_km"] = source["mileage_miles"]
+        cells.drop(columns=["mileage_miles"], inplace=True)
+    if "name" in cells and not any(h in cells for h in HIERARCHY):
+        words = cells["name"].str.split()
+        cells["make"] = words.str[0].fillna("")
+        cells["model"] = words.str[:2].str.join(" ").fillna("")
+        source["make"] = source["model"] = source["name"]
+        notes.append(
+            ColumnPlan("name", source["name"], "dropped", note="make = its first word, model = its first two")
+        )
+        cells.drop(columns=["name"], inplace=True)
+    return notes
+
+
 def validate_sales_frame(
-    raw: pd.DataFrame, mapping: Mapping[str, str] | None = None, *, today: date | None = None
+    raw: pd.DataFrame,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    today: date | None = None,
+    sale_date: date | None = None,
 ) -> SalesData:
-    """Validate text cells (as read from a CSV); the typed data or InputError."""
+    """Validate text cells (as read from a CSV); the typed data or InputError.
+
+    ``sale_date``: the collection date of a file whose sales carry none (one date for all rows).
+    """
     today = today or date.today()
     cells, source = _rename(raw, dict(mapping or {}))
+    derived = _derive(cells, source, sale_date)
     problems: list[FieldProblem] = []
     flags: list[dict[str, Any]] = []
     n = len(cells)
@@ -240,7 +322,7 @@ def validate_sales_frame(
     for col in [c for c in cells if c in KNOWN_NUMERIC]:
         text = cells[col]
         miss = _is_missing(text)
-        values = pd.to_numeric(text.where(~miss, None), errors="coerce").to_numpy(dtype=np.float64)
+        values = parse_numbers(text.where(~miss, None))
         report(~miss & ~np.isfinite(values), col, "not a finite number")
         lo, hi = KNOWN_NUMERIC[col]
         finite = np.isfinite(values)
@@ -365,7 +447,7 @@ def validate_sales_frame(
             continue
         if col in KNOWN_NUMERIC:
             continue
-        nums = pd.to_numeric(text.where(~miss, None), errors="coerce").to_numpy(dtype=np.float64)
+        nums = parse_numbers(text.where(~miss, None))
         lowered = text.str.lower()
         present = ~miss
         if present.sum() == 0:
@@ -383,6 +465,7 @@ def validate_sales_frame(
             plans.append(_categorical_plan(col, source[col], text.where(present, "(missing)"), out))
     frame = pd.DataFrame(out, index=cells.index).reset_index(drop=True)
     order = {"target": 0, "age": 1, "date": 2, "hierarchy": 3}
+    plans.extend(derived)
     plans.sort(key=lambda p: (order.get(p.kind, 4), p.name))
     logger.info(
         "sales validated: %d rows, %d columns used, %d rows flagged",

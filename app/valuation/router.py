@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -99,10 +99,13 @@ def _read_upload(file: UploadFile) -> bytes:
     return data
 
 
-def _read_sales(raw: bytes, mapping: str | None) -> Any:
+def _read_sales(raw: bytes, mapping: str | None, sale_date: date | None = None) -> Any:
     if raw.count(b"\n") > MAX_TRAIN_ROWS + 1:
         raise TooLarge(f"file has more than {MAX_TRAIN_ROWS} rows, the limit for training here", "file")
-    return read_sales(raw, parse_mapping(mapping), max_rows=MAX_TRAIN_ROWS)
+    return read_sales(raw, parse_mapping(mapping), max_rows=MAX_TRAIN_ROWS, sale_date=sale_date)
+
+
+SaleDate = Annotated[date | None, Form(description="collection date of a file whose rows carry no sale date")]
 
 
 def _rounds(value: int) -> int:
@@ -242,13 +245,14 @@ def train(
     ] = None,
     coverage: Annotated[float, Form(gt=0.5, lt=1.0)] = 0.9,
     num_boost_round: Annotated[int, Form(description=f"most boosting rounds (≤ {MAX_ROUNDS_LIMIT})")] = 1000,
+    sale_date: SaleDate = None,
 ) -> TrainResponse:
     """Registers a new version of the caller's bank's model. It is *not* promoted (unless the bank
     has no champion yet): promote it explicitly."""
     authorise(user, Action.train, None)
     config = TrainConfig(num_boost_round=_rounds(num_boost_round), coverage=coverage)
     raw = _read_upload(file)
-    sales = _read_sales(raw, mapping)
+    sales = _read_sales(raw, mapping, sale_date)
     registered, result = service.train_and_register(
         sales,
         None,
@@ -275,11 +279,12 @@ def retrain(
     coverage: Annotated[float, Form(gt=0.5, lt=1.0)] = 0.9,
     num_boost_round: Annotated[int, Form()] = 1000,
     promote_if_better: Annotated[bool, Form()] = True,
+    sale_date: SaleDate = None,
 ) -> TrainResponse:
     authorise(user, Action.train, None)
     config = TrainConfig(num_boost_round=_rounds(num_boost_round), coverage=coverage)
     raw = _read_upload(file)
-    sales = _read_sales(raw, mapping)
+    sales = _read_sales(raw, mapping, sale_date)
     registered, result, comparison, drift_rows = service.retrain(
         sales,
         config,

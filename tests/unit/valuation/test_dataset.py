@@ -118,3 +118,36 @@ def test_unseen_categories_fall_back_when_valuing_and_evaluating() -> None:
     frame = vehicle_frame([{"make": "Lada", "segment": "pickup", "age_months": 24.0}], result.model.design)
     value, low, high = (float(a[0]) for a in result.model.value_frame(frame))
     assert 0 < low < value < high
+
+
+def test_a_public_listing_file_with_name_year_units_and_one_collection_date() -> None:
+    from app.valuation.lender_shapes import lender_sales
+
+    src = lender_sales("one_sale_date", 90, seed=4)
+    age_years = (
+        src["sale_date"].astype("datetime64[ns]") - src["first_registration"].astype("datetime64[ns]")
+    ).dt.days / 365.25
+    lines = ["name,year,selling_price,km_driven,fuel,mileage,engine,owner"]
+    for i, row in src.iterrows():
+        year = 2025 - int(age_years[i])
+        lines.append(
+            f'{row["make"]} {row["model"]} VDI,{year},{row["price"]:.0f},"{int(row["mileage_km"]):,}",'
+            f"{('Diesel', 'Petrol')[i % 2]},{18 + i % 7}.4 kmpl,{1100 + 100 * (i % 4)} CC,{i % 3}"
+        )
+    data = read_sales("\n".join(lines), sale_date=date(2025, 5, 15))
+    plan = {p.name: p for p in data.columns}
+    assert plan["make"].kind == "hierarchy" and plan["make"].source == "name"
+    assert plan["mileage_km"].kind == "numeric" and plan["mileage_km"].source == "km_driven"
+    assert plan["mileage"].kind == "numeric" and plan["engine"].kind == "numeric"  # units stripped
+    assert plan["fuel"].kind == "categorical"
+    assert data.frame["mileage_km"].max() > 1000  # "45,000" read as 45000
+    result = train_model(data, None, FAST)
+    assert result.cv.folds.kind == "random"  # one collection date
+    assert result.metrics["mape"] < 0.3
+    with pytest.raises(InputError, match="sale_date"):
+        read_sales("\n".join(lines))  # a model year alone gives no age without the collection date
+
+
+def test_miles_are_converted_to_km() -> None:
+    data = read_sales(_csv("make,age_months,miles,price", ["Ford,12,10000,9000", "Kia,24,20000,8000"] * 20))
+    assert data.frame["mileage_km"].iloc[0] == pytest.approx(16093.4, abs=0.1)
