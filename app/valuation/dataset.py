@@ -244,14 +244,14 @@ def _derive(cells: pd.DataFrame, source: dict[str, str], sale_date: date | None)
     elif "year" in cells:
         notes.append(ColumnPlan("year", source["year"], "dropped", note="age is given otherwise"))
     if "year" in cells:
-        cells.drop(columns=["year"], inplace=True)
+        del cells["year"]
     if "mileage_km" not in cells and "mileage_miles" in cells:
         miles = parse_numbers(cells["mileage_miles"].where(~_is_missing(cells["mileage_miles"]), None))
         cells["mileage_km"] = np.where(
             np.isfinite(miles), (miles * 1.609344).round(1).astype(str), cells["mileage_miles"]
         )
         source["mileage_km"] = source["mileage_miles"]
-        cells.drop(columns=["mileage_miles"], inplace=True)
+        del cells["mileage_miles"]
     if "name" in cells and not any(h in cells for h in HIERARCHY):
         words = cells["name"].str.split()
         cells["make"] = words.str[0].fillna("")
@@ -260,7 +260,7 @@ def _derive(cells: pd.DataFrame, source: dict[str, str], sale_date: date | None)
         notes.append(
             ColumnPlan("name", source["name"], "dropped", note="make = its first word, model = its first two")
         )
-        cells.drop(columns=["name"], inplace=True)
+        del cells["name"]
     return notes
 
 
