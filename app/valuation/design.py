@@ -78,10 +78,10 @@ class Design:
     def hierarchy_keys(self, frame: pd.DataFrame) -> list[np.ndarray]:
         """Node keys per level: level 0 is everything, then make ⊃ model (or make ⊃ segment) paths."""
         keys = [np.full(len(frame), "*", dtype=object)]
-        path = pd.Series(["*"] * len(frame), index=frame.index, dtype=object)
+        path = ["*"] * len(frame)
         for col in self.hierarchy:
-            path = path + "|" + frame[col].astype(str)
-            keys.append(path.to_numpy(dtype=object))
+            path = [f"{p}|{v}" for p, v in zip(path, frame[col].to_numpy(), strict=True)]
+            keys.append(np.array(path, dtype=object))
         return keys
 
     def _numeric_raw(self, frame: pd.DataFrame) -> np.ndarray:
@@ -93,7 +93,11 @@ class Design:
                 months = _months(frame["sale_date"]) - float(self.time_origin or 0.0)
                 cols.append(np.clip(months, 0.0, self.time_span))
             elif col in frame:
-                cols.append(pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64))
+                values = frame[col].to_numpy()
+                try:
+                    cols.append(values.astype(np.float64))
+                except (TypeError, ValueError):
+                    cols.append(pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64))
             else:
                 cols.append(np.full(len(frame), np.nan))
         return np.column_stack(cols) if cols else np.zeros((len(frame), 0))
@@ -101,11 +105,19 @@ class Design:
     def codes(self, frame: pd.DataFrame) -> np.ndarray:
         """Categorical columns as integer codes; rare, unseen and missing share the pooled code 0."""
         out = []
+        lookups = self._lookups()
         for col in self.categorical:
-            lookup = {v: i + 1 for i, v in enumerate(self.levels[col])}
-            values = frame[col].astype(str) if col in frame else pd.Series([OTHER] * len(frame))
-            out.append(values.map(lookup).fillna(0).to_numpy(dtype=np.float64))
+            lookup = lookups[col]
+            values = frame[col].to_numpy() if col in frame else [OTHER] * len(frame)
+            out.append(np.array([lookup.get(str(v), 0) for v in values], dtype=np.float64))
         return np.column_stack(out) if out else np.zeros((len(frame), 0))
+
+    def _lookups(self) -> dict[str, dict[str, int]]:
+        cached: dict[str, dict[str, int]] | None = getattr(self, "_lookup_cache", None)
+        if cached is None:
+            cached = {c: {v: i + 1 for i, v in enumerate(self.levels[c])} for c in self.categorical}
+            self._lookup_cache = cached
+        return cached
 
     def tree_matrix(self, frame: pd.DataFrame) -> np.ndarray:
         return np.column_stack([self._numeric_raw(frame), self.codes(frame)])
@@ -187,5 +199,12 @@ class Design:
 
 
 def _months(dates: pd.Series) -> np.ndarray:
-    d = pd.to_datetime(dates)
-    return (d.dt.year * 12 + d.dt.month - 1 + (d.dt.day - 1) / 31.0).to_numpy(dtype=np.float64)
+    """Months since year 0 (consecutive calendar months differ by one), with the day as a fraction."""
+    values = dates.to_numpy()
+    if values.dtype.kind != "M":
+        values = pd.to_datetime(dates).to_numpy()
+    day = values.astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    frac = (day - month).astype(np.float64) / 31.0
+    out = month.astype(np.float64) + 1970 * 12 + frac
+    return np.where(np.isnat(values), np.nan, out)

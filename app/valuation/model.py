@@ -334,9 +334,43 @@ def _market_trend(
     return float(np.clip(raw * TREND_DAMPING, -TREND_CAP_PER_MONTH, TREND_CAP_PER_MONTH)), source
 
 
+def _vehicle_record(rec: dict[str, Any], design: Design) -> dict[str, Any]:
+    """One vehicle (plain values) → one row of the frame :func:`vehicle_frame` makes (no pandas per field)."""
+    out = dict(rec)
+    when = rec.get("valuation_date")
+    when_d = date.fromisoformat(str(when)) if when is not None else None
+    if out.get("age_months") is None:
+        first = rec.get("first_registration")
+        if first is None or when_d is None:
+            raise InputError.single("first_registration", "required (or age_months)")
+        out["age_months"] = (when_d - date.fromisoformat(str(first))).days / DAYS_PER_MONTH
+    out["age_months"] = max(float(out["age_months"]), 0.0)
+    out["sale_date"] = pd.Timestamp(when_d if when_d is not None else date.today())
+    for col in design.categorical:
+        value = out.get(col)
+        out[col] = "(missing)" if value is None else str(value)
+    for plan in design.plans:
+        if plan.name not in out or plan.kind not in ("boolean", "numeric"):
+            continue
+        value = out[plan.name]
+        if plan.kind == "boolean":
+            word = str(value).strip().lower()
+            out[plan.name] = 1.0 if word in TRUE_WORDS else 0.0 if word in FALSE_WORDS else np.nan
+        else:
+            try:
+                out[plan.name] = float(value) if value is not None and not isinstance(value, bool) else np.nan
+            except (TypeError, ValueError):
+                out[plan.name] = np.nan
+    if design.has_list_price and out.get("new_price") is None:
+        raise InputError.single("new_price", "required by this model (it was trained with list prices)")
+    return out
+
+
 def vehicle_frame(records: list[dict[str, Any]] | pd.DataFrame, design: Design) -> pd.DataFrame:
     """Vehicles to value as a frame of the training columns (age from dates when not given)."""
-    frame = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame(records)
+    if not isinstance(records, pd.DataFrame):
+        return pd.DataFrame([_vehicle_record(r, design) for r in records])
+    frame = records.copy()
     if "age_months" not in frame or frame["age_months"].isna().any():
         first = pd.to_datetime(frame["first_registration"]) if "first_registration" in frame else None
         if first is None:
