@@ -199,7 +199,10 @@ def _rename(raw: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[pd.DataFrame
     return out, source
 
 
-_NUMBER = r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*([A-Za-z/%. ]{0,12})\s*$"
+_NUMBER = (
+    r"^\s*(?:[$€£¥₹]|[A-Z]{2,3}\s?)?\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*([A-Za-z/%. ]{0,12})\s*$"
+)
+IDENTIFIERS = {"id", "index", "row", "row_id", "listing_id", "vin", "stock_id", "url", "link"}
 
 
 def parse_numbers(cells: pd.Series) -> np.ndarray:
@@ -304,7 +307,20 @@ def validate_sales_frame(
     if "price" not in cells:
         problems.append(FieldProblem("price", "column missing (the sale or asking price is required)"))
     has_dates = "first_registration" in cells and "sale_date" in cells
-    if not has_dates and "age_months" not in cells and "age_years" not in cells:
+    if (
+        not has_dates
+        and "age_months" not in cells
+        and "age_years" not in cells
+        and "first_registration" in cells
+    ):
+        problems.append(
+            FieldProblem(
+                "sale_date",
+                "column missing: the age needs each sale's date, or the file's one collection date "
+                "(CLI --sale-date, form field sale_date)",
+            )
+        )
+    elif not has_dates and "age_months" not in cells and "age_years" not in cells:
         problems.append(
             FieldProblem(
                 "age_months",
@@ -439,6 +455,9 @@ def validate_sales_frame(
 
     for col in cells:
         if col in out or col in ("age_years", "first_registration") or (col in RESERVED and col != "price"):
+            continue
+        if col in IDENTIFIERS or col.startswith("unnamed"):
+            plans.append(ColumnPlan(col, source[col], "dropped", note="an identifier, not a feature"))
             continue
         text = cells[col]
         miss = _is_missing(text)

@@ -148,6 +148,15 @@ def test_a_public_listing_file_with_name_year_units_and_one_collection_date() ->
         read_sales("\n".join(lines))  # a model year alone gives no age without the collection date
 
 
+def test_currency_signs_identifier_columns_and_a_missing_sale_date() -> None:
+    rows = [f'{i},"${9000 + 10 * i:,}",Ford,{12 + i}' for i in range(40)]
+    data = read_sales(_csv("Unnamed: 0,price,make,age_months", rows))
+    assert data.frame["price"].iloc[5] == 9050.0
+    assert {p.name: p.kind for p in data.columns}["unnamed:_0"] == "dropped"
+    with pytest.raises(InputError, match="collection date"):
+        read_sales(_csv("make,year,price", ["Ford,2020,9000"]))
+
+
 def test_miles_are_converted_to_km() -> None:
     data = read_sales(_csv("make,age_months,miles,price", ["Ford,12,10000,9000", "Kia,24,20000,8000"] * 20))
     assert data.frame["mileage_km"].iloc[0] == pytest.approx(16093.4, abs=0.1)
