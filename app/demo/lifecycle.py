@@ -67,6 +67,7 @@ async def lifecycle(client: DemoClient, serial: int) -> AsyncIterator[tuple[str,
         "inputs_hash": _inputs_hash(vin, "2022", "Accord"),
         "valuer": "BankA collateral desk",
     }
+    await client.register_model("BankAMSP", "demo-hedonic", "1.0.0")
     await client.call(BANK_A, "POST", "/valuations", json=valuation)
     yield "Bank A records a valuation", "150000.00 CNY (90% interval 138000–162000)"
 

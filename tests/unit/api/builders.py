@@ -103,11 +103,21 @@ class Api:
         assert response.status_code == status, response.text
         return response.json()
 
+    def register_model(
+        self, bank: str = BANK_A, model_id: str = "test-model", version: str = "1.0.0"
+    ) -> None:
+        """The test model version on chain, registered by the bank's model administrator (once)."""
+        msp = bank.partition("@")[2]
+        body = {"model_id": model_id, "model_version": version, "model_card_sha256": "cd" * 32}
+        response = self.post(f"models1@{msp}", "/model-versions", json=body)
+        assert response.status_code in (201, 409), response.text
+
     def register(self, serial: int) -> dict[str, Any]:
         return self.ok(self.post(TA, "/vehicles", json=registration(serial)), 201)
 
     def mortgage(self, serial: int, suffix: str = "A", bank: str = BANK_A, amount: str = "100000.00") -> str:
         """Value (if needed), upload consent, request and record a lien; returns the lien id."""
+        self.register_model(bank)
         self.post(bank, "/valuations", json=valuation(serial))
         consent = self.ok(
             self.upload(bank, "owner_consent", f"consent {serial}{suffix}".encode(), vin=vin(serial)), 201

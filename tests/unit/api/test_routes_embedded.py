@@ -133,6 +133,7 @@ def test_seizure_insurance_records_valuation_and_config(api: Api) -> None:
     assert len(api.ok(api.get(INSURER, f"/vehicles/{vin(3)}/maintenance"))) == 1
     assert api.post(BANK_A, "/maintenance", json={**maintenance, "record_id": "M2"}).status_code == 403
 
+    api.register_model(BANK_B)
     api.ok(api.post(BANK_B, "/valuations", json=valuation(3, "88000.00")), 201)
     latest = api.ok(api.get(BANK_A, f"/vehicles/{vin(3)}/valuations/latest"))
     assert latest["value"] == "88000.00" and latest["stale"] is False
