@@ -21,6 +21,7 @@ RULES: tuple[str, ...] = (
     "geofence_exit",
     "odometer_rollback",
     "ltv_breach",
+    "projected_ltv_breach",
     "idle_vehicle",
     "telematics_anomaly",
 )

@@ -204,6 +204,37 @@ def ltv_rule(t: LoanTimeline, th: Thresholds) -> list[Alert]:
     return alerts
 
 
+def projected_ltv_rule(
+    loan_id: str,
+    vin: str,
+    as_of: date,
+    projection: Sequence[tuple[int, date, float, float]],
+    th: Thresholds | None = None,
+    horizon_months: int = 12,
+) -> list[Alert]:
+    """Warn today when the residual-value forecast puts LTV over a limit within the horizon.
+
+    ``projection``: (month ahead, date, LTV on the point value, LTV on the interval's low value),
+    as :func:`app.valuation.forecast.forecast` gives. Medium when the pessimistic LTV passes
+    ``ltv_medium``; high when the point LTV does, or the pessimistic one passes ``ltv_high``.
+    """
+    th = th or Thresholds()
+    ahead = [p for p in projection if 0 < p[0] <= horizon_months]
+    high = next((p for p in ahead if p[2] > th.ltv_medium or p[3] > th.ltv_high), None)
+    medium = next((p for p in ahead if p[3] > th.ltv_medium), None)
+    hit, severity = (high, "high") if high is not None else (medium, "medium")
+    if hit is None:
+        return []
+    month, when, ltv, ltv_low = hit
+    return [Alert(
+        loan_id, vin, "projected_ltv_breach", severity, as_of,
+        f"projected LTV {ltv:.2f} (pessimistic {ltv_low:.2f}) in {month} month(s), on {when}, exceeds "
+        f"{th.ltv_high if severity == 'high' and ltv_low > th.ltv_high else th.ltv_medium:.2f}",
+        {"months_ahead": month, "date": when.isoformat(), "projected_ltv": round(ltv, 4),
+         "projected_ltv_pessimistic": round(ltv_low, 4), "horizon_months": horizon_months},
+    )]  # fmt: skip
+
+
 EXPLICIT_RULES = (insurance_rule, geofence_rule, idle_rule, rollback_rule, ltv_rule)
 
 

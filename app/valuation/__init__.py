@@ -1,6 +1,7 @@
-"""Collateral valuation: a residual-value model for used vehicles with intervals and explanations.
+"""Collateral valuation learnt from a lender's own sales: model choice by cross-validation.
 
-The model predicts log(price / new price) with LightGBM (monotone in age and mileage), wraps it
-with a split-conformal interval, and registers every trained version on disk so any valuation can
-be reproduced from its model version and the hash of its canonical inputs.
+Candidates (segment median, shrunk depreciation curve, ridge, tuned monotone LightGBM, a blend) are
+scored on the same folds of the user's data, the best is refit on every row, and cross-conformal
+intervals come from the same folds. Versions are registered per bank; the one in use is the
+explicitly promoted champion; any valuation can be reproduced from its version and input hash.
 """

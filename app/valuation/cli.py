@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,11 +12,14 @@ import typer
 from pydantic import ValidationError
 
 from app.valuation.canonical import sha256_hex
+from app.valuation.dataset import SalesData, read_sales
+from app.valuation.drift import prometheus_text
 from app.valuation.errors import InputError, ModelNotFoundError
+from app.valuation.lender_shapes import SHAPES, lender_sales, to_csv
 from app.valuation.mileage import Reading, TrackPoint, estimate_mileage
-from app.valuation.model import TrainConfig
-from app.valuation.records import read_sales_csv
+from app.valuation.model import TrainConfig, TrainingResult
 from app.valuation.registry import ModelRegistry
+from app.valuation.report import write_report
 from app.valuation.schemas import MileageRequest, ReproduceRequest, ValueRequest
 from app.valuation.service import ValuationService
 from app.valuation.synthetic import generate_market, market_to_csv
@@ -28,7 +32,7 @@ ModelsDir = Annotated[
     Path | None,
     typer.Option("--models-dir", help="model registry root (default $MLEDGER_MODELS_DIR or .data/models)"),
 ]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="name@version; the latest when omitted")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="name@version; the champion when omitted")]
 
 
 def _service(models_dir: Path | None) -> ValuationService:
@@ -60,31 +64,73 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
-def _print_metrics(metrics: dict[str, float], baseline: dict[str, float]) -> None:
-    typer.echo(f"{'metric':<26}{'model':>10}{'baseline':>10}")
-    for key in (
-        "mape",
-        "within_8pct",
-        "within_15pct",
-        "median_error",
-        "interval_coverage",
-        "mean_interval_width_pct",
-    ):
-        if key in metrics:
-            b = f"{baseline[key]:>10.4f}" if key in baseline else f"{'-':>10}"
-            typer.echo(f"{key:<26}{metrics[key]:>10.4f}{b}")
-    typer.echo(f"{'holdout rows':<26}{int(metrics['n']):>10}")
+def _print_cv(result: TrainingResult) -> None:
+    typer.echo(f"{'candidate':<20}{'CV MAPE':>10}{'± se':>8}{'≤8%':>8}{'≤15%':>8}")
+    for row in result.cv.table:
+        mark = "  <- chosen" if row["family"] == result.cv.chosen else ""
+        typer.echo(
+            f"{row['family']:<20}{row['cv_mape']:>10.4f}{row['cv_mape_se']:>8.4f}"
+            f"{row['within_8pct']:>8.3f}{row['within_15pct']:>8.3f}{mark}"
+        )
+    iv = result.intervals
+    typer.echo(
+        f"interval: target {iv['target']:.2f}, CV coverage {iv['cv_coverage']:.3f}, "
+        f"mean width {iv['cv_mean_width_pct']:.3f} of the value; folds {json.dumps(result.split)}"
+    )
+    typer.echo(f"selection procedure (nested) CV MAPE {result.metrics['selection_mape']:.4f}")
+    used = [f"{p.name}({p.kind})" for p in result.data.columns if p.kind not in ("dropped", "target")]
+    typer.echo("columns used: " + ", ".join(used))
+    dropped = [p.name for p in result.data.columns if p.kind == "dropped"]
+    if dropped:
+        typer.echo("columns dropped: " + ", ".join(dropped))
+    if result.data.flags:
+        typer.echo(f"flagged rows: {len({f['row'] for f in result.data.flags})} (see the report)")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+SaleDateOpt = Annotated[
+    str | None,
+    typer.Option("--sale-date", help="YYYY-MM-DD: the collection date of a file without sale dates"),
+]
+
+
+def _load_sales(csv: Path, mapping: str | None, sale_date: str | None = None) -> tuple[SalesData, bytes]:
+    raw = csv.read_bytes()
+    cols = _read_json(mapping) if mapping else {}
+    try:
+        when = date.fromisoformat(sale_date) if sale_date else None
+    except ValueError as exc:
+        raise _fail(f"--sale-date: not a YYYY-MM-DD date ({sale_date!r})") from exc
+    return read_sales(raw, cols, sale_date=when), raw
+
+
+def _write_report(
+    service: ValuationService, registered: Any, result: TrainingResult, out: Path | None
+) -> None:
+    out = out or (service.registry.root / registered.name / f"v{registered.version}")
+    card = {**registered.meta["card"], "model_id": registered.model_id, "ref": registered.ref}
+    card.pop("profile", None)
+    paths = write_report(out, result, card, registered.ref)
+    typer.echo(f"report: {paths['report']}\nmodel card: {paths['card']}")
 
 
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write")],
-    rows: Annotated[int, typer.Option(min=100, max=1_000_000)] = 20_000,
+    rows: Annotated[int, typer.Option(min=30, max=1_000_000)] = 20_000,
     seed: int = 7,
+    shape: Annotated[
+        str | None, typer.Option(help=f"a lender-shaped file instead: {', '.join(SHAPES)}")
+    ] = None,
 ) -> None:
     """Write a seeded synthetic sales CSV (demo data; not real-market accuracy)."""
-    market = generate_market(rows, seed=seed)
-    out.write_text(market_to_csv(market))
+    if shape is not None:
+        if shape not in SHAPES:
+            raise _fail(f"--shape: one of {', '.join(SHAPES)}")
+        out.write_bytes(to_csv(lender_sales(shape, rows, seed)))
+    else:
+        out.write_text(market_to_csv(generate_market(rows, seed=seed)))
     typer.echo(f"wrote {rows} synthetic sales to {out}")
 
 
@@ -96,38 +142,114 @@ def train(
     ] = None,
     synthetic: Annotated[int | None, typer.Option(help="train on this many synthetic sales instead")] = None,
     seed: int = 7,
-    rounds: Annotated[int, typer.Option(min=10, max=5000)] = 200,
+    rounds: Annotated[int, typer.Option(min=10, max=2000, help="most boosting rounds")] = 1000,
     coverage: Annotated[float, typer.Option(min=0.5, max=0.99)] = 0.9,
+    name: Annotated[str, typer.Option(help="model name in the registry")] = "residual-value",
+    promote: Annotated[
+        bool | None, typer.Option("--promote/--no-promote", help="default: only if no champion yet")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="report folder (default: the version's folder)")] = None,
+    sale_date: SaleDateOpt = None,
     models_dir: ModelsDir = None,
 ) -> None:
-    """Validate, split by time, train, evaluate beside the depreciation table, and register."""
+    """Choose a model by cross-validation, refit on all rows, register; write report and model card."""
     service = _service(models_dir)
     config = TrainConfig(num_boost_round=rounds, coverage=coverage, seed=seed)
     try:
         if synthetic is not None:
             market = generate_market(synthetic, seed=seed)
             registered, result = service.train_and_register(
-                market.sales, market.index, config, source=f"synthetic(rows={synthetic}, seed={seed})"
+                market.sales,
+                market.index,
+                config,
+                source=f"synthetic(rows={synthetic}, seed={seed})",
+                name=name,
+                promote=promote,
             )
         elif csv is not None:
-            raw = csv.read_bytes()
-            cols = _read_json(mapping) if mapping else {}
-            sales = read_sales_csv(raw, cols)
+            sales, raw = _load_sales(csv, mapping, sale_date)
             registered, result = service.train_and_register(
-                sales, None, config, source=f"csv:{csv.name}", raw_sha256=sha256_hex(raw)
+                sales,
+                None,
+                config,
+                source=f"csv:{csv.name}",
+                raw_sha256=sha256_hex(raw),
+                name=name,
+                promote=promote,
             )
         else:
             raise _fail("give --csv FILE or --synthetic ROWS")
     except InputError as exc:
         raise _fail(str(exc)) from exc
-    except OSError as exc:
-        raise _fail(f"cannot read {csv}: {exc}") from exc
-    typer.echo(f"registered {registered.ref} (id {registered.model_id})")
+    except (OSError, ModelNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    champion = service.champion_ref(name)
+    typer.echo(f"registered {registered.ref} (id {registered.model_id}); champion: {champion}")
     typer.echo(f"training data sha256 {registered.meta['training']['data_sha256']}")
-    typer.echo(f"market index: {result.index_source}; split: {json.dumps(result.split)}")
-    _print_metrics(result.metrics, result.baseline_metrics)
+    _print_cv(result)
+    _write_report(service, registered, result, report)
     if synthetic is not None:
         typer.echo("note: synthetic data - these figures are not real-market accuracy")
+
+
+@app.command()
+def retrain(
+    csv: Annotated[Path, typer.Option("--csv", help="the new sales CSV")],
+    mapping: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[str, typer.Option(help="model name in the registry")] = "residual-value",
+    seed: int = 7,
+    rounds: Annotated[int, typer.Option(min=10, max=2000)] = 1000,
+    coverage: Annotated[float, typer.Option(min=0.5, max=0.99)] = 0.9,
+    promote: Annotated[bool, typer.Option("--promote-if-better/--no-promote")] = True,
+    metrics_out: Annotated[Path | None, typer.Option(help="write the PSI figures as Prometheus text")] = None,
+    report: Annotated[Path | None, typer.Option()] = None,
+    sale_date: SaleDateOpt = None,
+    models_dir: ModelsDir = None,
+) -> None:
+    """Train a challenger on new data; compare with the champion on the same folds; report input drift."""
+    service = _service(models_dir)
+    try:
+        sales, raw = _load_sales(csv, mapping, sale_date)
+        registered, result, comparison, rows = service.retrain(
+            sales,
+            TrainConfig(num_boost_round=rounds, coverage=coverage, seed=seed),
+            source=f"csv:{csv.name}",
+            raw_sha256=sha256_hex(raw),
+            name=name,
+            promote_if_better=promote,
+        )
+    except (InputError, ModelNotFoundError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(
+        f"challenger {registered.ref}: CV MAPE {comparison['challenger_mape']:.4f} vs champion "
+        f"{comparison['champion']} {comparison['champion_mape']:.4f} on the same {comparison['folds']} folds "
+        f"(challenger better on {comparison['challenger_fold_wins']}); "
+        + ("promoted" if comparison["promoted"] else "not promoted")
+    )
+    _print_cv(result)
+    typer.echo("input drift (PSI vs the champion's training data):")
+    for row in rows:
+        shown = "-" if row["psi"] is None else f"{row['psi']:.4f}"
+        typer.echo(f"  {row['feature']:<28}{shown:>10}  {row['status']}")
+    if metrics_out is not None:
+        metrics_out.write_text(prometheus_text(name, rows))
+        typer.echo(f"metrics: {metrics_out}")
+    _write_report(service, registered, result, report)
+
+
+@app.command()
+def promote(
+    version: Annotated[int, typer.Argument(help="the version to make champion")],
+    name: Annotated[str, typer.Option()] = "residual-value",
+    reason: Annotated[str, typer.Option()] = "",
+    models_dir: ModelsDir = None,
+) -> None:
+    """Make a registered version the one valuations use (explicit; never "newest wins")."""
+    try:
+        record = _service(models_dir).promote(version, "cli", reason, name=name)
+    except ModelNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"champion of {name}: v{record['version']} (was v{record['previous']})")
 
 
 @app.command()
@@ -135,19 +257,20 @@ def evaluate(
     csv: Annotated[Path, typer.Option("--csv", help="sales CSV (ideally sales the model has not seen)")],
     mapping: Annotated[str | None, typer.Option()] = None,
     model: ModelOpt = None,
+    sale_date: SaleDateOpt = None,
     models_dir: ModelsDir = None,
 ) -> None:
-    """Accuracy of a registered model on a sales CSV, beside its depreciation-table baseline."""
+    """Accuracy of a registered model on a sales CSV (unseen categories fall back, never refuse)."""
     try:
-        report = _service(models_dir).evaluate(
-            read_sales_csv(csv.read_bytes(), _read_json(mapping) if mapping else {}), model
-        )
-    except InputError as exc:
-        raise _fail(str(exc)) from exc
-    except ModelNotFoundError as exc:
+        sales, _ = _load_sales(csv, mapping, sale_date)
+        report = _service(models_dir).evaluate(sales, model)
+    except (InputError, ModelNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"model {report['model']['ref']} (id {report['model']['model_id']})")
-    _print_metrics(report["metrics"], report["baseline_metrics"])
+    for key, value in report["metrics"].items():
+        typer.echo(f"{key:<26}{value:>10.4f}")
+    if report["fallbacks"]:
+        typer.echo("valued with the pooled level: " + json.dumps(report["fallbacks"]))
 
 
 def _value(vehicle: str, model: str | None, explain: bool, models_dir: Path | None) -> None:
@@ -221,14 +344,18 @@ def reproduce(
 
 
 @app.command()
-def models(models_dir: ModelsDir = None) -> None:
-    """List registered residual-value model versions with their holdout metrics."""
+def models(name: Annotated[str, typer.Option()] = "residual-value", models_dir: ModelsDir = None) -> None:
+    """List registered versions with their CV figures; the champion is marked."""
     service = _service(models_dir)
-    for m in service.registry.list(service.name):
+    champion = service.registry.champion(name) or {}
+    for m in service.registry.list(name):
         metrics = m.meta.get("metrics", {})
+        mark = " *champion*" if champion.get("version") == m.version else ""
         typer.echo(
-            f"{m.ref}\tid={m.model_id}\tmape={metrics.get('mape', float('nan')):.4f}\t"
-            f"coverage={metrics.get('interval_coverage', float('nan')):.3f}\t{m.meta['training']['source']}"
+            f"{m.ref}\tid={m.model_id}\t{m.meta.get('card', {}).get('chosen_family')}\t"
+            f"cv_mape={metrics.get('mape', float('nan')):.4f}\t"
+            f"coverage={metrics.get('interval_coverage', float('nan')):.3f}\t"
+            f"{m.meta['training']['source']}{mark}"
         )
 
 

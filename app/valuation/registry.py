@@ -95,6 +95,34 @@ class ModelRegistry:
         versions = self.versions(name)
         return versions[-1] + 1 if versions else 1
 
+    # --- the champion: the one version valuations use, set only by an explicit promotion ---------
+    def champion(self, name: str) -> dict[str, Any] | None:
+        """``{"version", "promoted_by", "promoted_at", "reason", "previous"}`` or None."""
+        path = self.root / check_name(name) / "champion.json"
+        try:
+            return dict(json.loads(path.read_text()))
+        except FileNotFoundError:
+            return None
+
+    def promote(self, name: str, version: int, actor: str, reason: str = "") -> dict[str, Any]:
+        """Make ``version`` the champion (atomic replace); the previous one is recorded."""
+        registered = self.get(name, version)
+        previous = self.champion(name)
+        record = {
+            "version": registered.version,
+            "model_id": registered.model_id,
+            "promoted_by": actor,
+            "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reason": reason,
+            "previous": None if previous is None else int(previous["version"]),
+        }
+        fd, tmp = tempfile.mkstemp(prefix=".champion-", dir=self.root / name)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh, indent=2, sort_keys=True)
+        os.replace(tmp, self.root / name / "champion.json")
+        logger.info("promoted %s@%d (by %s)", name, version, actor)
+        return record
+
     def list(self, name: str) -> list[RegisteredModel]:
         return [self.get(name, v) for v in self.versions(name)]
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 _VEHICLE_EXAMPLE: dict[str, Any] = {
     "make": "Toyota",
@@ -33,46 +34,76 @@ class MaintenanceRecord(BaseModel):
     odometer_km: float | None = Field(default=None, ge=0, le=2_000_000, allow_inf_nan=False)
 
 
+ExtraValue = Annotated[str, StringConstraints(max_length=128)] | float | bool | None
+
+
 class VehicleInput(BaseModel):
-    """A vehicle to value. Give repair costs as two sums or as dated maintenance records, not both."""
+    """A vehicle to value, in the columns the model was trained on.
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_VEHICLE_EXAMPLE]})
+    Every field is optional here; the model version says which it needs (its age: ``age_months``,
+    or ``first_registration`` with the valuation date; its list price if it was trained with one).
+    Other columns of the training file (equipment flags, colour, …) go in as extra fields; a field
+    the model does not know is refused (400 naming it), an unseen category falls back to the
+    pooled level. Give repair costs as two sums or as dated maintenance records, not both.
+    """
 
-    make: str = Field(min_length=1, max_length=64)
-    model: str = Field(min_length=1, max_length=64)
-    trim: str = Field(min_length=1, max_length=64)
-    powertrain: str = Field(min_length=1, max_length=16, description="petrol, diesel, hybrid, phev or ev")
-    transmission: str = Field(min_length=1, max_length=16, description="manual or automatic")
-    first_registration: date
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [_VEHICLE_EXAMPLE]})
+
+    make: str | None = Field(default=None, min_length=1, max_length=64)
+    model: str | None = Field(default=None, min_length=1, max_length=64)
+    segment: str | None = Field(default=None, min_length=1, max_length=64, description="segment or body type")
+    trim: str | None = Field(default=None, min_length=1, max_length=64)
+    powertrain: str | None = Field(default=None, min_length=1, max_length=16)
+    transmission: str | None = Field(default=None, min_length=1, max_length=16)
+    first_registration: date | None = None
+    age_months: float | None = Field(default=None, ge=0, le=1200, allow_inf_nan=False)
     valuation_date: date | None = Field(
         default=None, description="defaults to today (UTC); never in the future"
     )
-    mileage_km: float = Field(ge=0, le=2_000_000, allow_inf_nan=False)
-    region: str = Field(
-        min_length=1, max_length=16, description="region code of the regional correction table"
-    )
+    mileage_km: float | None = Field(default=None, ge=0, le=5_000_000, allow_inf_nan=False)
+    region: str | None = Field(default=None, min_length=1, max_length=64)
     repair_cost_recent_3m: float | None = Field(default=None, ge=0, le=5_000_000, allow_inf_nan=False)
     repair_cost_older: float | None = Field(default=None, ge=0, le=5_000_000, allow_inf_nan=False)
-    maintenance_records: list[MaintenanceRecord] | None = None
-    claims_count: int = Field(ge=0, le=50)
-    accident_severity: int = Field(
-        ge=0, le=3, description="worst accident: 0 none, 1 minor, 2 major, 3 structural"
+    maintenance_records: list[MaintenanceRecord] | None = Field(default=None, max_length=1000)
+    claims_count: int | None = Field(default=None, ge=0, le=50)
+    accident_severity: int | None = Field(
+        default=None, ge=0, le=3, description="worst accident: 0 none, 1 minor, 2 major, 3 structural"
     )
-    condition_grade: int = Field(ge=1, le=5, description="inspection grade, 5 best")
-    new_price: float = Field(gt=0, le=20_000_000, allow_inf_nan=False)
+    condition_grade: int | None = Field(
+        default=None, ge=1, le=10, description="inspection grade, higher is better"
+    )
+    new_price: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _check_extras(self) -> VehicleInput:
+        extras = self.model_extra or {}
+        if len(extras) > 100:
+            raise ValueError("at most 100 extra fields")
+        for key, value in extras.items():
+            if len(key) > 64 or not key.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"{key[:64]!r}: field names are letters, digits, '_' or '-' (at most 64)")
+            if isinstance(value, str) and (len(value) > 128 or any(ord(c) < 32 for c in value)):
+                raise ValueError(f"{key}: text up to 128 characters, no control characters")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{key}: not a finite number")
+            if not isinstance(value, str | int | float | bool) and value is not None:
+                raise ValueError(f"{key}: must be text, a number or true/false")
+        return self
 
 
 class ValueRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"vehicle": _VEHICLE_EXAMPLE}]})
     vehicle: VehicleInput
-    model: str | None = Field(default=None, description="'residual-value@3'; latest version when omitted")
+    model: str | None = Field(
+        default=None, description="'residual-value@3'; the promoted version when omitted"
+    )
     explain: bool = False
 
 
 class Interval(BaseModel):
     low: float
     high: float
-    coverage: float = Field(description="stated coverage, from split-conformal calibration on later sales")
+    coverage: float = Field(description="stated coverage (cross-conformal on the training folds)")
 
 
 class ModelRef(BaseModel):
@@ -130,26 +161,89 @@ class ReproduceResponse(BaseModel):
 
 class SyntheticTrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rows: int = Field(default=5_000, ge=500, le=200_000)
-    seed: int = 7
-    num_boost_round: int = Field(default=200, ge=10, le=5_000)
+    rows: int = Field(default=5_000, ge=30, le=50_000)
+    seed: int = Field(default=7, ge=0, le=2**31 - 1)
+    num_boost_round: int = Field(
+        default=1000, ge=10, le=2000, description="most boosting rounds early stopping may reach"
+    )
     coverage: float = Field(default=0.9, gt=0.5, lt=1.0)
 
 
 class TrainResponse(BaseModel):
     model: ModelRef
-    metrics: dict[str, float]
-    baseline_metrics: dict[str, float]
-    split: dict[str, Any]
+    promoted: bool = Field(description="whether this version is now the one valuations use")
+    champion: str | None = Field(description="the promoted version's ref after this call")
+    chosen_family: str
+    metrics: dict[str, float] = Field(description="the chosen model's cross-validated figures")
+    baseline_metrics: dict[str, Any] = Field(description="the best simple reference on the same folds")
+    cv_table: list[dict[str, Any]]
+    intervals: dict[str, float]
+    folds: dict[str, Any]
+    columns: list[dict[str, Any]]
+    flagged_rows: int
+    warnings: list[str]
     training_data_sha256: str
     index_source: str
+    comparison: dict[str, Any] | None = Field(default=None, description="retrain: challenger vs champion")
+    drift: list[dict[str, Any]] | None = Field(default=None, description="retrain: PSI per feature")
+
+
+class PromoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1, le=1_000_000)
+    reason: str = Field(default="", max_length=500)
+
+
+class PromoteResponse(BaseModel):
+    champion: ModelRef
+    promoted_by: str
+    promoted_at: str
+    previous: str | None
 
 
 class EvaluateResponse(BaseModel):
     model: ModelRef
     metrics: dict[str, float]
-    baseline_metrics: dict[str, float] = Field(description="the model's registered depreciation table")
+    baseline_metrics: dict[str, Any] = Field(
+        description="the model's best simple reference, refitted on its data"
+    )
     data_sha256: str
+    fallbacks: dict[str, int] = Field(
+        default_factory=dict, description="rows per column valued with the pooled level"
+    )
+
+
+class ForecastRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vehicle: VehicleInput
+    model: str | None = None
+    months: int = Field(default=36, ge=1, le=120)
+    loan_balance: float | None = Field(default=None, ge=0, le=1e10, allow_inf_nan=False,
+                                       description="outstanding principal today")  # fmt: skip
+    annual_rate: float = Field(default=0.0, ge=0, le=1.0, allow_inf_nan=False)
+    remaining_months: int | None = Field(default=None, ge=1, le=600, description="annuity months left")
+    ltv_limit: float = Field(default=0.8, gt=0, le=5)
+
+
+class ForecastPoint(BaseModel):
+    month: int
+    date: str
+    value: float
+    low: float
+    high: float
+    balance: float | None = None
+    ltv: float | None = None
+    ltv_high: float | None = Field(default=None, description="balance over the interval's low value")
+
+
+class ForecastResponse(BaseModel):
+    model: ModelRef
+    trend_per_month: float
+    km_per_month: float
+    points: list[ForecastPoint]
+    first_breach: ForecastPoint | None = Field(
+        default=None, description="first month the pessimistic LTV passes the limit"
+    )
 
 
 class GpsPoint(BaseModel):

@@ -1,15 +1,18 @@
-"""Valuation service: train-and-register, value, explain, evaluate and reproduce.
+"""Valuation service: train-and-register, promote, value, explain, forecast, evaluate, reproduce.
 
-A valuation cites ``name@version`` and the sha256 of its canonical inputs (the resolved request:
-explicit valuation date, repair sums); :meth:`ValuationService.reproduce` loads that version,
-recomputes from those inputs and compares value and hash exactly.
+Versions are registered per model name (the gateway names one per bank); the version valuations
+use by default is the *champion*, set only by an explicit promotion (the first version of a name
+becomes champion, a later one only when promoted — retraining promotes a challenger only when it
+beats the champion on the same folds). A valuation cites ``name@version`` and the sha256 of its
+canonical inputs; :meth:`ValuationService.reproduce` recomputes from them and compares exactly.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,15 +21,25 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import sklearn
 
-from app.valuation.canonical import canonical_hash, sha256_hex
+from app.valuation.canonical import canonical_hash, canonical_json, sha256_hex
+from app.valuation.dataset import ALIASES, SalesData, min_level_count, norm_name, validate_sales_frame
+from app.valuation.design import Design
+from app.valuation.drift import drift, profile
 from app.valuation.errors import FieldProblem, InputError, ModelNotFoundError
-from app.valuation.features import FEATURES, INPUT_FIELDS, FeatureSpace
+from app.valuation.forecast import ForecastPoint, LoanTerms, forecast
 from app.valuation.market_index import MarketIndex
-from app.valuation.metrics import DepreciationTable, accuracy
 from app.valuation.mileage import ROLLBACK_TOLERANCE_KM
-from app.valuation.model import ResidualValueModel, TrainConfig, TrainingResult, train_model
-from app.valuation.registry import ModelRegistry, RegisteredModel, parse_ref
+from app.valuation.model import (
+    TrainConfig,
+    TrainingResult,
+    ValuationModel,
+    prepare_training,
+    train_model,
+    vehicle_frame,
+)
+from app.valuation.registry import ModelRegistry, RegisteredModel, check_name, parse_ref
 from app.valuation.schemas import (
     Contribution,
     Interval,
@@ -36,14 +49,15 @@ from app.valuation.schemas import (
     ValuationResponse,
     VehicleInput,
 )
+from app.valuation.selection import pct_errors
 
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "residual-value"
-LATEST_TTL_S = 2.0  # how stale "latest model" may be in a long-running service
+KIND = "cv-selected-residual-value"
 RECENT_REPAIR_DAYS = 91  # "recent" maintenance: the last three months
-_FLOAT_FIELDS = ("mileage_km", "repair_cost_recent_3m", "repair_cost_older", "new_price")
 _INT_FIELDS = ("claims_count", "accident_severity", "condition_grade")
+_DATE_FIELDS = ("first_registration", "valuation_date")
 
 
 def today_utc() -> date:
@@ -51,10 +65,11 @@ def today_utc() -> date:
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
-    """Hash of validated sales in canonical form (ISO dates, canonical column order)."""
-    out = frame.copy()
-    for col in ("first_registration", "sale_date"):
-        out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d")
+    """Hash of validated sales in canonical form (ISO dates, sorted columns)."""
+    out = frame[sorted(frame.columns)].copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d")
     return sha256_hex(out.to_csv(index=False, lineterminator="\n").encode())
 
 
@@ -62,7 +77,11 @@ def mileage_flags(vehicle: VehicleInput) -> list[str]:
     """Workshop odometer readings above the stated mileage: a possible rollback (advisory)."""
     flags: list[str] = []
     for rec in vehicle.maintenance_records or []:
-        if rec.odometer_km is not None and rec.odometer_km > vehicle.mileage_km + ROLLBACK_TOLERANCE_KM:
+        if (
+            rec.odometer_km is not None
+            and vehicle.mileage_km is not None
+            and rec.odometer_km > vehicle.mileage_km + ROLLBACK_TOLERANCE_KM
+        ):
             flags.append(
                 f"mileage_km {vehicle.mileage_km:.0f} is below the {rec.odometer_km:.0f} km recorded at "
                 f"maintenance on {rec.date}: possible odometer rollback (valued at the stated mileage)"
@@ -79,18 +98,24 @@ def canonical_inputs(vehicle: VehicleInput, today: date | None = None) -> dict[s
         problems.append(
             FieldProblem("valuation_date", f"is in the future (today is {today})", value=str(when))
         )
-    if vehicle.first_registration > today:
-        problems.append(
-            FieldProblem(
-                "first_registration",
-                f"is in the future (today is {today})",
-                value=str(vehicle.first_registration),
+    if vehicle.first_registration is not None:
+        if vehicle.first_registration > today:
+            problems.append(
+                FieldProblem(
+                    "first_registration",
+                    f"is in the future (today is {today})",
+                    value=str(vehicle.first_registration),
+                )
             )
-        )
-    sums_given = vehicle.repair_cost_recent_3m is not None or vehicle.repair_cost_older is not None
+        elif vehicle.first_registration > when:
+            problems.append(
+                FieldProblem(
+                    "first_registration", "is after the valuation date", value=str(vehicle.first_registration)
+                )
+            )
     recent, older = vehicle.repair_cost_recent_3m, vehicle.repair_cost_older
     if vehicle.maintenance_records is not None:
-        if sums_given:
+        if recent is not None or older is not None:
             problems.append(FieldProblem("maintenance_records", "give repair sums or records, not both"))
         recent, older = 0.0, 0.0
         for i, rec in enumerate(vehicle.maintenance_records):
@@ -105,63 +130,99 @@ def canonical_inputs(vehicle: VehicleInput, today: date | None = None) -> dict[s
                 recent += rec.cost
             else:
                 older += rec.cost
-    else:
-        for name, val in (("repair_cost_recent_3m", recent), ("repair_cost_older", older)):
-            if val is None:
-                problems.append(FieldProblem(name, "required (or give maintenance_records)"))
     if problems:
         raise InputError(problems)
-    data = vehicle.model_dump(exclude={"maintenance_records", "repair_cost_recent_3m", "repair_cost_older"})
+    data = vehicle.model_dump(exclude={"maintenance_records"})
     data.update(valuation_date=when, repair_cost_recent_3m=recent, repair_cost_older=older)
     return normalise_inputs(data)
 
 
 def normalise_inputs(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Exactly the input fields, with fixed types (ISO dates, floats, ints) so hashing is stable."""
-    missing = [f for f in INPUT_FIELDS if f not in data]
-    extra = sorted(set(data) - set(INPUT_FIELDS))
-    problems = [FieldProblem(f"inputs.{f}", "missing") for f in missing]
-    problems += [FieldProblem(f"inputs.{f}", "not an input field") for f in extra]
-    if problems:
-        raise InputError(problems)
+    """The given (non-null) fields with fixed types (ISO dates, floats, ints) so hashing is stable."""
     out: dict[str, Any] = {}
-    for name in INPUT_FIELDS:
-        value = data[name]
+    for name, value in sorted(data.items()):
+        if value is None:
+            continue
         try:
-            if name in ("first_registration", "valuation_date"):
+            if name in _DATE_FIELDS:
                 out[name] = (value if isinstance(value, date) else date.fromisoformat(str(value))).isoformat()
-            elif name in _FLOAT_FIELDS:
-                out[name] = float(value)
-                if not np.isfinite(out[name]) or out[name] < 0:
-                    raise ValueError("must be a finite, non-negative number")
             elif name in _INT_FIELDS:
                 if isinstance(value, bool) or float(value) != int(value):
                     raise ValueError("must be a whole number")
                 out[name] = int(value)
+            elif isinstance(value, bool):
+                out[name] = value
+            elif isinstance(value, int | float) or name in ("mileage_km", "new_price", "age_months"):
+                out[name] = float(value)
+                if not math.isfinite(out[name]):
+                    raise ValueError("must be a finite number")
             else:
                 out[name] = str(value)
         except (TypeError, ValueError) as exc:
             raise InputError.single(f"inputs.{name}", str(exc), value) from exc
+    if "valuation_date" not in out:
+        raise InputError.single("inputs.valuation_date", "missing")
     return out
-
-
-def _record(inputs: Mapping[str, Any]) -> dict[str, object]:
-    rec: dict[str, object] = dict(inputs)
-    rec["first_registration"] = date.fromisoformat(str(inputs["first_registration"]))
-    rec["valuation_date"] = date.fromisoformat(str(inputs["valuation_date"]))
-    return rec
 
 
 @dataclass
 class LoadedModel:
     registered: RegisteredModel
-    model: ResidualValueModel
-    baseline: DepreciationTable
+    model: ValuationModel
 
     @property
     def ref(self) -> ModelRef:
         r = self.registered
         return ModelRef(name=r.name, version=r.version, ref=r.ref, model_id=r.model_id)
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return dict(self.registered.meta.get("card", {}))
+
+
+def model_card(
+    result: TrainingResult, source: str, data_sha256: str, raw_sha256: str | None
+) -> dict[str, Any]:
+    """What a version is, in one JSON document: data, columns, choice, CV figures, intervals."""
+    data = result.data
+    return {
+        "schema": "mledger.valuation.model-card/v1",
+        "kind": KIND,
+        "training": {
+            "source": source,
+            "rows": len(data),
+            "data_sha256": data_sha256,
+            "raw_sha256": raw_sha256,
+            "flagged_rows": len({f["row"] for f in data.flags}),
+            "sale_dates": _date_range(data.frame),
+        },
+        "columns": [p.to_json() for p in data.columns],
+        "chosen_family": result.cv.chosen,
+        "blend_weights": result.cv.blend_weights,
+        "folds": result.cv.folds.describe(),
+        "cv": [{k: v for k, v in row.items() if k != "fold_mape"} for row in result.cv.table],
+        "metrics": result.metrics,
+        "baseline": result.baseline_metrics,
+        "intervals": result.intervals,
+        "forecast": {
+            "trend_per_month": result.model.trend_per_month,
+            "trend_source": result.index_source,
+            "km_per_month": result.model.km_per_month,
+        },
+        "warnings": result.warnings,
+        "software": {
+            "lightgbm": lgb.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
+    }
+
+
+def _date_range(frame: pd.DataFrame) -> dict[str, str] | None:
+    dates = pd.to_datetime(frame["sale_date"])
+    if dates.isna().all():
+        return None
+    return {"from": str(dates.min().date()), "to": str(dates.max().date()), "distinct": int(dates.nunique())}
 
 
 class ValuationService:
@@ -169,86 +230,143 @@ class ValuationService:
         self.registry = registry or ModelRegistry()
         self.name = name
         self._cache: dict[tuple[str, int], LoadedModel] = {}
-        self._latest: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     # --- training ------------------------------------------------------------------------------
     def train_and_register(
         self,
-        sales: pd.DataFrame,
+        sales: SalesData | pd.DataFrame,
         index: MarketIndex | None = None,
         config: TrainConfig | None = None,
         source: str = "csv",
         raw_sha256: str | None = None,
+        *,
+        name: str | None = None,
+        promote: bool | None = None,
+        actor: str = "local",
     ) -> tuple[RegisteredModel, TrainingResult]:
+        """Train and register a version. ``promote=None``: promoted only if the name has no champion."""
+        name = check_name(name or self.name)
         config = config or TrainConfig()
-        result = train_model(sales, index, config)
-        baseline = result.baseline_table
-        meta = {
-            "kind": "lightgbm-residual-value",
-            "target": "log(price / new_price)",
-            "features": list(FEATURES),
-            "feature_space": result.model.space.to_json(),
-            "conformal": {"coverage": result.model.coverage, "half_width": result.model.half_width},
-            "params": result.params,
-            "num_boost_round": config.num_boost_round,
-            "lightgbm_version": lgb.__version__,
-            "training": {
-                "source": source,
-                "rows": len(sales),
-                "data_sha256": frame_sha256(sales),
-                "raw_sha256": raw_sha256,
-                "split": result.split,
-                "index_source": result.index_source,
-            },
-            "metrics": result.metrics,
-            "baseline": {
-                "kind": "depreciation table (segment × age year)",
-                "ratios": baseline.ratios,
-                "metrics": result.baseline_metrics,
-            },
-        }
-        artefact = result.model.booster.model_to_string().encode()
-        registered = self.registry.register(self.name, "model.txt", artefact, meta)
-        self._latest.pop(self.name, None)
+        data = prepare_training(sales)
+        result = train_model(data, index, config)
+        registered = self._register(name, result, config, source, raw_sha256)
+        if promote or (promote is None and self.registry.champion(name) is None):
+            self.registry.promote(name, registered.version, actor, "first version" if promote is None else "")
         return registered, result
 
+    def _register(
+        self, name: str, result: TrainingResult, config: TrainConfig, source: str, raw_sha256: str | None
+    ) -> RegisteredModel:
+        data_sha = frame_sha256(result.data.frame)
+        card = model_card(result, source, data_sha, raw_sha256)
+        card["profile"] = profile(result.model.design, result.data.frame)
+        meta = {
+            "kind": KIND,
+            "card": card,
+            "params": {
+                "coverage": config.coverage,
+                "seed": config.seed,
+                "max_rounds": config.num_boost_round,
+                "folds": config.folds,
+            },
+            "training": card["training"],
+            "metrics": result.metrics,
+            "baseline": {"metrics": result.baseline_metrics},
+        }
+        artefact = canonical_json(result.model.to_json())
+        return self.registry.register(name, "model.json", artefact, meta)
+
+    def retrain(
+        self,
+        sales: SalesData | pd.DataFrame,
+        config: TrainConfig | None = None,
+        source: str = "csv",
+        raw_sha256: str | None = None,
+        *,
+        name: str | None = None,
+        promote_if_better: bool = True,
+        actor: str = "local",
+    ) -> tuple[RegisteredModel, TrainingResult, dict[str, Any], list[dict[str, Any]]]:
+        """Challenger (trained on ``sales``) vs champion on the same folds; promote only when better."""
+        name = check_name(name or self.name)
+        config = config or TrainConfig()
+        data = prepare_training(sales)
+        champion = self.load(name)
+        result = train_model(data, None, config)
+        registered = self._register(name, result, config, source, raw_sha256)
+        comparison = self._compare(champion, result, data)
+        comparison["challenger"] = registered.ref
+        promoted = False
+        if promote_if_better and comparison["challenger_better"]:
+            self.registry.promote(
+                name,
+                registered.version,
+                actor,
+                f"retrain: CV MAPE {comparison['challenger_mape']:.4f} < champion "
+                f"{comparison['champion_mape']:.4f} on the same folds",
+            )
+            promoted = True
+        comparison["promoted"] = promoted
+        rows = drift(champion.card.get("profile", {}), data.frame)
+        return registered, result, comparison, rows
+
+    def _compare(self, champion: LoadedModel, result: TrainingResult, data: SalesData) -> dict[str, Any]:
+        """Per-fold MAPE of the champion (which never saw these sales) and the challenger's out-of-fold
+        predictions, on the challenger's folds; better = lower mean and lower on most folds."""
+        frame = data.frame
+        log_price = np.log(frame["price"].to_numpy(dtype=np.float64))
+        champ_pred = np.log(self._value_arrays(champion, frame.assign(valuation_date=frame["sale_date"]))[0])
+        folds = result.cv.folds
+        chal_fold, champ_fold = [], []
+        for r, fold in enumerate(folds.assignments):
+            oof = result.cv.oof[result.cv.chosen][r]
+            for k in range(folds.n_folds):
+                m = fold == k
+                chal_fold.append(float(np.mean(np.abs(pct_errors(oof[m], log_price[m])))))
+                champ_fold.append(float(np.mean(np.abs(pct_errors(champ_pred[m], log_price[m])))))
+        wins = int(sum(c < h for c, h in zip(chal_fold, champ_fold, strict=True)))
+        chal, champ = float(np.mean(chal_fold)), float(np.mean(champ_fold))
+        return {
+            "champion": champion.registered.ref,
+            "champion_mape": champ,
+            "challenger_mape": chal,
+            "challenger_fold_wins": wins,
+            "folds": len(chal_fold),
+            "challenger_better": chal < champ and wins * 2 > len(chal_fold),
+        }
+
+    def promote(self, version: int, actor: str, reason: str = "", name: str | None = None) -> dict[str, Any]:
+        name = check_name(name or self.name)
+        record = self.registry.promote(name, version, actor, reason)
+        return record
+
     # --- loading -------------------------------------------------------------------------------
+    def champion_ref(self, name: str | None = None) -> str | None:
+        champ = self.registry.champion(name or self.name)
+        return None if champ is None else f"{name or self.name}@{champ['version']}"
+
     def load(self, ref: str | None = None) -> LoadedModel:
-        """The model for ``ref`` (latest when None). Versions are immutable, so a loaded one is kept;
-        "latest" is re-resolved at most every LATEST_TTL_S seconds (a cheap directory listing)."""
+        """The model for ``ref``; without a version, the name's promoted champion (never "newest")."""
         name, version = parse_ref(ref, self.name) if ref else (self.name, None)
         if version is None:
-            now = time.monotonic()
-            hit = self._latest.get(name)
-            if hit is None or now - hit[1] > LATEST_TTL_S:
-                versions = self.registry.versions(name)
-                if not versions:
-                    raise ModelNotFoundError(f"no model {name!r} registered under {self.registry.root}")
-                hit = (versions[-1], now)
-                self._latest[name] = hit
-            version = hit[0]
+            champ = self.registry.champion(name)
+            if champ is None:
+                if self.registry.versions(name):
+                    raise ModelNotFoundError(f"model {name!r} has versions but none is promoted; promote one")
+                raise ModelNotFoundError(f"no model {name!r} registered under {self.registry.root}")
+            version = int(champ["version"])
         cached = self._cache.get((name, version))
         if cached is not None:
             return cached
         registered = self.registry.get(name, version)
-        key = (registered.name, registered.version)
         with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                return cached
             meta = registered.meta
-            if meta.get("kind") != "lightgbm-residual-value":
-                raise ModelNotFoundError(f"{registered.ref} is not a residual-value model")
-            booster = lgb.Booster(model_str=registered.artefact().decode())
-            model = ResidualValueModel(
-                booster,
-                FeatureSpace.from_json(meta["feature_space"]),
-                float(meta["conformal"]["coverage"]),
-                float(meta["conformal"]["half_width"]),
-            )
-            loaded = LoadedModel(registered, model, DepreciationTable(meta["baseline"]["ratios"]))
-            self._cache[key] = loaded
+            if meta.get("kind") != KIND:
+                raise ModelNotFoundError(f"{registered.ref} is not a residual-value model of this release")
+            model = ValuationModel.from_json(json.loads(registered.artefact()))
+            loaded = LoadedModel(registered, model)
+            self._cache[(name, version)] = loaded
             return loaded
 
     # --- valuing ---------------------------------------------------------------------------------
@@ -256,7 +374,7 @@ class ValuationService:
         self, vehicle: VehicleInput, ref: str | None = None, explain: bool = False, today: date | None = None
     ) -> ValuationResponse:
         result = self._value(canonical_inputs(vehicle, today), ref, explain)
-        result.flags = mileage_flags(vehicle)
+        result.flags = mileage_flags(vehicle) + result.flags
         return result
 
     def value_inputs(
@@ -265,41 +383,68 @@ class ValuationService:
         """Value recorded inputs (as a valuation's ``inputs``): normalised, then valued."""
         return self._value(normalise_inputs(inputs), ref, explain)
 
-    def _value(self, inputs: dict[str, Any], ref: str | None, explain: bool) -> ValuationResponse:
-        loaded = self.load(ref)
-        space, model = loaded.model.space, loaded.model
-        rec = _record(inputs)
-        problems = space.check_record(rec)
+    def _check_inputs(self, loaded: LoadedModel, inputs: Mapping[str, Any]) -> list[str]:
+        design = loaded.model.design
+        known = set(design.input_columns()) | {"valuation_date", "first_registration", "age_months"}
+        problems = [
+            FieldProblem(
+                k, f"not a column of model {loaded.registered.ref} (it knows: {', '.join(sorted(known))})"
+            )
+            for k in inputs
+            if k not in known and k not in ("repair_cost_recent_3m", "repair_cost_older")
+        ]
+        if "age_months" not in inputs and "first_registration" not in inputs:
+            problems.append(FieldProblem("first_registration", "required (or age_months)"))
+        if design.has_list_price and "new_price" not in inputs:
+            problems.append(
+                FieldProblem(
+                    "new_price", f"required by model {loaded.registered.ref} (trained on list prices)"
+                )
+            )
         if problems:
             raise InputError(problems)
-        x = space.row(rec)
-        value, low, high = model.value_row(x)
-        segment = space.segment_of(str(rec["make"]), str(rec["model"]))
-        idx = space.index_for(rec)
+        notes = []
+        for col in design.categorical:
+            value = inputs.get(col)
+            if value is not None and str(value) not in design.levels[col]:
+                notes.append(
+                    f"{col} {value!r} was not among the training data's frequent values: valued with "
+                    "the pooled level"
+                )
+        return notes
+
+    def _value(self, inputs: dict[str, Any], ref: str | None, explain: bool) -> ValuationResponse:
+        loaded = self.load(ref)
+        inputs = rename_inputs(loaded.model.design, inputs)
+        notes = self._check_inputs(loaded, inputs)
+        model = loaded.model
+        frame = vehicle_frame([dict(inputs)], model.design)
+        value, low, high = (float(a[0]) for a in model.value_frame(frame))
+        keys = model.design.hierarchy_keys(frame)
         response = ValuationResponse(
             value=round(value, 2),
             interval=Interval(low=round(low, 2), high=round(high, 2), coverage=model.coverage),
             model=loaded.ref,
             input_hash=canonical_hash(inputs),
             inputs=dict(inputs),
-            market_index=MarketIndexUsed(segment=segment, month=idx.month, value=idx.value, stale=idx.stale),
+            market_index=MarketIndexUsed(
+                segment=str(keys[-1][0]),
+                month=str(inputs["valuation_date"])[:7],
+                value=round(math.exp(model.trend_per_month), 6),
+                stale=model.last_sale is not None and str(inputs["valuation_date"]) > model.last_sale,
+            ),
+            flags=notes,
         )
         if explain:
-            bias, contrib = model.contributions(x)
-            shown: dict[str, float | str] = {
-                **{f: float(v) for f, v in zip(FEATURES, x[0], strict=True)},
-                "make": str(rec["make"]),
-                "model": str(rec["model"]),
-                "trim": str(rec["trim"]),
-                "segment": segment,
-                "powertrain": str(rec["powertrain"]),
-                "transmission": str(rec["transmission"]),
-            }
-            response.base_value = round(float(rec["new_price"]) * float(np.exp(bias)), 2)  # type: ignore[arg-type]
+            bias, contrib = model.contributions(frame)
+            response.base_value = round(math.exp(bias), 2)
             response.contributions = sorted(
                 (
                     Contribution(
-                        feature=f, feature_value=shown[f], log_contribution=c, effect_pct=float(np.expm1(c))
+                        feature=f,
+                        feature_value=_shown(inputs, f),
+                        log_contribution=c,
+                        effect_pct=float(np.expm1(c)),
                     )
                     for f, c in contrib.items()
                 ),
@@ -307,31 +452,59 @@ class ValuationService:
             )
         return response
 
+    def _value_arrays(
+        self, loaded: LoadedModel, frame: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        vf = frame.copy()
+        if "valuation_date" not in vf and "sale_date" in vf:
+            vf["valuation_date"] = vf["sale_date"]
+        vf = vehicle_frame(vf, loaded.model.design)
+        return loaded.model.value_frame(vf)
+
     def value_frame(
         self, frame: pd.DataFrame, ref: str | None = None, date_column: str = "valuation_date"
     ) -> pd.DataFrame:
         """Batch valuation (revaluing a portfolio): value, low, high per row."""
         loaded = self.load(ref)
-        x = loaded.model.space.matrix(frame, date_column=date_column)
-        value, low, high = loaded.model.value_matrix(x)
+        vf = frame.copy()
+        vf["valuation_date"] = pd.to_datetime(vf[date_column])
+        if "first_registration" in vf:
+            vf["first_registration"] = pd.to_datetime(vf["first_registration"])
+            vf = vf.drop(columns=["age_months"], errors="ignore")
+        value, low, high = self._value_arrays(loaded, vf.drop(columns=["sale_date"], errors="ignore"))
         return pd.DataFrame({"value": value, "low": low, "high": high}, index=frame.index)
 
-    def evaluate(self, sales: pd.DataFrame, ref: str | None = None) -> dict[str, Any]:
-        """Accuracy of a registered model on sales it may not have seen, beside its baseline table."""
+    def forecast(
+        self, vehicle: VehicleInput, ref: str | None, months: int, loan: LoanTerms | None = None
+    ) -> tuple[LoadedModel, list[ForecastPoint]]:
+        inputs = canonical_inputs(vehicle)
         loaded = self.load(ref)
-        space = loaded.model.space
-        x = space.matrix(sales, date_column="sale_date")
-        value, low, high = loaded.model.value_matrix(x)
-        actual = sales["price"].to_numpy()
-        segments = (sales["make"] + "|" + sales["model"]).map(space.model_segment).to_numpy()
-        base = loaded.baseline.predict(
-            segments, x[:, FEATURES.index("age_months")], x[:, FEATURES.index("new_price")]
-        )
+        inputs = rename_inputs(loaded.model.design, inputs)
+        self._check_inputs(loaded, inputs)
+        frame = vehicle_frame([dict(inputs)], loaded.model.design)
+        start = date.fromisoformat(str(inputs["valuation_date"]))
+        return loaded, forecast(loaded.model, frame, start, months, loan)
+
+    def evaluate(self, sales: SalesData | pd.DataFrame, ref: str | None = None) -> dict[str, Any]:
+        """Accuracy of a registered model on sales it may not have seen; unseen levels fall back."""
+        loaded = self.load(ref)
+        data = prepare_training(sales)
+        frame = data.frame
+        value, low, high = self._value_arrays(loaded, frame)
+        actual = frame["price"].to_numpy(dtype=np.float64)
+        design = loaded.model.design
+        fallbacks = {}
+        for col in design.categorical:
+            if col in frame:
+                unseen = int((~frame[col].astype(str).isin(design.levels[col])).sum())
+                if unseen:
+                    fallbacks[col] = unseen
         return {
             "model": loaded.ref.model_dump(),
             "metrics": accuracy(actual, value, low, high),
-            "baseline_metrics": accuracy(actual, base),
-            "data_sha256": frame_sha256(sales),
+            "baseline_metrics": loaded.registered.meta.get("baseline", {}).get("metrics", {}),
+            "data_sha256": frame_sha256(frame),
+            "fallbacks": fallbacks,
         }
 
     def reproduce(
@@ -348,6 +521,55 @@ class ValuationService:
         return ReproduceResponse(
             match=match, input_hash_match=hash_ok, value_match=value_ok, recomputed=recomputed
         )
+
+
+def rename_inputs(design: Design, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields named as in the training file (its column names, or their usual aliases) → canonical."""
+    known = {p.name for p in design.plans}
+    by_source: dict[str, str] = {}
+    for plan in design.plans:
+        by_source[plan.source] = plan.name
+        by_source[norm_name(plan.source)] = plan.name
+    out: dict[str, Any] = {}
+    for key, value in inputs.items():
+        name = key
+        if key not in known and key not in _FIXED:
+            norm = norm_name(key)
+            name = (
+                by_source.get(key)
+                or by_source.get(norm)
+                or (ALIASES.get(norm) if ALIASES.get(norm) in known else key)
+            )
+        if name in out and name != key:
+            raise InputError.single(key, f"gives {name!r} a second time")
+        out[name] = value
+    return dict(sorted(out.items()))
+
+
+_FIXED = ("valuation_date", "first_registration", "repair_cost_recent_3m", "repair_cost_older")
+
+
+def _shown(inputs: Mapping[str, Any], feature: str) -> float | str:
+    value = inputs.get(feature, "")
+    return value if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
+
+
+def accuracy(
+    actual: np.ndarray, predicted: np.ndarray, low: np.ndarray | None = None, high: np.ndarray | None = None
+) -> dict[str, float]:
+    """MAPE, share within ±8% and ±15%, median error; interval coverage and width when given."""
+    err = (predicted - actual) / actual
+    out = {
+        "n": float(len(actual)),
+        "mape": float(np.mean(np.abs(err))),
+        "within_8pct": float(np.mean(np.abs(err) <= 0.08)),
+        "within_15pct": float(np.mean(np.abs(err) <= 0.15)),
+        "median_error": float(np.median(err)),
+    }
+    if low is not None and high is not None:
+        out["interval_coverage"] = float(np.mean((actual >= low) & (actual <= high)))
+        out["mean_interval_width_pct"] = float(np.mean((high - low) / predicted))
+    return out
 
 
 def chain_record(valuation: ValuationResponse, valuation_id: str, vin: str, valuer: str) -> dict[str, Any]:
@@ -369,3 +591,6 @@ def chain_record(valuation: ValuationResponse, valuation_id: str, vin: str, valu
         "inputs_hash": valuation.input_hash,
         "valuer": valuer,
     }
+
+
+__all__ = ["ValuationService", "canonical_inputs", "chain_record", "min_level_count", "validate_sales_frame"]

@@ -34,7 +34,7 @@ _LAST_MONTH = 2024 * 12 + 11  # 2024-12
 
 @dataclass(frozen=True, slots=True)
 class SyntheticMarket:
-    sales: pd.DataFrame  # canonical columns, see app.valuation.records
+    sales: pd.DataFrame  # typed sales columns (see app.valuation.dataset)
     index: MarketIndex  # the "published" market index the generator used
 
 

@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from app.valuation.dataset import SalesData, read_sales
+from app.valuation.lender_shapes import lender_sales, to_csv
 from app.valuation.model import TrainConfig, TrainingResult
 from app.valuation.registry import ModelRegistry, RegisteredModel
 from app.valuation.service import ValuationService
 from app.valuation.synthetic import SyntheticMarket, generate_market
 
-SMALL = TrainConfig(num_boost_round=150)
+SMALL = TrainConfig(num_boost_round=300)
 
 VEHICLE = {
     "make": "Toyota", "model": "Camry", "trim": "2.5HG", "powertrain": "hybrid", "transmission": "automatic",
@@ -31,8 +33,14 @@ class Trained:
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """A model on the full synthetic market (every known column), registered and promoted."""
     root = tmp_path_factory.mktemp("models")
     service = ValuationService(ModelRegistry(root))
-    market = generate_market(4000, seed=11)
+    market = generate_market(1500, seed=11)
     registered, result = service.train_and_register(market.sales, market.index, SMALL, source="synthetic")
     return Trained(root, service, registered, result, market)
+
+
+def shaped(shape: str, n: int, seed: int = 3) -> SalesData:
+    """A lender-shaped file, read back through the CSV path a user's file takes."""
+    return read_sales(to_csv(lender_sales(shape, n, seed=seed)))

@@ -14,7 +14,7 @@ runner = CliRunner()
 
 def test_train_value_explain_reproduce(tmp_path: Path) -> None:
     models = str(tmp_path / "models")
-    result = runner.invoke(app, ["train", "--synthetic", "1500", "--rounds", "100", "--models-dir", models])
+    result = runner.invoke(app, ["train", "--synthetic", "600", "--rounds", "100", "--models-dir", models])
     assert result.exit_code == 0, result.output
     assert "registered residual-value@1" in result.output and "not real-market accuracy" in result.output
 
@@ -40,10 +40,11 @@ def test_train_value_explain_reproduce(tmp_path: Path) -> None:
 def test_csv_train_and_evaluate_and_errors(tmp_path: Path) -> None:
     models = str(tmp_path / "models")
     csv = tmp_path / "sales.csv"
-    assert runner.invoke(app, ["generate", "--out", str(csv), "--rows", "1500", "--seed", "3"]).exit_code == 0
+    assert runner.invoke(app, ["generate", "--out", str(csv), "--rows", "600", "--seed", "3"]).exit_code == 0
     result = runner.invoke(app, ["train", "--csv", str(csv), "--rounds", "100", "--models-dir", models])
     assert result.exit_code == 0, result.output
-    assert "derived from training sales" in result.output
+    assert "<- chosen" in result.output and "interval: target 0.90, CV coverage" in result.output
+    assert (tmp_path / "models" / "residual-value" / "v1" / "report.html").exists()
     result = runner.invoke(app, ["evaluate", "--csv", str(csv), "--models-dir", models])
     assert result.exit_code == 0 and "mape" in result.output
 

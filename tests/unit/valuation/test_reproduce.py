@@ -47,8 +47,10 @@ def test_maintenance_records_split_recent_from_older() -> None:
     ]
     inputs = canonical_inputs(VehicleInput.model_validate({**data, "maintenance_records": records}))
     assert inputs["repair_cost_recent_3m"] == 1000.0 and inputs["repair_cost_older"] == 500.0
-    with pytest.raises(InputError, match="repair_cost_recent_3m"):
-        canonical_inputs(VehicleInput.model_validate(data))
+    with pytest.raises(InputError, match="not both"):
+        canonical_inputs(
+            VehicleInput.model_validate({**data, "maintenance_records": records, "repair_cost_older": 1.0})
+        )
 
 
 def test_unknown_model_version_and_tampered_artefact(trained: Trained) -> None:
@@ -57,18 +59,29 @@ def test_unknown_model_version_and_tampered_artefact(trained: Trained) -> None:
     registry = ModelRegistry(trained.root)
     reg = registry.get("residual-value", trained.registered.version)
     assert registry.get("residual-value").version >= reg.version
-    assert reg.artefact().startswith(b"tree")
+    assert reg.artefact().startswith(b"{")  # plain JSON, never a pickle
+    artefact = reg.path / "model.json"
+    artefact.write_bytes(artefact.read_bytes().replace(b'"q":', b'"q": ', 1))
+    from app.valuation.errors import ValuationError
+
+    with pytest.raises(ValuationError, match="tampered"):
+        ValuationService(ModelRegistry(trained.root)).load(reg.ref)
+    artefact.write_bytes(artefact.read_bytes().replace(b'"q": ', b'"q":', 1))
 
 
 def test_bad_values_name_the_field(trained: Trained) -> None:
-    with pytest.raises(InputError, match="'make'"):
-        trained.service.value(VehicleInput.model_validate({**VEHICLE, "make": "Lada"}))
+    with pytest.raises(InputError, match="'colour'"):
+        trained.service.value(VehicleInput.model_validate({**VEHICLE, "colour": "red"}))
+    lada = trained.service.value(VehicleInput.model_validate({**VEHICLE, "make": "Lada", "region": "XX"}))
+    assert any("pooled level" in f for f in lada.flags)  # unseen levels fall back, never refuse
     with pytest.raises(InputError, match="valuation_date"):
         trained.service.value(VehicleInput.model_validate({**VEHICLE, "valuation_date": "2999-01-01"}))
     with pytest.raises(InputError, match="first_registration"):
         trained.service.value(VehicleInput.model_validate({**VEHICLE, "first_registration": "2024-12-01"}))
-    with pytest.raises(InputError, match="region"):
-        trained.service.value(VehicleInput.model_validate({**VEHICLE, "region": "XX"}))
+    with pytest.raises(InputError, match="new_price"):
+        trained.service.value(
+            VehicleInput.model_validate({k: v for k, v in VEHICLE.items() if k != "new_price"})
+        )
 
 
 def test_chain_record_has_the_contract_fields(trained: Trained) -> None:
