@@ -22,8 +22,12 @@ _SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 
 
 def secure_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) 0700; tighten it when it exists."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create ``path`` and its missing parents 0700 (``mkdir -p`` would give parents the umask's
+    mode); tighten ``path`` itself when it exists."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
+        _chmod(folder, DIR_MODE)
     _chmod(path, DIR_MODE)
     return path
 
