@@ -49,7 +49,7 @@ ROUTES: tuple[RouteLimit, ...] = (
     _route(r"^/api/v1/qr/verify$", anonymous=True, small=True),
     _route(r"^/api/v1/qr/scan$", anonymous=True, upload=True),
     _route(r"^/api/v1/documents(/[^/]+/verify)?$", upload=True),
-    _route(r"^/api/v1/(valuation|risk)/train(/.*)?$", upload=True),
+    _route(r"^/api/v1/(valuation|risk/scorecard)/(train|evaluate)(/.*)?$", upload=True),  # CSV files
     _route(r"^/login$", anonymous=True, small=True),
     _route(r"^/logout$", anonymous=True, small=True),
     _route(r"^/scan$", anonymous=True, upload=True),
