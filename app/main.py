@@ -155,8 +155,8 @@ def create_app(
     app.state.gw = state
     install_error_handlers(app)
     install_metrics_middleware(app, metrics)
-    install_security_headers(app)
     app.add_middleware(RequestLimits, state=state)  # before any body is read: auth first, then size
+    install_security_headers(app)  # outside the limits, so their early 401/413 answers get the headers too
     if settings.trusted_proxies:  # client address and https from X-Forwarded-* of these proxies only
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 

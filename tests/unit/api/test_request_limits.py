@@ -235,3 +235,11 @@ def test_key_of_a_dead_process_whose_transaction_never_reached_the_ledger_runs_o
     assert len(_vehicle_history(api, 44)) == 1
     replay = api.post(TA, "/vehicles", json=registration(44), headers=key)
     assert replay.headers.get("Idempotent-Replayed") == "true" and replay.json() == retry.json()
+
+
+def test_early_refusals_carry_the_security_headers(gateway) -> None:  # type: ignore[no-untyped-def]
+    reads: list[int] = []
+    headers = {"content-type": "application/json", "content-length": "2"}
+    sent = asyncio.run(_request(gateway.app, "/api/v1/vehicles", headers, [b"{}"], reads))
+    assert sent.status == 401 and sent.headers.get("x-content-type-options") == "nosniff"
+    assert "frame-ancestors 'none'" in sent.headers.get("content-security-policy", "")
