@@ -69,18 +69,31 @@ class Begin:
     owner: str | None = None
 
 
+def _started(pid: int) -> str:
+    """The process's start time in clock ticks since boot (``/proc``), so a pid reused after a restart
+    (a container's gateway is often pid 1 every time) is not taken for the process that died; "" where
+    ``/proc`` is missing."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22 (starttime), counted after "(comm)"
+
+
 def _pid_alive(owner: str | None) -> bool:
-    """Owners are ``<pid>:<nonce>``; a pid gone from this host means its process died."""
+    """Owners are ``<pid>:<start time>:<nonce>``; a pid gone from this host (or now another process)
+    means its process died."""
     if not owner:
         return False
+    parts = owner.split(":")
     try:
-        pid = int(owner.split(":", 1)[0])
+        pid = int(parts[0])
         os.kill(pid, 0)
     except (ValueError, ProcessLookupError):
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    return len(parts) < 3 or not parts[1] or _started(pid) in ("", parts[1])
 
 
 class IdempotencyStore:
@@ -97,7 +110,8 @@ class IdempotencyStore:
         self._lock = threading.Lock()
         self._stale_after = stale_after_seconds
         self._keep = keep_seconds
-        self.owner = f"{os.getpid()}:{secrets.token_hex(6)}"  # this store object (one per process)
+        pid = os.getpid()
+        self.owner = f"{pid}:{_started(pid)}:{secrets.token_hex(6)}"  # this store object (one per process)
         self._db.execute("DELETE FROM idempotency WHERE created_at < ?", (time.time() - keep_seconds,))
 
     def close(self) -> None:

@@ -243,3 +243,21 @@ def test_early_refusals_carry_the_security_headers(gateway) -> None:  # type: ig
     sent = asyncio.run(_request(gateway.app, "/api/v1/vehicles", headers, [b"{}"], reads))
     assert sent.status == 401 and sent.headers.get("x-content-type-options") == "nosniff"
     assert "frame-ancestors 'none'" in sent.headers.get("content-security-policy", "")
+
+
+def test_key_of_a_dead_process_whose_pid_was_reused_is_not_taken_for_in_flight(tmp_path: Path) -> None:
+    """After a restart the new gateway may get the dead one's pid (pid 1 in a container): the owner's
+    start time tells them apart, so the key is not blocked with 409 for the stale period."""
+    from app.api.idempotency import Outcome, _started
+
+    store = IdempotencyStore(tmp_path / "idem.sqlite")
+    pid = os.getpid()
+    same_pid_other_process = f"{pid}:{int(_started(pid) or 0) + 1}:dead"
+    store._db.execute(
+        "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, owner)"
+        " VALUES ('u', 'k', 'fp', NULL, NULL, strftime('%s','now'), ?)",
+        (same_pid_other_process,),
+    )
+    assert store.begin("u", "k", "fp").outcome is Outcome.started  # runs again, no 409
+    assert store.begin("u", "k", "fp").outcome is Outcome.in_flight  # now owned by this live process
+    store.close()
