@@ -60,7 +60,7 @@ def tighten_tree(root: Path) -> int:
             changed += _chmod(here / name, FILE_MODE)
         dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
     if changed:
-        log.warning("data dir %s: tightened %d file/folder mode(s) to owner-only", root, changed)
+        log.info("data dir %s: tightened %d file/folder mode(s) to owner-only", root, changed)
     return changed
 
 
