@@ -57,18 +57,22 @@ def tighten_tree(root: Path) -> int:
         here = Path(current)
         changed += _chmod(here, DIR_MODE)
         for name in files:
-            changed += _chmod(here / name, FILE_MODE)
+            changed += _chmod(here / name, FILE_MODE, keep_owner_exec=True)
         dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
     if changed:
         log.info("data dir %s: tightened %d file/folder mode(s) to owner-only", root, changed)
     return changed
 
 
-def _chmod(path: Path, mode: int) -> int:
+def _chmod(path: Path, mode: int, *, keep_owner_exec: bool = False) -> int:
+    """Set ``mode`` (an executable stays executable for its owner with ``keep_owner_exec``: a data dir
+    that happens to hold scripts, such as chaincode builders, keeps working)."""
     try:
         info = path.lstat()
     except FileNotFoundError:
         return 0
+    if keep_owner_exec:
+        mode |= info.st_mode & stat.S_IXUSR
     if stat.S_ISLNK(info.st_mode) or stat.S_IMODE(info.st_mode) == mode:
         return 0
     os.chmod(path, mode)

@@ -261,3 +261,21 @@ def test_key_of_a_dead_process_whose_pid_was_reused_is_not_taken_for_in_flight(t
     assert store.begin("u", "k", "fp").outcome is Outcome.started  # runs again, no 409
     assert store.begin("u", "k", "fp").outcome is Outcome.in_flight  # now owned by this live process
     store.close()
+
+
+def test_tightening_keeps_executables_runnable_by_their_owner(tmp_path: Path) -> None:
+    from app.data_files import tighten_tree
+
+    (tmp_path / "bin").mkdir(mode=0o755)
+    script, data = tmp_path / "bin" / "release", tmp_path / "bin" / "state.json"
+    script.write_text("#!/bin/sh\n")
+    data.write_text("{}")
+    os.chmod(script, 0o755)
+    os.chmod(data, 0o664)
+    assert tighten_tree(tmp_path) >= 3
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (tmp_path, tmp_path / "bin", script, data)] == [
+        0o700,
+        0o700,
+        0o700,
+        0o600,
+    ]
