@@ -70,7 +70,7 @@ class LoginService:
 
         Raises LoginThrottled while the account or the address is locked out.
         """
-        account = ("account", attempt.qualified.strip().lower())
+        account = ("account", self._account_key(attempt.qualified))
         address = ("address", attempt.client)
         await self._check(account, self._per_account, "account")
         await self._check(address, self._per_address, "address")
@@ -97,6 +97,16 @@ class LoginService:
         if waits:
             log.warning("login refused: %s %s is locked out for %d s", scope, key[1][:100], max(waits))
             raise LoginThrottled(max(waits), scope)
+
+    def _account_key(self, qualified: str) -> str:
+        """One counter per account however its name is typed (``loan1`` or ``loan1@BankAMSP`` on a
+        one-org gateway, any letter case)."""
+        orgs = self.settings.orgs
+        try:
+            msp_id, username = split_qualified(qualified.strip(), orgs[0] if len(orgs) == 1 else None)
+        except UserError:
+            return qualified.strip().lower()
+        return f"{username}@{msp_id}".lower()
 
     def _verify(self, qualified: str, password: str) -> User | None:
         """Runs in a worker thread: Argon2id takes tens of milliseconds."""

@@ -221,3 +221,17 @@ def test_start_up_check_refuses_unmarked_users_that_still_have_a_demo_password(t
         assert (
             client.post(TOKEN, data=_form("auditor1@BankAMSP", "a-real-secret-password")).status_code == 200
         )
+
+
+def test_one_counter_per_account_however_its_name_is_typed(make_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        data_dir=tmp_path / "gw",
+        token_secret="l" * 32,
+        orgs=["DealerMSP"],
+        login_limits_per_account="3/minute",
+    )
+    client = make_client(settings)
+    for name in ("dealer1", "DEALER1@DealerMSP", " dealer1@dealermsp "):
+        assert client.post(TOKEN, data=_form(name, "wrong-guess-123")).status_code in (400, 401)
+    locked = client.post(TOKEN, data=_form("dealer1", demo_password("DealerMSP", "dealer1")))
+    assert locked.status_code == 429, locked.text
