@@ -76,7 +76,6 @@ def serve(
 
     from app.main import create_app
 
-    os.umask(0o077)  # everything this gateway writes (ledger, users, keys) is owner-only
     base = _settings(data_dir, backend, org)
     if demo is None:
         demo = base.backend == "embedded" and base.environment != "production"
@@ -90,6 +89,7 @@ def serve(
     except ValidationError as exc:
         console.print(f"[red]{exc.errors()[0]['msg']}[/red]")
         raise typer.Exit(2) from None
+    os.umask(0o077)  # everything this gateway writes (ledger, users, keys) is owner-only
     app = create_app(settings)
     url = f"http://{host}:{port}"
     orgs = ", ".join(settings.orgs)

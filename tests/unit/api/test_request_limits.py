@@ -271,13 +271,14 @@ def test_key_of_a_dead_process_whose_pid_was_reused_is_not_taken_for_in_flight(t
 def test_tightening_keeps_executables_runnable_by_their_owner(tmp_path: Path) -> None:
     from app.data_files import tighten_tree
 
-    (tmp_path / "bin").mkdir(mode=0o755)
+    (tmp_path / "bin").mkdir()
+    os.chmod(tmp_path / "bin", 0o755)
     script, data = tmp_path / "bin" / "release", tmp_path / "bin" / "state.json"
     script.write_text("#!/bin/sh\n")
     data.write_text("{}")
     os.chmod(script, 0o755)
     os.chmod(data, 0o664)
-    assert tighten_tree(tmp_path) >= 3
+    assert tighten_tree(tmp_path) >= 3  # bin, release, state.json (tmp_path may be 0700 already)
     assert [stat.S_IMODE(p.stat().st_mode) for p in (tmp_path, tmp_path / "bin", script, data)] == [
         0o700,
         0o700,
