@@ -7,6 +7,7 @@ network serves exactly one org, and a gateway of RegulatorMSP is read-only.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -68,7 +69,10 @@ class Settings(BaseSettings):
     )
     login_limits_per_account: str = "5/minute;20/hour;100/day"
     login_limits_per_address: str = "30/minute;300/hour;2000/day"
-    login_hash_concurrency: int = Field(default=4, description="Password hashes computed at once.")
+    login_hash_concurrency: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
+        description="Password hashes computed at once (default: the cores, at most 4; more only contend).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Proxy addresses whose X-Forwarded-For/-Proto are believed (client address, https).",

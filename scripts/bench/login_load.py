@@ -1,8 +1,8 @@
 """Benchmark: does a burst of bad logins stall the gateway? (issue 12, finding 7)
 
-Starts a gateway (uvicorn on a free loopback port, embedded ledger, a throw-away data dir) with the
-login lockout raised out of the way, then fires ``--concurrency`` wrong-password logins at once,
-``--rounds`` times, while a prober calls ``/healthz`` every 20 ms. Prints the /healthz latency
+Starts ``mledger serve`` in a process of its own (free loopback port, embedded ledger, a throw-away
+data dir) with the login lockout raised out of the way, then fires ``--concurrency`` wrong-password
+logins at once, ``--rounds`` times, while a prober calls ``/healthz`` every 20 ms. Prints the /healthz latency
 (p50/p95/max) during the burst and the login throughput. Password hashing runs in worker threads
 (Argon2id), so /healthz should stay in the milliseconds; on the event loop it froze for seconds.
 
@@ -16,9 +16,9 @@ import asyncio
 import os
 import platform
 import socket
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,11 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.users.roles import Role  # noqa: E402
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -70,36 +65,55 @@ async def _burst(base: str, concurrency: int, rounds: int) -> tuple[list[float],
     return health, elapsed, logins
 
 
+MLEDGER = [sys.executable, "-c", "from app.cli import main; main()"]
+
+
+def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """The gateway in a process of its own (as deployed), lockout limits raised out of the way."""
+    env = {
+        **os.environ,
+        "MLEDGER_TOKEN_SECRET": "b" * 32,
+        "MLEDGER_LOGIN_LIMITS_PER_ACCOUNT": "100000/minute",
+        "MLEDGER_LOGIN_LIMITS_PER_ADDRESS": "100000/minute",
+    }
+    password = "the-right-password-1"
+    subprocess.run(
+        [*MLEDGER, "users", "add", "bench1", "--org", "BankAMSP", "--role", "loan_officer",
+         "--password", password, "--data-dir", str(data_dir)],
+        check=True, capture_output=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    return subprocess.Popen(
+        [*MLEDGER, "serve", "--port", str(port), "--data-dir", str(data_dir), "--no-demo"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    default_workers = f"{max(1, min(4, os.cpu_count() or 1))} (default)"
+    workers = os.environ.get("MLEDGER_LOGIN_HASH_CONCURRENCY", default_workers)
     with tempfile.TemporaryDirectory(prefix="login-bench-") as tmp:
         port = _free_port()
-        settings = Settings(
-            data_dir=Path(tmp) / "gw",
-            token_secret="b" * 32,
-            demo_mode=False,
-            login_limits_per_account="100000/minute",
-            login_limits_per_address="100000/minute",
-        )
-        app = create_app(settings)
-        app.state.gw.users.add("BankAMSP", "bench1", Role.loan_officer, "the-right-password-1")
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        proc = _serve(Path(tmp) / "gw", port)
         try:
-            health, elapsed, logins = asyncio.run(
-                _burst(f"http://127.0.0.1:{port}", args.concurrency, args.rounds)
-            )
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None and time.monotonic() < deadline, "the gateway did not start"
+                try:
+                    if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            health, elapsed, logins = asyncio.run(_burst(base, args.concurrency, args.rounds))
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+            proc.terminate()
+            proc.wait(timeout=30)
     print(f"machine: {platform.machine()} {os.cpu_count()} cpu(s), load {os.getloadavg()[0]:.2f} (1 min)")
-    print(f"hash workers: {settings.login_hash_concurrency}; {logins} bad logins, {args.concurrency} at once")
+    print(f"hash workers: {workers}; {logins} bad logins, {args.concurrency} at once")
     print(f"logins: {logins / elapsed:7.1f}/s over {elapsed:.2f} s")
     print(
         f"/healthz during the burst: n={len(health)} p50={_pct(health, 50):.1f} ms "
