@@ -102,7 +102,7 @@ def test_unknown_user_costs_one_hash_verification_like_a_known_one(
 
 def test_password_hashing_runs_off_the_event_loop(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """While password checks are in progress (held in their worker threads), /healthz still answers."""
-    settings = Settings(data_dir=tmp_path / "gw", token_secret="l" * 32)
+    settings = Settings(data_dir=tmp_path / "gw", token_secret="l" * 32, login_hash_concurrency=4)
     app = create_app(settings)
     release, entered = threading.Event(), threading.Semaphore(0)
     real = UserStore.authenticate
@@ -121,8 +121,10 @@ def test_password_hashing_runs_off_the_event_loop(tmp_path: Path, monkeypatch) -
                 asyncio.create_task(http.post(TOKEN, data=_form(f"u{i}@BankAMSP", "wrong-guess-123")))
                 for i in range(4)
             ]
+            deadline = time.monotonic() + 60
             for _ in range(4):  # all four checks are running in their threads now
                 while not entered.acquire(blocking=False):
+                    assert time.monotonic() < deadline, "the password checks did not start"
                     await asyncio.sleep(0.01)
             health = await asyncio.wait_for(http.get("/healthz"), timeout=10)
             assert health.status_code == 200
