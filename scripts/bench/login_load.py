@@ -50,7 +50,7 @@ async def _burst(base: str, concurrency: int, rounds: int) -> tuple[list[float],
             health.append((time.perf_counter() - started) * 1000)
             await asyncio.sleep(0.02)
 
-    limits = httpx.Limits(max_connections=concurrency + 4)
+    limits = httpx.Limits(max_connections=concurrency + 4, keepalive_expiry=2)  # uvicorn: 5 s idle
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
         prober = asyncio.create_task(probe(http))
         started, logins = time.perf_counter(), 0
