@@ -62,16 +62,34 @@ def serve(
     data_dir: DataDir = None,
     backend: Backend = None,
     org: Annotated[list[str] | None, typer.Option(help="Serve only this org (repeatable).")] = None,
-    demo: Annotated[bool, typer.Option(help="Seed demo users and vehicles (embedded backend).")] = True,
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            help="Demo mode: seed demo users (public passwords) and vehicles. Default: on for the embedded "
+            "backend outside production; refused in production."
+        ),
+    ] = None,
 ) -> None:
     """Run the gateway (embedded backend by default, seeded with demo data) and print its URL."""
     import uvicorn
+    from pydantic import ValidationError
 
     from app.main import create_app
 
-    settings = _settings(data_dir, backend, org)
-    settings.seed_demo = demo and settings.backend == "embedded"
-    settings.public_base_url = f"http://{host}:{port}"
+    base = _settings(data_dir, backend, org)
+    if demo is None:
+        demo = base.backend == "embedded" and base.environment != "production"
+    try:
+        settings = Settings(
+            **{**base.model_dump(exclude={"seed_demo", "demo_mode", "public_base_url"})},
+            seed_demo=demo and base.backend == "embedded",
+            demo_mode=demo,
+            public_base_url=f"http://{host}:{port}",
+        )
+    except ValidationError as exc:
+        console.print(f"[red]{exc.errors()[0]['msg']}[/red]")
+        raise typer.Exit(2) from None
+    os.umask(0o077)  # everything this gateway writes (ledger, users, keys) is owner-only
     app = create_app(settings)
     url = f"http://{host}:{port}"
     orgs = ", ".join(settings.orgs)
@@ -80,6 +98,10 @@ def serve(
     if settings.seed_demo:
         from app.demo.seed import seed_users
 
+        console.print(
+            "[bold yellow]DEMO MODE[/bold yellow]: these passwords are public; "
+            "never use this data dir in production"
+        )
         table = Table(title="Demo users (POST /api/v1/auth/token)", show_lines=False)
         for column in ("username", "role", "password"):
             table.add_column(column)
@@ -202,6 +224,7 @@ async def _demo(url: str | None, data_dir: Path | None, serial: int) -> int:
         from app.main import create_app
 
         settings = _settings(data_dir or Path(os.environ.get("MLEDGER_DATA_DIR", ".data/demo")), "embedded")
+        settings = Settings(**{**settings.model_dump(exclude={"demo_mode"}), "demo_mode": True})
         app = create_app(settings)
         seed_users(app.state.gw)
         transport = httpx.ASGITransport(app=app)

@@ -17,6 +17,7 @@ from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.idempotency import IdempotencyStore
 from app.api.ledger_provider import build_ledger
 from app.api.metrics import Metrics, install_metrics_middleware
+from app.api.request_limits import RequestLimits
 from app.api.routers import (
     auth,
     config,
@@ -30,11 +31,15 @@ from app.api.routers import (
     users,
     vehicles,
 )
+from app.api.security_headers import install_security_headers
 from app.api.state import GatewayState
 from app.api.writes import IdempotentReplay
+from app.data_files import secure_dir, tighten_tree
 from app.ledger.port import LedgerPort
 from app.settings import Settings
 from app.users.enrolment import EmbeddedEnroller, EnrolledIdentity, Enroller, EnrolmentError
+from app.users.login import LoginService
+from app.users.provision import refuse_live_demo_passwords
 from app.users.roles import Role
 from app.users.store import UserStore
 
@@ -92,6 +97,11 @@ def _optional_router(module_name: str) -> APIRouter | None:
     return router if isinstance(router, APIRouter) else None
 
 
+def _tighten_data(settings: Settings) -> None:
+    for root in {settings.data_dir, settings.embedded_ledger_dir, settings.wallet_dir}:
+        tighten_tree(root)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -99,17 +109,23 @@ def create_app(
     document_service: Any = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_dir(settings.data_dir)
+    _tighten_data(settings)  # data dirs from earlier versions were world-readable
     metrics = Metrics()
+    user_store = UserStore(settings.users_db)
     state = GatewayState(
         settings=settings,
         ledger=ledger or build_ledger(settings),
-        users=UserStore(settings.users_db),
+        users=user_store,
         enroller=build_enroller(settings),
         idempotency=IdempotencyStore(settings.idempotency_db),
         metrics=metrics,
         documents=document_service if document_service is not None else build_documents(settings),
+        logins=LoginService(settings, user_store),
     )
+    _tighten_data(settings)
+    if not settings.demo_mode:  # start-up check: no published demo password may be live
+        refuse_live_demo_passwords(user_store, settings.orgs)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -118,6 +134,7 @@ def create_app(
             from app.demo.seed import seed_demo
 
             await seed_demo(app)
+        await asyncio.to_thread(_tighten_data, settings)
         try:
             yield
         finally:
@@ -139,6 +156,12 @@ def create_app(
     app.state.gw = state
     install_error_handlers(app)
     install_metrics_middleware(app, metrics)
+    app.add_middleware(RequestLimits, state=state)  # before any body is read: auth first, then size
+    install_security_headers(app)  # outside the limits, so their early 401/413 answers get the headers too
+    if settings.trusted_proxies:  # client address and https from X-Forwarded-* of these proxies only
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     @app.exception_handler(IdempotentReplay)
     async def _replay(_: Request, exc: IdempotentReplay) -> JSONResponse:

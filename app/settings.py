@@ -7,12 +7,13 @@ network serves exactly one org, and a gateway of RegulatorMSP is read-only.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,10 +49,42 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     token_ttl_seconds: int = 3600
     token_secret: str | None = Field(default=None, description="HMAC key for tokens (generated if unset).")
+    environment: Literal["development", "production"] = Field(
+        default="development", description="production refuses demo mode and demo users outright."
+    )
+    demo_mode: bool = Field(
+        default=False,
+        description="Demo users (well-known passwords) may log in; set by `serve --demo` / seed_demo.",
+    )
     seed_demo: bool = False
     mvcc_retries: int = 4
     mvcc_backoff_seconds: float = 0.05
     max_upload_bytes: int = 20 * 1024 * 1024
+    max_body_bytes: int = Field(
+        default=1024 * 1024, description="Largest request body of a route without a file upload."
+    )
+    login_limit_storage: str = Field(
+        default="memory://",
+        description="Where login failure counters live (a `limits` storage URI; redis:// to share them).",
+    )
+    login_limits_per_account: str = "5/minute;20/hour;100/day"
+    login_limits_per_address: str = "30/minute;300/hour;2000/day"
+    login_hash_concurrency: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
+        description="Password hashes computed at once (default: the cores, at most 4; more only contend).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For/-Proto are believed (client address, https).",
+    )
+    cookie_secure: bool | None = Field(
+        default=None, description="Session cookie Secure flag; unset: when the request came over https."
+    )
+    idempotency_commit_grace_seconds: float | None = Field(
+        default=None,
+        description="How long a submitted-but-unseen transaction of a dead process may still commit "
+        "before its Idempotency-Key runs again (unset: 0 embedded, 120 s on Fabric).",
+    )
     document_keyring: Path | None = Field(
         default=None,
         description="Consortium document key-ring file (mode 0600), shared by every org's gateway; "
@@ -63,6 +96,23 @@ class Settings(BaseSettings):
     qr_trusted_cert: Path | None = Field(
         default=None, description="The authority's QR certificate, for gateways that only verify."
     )
+
+    @model_validator(mode="after")
+    def _demo_rules(self) -> Settings:
+        if self.seed_demo:
+            self.demo_mode = True
+        if self.demo_mode and self.environment == "production":
+            raise ValueError(
+                "demo_mode: refused because environment is production (demo passwords are public)"
+            )
+        return self
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("orgs", mode="before")
     @classmethod

@@ -13,3 +13,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # train models through the gateway, so point the registry at a throw-away folder for the whole run.
     if "MLEDGER_MODELS_DIR" not in os.environ:
         os.environ["MLEDGER_MODELS_DIR"] = tempfile.mkdtemp(prefix="mledger-models-")
+    # The fixtures log in as the demo users (public passwords), which a gateway accepts only in demo
+    # mode; tests of the production rules pass demo_mode=False explicitly.
+    os.environ.setdefault("MLEDGER_DEMO_MODE", "true")

@@ -51,22 +51,33 @@ class AuthUser:
         )
 
 
+def token_user(state: GatewayState, token: str) -> User:
+    """The user a bearer token stands for; ApiError 401 when it is forged, expired, revoked (logout)
+    or its user is gone, disabled, or a demo user outside demo mode. Shared with the web session."""
+    try:
+        claims = verify_token(state.settings.signing_secret, token)
+    except TokenError as exc:
+        raise ApiError(401, f"invalid bearer token: {exc}", headers=_CHALLENGE) from exc
+    if state.users.token_revoked(claims.token_id):
+        raise ApiError(401, "invalid bearer token: revoked (logged out)", headers=_CHALLENGE)
+    msp_id, _, username = claims.subject.partition("/")
+    user = state.users.get(msp_id, username)
+    if user is None or user.disabled:
+        raise ApiError(401, "the token's user no longer exists or is disabled", headers=_CHALLENGE)
+    return user
+
+
 def _resolve(state: GatewayState, token: str | None, api_key: str | None) -> AuthUser | None:
     if api_key:
         user = state.users.user_for_api_key(api_key)
         if user is None:
             raise ApiError(401, "invalid or revoked API key", headers=_CHALLENGE)
     elif token:
-        try:
-            claims = verify_token(state.settings.signing_secret, token)
-        except TokenError as exc:
-            raise ApiError(401, f"invalid bearer token: {exc}", headers=_CHALLENGE) from exc
-        msp_id, _, username = claims.subject.partition("/")
-        user = state.users.get(msp_id, username)
-        if user is None or user.disabled:
-            raise ApiError(401, "the token's user no longer exists or is disabled", headers=_CHALLENGE)
+        user = token_user(state, token)
     else:
         return None
+    if user.demo and not state.settings.demo_mode:
+        raise ApiError(401, "demo users are refused: this gateway is not in demo mode", headers=_CHALLENGE)
     if user.msp_id not in state.settings.orgs:
         raise ApiError(401, f"this gateway does not serve {user.msp_id}", headers=_CHALLENGE)
     return AuthUser(user)

@@ -81,14 +81,40 @@ class ApiError(Exception):
         self.headers = headers
 
 
+# A file path of this machine: absolute, at least two segments, not the path part of a URL.
+_ANY_PATH = re.compile(r"(?<![\w:/.~-])/(?:[\w.@+~-]+/)+[\w.@+~-]*")
+# Paths under the usual file-system roots are redacted whatever the status; a 4xx may name API routes.
+_FS_PATH = re.compile(
+    r"(?<![\w:/.~-])/(?:tmp|home|root|var|srv|opt|work|usr|etc|mnt|data|run|proc)/[\w.@+~/-]*"
+)
+SERVER_PATH = "<server path>"
+
+
+def redact_paths(status: int, text: str) -> str:
+    """An error message as a client may see it: no file path of the server (a 5xx names none at all).
+
+    Failures deep in a store (a blob that fails its integrity check, a corrupt model file) carry the
+    file's path in their message; that tells an outsider the server's layout, so it is logged, not sent.
+    """
+    redacted = (_ANY_PATH if status >= 500 else _FS_PATH).sub(SERVER_PATH, text)
+    if redacted != text:
+        log.warning("error %d: server path redacted from the answer: %s", status, text[:500])
+    return redacted
+
+
 def error_json(
     status: int, message: str, details: list[dict[str, Any]] | None = None, **extra: Any
 ) -> dict[str, Any]:
+    """The error body (see the module docstring); file paths are redacted (:func:`redact_paths`)."""
+    clean = [
+        {k: redact_paths(status, v) if isinstance(v, str) else v for k, v in detail.items()}
+        for detail in details or []
+    ]
     body: dict[str, Any] = {
         "status": status,
         "code": CODES.get(status, "error"),
-        "message": message,
-        "details": details or [],
+        "message": redact_paths(status, message),
+        "details": clean,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
     return {"error": body}

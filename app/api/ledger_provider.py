@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from app.ledger.port import Caller, LedgerEvent, LedgerPort, LedgerUnavailable, TxResult
+from app.ledger.port import BeforeSubmit, Caller, LedgerEvent, LedgerPort, LedgerUnavailable, TxResult
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class UnavailableLedger:
         args: list[str],
         transient: dict[str, bytes] | None = None,
         endorsing_orgs: list[str] | None = None,
+        before_submit: BeforeSubmit | None = None,
     ) -> TxResult:
         raise LedgerUnavailable(self.reason, status=503)
 

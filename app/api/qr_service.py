@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from app.api.errors import ApiError
+from app.data_files import secure_file
 from app.qr import AuthorityKey, QrIssuer, QrVerifier, TrustAnchor
 from app.settings import Settings
 
@@ -28,7 +29,7 @@ class QrService:
         if key is not None:
             anchors.append(TrustAnchor(key.private_key.public_key(), key.issuer))
         self.verifier = QrVerifier(anchors)
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        secure_file(db_path)  # 0600 in a 0700 folder (its WAL/SHM inherit the mode)
         self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(

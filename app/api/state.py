@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from app.api.metrics import Metrics
     from app.api.qr_service import QrService
     from app.documents.service import DocumentService
+    from app.users.login import LoginService
 
 
 @dataclass
@@ -27,4 +28,5 @@ class GatewayState:
     metrics: Metrics
     documents: DocumentService | None = None
     qr: QrService | None = None
+    logins: LoginService | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -2,6 +2,8 @@
 
 A route asks for :data:`WriteCtx` and calls :meth:`WriteContext.submit`; the answer is a JSONResponse
 (success or a mapped refusal), stored under the request's Idempotency-Key when one was given.
+With a key, each transaction's id is recorded before it is ordered, so a retry after a crash is
+answered from the ledger (see :mod:`app.api.idempotency`) instead of running the write again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import hashlib
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator
 from datetime import UTC
 from typing import Annotated, Any
 
@@ -22,7 +25,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from app.api.deps import AuthUser, State, Writer
 from app.api.errors import ApiError, ledger_error_status_and_body
-from app.api.idempotency import Outcome
+from app.api.idempotency import Begin, Outcome
 from app.api.state import GatewayState
 from app.ledger.port import LedgerError, TransactionInvalidated, TxResult
 
@@ -91,16 +94,31 @@ class WriteContext:
         transient: dict[str, bytes] | None = None,
         endorsing_orgs: list[str] | None = None,
         status_code: int = 200,
-        extra: dict[str, Any] | Callable[[TxResult], dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> JSONResponse:
         settings = self.state.settings
         metrics = self.state.metrics
+        extra_fields = jsonable_encoder(extra) if extra else None
+        before_submit = None
+        if self.key is not None:
+            key, template = self.key, {"status": status_code, "extra": extra_fields}
+
+            async def before_submit(tx_id: str) -> None:
+                await asyncio.to_thread(
+                    self.state.idempotency.record_submission, self.scope, key, tx_id, template
+                )
+
         attempt = 0
         while True:
             try:
                 with metrics.ledger_timer("submit", function):
                     result = await self.state.ledger.submit(
-                        self.user.caller, function, args, transient=transient, endorsing_orgs=endorsing_orgs
+                        self.user.caller,
+                        function,
+                        args,
+                        transient=transient,
+                        endorsing_orgs=endorsing_orgs,
+                        before_submit=before_submit,
                     )
                 break
             except TransactionInvalidated as exc:
@@ -115,7 +133,6 @@ class WriteContext:
             except LedgerError as exc:
                 return self._refused(exc, function)
         metrics.ledger_results.labels(function=function, outcome="committed").inc()
-        extra_fields = extra(result) if callable(extra) else extra
         body = tx_json(result, extra_fields)
         self._store(status_code, body)
         return JSONResponse(status_code=status_code, content=body)
@@ -128,8 +145,15 @@ class WriteContext:
         return JSONResponse(status_code=status, content=body)
 
 
+HASH_CHUNK = 64 * 1024
+
+
 async def request_fingerprint(request: Request) -> str:
-    """SHA-256 of method, path, query and body (form fields and file contents for form posts)."""
+    """SHA-256 of method, path, query and body (form fields and file contents for form posts).
+
+    Uploaded files are hashed in chunks from their spooled temporary file, never read whole into
+    memory; other bodies are already bounded by the route's size limit.
+    """
     digest = hashlib.sha256(
         b"\n".join([request.method.encode(), request.url.path.encode(), request.url.query.encode()])
     )
@@ -139,13 +163,58 @@ async def request_fingerprint(request: Request) -> str:
         for name, value in form.multi_items():
             digest.update(b"\0" + name.encode() + b"\0")
             if isinstance(value, StarletteUploadFile):
-                digest.update((value.filename or "").encode() + b"\0" + await value.read())
+                digest.update((value.filename or "").encode() + b"\0")
+                while chunk := await value.read(HASH_CHUNK):
+                    digest.update(chunk)
                 await value.seek(0)
             else:
                 digest.update(value.encode())
     else:
         digest.update(b"\0" + await request.body())
     return digest.hexdigest()
+
+
+def commit_grace(state: GatewayState, submitter_alive: bool) -> float:
+    """How long an unseen transaction may still commit. The embedded ledger commits in process, so a
+    transaction of a dead process that is not on the ledger never will be; a live one is given a moment."""
+    configured = state.settings.idempotency_commit_grace_seconds
+    if configured is not None:
+        return configured
+    if state.settings.backend == "embedded":
+        return 10.0 if submitter_alive else 0.0
+    return 120.0
+
+
+async def resolve_orphan(state: GatewayState, scope: str, key: str, begun: Begin) -> bool:
+    """An in-flight key whose request ended before answering: answer it from the ledger.
+
+    Raises IdempotentReplay with the original answer when its transaction committed; ApiError 409
+    while it might still commit; returns True when this request may run the write again.
+    """
+    assert begun.tx_id is not None
+    result = await state.ledger.transaction_status(begun.tx_id)
+    if result is not None and result.validation_code == "VALID":
+        template = begun.template or {}
+        status = int(template.get("status", 200))
+        body = tx_json(result, template.get("extra"))
+        await asyncio.to_thread(state.idempotency.finish, scope, key, status, body)
+        log.info("idempotency key resolved from the ledger: tx %s committed", begun.tx_id)
+        raise IdempotentReplay(status, body)
+    if result is None:
+        age = time.time() - (begun.submitted_at or 0.0)
+        grace = commit_grace(state, state.idempotency.owner_alive(begun.owner))
+        if age < grace:
+            wait = max(1, int(grace - age))
+            raise ApiError(
+                409,
+                f"a request with this Idempotency-Key submitted transaction {begun.tx_id}, which the ledger "
+                f"has not seen yet; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+    # invalidated, or never ordered: nothing was written, so the write runs again
+    if not await asyncio.to_thread(state.idempotency.take_over, scope, key, begun):
+        raise ApiError(409, "a request with this Idempotency-Key is still being processed; retry later")
+    return True
 
 
 async def write_context(
@@ -165,13 +234,15 @@ async def write_context(
     ctx = WriteContext(state, user, idempotency_key, scope)
     if idempotency_key is not None:
         fingerprint = await request_fingerprint(request)
-        begun = state.idempotency.begin(scope, idempotency_key, fingerprint)
+        begun = await asyncio.to_thread(state.idempotency.begin, scope, idempotency_key, fingerprint)
         if begun.outcome is Outcome.stored:
             raise IdempotentReplay(begun.status or 200, begun.body)
         if begun.outcome is Outcome.in_flight:
             raise ApiError(409, "a request with this Idempotency-Key is still being processed; retry later")
         if begun.outcome is Outcome.mismatch:
             raise ApiError(422, "Idempotency-Key was already used with a different request")
+        if begun.outcome is Outcome.orphaned:
+            await resolve_orphan(state, scope, idempotency_key, begun)
     try:
         yield ctx
     finally:

@@ -65,6 +65,7 @@ from app.fabric_gateway import (
 )
 from app.fabric_gateway.errors import validation_code_name
 from app.ledger.port import (
+    BeforeSubmit,
     Caller,
     ChaincodeRefused,
     LedgerError,
@@ -331,11 +332,17 @@ class FabricLedger:
         args: list[str],
         transient: dict[str, bytes] | None = None,
         endorsing_orgs: list[str] | None = None,
+        before_submit: BeforeSubmit | None = None,
     ) -> TxResult:
         try:
             contract = self._contract(caller)
             proposal = contract.new_proposal(function, args, transient, endorsing_orgs)
             transaction = await proposal.endorse()
+        except Exception as exc:
+            raise map_error(exc) from exc
+        if before_submit is not None:  # the tx id (sha256(nonce ‖ creator)) is fixed since the proposal
+            await before_submit(transaction.transaction_id)
+        try:
             commit = await transaction.submit()
             status = (await commit.get_status()).raise_for_status()
         except Exception as exc:

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fabric_protos.msp import identities_pb2
 
+from app.data_files import secure_dir
+
 logger = logging.getLogger(__name__)
 
 FABRIC_CA_ATTRS_OID = x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1")
@@ -123,8 +125,7 @@ class IdentityIssuer:
 
     def _org_dir(self, msp_id: str) -> Path:
         path = self._root / msp_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return secure_dir(path)
 
     def _ca(self, msp_id: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
         org_dir = self._org_dir(msp_id)
@@ -170,7 +171,7 @@ class IdentityIssuer:
             .sign(key, hashes.SHA256())
         )
         _write_private(key_path, _key_pem(key))
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
         logger.info("generated embedded CA for %s", msp_id)
         return key, cert
 
@@ -190,10 +191,10 @@ class IdentityIssuer:
             key_pem = _key_pem(key)
         ca_key, ca_cert = self._ca(msp_id)
         cert_pem = _issue_cert(ca_key, ca_cert, key, name, ou, attrs)
-        user_dir.mkdir(parents=True, exist_ok=True)
+        secure_dir(user_dir)
         _write_private(key_path, key_pem)
-        cert_path.write_bytes(cert_pem)
-        attrs_path.write_text(wanted)
+        _write_private(cert_path, cert_pem)
+        _write_private(attrs_path, wanted.encode())
         return IssuedIdentity(msp_id, name, cert_pem, key_pem)
 
 
@@ -274,7 +275,8 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Owner-only (0600 file, 0700 folders): the identity store lives in the gateway's data dir."""
+    secure_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

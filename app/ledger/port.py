@@ -7,7 +7,7 @@ depends on this module only, so the conformance suite can run one scenario on bo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -46,6 +46,11 @@ class LedgerEvent:
     chaincode_id: str
     event_name: str
     payload: bytes
+
+
+# Called with a transaction's id once it is endorsed and before it is sent for ordering: a caller that
+# must survive a crash (idempotency keys) records the id durably here. If it raises, nothing is sent.
+BeforeSubmit = Callable[[str], Awaitable[None]]
 
 
 class LedgerError(Exception):
@@ -93,8 +98,12 @@ class LedgerPort(Protocol):
         args: list[str],
         transient: dict[str, bytes] | None = None,
         endorsing_orgs: list[str] | None = None,
+        before_submit: BeforeSubmit | None = None,
     ) -> TxResult:
         """Endorse, order and wait for the commit; returns only VALID transactions.
+
+        ``before_submit`` is awaited with the transaction id after endorsement, before ordering, so a
+        caller can later ask :meth:`transaction_status` whether that exact transaction committed.
 
         ChaincodeRefused: the contract refused (nothing ordered). TransactionInvalidated: ordered but
         invalid (``validation_code`` e.g. MVCC_READ_CONFLICT — safe to retry —, or

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from app.data_files import secure_dir
 from app.settings import REPO_ROOT
 from app.users.roles import Role
 
@@ -95,7 +96,7 @@ class FabricCaEnroller:
 
     def _run(self, stage: str, args: list[str], home: Path) -> None:
         binary = self._binary or fabric_ca_client_binary()
-        home.mkdir(parents=True, exist_ok=True)
+        secure_dir(home)
         command = [str(binary), *args, "--tls.certfiles", str(self._config.tls_cert), "--home", str(home)]
         if self._config.ca_name:
             command += ["--caname", self._config.ca_name]

@@ -1,4 +1,9 @@
-"""Create a user and give it a Fabric identity: shared by `mledger users add` and POST /users."""
+"""Create a user and give it a Fabric identity: shared by `mledger users add` and POST /users.
+
+Also the demo users: the standard users of every org with well-known passwords, created only in
+demo mode and marked ``demo`` so a gateway outside demo mode refuses them
+(:func:`refuse_live_demo_passwords` catches demo passwords in data dirs from before the marking).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,30 @@ import logging
 import secrets
 
 from app.users.enrolment import Enroller
+from app.users.passwords import verify_password
 from app.users.roles import STANDARD_USERS, Role
 from app.users.store import User, UserStore
 
 log = logging.getLogger(__name__)
 
+BANKS = ("BankAMSP", "BankBMSP")
+
 
 def provision_user(
-    users: UserStore, enroller: Enroller, msp_id: str, username: str, role: Role, password: str
+    users: UserStore,
+    enroller: Enroller,
+    msp_id: str,
+    username: str,
+    role: Role,
+    password: str,
+    *,
+    demo: bool = False,
 ) -> User:
     """Add the user (UserError on bad input) and enrol it with a fresh CA secret (EnrolmentError).
 
     The CA enrolment secret is random and never the user's password: the two live in different places.
     """
-    users.add(msp_id, username, role, password)
+    users.add(msp_id, username, role, password, demo=demo)
     enrolled = enroller.enroll(msp_id, username, role, secrets.token_urlsafe(18))
     users.mark_enrolled(msp_id, username, enrolled.enrollment_id)
     return users.get(msp_id, username)  # type: ignore[return-value]
@@ -30,16 +45,47 @@ def demo_password(msp_id: str, username: str) -> str:
     return f"{username}-{msp_id[:-3].lower()}-demo"
 
 
+def demo_users(msp_id: str) -> list[tuple[str, Role]]:
+    """An org's demo users: its standard users, plus a model administrator in each bank."""
+    extra = [("modeladmin1", Role.model_admin)] if msp_id in BANKS else []
+    return [*STANDARD_USERS[msp_id], *extra]
+
+
 def ensure_standard_users(users: UserStore, enroller: Enroller, orgs: list[str]) -> list[tuple[User, str]]:
-    """Create every org's standard users with demo passwords if missing; return (user, password)."""
+    """Create every org's demo users (marked demo) if missing; return (user, password).
+
+    Only for demo mode: the passwords are public. A gateway outside demo mode refuses these users.
+    """
     created: list[tuple[User, str]] = []
     for msp_id in orgs:
-        for username, role in STANDARD_USERS[msp_id]:
+        for username, role in demo_users(msp_id):
             password = demo_password(msp_id, username)
             existing = users.get(msp_id, username)
-            user = existing or provision_user(users, enroller, msp_id, username, role, password)
+            if existing is not None and not existing.demo:
+                users.set_demo(msp_id, username, True)
+            user = users.get(msp_id, username) or provision_user(
+                users, enroller, msp_id, username, role, password, demo=True
+            )
             created.append((user, password))
     return created
+
+
+def refuse_live_demo_passwords(users: UserStore, orgs: list[str]) -> list[str]:
+    """Start-up check outside demo mode: a demo user name still holding its published password is
+    marked demo (so it is refused). Returns the names marked; users already marked are skipped."""
+    marked: list[str] = []
+    for msp_id in orgs:
+        for username, _role in demo_users(msp_id):
+            user = users.get(msp_id, username)
+            encoded = users.password_hash(msp_id, username)
+            if user is None or user.demo or encoded is None:
+                continue
+            if verify_password(demo_password(msp_id, username), encoded):
+                users.set_demo(msp_id, username, True)
+                marked.append(user.qualified_name)
+    if marked:
+        log.warning("demo password(s) live outside demo mode: refusing %s", ", ".join(marked))
+    return marked
 
 
 def adopt_enrolled_user(users: UserStore, msp_id: str, username: str, role: Role, password: str) -> User:

@@ -1,7 +1,12 @@
-"""The gateway's user store (SQLite under the data dir): users, password hashes and API keys.
+"""The gateway's user store (SQLite under the data dir): users, password hashes, API keys, revoked tokens.
 
 Users are named ``username@MSP`` because every org has its own ``admin`` and ``auditor1``.
-API keys are ``mlk_<key id>_<secret>``; only a SHA-256 of the secret is kept.
+API keys are ``mlk_<key id>_<secret>``; only a SHA-256 of the secret is kept. Demo users (the
+well-known passwords of the embedded demo) are marked ``demo``: the gateway refuses them unless it
+runs in demo mode. Revoked token ids (logout) are kept until the token would have expired.
+
+Password checks are slow on purpose (Argon2id): call :meth:`UserStore.authenticate` from a worker
+thread, as :mod:`app.users.login` does.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.users.passwords import hash_password, verify_password
+from app.data_files import secure_file
+from app.users.passwords import burn_dummy_verify, hash_password, needs_rehash, verify_password
 from app.users.roles import Role, check_role_for_org
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
     created_at REAL NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    jti TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
 """
 
 
@@ -57,6 +67,7 @@ class User:
     enrolled: bool
     enrollment_id: str | None
     disabled: bool
+    demo: bool = False
 
     @property
     def qualified_name(self) -> str:
@@ -76,15 +87,20 @@ def split_qualified(name: str, default_msp: str | None) -> tuple[str, str]:
 class UserStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        secure_file(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
+        if "demo" not in columns:  # data dirs from before demo users were marked
+            self._db.execute("ALTER TABLE users ADD COLUMN demo INTEGER NOT NULL DEFAULT 0")
         self._lock = threading.Lock()
+        self.path = path
 
     def close(self) -> None:
         self._db.close()
 
-    def add(self, msp_id: str, username: str, role: Role, password: str) -> User:
+    def add(self, msp_id: str, username: str, role: Role, password: str, *, demo: bool = False) -> User:
         try:
             check_role_for_org(msp_id, role)
         except ValueError as exc:
@@ -96,9 +112,9 @@ class UserStore:
         with self._lock:
             try:
                 self._db.execute(
-                    "INSERT INTO users (msp_id, username, role, password_hash, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (msp_id, username, role.value, hash_password(password), time.time()),
+                    "INSERT INTO users (msp_id, username, role, password_hash, created_at, demo)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (msp_id, username, role.value, hash_password(password), time.time(), int(demo)),
                 )
             except sqlite3.IntegrityError as exc:
                 raise UserError(f"username: {username}@{msp_id} already exists") from exc
@@ -107,14 +123,13 @@ class UserStore:
 
     def get(self, msp_id: str, username: str) -> User | None:
         row = self._db.execute(
-            "SELECT msp_id, username, role, enrolled, enrollment_id, disabled FROM users"
-            " WHERE msp_id = ? AND username = ?",
+            f"SELECT {_COLUMNS} FROM users WHERE msp_id = ? AND username = ?",
             (msp_id, username),
         ).fetchone()
         return _user(row) if row else None
 
     def list_users(self, msp_id: str | None = None) -> list[User]:
-        sql = "SELECT msp_id, username, role, enrolled, enrollment_id, disabled FROM users"
+        sql = f"SELECT {_COLUMNS} FROM users"
         rows = (
             self._db.execute(sql + " WHERE msp_id = ? ORDER BY username", (msp_id,))
             if msp_id
@@ -122,14 +137,59 @@ class UserStore:
         ).fetchall()
         return [_user(row) for row in rows]
 
-    def authenticate(self, msp_id: str, username: str, password: str) -> User | None:
+    def authenticate(
+        self, msp_id: str, username: str, password: str, *, allow_demo: bool = False
+    ) -> User | None:
+        """The user when the password matches and the user may log in; None otherwise.
+
+        Takes the same time whether or not the user exists (a dummy hash is checked for unknown
+        users). A matching legacy (scrypt) or outdated hash is replaced by a fresh Argon2id one.
+        """
         row = self._db.execute(
-            "SELECT password_hash FROM users WHERE msp_id = ? AND username = ? AND disabled = 0",
+            "SELECT password_hash, disabled, demo FROM users WHERE msp_id = ? AND username = ?",
             (msp_id, username),
         ).fetchone()
-        if row is None or not verify_password(password, row[0]):
+        if row is None:
+            burn_dummy_verify(password)
             return None
+        encoded, disabled, demo = row
+        if not verify_password(password, encoded):
+            return None
+        if disabled or (demo and not allow_demo):
+            return None
+        if needs_rehash(encoded):
+            with self._lock:
+                self._db.execute(
+                    "UPDATE users SET password_hash = ?"
+                    " WHERE msp_id = ? AND username = ? AND password_hash = ?",
+                    (hash_password(password), msp_id, username, encoded),
+                )
+            log.info("password hash of %s@%s upgraded to argon2id", username, msp_id)
         return self.get(msp_id, username)
+
+    def password_hash(self, msp_id: str, username: str) -> str | None:
+        row = self._db.execute(
+            "SELECT password_hash FROM users WHERE msp_id = ? AND username = ?", (msp_id, username)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def set_demo(self, msp_id: str, username: str, demo: bool) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE users SET demo = ? WHERE msp_id = ? AND username = ?", (int(demo), msp_id, username)
+            )
+
+    def revoke_token(self, jti: str, expires_at: float) -> None:
+        """Logout: this token id is refused until its expiry (then it is refused as expired anyway)."""
+        with self._lock:
+            self._db.execute("DELETE FROM revoked_tokens WHERE expires_at < ?", (time.time(),))
+            self._db.execute(
+                "INSERT OR REPLACE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)", (jti, expires_at)
+            )
+
+    def token_revoked(self, jti: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)).fetchone()
+        return row is not None
 
     def set_password(self, msp_id: str, username: str, password: str) -> None:
         if len(password) < 8:
@@ -207,6 +267,9 @@ class UserStore:
         return user
 
 
+_COLUMNS = "msp_id, username, role, enrolled, enrollment_id, disabled, demo"
+
+
 def _user(row: tuple) -> User:  # type: ignore[type-arg]
     return User(
         msp_id=row[0],
@@ -215,4 +278,5 @@ def _user(row: tuple) -> User:  # type: ignore[type-arg]
         enrolled=bool(row[3]),
         enrollment_id=row[4],
         disabled=bool(row[5]),
+        demo=bool(row[6]),
     )

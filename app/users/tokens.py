@@ -1,17 +1,22 @@
-"""Signed bearer tokens: a compact JWT (HS256) made with HMAC-SHA256 from the standard library.
+"""Signed bearer tokens: JWTs (HS256) issued and checked with PyJWT.
 
-A JWT so standard clients and tools can read it; HS256 because only this gateway issues and
-checks its tokens. Expiry is enforced; the user's current state is re-read on every request.
+A JWT so standard clients and tools can read it; HS256 because only this gateway issues and checks
+its tokens. Each token carries a unique ``jti`` so logout can revoke exactly that token (the
+revocation list lives in the user store until the token would have expired anyway). Only HS256 is
+accepted on verification (no ``alg: none``, no algorithm confusion); ``sub``, ``role``, ``iat``,
+``exp`` and ``jti`` are required.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
+import secrets
 import time
 from dataclasses import dataclass
+
+import jwt
+
+ALGORITHM = "HS256"
+_REQUIRED = ["sub", "role", "iat", "exp", "jti"]
 
 
 class TokenError(Exception):
@@ -24,52 +29,43 @@ class TokenClaims:
     role: str
     issued_at: int
     expires_at: int
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-_HEADER = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    token_id: str  # the jti: what a logout revokes
 
 
 def issue_token(secret: bytes, subject: str, role: str, ttl_seconds: int, now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    claims = {"sub": subject, "role": role, "iat": issued, "exp": issued + ttl_seconds}
-    body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
-    signing_input = f"{_HEADER}.{body}".encode()
-    signature = hmac.new(secret, signing_input, hashlib.sha256).digest()
-    return f"{_HEADER}.{body}.{_b64(signature)}"
+    claims = {
+        "sub": subject,
+        "role": role,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "jti": secrets.token_urlsafe(16),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def verify_token(secret: bytes, token: str, now: float | None = None) -> TokenClaims:
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise TokenError("malformed token")
-    header, body, signature = parts
-    expected = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    """The token's claims; TokenError when it is malformed, not signed by ``secret`` or expired."""
+    options = {"require": _REQUIRED, "verify_exp": now is None, "verify_iat": False}
     try:
-        presented = _unb64(signature)
-    except ValueError as exc:
-        raise TokenError("malformed token signature") from exc
-    if not hmac.compare_digest(expected, presented):
-        raise TokenError("bad token signature")
-    try:
-        if json.loads(_unb64(header)).get("alg") != "HS256":
-            raise TokenError("unsupported token algorithm")
-        claims = json.loads(_unb64(body))
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options=options)  # type: ignore[arg-type]
         parsed = TokenClaims(
             subject=str(claims["sub"]),
             role=str(claims["role"]),
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
+            token_id=str(claims["jti"]),
         )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TokenError("malformed token claims") from exc
-    if parsed.expires_at <= int(now if now is not None else time.time()):
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("token expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise TokenError("bad token signature") from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise TokenError("unsupported token algorithm") from exc
+    except jwt.DecodeError as exc:
+        raise TokenError("malformed token") from exc
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise TokenError(f"malformed token claims: {exc}") from exc
+    if now is not None and parsed.expires_at <= int(now):
         raise TokenError("token expired")
     return parsed

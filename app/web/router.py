@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -24,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from app.api.deps import AuthUser, refuse_if_read_only
-from app.api.errors import ApiError
+from app.api.errors import ApiError, redact_paths
 from app.api.models import LienRequestIn
 from app.api.routers.documents import DECRYPT_ROLES, fetch_decrypted
 from app.api.routers.qr import scanner_caller
@@ -36,11 +37,12 @@ from app.web import data
 from app.web.charts import SEVERITY_COLOURS, bar_chart, grouped_columns
 from app.web.i18n import LANG_COOKIE, LANGS, SEVERITY_ZH, pick_lang, translator, value_labeller
 from app.web.session import (
-    clear_session,
     csrf_ok,
     csrf_token,
+    end_session,
     login,
     session_user,
+    set_csrf_cookie,
     set_session,
     user_for_token,
 )
@@ -83,6 +85,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         status_code=status_code,
     )
     response.headers["Content-Language"] = "zh-CN" if lang == "zh" else "en"
+    set_csrf_cookie(response, state, request)
     if request.query_params.get("lang") in LANGS:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
     return response
@@ -93,7 +96,9 @@ def severity_label(lang: str, severity: str) -> str:
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    return render(request, "error.html", status_code=status, status=status, message=message)
+    return render(
+        request, "error.html", status_code=status, status=status, message=redact_paths(status, message)
+    )
 
 
 def ledger_error_page(request: Request, exc: LedgerError) -> HTMLResponse:
@@ -144,28 +149,43 @@ def _safe_next(target: str) -> str | None:
     return target if target.startswith("/") and not target.startswith("//") else None
 
 
+def _csrf_refused(request: Request) -> HTMLResponse:
+    return error_page(request, 403, "the form is stale or came from another site (CSRF check failed)")
+
+
 @router.post("/login", response_model=None)
 async def login_submit(
     request: Request,
     username: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     state = _state(request)
-    token = await asyncio.to_thread(login, state, username, password)
+    if not csrf_ok(state, request, csrf):
+        return _csrf_refused(request)
+    try:
+        token = await login(state, request, username, password)
+    except ApiError as exc:  # 429: locked out for a while
+        response = render(request, "login.html", status_code=exc.status, next=next, failed=False, locked=True)
+        response.headers.update(exc.headers or {})
+        return response
     if token is None:
         return render(request, "login.html", status_code=401, next=next, failed=True)
     user = user_for_token(state, token)
     target = _safe_next(next) or (home_for(user) if user else "/")
     response = RedirectResponse(target, status_code=303)
-    set_session(response, state, token, secure=request.url.scheme == "https")
+    set_session(response, state, request, token)
     return response
 
 
-@router.post("/logout")
-async def logout() -> RedirectResponse:
+@router.post("/logout", response_model=None)
+async def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    state = _state(request)
+    if not csrf_ok(state, request, csrf):
+        return _csrf_refused(request)
     response = RedirectResponse("/", status_code=303)
-    clear_session(response)
+    end_session(state, request, response)
     return response
 
 
@@ -231,12 +251,16 @@ async def scan_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/scan", response_model=None)
-async def scan_upload(request: Request, image: Annotated[UploadFile, File()]) -> Response:
+async def scan_upload(
+    request: Request, image: Annotated[UploadFile, File()], csrf: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
     """Photo upload for browsers without BarcodeDetector: decoded here (zxing-cpp), then verified."""
     from app.qr import QrDecodeError, decode_qr_photo
     from app.qr.payload import parse_scanned
 
     state = _state(request)
+    if not csrf_ok(state, request, csrf):
+        return _csrf_refused(request)
     content = await image.read(state.settings.max_upload_bytes + 1)
     if len(content) > state.settings.max_upload_bytes:
         return render(request, "scan.html", status_code=413, problem="image: too large")
@@ -301,11 +325,26 @@ async def document_download(request: Request, document_id: str) -> Response:
 # --- lender --------------------------------------------------------------------------------------
 
 
+# What a lender form's redirect may announce: a fixed message per code (never text from the URL).
+DONE_CODES = {"requested": "requested", "released": "released"}
+LIEN_ID_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
 @router.get("/lender", response_model=None)
 async def lender_page(request: Request) -> Response:
     user = need_login(request)
     if isinstance(user, RedirectResponse):
         return user
+    done = DONE_CODES.get(request.query_params.get("done", ""))
+    lien = request.query_params.get("lien", "")
+    message = f"{lien}: {done}" if done and LIEN_ID_SHAPE.match(lien) else None
+    return await _lender_view(request, user, message, ok=message is not None)
+
+
+async def _lender_view(
+    request: Request, user: AuthUser, message: str | None, ok: bool, status_code: int = 200
+) -> Response:
+    """The lender page; ``message`` is a server-made outcome (a code's text or a refusal's reason)."""
     state = _state(request)
     msp = user.user.msp_id
     if msp not in ("BankAMSP", "BankBMSP"):
@@ -317,15 +356,18 @@ async def lender_page(request: Request) -> Response:
         return ledger_error_page(request, exc)
     can_write = user.role is Role.loan_officer and not state.settings.read_only
     return render(
-        request, "lender.html", user=user, rows=rows, can_write=can_write,
-        message=request.query_params.get("msg"), ok=request.query_params.get("ok") == "1",
+        request, "lender.html", status_code=status_code, user=user, rows=rows, can_write=can_write,
+        message=message, ok=ok,
     )  # fmt: skip
 
 
-def _back(message: str, ok: bool) -> RedirectResponse:
-    return RedirectResponse(
-        f"/lender?{urlencode({'msg': message, 'ok': '1' if ok else '0'})}", status_code=303
-    )
+def _done(code: str, lien_id: str) -> RedirectResponse:
+    return RedirectResponse(f"/lender?{urlencode({'done': code, 'lien': lien_id})}", status_code=303)
+
+
+async def _refused(request: Request, user: AuthUser, message: str, status_code: int = 400) -> Response:
+    """A refused form is answered with the page itself (no redirect carrying the text)."""
+    return await _lender_view(request, user, message, ok=False, status_code=status_code)
 
 
 def _writer(request: Request, csrf: str) -> AuthUser | Response:
@@ -344,15 +386,15 @@ def _writer(request: Request, csrf: str) -> AuthUser | Response:
     return user
 
 
-def _outcome(response: Response, done: str) -> RedirectResponse:
+async def _outcome(request: Request, user: AuthUser, response: Response, code: str, lien_id: str) -> Response:
     if response.status_code < 300:
-        return _back(done, True)
+        return _done(code, lien_id)
     try:
         body = json.loads(bytes(response.body))
         message = body["error"]["message"]
     except (ValueError, KeyError, TypeError):
         message = f"HTTP {response.status_code}"
-    return _back(message, False)
+    return await _refused(request, user, message, response.status_code)
 
 
 @router.post("/lender/liens", response_model=None)
@@ -385,12 +427,12 @@ async def lender_request_lien(
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        return _back(f"{field}: {first['msg']}", False)
+        return await _refused(request, user, f"{field}: {first['msg']}")
     ctx = WriteContext(state, user, None, user.user.qualified_name)
     upload = await consent_file.read(state.settings.max_upload_bytes + 1) if consent_file else b""
     if upload:
         if len(upload) > state.settings.max_upload_bytes or state.documents is None:
-            return _back("consent_file: too large or no document store", False)
+            return await _refused(request, user, "consent_file: too large or no document store", 413)
         doc_id = f"DOC-{secrets.token_hex(8)}"
         stored = await state.documents.put(doc_id, upload)
         anchor = {
@@ -399,15 +441,17 @@ async def lender_request_lien(
         }  # fmt: skip
         anchored = await ctx.submit("AnchorDocument", [json.dumps(anchor, separators=(",", ":"))])
         if anchored.status_code >= 300:
-            return _outcome(anchored, "")
+            return await _outcome(request, user, anchored, "requested", lien.lien_id)
         lien = lien.model_copy(update={"consent_document_id": doc_id})
     elif not consent_document_id.strip():
-        return _back(
-            "consent_document_id: give the id of an anchored owner_consent document or upload one", False
+        return await _refused(
+            request,
+            user,
+            "consent_document_id: give the id of an anchored owner_consent document or upload one",
         )
     ctx = WriteContext(state, user, None, user.user.qualified_name)
     response = await ctx.submit("RequestLien", [lien.chaincode_json()])
-    return _outcome(response, f"{lien.lien_id}: requested")
+    return await _outcome(request, user, response, "requested", lien.lien_id)
 
 
 @router.post("/lender/liens/{lien_id}/release", response_model=None)
@@ -417,7 +461,7 @@ async def lender_release(request: Request, lien_id: str, csrf: Annotated[str, Fo
         return user
     ctx = WriteContext(_state(request), user, None, user.user.qualified_name)
     response = await ctx.submit("ReleaseLien", [lien_id])
-    return _outcome(response, f"{lien_id}: released")
+    return await _outcome(request, user, response, "released", lien_id)
 
 
 @router.post("/lender/liens/{lien_id}/balance", response_model=None)

@@ -101,7 +101,12 @@ async def sustained(
 
 def settings_for(backend: str, data_dir: Path, port: int) -> Settings:
     if backend == "embedded":
-        return Settings(data_dir=data_dir, token_secret="b" * 32, public_base_url=f"http://127.0.0.1:{port}")
+        return Settings(
+            data_dir=data_dir,
+            token_secret="b" * 32,
+            public_base_url=f"http://127.0.0.1:{port}",
+            demo_mode=True,  # it logs in as the standard users with their demo passwords
+        )
     from network.fixture import open_for_tests
     from tests.integration.test_gateway_api import _profile
 
@@ -119,6 +124,7 @@ def settings_for(backend: str, data_dir: Path, port: int) -> Settings:
     return Settings(
         backend="fabric", data_dir=data_dir, network_profile=profile, wallet=wallet, token_secret="b" * 32,
         ipfs_url=info.kubo_rpc_url, public_base_url=f"http://127.0.0.1:{port}",
+        demo_mode=True,  # it logs in as the standard users with their demo passwords
     )  # fmt: skip
 
 

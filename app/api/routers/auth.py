@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentUser, State
+from app.api.deps import CurrentUser, State, oauth2_scheme
 from app.api.errors import ApiError
 from app.api.models import TokenResponse
-from app.users.store import UserError, split_qualified
-from app.users.tokens import issue_token
+from app.api.state import GatewayState
+from app.users.login import LoginAttempt, LoginService, LoginThrottled
+from app.users.store import User, UserError, split_qualified
+from app.users.tokens import TokenError, issue_token, verify_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -21,21 +23,70 @@ def default_org(orgs: list[str]) -> str | None:
     return orgs[0] if len(orgs) == 1 else None
 
 
-@router.post("/token", response_model=TokenResponse, summary="OAuth2 password flow: username@MSP + password")
-async def token(state: State, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
+def client_address(request: Request) -> str:
+    """The client's address as the ASGI server saw it (proxy headers applied only for trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
+def login_service(state: GatewayState) -> LoginService:
+    if state.logins is None:
+        state.logins = LoginService(state.settings, state.users)
+    return state.logins
+
+
+async def password_login(state: GatewayState, request: Request, qualified: str, password: str) -> User | None:
+    """Rate-limited password check (ApiError 429 with Retry-After while locked out)."""
+    attempt = LoginAttempt(qualified=qualified, password=password, client=client_address(request))
     try:
-        msp_id, username = split_qualified(form.username, default_org(state.settings.orgs))
+        return await login_service(state).login(attempt)
+    except LoginThrottled as exc:
+        raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from exc
+
+
+def session_token(state: GatewayState, user: User) -> str:
+    ttl = state.settings.token_ttl_seconds
+    return issue_token(state.settings.signing_secret, f"{user.msp_id}/{user.username}", user.role.value, ttl)
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    summary="OAuth2 password flow: username@MSP + password",
+    responses={429: {"description": "Too many failed logins for this account or address (Retry-After)"}},
+)
+async def token(
+    state: State, request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> TokenResponse:
+    try:
+        split_qualified(form.username, default_org(state.settings.orgs))
     except UserError as exc:
         raise ApiError(400, str(exc), details=[{"field": "username", "reason": str(exc)}]) from exc
-    user = (
-        state.users.authenticate(msp_id, username, form.password) if msp_id in state.settings.orgs else None
-    )
+    user = await password_login(state, request, form.username, form.password)
     if user is None:
         raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
     ttl = state.settings.token_ttl_seconds
-    subject = f"{user.msp_id}/{user.username}"
-    access = issue_token(state.settings.signing_secret, subject, user.role.value, ttl)
-    return TokenResponse(access_token=access, expires_in=ttl, role=user.role.value, msp_id=user.msp_id)
+    return TokenResponse(
+        access_token=session_token(state, user), expires_in=ttl, role=user.role.value, msp_id=user.msp_id
+    )
+
+
+def revoke(state: GatewayState, token: str) -> bool:
+    """Put a token's id on the revocation list (until it expires). False for an invalid token."""
+    try:
+        claims = verify_token(state.settings.signing_secret, token)
+    except TokenError:
+        return False
+    state.users.revoke_token(claims.token_id, claims.expires_at)
+    return True
+
+
+@router.post("/logout", status_code=204, summary="Revoke the bearer token of this request")
+async def logout(
+    state: State, user: CurrentUser, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> None:
+    if token is None:
+        raise ApiError(400, "logout revokes a bearer token; revoke API keys with DELETE /auth/api-keys/{id}")
+    revoke(state, token)
 
 
 class Me(BaseModel):

@@ -26,7 +26,8 @@ def _is_down(key: str, value: object) -> bool:
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    """On the event loop itself (no worker thread): it answers exactly when the loop is free."""
     return {"status": "ok"}
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import chaincode_event_pb2
 
+from app.data_files import secure_dir, secure_file
 from app.ledger.embedded import protocol, store
 from app.ledger.embedded.collections import load_collections
 from app.ledger.embedded.committer import Candidate, ChaincodeDefinition, Committer, TxOutcome
@@ -40,6 +41,7 @@ from app.ledger.embedded.snapshot import LedgerSnapshot
 from app.ledger.embedded.verify import verify_chain, verify_state
 from app.ledger.identities import IdentityIssuer
 from app.ledger.port import (
+    BeforeSubmit,
     Caller,
     ChaincodeRefused,
     LedgerError,
@@ -129,8 +131,7 @@ class EmbeddedLedger:
         max_block_txs: int = 500,
         verify_state_on_open: bool = True,
     ) -> None:
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = secure_dir(Path(data_dir))  # owner personal data lives here: 0700
         self.channel = channel
         self._endorsing_orgs = list(endorsing_orgs)
         self._peer_orgs = list(peer_orgs)
@@ -144,7 +145,7 @@ class EmbeddedLedger:
         self._writer: Any = None
         try:
             self.identities = IdentityIssuer(self.data_dir / "msp")
-            self._db_path = self.data_dir / "ledger.sqlite"
+            self._db_path = secure_file(self.data_dir / "ledger.sqlite")  # its WAL/SHM inherit 0600
             self._writer = store.connect(self._db_path)
             store.init_schema(self._writer)
             self._definitions: dict[str, ChaincodeDefinition] = {}
@@ -183,7 +184,7 @@ class EmbeddedLedger:
 
     # --- lifecycle ---------------------------------------------------------------------
     def _acquire_lock(self) -> int:
-        fd = os.open(self.data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -454,8 +455,11 @@ class EmbeddedLedger:
         args: list[str],
         transient: dict[str, bytes] | None = None,
         endorsing_orgs: list[str] | None = None,
+        before_submit: BeforeSubmit | None = None,
     ) -> TxResult:
         prepared = await self.endorse(caller, function, args, transient, endorsing_orgs)
+        if before_submit is not None:
+            await before_submit(prepared.tx_id)
         return await self.submit_prepared(prepared)
 
     def _ensure_open(self) -> None:

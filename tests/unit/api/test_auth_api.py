@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.settings import Settings
+from app.users.tokens import issue_token
 from tests.unit.api.conftest import login
 
 VIN = "1M8GDM9AXKP042788"
@@ -39,7 +40,10 @@ def test_token_me_and_wrong_password(make_client) -> None:  # type: ignore[no-un
 def test_missing_and_forged_credentials(make_client) -> None:  # type: ignore[no-untyped-def]
     client = make_client()
     assert client.get(f"/api/v1/vehicles/{VIN}").status_code == 401
-    forged = client.get(f"/api/v1/vehicles/{VIN}", headers={"Authorization": "Bearer a.b.c"})
+    garbled = client.get(f"/api/v1/vehicles/{VIN}", headers={"Authorization": "Bearer a.b.c"})
+    assert garbled.status_code == 401 and "malformed" in garbled.json()["error"]["message"]
+    other_key = issue_token(b"another-gateway-key-" + b"x" * 20, "DealerMSP/dealer1", "dealer", 600)
+    forged = client.get(f"/api/v1/vehicles/{VIN}", headers={"Authorization": f"Bearer {other_key}"})
     assert forged.status_code == 401 and "signature" in forged.json()["error"]["message"]
     assert client.get("/api/v1/auth/me", headers={"X-API-Key": "mlk_000000000000_nope"}).status_code == 401
 

@@ -16,7 +16,7 @@ SECRET = b"k" * 32
 
 def test_password_hash_is_salted_and_verifies() -> None:
     first, second = hash_password("correct horse"), hash_password("correct horse")
-    assert first != second and first.startswith("scrypt$")
+    assert first != second and first.startswith("$argon2id$")
     assert verify_password("correct horse", first)
     assert not verify_password("wrong horse", first)
     assert not verify_password("correct horse", "garbage")

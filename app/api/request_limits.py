@@ -1,0 +1,168 @@
+"""Request limits enforced before any body is read: who may send a body, and how large.
+
+An ASGI middleware in front of every route (API and web pages):
+
+1. Authentication first. A body-carrying request (POST/PUT/PATCH/DELETE) to a route that needs a user
+   is answered 401 when it carries no valid credentials (Bearer token, API key, or the web session
+   cookie), before a byte of its body is read. Only the login, QR verification/scan and the public web
+   forms take anonymous bodies, with small (or photo-sized) limits.
+2. Size per route. ``Content-Length`` above the route's limit is answered 413 at once; a body without
+   one (chunked) is counted as it streams and the request fails with 413 at the first byte over.
+
+Upload routes get ``max_upload_bytes`` (plus room for the multipart framing); everything else
+``max_body_bytes``. Starlette spools uploaded files to temporary disk past 1 MiB, so with the cap an
+upload never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.errors import ApiError, error_json
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MULTIPART_OVERHEAD = 64 * 1024
+SMALL_FORM_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RouteLimit:
+    pattern: re.Pattern[str]
+    anonymous: bool  # may be called without credentials
+    upload: bool  # file upload: max_upload_bytes instead of max_body_bytes
+    small: bool = False  # a login-sized form
+
+
+def _route(pattern: str, *, anonymous: bool = False, upload: bool = False, small: bool = False) -> RouteLimit:
+    return RouteLimit(re.compile(pattern), anonymous, upload, small)
+
+
+# First match wins; paths not listed need a user and get max_body_bytes.
+ROUTES: tuple[RouteLimit, ...] = (
+    _route(r"^/api/v1/auth/token$", anonymous=True, small=True),
+    _route(r"^/api/v1/qr/verify$", anonymous=True, small=True),
+    _route(r"^/api/v1/qr/scan$", anonymous=True, upload=True),
+    _route(r"^/api/v1/documents(/[^/]+/verify)?$", upload=True),
+    _route(r"^/api/v1/(valuation|risk/scorecard)/(train|evaluate)(/.*)?$", upload=True),  # CSV files
+    _route(r"^/login$", anonymous=True, small=True),
+    _route(r"^/logout$", anonymous=True, small=True),
+    _route(r"^/scan$", anonymous=True, upload=True),
+    _route(r"^/lender/liens$", upload=True),
+)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when a streamed body passes its limit (FastAPI passes HTTPException on)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body: larger than the {limit} byte limit of this route")
+
+
+class RequestLimits:
+    """See the module docstring. ``authenticate(scope) -> bool`` says whether credentials are valid."""
+
+    def __init__(self, app: ASGIApp, *, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    def limit_for(self, route: RouteLimit | None) -> int:
+        settings = self.state.settings
+        if route is not None and route.upload:
+            return int(settings.max_upload_bytes) + MULTIPART_OVERHEAD
+        if route is not None and route.small:
+            return SMALL_FORM_BYTES
+        return int(settings.max_body_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        route = next((r for r in ROUTES if r.pattern.match(path)), None)
+        if not (route and route.anonymous) and not self._authenticated(scope):
+            if not path.startswith("/api/"):  # a web form with no (or an ended) session: log in again
+                await _redirect(send, "/login")
+                return
+            await _refuse(send, 401, "authentication required (Bearer token, X-API-Key or a session)",
+                          {"WWW-Authenticate": "Bearer"})  # fmt: skip
+            return
+        limit = self.limit_for(route)
+        length = _content_length(scope)
+        if length is not None and length > limit:
+            await _refuse(send, 413, f"request body: {length} bytes, larger than the {limit} byte limit")
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _authenticated(self, scope: Scope) -> bool:
+        from app.api.deps import token_user
+
+        headers = _headers(scope)
+        api_key = headers.get("x-api-key")
+        if api_key:
+            user = self.state.users.user_for_api_key(api_key)
+            return user is not None
+        authorization = headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            token = _cookie(headers.get("cookie", ""), "mledger_session") or ""
+        if not token:
+            return False
+        try:
+            token_user(self.state, token.strip())
+        except ApiError:
+            return False
+        return True
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value.strip('"')
+    return None
+
+
+async def _refuse(send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps(error_json(status, message), separators=(",", ":")).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(b"connection", b"close")]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _redirect(send: Send, location: str) -> None:
+    headers = [(b"location", location.encode()), (b"content-length", b"0"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
