@@ -326,7 +326,12 @@ async def document_download(request: Request, document_id: str) -> Response:
 
 
 # What a lender form's redirect may announce: a fixed message per code (never text from the URL).
-DONE_CODES = {"requested": "requested", "released": "released"}
+DONE_CODES = {
+    "requested": "requested",
+    "released": "released",
+    "balance": "balance reported",
+    "consent": "consent to the sale recorded",
+}
 LIEN_ID_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
@@ -479,12 +484,12 @@ async def lender_balance(
     try:
         lien = await data.evaluate(state, user.caller, "GetLien", lien_id)
     except LedgerError as exc:
-        return _back(exc.message, False)
+        return await _refused(request, user, exc.message, 400 if exc.status < 500 else 502)
     as_of = date.today().isoformat()
     body = {"outstanding": outstanding.strip(), "currency": lien["currency"], "as_of": as_of}
     ctx = WriteContext(state, user, None, user.user.qualified_name)
     response = await ctx.submit("ReportLienBalance", [lien_id, json.dumps(body)])
-    return _outcome(response, f"{lien_id}: balance {body['outstanding']} {lien['currency']} reported")
+    return await _outcome(request, user, response, "balance", lien_id)
 
 
 @router.post("/lender/liens/{lien_id}/consent", response_model=None)
@@ -502,7 +507,7 @@ async def lender_consent(
     body = {"foreclosing_lien_id": foreclosing_lien_id.strip(), "below_reserve": below_reserve == "1"}
     ctx = WriteContext(_state(request), user, None, user.user.qualified_name)
     response = await ctx.submit("ConsentToEnforcement", [lien_id, json.dumps(body)])
-    return _outcome(response, f"{lien_id}: consent to the sale under {body['foreclosing_lien_id']} recorded")
+    return await _outcome(request, user, response, "consent", lien_id)
 
 
 # --- auditor -------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.users.provision import demo_password
 from tests.unit.api.builders import BANK_A, BANK_B, DEALER, INSURER, REGULATOR, TA, TODAY, Api, lien, vin
 
 BANK_A_MODELS = "models1@BankAMSP"
@@ -197,11 +198,13 @@ def test_regulator_dashboard_counts_alerts_from_the_ledger(api: Api) -> None:
         }
         api.ok(api.post(BANK_A, "/risk-alerts", json=alert), 201)
     api.ok(api.post(BANK_A, "/risk-alerts/A-155-0/acknowledge", json={"note": "handled"}))
-    from app.users.provision import demo_password
-
     login = api.client.post(
         "/login",
-        data={"username": REGULATOR, "password": demo_password("RegulatorMSP", "regulator1")},
+        data={
+            "username": REGULATOR,
+            "password": demo_password("RegulatorMSP", "regulator1"),
+            "csrf": _login_csrf(api),
+        },
         headers={"Origin": str(api.client.base_url)},
         follow_redirects=False,
     )
@@ -211,15 +214,18 @@ def test_regulator_dashboard_counts_alerts_from_the_ledger(api: Api) -> None:
     assert 'data-testid="ledger-alerts"' in page.text and "(3, 2 unacknowledged)" in page.text
 
 
+def _login_csrf(api: Api) -> str:
+    """The login form's CSRF token (every form post carries one)."""
+    page = api.client.get("/login")
+    return page.text.split('name="csrf" value="')[1].split('"')[0]
+
+
 def test_lender_page_reports_balances_and_consents(api: Api) -> None:
     senior, junior = _two_liens(api, 156)
-    from app.users.provision import demo_password
-
     origin = {"Origin": str(api.client.base_url)}
     password = demo_password("BankAMSP", "loan1")
-    login = api.client.post(
-        "/login", data={"username": BANK_A, "password": password}, headers=origin, follow_redirects=False
-    )
+    form = {"username": BANK_A, "password": password, "csrf": _login_csrf(api)}
+    login = api.client.post("/login", data=form, headers=origin, follow_redirects=False)
     assert login.status_code == 303, login.text
     page = api.client.get("/lender")
     assert 'data-testid="balance-form"' in page.text
@@ -227,10 +233,10 @@ def test_lender_page_reports_balances_and_consents(api: Api) -> None:
     done = api.client.post(
         f"/lender/liens/{senior}/balance", data={"csrf": csrf, "outstanding": "65000"}, headers=origin
     )
-    assert done.status_code == 200 and "balance 65000 CNY reported" in done.text
+    assert done.status_code == 200 and f"{senior}: balance reported" in done.text
     assert api.ok(api.get(BANK_A, f"/liens/{senior}/account"))["balance"]["outstanding"] == "65000"
     consent = {"csrf": csrf, "foreclosing_lien_id": junior, "below_reserve": "1"}
     done = api.client.post(f"/lender/liens/{senior}/consent", data=consent, headers=origin)
-    assert done.status_code == 200 and f"consent to the sale under {junior} recorded" in done.text
+    assert done.status_code == 200 and f"{senior}: consent to the sale recorded" in done.text
     refused = api.client.post(f"/lender/liens/{junior}/consent", data=consent, headers=origin)
     assert "rule &#39;lienholder_only&#39;" in refused.text or "rule 'lienholder_only'" in refused.text
