@@ -66,6 +66,11 @@ CONFIG_ADMIN = Rule(
 )
 LOAN_OFFICER = Rule("loan_officer", "bank loan officers act for their bank", (_g(BANKS, "loan_officer"),))
 UNDERWRITER = Rule("underwriter", "insurer underwriters keep insurance", (_g(INSURER, "underwriter"),))
+VALUER = Rule(
+    "valuer",
+    "valuations bound LTV: the vehicle office, or a bank's loan officer (object rule `valuer_lien`)",
+    (_g(TRAFFIC, "registrar"), _g(BANKS, "loan_officer")),
+)
 DEALER_RULE = Rule("dealer", "dealers and repair shops keep maintenance and mileage", (_g(DEALER, "dealer"),))
 DOCUMENT_WRITER = Rule(
     "document_writer",
@@ -150,7 +155,7 @@ ACCESS: dict[str, Rule] = {
     "GetMaintenanceRecords": VEHICLE_READ,
     "GetOdometer": VEHICLE_READ,
     # valuations
-    "RecordValuation": LOAN_OFFICER,
+    "RecordValuation": VALUER,
     "GetValuations": CREDIT_READ,
     "GetLatestValuation": CREDIT_READ,
     # documents
@@ -176,9 +181,55 @@ OBJECT_RULES: dict[str, str] = {
     "foreclosing_lienholder": "CompleteDisposal: the caller's MSP holds the vehicle's FORECLOSING lien",
     "assignee_only": "AcceptLienAssignment: the caller's MSP is the pending assignee",
     "owner_read_lienholder": (
-        "GetOwner by a bank: the bank holds a requested or encumbering lien on the vehicle"
+        "GetOwner by a bank: the bank holds a lien on the vehicle that the vehicle office recorded "
+        "(RECORDED, ASSIGNMENT_PENDING or FORECLOSING); a merely requested lien gives no access"
+    ),
+    "owner_consent_bound": (
+        "RequestLien: the owner_consent document names this VIN, was anchored by the requesting bank, "
+        "and is carried by no other live lien of the vehicle"
+    ),
+    "valuer_lien": (
+        "RecordValuation by a bank: the bank holds or has requested a lien on the vehicle "
+        "(REQUESTED, RECORDED, ASSIGNMENT_PENDING or FORECLOSING)"
     ),
 }
+
+
+#: Each chaincode event and the read function that shows the same data: an event stream gives an event
+#: only to a caller who may call that function (lien amounts only to those who may GetLien, ...).
+EVENT_READS: dict[str, str] = {
+    "VehicleRegistered": "GetVehicle",
+    "TitleTransferred": "GetVehicle",
+    "VehicleSeized": "GetVehicle",
+    "SeizureLifted": "GetVehicle",
+    "VehicleScrapped": "GetVehicle",
+    "LienRequested": "GetLien",
+    "LienRecorded": "GetLien",
+    "LienRejected": "GetLien",
+    "LienReleased": "GetLien",
+    "LienAssignmentProposed": "GetLien",
+    "LienAssigned": "GetLien",
+    "ForeclosureStarted": "GetLien",
+    "DisposalCompleted": "GetLien",
+    "InsurancePolicyRecorded": "GetInsurancePolicies",
+    "InsuranceLapsed": "GetInsurancePolicies",
+    "InsuranceClaimFiled": "GetInsurancePolicies",
+    "MaintenanceRecorded": "GetMaintenanceRecords",
+    "OdometerRecorded": "GetOdometer",
+    "OdometerAnomaly": "GetOdometer",
+    "ValuationRecorded": "GetLatestValuation",
+    "DocumentAnchored": "GetDocument",
+    "QrIdentityIssued": "GetQrIdentity",
+    "ConfigChanged": "GetConfig",
+}
+
+
+def event_visible(event_name: str, msp_id: str, role: str | None) -> bool:
+    """Whether a caller may see a chaincode event: the rule of its read function; unknown events are
+    shown only to those who read history (auditors, the regulator) — deny by default."""
+    function = EVENT_READS.get(event_name)
+    rule = ACCESS.get(function) if function else HISTORY_READ
+    return rule is not None and rule.allows(msp_id, role or "")
 
 
 def check_access(function: str, msp_id: str, role: str | None) -> Rule:

@@ -47,6 +47,8 @@ def chain() -> Chain:
         "scrap": c.document("ta", "scrap_certificate", V2),
         "notice": c.document("bank_a", "foreclosure_notice", V, "L1"),
         "consent": c.document("ta", "lienholder_consent", V),
+        # BankA's own, unspent consent for a second lien on V (a consent is bound to its bank and VIN)
+        "owner_consent": c.document("bank_a", "owner_consent", V),
     }
     return c
 
@@ -104,7 +106,7 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
                     "secured_amount": "1000",
                     "currency": "CNY",
                     "maturity_date": "2030-01-01",
-                    "consent_document_id": "DOC-2",
+                    "consent_document_id": docs["owner_consent"],
                 }
             ],
             None,
@@ -242,7 +244,7 @@ def test_every_function_as_every_principal(chain: Chain, function: str, principa
     result = chain.ledger.simulate(identity(principal), function, *raw, transient=transient)
     rule = access.ACCESS[function]
     if rule.allows(msp, role or ""):
-        assert "access denied by rule '" + rule.name not in result.response.message, result.response.message
+        assert f"access denied by rule '{rule.name}'" not in result.response.message, result.response.message
         if result.response.status == 403:  # only object-level rules may still refuse
             assert any(f"rule '{name}'" in result.response.message for name in access.OBJECT_RULES)
     else:
