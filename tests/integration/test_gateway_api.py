@@ -56,6 +56,7 @@ def _gateway(info: Any, root: Path, org: str, wallet: Path, profile: Path) -> Te
         ipfs_url=info.kubo_rpc_url,
         token_secret=secrets.token_hex(16),
         wallet=wallet,  # one wallet shared by the test's gateways
+        document_public_keys=root / "document-public-keys",  # each org's public key, shared
     )
     return TestClient(create_app(settings))
 
