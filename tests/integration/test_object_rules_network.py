@@ -78,7 +78,7 @@ def test_owner_data_and_valuations_follow_the_lien_on_fabric(net: FabricNetworkI
     actors = Actors(net)
     commit = actors.commit
     run = actors.run
-    vin = with_check_digit(f"LOR{run.upper()}000000")
+    vin = with_check_digit(f"LSR{run.upper()}000000")
     with (
         contract(net, "TrafficAuthority", "officer1") as officer,
         contract(net, "BankA", "loan1") as bank_a,
