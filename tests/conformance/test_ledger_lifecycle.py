@@ -53,9 +53,9 @@ async def test_lifecycle_outcomes(
     names = [name for _, name in events]
     assert names == [
         "VehicleRegistered",
-        "ValuationRecorded",
         "DocumentAnchored",
         "LienRequested",
+        "ValuationRecorded",  # a bank values a vehicle only once it has requested a lien on it
         "LienRecorded",
         "DocumentAnchored",
         "TitleTransferred",
