@@ -229,12 +229,13 @@ class MortgageContract(Contract):
         if doc.vin is None:
             raise ConflictError(
                 f"{field}: owner consent {doc.document_id} names no vehicle; a consent must be anchored "
-                f"with the VIN it covers ({request.vin})"
+                f"with the VIN it covers ({request.vin}) (rule 'owner_consent_bound')"
             )
         if doc.anchored_by != ctx.msp_id:
             raise ConflictError(
                 f"{field}: owner consent {doc.document_id} was anchored by {doc.anchored_by}, not by the "
-                f"requesting bank {ctx.msp_id}; a bank lends only on a consent given to it"
+                f"requesting bank {ctx.msp_id}; a bank lends only on a consent given to it "
+                "(rule 'owner_consent_bound')"
             )
         for lien_id in ctx.store.index_ids(s.IDX_LVIN, request.vin):
             other = ctx.store.get(Lien, s.LIEN, lien_id)
@@ -244,7 +245,8 @@ class MortgageContract(Contract):
                 and other.status is not LienStatus.REJECTED
             ):
                 raise ConflictError(
-                    f"{field}: owner consent {doc.document_id} is already carried by lien {other.lien_id}"
+                    f"{field}: owner consent {doc.document_id} is already carried by lien {other.lien_id} "
+                    "(rule 'owner_consent_bound')"
                 )
         return doc
 
