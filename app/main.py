@@ -24,6 +24,7 @@ from app.api.routers import (
     events,
     health,
     insurance,
+    lien_law,
     liens,
     qr,
     users,
@@ -145,7 +146,7 @@ def create_app(
 
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (auth, users, vehicles, liens, insurance, documents, config, events):
+    for module in (auth, users, vehicles, liens, lien_law, insurance, documents, config, events):
         api.include_router(module.router)
     api.include_router(qr.router)
     for name in ("app.valuation.router", "app.risk.router"):

@@ -22,7 +22,7 @@ from network import topology
 from network.errors import NetworkError
 from network.process import ProcessTable, run, wait_until
 from network.settings import Settings
-from network.topology import HOST, Org
+from network.topology import Org
 
 log = logging.getLogger(__name__)
 
@@ -105,21 +105,23 @@ def start_ca(settings: Settings, procs: ProcessTable, org: Org) -> None:
     pw = _secrets(oc)["registrar"]
     ports = settings.ports
     port, ops = ports.ca(org), ports.ca_operations(org)
+    bind = settings.hosts.bind(name)
     argv = [str(settings.binary("fabric-ca-server")), "start", "-b", f"registrar:{pw}",
-            "--home", str(oc.ca_home), "--address", HOST, "--port", str(port), "--tls.enabled",
-            "--csr.cn", f"ca.{org.domain}", "--csr.hosts", f"{HOST},localhost"]
-    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{HOST}:{ops}"}
+            "--home", str(oc.ca_home), "--address", bind, "--port", str(port), "--tls.enabled",
+            "--csr.cn", f"ca.{org.domain}", "--csr.hosts", ",".join(settings.hosts.sans(name))]
+    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{bind}:{ops}"}
     logf = settings.log_file(name)
     proc = procs.start(name, argv, env=env, log_path=logf, ports={"listen": port, "operations": ops})
-    wait_until(lambda: _healthy(ops), timeout=30, what="operations /healthz", node=name, port=port,
+    dial = settings.hosts.dial(name)
+    wait_until(lambda: _healthy(ops, dial), timeout=30, what="operations /healthz", node=name, port=port,
                log_path=logf, proc=proc)
     wait_until(oc.ca_tls_cert.exists, timeout=10, what="TLS certificate", node=name, port=port,
                log_path=logf, proc=proc)
 
 
-def _healthy(ops_port: int) -> bool:
+def _healthy(ops_port: int, host: str) -> bool:
     try:
-        return httpx.get(f"http://{HOST}:{ops_port}/healthz", timeout=1.0).status_code == 200
+        return httpx.get(f"http://{host}:{ops_port}/healthz", timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -131,7 +133,7 @@ class Enroller:
         self.settings = settings
         self.org = org
         self.oc = org_crypto(settings, org)
-        self.url_host = f"{HOST}:{settings.ports.ca(org)}"
+        self.url_host = f"{settings.hosts.dial(topology.ca_name(org))}:{settings.ports.ca(org)}"
         self.client = str(settings.binary("fabric-ca-client"))
         self.secrets = _secrets(self.oc)
         # Subject names of issued certs: the org itself, not fabric-ca's default O=Hyperledger.
@@ -201,11 +203,12 @@ class Enroller:
             nodes += [(topology.orderer_name(i), "orderer") for i in range(topology.ORDERER_COUNT)]
         for name, id_type in nodes:
             secret = self.register(name, id_type)
-            self.enroll(name, secret, self.oc.node(name), [HOST, "localhost", name], tls=True)
+            self.enroll(name, secret, self.oc.node(name), self.settings.hosts.sans(name), tls=True)
         for user in org.users:
             id_type = "admin" if user.admin else "client"
             secret = self.register(user.name, id_type, attrs=f"role={user.role}:ecert")
-            self.enroll(user.name, secret, self.oc.user(user.name), [HOST, "localhost"], tls=user.admin)
+            self.enroll(user.name, secret, self.oc.user(user.name), [topology.HOST, "localhost"],
+                        tls=user.admin)
         self.oc.done_marker.write_text("ok\n")
         log.info("issued identities for %s", org.name)
 

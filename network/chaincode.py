@@ -28,7 +28,7 @@ from network.config import admin_cli_env, orderer_tls_ca
 from network.errors import NetworkError
 from network.process import ProcessTable, port_open, run, wait_until
 from network.settings import PACKAGE_DIR, REPO_ROOT, Settings
-from network.topology import CHANNEL, HOST
+from network.topology import CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class Deployment:
 
 
 def prepare(settings: Settings, spec: ChaincodeSpec) -> Deployment:
-    address = f"{HOST}:{settings.ports.chaincode(spec.slot)}"
+    address = f"{settings.hosts.advertise(spec.server_name())}:{settings.ports.chaincode(spec.slot)}"
     label = f"{spec.name}_ccaas"
     pkg = package_ccaas(label, address)
     path = settings.data_dir / "chaincode" / f"{spec.name}.tar.gz"
@@ -142,7 +142,8 @@ def _peer(settings: Settings) -> str:
 
 
 def _orderer_args(settings: Settings) -> list[str]:
-    return ["-o", f"{HOST}:{settings.ports.orderer(0)}", "--tls", "--cafile", str(orderer_tls_ca(settings))]
+    orderer = f"{settings.hosts.dial(topology.orderer_name(0))}:{settings.ports.orderer(0)}"
+    return ["-o", orderer, "--tls", "--cafile", str(orderer_tls_ca(settings))]
 
 
 def query_committed(settings: Settings, name: str) -> dict[str, Any] | None:
@@ -206,7 +207,8 @@ def deploy(settings: Settings, dep: Deployment) -> int:
     _parallel(approve, [o for o in orgs if not approved.get(o.msp_id)])
     peers: list[str] = []
     for org in orgs:
-        peers += ["--peerAddresses", f"{HOST}:{settings.ports.peer(org)}",
+        peer_address = f"{settings.hosts.dial(topology.peer_name(org))}:{settings.ports.peer(org)}"
+        peers += ["--peerAddresses", peer_address,
                   "--tlsRootCertFiles", admin_cli_env(settings, org)["CORE_PEER_TLS_ROOTCERT_FILE"]]
     run([_peer(settings), "lifecycle", "chaincode", "commit", *_orderer_args(settings), *definition, *peers],
         env=admin_cli_env(settings, orgs[0]), what=f"commit {spec.name}", timeout=120)
@@ -242,12 +244,14 @@ def start_server(settings: Settings, procs: ProcessTable, dep: Deployment) -> No
     name = dep.spec.server_name()
     procs.stop(name)
     port = settings.ports.chaincode(dep.spec.slot)
-    argv = [sys.executable, "-m", SERVER_MODULE, "--chaincode-id", dep.package_id, "--address", dep.address]
+    listen = f"{settings.hosts.bind(name)}:{port}"
+    argv = [sys.executable, "-m", SERVER_MODULE, "--chaincode-id", dep.package_id, "--address", listen]
     for c in dep.spec.contracts:
         argv += ["--contract", c]
     logf = settings.log_file(name)
     proc = procs.start(name, argv, env={"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id},
                        log_path=logf, ports={"listen": port}, cwd=REPO_ROOT,
                        meta={"source": source_fingerprint(), "package_id": dep.package_id})
-    wait_until(lambda: port_open(port), timeout=30, what=f"listening on {dep.address}", node=name,
+    dial = settings.hosts.dial(name)
+    wait_until(lambda: port_open(port, dial), timeout=30, what=f"listening on {listen}", node=name,
                port=port, log_path=logf, proc=proc)

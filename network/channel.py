@@ -13,7 +13,7 @@ from network.config import PROFILE, admin_cli_env, orderer_admin_client, orderer
 from network.errors import CommandError, NetworkError
 from network.process import run
 from network.settings import Settings
-from network.topology import CHANNEL, HOST, Org
+from network.topology import CHANNEL, Org
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ def genesis_block(settings: Settings) -> Path:
 
 def _osnadmin(settings: Settings, i: int, *args: str) -> str:
     cert, key = orderer_admin_client(settings)
+    admin = f"{settings.hosts.dial(topology.orderer_name(i))}:{settings.ports.orderer_admin(i)}"
     return run([str(settings.binary("osnadmin")), "channel", *args, "-o",
-                f"{HOST}:{settings.ports.orderer_admin(i)}", "--ca-file", str(orderer_tls_ca(settings)),
+                admin, "--ca-file", str(orderer_tls_ca(settings)),
                 "--client-cert", str(cert), "--client-key", str(key)], what=f"osnadmin channel {args[0]} "
                f"on {topology.orderer_name(i)}")
 
@@ -87,7 +88,8 @@ def set_anchor_peer(settings: Settings, org: Org) -> bool:
     """Add the org's peer as its anchor peer by a channel config update signed by the org's admin."""
     env = admin_cli_env(settings, org)
     peer = str(settings.binary("peer"))
-    orderer = ["-o", f"{HOST}:{settings.ports.orderer(0)}", "--tls", "--cafile",
+    orderer = ["-o", f"{settings.hosts.dial(topology.orderer_name(0))}:{settings.ports.orderer(0)}",
+               "--tls", "--cafile",
                str(orderer_tls_ca(settings))]
     with tempfile.TemporaryDirectory(prefix="anchor-") as tmp:
         t = Path(tmp)
@@ -105,7 +107,8 @@ def set_anchor_peer(settings: Settings, org: Org) -> bool:
                                   str(t / "block.pb")))
         config = block["data"]["data"][0]["payload"]["data"]["config"]
         org_group = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]
-        anchors = [{"host": HOST, "port": settings.ports.peer(org)}]
+        peer_host = settings.hosts.advertise(topology.peer_name(org))
+        anchors = [{"host": peer_host, "port": settings.ports.peer(org)}]
         current = org_group["values"].get("AnchorPeers", {}).get("value", {}).get("anchor_peers")
         if current == anchors:
             return False

@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from rich.table import Table
 from network import topology
 from network.errors import NetworkError
 from network.manager import Network
+from network.netns_cli import app as netns_app
 
 app = typer.Typer(help="The native Fabric consortium network (CAs, orderers, peers, kubo, chaincode).",
                   no_args_is_help=True)
@@ -109,6 +111,27 @@ def compose() -> None:
     from network.compose import render
 
     typer.echo(render(), nl=False)
+
+
+@app.command()
+def render(
+    out: Annotated[Path, typer.Option("--out", help="Folder for compose/<org>/, kubernetes/<org>.yaml.")],
+    address: Annotated[list[str] | None, typer.Option(help="ORG=IP of an org's host (repeatable).")] = None,
+) -> None:
+    """Render a compose bundle and Kubernetes manifests per org host from the topology."""
+    from network.render.writer import parse_addresses, render_all
+    from network.settings import Settings
+
+    try:
+        addresses = parse_addresses(address or [])
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    files = render_all(Settings.from_env(), out, addresses)
+    console.print(f"wrote {len(files)} files under {out}")
+
+
+app.add_typer(netns_app, name="netns")
 
 
 @app.command()

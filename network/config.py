@@ -19,7 +19,7 @@ import yaml
 from network import topology
 from network.ca import key_file, org_crypto
 from network.settings import PACKAGE_DIR, Settings
-from network.topology import CHANNEL, HOST, Org
+from network.topology import CHANNEL, Org
 
 PROFILE = "VehiclesChannel"
 CCAAS_BUILDER_DIR = PACKAGE_DIR / "ccaas"
@@ -58,13 +58,15 @@ def configtx(settings: Settings) -> dict[str, Any]:
             "Writers": _sig(f"OR('{oo.msp_id}.member')"),
             "Admins": _sig(f"OR('{oo.msp_id}.admin')"),
         },
-        "OrdererEndpoints": [f"{HOST}:{ports.orderer(i)}" for i in range(topology.ORDERER_COUNT)],
+        "OrdererEndpoints": [f"{settings.hosts.advertise(topology.orderer_name(i))}:{ports.orderer(i)}"
+                             for i in range(topology.ORDERER_COUNT)],
     }
     consenters = []
     for i in range(topology.ORDERER_COUNT):
         tls = oc.node(topology.orderer_name(i)) / "tls" / "cert.pem"
-        consenters.append({"Host": HOST, "Port": ports.orderer(i), "ClientTLSCert": str(tls),
-                           "ServerTLSCert": str(tls)})
+        host = settings.hosts.advertise(topology.orderer_name(i))
+        consenters.append({"Host": host, "Port": ports.orderer(i),
+                           "ClientTLSCert": str(tls), "ServerTLSCert": str(tls)})
     app_orgs = [_app_org(settings, o) for o in topology.ORGS if not o.orderer_org]
     return {"Profiles": {PROFILE: {
         "Policies": {"Readers": _meta("ANY Readers"), "Writers": _meta("ANY Writers"),
@@ -116,16 +118,17 @@ def peer_env(settings: Settings, org: Org) -> dict[str, str]:
     oc = org_crypto(settings, org)
     node = oc.node(name)
     data = settings.nodes_dir / name
-    addr = f"{HOST}:{ports.peer(org)}"
+    addr = f"{settings.hosts.advertise(name)}:{ports.peer(org)}"
+    bind = settings.hosts.bind(name)
     return {
         "FABRIC_CFG_PATH": str(settings.config_dir / "peer"),
         "FABRIC_LOGGING_SPEC": "INFO",
         "CORE_PEER_ID": name,
         "CORE_PEER_NETWORKID": "mledger",
         "CORE_PEER_ADDRESS": addr,
-        "CORE_PEER_LISTENADDRESS": addr,
-        "CORE_PEER_CHAINCODEADDRESS": f"{HOST}:{ports.peer_chaincode(org)}",
-        "CORE_PEER_CHAINCODELISTENADDRESS": f"{HOST}:{ports.peer_chaincode(org)}",
+        "CORE_PEER_LISTENADDRESS": f"{bind}:{ports.peer(org)}",
+        "CORE_PEER_CHAINCODEADDRESS": f"{settings.hosts.advertise(name)}:{ports.peer_chaincode(org)}",
+        "CORE_PEER_CHAINCODELISTENADDRESS": f"{bind}:{ports.peer_chaincode(org)}",
         "CORE_PEER_GOSSIP_BOOTSTRAP": addr,
         "CORE_PEER_GOSSIP_EXTERNALENDPOINT": addr,
         "CORE_PEER_GOSSIP_USELEADERELECTION": "true",
@@ -139,7 +142,7 @@ def peer_env(settings: Settings, org: Org) -> dict[str, str]:
         "CORE_PEER_FILESYSTEMPATH": str(data / "ledger"),
         "CORE_LEDGER_SNAPSHOTS_ROOTDIR": str(data / "snapshots"),
         "CORE_LEDGER_STATE_STATEDATABASE": "goleveldb",
-        "CORE_OPERATIONS_LISTENADDRESS": f"{HOST}:{ports.peer_operations(org)}",
+        "CORE_OPERATIONS_LISTENADDRESS": f"{bind}:{ports.peer_operations(org)}",
         "CORE_OPERATIONS_TLS_ENABLED": "false",
         "CORE_METRICS_PROVIDER": "prometheus",
         "CORE_CHAINCODE_EXECUTETIMEOUT": "30s",
@@ -156,10 +159,11 @@ def orderer_env(settings: Settings, i: int) -> dict[str, str]:
     tls = node / "tls"
     data = settings.nodes_dir / name
     ca = str(tls / "ca.pem")
+    bind = settings.hosts.bind(name)
     return {
         "FABRIC_CFG_PATH": str(settings.config_dir / "orderer"),
         "FABRIC_LOGGING_SPEC": "INFO",
-        "ORDERER_GENERAL_LISTENADDRESS": HOST,
+        "ORDERER_GENERAL_LISTENADDRESS": bind,
         "ORDERER_GENERAL_LISTENPORT": str(ports.orderer(i)),
         "ORDERER_GENERAL_LOCALMSPID": oo.msp_id,
         "ORDERER_GENERAL_LOCALMSPDIR": str(node / "msp"),
@@ -172,7 +176,7 @@ def orderer_env(settings: Settings, i: int) -> dict[str, str]:
         "ORDERER_GENERAL_CLUSTER_ROOTCAS": f"[{ca}]",
         "ORDERER_GENERAL_BOOTSTRAPMETHOD": "none",
         "ORDERER_CHANNELPARTICIPATION_ENABLED": "true",
-        "ORDERER_ADMIN_LISTENADDRESS": f"{HOST}:{ports.orderer_admin(i)}",
+        "ORDERER_ADMIN_LISTENADDRESS": f"{bind}:{ports.orderer_admin(i)}",
         "ORDERER_ADMIN_TLS_ENABLED": "true",
         "ORDERER_ADMIN_TLS_CERTIFICATE": str(tls / "cert.pem"),
         "ORDERER_ADMIN_TLS_PRIVATEKEY": str(tls / "key.pem"),
@@ -182,7 +186,7 @@ def orderer_env(settings: Settings, i: int) -> dict[str, str]:
         "ORDERER_FILELEDGER_LOCATION": str(data / "ledger"),
         "ORDERER_CONSENSUS_WALDIR": str(data / "etcdraft" / "wal"),
         "ORDERER_CONSENSUS_SNAPDIR": str(data / "etcdraft" / "snapshot"),
-        "ORDERER_OPERATIONS_LISTENADDRESS": f"{HOST}:{ports.orderer_operations(i)}",
+        "ORDERER_OPERATIONS_LISTENADDRESS": f"{bind}:{ports.orderer_operations(i)}",
         "ORDERER_OPERATIONS_TLS_ENABLED": "false",
         "ORDERER_METRICS_PROVIDER": "prometheus",
     }
@@ -200,7 +204,8 @@ def admin_cli_env(settings: Settings, org: Org) -> dict[str, str]:
         "FABRIC_LOGGING_SPEC": "WARNING",
     }
     if org.peer:
-        env["CORE_PEER_ADDRESS"] = f"{HOST}:{settings.ports.peer(org)}"
+        peer_host = settings.hosts.dial(topology.peer_name(org))
+        env["CORE_PEER_ADDRESS"] = f"{peer_host}:{settings.ports.peer(org)}"
     return env
 
 

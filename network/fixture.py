@@ -11,7 +11,7 @@ from pathlib import Path
 from network import ca, kubo, topology
 from network.config import orderer_tls_ca
 from network.manager import Network
-from network.topology import CHANNEL, HOST
+from network.topology import CHANNEL
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class FabricNetworkInfo:
         o = topology.org(name)
         s = self.network.settings
         return OrgInfo(o.name, o.msp_id, topology.peer_name(o) if o.peer else None,
-                       f"{HOST}:{s.ports.peer(o)}" if o.peer else None,
+                       f"{s.hosts.dial(topology.peer_name(o))}:{s.ports.peer(o)}" if o.peer else None,
                        ca.org_crypto(s, o).tls_ca, o.endorsing, tuple(u.name for u in o.users))
 
     @property
@@ -79,7 +79,9 @@ class FabricNetworkInfo:
     @property
     def orderer_endpoints(self) -> list[str]:
         p = self.network.settings.ports
-        return [f"{HOST}:{p.orderer(i)}" for i in range(topology.ORDERER_COUNT)]
+        hosts = self.network.settings.hosts
+        return [f"{hosts.dial(topology.orderer_name(i))}:{p.orderer(i)}"
+                for i in range(topology.ORDERER_COUNT)]
 
     @property
     def orderer_tls_ca(self) -> Path:
@@ -91,7 +93,8 @@ class FabricNetworkInfo:
 
     @property
     def operations_urls(self) -> dict[str, str]:
-        return {n.name: n.operations_url for n in self.network.nodes() if n.operations_url}
+        urls = {n.name: self.network.operations_url(n) for n in self.network.nodes()}
+        return {k: v for k, v in urls.items() if v}
 
     def stop_node(self, name: str) -> None:
         """Stop one node (e.g. 'orderer1', 'peer0.banka') as a crash would."""

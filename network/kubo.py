@@ -1,6 +1,7 @@
 """A private kubo (IPFS) node: own swarm key, no bootstrap peers, no DHT/public routing, no MDNS.
 
-RPC API and gateway listen on 127.0.0.1 only; the repo lives under <data>/nodes/kubo.
+RPC API and gateway listen on 127.0.0.1 only (on a multi-host layout: its host's own address, see
+network.hosts); the repo lives under <data>/nodes/kubo.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import httpx
 
 from network.process import ProcessTable, run, wait_until
 from network.settings import Settings
-from network.topology import HOST
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,10 @@ def init(settings: Settings) -> None:
     cfg_path = path / "config"
     cfg = json.loads(cfg_path.read_text())
     ports = settings.ports
-    cfg["Addresses"]["API"] = f"/ip4/{HOST}/tcp/{ports.kubo_api()}"
-    cfg["Addresses"]["Gateway"] = f"/ip4/{HOST}/tcp/{ports.kubo_gateway()}"
-    cfg["Addresses"]["Swarm"] = [f"/ip4/{HOST}/tcp/{ports.kubo_swarm()}"]
+    bind = settings.hosts.bind(NAME)
+    cfg["Addresses"]["API"] = f"/ip4/{bind}/tcp/{ports.kubo_api()}"
+    cfg["Addresses"]["Gateway"] = f"/ip4/{bind}/tcp/{ports.kubo_gateway()}"
+    cfg["Addresses"]["Swarm"] = [f"/ip4/{bind}/tcp/{ports.kubo_swarm()}"]
     cfg["Addresses"]["Announce"] = []
     cfg["Addresses"]["AppendAnnounce"] = []
     cfg["Addresses"]["NoAnnounce"] = []
@@ -67,7 +68,7 @@ def init(settings: Settings) -> None:
 
 
 def rpc_url(settings: Settings) -> str:
-    return f"http://{HOST}:{settings.ports.kubo_api()}"
+    return f"http://{settings.hosts.dial(NAME)}:{settings.ports.kubo_api()}"
 
 
 def healthy(settings: Settings) -> bool:

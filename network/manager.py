@@ -20,6 +20,7 @@ import httpx
 
 from network import ca, chaincode, channel, config, kubo, topology
 from network.errors import NetworkError
+from network.hosts import bind_data_dir
 from network.process import ProcessTable, wait_until
 from network.settings import Settings
 from network.topology import HOST, Node, Org
@@ -49,7 +50,7 @@ class Network:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        self.procs = ProcessTable(self.settings.pids_file)
+        self.procs = ProcessTable(self.settings.pids_file, netns=self.settings.hosts.netns)
 
     # ------------------------------------------------------------------ nodes
     def nodes(self) -> list[Node]:
@@ -61,12 +62,17 @@ class Network:
                 return n
         raise KeyError(f"unknown node {name!r}; known: {', '.join(n.name for n in self.nodes())}")
 
+    def operations_url(self, node: Node) -> str | None:
+        """The node's operations endpoint as a client on this host reaches it (see network.hosts)."""
+        port = node.ports.get("operations")
+        return f"http://{self.settings.hosts.dial(node.name)}:{port}" if port else None
+
     def node_healthy(self, node: Node) -> bool:
         if not self.procs.alive(node.name):
             return False
         if node.kind == "kubo":
             return kubo.healthy(self.settings)
-        return healthz(node.operations_url)
+        return healthz(self.operations_url(node))
 
     def start_node(self, name: str) -> None:
         """Start one node (CA, orderer, peer or kubo) and wait until it is healthy."""
@@ -92,8 +98,8 @@ class Network:
             raise NetworkError(f"cannot start node kind {node.kind}", node=name)
         logf = s.log_file(name)
         proc = self.procs.start(name, argv, env=env, log_path=logf, ports=node.ports)
-        wait_until(lambda: healthz(node.operations_url), timeout=60, what="operations /healthz", node=name,
-                   port=node.main_port, log_path=logf, proc=proc)
+        wait_until(lambda: healthz(self.operations_url(node)), timeout=60, what="operations /healthz",
+                   node=name, port=node.main_port, log_path=logf, proc=proc)
 
     def stop_node(self, name: str) -> bool:
         return self.procs.stop(name)
@@ -168,6 +174,7 @@ class Network:
 
     def _up(self, report: UpReport, *, chaincodes: bool, restart_servers: bool) -> None:
         s = self.settings
+        bind_data_dir(s.data_dir, s.hosts)
         for d in (s.data_dir, s.logs_dir, s.nodes_dir, s.crypto_dir):
             d.mkdir(parents=True, exist_ok=True)
         nodes = self.nodes()

@@ -1,7 +1,9 @@
 """Start, record and stop the network's processes.
 
 Each started process is recorded in pids.json with its command line; `down` stops only those PIDs, and
-only while /proc still shows the same executable (a recycled PID is left alone).
+only while /proc still shows the same executable (a recycled PID is left alone). A node that the host
+plan places in a network namespace is started through `ip netns exec`, which execs the node in place
+(same PID), so the record and `down` work the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -77,8 +79,9 @@ class ProcessTable:
 
     _lock = threading.RLock()
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, netns: Callable[[str], str | None] | None = None) -> None:
         self.path = path
+        self.netns = netns or (lambda _name: None)
 
     @contextlib.contextmanager
     def _locked(self):  # type: ignore[no-untyped-def]
@@ -114,8 +117,9 @@ class ProcessTable:
     def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: Path,
               ports: Mapping[str, int], cwd: Path | None = None,
               meta: Mapping[str, str] | None = None) -> Proc:
+        ns = self.netns(name)
         for label, port in ports.items():
-            if not port_free(port):
+            if ns is None and not port_free(port):
                 raise NetworkError(f"cannot start {name}: {label} port {port} on 127.0.0.1 is already in use",
                                    node=name, port=port, log=log_path)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,11 +128,16 @@ class ProcessTable:
             out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} start {' '.join(argv)}\n".encode())
             out.flush()
             try:
-                popen = subprocess.Popen(list(argv), env=full_env, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
+                prefix = ["ip", "netns", "exec", ns] if ns else []
+                popen = subprocess.Popen(prefix + list(argv), env=full_env, stdout=out,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
+                                         start_new_session=True)
             except OSError as exc:
                 raise NetworkError(f"cannot start {name}: {exc}", node=name, log=log_path) from exc
         proc = Proc(name, popen.pid, list(argv), str(log_path), dict(ports), dict(meta or {}))
+        if ns:
+            proc.meta["netns"] = ns
+            _wait_exec(popen, argv[0])
         with self._locked():
             procs = self.load()
             procs[name] = proc
@@ -164,6 +173,15 @@ class ProcessTable:
     def stop_all(self, names: Sequence[str] | None = None) -> list[str]:
         order = list(names) if names is not None else list(reversed(list(self.load())))
         return [n for n in order if self.stop(n)]
+
+
+def _wait_exec(popen: subprocess.Popen[bytes], argv0: str, timeout: float = 10.0) -> None:
+    """Wait until `ip netns exec` has exec'd the node, so the PID shows the node's own command line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and popen.poll() is None:
+        if pid_alive(popen.pid, argv0):
+            return
+        time.sleep(0.02)
 
 
 def _reap(pid: int) -> None:

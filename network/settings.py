@@ -4,15 +4,17 @@ Environment overrides: MLEDGER_NETWORK_DIR (data, crypto, ledgers, logs; default
 MLEDGER_BIN_DIR (binary cache; default .cache/bin), MLEDGER_NETWORK_BASE_PORT (default 27000),
 FABRIC_VERSION (default: the build scripts/install-binaries linked as .cache/bin/fabric-current, else
 2.5.16), FABRIC_CA_VERSION (1.5.21), KUBO_VERSION (0.42.0),
-MLEDGER_BATCH_TIMEOUT (orderer BatchTimeout, default 250ms).
+MLEDGER_BATCH_TIMEOUT (orderer BatchTimeout, default 250ms), MLEDGER_NETWORK_HOSTS (a host plan, see
+network/hosts.py; unset: every node on 127.0.0.1).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from network.hosts import HostPlan
 from network.topology import DEFAULT_BASE_PORT, Ports
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,7 @@ class Settings:
     fabric_ca_version: str
     kubo_version: str
     batch_timeout: str
+    hosts: HostPlan = field(default_factory=HostPlan)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -52,6 +55,7 @@ class Settings:
             fabric_ca_version=env.get("FABRIC_CA_VERSION", "1.5.21"),
             kubo_version=env.get("KUBO_VERSION", "0.42.0"),
             batch_timeout=env.get("MLEDGER_BATCH_TIMEOUT", "250ms"),
+            hosts=HostPlan.from_env(),
         )
 
     @property

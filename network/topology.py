@@ -46,11 +46,14 @@ def _users(*extra: tuple[str, str]) -> tuple[User, ...]:
     return tuple(base + [User(n, r) for n, r in extra])
 
 
+# a bank's loan officer, its model administrator (registers valuation model versions) and appraiser
+_BANK_USERS = (("loan1", "loan_officer"), ("models1", "model_admin"), ("appraiser1", "appraiser"))
+
 ORGS: tuple[Org, ...] = (
     Org("trafficauthority", "TrafficAuthority", "TrafficAuthorityMSP", 0, True, True,
         users=_users(("officer1", "registrar"))),
-    Org("banka", "BankA", "BankAMSP", 1, True, True, users=_users(("loan1", "loan_officer"))),
-    Org("bankb", "BankB", "BankBMSP", 2, True, True, users=_users(("loan1", "loan_officer"))),
+    Org("banka", "BankA", "BankAMSP", 1, True, True, users=_users(*_BANK_USERS)),
+    Org("bankb", "BankB", "BankBMSP", 2, True, True, users=_users(*_BANK_USERS)),
     Org("insurer", "Insurer", "InsurerMSP", 3, True, True, users=_users(("underwriter1", "underwriter"))),
     Org("regulator", "Regulator", "RegulatorMSP", 4, True, False, users=_users(("regulator1", "regulator"))),
     Org("dealer", "Dealer", "DealerMSP", 5, False, False, users=_users(("dealer1", "dealer"))),

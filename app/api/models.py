@@ -42,11 +42,30 @@ DocType = Literal[
     "valuation_report",
     "maintenance_invoice",
     "scrap_certificate",
+    "sale_order",
+    "sale_costs",
+    "appraisal",
+    "model_card",
+    "police_report",
+    "customs_notice",
+    "scrap_notice",
+    "loss_report",
+    "correction_evidence",
+    "registration_change",
+    "payoff_receipt",
     "other",
 ]
 VehicleStatus = Literal["REGISTERED", "MORTGAGED", "SEIZED", "IN_DISPOSAL", "DISPOSED", "SCRAPPED"]
 LienStatus = Literal[
-    "REQUESTED", "RECORDED", "REJECTED", "RELEASED", "ASSIGNMENT_PENDING", "FORECLOSING", "DISCHARGED"
+    "REQUESTED",
+    "RECORDED",
+    "REJECTED",
+    "RELEASED",
+    "ASSIGNMENT_PENDING",
+    "FORECLOSING",
+    "DISCHARGED",
+    "LAPSED",
+    "CANCELLED",
 ]
 BankMsp = Literal["BankAMSP", "BankBMSP"]
 
@@ -193,6 +212,13 @@ class DisposalIn(Strict):
     currency: Currency
     buyer: OwnerData
     sale_document_id: Id
+    mode: Literal["free_and_clear", "subject_to_senior_liens"] = Field(
+        default="free_and_clear",
+        description="free_and_clear: every lien discharged (seniors consented or a court sale order); "
+        "subject_to_senior_liens: seniors stay on the vehicle",
+    )
+    costs: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)] = Decimal(0)
+    costs_document_id: Id | None = None
 
 
 # --- insurance, records, valuations, config -----------------------------------------------------
@@ -261,6 +287,9 @@ class ValuationIn(Strict):
     model_version: Annotated[str, Field(min_length=1, max_length=64), Line]
     inputs_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     valuer: Annotated[str, Field(min_length=1, max_length=100), Line]
+    appraisal_document_id: Id | None = Field(
+        default=None, description="model_id 'manual' only: the anchored appraisal (role appraiser)"
+    )
 
     _vin = field_validator("vin")(_check_vin)
 

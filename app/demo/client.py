@@ -49,6 +49,15 @@ class DemoClient:
             return response.json()
         return response.content
 
+    async def register_model(self, msp_id: str, model_id: str, version: str) -> None:
+        """Register a valuation model version on chain as the bank's model administrator (idempotent).
+
+        The demo's model card is a stand-in: its hash names the model id and version.
+        """
+        card = hashlib.sha256(f"demo model card {model_id} {version}".encode()).hexdigest()
+        body = {"model_id": model_id, "model_version": version, "model_card_sha256": card}
+        await self.call(f"models1@{msp_id}", "POST", "/model-versions", json=body, expect=(201, 409))
+
     async def upload(self, user: str, doc_type: str, content: bytes, **links: str) -> str:
         """Upload a document and return its id (the content is the demo's stand-in for a scan)."""
         doc_id = "DOC-" + hashlib.sha256(content).hexdigest()[:12].upper()

@@ -5,6 +5,7 @@ Goes through the gateway's own API (in process, over ASGI) so the demo data obey
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date, timedelta
 
@@ -62,9 +63,11 @@ async def _mortgage(client: DemoClient, vin: str, today: date) -> None:
     valuation = {
         "valuation_id": f"VAL-{vin[-6:]}", "vin": vin, "value": "160000.00", "currency": "CNY",
         "interval_low": "150000.00", "interval_high": "170000.00", "coverage": 0.9,
-        "model_id": "demo-hedonic", "model_version": "1.0.0", "inputs_hash": "0" * 64,
+        "model_id": "demo-hedonic", "model_version": "1.0.0",
+        "inputs_hash": hashlib.sha256(f"demo inputs {vin}".encode()).hexdigest(),
         "valuer": "BankA collateral desk",
     }  # fmt: skip
+    await client.register_model("BankAMSP", "demo-hedonic", "1.0.0")
     consent = await client.upload(BANK_A, "owner_consent", f"Owner consent {vin}".encode(), vin=vin)
     lien = {
         "lien_id": f"L-{vin[-6:]}", "vin": vin, "loan_number": f"BA-{vin[-6:]}",

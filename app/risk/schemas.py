@@ -2,77 +2,129 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from app.valuation.schemas import ModelRef, VehicleInput
 
 _APPLICATION_EXAMPLE: dict[str, Any] = {
-    "age_years": 34, "monthly_income": 12_500, "debt_to_income": 0.32, "credit_history_months": 84,
-    "delinquencies_24m": 0, "employment_years": 6, "inquiries_6m": 1, "ltv": 0.78, "vehicle_age_months": 0,
-    "vehicle_mileage_km": 20, "maintenance_ratio": 0.0, "loan_term_months": 36,
-}  # fmt: skip
-
-
-class ApplicationInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_APPLICATION_EXAMPLE]})
-    age_years: float = Field(ge=18, le=100, allow_inf_nan=False)
-    monthly_income: float = Field(ge=0, le=10_000_000, allow_inf_nan=False)
-    debt_to_income: float = Field(ge=0, le=5, allow_inf_nan=False)
-    credit_history_months: float = Field(ge=0, le=1200, allow_inf_nan=False)
-    delinquencies_24m: float = Field(ge=0, le=100, allow_inf_nan=False)
-    employment_years: float = Field(ge=0, le=80, allow_inf_nan=False)
-    inquiries_6m: float = Field(ge=0, le=100, allow_inf_nan=False)
-    ltv: float = Field(gt=0, le=3, allow_inf_nan=False)
-    vehicle_age_months: float = Field(ge=0, le=600, allow_inf_nan=False)
-    vehicle_mileage_km: float = Field(ge=0, le=2_000_000, allow_inf_nan=False)
-    maintenance_ratio: float = Field(
-        ge=0, le=5, description="weighted repair cost / vehicle value", allow_inf_nan=False
-    )
-    loan_term_months: float = Field(ge=1, le=120, allow_inf_nan=False)
+    "age": 34,
+    "monthly_income": 12_500,
+    "employment_years": 6,
+    "home_ownership": "RENT",
+    "purpose": "car",
+    "checking_account": "0<=X<200",
+    "credit_history_months": 84,
+    "delinquencies_2y": 0,
+    "inquiries_6m": 1,
+    "loan_amount": 90_000,
+    "term_months": 36,
+    "monthly_debt_payments": 3_100,
+    "vehicle_price": 118_000,
+}
+MAX_FIELDS = 300
+Cell = float | int | str | bool | None
 
 
 class ScoreRequest(BaseModel):
+    """One application as the lender's book names its fields; absent fields are scored as missing."""
+
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"application": _APPLICATION_EXAMPLE}]}
     )
-    application: ApplicationInput
-    model: str | None = Field(default=None, description="'application-scorecard@2'; latest when omitted")
+    application: dict[str, Cell] = Field(
+        description="field -> value, named as in the training book's columns"
+    )
+    model: str | None = Field(
+        default=None,
+        max_length=80,
+        description="'name@version' (model administrators only); the promoted version when omitted",
+    )
+
+    @field_validator("application")
+    @classmethod
+    def _bounded(cls, value: dict[str, Cell]) -> dict[str, Cell]:
+        if len(value) > MAX_FIELDS:
+            raise ValueError(f"{len(value)} fields; the limit is {MAX_FIELDS}")
+        for key, cell in value.items():
+            if len(key) > 100:
+                raise ValueError(f"field name {key[:40]!r}... is longer than 100 characters")
+            if isinstance(cell, str) and len(cell) > 200:
+                raise ValueError(f"field {key!r}: value longer than 200 characters")
+            if isinstance(cell, float) and not math.isfinite(cell):
+                raise ValueError(f"field {key!r}: not a finite number")
+        return value
 
 
 class ReasonOut(BaseModel):
     variable: str
-    value: float
+    value: float | str | None = Field(description="the applicant's value (None: missing)")
     bin: str
     points: float
-    points_below_best: float
+    points_below_best: float = Field(description="points lost against the variable's best bin")
 
 
 class ScoreResponse(BaseModel):
     points: float = Field(
         description="higher is safer; 600 points at 50:1 good:bad odds, 20 points double the odds"
     )
-    pd: float = Field(description="probability of default from the logistic model")
-    band: str
+    pd: float = Field(description="probability of default, calibrated to the training book")
+    band: str = Field(description="master-scale band built from the training book (A safest)")
+    band_pd: float | None = Field(default=None, description="the band's mean PD on the training book")
     reasons: list[ReasonOut] = Field(
         description="variables that cost the most points (adverse-action reasons)"
     )
+    missing: list[str] = Field(
+        default_factory=list, description="card fields absent: scored in their Missing bin"
+    )
+    ignored: list[str] = Field(default_factory=list, description="fields the card does not use")
     model: ModelRef
     input_hash: str
 
 
-class ScorecardTrainRequest(BaseModel):
+class SyntheticTrainRequest(BaseModel):
+    """A generated book (for trying the pipeline; figures describe the pipeline, not a lender)."""
+
     model_config = ConfigDict(extra="forbid")
-    rows: int = Field(default=10_000, ge=1_000, le=500_000)
-    seed: int = 7
+    loans: int = Field(default=2000, ge=300, le=20_000)
+    bad_rate: float = Field(default=0.2, ge=0.01, le=0.5)
+    vehicle: bool = True
+    text_outcome: bool = False
+    missing_income: bool = True
+    high_cardinality: bool = False
+    challengers: bool = Field(default=False, description="also cross-validate the challengers (slower)")
+    seed: int = Field(default=7, ge=0, le=2**31 - 1)
 
 
 class ScorecardTrainResponse(BaseModel):
     model: ModelRef
-    metrics: dict[str, float]
-    baseline_metrics: dict[str, float]
+    promoted: bool = Field(description="training never promotes: a model administrator promotes explicitly")
+    model_card_sha256: str
+    cross_validation: dict[str, Any]
+    statements: list[str]
+    calibration: dict[str, Any]
+    master_scale: list[dict[str, Any]]
+    exclusions: dict[str, Any]
+    warnings: list[str]
+    variables: list[dict[str, Any]]
+
+
+class PromoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1, le=1_000_000)
+    reason: str = Field(default="", max_length=500, description="why (committee minute, ticket)")
+
+
+class PromotionOut(BaseModel):
+    model: str
+    version: int
+    model_id: str
+    by: str
+    at: str
+    reason: str
 
 
 class PermittedRegion(BaseModel):
@@ -118,13 +170,18 @@ class InsuranceEvent(BaseModel):
 
 
 _ALERTS_EXAMPLE: dict[str, Any] = {
-    "loan": {"loan_id": "LN-2024-0001", "vin": "LSVAB2180E2100001",
-             "permitted_region": {"lat": 30.27, "lon": 120.15, "radius_km": 250},
-             "outstanding_balance": 98_000, "vehicle_value": 92_000},
-    "start": "2024-06-01", "as_of": "2024-06-20",
+    "loan": {
+        "loan_id": "LN-2024-0001",
+        "vin": "LSVAB2180E2100001",
+        "permitted_region": {"lat": 30.27, "lon": 120.15, "radius_km": 250},
+        "outstanding_balance": 98_000,
+        "vehicle_value": 92_000,
+    },
+    "start": "2024-06-01",
+    "as_of": "2024-06-20",
     "telematics": [{"day": "2024-06-01", "km": 42.5, "max_dist_km": 18.0, "odometer_km": 35_120}],
     "insurance_events": [{"day": "2024-06-05", "kind": "lapse"}],
-}  # fmt: skip
+}
 
 
 class AlertsRequest(BaseModel):

@@ -17,13 +17,15 @@ class Role(StrEnum):
     # A bank's model administrator: the only role that trains, evaluates and promotes valuation and
     # scorecard model versions (a loan officer uses the promoted version, never chooses it).
     model_admin = "model_admin"
+    # A bank's appraiser: records manual valuations, each backed by an anchored appraisal.
+    appraiser = "appraiser"
 
 
 # Which roles make sense in which org; the chaincode decides access, this only stops typos.
 ROLES_BY_ORG: dict[str, frozenset[Role]] = {
     "TrafficAuthorityMSP": frozenset({Role.registrar, Role.auditor, Role.admin}),
-    "BankAMSP": frozenset({Role.loan_officer, Role.model_admin, Role.auditor, Role.admin}),
-    "BankBMSP": frozenset({Role.loan_officer, Role.model_admin, Role.auditor, Role.admin}),
+    "BankAMSP": frozenset({Role.loan_officer, Role.model_admin, Role.appraiser, Role.auditor, Role.admin}),
+    "BankBMSP": frozenset({Role.loan_officer, Role.model_admin, Role.appraiser, Role.auditor, Role.admin}),
     "InsurerMSP": frozenset({Role.underwriter, Role.auditor, Role.admin}),
     "RegulatorMSP": frozenset({Role.regulator, Role.auditor, Role.admin}),
     "DealerMSP": frozenset({Role.dealer, Role.auditor, Role.admin}),
@@ -39,8 +41,20 @@ SCANNER_USER = "qr-scanner"
 # The standard enrolled users of each org (name, role), as in the shared conventions.
 STANDARD_USERS: dict[str, list[tuple[str, Role]]] = {
     "TrafficAuthorityMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("officer1", Role.registrar)],
-    "BankAMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("loan1", Role.loan_officer)],
-    "BankBMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("loan1", Role.loan_officer)],
+    "BankAMSP": [
+        ("admin", Role.admin),
+        ("auditor1", Role.auditor),
+        ("loan1", Role.loan_officer),
+        ("models1", Role.model_admin),
+        ("appraiser1", Role.appraiser),
+    ],
+    "BankBMSP": [
+        ("admin", Role.admin),
+        ("auditor1", Role.auditor),
+        ("loan1", Role.loan_officer),
+        ("models1", Role.model_admin),
+        ("appraiser1", Role.appraiser),
+    ],
     "InsurerMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("underwriter1", Role.underwriter)],
     "DealerMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("dealer1", Role.dealer)],
     "RegulatorMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("regulator1", Role.regulator)],

@@ -405,7 +405,7 @@ async def regulator_stats(state: GatewayState, caller: Caller) -> dict[str, Any]
         counts[status] = len(await query_all(state, caller, "QueryVehicles", {"status": status}))
     liens = []
     for status in ("REQUESTED", "RECORDED", "REJECTED", "RELEASED", "ASSIGNMENT_PENDING", "FORECLOSING",
-                   "DISCHARGED"):  # fmt: skip
+                   "DISCHARGED", "LAPSED", "CANCELLED"):  # fmt: skip
         liens.extend(await query_all(state, caller, "QueryLiens", {"status": status}))
     recorded: Counter[str] = Counter()
     released: Counter[str] = Counter()
@@ -423,7 +423,9 @@ async def regulator_stats(state: GatewayState, caller: Caller) -> dict[str, Any]
         label = f"{low}–{high}%" if high is not None else f"≥{low}%"
         n = sum(1 for v in ltv_by_vin.values() if v >= low and (high is None or v < high))
         ltv_hist.append((label, n))
-    severities: Counter[str] = Counter(a["severity"] for row in rows for a in row["alerts"])
+    # risk alerts as anchored on the ledger by the banks (RecordRiskAlert), counted by the contract
+    anchored = await evaluate(state, caller, "CountRiskAlerts")
+    severities: Counter[str] = Counter(anchored.get("by_severity", {}))
     return {
         "counts": [(s, counts[s]) for s in VEHICLE_STATUSES],
         "months": [(m, recorded[m], released[m]) for m in months],
@@ -431,6 +433,8 @@ async def regulator_stats(state: GatewayState, caller: Caller) -> dict[str, Any]
         "severity": [(s, severities[s]) for s in SEVERITIES],
         "total_vehicles": sum(counts.values()),
         "total_liens": len(liens),
+        "alerts_total": anchored.get("total", 0),
+        "alerts_unacknowledged": anchored.get("unacknowledged", 0),
     }
 
 

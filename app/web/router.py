@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -418,6 +419,47 @@ async def lender_release(request: Request, lien_id: str, csrf: Annotated[str, Fo
     ctx = WriteContext(_state(request), user, None, user.user.qualified_name)
     response = await ctx.submit("ReleaseLien", [lien_id])
     return _outcome(response, f"{lien_id}: released")
+
+
+@router.post("/lender/liens/{lien_id}/balance", response_model=None)
+async def lender_balance(
+    request: Request,
+    lien_id: str,
+    csrf: Annotated[str, Form()],
+    outstanding: Annotated[str, Form(max_length=32)],
+) -> Response:
+    """The lienholder reports today's outstanding balance (what a sale would pay it)."""
+    user = _writer(request, csrf)
+    if not isinstance(user, AuthUser):
+        return user
+    state = _state(request)
+    try:
+        lien = await data.evaluate(state, user.caller, "GetLien", lien_id)
+    except LedgerError as exc:
+        return _back(exc.message, False)
+    as_of = date.today().isoformat()
+    body = {"outstanding": outstanding.strip(), "currency": lien["currency"], "as_of": as_of}
+    ctx = WriteContext(state, user, None, user.user.qualified_name)
+    response = await ctx.submit("ReportLienBalance", [lien_id, json.dumps(body)])
+    return _outcome(response, f"{lien_id}: balance {body['outstanding']} {lien['currency']} reported")
+
+
+@router.post("/lender/liens/{lien_id}/consent", response_model=None)
+async def lender_consent(
+    request: Request,
+    lien_id: str,
+    csrf: Annotated[str, Form()],
+    foreclosing_lien_id: Annotated[str, Form(max_length=64)],
+    below_reserve: Annotated[str, Form(max_length=1)] = "",
+) -> Response:
+    """The holder consents to another lien's foreclosure sale discharging its own lien."""
+    user = _writer(request, csrf)
+    if not isinstance(user, AuthUser):
+        return user
+    body = {"foreclosing_lien_id": foreclosing_lien_id.strip(), "below_reserve": below_reserve == "1"}
+    ctx = WriteContext(_state(request), user, None, user.user.qualified_name)
+    response = await ctx.submit("ConsentToEnforcement", [lien_id, json.dumps(body)])
+    return _outcome(response, f"{lien_id}: consent to the sale under {body['foreclosing_lien_id']} recorded")
 
 
 # --- auditor -------------------------------------------------------------------------------------

@@ -23,7 +23,17 @@ DEALER = "DealerMSP"
 
 BANKS = frozenset({BANK_A, BANK_B})
 CONSORTIUM = frozenset({TRAFFIC, BANK_A, BANK_B, INSURER, REGULATOR, DEALER})
-ROLES = ("registrar", "loan_officer", "underwriter", "dealer", "regulator", "auditor", "admin")
+ROLES = (
+    "registrar",
+    "loan_officer",
+    "underwriter",
+    "dealer",
+    "regulator",
+    "auditor",
+    "admin",
+    "model_admin",
+    "appraiser",
+)
 ANY_ROLE = "*"
 
 
@@ -66,20 +76,52 @@ CONFIG_ADMIN = Rule(
 )
 LOAN_OFFICER = Rule("loan_officer", "bank loan officers act for their bank", (_g(BANKS, "loan_officer"),))
 UNDERWRITER = Rule("underwriter", "insurer underwriters keep insurance", (_g(INSURER, "underwriter"),))
-VALUER = Rule(
-    "valuer",
-    "valuations bound LTV: the vehicle office, or a bank's loan officer (object rule `valuer_lien`)",
-    (_g(TRAFFIC, "registrar"), _g(BANKS, "loan_officer")),
-)
 DEALER_RULE = Rule("dealer", "dealers and repair shops keep maintenance and mileage", (_g(DEALER, "dealer"),))
 DOCUMENT_WRITER = Rule(
     "document_writer",
     "any writing role anchors the documents its work needs",
     (
         _g(TRAFFIC, "registrar"),
-        _g(BANKS, "loan_officer"),
+        _g(BANKS, "loan_officer", "appraiser", "model_admin"),
         _g(INSURER, "underwriter"),
         _g(DEALER, "dealer"),
+    ),
+)
+VALUER = Rule(
+    "valuer",
+    "valuations bound LTV: the vehicle office's registrar; a bank's loan officer (model valuations) or "
+    "appraiser (manual ones, appraisal anchored) only on a vehicle its bank holds or requested a lien "
+    "on (object rule `valuer_lien`)",
+    (_g(TRAFFIC, "registrar"), _g(BANKS, "loan_officer", "appraiser")),
+)
+MODEL_ADMIN = Rule(
+    "model_admin",
+    "a bank's model administrator registers valuation model versions",
+    (_g(BANKS, "model_admin"),),
+)
+MODEL_READ = Rule(
+    "model_read",
+    "registered model versions: credit readers and model administrators",
+    (
+        _g(TRAFFIC, "registrar", "admin"),
+        _g(BANKS, "loan_officer", "appraiser", "model_admin", "admin"),
+        _g(REGULATOR, "regulator", "admin"),
+        _g(CONSORTIUM, "auditor"),
+    ),
+)
+PAYOFF_REQUEST = Rule(
+    "payoff_request",
+    "payoff quotes are asked for by a bank (the lienholder for the owner, or the buyer's bank) or a dealer",
+    (_g(BANKS, "loan_officer"), _g(DEALER, "dealer")),
+)
+SWEEP = Rule(
+    "maturity_sweep",
+    "anyone in the consortium with a writing role may run the maturity sweep",
+    (
+        _g(TRAFFIC, "registrar", "admin"),
+        _g(BANKS, "loan_officer", "admin"),
+        _g(INSURER, "underwriter", "admin"),
+        _g(DEALER, "dealer", "admin"),
     ),
 )
 PUBLIC_STATUS = Rule(
@@ -132,6 +174,11 @@ ACCESS: dict[str, Rule] = {
     "SeizeVehicle": REGISTRAR,
     "LiftSeizure": REGISTRAR,
     "ScrapVehicle": REGISTRAR,
+    "SetHold": REGISTRAR,
+    "LiftHold": REGISTRAR,
+    "ChangeRegistration": REGISTRAR,
+    "GetRegistrationChanges": VEHICLE_READ,
+    "RecordBrand": UNDERWRITER,
     # liens
     "RequestLien": LOAN_OFFICER,
     "RecordLien": REGISTRAR,
@@ -142,6 +189,20 @@ ACCESS: dict[str, Rule] = {
     "AcceptLienAssignment": LOAN_OFFICER,
     "StartForeclosure": LOAN_OFFICER,
     "CompleteDisposal": LOAN_OFFICER,
+    "ConsentToEnforcement": LOAN_OFFICER,
+    "RecordSaleOrder": REGISTRAR,
+    "GetEnforcement": CREDIT_READ,
+    "GetSurpluses": CREDIT_READ,
+    "ReportLienBalance": LOAN_OFFICER,
+    "RequestPayoffQuote": PAYOFF_REQUEST,
+    "IssuePayoffQuote": LOAN_OFFICER,
+    "RecordPayoffPayment": LOAN_OFFICER,
+    "GetLienAccount": CREDIT_READ,
+    "AmendLien": LOAN_OFFICER,
+    "ExtendLien": LOAN_OFFICER,
+    "CorrectLien": REGISTRAR,
+    "SweepLienMaturities": SWEEP,
+    "AcknowledgeBrands": LOAN_OFFICER,
     "GetLien": CREDIT_READ,
     "QueryLiens": CREDIT_READ,
     # insurance
@@ -156,6 +217,8 @@ ACCESS: dict[str, Rule] = {
     "GetOdometer": VEHICLE_READ,
     # valuations
     "RecordValuation": VALUER,
+    "RegisterModelVersion": MODEL_ADMIN,
+    "GetModelVersions": MODEL_READ,
     "GetValuations": CREDIT_READ,
     "GetLatestValuation": CREDIT_READ,
     # documents
@@ -171,12 +234,29 @@ ACCESS: dict[str, Rule] = {
     "GetLienHistory": HISTORY_READ,
     "SetConfig": CONFIG_ADMIN,
     "GetConfig": PUBLIC_STATUS,
+    "SetLawConfig": CONFIG_ADMIN,
+    "GetLawConfig": PUBLIC_STATUS,
+    # risk alerts
+    "RecordRiskAlert": LOAN_OFFICER,
+    "AcknowledgeRiskAlert": LOAN_OFFICER,
+    "QueryRiskAlerts": CREDIT_READ,
+    "CountRiskAlerts": CREDIT_READ,
 }
 
 #: Rules that depend on the object a call names; checked by the contract after loading it.
 OBJECT_RULES: dict[str, str] = {
     "lienholder_only": (
-        "ReleaseLien, ProposeLienAssignment, StartForeclosure: the caller's MSP holds the lien"
+        "ReleaseLien, ProposeLienAssignment, StartForeclosure, ConsentToEnforcement, ReportLienBalance, "
+        "IssuePayoffQuote, RecordPayoffPayment, AmendLien, ExtendLien, AcknowledgeBrands, RecordRiskAlert, "
+        "AcknowledgeRiskAlert: the caller's MSP holds the lien"
+    ),
+    "payoff_requester": (
+        "RequestPayoffQuote with requested_by=owner: only the lienholder (the owner asks it directly); "
+        "dealers and buyers' banks name the owner's anchored consent"
+    ),
+    "appraiser_only": (
+        "RecordValuation: a manual valuation (model_id manual) by role appraiser with an anchored appraisal; "
+        "an appraiser records manual valuations only"
     ),
     "foreclosing_lienholder": "CompleteDisposal: the caller's MSP holds the vehicle's FORECLOSING lien",
     "assignee_only": "AcceptLienAssignment: the caller's MSP is the pending assignee",
@@ -221,6 +301,24 @@ EVENT_READS: dict[str, str] = {
     "DocumentAnchored": "GetDocument",
     "QrIdentityIssued": "GetQrIdentity",
     "ConfigChanged": "GetConfig",
+    "LawConfigChanged": "GetLawConfig",
+    "RegistrationChanged": "GetRegistrationChanges",
+    "HoldSet": "GetVehicle",
+    "HoldLifted": "GetVehicle",
+    "VehicleBranded": "GetVehicle",
+    "BrandsAcknowledged": "GetLien",
+    "LienAmended": "GetLien",
+    "LienCorrected": "GetLien",
+    "LienExtended": "GetLien",
+    "LienMaturitySweep": "GetLien",
+    "LienBalanceReported": "GetLienAccount",
+    "PayoffRequested": "GetLienAccount",
+    "PayoffQuoted": "GetLienAccount",
+    "EnforcementConsented": "GetEnforcement",
+    "SaleOrderRecorded": "GetEnforcement",
+    "RiskAlertRecorded": "QueryRiskAlerts",
+    "RiskAlertAcknowledged": "QueryRiskAlerts",
+    "ModelVersionRegistered": "GetModelVersions",
 }
 
 
@@ -304,6 +402,8 @@ STANDARD_PRINCIPALS: tuple[tuple[str, str], ...] = (
     (REGULATOR, "regulator"),
     (BANK_A, "auditor"),
     (BANK_A, "admin"),
+    (BANK_A, "model_admin"),
+    (BANK_A, "appraiser"),
 )
 
 

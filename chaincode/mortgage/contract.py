@@ -19,16 +19,19 @@ from chaincode.runtime.errors import BadRequestError, ConflictError, ContractErr
 from chaincode.runtime.interfaces import ChaincodeStub
 from chaincode.runtime.policy import KeyEndorsementPolicy, RoleType
 
-from . import access, rules
+from . import access, law_rules, rules
 from . import store as s
+from .alerts import AlertTransactions
+from .attestation import AttestationTransactions
+from .enforcement import EnforcementTransactions
+from .holds import HoldTransactions
+from .lien_maintenance import MaintenanceTransactions
 from .models import (
     Assignment,
     Claim,
     ClaimIn,
     Config,
     ConfigIn,
-    DisposalIn,
-    DisposalResult,
     DocType,
     Document,
     DocumentIn,
@@ -60,6 +63,7 @@ from .models import (
     VehicleQuery,
     VehicleStatus,
 )
+from .payoff import PayoffTransactions
 from .rules import ENCUMBERING
 from .text import bad_character
 from .vin import VinError, validate_vin
@@ -150,8 +154,20 @@ def arg_plate(value: str, name: str = "plate") -> str:
     return value
 
 
-class MortgageContract(Contract):
-    """Vehicle-collateral ledger: the vehicle office, banks, insurer, dealers and the regulator."""
+class MortgageContract(
+    EnforcementTransactions,
+    PayoffTransactions,
+    MaintenanceTransactions,
+    HoldTransactions,
+    AttestationTransactions,
+    AlertTransactions,
+    Contract,
+):
+    """Vehicle-collateral ledger: the vehicle office, banks, insurer, dealers and the regulator.
+
+    Lien law (enforcement, payoff, maintenance, holds, brands, attestations, alerts) lives in the
+    mixins of :mod:`chaincode.mortgage.enforcement` and its sibling modules.
+    """
 
     info: ClassVar[dict[str, Any]] = {"title": "Mortgage-Asset chaincode", "version": "1.0.0"}
 
@@ -300,13 +316,15 @@ class MortgageContract(Contract):
     # --- writers -----------------------------------------------------------------------
     def _save_vehicle(self, ctx: MortgageContext, vehicle: Vehicle, before: Vehicle | None) -> Vehicle:
         """Write the vehicle, keep its indexes and key-level endorsement policy in step."""
+        if before is not None:
+            law_rules.ensure_vehicle_transition(vehicle.vin, before.status, vehicle.status)
         vehicle = vehicle.model_copy(update={"updated_at": ctx.at, "last_tx_id": ctx.tx_id})
         vehicle.liens = rules.lien_refs_sorted(vehicle.liens)
         st = ctx.store
         st.put(vehicle, s.VEHICLE, vehicle.vin)
         vin = vehicle.vin
         if before is None:
-            st.index_put(s.IDX_PLATE, vehicle.plate, vin)
+            st.unique_put(s.UNQ_PLATE, vehicle.plate, vin)
             st.index_put(s.IDX_VSTATUS, vehicle.status.value, vin)
             st.index_put(s.IDX_OWNER, vehicle.owner_hash, vin)
             st.index_put(s.IDX_MAKE, vehicle.make, vin)
@@ -371,11 +389,12 @@ class MortgageContract(Contract):
     @submit
     def register_vehicle(self, ctx: MortgageContext, vehicle: VehicleIn) -> Vehicle:
         """Register a vehicle; the owner's personal data goes to ownerPrivate, its salted hash on chain."""
-        if ctx.store.exists(s.VEHICLE, vehicle.vin):
+        existing, plate_holder = ctx.store.get_many((s.VEHICLE, vehicle.vin), (s.UNQ_PLATE, vehicle.plate))
+        if existing:
             raise ConflictError(f"vehicle {vehicle.vin} is already registered")
-        taken = ctx.store.index_ids(s.IDX_PLATE, vehicle.plate)
+        taken = ctx.store.unique_id(plate_holder)
         if taken:
-            raise ConflictError(f"plate {vehicle.plate} is already used by vehicle {taken[0]}")
+            raise ConflictError(f"plate {vehicle.plate} is already used by vehicle {taken}")
         owner, salt, digest = self._transient_owner(ctx, None)
         record = Vehicle(
             **vehicle.model_dump(),
@@ -397,15 +416,19 @@ class MortgageContract(Contract):
     @evaluate
     def get_vehicle_by_plate(self, ctx: MortgageContext, plate: str) -> Vehicle:
         plate = arg_plate(plate)
-        vins = ctx.store.index_ids(s.IDX_PLATE, plate)
-        if not vins:
+        vin = ctx.store.unique_id(ctx.store.get_raw(s.UNQ_PLATE, plate))
+        if vin is None:  # a vehicle registered before plates had unique keys
+            vin = next(iter(ctx.store.index_ids(s.IDX_PLATE, plate)), None)
+        if vin is None:
             raise NotFoundError(f"no vehicle with plate {plate}")
-        return self._vehicle(ctx, vins[0])
+        return self._vehicle(ctx, vin)
 
     @evaluate
     def get_vehicle_status(self, ctx: MortgageContext, vin: str) -> dict[str, Any]:
         """The public passport behind a QR scan: status and facts, nothing personal."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vin = arg_vin(vin)
+        ctx.store.prefetch((s.VEHICLE, vin), (s.ODO, vin), (s.VALLATEST, vin), (s.QRVIN, vin), (s.CONFIG,))
+        vehicle = self._vehicle(ctx, vin)
         policies = [
             p
             for p in (
@@ -433,6 +456,10 @@ class MortgageContract(Contract):
             "encumbered": bool(vehicle.liens),
             "lien_count": len(vehicle.liens),
             "seized": vehicle.status is VehicleStatus.SEIZED,
+            "holds": [h.kind.value for h in vehicle.holds],
+            "brands": [
+                {"kind": b.kind.value, "since": b.at[:10], "insurer": b.insurer} for b in vehicle.brands
+            ],
             "insured": bool(valid),
             "insurance_valid_to": max((p.valid_to for p in valid), default=None),
             "odometer_km": odo.odometer_km if odo else None,
@@ -513,6 +540,7 @@ class MortgageContract(Contract):
             {VehicleStatus.REGISTERED, VehicleStatus.MORTGAGED, VehicleStatus.DISPOSED},
             "transfer",
         )
+        law_rules.ensure_no_holds(vehicle, "transfer")
         if vehicle.liens:
             if transfer.lienholder_consent_document_id is None:
                 raise ConflictError(
@@ -605,6 +633,7 @@ class MortgageContract(Contract):
             raise ConflictError(f"lien {request.lien_id} already exists")
         vehicle = self._vehicle(ctx, request.vin)
         rules.ensure_vehicle_status(vehicle, rules.FREE_STATUSES | {VehicleStatus.MORTGAGED}, "lien request")
+        law_rules.ensure_no_holds(vehicle, "lien request")
         if request.maturity_date <= ctx.today:
             raise BadRequestError(
                 f"invalid argument 'request': field 'maturity_date': must be after {ctx.today.isoformat()}"
@@ -634,10 +663,13 @@ class MortgageContract(Contract):
         """Perfect a requested lien: priority by order of recording, LTV checked, key policy set."""
         lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         rules.ensure_lien_status(lien, {LienStatus.REQUESTED}, "recording")
+        ctx.store.prefetch((s.VEHICLE, lien.vin), (s.VALLATEST, lien.vin), (s.CONFIG,))
         vehicle = self._vehicle(ctx, lien.vin)
         rules.ensure_vehicle_status(
             vehicle, rules.FREE_STATUSES | {VehicleStatus.MORTGAGED}, f"recording lien {lien.lien_id}"
         )
+        law_rules.ensure_no_holds(vehicle, f"recording lien {lien.lien_id}")
+        self._ensure_brands_acknowledged(ctx, vehicle, lien)
         if lien.maturity_date <= ctx.today:
             raise ConflictError(
                 f"recording refused: lien {lien.lien_id} matured on {lien.maturity_date.isoformat()}"
@@ -654,7 +686,7 @@ class MortgageContract(Contract):
             vehicle.vin,
             total,
             lien.currency,
-            self._latest_valuation(ctx, vehicle.vin),
+            self._attested_valuation(ctx, vehicle.vin),
             self._config(ctx),
             ctx.now,
         )
@@ -690,6 +722,9 @@ class MortgageContract(Contract):
         reason = arg_text(reason, "reason")
         lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         rules.ensure_lien_status(lien, {LienStatus.REQUESTED}, "rejection")
+        law_rules.ensure_not_seized(
+            self._vehicle(ctx, lien.vin), "rejection"
+        )  # a seized vehicle's liens are frozen
         rejected = self._save_lien(ctx, self._end_lien(lien, LienStatus.REJECTED, ctx, reason), lien)
         ctx.emit(
             "LienRejected", lien_id=lien.lien_id, vin=lien.vin, lienholder=lien.lienholder, reason=reason
@@ -724,6 +759,7 @@ class MortgageContract(Contract):
                 "lienholder_only", f"lien {lien.lien_id} is held by {lien.lienholder}, caller is {ctx.msp_id}"
             )
         rules.ensure_lien_status(lien, {LienStatus.RECORDED}, "release")
+        law_rules.ensure_not_seized(self._vehicle(ctx, lien.vin), "release")
         return self._release(ctx, lien, "lienholder", None)
 
     @submit
@@ -734,6 +770,7 @@ class MortgageContract(Contract):
         lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         arg_id(court_order_document_id, "court_order_document_id")
         rules.ensure_lien_status(lien, ENCUMBERING, "release by court order")
+        law_rules.ensure_not_seized(self._vehicle(ctx, lien.vin), "release by court order")
         self._document(
             ctx,
             court_order_document_id,
@@ -756,6 +793,7 @@ class MortgageContract(Contract):
             others = sorted(access.BANKS - {lien.lienholder})
             raise BadRequestError(f"invalid argument 'assignee_msp_id': must be one of {', '.join(others)}")
         rules.ensure_lien_status(lien, {LienStatus.RECORDED}, "assignment")
+        law_rules.ensure_not_seized(self._vehicle(ctx, lien.vin), "assignment")
         policy = KeyEndorsementPolicy()
         policy.add_orgs(RoleType.PEER, lien.lienholder, assignee_msp_id)
         pending = lien.model_copy(
@@ -782,6 +820,7 @@ class MortgageContract(Contract):
                 f"lien {lien.lien_id} is offered to {lien.pending_assignee}, caller is {ctx.msp_id}",
             )
         vehicle = self._vehicle(ctx, lien.vin)
+        law_rules.ensure_not_seized(vehicle, "assignment")
         assignment = Assignment(from_msp=lien.lienholder, to_msp=ctx.msp_id, at=ctx.at)
         assigned = lien.model_copy(
             update={
@@ -834,61 +873,6 @@ class MortgageContract(Contract):
         self._save_vehicle(ctx, vehicle.model_copy(update={"status": VehicleStatus.IN_DISPOSAL}), vehicle)
         ctx.emit("ForeclosureStarted", lien_id=lien.lien_id, vin=lien.vin, lienholder=lien.lienholder)
         return foreclosing
-
-    @submit
-    def complete_disposal(self, ctx: MortgageContext, vin: str, disposal: DisposalIn) -> DisposalResult:
-        """Sale of a foreclosed vehicle: proceeds by priority, every lien discharged, title to the buyer."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
-        rules.ensure_vehicle_status(vehicle, {VehicleStatus.IN_DISPOSAL}, "disposal")
-        liens = [self._lien(ctx, ref.lien_id) for ref in vehicle.liens]
-        foreclosing = next((lien for lien in liens if lien.status is LienStatus.FORECLOSING), None)
-        if foreclosing is None:
-            raise ConflictError(f"disposal refused: vehicle {vin} has no foreclosing lien")
-        if foreclosing.lienholder != ctx.msp_id:
-            raise access.object_rule_denied(
-                "foreclosing_lienholder",
-                f"lien {foreclosing.lien_id} is foreclosed by {foreclosing.lienholder}, "
-                f"caller is {ctx.msp_id}",
-            )
-        if disposal.currency != foreclosing.currency:
-            raise BadRequestError(
-                "invalid argument 'disposal': field 'currency': "
-                f"must be {foreclosing.currency}, the liens' currency"
-            )
-        self._document(ctx, disposal.sale_document_id, "sale_document_id", {DocType.SALE_CONTRACT}, vin=vin)
-        owner, salt, digest = self._transient_owner(ctx, disposal.buyer_owner_hash)
-        payouts, surplus = rules.distribute_proceeds(disposal.sale_price, liens)
-        paid = {p.lien_id: p for p in payouts}
-        for lien in liens:
-            if lien.status is LienStatus.ASSIGNMENT_PENDING:
-                ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), BASE_KEY_POLICY)
-            ended = self._end_lien(
-                lien,
-                LienStatus.DISCHARGED,
-                ctx,
-                "disposal",
-                paid=paid[lien.lien_id].paid,
-                shortfall=paid[lien.lien_id].shortfall,
-                release_document_id=disposal.sale_document_id,
-                pending_assignee=None,
-            )
-            self._save_lien(ctx, ended, lien)
-        updated = vehicle.model_copy(
-            update={"liens": [], "owner_hash": digest, "status": VehicleStatus.DISPOSED, "seizure": None}
-        )
-        self._save_vehicle(ctx, updated, vehicle)
-        self._save_owner(ctx, vin, owner, salt, digest)
-        result = DisposalResult(
-            vin=vin,
-            sale_price=disposal.sale_price,
-            currency=disposal.currency,
-            distribution=payouts,
-            surplus=surplus,
-            buyer_owner_hash=digest,
-            completed_at=ctx.at,
-        )
-        ctx.emit("DisposalCompleted", **result.model_dump(mode="json"))
-        return result
 
     @evaluate
     def get_lien(self, ctx: MortgageContext, lien_id: str) -> Lien:
@@ -1166,8 +1150,13 @@ class MortgageContract(Contract):
             raise ConflictError(
                 f"valuation {valuation.valuation_id} of vehicle {valuation.vin} already exists"
             )
+        attestation = self._attest_valuation(ctx, valuation)
         record = Valuation(
-            **valuation.model_dump(), recorded_by=ctx.msp_id, recorded_at=ctx.at, last_tx_id=ctx.tx_id
+            **valuation.model_dump(),
+            attestation=attestation,
+            recorded_by=ctx.msp_id,
+            recorded_at=ctx.at,
+            last_tx_id=ctx.tx_id,
         )
         ctx.store.put(record, s.VALUATION, record.vin, record.valuation_id)
         ctx.store.put({"valuation_id": record.valuation_id}, s.VALLATEST, record.vin)

@@ -83,6 +83,8 @@ class LienStatus(StrEnum):
     ASSIGNMENT_PENDING = "ASSIGNMENT_PENDING"
     FORECLOSING = "FORECLOSING"
     DISCHARGED = "DISCHARGED"
+    LAPSED = "LAPSED"  # past maturity + grace, ended by the lapse sweep
+    CANCELLED = "CANCELLED"  # struck by the vehicle office as recorded in error (correction)
 
 
 class DocType(StrEnum):
@@ -99,6 +101,17 @@ class DocType(StrEnum):
     VALUATION_REPORT = "valuation_report"
     MAINTENANCE_INVOICE = "maintenance_invoice"
     SCRAP_CERTIFICATE = "scrap_certificate"
+    SALE_ORDER = "sale_order"
+    SALE_COSTS = "sale_costs"
+    APPRAISAL = "appraisal"
+    MODEL_CARD = "model_card"
+    POLICE_REPORT = "police_report"
+    CUSTOMS_NOTICE = "customs_notice"
+    SCRAP_NOTICE = "scrap_notice"
+    LOSS_REPORT = "loss_report"
+    CORRECTION_EVIDENCE = "correction_evidence"
+    REGISTRATION_CHANGE = "registration_change"
+    PAYOFF_RECEIPT = "payoff_receipt"
     OTHER = "other"
 
 
@@ -185,11 +198,31 @@ class LienRequestIn(Request):
     consent_document_id: Identifier
 
 
+class SaleMode(StrEnum):
+    """How a foreclosure sale treats liens senior to the foreclosing one."""
+
+    #: every lien is discharged: each senior consented, or a court sale order is anchored
+    FREE_AND_CLEAR = "free_and_clear"
+    #: seniors stay on the vehicle and the buyer takes title subject to them
+    SUBJECT_TO_SENIOR = "subject_to_senior_liens"
+
+
 class DisposalIn(Request):
     sale_price: MoneyOrZero
     currency: Currency
     buyer_owner_hash: Sha256Hex
     sale_document_id: Identifier
+    mode: SaleMode = SaleMode.FREE_AND_CLEAR
+    costs: MoneyOrZero = Decimal(0)
+    costs_document_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _costs_documented(self) -> DisposalIn:
+        if self.costs > 0 and self.costs_document_id is None:
+            raise ValueError("costs_document_id is required when costs are claimed")
+        if self.costs > self.sale_price:
+            raise ValueError("costs must not exceed sale_price")
+        return self
 
 
 class VehicleQuery(Request):
@@ -264,6 +297,8 @@ class ValuationIn(Request):
     model_version: ShortText
     inputs_hash: Sha256Hex
     valuer: ShortText
+    #: a manual valuation (model_id ``manual``) names the anchored appraisal it comes from
+    appraisal_document_id: Identifier | None = None
 
     @model_validator(mode="after")
     def _interval(self) -> ValuationIn:
@@ -334,6 +369,38 @@ class Seizure(Record):
     at: str
 
 
+class HoldKind(StrEnum):
+    """Holds the vehicle office sets and lifts with a document; each blocks new liens and transfers."""
+
+    STOLEN = "stolen"
+    CUSTOMS = "customs"
+    SCRAP_AGE = "scrap_age"
+
+
+class BrandKind(StrEnum):
+    """Title brands an insurer records; permanent and public."""
+
+    TOTAL_LOSS = "total_loss"
+    SALVAGE = "salvage"
+    FLOOD = "flood"
+
+
+class Hold(Record):
+    kind: HoldKind
+    document_id: str
+    authority: str
+    reason: str
+    at: str
+
+
+class Brand(Record):
+    kind: BrandKind
+    document_id: str
+    insurer: str
+    claim_id: str | None = None
+    at: str
+
+
 class Vehicle(Record):
     vin: str
     plate: str
@@ -351,6 +418,10 @@ class Vehicle(Record):
     liens: list[LienRef] = []
     next_priority: int = 1
     seizure: Seizure | None = None
+    holds: list[Hold] = []
+    brands: list[Brand] = []
+    colour: str | None = None
+    engine_number: str | None = None
     registered_at: str
     updated_at: str
     last_tx_id: str
@@ -387,7 +458,8 @@ class Lien(Record):
     assignments: list[Assignment] = []
     foreclosure_notice_document_id: str | None = None
     paid: Decimal | None = None
-    shortfall: Decimal | None = None
+    shortfall: Decimal | None = None  # the deficiency left after a disposal
+    version: int = 1  # +1 on every amendment, extension or correction (key history keeps each)
     updated_at: str
     last_tx_id: str
 
@@ -483,6 +555,9 @@ class Valuation(Record):
     model_version: str
     inputs_hash: str
     valuer: str
+    appraisal_document_id: str | None = None
+    #: ``model:<id>@<version>#<card sha256>`` or ``appraisal:<document id>``; the LTV check uses no other
+    attestation: str | None = None
     recorded_by: str
     recorded_at: str
     last_tx_id: str
@@ -525,8 +600,11 @@ class Payout(Record):
     lienholder: str
     priority: int
     secured_amount: Decimal
+    #: what the lien claims: the reported outstanding balance (capped at the secured amount)
+    claim: Decimal | None = None
+    claim_basis: str | None = None
     paid: Decimal
-    shortfall: Decimal
+    shortfall: Decimal  # the deficiency: claim - paid
 
 
 class DisposalResult(Record):
@@ -537,3 +615,14 @@ class DisposalResult(Record):
     surplus: Decimal
     buyer_owner_hash: str
     completed_at: str
+    mode: SaleMode = SaleMode.FREE_AND_CLEAR
+    costs: Decimal = Decimal(0)
+    costs_document_id: str | None = None
+    #: the owner (before the sale) to whom the surplus is owed
+    surplus_owed_to: str | None = None
+    reserve: Decimal | None = None
+    reserve_basis: str | None = None
+    #: what authorised the sale: ``court_order:<doc>``, ``consent:<lien>`` entries
+    authority: list[str] = []
+    #: senior liens left on the vehicle (mode subject_to_senior_liens)
+    liens_remaining: list[str] = []

@@ -22,21 +22,33 @@ CENT = Decimal("0.01")
 #: Statuses in which a lien encumbers its vehicle (counts for LTV, blocks transfer, sets the key policy).
 ENCUMBERING = frozenset({LienStatus.RECORDED, LienStatus.ASSIGNMENT_PENDING, LienStatus.FORECLOSING})
 #: A lien in one of these never changes again.
-TERMINAL = frozenset({LienStatus.REJECTED, LienStatus.RELEASED, LienStatus.DISCHARGED})
+TERMINAL = frozenset(
+    {LienStatus.REJECTED, LienStatus.RELEASED, LienStatus.DISCHARGED, LienStatus.LAPSED, LienStatus.CANCELLED}
+)
 
 LIEN_TRANSITIONS: dict[LienStatus, frozenset[LienStatus]] = {
     LienStatus.REQUESTED: frozenset({LienStatus.RECORDED, LienStatus.REJECTED}),
     # DISCHARGED from RECORDED / ASSIGNMENT_PENDING: a disposal started by another lienholder ends them too
+    # LAPSED: the maturity sweep; CANCELLED: the vehicle office's correction of a lien recorded in error
     LienStatus.RECORDED: frozenset(
-        {LienStatus.RELEASED, LienStatus.ASSIGNMENT_PENDING, LienStatus.FORECLOSING, LienStatus.DISCHARGED}
+        {
+            LienStatus.RELEASED,
+            LienStatus.ASSIGNMENT_PENDING,
+            LienStatus.FORECLOSING,
+            LienStatus.DISCHARGED,
+            LienStatus.LAPSED,
+            LienStatus.CANCELLED,
+        }
     ),
     LienStatus.ASSIGNMENT_PENDING: frozenset(
-        {LienStatus.RECORDED, LienStatus.RELEASED, LienStatus.DISCHARGED}
+        {LienStatus.RECORDED, LienStatus.RELEASED, LienStatus.DISCHARGED, LienStatus.CANCELLED}
     ),
     LienStatus.FORECLOSING: frozenset({LienStatus.DISCHARGED, LienStatus.RELEASED}),
     LienStatus.REJECTED: frozenset(),
     LienStatus.RELEASED: frozenset(),
     LienStatus.DISCHARGED: frozenset(),
+    LienStatus.LAPSED: frozenset(),
+    LienStatus.CANCELLED: frozenset(),
 }
 
 

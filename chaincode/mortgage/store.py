@@ -2,6 +2,13 @@
 
 Peers run LevelDB, so every query walks composite-key index entries (value ``\\x00``: an empty value
 would be a delete in Fabric) and loads the records they point at. Records are stable JSON.
+
+Write transactions never range-scan: a range query in a write transaction is re-executed by every
+peer at validation (phantom check), where a key read is one version comparison. One-to-one look-ups
+(a plate to its vehicle) are therefore *unique keys* — one key per looked-up value holding the id —
+and several records a transaction needs are read in one request (:meth:`Store.get_many`, one
+GET_STATE_MULTIPLE on a Fabric 3.1 peer). Range scans remain for the many-to-one indexes that only
+queries (evaluate transactions) walk.
 """
 
 from __future__ import annotations
@@ -36,8 +43,11 @@ QRVIN = "QRVIN"
 CONFIG = "CONFIG"
 OWNER = "OWNER"
 
+# unique keys (attribute: the looked-up value; value: the id, UTF-8)
+UNQ_PLATE = "UNQ_PLATE"
+
 # index types (attributes: lookup value, then the id)
-IDX_PLATE = "IDX_PLATE"
+IDX_PLATE = "IDX_PLATE"  # written before unique keys existed; read only as a fallback
 IDX_VSTATUS = "IDX_VSTATUS"
 IDX_OWNER = "IDX_OWNER"
 IDX_VHOLDER = "IDX_VHOLDER"
@@ -62,20 +72,45 @@ class Store:
 
     def __init__(self, stub: ChaincodeStub) -> None:
         self.stub = stub
+        # values read ahead by prefetch(); exact for the whole transaction, since a peer serves committed
+        # state only and never shows a transaction its own writes
+        self._read: dict[str, bytes | None] = {}
 
     def key(self, object_type: str, *attrs: str) -> str:
         return self.stub.create_composite_key(object_type, list(attrs))
 
+    def _get_state(self, key: str) -> bytes | None:
+        if key in self._read:
+            return self._read[key]
+        return self.stub.get_state(key)
+
     # --- records -----------------------------------------------------------------------
     def get(self, model: type[M], object_type: str, *attrs: str) -> M | None:
-        raw = self.stub.get_state(self.key(object_type, *attrs))
+        raw = self._get_state(self.key(object_type, *attrs))
         return model.model_validate_json(raw) if raw else None
 
     def get_raw(self, object_type: str, *attrs: str) -> bytes | None:
-        return self.stub.get_state(self.key(object_type, *attrs)) or None
+        return self._get_state(self.key(object_type, *attrs)) or None
+
+    def get_many(self, *specs: tuple[str, ...]) -> list[bytes | None]:
+        """Raw values of several records, each given as ``(object_type, *attrs)``, in one request."""
+        keys = [self.key(*spec) for spec in specs]
+        missing = [k for k in keys if k not in self._read]
+        if missing:
+            self._read.update(zip(missing, self.stub.get_multiple_states(missing), strict=True))
+        return [self._read[k] for k in keys]
+
+    def prefetch(self, *specs: tuple[str, ...]) -> None:
+        """Read records the transaction is about to load, in one request (only keys it will read: each
+        one read is in the read set and checked at validation)."""
+        self.get_many(*specs)
+
+    @staticmethod
+    def parse(model: type[M], raw: bytes | None) -> M | None:
+        return model.model_validate_json(raw) if raw else None
 
     def exists(self, object_type: str, *attrs: str) -> bool:
-        return bool(self.stub.get_state(self.key(object_type, *attrs)))
+        return bool(self._get_state(self.key(object_type, *attrs)))
 
     def put(self, record: BaseModel | dict[str, Any], object_type: str, *attrs: str) -> None:
         self.stub.put_state(self.key(object_type, *attrs), dumps(record))
@@ -84,6 +119,15 @@ class Store:
         """All records under a partial key, in key order (small sets only: a vehicle's records)."""
         with self.stub.get_state_by_partial_composite_key(object_type, list(attrs)) as it:
             return [model.model_validate_json(kv.value) for kv in it]
+
+    # --- unique keys -------------------------------------------------------------------
+    def unique_put(self, index: str, value: str, record_id: str) -> None:
+        """Point ``value`` at ``record_id`` (one key: a write transaction checks it with one read)."""
+        self.stub.put_state(self.key(index, value), record_id.encode("utf-8"))
+
+    @staticmethod
+    def unique_id(raw: bytes | None) -> str | None:
+        return raw.decode("utf-8") if raw else None
 
     # --- index entries -----------------------------------------------------------------
     def index_put(self, index: str, *attrs: str) -> None:

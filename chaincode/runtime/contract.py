@@ -84,11 +84,12 @@ class Context:
 class TransactionSpec:
     """What the decorators record on a method: its transaction name and kind."""
 
-    __slots__ = ("kind", "name")
+    __slots__ = ("blocking", "kind", "name")
 
-    def __init__(self, kind: Literal["submit", "evaluate"], name: str | None) -> None:
+    def __init__(self, kind: Literal["submit", "evaluate"], name: str | None, blocking: bool = False) -> None:
         self.kind = kind
         self.name = name
+        self.blocking = blocking
 
 
 def to_pascal_case(name: str) -> str:
@@ -100,13 +101,13 @@ def _decorator(kind: Literal["submit", "evaluate"]) -> Any:
     @overload
     def deco(fn: F, /) -> F: ...
     @overload
-    def deco(*, name: str | None = None) -> Callable[[F], F]: ...
+    def deco(*, name: str | None = None, blocking: bool = False) -> Callable[[F], F]: ...
 
-    def deco(fn: Any = None, /, *, name: str | None = None) -> Any:
+    def deco(fn: Any = None, /, *, name: str | None = None, blocking: bool = False) -> Any:
         def mark(f: F) -> F:
             if not callable(f):
                 raise TypeError(f"@{kind} must decorate a method")
-            setattr(f, TX_ATTR, TransactionSpec(kind, name))
+            setattr(f, TX_ATTR, TransactionSpec(kind, name, blocking))
             return f
 
         if fn is None:
@@ -114,7 +115,11 @@ def _decorator(kind: Literal["submit", "evaluate"]) -> Any:
         return mark(fn)
 
     deco.__name__ = kind
-    deco.__doc__ = f'Mark a contract method as a {kind} transaction; ``@{kind}`` or ``@{kind}(name="X")``.'
+    deco.__doc__ = (
+        f'Mark a contract method as a {kind} transaction; ``@{kind}`` or ``@{kind}(name="X")``. '
+        "``blocking=True``: CPU-heavy code, run on a thread of the server's small pool so it never "
+        "stalls the transactions sharing its stream (the others run on the stream's event loop)."
+    )
     return deco
 
 

@@ -11,7 +11,7 @@ import inspect
 import json
 import logging
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -114,10 +114,18 @@ class Transaction:
     method: Callable[..., Any]
     parameters: tuple[Parameter, ...]
     returns: Any
+    blocking: bool = False
+    required: int = -1  # how many parameters have no default (counted once, not per call)
 
-    def parse_args(self, raw_args: list[bytes]) -> list[Any]:
-        required = sum(1 for p in self.parameters if p.required)
-        if not required <= len(raw_args) <= len(self.parameters):
+    def __post_init__(self) -> None:
+        if self.required < 0:  # frozen: set once here
+            object.__setattr__(self, "required", sum(1 for p in self.parameters if p.required))
+
+    def parse_args(self, raw_args: Sequence[bytes], start: int = 0) -> list[Any]:
+        """Parse ``raw_args[start:]`` (the peer's argument list is used in place, never copied)."""
+        count = len(raw_args) - start
+        required = self.required
+        if not required <= count <= len(self.parameters):
             names = ", ".join(p.name for p in self.parameters) or "none"
             expected = (
                 str(len(self.parameters))
@@ -125,10 +133,11 @@ class Transaction:
                 else f"{required} to {len(self.parameters)}"
             )
             raise ContractError(
-                f"function '{self.name}' expects {expected} argument(s) ({names}), got {len(raw_args)}",
+                f"function '{self.name}' expects {expected} argument(s) ({names}), got {count}",
                 status=400,
             )
-        return [p.parse(raw) for p, raw in zip(self.parameters, raw_args, strict=False)]
+        params = self.parameters
+        return [params[i].parse(raw_args[start + i]) for i in range(count)]
 
 
 def _build_parameters(cls: type, method: Callable[..., Any], attr: str) -> tuple[tuple[Parameter, ...], Any]:
@@ -173,6 +182,7 @@ class ContractRouter:
         self._contracts: dict[str, Contract] = {}
         self._transactions: dict[str, dict[str, Transaction]] = {}
         self._default: str | None = None
+        self._blocking_names: set[bytes] = set()  # function names (as the first argument) run off the loop
         self._info = info or {}
         for item in contracts:
             self.register(item() if isinstance(item, type) else item)
@@ -197,11 +207,20 @@ class ContractRouter:
             if tx_name in txs:
                 raise ValueError(f"contract '{cname}' defines transaction '{tx_name}' twice")
             params, returns = _build_parameters(cls, method, attr)
-            txs[tx_name] = Transaction(contract, tx_name, spec.kind, method, params, returns)
+            txs[tx_name] = Transaction(contract, tx_name, spec.kind, method, params, returns, spec.blocking)
         self._contracts[cname] = contract
         self._transactions[cname] = txs
         if self._default is None:
             self._default = cname
+        for tx_name, tx in txs.items():
+            if tx.blocking:
+                self._blocking_names.add(f"{cname}:{tx_name}".encode())
+                if self._default == cname:
+                    self._blocking_names.add(tx_name.encode())
+
+    def is_blocking(self, args: Sequence[bytes]) -> bool:
+        """Whether the invoked function was marked ``blocking=True`` (runs on a thread, not the loop)."""
+        return bool(self._blocking_names) and len(args) > 0 and args[0] in self._blocking_names
 
     @property
     def default_contract(self) -> str:
@@ -224,7 +243,8 @@ class ContractRouter:
     # ------------------------------------------------------------------------------------
     def invoke(self, stub: ChaincodeStub) -> ChaincodeResponse:
         """Run one transaction; never raises — every failure becomes an error response."""
-        args = stub.get_args()
+        facts = getattr(stub, "facts", None)
+        args: Sequence[bytes] = facts.args if facts is not None else stub.get_args()
         if not args:
             return ChaincodeResponse(400, "no function name given (the first argument names the function)")
         try:
@@ -232,9 +252,9 @@ class ContractRouter:
         except UnicodeDecodeError:
             return ChaincodeResponse(400, "function name is not valid UTF-8")
         tx_id = stub.get_tx_id()
-        logger.info("invoke %s tx=%s", function, tx_id)
+        logger.debug("invoke %s tx=%s", function, tx_id)
         try:
-            payload = self._call(stub, function, args[1:])
+            payload = self._call(stub, function, args)
         except ContractError as exc:
             logger.info("refused %s tx=%s status=%d", function, tx_id, exc.status)
             logger.debug("refused %s tx=%s: %s", function, tx_id, exc.message)
@@ -248,7 +268,8 @@ class ContractRouter:
             return ChaincodeResponse(500, str(exc) or type(exc).__name__)
         return ChaincodeResponse(OK, "", payload)
 
-    def _call(self, stub: ChaincodeStub, function: str, raw_args: list[bytes]) -> bytes:
+    def _call(self, stub: ChaincodeStub, function: str, args: Sequence[bytes]) -> bytes:
+        """Run ``function`` with ``args[1:]`` (args[0] is the function name)."""
         ns, fn = self.resolve(function)
         if ns == SYSTEM_CONTRACT:
             if fn == METADATA_FUNCTION:
@@ -261,7 +282,7 @@ class ContractRouter:
         tx = self._transactions[ns].get(fn)
         if tx is None:
             return encode_result(contract.unknown_transaction(ctx))
-        values = tx.parse_args(raw_args)
+        values = tx.parse_args(args, 1)
         contract.before_transaction(ctx)
         result = tx.method(ctx, *values)
         contract.after_transaction(ctx, result)

@@ -112,8 +112,12 @@ class FakePeer:
         expected_chaincode_id: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         commit: bool = True,
+        features: chaincode_pb2.ChaincodeAdditionalParams | None = None,
     ) -> None:
         self.ledger = ledger
+        self.features = (
+            features  # offered in READY as a Fabric 3.x peer does (write batches, multi-key reads)
+        )
         self.channel_id = channel_id
         self.batch_size = batch_size
         self.expected_chaincode_id = expected_chaincode_id
@@ -128,8 +132,12 @@ class FakePeer:
         self._txs: dict[tuple[str, str], _Tx] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        # a connection of its own, as a separate peer has (grpc would otherwise share one between channels)
+        options = [("grpc.use_local_subchannel_pool", 1)]
         self._channel = (
-            grpc.secure_channel(address, credentials) if credentials else grpc.insecure_channel(address)
+            grpc.secure_channel(address, credentials, options)
+            if credentials
+            else grpc.insecure_channel(address, options)
         )
         self._call = shim_grpc.ChaincodeStub(self._channel).Connect(self._outgoing())
         self._reader = threading.Thread(target=self._read, name="fakepeer-reader", daemon=True)
@@ -216,11 +224,17 @@ class FakePeer:
         with self._lock:
             self._held = []
 
-    def release(self) -> None:
+    def release(self, *, reverse: bool = False) -> None:
+        """Send the held replies, in order or (``reverse``) last first: replies may come in any order."""
         with self._lock:
             held, self._held = self._held or [], None
-        for msg in held:
+        for msg in reversed(held) if reverse else held:
             self._out.put(msg)
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return len(self._held or [])
 
     def send_raw(self, msg: Msg) -> None:
         """Put any message on the stream (protocol tests)."""
@@ -234,7 +248,8 @@ class FakePeer:
             if self.expected_chaincode_id and cid.name != self.expected_chaincode_id:
                 return  # a real peer stays silent for an unknown package ID
             self._out.put(Msg(type=Msg.REGISTERED))
-            self._out.put(Msg(type=Msg.READY))
+            ready = self.features.SerializeToString() if self.features is not None else b""
+            self._out.put(Msg(type=Msg.READY, payload=ready))
             self.ready.set()
             return
         key = (msg.channel_id, msg.txid)
@@ -347,6 +362,35 @@ class FakePeer:
                 stub._del_state(dele.collection, dele.key)
             else:
                 stub._purge_private_data(dele.collection, dele.key)
+            return b""
+        if t == Msg.GET_STATE_MULTIPLE and self.features is not None and self.features.use_get_multiple_keys:
+            gm = shim.GetStateMultiple.FromString(msg.payload)
+            limit = max(self.features.max_size_get_multiple_keys, 100)
+            if len(gm.keys) > limit:
+                raise PeerError("GET_STATE_MULTIPLE", f"{len(gm.keys)} keys, more than the limit {limit}")
+            values = [stub._get_state(gm.collection, k) or b"" for k in gm.keys]
+            return shim.GetStateMultipleResult(values=values).SerializeToString()
+        if t == Msg.WRITE_BATCH_STATE and self.features is not None and self.features.use_write_batch:
+            batch = shim.WriteBatchState.FromString(msg.payload)
+            limit = max(self.features.max_size_write_batch, 100)
+            if len(batch.rec) > limit:
+                raise PeerError("WRITE_BATCH_STATE", f"{len(batch.rec)} records, more than the limit {limit}")
+            for rec in batch.rec:  # applied in order, as the peer's handler does
+                w = shim.WriteRecord
+                if rec.type == w.PUT_STATE:
+                    stub._put_state(rec.collection, rec.key, rec.value)
+                elif rec.type == w.DEL_STATE:
+                    stub._del_state(rec.collection, rec.key)
+                elif rec.type == w.PURGE_PRIVATE_DATA:
+                    stub._purge_private_data(rec.collection, rec.key)
+                elif rec.type == w.PUT_STATE_METADATA:
+                    if rec.metadata.metakey != VALIDATION_PARAMETER:
+                        raise PeerError("WRITE_BATCH_STATE", f"unknown metadata key {rec.metadata.metakey}")
+                    stub._put_state_metadata(
+                        rec.collection, rec.key, rec.metadata.metakey, rec.metadata.value
+                    )
+                else:
+                    raise PeerError("WRITE_BATCH_STATE", f"unknown write record type {rec.type}")
             return b""
         if t == Msg.GET_STATE_METADATA:
             gm = shim.GetStateMetadata.FromString(msg.payload)

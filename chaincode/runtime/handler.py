@@ -1,38 +1,52 @@
 """The chaincode side of one peer connection (one ``Chaincode.Connect`` stream).
 
 Protocol, as fabric-chaincode-go's shim: we send REGISTER (ChaincodeID.name = package ID), the peer
-answers REGISTERED then READY; afterwards it sends TRANSACTION / INIT messages, each answered by
-COMPLETED (the peer.Response and the chaincode event) or ERROR. While a transaction runs, its stub
-sends requests (GET_STATE, PUT_STATE, ...) tagged with the transaction's channel and tx id; the peer
-answers each with RESPONSE or ERROR carrying the same ids.
+answers REGISTERED then READY (a Fabric 3.x peer puts ``ChaincodeAdditionalParams`` in READY's payload
+to offer WRITE_BATCH_STATE and GET_STATE_MULTIPLE); afterwards it sends TRANSACTION / INIT messages,
+each answered by COMPLETED (the peer.Response and the chaincode event) or ERROR. While a transaction
+runs, its stub sends requests (GET_STATE, PUT_STATE, ...) tagged with the transaction's channel and tx
+id; the peer answers each with RESPONSE or ERROR carrying the same ids.
 
-Concurrency: many transactions are in flight on one stream (the peer does not wait for COMPLETED before
-sending the next TRANSACTION). Each runs on a worker thread; replies are routed by (channel id, tx id)
-to the single request that transaction has outstanding; every outgoing message goes through one queue
-drained by the one gRPC writer, so nothing is interleaved, lost or crossed.
+Where a transaction runs: on the stream's own coroutine, with no hand-off. Each transaction is a
+greenlet started by the message that brought it; when its stub sends a request the greenlet switches
+back to the stream's read loop, which writes the request and reads on; the peer's reply switches back
+into that greenlet. Many transactions are in flight on one stream, replies may come in any order (they
+are routed by (channel id, tx id)), and nothing crosses a thread or a Future on this path. A contract
+function marked ``blocking=True`` (CPU-heavy code) runs on a thread of a small pool instead, so it never
+stalls the others; its requests and reply are posted to the loop thread-safely.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
 from fabric_protos.peer import chaincode_shim_pb2 as shim
+from greenlet import getcurrent, greenlet
 
 from .dispatch import ContractRouter
 from .errors import PeerError
-from .proposal import facts_from_signed_proposal
+from .interfaces import ChaincodeResponse
+from .proposal import PeerTxFacts
 
 logger = logging.getLogger(__name__)
 
 Msg = shim.ChaincodeMessage
 REGISTER_WARNING_SECONDS = 15.0
+SWEEP_SECONDS = 5.0
+_KEEPALIVE = Msg.KEEPALIVE
+_RESPONSE = Msg.RESPONSE
+_ERROR = Msg.ERROR
+_TRANSACTION = Msg.TRANSACTION
+_INIT = Msg.INIT
+_COMPLETED = Msg.COMPLETED
 
 
 def _type_name(t: int) -> str:
@@ -49,87 +63,130 @@ class StreamClosed(PeerError):
         super().__init__(request, "connection to the peer closed")
 
 
+class PeerFeatures:
+    """What the peer offered in READY (Fabric 3.x ``ChaincodeAdditionalParams``), with the shim's floors."""
+
+    __slots__ = ("get_multiple", "max_get_multiple", "max_write_batch", "write_batch")
+
+    def __init__(self, payload: bytes = b"") -> None:
+        self.write_batch = False
+        self.max_write_batch = 0
+        self.get_multiple = False
+        self.max_get_multiple = 0
+        if not payload:
+            return
+        try:
+            params = chaincode_pb2.ChaincodeAdditionalParams.FromString(payload)
+        except Exception:  # as the Go shim: an unreadable payload means no extras
+            return
+        self.write_batch = params.use_write_batch
+        self.max_write_batch = max(params.max_size_write_batch, 100) if self.write_batch else 0
+        self.get_multiple = params.use_get_multiple_keys
+        self.max_get_multiple = max(params.max_size_get_multiple_keys, 100) if self.get_multiple else 0
+
+
+class _Waiting:
+    """A request a transaction has outstanding: who waits (a greenlet or a Future) and since when."""
+
+    __slots__ = ("future", "glet", "request", "since")
+
+    def __init__(self, glet: greenlet | None, future: Future[Msg] | None, request: int) -> None:
+        self.glet = glet
+        self.future = future
+        self.request = request
+        self.since = time.monotonic()
+
+
 class Handler:
-    """Serves one stream: registration, transaction dispatch and reply routing."""
+    """Serves one stream: registration, transaction dispatch and reply routing (one event loop)."""
 
     def __init__(
         self,
         router: ContractRouter,
         chaincode_id: str,
-        executor: Executor,
         *,
+        write: Callable[[Msg], Awaitable[None]],
+        loop: asyncio.AbstractEventLoop,
+        blocking_executor: Executor | None = None,
         request_timeout: float = 300.0,
         peer: str = "peer",
     ) -> None:
         self.router = router
         self.chaincode_id = chaincode_id
-        self.executor = executor
-        self.request_timeout = request_timeout
         self.peer = peer
+        self.request_timeout = request_timeout
         self.state = "created"
-        self._out: queue.Queue[Msg | None] = queue.Queue()
-        self._put: Callable[[Msg | None], None] = self._out.put  # the transport's enqueue (thread-safe)
-        self._lock = threading.Lock()
-        self._pending: dict[tuple[str, str], Future[Msg]] = {}
+        self.features = PeerFeatures()
+        self._write = write
+        self._loop = loop
+        self._blocking = blocking_executor
+        self._out: list[Msg] = []  # produced while handling one incoming message, written after it
+        self._waiting: dict[tuple[str, str], _Waiting] = {}
         self._running: set[tuple[str, str]] = set()
         self._closed = False
-        self.registered = threading.Event()
-        self.ready = threading.Event()
+        self._write_lock = asyncio.Lock()
+        self.registered = asyncio.Event()
+        self.ready = asyncio.Event()
+        self._timers: list[asyncio.TimerHandle] = []
+        self.ending = False
+        self.stopping = False  # the server is stopping: new transactions are refused
 
     # --- the stream ---------------------------------------------------------------------
-    def outgoing(self) -> Iterator[Msg]:
-        """The messages to send, in order: REGISTER first, then whatever is queued, until closed."""
-        yield self.register_message()
-        while True:
-            msg = self._out.get()
-            if msg is None:
-                return
-            yield msg
-
     def register_message(self) -> Msg:
         return Msg(
             type=Msg.REGISTER, payload=chaincode_pb2.ChaincodeID(name=self.chaincode_id).SerializeToString()
         )
 
-    def start_register_timer(self) -> threading.Timer:
-        timer = threading.Timer(REGISTER_WARNING_SECONDS, self._warn_not_registered)
-        timer.daemon = True
-        timer.start()
-        return timer
+    async def start(self) -> None:
+        """Send REGISTER and arm the not-registered warning and the stale-request sweep."""
+        await self._send_now(self.register_message())
+        self._timers.append(self._loop.call_later(REGISTER_WARNING_SECONDS, self._warn_not_registered))
+        self._timers.append(self._loop.call_later(SWEEP_SECONDS, self._sweep))
 
-    def handle(self, msg: Msg) -> None:
-        """Process one message from the peer (never blocks: transactions go to the executor)."""
+    async def on_message(self, msg: Msg) -> None:
+        """Handle one message from the peer, then write whatever it produced (in order)."""
         self._handle(msg)
+        if self._out:
+            await self.flush()
 
-    def consume(self, incoming: Iterable[Msg]) -> None:
-        """Read the peer's messages until the stream ends (run on its own thread)."""
-        timer = self.start_register_timer()
-        try:
-            for msg in incoming:
-                self._handle(msg)
-        except Exception as exc:  # grpc.RpcError when the peer goes away
-            logger.info("stream from %s ended: %s", self.peer, type(exc).__name__)
-        finally:
-            timer.cancel()
-            self.close()
+    async def flush(self) -> None:
+        out, self._out = self._out, []
+        async with self._write_lock:
+            for m in out:
+                await self._write(m)
+
+    async def _send_now(self, msg: Msg) -> None:
+        async with self._write_lock:
+            await self._write(msg)
 
     def close(self) -> None:
-        """Fail every waiting request and stop the writer."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            pending = list(self._pending.items())
-            self._pending.clear()
-        for (_, _), fut in pending:
-            if not fut.done():
-                fut.set_exception(StreamClosed("request"))
-        self._put(None)
-
-    def send(self, msg: Msg) -> None:
+        """Fail every waiting request (the contract sees StreamClosed); nothing more is written."""
         if self._closed:
-            raise StreamClosed(_type_name(msg.type))
-        self._put(msg)
+            return
+        self._closed = True
+        for t in self._timers:
+            t.cancel()
+        waiting = list(self._waiting.values())
+        self._waiting.clear()
+        for w in waiting:
+            if w.future is not None:
+                if not w.future.done():
+                    w.future.set_exception(StreamClosed(_type_name(w.request)))
+            elif w.glet is not None and not w.glet.dead:
+                try:
+                    w.glet.throw(StreamClosed(_type_name(w.request)))
+                except Exception:  # pragma: no cover - the transaction's own failure, nobody to tell
+                    logger.debug("transaction failed while the stream closed", exc_info=True)
+        self._out.clear()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def busy(self) -> bool:
+        """Whether a transaction of this stream is still running."""
+        return bool(self._running)
 
     def _warn_not_registered(self) -> None:
         if not self.registered.is_set() and not self._closed:
@@ -141,24 +198,57 @@ class Handler:
                 self.chaincode_id,
             )
 
+    def _sweep(self) -> None:
+        """Fail requests the peer has not answered within ``request_timeout`` (one timer per stream)."""
+        if self._closed:
+            return
+        limit = time.monotonic() - self.request_timeout
+        for key, w in list(self._waiting.items()):
+            if w.since < limit:
+                del self._waiting[key]
+                error = PeerError(
+                    _type_name(w.request), f"no answer from the peer within {self.request_timeout}s"
+                )
+                if w.future is not None:
+                    w.future.set_exception(error)
+                elif w.glet is not None:
+                    self._resume(w.glet, error, throw=True)
+        if self._out:
+            self._loop.create_task(self.flush())
+        # [register warning, sweep]: the next sweep replaces the one that just ran (no growing list)
+        self._timers[-1] = self._loop.call_later(min(SWEEP_SECONDS, self.request_timeout), self._sweep)
+
     # --- incoming -----------------------------------------------------------------------
     def _handle(self, msg: Msg) -> None:
         t = msg.type
-        if t == Msg.KEEPALIVE:
-            with contextlib.suppress(StreamClosed):
-                self.send(msg)  # echoed, as the Go shim does
+        state = self.state
+        if state == "ready":
+            if t in (_RESPONSE, _ERROR):
+                self._route_reply(msg)
+                return
+            if t in (_TRANSACTION, _INIT):
+                self._start_transaction(msg)
+                return
+        if t == _KEEPALIVE:
+            self._out.append(msg)  # echoed, as the Go shim does
             return
-        if self.state == "created" and t == Msg.REGISTERED:
+        if state == "created" and t == Msg.REGISTERED:
             self.state = "established"
             self.registered.set()
             logger.info("registered with %s as %s", self.peer, self.chaincode_id)
-        elif self.state == "established" and t == Msg.READY:
+        elif state == "established" and t == Msg.READY:
             self.state = "ready"
+            self.features = PeerFeatures(msg.payload)
             self.ready.set()
-        elif self.state == "ready" and t in (Msg.RESPONSE, Msg.ERROR):
-            self._route_reply(msg)
-        elif self.state == "ready" and t in (Msg.TRANSACTION, Msg.INIT):
-            self._start_transaction(msg)
+            if self.features.write_batch or self.features.get_multiple:
+                logger.info(
+                    "peer %s offers write batches (%s, max %d) and multi-key reads (%s, max %d)",
+                    self.peer,
+                    self.features.write_batch,
+                    self.features.max_write_batch,
+                    self.features.get_multiple,
+                    self.features.max_get_multiple,
+                )
         else:
             # like the Go shim: answer ERROR and end the stream (the peer reconnects)
             text = (
@@ -166,112 +256,164 @@ class Handler:
                 f"while in state: {self.state}"
             )
             logger.error("%s (peer %s)", text, self.peer)
-            self._send_error(msg, text)
-            self.close()
+            self._error(msg, text)
+            self.ending = True  # the server ends the stream once this ERROR is written
 
     def _route_reply(self, msg: Msg) -> None:
-        with self._lock:
-            fut = self._pending.pop((msg.channel_id, msg.txid), None)
-        if fut is None:
+        w = self._waiting.pop((msg.channel_id, msg.txid), None)
+        if w is None:
             logger.warning(
                 "reply %s for unknown tx %s on %s", _type_name(msg.type), msg.txid[:8], msg.channel_id
             )
             return
-        fut.set_result(msg)
+        if w.future is not None:
+            w.future.set_result(msg)
+        else:
+            self._resume(w.glet, msg)  # type: ignore[arg-type]
+
+    def _error(self, msg: Msg, text: str) -> None:
+        self._out.append(Msg(type=_ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id))
 
     def _start_transaction(self, msg: Msg) -> None:
         key = (msg.channel_id, msg.txid)
-        with self._lock:
-            duplicate = key in self._running
-            if not duplicate:
-                self._running.add(key)
-        if duplicate:
-            self._send_error(
-                msg, f"[{msg.txid[:8]}] transaction already in progress on channel {msg.channel_id}"
-            )
+        if key in self._running:
+            self._error(msg, f"[{msg.txid[:8]}] transaction already in progress on channel {msg.channel_id}")
+            return
+        if self.stopping:
+            self._error(msg, "chaincode server is shutting down")
             return
         try:
-            self.executor.submit(self._run_transaction, msg)
-        except RuntimeError:  # executor shut down
-            with self._lock:
+            facts = PeerTxFacts(msg)
+        except Exception as exc:  # protobuf DecodeError of the ChaincodeInput
+            self._error(msg, f"failed to create new ChaincodeStub: {exc}")
+            return
+        self._running.add(key)
+        if self._blocking is not None and self.router.is_blocking(facts.args):
+            try:
+                self._blocking.submit(self._run_on_thread, msg, facts)
+            except RuntimeError:  # executor shut down
                 self._running.discard(key)
-            self._send_error(msg, "chaincode server is shutting down")
+                self._error(msg, "chaincode server is shutting down")
+            return
+        glet = greenlet(self._run_transaction)
+        self._resume(glet, (msg, facts))
 
-    def _send_error(self, msg: Msg, text: str) -> None:
-        with contextlib.suppress(StreamClosed):
-            self.send(Msg(type=Msg.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id))
+    def _resume(self, glet: greenlet, value: Any, *, throw: bool = False) -> None:
+        """Switch into a transaction until it sends a request (queued) or finishes (its reply queued)."""
+        out = glet.throw(value) if throw else glet.switch(value)
+        if out is not None:
+            self._out.append(out)
 
-    def _run_transaction(self, msg: Msg) -> None:
+    # --- a transaction ------------------------------------------------------------------
+    def _run_transaction(self, start: tuple[Msg, PeerTxFacts]) -> Msg | None:
+        """Body of a transaction's greenlet: returns its COMPLETED/ERROR (switched out at each request)."""
         from .peerstub import PeerStub  # local: peerstub imports this module
 
+        msg, facts = start
         try:
-            reply = self._execute(msg, PeerStub)
+            reply = self._execute(msg, PeerStub(facts, self, self._greenlet_call))
+        except StreamClosed:
+            reply = None
         except Exception:
             logger.exception("tx %s: internal error", msg.txid[:8])
             reply = Msg(
-                type=Msg.ERROR,
+                type=_ERROR,
                 payload=b"internal chaincode runtime error",
                 txid=msg.txid,
                 channel_id=msg.channel_id,
             )
-        with self._lock:  # done before replying: the peer may reuse the tx id as soon as it has the reply
-            self._running.discard((msg.channel_id, msg.txid))
-        try:
-            self.send(reply)
-        except StreamClosed:
-            logger.info("tx %s: stream closed before the reply", msg.txid[:8])
+        # done before replying: the peer may reuse the tx id as soon as it has the reply
+        self._running.discard((msg.channel_id, msg.txid))
+        return None if self._closed else reply
 
-    def _execute(self, msg: Msg, stub_class: type) -> Msg:
-        """Run one TRANSACTION/INIT and build the COMPLETED (or ERROR) reply."""
+    def _run_on_thread(self, msg: Msg, facts: PeerTxFacts) -> None:
+        from .peerstub import PeerStub
+
         try:
-            tx_input = chaincode_pb2.ChaincodeInput.FromString(msg.payload)
-            facts = facts_from_signed_proposal(
-                msg.txid,
-                msg.channel_id,
-                list(tx_input.args),
-                msg.proposal if msg.HasField("proposal") else None,
-                dict(tx_input.decorations),
-            )
-        except Exception as exc:  # ProposalError, protobuf DecodeError
-            text = f"failed to create new ChaincodeStub: {exc}"
-            return Msg(type=Msg.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id)
-        stub = stub_class(facts, self)
-        response = self.router.invoke(stub)
-        if msg.type == Msg.INIT and response.status >= 400:
+            reply: Msg | None = self._execute(msg, PeerStub(facts, self, self._thread_call))
+        except StreamClosed:
+            reply = None
+        except Exception:
+            logger.exception("tx %s: internal error", msg.txid[:8])
             reply = Msg(
-                type=Msg.ERROR, payload=response.message.encode(), txid=msg.txid, channel_id=msg.channel_id
+                type=_ERROR,
+                payload=b"internal chaincode runtime error",
+                txid=msg.txid,
+                channel_id=msg.channel_id,
             )
-        else:
-            payload = proposal_response_pb2.Response(
-                status=response.status, message=response.message, payload=response.payload
-            ).SerializeToString()
-            reply = Msg(type=Msg.COMPLETED, payload=payload, txid=msg.txid, channel_id=msg.channel_id)
-        if stub.event is not None:
-            reply.chaincode_event.event_name = stub.event.name
-            reply.chaincode_event.payload = stub.event.payload
+        key = (msg.channel_id, msg.txid)
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody left to answer
+            self._loop.call_soon_threadsafe(self._finish_threaded, key, reply)
+
+    def _finish_threaded(self, key: tuple[str, str], reply: Msg | None) -> None:
+        self._running.discard(key)
+        if reply is not None and not self._closed:
+            self._out.append(reply)
+            self._loop.create_task(self.flush())
+
+    def _execute(self, msg: Msg, stub: Any) -> Msg:
+        """Run one TRANSACTION/INIT and build the COMPLETED (or ERROR) reply."""
+        response = self.router.invoke(stub)
+        if response.status < 400:
+            try:
+                stub.flush_writes()  # the write batch (Fabric 3.x), if the peer offered batching
+            except PeerError as exc:
+                logger.warning("peer refused the write batch of tx=%s", msg.txid[:8])
+                response = ChaincodeResponse(500, str(exc))
+        if response.status >= 400 and msg.type == _INIT:
+            return Msg(
+                type=_ERROR, payload=response.message.encode(), txid=msg.txid, channel_id=msg.channel_id
+            )
+        payload = proposal_response_pb2.Response(
+            status=response.status, message=response.message, payload=response.payload
+        ).SerializeToString()
+        reply = Msg(type=_COMPLETED, payload=payload, txid=msg.txid, channel_id=msg.channel_id)
+        event = stub.event
+        if event is not None:
+            reply.chaincode_event.event_name = event.name
+            reply.chaincode_event.payload = event.payload
         return reply
 
     # --- requests from a stub -----------------------------------------------------------
-    def call(self, msg: Msg) -> Msg:
-        """Send one stub request and wait for the peer's RESPONSE or ERROR for the same tx."""
+    def _greenlet_call(self, msg: Msg) -> Msg:
+        """Send one stub request from a transaction's greenlet and switch out until its answer comes."""
         key = (msg.channel_id, msg.txid)
+        if self._closed:
+            raise StreamClosed(_type_name(msg.type))
+        if key in self._waiting:
+            raise PeerError(
+                _type_name(msg.type), f"[{msg.txid[:8]}] a request is already outstanding for this tx"
+            )
+        glet = getcurrent()
+        self._waiting[key] = _Waiting(glet, None, msg.type)
+        reply: Msg = glet.parent.switch(msg)  # back to the read loop; resumed with the peer's reply
+        return reply
+
+    def _thread_call(self, msg: Msg) -> Msg:
+        """Send one stub request from a blocking transaction's thread and wait for the answer."""
         fut: Future[Msg] = Future()
-        with self._lock:
+        key = (msg.channel_id, msg.txid)
+
+        def post() -> None:
             if self._closed:
-                raise StreamClosed(_type_name(msg.type))
-            if key in self._pending:
-                raise PeerError(
-                    _type_name(msg.type), f"[{msg.txid[:8]}] a request is already outstanding for this tx"
+                fut.set_exception(StreamClosed(_type_name(msg.type)))
+                return
+            if key in self._waiting:
+                fut.set_exception(
+                    PeerError(_type_name(msg.type), f"[{msg.txid[:8]}] a request is already outstanding")
                 )
-            self._pending[key] = fut
+                return
+            self._waiting[key] = _Waiting(None, fut, msg.type)
+            self._out.append(msg)
+            self._loop.create_task(self.flush())
+
         try:
-            self.send(msg)
-            return fut.result(timeout=self.request_timeout)
+            self._loop.call_soon_threadsafe(post)
+        except RuntimeError as exc:  # loop closed
+            raise StreamClosed(_type_name(msg.type)) from exc
+        try:
+            return fut.result(timeout=self.request_timeout + SWEEP_SECONDS)
         except FutureTimeout as exc:
             raise PeerError(
                 _type_name(msg.type), f"no answer from the peer within {self.request_timeout}s"
             ) from exc
-        finally:
-            with self._lock:
-                if self._pending.get(key) is fut:
-                    del self._pending[key]

@@ -124,6 +124,10 @@ class ChaincodeStub(abc.ABC):
     @abc.abstractmethod
     def get_state(self, key: str) -> bytes | None: ...
 
+    def get_multiple_states(self, keys: list[str]) -> list[bytes | None]:
+        """Values of several keys (``None`` where missing), in order; one request on a Fabric 3.1 peer."""
+        return [self.get_state(k) for k in keys]
+
     @abc.abstractmethod
     def put_state(self, key: str, value: bytes) -> None: ...
 
@@ -181,6 +185,10 @@ class ChaincodeStub(abc.ABC):
     # --- private data ------------------------------------------------------------------
     @abc.abstractmethod
     def get_private_data(self, collection: str, key: str) -> bytes | None: ...
+
+    def get_multiple_private_data(self, collection: str, keys: list[str]) -> list[bytes | None]:
+        """Private values of several keys (see :meth:`get_multiple_states`)."""
+        return [self.get_private_data(collection, k) for k in keys]
 
     @abc.abstractmethod
     def get_private_data_hash(self, collection: str, key: str) -> bytes | None: ...

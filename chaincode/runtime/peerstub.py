@@ -17,7 +17,7 @@ from fabric_protos.peer import chaincode_shim_pb2 as shim
 
 from .errors import PeerError
 from .interfaces import ChaincodeResponse, KeyModification, KeyValue, QueryResponseMetadata, StateIterator
-from .proposal import TxFacts, timestamp_to_datetime
+from .proposal import PeerTxFacts, TxFacts, timestamp_to_datetime
 from .stubbase import BaseStub, Page
 
 if TYPE_CHECKING:
@@ -68,17 +68,33 @@ class PeerQueryIterator(StateIterator[T]):
             self._stub._query_call(Msg.QUERY_STATE_CLOSE, shim.QueryStateClose(id=self._resp.id))
 
 
-class PeerStub(BaseStub):
-    """ChaincodeStub over the peer protocol; one instance per transaction."""
+_DATA, _META = 0, 1  # a write record's kind, as the Go shim's batch keys
 
-    def __init__(self, facts: TxFacts, handler: Handler) -> None:
+
+class PeerStub(BaseStub):
+    """ChaincodeStub over the peer protocol; one instance per transaction.
+
+    When the peer offered write batches (Fabric 3.x READY), puts, deletes, purges and metadata writes
+    are buffered (the last write of a key wins, as in the Go shim's batch) and sent in
+    WRITE_BATCH_STATE messages when the transaction succeeds; a peer refusal of the batch fails the
+    transaction. Reads never see the transaction's own writes on a peer, so buffering changes no
+    result. Without batching every write is its own request, as before.
+    """
+
+    def __init__(self, facts: TxFacts | PeerTxFacts, handler: Handler, call: Callable[[Msg], Msg]) -> None:
         super().__init__(facts)
         self._handler = handler
+        self._send = call
+        features = handler.features
+        self._batch: dict[tuple[str, str, int], shim.WriteRecord] | None = (
+            {} if features.write_batch else None
+        )
+        self._max_batch = features.max_write_batch
+        self._max_multi = features.max_get_multiple if features.get_multiple else 0
 
     def _call(self, msg_type: int, payload: bytes) -> bytes:
-        reply = self._handler.call(
-            Msg(type=msg_type, payload=payload, txid=self._facts.tx_id, channel_id=self._facts.channel_id)  # type: ignore[arg-type]
-        )
+        facts = self._facts
+        reply = self._send(Msg(type=msg_type, payload=payload, txid=facts.tx_id, channel_id=facts.channel_id))  # type: ignore[arg-type]
         if reply.type == Msg.RESPONSE:
             return bytes(reply.payload)
         name = Msg.Type.Name(msg_type)  # type: ignore[arg-type]
@@ -124,15 +140,67 @@ class PeerStub(BaseStub):
         )
         return value or None
 
+    def _get_multiple(self, collection: str, keys: list[str]) -> list[bytes | None]:
+        if not self._max_multi:
+            return super()._get_multiple(collection, keys)
+        values: list[bytes | None] = []
+        for i in range(0, len(keys), self._max_multi):
+            raw = self._call(
+                Msg.GET_STATE_MULTIPLE,
+                shim.GetStateMultiple(
+                    keys=keys[i : i + self._max_multi], collection=collection
+                ).SerializeToString(),
+            )
+            values.extend(v or None for v in shim.GetStateMultipleResult.FromString(raw).values)
+        return values
+
+    def _record(self, kind: int, record: shim.WriteRecord) -> None:
+        assert self._batch is not None
+        self._batch[(record.collection, record.key, kind)] = record
+
+    def flush_writes(self) -> None:
+        if not self._batch:
+            return
+        records = list(self._batch.values())
+        self._batch = {}
+        for i in range(0, len(records), self._max_batch):
+            self._call(
+                Msg.WRITE_BATCH_STATE,
+                shim.WriteBatchState(rec=records[i : i + self._max_batch]).SerializeToString(),
+            )
+
+    def discard_writes(self) -> None:
+        if self._batch:
+            self._batch = {}
+
     def _put_state(self, collection: str, key: str, value: bytes) -> None:
+        if self._batch is not None:
+            self._record(
+                _DATA,
+                shim.WriteRecord(
+                    key=key, value=value, collection=collection, type=shim.WriteRecord.PUT_STATE
+                ),
+            )
+            return
         self._call(
             Msg.PUT_STATE, shim.PutState(key=key, value=value, collection=collection).SerializeToString()
         )
 
     def _del_state(self, collection: str, key: str) -> None:
+        if self._batch is not None:
+            self._record(
+                _DATA, shim.WriteRecord(key=key, collection=collection, type=shim.WriteRecord.DEL_STATE)
+            )
+            return
         self._call(Msg.DEL_STATE, shim.DelState(key=key, collection=collection).SerializeToString())
 
     def _purge_private_data(self, collection: str, key: str) -> None:
+        if self._batch is not None:
+            self._record(
+                _DATA,
+                shim.WriteRecord(key=key, collection=collection, type=shim.WriteRecord.PURGE_PRIVATE_DATA),
+            )
+            return
         self._call(Msg.PURGE_PRIVATE_DATA, shim.DelState(key=key, collection=collection).SerializeToString())
 
     def _get_state_by_range(
@@ -163,6 +231,17 @@ class PeerStub(BaseStub):
         return {e.metakey: bytes(e.value) for e in result.entries}
 
     def _put_state_metadata(self, collection: str, key: str, metakey: str, value: bytes) -> None:
+        if self._batch is not None:
+            self._record(
+                _META,
+                shim.WriteRecord(
+                    key=key,
+                    collection=collection,
+                    metadata=shim.StateMetadata(metakey=metakey, value=value),
+                    type=shim.WriteRecord.PUT_STATE_METADATA,
+                ),
+            )
+            return
         req = shim.PutStateMetadata(
             key=key, collection=collection, metadata=shim.StateMetadata(metakey=metakey, value=value)
         )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from fabric_protos.common import common_pb2
-from fabric_protos.peer import proposal_pb2
+from fabric_protos.peer import chaincode_pb2, proposal_pb2
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -28,7 +30,7 @@ class TxFacts:
 
     tx_id: str
     channel_id: str
-    args: list[bytes]
+    args: Sequence[bytes]
     creator: bytes = b""
     timestamp: datetime = _EPOCH
     transient: dict[str, bytes] = field(default_factory=dict)
@@ -50,9 +52,11 @@ def timestamp_to_datetime(seconds: int, nanos: int) -> datetime:
 def facts_from_signed_proposal(
     tx_id: str,
     channel_id: str,
-    args: list[bytes],
+    args: Sequence[bytes],
     signed_proposal: bytes | proposal_pb2.SignedProposal | None,
     decorations: dict[str, bytes] | None = None,
+    *,
+    _reserialize: bool = True,
 ) -> TxFacts:
     """Parse the peer's SignedProposal (bytes or message) into TxFacts (none → only ids and args)."""
     if not signed_proposal:
@@ -61,7 +65,8 @@ def facts_from_signed_proposal(
         if isinstance(signed_proposal, bytes | bytearray):
             sp = proposal_pb2.SignedProposal.FromString(signed_proposal)
         else:
-            sp, signed_proposal = signed_proposal, signed_proposal.SerializeToString()
+            sp = signed_proposal
+            signed_proposal = sp.SerializeToString() if _reserialize else b""
         prop = proposal_pb2.Proposal.FromString(sp.proposal_bytes)
         hdr = common_pb2.Header.FromString(prop.header)
         chdr = common_pb2.ChannelHeader.FromString(hdr.channel_header)
@@ -81,6 +86,63 @@ def facts_from_signed_proposal(
         timestamp=timestamp_to_datetime(chdr.timestamp.seconds, chdr.timestamp.nanos),
         transient={k: bytes(v) for k, v in payload.TransientMap.items()},
         binding=compute_binding(bytes(shdr.nonce), bytes(shdr.creator), chdr.epoch),
-        signed_proposal=bytes(signed_proposal),
+        signed_proposal=bytes(signed_proposal) or None,
         decorations=dict(decorations or {}),
     )
+
+
+class PeerTxFacts:
+    """TxFacts of a TRANSACTION message, decoded only as far as the contract asks.
+
+    The ChaincodeInput (arguments, decorations) is read up front; the signed proposal (creator,
+    timestamp, transient map, binding: five nested parses, a datetime and a hash) only when a contract
+    first asks for one of them. The peer has already validated the proposal; should it still not
+    parse, the contract's first access raises :class:`ProposalError` (a status 500 naming the cause).
+    """
+
+    __slots__ = ("_decoded", "_input", "_proposal", "_serialized", "args", "channel_id", "tx_id")
+
+    def __init__(self, msg: Any) -> None:
+        self.tx_id: str = msg.txid
+        self.channel_id: str = msg.channel_id
+        self._input = chaincode_pb2.ChaincodeInput.FromString(msg.payload)
+        self.args: Sequence[bytes] = self._input.args  # the parsed repeated field itself: no copy
+        self._proposal = msg.proposal if msg.HasField("proposal") else None
+        self._decoded: TxFacts | None = None
+        self._serialized: bytes | None = None
+
+    def _facts(self) -> TxFacts:
+        decoded = self._decoded
+        if decoded is None:
+            decoded = self._decoded = facts_from_signed_proposal(
+                self.tx_id, self.channel_id, (), self._proposal, _reserialize=False
+            )
+        return decoded
+
+    @property
+    def creator(self) -> bytes:
+        return self._facts().creator
+
+    @property
+    def timestamp(self) -> datetime:
+        return self._facts().timestamp
+
+    @property
+    def transient(self) -> dict[str, bytes]:
+        return self._facts().transient
+
+    @property
+    def binding(self) -> bytes:
+        return self._facts().binding
+
+    @property
+    def decorations(self) -> dict[str, bytes]:
+        return dict(self._input.decorations)
+
+    @property
+    def signed_proposal(self) -> bytes | None:
+        if self._proposal is None:
+            return None
+        if self._serialized is None:
+            self._serialized = self._proposal.SerializeToString()
+        return self._serialized

@@ -29,7 +29,7 @@ from .interfaces import (
     QueryResponseMetadata,
     StateIterator,
 )
-from .proposal import TxFacts
+from .proposal import PeerTxFacts, TxFacts
 
 T = TypeVar("T")
 VALIDATION_PARAMETER = "VALIDATION_PARAMETER"  # peer.MetaDataKeys name used as the metadata key
@@ -81,9 +81,19 @@ def _page(page_size: int, bookmark: str) -> Page:
 class BaseStub(ChaincodeStub):
     """The stub, minus transport: subclasses implement the ``_``-prefixed primitives."""
 
-    def __init__(self, facts: TxFacts) -> None:
+    def __init__(self, facts: TxFacts | PeerTxFacts) -> None:
         self._facts = facts
         self.event: ChaincodeEvent | None = None
+
+    def _get_multiple(self, collection: str, keys: list[str]) -> list[bytes | None]:
+        """Several reads; a transport with a multi-key request (GET_STATE_MULTIPLE) overrides this."""
+        return [self._get_state(collection, k) for k in keys]
+
+    def flush_writes(self) -> None:
+        """Send the writes still buffered (a transport with write batches overrides this)."""
+
+    def discard_writes(self) -> None:
+        """Forget the writes still buffered (the transaction failed)."""
 
     # --- primitives ---------------------------------------------------------------------
     @abc.abstractmethod
@@ -125,7 +135,7 @@ class BaseStub(ChaincodeStub):
 
     # --- transaction facts --------------------------------------------------------------
     @property
-    def facts(self) -> TxFacts:
+    def facts(self) -> TxFacts | PeerTxFacts:
         return self._facts
 
     def get_args(self) -> list[bytes]:
@@ -168,6 +178,20 @@ class BaseStub(ChaincodeStub):
     def get_state(self, key: str) -> bytes | None:
         _require(key, "key")
         return self._get_state("", key)
+
+    def get_multiple_states(self, keys: list[str]) -> list[bytes | None]:
+        """Values of several keys in one request where the peer offers GET_STATE_MULTIPLE (Fabric 3.1),
+        one GET_STATE each otherwise; ``None`` for a missing key, in the order of ``keys``."""
+        for k in keys:
+            _require(k, "key")
+        return self._get_multiple("", list(keys)) if keys else []
+
+    def get_multiple_private_data(self, collection: str, keys: list[str]) -> list[bytes | None]:
+        """Private values of several keys (see :meth:`get_multiple_states`)."""
+        _require(collection, "collection")
+        for k in keys:
+            _require(k, "key")
+        return self._get_multiple(collection, list(keys)) if keys else []
 
     def put_state(self, key: str, value: bytes) -> None:
         _require(key, "key")

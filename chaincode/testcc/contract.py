@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from typing import Any, ClassVar
 
 from chaincode.runtime.contract import (
@@ -63,6 +64,25 @@ class TestContract(Contract):
         for _ in range(count):
             found += ctx.stub.get_state(key) is not None
         return found
+
+    @evaluate
+    def get_multiple(self, ctx: Context, keys: list[str]) -> list[str | None]:
+        """Several keys in one request where the peer offers GET_STATE_MULTIPLE (Fabric 3.1)."""
+        return [None if v is None else v.decode("utf-8") for v in ctx.stub.get_multiple_states(keys)]
+
+    @submit
+    def put_then_read(self, ctx: Context, key: str, value: str) -> str:
+        """Writes then reads the key: a peer never shows a transaction its own writes (batched or not)."""
+        ctx.stub.put_state(key, value.encode("utf-8"))
+        old = ctx.stub.get_state(key)
+        return "" if old is None else old.decode("utf-8")
+
+    @evaluate(blocking=True)
+    def slow_get(self, ctx: Context, key: str, seconds: float) -> str:
+        """Blocks its thread for ``seconds`` (CPU-heavy or blocking code), then reads: runs off the loop."""
+        time.sleep(seconds)
+        value = ctx.stub.get_state(key)
+        return "" if value is None else value.decode("utf-8")
 
     @submit
     def delete(self, ctx: Context, key: str) -> None:

@@ -34,6 +34,7 @@ CALLERS: dict[str, Caller] = {
     "auditor_ta": Caller("auditor1", "TrafficAuthorityMSP", {"role": "auditor"}),
     "loan_a": Caller("loan1", "BankAMSP", {"role": "loan_officer"}),
     "loan_b": Caller("loan1", "BankBMSP", {"role": "loan_officer"}),
+    "models_a": Caller("models1", "BankAMSP", {"role": "model_admin"}),
     "underwriter": Caller("underwriter1", "InsurerMSP", {"role": "underwriter"}),
     "dealer": Caller("dealer1", "DealerMSP", {"role": "dealer"}),
     "regulator": Caller("regulator1", "RegulatorMSP", {"role": "regulator"}),

@@ -158,6 +158,8 @@ async def mortgage_lifecycle(
     unknown = with_check_digit(vin[:-1] + ("2" if vin[-1] != "2" else "3"))
     await r.evaluate("unknown vehicle", "officer", "GetVehicle", unknown)
     await r.evaluate("owner by insurer", "underwriter", "GetOwner", vin)
+    model = {"model_id": "residual-lgbm", "model_version": f"1.0.0-{run}", "model_card_sha256": "ef" * 32}
+    await r.submit("model version", "models_a", "RegisterModelVersion", model)
     await r.submit("consent", "loan_a", "AnchorDocument", _document(f"DC-{run}", "owner_consent", vin))
     await r.submit(
         "request lien",
@@ -187,7 +189,7 @@ async def mortgage_lifecycle(
             "interval_high": "220000",
             "coverage": "0.9",
             "model_id": "residual-lgbm",
-            "model_version": "1.0.0",
+            "model_version": f"1.0.0-{run}",
             "inputs_hash": "cd" * 32,
             "valuer": "valuation-service",
         },
@@ -216,6 +218,18 @@ async def mortgage_lifecycle(
     await r.submit(
         "transfer endorsed by lienholder", "officer", "TransferTitle", vin, consented, transient=buyer
     )
+    # lien law (issue 15): a dated balance, an amendment by the holder only, a hold blocking transfers
+    today = datetime.now(UTC).date().isoformat()
+    balance = {"outstanding": "80000", "currency": "CNY", "as_of": today}
+    await r.submit("balance", "loan_a", "ReportLienBalance", lien_id, balance)
+    amendment = {"mortgage_contract_number": f"MC2-{run}", "reason": "renumbered"}
+    await r.submit("amend by other bank", "loan_b", "AmendLien", lien_id, amendment)
+    await r.submit("amend", "loan_a", "AmendLien", lien_id, amendment)
+    await r.submit("police report", "officer", "AnchorDocument", _document(f"PR-{run}", "police_report", vin))
+    hold = {"kind": "stolen", "document_id": f"PR-{run}", "authority": "police", "reason": "reported stolen"}
+    await r.submit("stolen hold", "officer", "SetHold", vin, hold)
+    await r.submit("transfer under hold", "officer", "TransferTitle", vin, consented, transient=buyer)
+    await r.submit("lift hold", "officer", "LiftHold", vin, {**hold, "reason": "recovered"})
     await r.submit("release by other bank", "loan_b", "ReleaseLien", lien_id)
     await r.submit("release", "loan_a", "ReleaseLien", lien_id)
     await r.evaluate("vehicle released", "officer", "GetVehicle", vin)

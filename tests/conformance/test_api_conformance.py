@@ -89,8 +89,10 @@ async def api_scenario(ledger: LedgerPort, data_dir: Path, vin: str, run: str) -
         valuation = {
             "valuation_id": f"V-{run}", "vin": vin, "value": "80000.00", "currency": "CNY",
             "interval_low": "70000.00", "interval_high": "90000.00", "coverage": 0.9, "model_id": "m",
-            "model_version": "1", "inputs_hash": "cd" * 32, "valuer": "conformance",
+            "model_version": f"1-{run}", "inputs_hash": "cd" * 32, "valuer": "conformance",
         }  # fmt: skip
+        model = {"model_id": "m", "model_version": f"1-{run}", "model_card_sha256": "ef" * 32}
+        await call("model version", "models1@BankAMSP", "POST", "/model-versions", json=model)
         await call("valuation without a lien", BANK_A, "POST", "/valuations", json=valuation)
         form = {"doc_type": "owner_consent", "vin": vin, "document_id": f"DOC-{run}-1"}
         await call(

@@ -41,6 +41,12 @@ async def test_lifecycle_outcomes(
     }
     assert out("owner unchanged")["payload"]["name"].startswith("Owner first-")
     assert out("transfer endorsed by lienholder")["valid"] == "VALID"
+    assert out("balance")["payload"]["outstanding"] == "80000"
+    assert out("amend by other bank")["status"] == 403
+    assert out("amend")["payload"]["version"] == 2
+    assert out("stolen hold")["payload"]["holds"][0]["kind"] == "stolen"
+    assert out("transfer under hold")["status"] == 409
+    assert "rule 'holds'" in out("transfer under hold")["message"]
     assert out("release by other bank")["status"] == 403
     assert out("release")["payload"]["status"] == "RELEASED"
     assert out("vehicle released")["payload"]["status"] == "REGISTERED"
@@ -53,12 +59,18 @@ async def test_lifecycle_outcomes(
     names = [name for _, name in events]
     assert names == [
         "VehicleRegistered",
+        "ModelVersionRegistered",
         "DocumentAnchored",
         "LienRequested",
         "ValuationRecorded",  # a bank values a vehicle only once it has requested a lien on it
         "LienRecorded",
         "DocumentAnchored",
         "TitleTransferred",
+        "LienBalanceReported",
+        "LienAmended",
+        "DocumentAnchored",
+        "HoldSet",
+        "HoldLifted",
         "LienReleased",
     ]
     # resuming after a tx: the events that follow it, nothing before it

@@ -124,10 +124,26 @@ def owner(label: str) -> tuple[dict[str, bytes], str]:
     return transient, hashlib.sha256(salt + id_number.encode()).hexdigest()
 
 
+MODEL_VERSIONS = (("residual-lgbm", "1.0.0"), ("residual-lgbm", "1.0.1"))
+
+
+def ensure_models(net: FabricNetworkInfo) -> None:
+    """The valuation model versions the tests name, registered on chain by BankA's model administrator."""
+    with contract(net, "BankA", "models1") as models:
+        for model_id, version in MODEL_VERSIONS:
+            card = hashlib.sha256(f"model card {model_id} {version}".encode()).hexdigest()
+            body = {"model_id": model_id, "model_version": version, "model_card_sha256": card}
+            try:
+                Committer(net)(models, "RegisterModelVersion", json.dumps(body))
+            except EndorseError as exc:  # a reused network already has it
+                assert "already registered" in error_text(exc), error_text(exc)
+
+
 @pytest.fixture(scope="module")
 def net(fabric_network: FabricNetworkInfo) -> FabricNetworkInfo:
     pid = fabric_network.chaincodes.get(CC, "")
     assert pid.startswith(CC), f"chaincode {CC} is not deployed: {pid}"
+    ensure_models(fabric_network)
     return fabric_network
 
 

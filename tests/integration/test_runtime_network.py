@@ -291,3 +291,24 @@ def test_private_ranges_metadata_and_purge(officer: Contract, loan_a: Contract) 
         loan_a.evaluate_transaction("GetPrivate", "taBankA", prefix + "b")
     rows = json.loads(loan_a.evaluate_transaction("GetPrivateRange", "taBankA", prefix, prefix + "~"))
     assert [r["key"] for r in rows] == [prefix + "a", prefix + "c"]
+
+
+def test_multi_key_reads_and_many_writes_in_one_transaction(
+    net: FabricNetworkInfo, officer: Contract, loan_a: Contract
+) -> None:
+    """On a 3.x peer these go as GET_STATE_MULTIPLE and WRITE_BATCH_STATE (offered in READY), on 2.5 as
+    one message per key: the same results either way."""
+    settings = net.network.settings
+    log = settings.log_file("cc.runtimetest").read_text(errors="replace")
+    offered = "offers write batches (True, max 1000) and multi-key reads (True, max 1000)" in log
+    assert offered == settings.fabric_version.startswith("3."), settings.fabric_version
+    prefix = uid("mk") + "-"
+    officer.submit("PutMany", prefix, "120", endorsing_organizations=[TA, BANKA])
+    keys = [f"{prefix}0000", f"{prefix}missing", f"{prefix}0119"]
+    assert json.loads(loan_a.evaluate_transaction("GetMultiple", json.dumps(keys))) == ["v0", None, "v119"]
+    # a write and a read of the same key in one transaction: the read sees the committed value
+    seen = officer.submit("PutThenRead", f"{prefix}0000", "new", endorsing_organizations=[TA, BANKA])
+    assert seen.result == b"v0"
+    assert loan_a.evaluate_transaction("Get", f"{prefix}0000") == b"new"
+    rows = json.loads(loan_a.evaluate_transaction("GetRange", prefix, prefix + "~"))
+    assert len(rows) == 120

@@ -121,5 +121,9 @@ async def complete_disposal(vin: VinPath, body: DisposalIn, w: WriteCtx):  # typ
         "currency": body.currency,
         "buyer_owner_hash": buyer_hash,
         "sale_document_id": body.sale_document_id,
+        "mode": body.mode,
+        "costs": str(body.costs),
     }
+    if body.costs_document_id is not None:
+        disposal["costs_document_id"] = body.costs_document_id
     return await w.submit("CompleteDisposal", [vin, json.dumps(disposal)], transient=transient)

@@ -103,6 +103,15 @@ class Api:
         assert response.status_code == status, response.text
         return response.json()
 
+    def register_model(
+        self, bank: str = BANK_A, model_id: str = "test-model", version: str = "1.0.0"
+    ) -> None:
+        """The test model version on chain, registered by the bank's model administrator (once)."""
+        msp = bank.partition("@")[2]
+        body = {"model_id": model_id, "model_version": version, "model_card_sha256": "cd" * 32}
+        response = self.post(f"models1@{msp}", "/model-versions", json=body)
+        assert response.status_code in (201, 409), response.text
+
     def register(self, serial: int) -> dict[str, Any]:
         return self.ok(self.post(TA, "/vehicles", json=registration(serial)), 201)
 
@@ -110,6 +119,7 @@ class Api:
         """Upload consent, request, value (if needed) and record a lien; returns the lien id.
 
         The bank values the vehicle after its request: a bank without a lien stake may not value it."""
+        self.register_model(bank)
         consent = self.ok(
             self.upload(bank, "owner_consent", f"consent {serial}{suffix}".encode(), vin=vin(serial)), 201
         )

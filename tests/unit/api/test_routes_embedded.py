@@ -133,6 +133,7 @@ def test_seizure_insurance_records_valuation_and_config(api: Api) -> None:
     assert len(api.ok(api.get(INSURER, f"/vehicles/{vin(3)}/maintenance"))) == 1
     assert api.post(BANK_A, "/maintenance", json={**maintenance, "record_id": "M2"}).status_code == 403
 
+    api.register_model(BANK_B)
     refused = api.post(BANK_B, "/valuations", json=valuation(3, "88000.00"))  # BankB has no lien on it
     assert refused.status_code == 403 and "valuer_lien" in refused.json()["error"]["message"]
     api.ok(api.post(TA, "/valuations", json=valuation(3, "88000.00")), 201)

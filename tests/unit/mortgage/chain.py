@@ -25,6 +25,8 @@ PRINCIPALS: dict[str, tuple[str, str | None]] = {
     "bank_a": ("BankAMSP", "loan_officer"),
     "bank_b": ("BankBMSP", "loan_officer"),
     "bank_a_admin": ("BankAMSP", "admin"),
+    "bank_a_model_admin": ("BankAMSP", "model_admin"),
+    "bank_a_appraiser": ("BankAMSP", "appraiser"),
     "bank_a_auditor": ("BankAMSP", "auditor"),
     "insurer": ("InsurerMSP", "underwriter"),
     "insurer_admin": ("InsurerMSP", "admin"),
@@ -106,6 +108,7 @@ class Chain:
         collections = collections_from_config(json.loads(COLLECTIONS.read_text()))
         self.ledger = MemoryLedger.for_contracts(MortgageContract, name=NS, collections=collections)
         self._doc = 0
+        self._models: set[tuple[str, str]] = set()
 
     # --- raw calls ---------------------------------------------------------------------
     def run(
@@ -187,8 +190,21 @@ class Chain:
         self.ok(who, "AnchorDocument", doc)
         return doc_id
 
+    def register_model(self, model_id: str = "residual-lgbm", version: str = "1.0.0") -> None:
+        """Register a valuation model version on chain (once), as a bank's model administrator does."""
+        if (model_id, version) in self._models:
+            return
+        card = hashlib.sha256(f"model card {model_id} {version}".encode()).hexdigest()
+        self.ok(
+            "bank_a_model_admin",
+            "RegisterModelVersion",
+            {"model_id": model_id, "model_version": version, "model_card_sha256": card},
+        )
+        self._models.add((model_id, version))
+
     def value(self, v: str, value: str = "100000", who: str = "ta", valuation_id: str | None = None) -> None:
         """Record a valuation (by default the vehicle office's; a bank needs a lien on the vehicle)."""
+        self.register_model()
         self._doc += 1
         self.ok(who, "RecordValuation", valuation_body(v, value, valuation_id or f"VAL-{self._doc}"))
 

@@ -47,9 +47,39 @@ def chain() -> Chain:
         "scrap": c.document("ta", "scrap_certificate", V2),
         "notice": c.document("bank_a", "foreclosure_notice", V, "L1"),
         "consent": c.document("ta", "lienholder_consent", V),
+        "police": c.document("ta", "police_report", V2),
+        "regchange": c.document("ta", "registration_change", V),
+        "loss": c.document("insurer", "loss_report", V2),
+        "owner_consent": c.document("dealer", "owner_consent", V),
+        "evidence": c.document("ta", "correction_evidence", V, "L1"),
+        "sale_order": c.document("ta", "court_order", V),
         # BankA's own, unspent consent for a second lien on V (a consent is bound to its bank and VIN)
-        "owner_consent": c.document("bank_a", "owner_consent", V),
+        "bank_a_consent": c.document("bank_a", "owner_consent", V),
     }
+    c.ok("bank_a", "RequestPayoffQuote", "L1", {"request_id": "PR1", "requested_by": "owner"})
+    c.ok(
+        "bank_a",
+        "IssuePayoffQuote",
+        "L1",
+        {
+            "quote_id": "Q1",
+            "request_id": "PR1",
+            "amount": "100",
+            "currency": "CNY",
+            "good_through": "2030-01-01",
+        },
+    )
+    c.ok(
+        "bank_a",
+        "RecordRiskAlert",
+        {
+            "alert_id": "A1",
+            "lien_id": "L1",
+            "rule": "ltv_breach",
+            "severity": "high",
+            "alert_sha256": "ef" * 32,
+        },
+    )
     return c
 
 
@@ -106,7 +136,7 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
                     "secured_amount": "1000",
                     "currency": "CNY",
                     "maturity_date": "2030-01-01",
-                    "consent_document_id": docs["owner_consent"],
+                    "consent_document_id": docs["bank_a_consent"],
                 }
             ],
             None,
@@ -186,8 +216,8 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
                     "interval_low": "90",
                     "interval_high": "110",
                     "coverage": "0.9",
-                    "model_id": "m",
-                    "model_version": "1",
+                    "model_id": "residual-lgbm",
+                    "model_version": "1.0.0",
                     "inputs_hash": h,
                     "valuer": "svc",
                 }
@@ -218,6 +248,88 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
         "GetLienHistory": (["L1"], None),
         "SetConfig": ([{"ltv_cap": "0.7", "valuation_max_age_days": 60}], None),
         "GetConfig": ([], None),
+        "SetLawConfig": ([{"reserve_share": "0.7", "lapse_grace_days": 10, "notice_days": [30]}], None),
+        "GetLawConfig": ([], None),
+        "ConsentToEnforcement": (["L1", {"foreclosing_lien_id": "L2"}], None),
+        "RecordSaleOrder": ([V, {"document_id": docs["sale_order"], "court": "Haidian court"}], None),
+        "GetEnforcement": ([V], None),
+        "GetSurpluses": ([V], None),
+        "ReportLienBalance": (["L1", {"outstanding": "100", "currency": "CNY", "as_of": "2026-01-01"}], None),
+        "RequestPayoffQuote": (
+            [
+                "L1",
+                {
+                    "request_id": "PR2",
+                    "requested_by": "dealer",
+                    "owner_consent_document_id": docs["owner_consent"],
+                },
+            ],
+            None,
+        ),
+        "IssuePayoffQuote": (
+            [
+                "L1",
+                {
+                    "quote_id": "Q2",
+                    "request_id": "PR1",
+                    "amount": "100",
+                    "currency": "CNY",
+                    "good_through": "2030-01-01",
+                },
+            ],
+            None,
+        ),
+        "RecordPayoffPayment": (
+            [
+                "L1",
+                {
+                    "quote_id": "Q1",
+                    "amount": "100",
+                    "currency": "CNY",
+                    "paid_on": "2026-01-01",
+                    "payment_reference": "wire 1",
+                },
+            ],
+            None,
+        ),
+        "GetLienAccount": (["L1"], None),
+        "AmendLien": (["L1", {"loan_number": "LN-NEW", "reason": "renumbered"}], None),
+        "ExtendLien": (["L1", {"maturity_date": "2035-01-01"}], None),
+        "CorrectLien": (
+            ["L1", {"evidence_document_id": docs["evidence"], "reason": "typo", "loan_number": "LN-FIX"}],
+            None,
+        ),
+        "SweepLienMaturities": ([{"page_size": 10}], None),
+        "AcknowledgeBrands": (["L2", {"brands": ["flood"]}], None),
+        "SetHold": (
+            [
+                V2,
+                {"kind": "stolen", "document_id": docs["police"], "authority": "police", "reason": "stolen"},
+            ],
+            None,
+        ),
+        "LiftHold": (
+            [V2, {"kind": "stolen", "document_id": docs["police"], "authority": "police", "reason": "found"}],
+            None,
+        ),
+        "ChangeRegistration": (
+            [V, {"change_id": "RC1", "document_id": docs["regchange"], "colour": "red"}],
+            None,
+        ),
+        "GetRegistrationChanges": ([V], None),
+        "RecordBrand": ([V2, {"kind": "flood", "document_id": docs["loss"]}], None),
+        "RegisterModelVersion": (
+            [{"model_id": "m2", "model_version": "2", "model_card_sha256": h}],
+            None,
+        ),
+        "GetModelVersions": ([], None),
+        "RecordRiskAlert": (
+            [{"alert_id": "A2", "lien_id": "L1", "rule": "r", "severity": "low", "alert_sha256": h}],
+            None,
+        ),
+        "AcknowledgeRiskAlert": (["A1", "seen, borrower called"], None),
+        "QueryRiskAlerts": ([{"lien_id": "L1"}], None),
+        "CountRiskAlerts": ([], None),
     }
     return table[function]
 
@@ -276,6 +388,23 @@ def test_every_function_as_every_principal(chain: Chain, function: str, principa
         ("RecordMaintenance", "dealer"),
         ("RecordOdometer", "dealer"),
         ("RecordValuation", "bank_b"),
+        ("SetLawConfig", "ta_admin"),
+        ("RecordSaleOrder", "ta"),
+        ("ReportLienBalance", "bank_a"),
+        ("RequestPayoffQuote", "dealer"),
+        ("IssuePayoffQuote", "bank_a"),
+        ("RecordPayoffPayment", "bank_a"),
+        ("AmendLien", "bank_a"),
+        ("ExtendLien", "bank_a"),
+        ("CorrectLien", "ta"),
+        ("SweepLienMaturities", "insurer"),
+        ("SetHold", "ta"),
+        ("ChangeRegistration", "ta"),
+        ("RecordBrand", "insurer"),
+        ("RegisterModelVersion", "bank_a_model_admin"),
+        ("RecordRiskAlert", "bank_a"),
+        ("AcknowledgeRiskAlert", "bank_a"),
+        ("CountRiskAlerts", "regulator"),
         ("AnchorDocument", "dealer"),
         ("IssueQrIdentity", "ta"),
         ("GetVehicleHistory", "regulator"),

@@ -91,5 +91,10 @@ def test_every_documented_event_is_emitted_once_per_transaction() -> None:
     emitted = [event.name for _, event in c.ledger.events]
     assert len(c.ledger.events) == c.ledger.block  # exactly one event per committed transaction
     assert set(emitted) == documented_events()
-    assert emitted[:3] == ["VehicleRegistered", "ConfigChanged", "ValuationRecorded"]
+    assert emitted[:4] == [
+        "VehicleRegistered",
+        "ConfigChanged",
+        "ModelVersionRegistered",
+        "ValuationRecorded",
+    ]
     assert emitted[-1] == "VehicleScrapped"

@@ -116,6 +116,8 @@ def test_full_lifecycle(c: Chain) -> None:
             "lienholder": "BankAMSP",
             "priority": 1,
             "secured_amount": "50000",
+            "claim": "50000",
+            "claim_basis": "secured_amount (no balance reported)",
             "paid": "42000.50",
             "shortfall": "7999.50",
         }
@@ -139,6 +141,13 @@ def test_disposal_pays_by_priority_and_surplus_goes_to_owner(c: Chain) -> None:
     body["sale_document_id"] = c.document("bank_b", "sale_contract", V)
     msg = c.fail("bank_a", "CompleteDisposal", V, body, status=403, transient=buyer)
     assert "rule 'foreclosing_lienholder'" in msg
+    # the junior's sale free of the senior lien needs the senior's consent (issue 15)
+    msg = c.fail("bank_b", "CompleteDisposal", V, body, status=409, transient=buyer)
+    assert "rule 'senior_consent'" in msg and "L1 held by BankAMSP (priority 1, claim 30000.00 CNY)" in msg
+    c.ok("bank_a", "ConsentToEnforcement", "L1", {"foreclosing_lien_id": "L2"})
+    msg = c.fail("bank_b", "CompleteDisposal", V, body, status=409, transient=buyer)
+    assert "rule 'reserve': sale price 60000.00 CNY is below the reserve 90000.00 CNY" in msg
+    c.ok("bank_a", "ConsentToEnforcement", "L1", {"foreclosing_lien_id": "L2", "below_reserve": True})
     result = c.ok("bank_b", "CompleteDisposal", V, body, transient=buyer)
     paid = [(p["lien_id"], p["paid"]) for p in result["distribution"]]
     assert paid == [("L1", "30000"), ("L2", "20000")]  # the senior lien first, though the junior foreclosed

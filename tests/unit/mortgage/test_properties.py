@@ -6,7 +6,10 @@
 - LTV is never exceeded at recording time;
 - every lien ends in at most one terminal state and never leaves it;
 - the vehicle key carries TrafficAuthority + each lienholder exactly while encumbered;
-- a refused call writes nothing.
+- a refused call writes nothing;
+- lien law (issue 15): a senior lien is never discharged by a junior's sale without the senior's consent
+  or a court order; paid + surplus + costs = sale price; a seized vehicle's liens never change; a lapsed
+  or released lien never blocks a transfer; every lien ends in at most one terminal state.
 """
 
 from __future__ import annotations
@@ -59,7 +62,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # --- helpers -----------------------------------------------------------------------
     def call(self, who: str, fn: str, *args: Any, transient: dict[str, bytes] | None = None) -> Any:
+        seized = {v for v, vehicle in self.vehicles().items() if vehicle["status"] == "SEIZED"}
+        frozen = {lid: lv for lid, lv in self.liens().items() if lv["vin"] in seized}
         result = self.c.run(who, fn, *args, transient=transient)
+        self.check_frozen(frozen, result)
         event(f"{fn} {result.response.status}")
         if not result.ok:
             assert result.response.status in (400, 403, 404, 409), result.response
@@ -67,6 +73,14 @@ class LedgerMachine(RuleBasedStateMachine):
             return None
         payload = result.response.payload
         return json.loads(payload) if payload else {}
+
+    def check_frozen(self, frozen: dict[str, dict[str, Any]], result: Any) -> None:
+        """A seized vehicle's liens never change (LiftSeizure itself changes no lien)."""
+        if not result.ok or not frozen:
+            return
+        after = self.liens()
+        for lien_id, before in frozen.items():
+            assert after[lien_id] == before, f"lien {lien_id} of a seized vehicle changed"
 
     def liens(self) -> dict[str, dict[str, Any]]:
         return records(self.c, "LIEN")
@@ -111,7 +125,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def request_lien(self, v: str, amount: int, who: str, record: bool) -> None:
         self.lien_count += 1
         vehicle = self.vehicles()[v]
-        if vehicle["status"] in ("SEIZED", "IN_DISPOSAL", "SCRAPPED"):
+        if vehicle["status"] in ("SEIZED", "IN_DISPOSAL", "SCRAPPED") or vehicle["holds"]:
             return
         lien_id = f"L{self.lien_count}"
         self.c.request_lien(who, lien_id, v, str(amount))
@@ -144,6 +158,8 @@ class LedgerMachine(RuleBasedStateMachine):
         elif (
             valuation is not None
             and total <= Decimal("0.8") * valuation
+            and not before["holds"]
+            and lien["maturity_date"] > self.c.today
             and before["status"]
             in (
                 "REGISTERED",
@@ -207,8 +223,13 @@ class LedgerMachine(RuleBasedStateMachine):
             notice = self.c.document(who, "foreclosure_notice", lien["vin"])
             self.call(who, "StartForeclosure", lien["lien_id"], notice)
 
-    @rule(data=st.data(), price=st.integers(0, 150_000))
-    def dispose(self, data: st.DataObject, price: int) -> None:
+    @rule(
+        data=st.data(),
+        price=st.integers(0, 150_000),
+        costs=st.integers(0, 5_000),
+        subject_to=st.booleans(),
+    )
+    def dispose(self, data: st.DataObject, price: int, costs: int, subject_to: bool) -> None:
         lien = self.pick(data, {"FORECLOSING"})
         if lien is None:
             return
@@ -218,22 +239,42 @@ class LedgerMachine(RuleBasedStateMachine):
         buyer, h = owner(f"buyer-{self.owner_count}")
         sale = self.c.document(who, "sale_contract", v)
         before = [lv for lv in self.liens().values() if lv["vin"] == v and lv["status"] in ENCUMBERING_NAMES]
-        result = self.call(
-            who,
-            "CompleteDisposal",
-            v,
-            {"sale_price": str(price), "currency": "CNY", "buyer_owner_hash": h, "sale_document_id": sale},
-            transient=buyer,
-        )
+        seniors = [lv for lv in before if lv["priority"] < lien["priority"]]
+        court = v in records(self.c, "SALEORDER")
+        body: dict[str, Any] = {
+            "sale_price": str(price),
+            "currency": "CNY",
+            "buyer_owner_hash": h,
+            "sale_document_id": sale,
+            "mode": "subject_to_senior_liens" if subject_to else "free_and_clear",
+            "costs": str(min(costs, price)),
+        }
+        if min(costs, price) > 0:
+            body["costs_document_id"] = self.c.document(who, "sale_costs", v)
+        consents = {
+            key.split("\x00")[3]
+            for (ns, key) in self.c.ledger.state
+            if ns == NS and key.startswith(f"\x00CONSENT\x00{lien['lien_id']}\x00")
+        }
+        result = self.call(who, "CompleteDisposal", v, body, transient=buyer)
         if result is not None:
             paid = sum(Decimal(p["paid"]) for p in result["distribution"]) + Decimal(result["surplus"])
-            assert paid == Decimal(price)
-            assert {p["lien_id"] for p in result["distribution"]} == {lv["lien_id"] for lv in before}
+            assert paid + Decimal(result["costs"]) == Decimal(price)
+            if subject_to:
+                kept = {lv["lien_id"] for lv in seniors}
+                assert set(result["liens_remaining"]) == kept
+                for lien_id in kept:
+                    assert self.liens()[lien_id]["status"] in ENCUMBERING_NAMES
+            else:
+                # a senior lien is discharged only with its holder's consent or a court sale order
+                assert court or all(lv["lien_id"] in consents for lv in seniors), (seniors, consents)
+            discharged = {lv["lien_id"] for lv in before} - set(result["liens_remaining"])
+            assert {p["lien_id"] for p in result["distribution"]} == discharged
             priorities = [p["priority"] for p in result["distribution"]]
             assert priorities == sorted(priorities)
             remaining = Decimal(price)
             for p in result["distribution"]:  # senior first: a junior is paid only once seniors are whole
-                assert Decimal(p["paid"]) == min(remaining, Decimal(p["secured_amount"]))
+                assert Decimal(p["paid"]) == min(remaining - Decimal(result["costs"]), Decimal(p["claim"]))
                 remaining -= Decimal(p["paid"])
 
     @rule(v=st.sampled_from(VINS), consent=st.booleans())
@@ -245,14 +286,138 @@ class LedgerMachine(RuleBasedStateMachine):
             body["lienholder_consent_document_id"] = self.c.document("ta", "lienholder_consent", v)
         before = self.vehicles()[v]
         result = self.call("ta", "TransferTitle", v, body, transient=buyer)
+        if result is None and not before["liens"] and not before["holds"]:
+            # a lapsed, released, cancelled or discharged lien never blocks a transfer
+            assert before["status"] not in ("REGISTERED", "MORTGAGED", "DISPOSED"), before
         if result is not None:
             # no title transfer while encumbered without the lienholders' consent; liens stay attached
             assert consent or not before["liens"]
             assert result["liens"] == before["liens"]
             assert before["status"] in ("REGISTERED", "MORTGAGED", "DISPOSED")
 
-    @rule(v=st.sampled_from(VINS), lift=st.booleans())
-    def seize_or_lift(self, v: str, lift: bool) -> None:
+    # --- lien law ------------------------------------------------------------------------
+    @rule(data=st.data(), below_reserve=st.booleans())
+    def consent(self, data: st.DataObject, below_reserve: bool) -> None:
+        lien = self.pick(data, ENCUMBERING_NAMES)
+        if lien is None:
+            return
+        others = sorted(
+            lid
+            for lid, lv in self.liens().items()
+            if lv["vin"] == lien["vin"]
+            and lid != lien["lien_id"]
+            and lv["status"] in ("RECORDED", "FORECLOSING")
+        )
+        if others:
+            body = {"foreclosing_lien_id": data.draw(st.sampled_from(others)), "below_reserve": below_reserve}
+            self.call(self.caller(data, lien["lienholder"]), "ConsentToEnforcement", lien["lien_id"], body)
+
+    @rule(v=st.sampled_from(VINS), below_reserve=st.booleans())
+    def sale_order(self, v: str, below_reserve: bool) -> None:
+        order = self.c.document("ta", "court_order", v)
+        self.call(
+            "ta", "RecordSaleOrder", v, {"document_id": order, "court": "c", "below_reserve": below_reserve}
+        )
+
+    @rule(data=st.data(), outstanding=st.integers(0, 80_000))
+    def balance(self, data: st.DataObject, outstanding: int) -> None:
+        lien = self.pick(data, ENCUMBERING_NAMES)
+        if lien:
+            body = {"outstanding": str(outstanding), "currency": "CNY", "as_of": self.c.today}
+            self.call(self.caller(data, lien["lienholder"]), "ReportLienBalance", lien["lien_id"], body)
+
+    @rule(data=st.data(), late=st.booleans())
+    def payoff(self, data: st.DataObject, late: bool) -> None:
+        lien = self.pick(data, {"RECORDED"})
+        if lien is None:
+            return
+        who = self.caller(data, lien["lienholder"])
+        self.owner_count += 1
+        n = self.owner_count
+        self.call(
+            who, "RequestPayoffQuote", lien["lien_id"], {"request_id": f"R{n}", "requested_by": "owner"}
+        )
+        quote = {
+            "quote_id": f"Q{n}",
+            "request_id": f"R{n}",
+            "amount": "1000",
+            "currency": "CNY",
+            "good_through": self.c.days_from_now(5),
+        }
+        if self.call(who, "IssuePayoffQuote", lien["lien_id"], quote) is None:
+            return
+        if late:
+            self.c.advance(days=6)
+        payment = {
+            "quote_id": f"Q{n}",
+            "amount": "1000",
+            "currency": "CNY",
+            "paid_on": self.c.today,
+            "payment_reference": f"P{n}",
+        }
+        result = self.call(who, "RecordPayoffPayment", lien["lien_id"], payment)
+        if result is not None:
+            assert not late and result["status"] == "RELEASED"
+
+    @rule(data=st.data(), amount=st.integers(1_000, 90_000), consent=st.booleans())
+    def amend(self, data: st.DataObject, amount: int, consent: bool) -> None:
+        lien = self.pick(data, {"RECORDED"})
+        if lien is None:
+            return
+        body: dict[str, Any] = {"secured_amount": str(amount), "reason": "amend"}
+        if consent:
+            body["owner_consent_document_id"] = self.c.document("ta", "owner_consent", lien["vin"])
+        result = self.call(self.caller(data, lien["lienholder"]), "AmendLien", lien["lien_id"], body)
+        if result is not None and amount > Decimal(lien["secured_amount"]):
+            assert consent, "an increase without the owner's consent"
+
+    @rule(data=st.data(), days=st.integers(1, 800))
+    def extend(self, data: st.DataObject, days: int) -> None:
+        lien = self.pick(data, {"RECORDED"})
+        if lien:
+            body = {"maturity_date": self.c.days_from_now(days + 3 * 365)}
+            self.call(self.caller(data, lien["lienholder"]), "ExtendLien", lien["lien_id"], body)
+
+    @rule(data=st.data(), cancel=st.booleans())
+    def correct(self, data: st.DataObject, cancel: bool) -> None:
+        lien = self.pick(data, {"RECORDED", "ASSIGNMENT_PENDING"})
+        if lien is None:
+            return
+        evidence = self.c.document("ta", "correction_evidence", lien["vin"], lien["lien_id"])
+        body: dict[str, Any] = {"evidence_document_id": evidence, "reason": "error"}
+        if cancel:
+            body["cancel"] = True
+        else:
+            body["maturity_date"] = self.c.days_from_now(-400)  # the true maturity, long past
+        self.call("ta", "CorrectLien", lien["lien_id"], body)
+
+    @rule(who=st.sampled_from(["ta", "bank_a", "insurer", "dealer"]), skip=st.integers(0, 200))
+    def sweep(self, who: str, skip: int) -> None:
+        self.c.advance(days=skip)
+        result = self.call(who, "SweepLienMaturities", {})
+        if result is not None:
+            liens = self.liens()
+            for lapsed in result["lapsed"]:
+                assert liens[lapsed["lien_id"]]["status"] == "LAPSED"
+
+    @rule(
+        v=st.sampled_from(VINS), kind=st.sampled_from(["stolen", "customs", "scrap_age"]), lift=st.booleans()
+    )
+    def hold(self, v: str, kind: str, lift: bool) -> None:
+        doc_type = {"stolen": "police_report", "customs": "customs_notice", "scrap_age": "scrap_notice"}[kind]
+        body = {
+            "kind": kind,
+            "document_id": self.c.document("ta", doc_type, v),
+            "authority": "a",
+            "reason": "r",
+        }
+        self.call("ta", "LiftHold" if lift else "SetHold", v, body)
+
+    @rule(v=st.sampled_from(VINS), seize=st.booleans())
+    def seize_or_lift(self, v: str, seize: bool) -> None:
+        self._seize_or_lift(v, not seize)
+
+    def _seize_or_lift(self, v: str, lift: bool) -> None:
         order = self.c.document("ta", "seizure_order", v)
         body = {"document_id": order, "authority": "court", "reason": "case"}
         self.call("ta", "LiftSeizure" if lift else "SeizeVehicle", v, body)

@@ -1,0 +1,224 @@
+"""What each org's host runs on a real multi-host deployment, derived from network.topology.
+
+An org host runs the org's CA, its orderer(s) or peer, one chaincode-as-a-service server per chaincode
+(orgs with a peer: endorsement and queries run chaincode on the org's own peer), and the org's API
+gateway (application orgs). Every node is known by its DNS name (network.hosts.fqdn); nodes listen on
+the same ports as the native network, and their environment is the native one (network.config) with
+container paths and host names, so the artefacts cannot drift from the network the tests run.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from network import chaincode, config, topology
+from network.ca import org_crypto
+from network.hosts import HostPlan, Placement, fqdn
+from network.settings import Settings
+from network.topology import Org
+
+DATA = Path("/var/mledger")  # where a container finds crypto (read-only) and keeps its ledger
+FABRIC_CFG = "/etc/hyperledger/fabric"  # core.yaml / orderer.yaml shipped in the official images
+BUILDER = "/opt/hyperledger/ccaas_builder"  # the images' chaincode-as-a-service builder
+
+
+def gateway_port(settings: Settings, org: Org) -> int:
+    """The org gateway's HTTP port (base + 600 + org slot), beside the native port plan."""
+    return settings.base_port + 600 + org.index
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of an org host, as every renderer sees it."""
+
+    name: str  # node name, e.g. peer0.banka, orderer1, ca.banka, cc-mortgage.banka, gateway.banka
+    kind: str  # ca | orderer | peer | chaincode | gateway
+    org: Org
+    hostname: str
+    ports: dict[str, int]
+    env: dict[str, str]
+    command: list[str]
+    data: str | None  # path of the node's persistent state inside the container, if any
+    sans: tuple[str, ...] = ()  # names the node's TLS certificate must carry
+    chaincode: str | None = None
+
+
+@functools.cache
+def _specs() -> tuple[chaincode.ChaincodeSpec, ...]:
+    """The declared chaincodes (network/chaincodes.yaml), read once per render."""
+    return tuple(chaincode.load_specs())
+
+
+def _cc_name(spec: chaincode.ChaincodeSpec, org: Org) -> str:
+    return f"cc-{spec.name}.{org.key}"
+
+
+def deployment_plan(settings: Settings) -> HostPlan:
+    """Every node advertised and dialled by its DNS name; processes bind to all of the container's
+    (or pod's) own addresses, which on host networking is the org host's address."""
+    nodes = {}
+    for n in topology.nodes(settings.ports):
+        if n.kind == "kubo":
+            continue
+        nodes[n.name] = Placement(
+            bind="0.0.0.0",
+            advertise=fqdn(n.name),
+            dial=fqdn(n.name),
+            host=n.org.key if n.org else "",
+            sans=(fqdn(n.name),),
+        )
+    for org in topology.peer_orgs():
+        for spec in _specs():
+            name = _cc_name(spec, org)
+            nodes[name] = Placement(
+                bind="0.0.0.0", advertise=fqdn(name), dial=fqdn(name), host=org.key, sans=(fqdn(name),)
+            )
+    return HostPlan(nodes)
+
+
+def container_settings(settings: Settings) -> Settings:
+    return replace(settings, data_dir=DATA, hosts=deployment_plan(settings))
+
+
+def _fabric_env(env: dict[str, str]) -> dict[str, str]:
+    out = dict(env)
+    out["FABRIC_CFG_PATH"] = FABRIC_CFG
+    return out
+
+
+def org_services(settings: Settings, org: Org) -> list[Service]:
+    """The services of one org host, in start order."""
+    s = container_settings(settings)
+    ports = s.ports
+    out: list[Service] = []
+    ca = topology.ca_name(org)
+    home = str(org_crypto(s, org).ca_home)
+    ca_sans = tuple(s.hosts.sans(ca))
+    out.append(
+        Service(
+            ca,
+            "ca",
+            org,
+            fqdn(ca),
+            {"listen": ports.ca(org), "operations": ports.ca_operations(org)},
+            {
+                "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ports.ca_operations(org)}",
+                "FABRIC_CA_SERVER_HOME": home,
+            },
+            [
+                "fabric-ca-server",
+                "start",
+                "--home",
+                home,
+                "--address",
+                "0.0.0.0",
+                "--port",
+                str(ports.ca(org)),
+                "--tls.enabled",
+                "--csr.cn",
+                f"ca.{org.domain}",
+                "--csr.hosts",
+                ",".join(ca_sans),
+            ],
+            home,
+            ca_sans,
+        )
+    )
+    if org.orderer_org:
+        for i in range(topology.ORDERER_COUNT):
+            name = topology.orderer_name(i)
+            node = next(n for n in topology.nodes(ports) if n.name == name)
+            out.append(
+                Service(
+                    name,
+                    "orderer",
+                    org,
+                    fqdn(name),
+                    dict(node.ports),
+                    _fabric_env(config.orderer_env(s, i)),
+                    ["orderer"],
+                    str(s.nodes_dir / name),
+                    tuple(s.hosts.sans(name)),
+                )
+            )
+    if org.peer:
+        name = topology.peer_name(org)
+        node = next(n for n in topology.nodes(ports) if n.name == name)
+        out.append(
+            Service(
+                name,
+                "peer",
+                org,
+                fqdn(name),
+                dict(node.ports),
+                _fabric_env(config.peer_env(s, org)),
+                ["peer", "node", "start"],
+                str(s.nodes_dir / name),
+                tuple(s.hosts.sans(name)),
+            )
+        )
+        for spec in _specs():
+            cc = _cc_name(spec, org)
+            port = ports.chaincode(spec.slot)
+            address = f"{fqdn(cc)}:{port}"
+            label = f"{spec.name}_ccaas"
+            pkg_id = chaincode.package_id(label, chaincode.package_ccaas(label, address))
+            argv = [
+                "python",
+                "-m",
+                chaincode.SERVER_MODULE,
+                "--chaincode-id",
+                pkg_id,
+                "--address",
+                f"0.0.0.0:{port}",
+            ]
+            for c in spec.contracts:
+                argv += ["--contract", c]
+            out.append(
+                Service(
+                    cc,
+                    "chaincode",
+                    org,
+                    fqdn(cc),
+                    {"listen": port},
+                    {"CHAINCODE_ID": pkg_id, "CHAINCODE_SERVER_ADDRESS": address},
+                    argv,
+                    None,
+                    (fqdn(cc),),
+                    chaincode=spec.name,
+                )
+            )
+    if not org.orderer_org:
+        gw = f"gateway.{org.key}"
+        port = gateway_port(s, org)
+        out.append(
+            Service(
+                gw,
+                "gateway",
+                org,
+                fqdn(gw),
+                {"http": port},
+                {
+                    "MLEDGER_BACKEND": "fabric",
+                    "MLEDGER_ORGS": org.msp_id,
+                    "MLEDGER_DATA_DIR": str(DATA / "gateway"),
+                    "MLEDGER_NETWORK_PROFILE": str(DATA / "profile.yaml"),
+                    "MLEDGER_PUBLIC_BASE_URL": f"https://{fqdn(gw)}",
+                },
+                ["mledger", "serve", "--host", "0.0.0.0", "--port", str(port), "--no-demo"],
+                str(DATA / "gateway"),
+            )
+        )
+    return out
+
+
+def org_hosts(settings: Settings) -> dict[str, list[Service]]:
+    """Every org host (by org key) and its services."""
+    return {o.key: org_services(settings, o) for o in topology.ORGS}
+
+
+def crypto_mount(settings: Settings, org: Org) -> tuple[str, str]:
+    """(bundle-relative source, container path) of the org's crypto folder (never rendered: secrets)."""
+    return f"./crypto/{org.key}", str(org_crypto(replace(settings, data_dir=DATA), org).root)
