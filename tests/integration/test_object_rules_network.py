@@ -20,7 +20,7 @@ import pytest
 from app.fabric_gateway import EndorseError, EvaluateError
 from chaincode.mortgage.vin import with_check_digit
 from network.fixture import FabricNetworkInfo
-from tests.integration.test_mortgage_lifecycle import Actors, contract, error_text, net, owner
+from tests.integration.test_mortgage_lifecycle import Actors, contract, ensure_models, error_text, net, owner
 
 __all__ = ["net"]  # the module fixture, shared with the lifecycle tests
 
@@ -75,6 +75,7 @@ def _doc_without_vin(actors: Actors, who: Any, doc_type: str) -> str:
 
 
 def test_owner_data_and_valuations_follow_the_lien_on_fabric(net: FabricNetworkInfo) -> None:
+    ensure_models(net)  # valuations name a model version registered on chain
     actors = Actors(net)
     commit = actors.commit
     run = actors.run
