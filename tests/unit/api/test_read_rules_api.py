@@ -103,7 +103,7 @@ def test_event_stream_gives_lien_events_only_to_those_who_may_get_the_lien(api: 
     lien_id = api.mortgage(72, amount="103456.00")
     api.ok(api.post(DEALER, "/odometer", json={"vin": vin(72), "odometer_km": 10, "source": "s"}), 201)
 
-    every = _events(api, AUDITOR, 6)
+    every = _events(api, AUDITOR, 7)  # with ModelVersionRegistered
     names = [e["event_name"] for e in every]
     assert "LienRequested" in names and "ValuationRecorded" in names and names[-1] == "OdometerRecorded"
     assert any(e["payload"].get("secured_amount") == "103456.00" for e in every)
