@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="Consortium document key-ring file (mode 0600), shared by every org's gateway; "
         "unset: a key generated under the data dir, readable by this gateway only.",
     )
+    document_public_keys: Path | None = Field(
+        default=None,
+        description="Folder of every org's document public key (<MSP>.pub), shared by the consortium; "
+        "this gateway publishes its orgs' keys there. Unset: beside its own private keys.",
+    )
     qr_signing_msp_dir: Path | None = Field(
         default=None, description="TrafficAuthority identity (MSP folder) that signs QR codes on the network."
     )

@@ -13,8 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from chaincode.mortgage.text import clean_line, clean_text
 from chaincode.mortgage.vin import VinError, validate_vin
 
 EXAMPLE_VIN = "1M8GDM9AXKP042788"
@@ -22,7 +23,9 @@ EXAMPLE_VIN = "1M8GDM9AXKP042788"
 Money = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["120000.00"])]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["CNY"])]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Text = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(clean_text)]
+#: One line, no control characters (key-forming and short fields); ``Line`` adds the length bounds.
+Line = AfterValidator(clean_line)
 Vin = Annotated[str, Field(min_length=17, max_length=17, examples=[EXAMPLE_VIN])]
 
 DocType = Literal[
@@ -86,16 +89,21 @@ def _check_vin(value: str) -> str:
 
 
 class OwnerData(Strict):
-    name: Text = Field(examples=["Li Wei"])
-    id_number: Annotated[str, Field(min_length=4, max_length=64, examples=["110101199003071234"])]
-    phone: str | None = Field(default=None, max_length=32)
-    address: str | None = Field(default=None, max_length=300)
+    name: Annotated[str, Field(min_length=1, max_length=200), Line] = Field(examples=["Li Wei"])
+    id_number: Annotated[str, Field(min_length=4, max_length=64, examples=["110101199003071234"]), Line]
+    phone: Annotated[str, Line] | None = Field(default=None, max_length=32)
+    address: Annotated[str, AfterValidator(clean_text)] | None = Field(default=None, max_length=300)
 
     def transient(self) -> tuple[dict[str, bytes], str]:
         """The transient map (owner JSON + a fresh salt) and the owner hash the contract recomputes."""
         salt = secrets.token_bytes(16)
         owner_hash = hashlib.sha256(salt + self.id_number.strip().upper().encode()).hexdigest()
         return {"owner": self.chaincode_json().encode(), "owner_salt": salt}, owner_hash
+
+
+#: Configuration entries: short one-line keys and values (values at most 200 characters).
+ConfigKey = Annotated[str, Field(min_length=1, max_length=64), Line]
+ConfigValue = Annotated[str, Field(max_length=200), Line] | int | float | bool
 
 
 # --- vehicles ------------------------------------------------------------------------------------
@@ -106,17 +114,17 @@ class VehicleIn(Strict):
     plate: Annotated[
         str, Field(min_length=2, max_length=16, pattern="^[A-Z0-9\u4e00-\u9fff·-]+$", examples=["京A12345"])
     ]
-    make: Annotated[str, Field(min_length=1, max_length=64, examples=["BYD"])]
-    model: Annotated[str, Field(min_length=1, max_length=64, examples=["Han"])]
-    trim: Annotated[str, Field(min_length=1, max_length=64, examples=["EV 610km"])]
+    make: Annotated[str, Field(min_length=1, max_length=64, examples=["BYD"]), Line]
+    model: Annotated[str, Field(min_length=1, max_length=64, examples=["Han"]), Line]
+    trim: Annotated[str, Field(min_length=1, max_length=64, examples=["EV 610km"]), Line]
     year: Annotated[int, Field(ge=1900, le=2100, examples=[2024])]
-    configuration: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, examples=[{"color": "white", "battery_kwh": 85.4}]
+    configuration: dict[ConfigKey, ConfigValue] = Field(
+        default_factory=dict, max_length=64, examples=[{"color": "white", "battery_kwh": 85.4}]
     )
     registration_date: date
     new_price: Money | None = None
     currency: Currency | None = None
-    region: str | None = Field(default=None, max_length=64, examples=["Beijing"])
+    region: Annotated[str, Line] | None = Field(default=None, max_length=64, examples=["Beijing"])
 
     _vin = field_validator("vin")(_check_vin)
 
@@ -252,7 +260,7 @@ class MaintenanceIn(Strict):
     odometer_km: Annotated[int, Field(ge=0, le=5_000_000)]
     cost: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
     currency: Currency
-    kind: Annotated[str, Field(min_length=1, max_length=64, examples=["service"])]
+    kind: Annotated[str, Field(min_length=1, max_length=64, examples=["service"]), Line]
     description: Text
 
     _vin = field_validator("vin")(_check_vin)
@@ -261,7 +269,7 @@ class MaintenanceIn(Strict):
 class OdometerIn(Strict):
     vin: Vin
     odometer_km: Annotated[int, Field(ge=0, le=5_000_000)]
-    source: Annotated[str, Field(min_length=1, max_length=64, examples=["dealer_inspection"])]
+    source: Annotated[str, Field(min_length=1, max_length=64, examples=["dealer_inspection"]), Line]
     recorded_at: datetime | None = None
 
     _vin = field_validator("vin")(_check_vin)
@@ -275,10 +283,10 @@ class ValuationIn(Strict):
     interval_low: Money
     interval_high: Money
     coverage: Annotated[float, Field(gt=0, le=1, examples=[0.9])]
-    model_id: Annotated[str, Field(min_length=1, max_length=64)]
-    model_version: Annotated[str, Field(min_length=1, max_length=64)]
+    model_id: Annotated[str, Field(min_length=1, max_length=64), Line]
+    model_version: Annotated[str, Field(min_length=1, max_length=64), Line]
     inputs_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    valuer: Annotated[str, Field(min_length=1, max_length=128)]
+    valuer: Annotated[str, Field(min_length=1, max_length=100), Line]
     appraisal_document_id: Id | None = Field(
         default=None, description="model_id 'manual' only: the anchored appraisal (role appraiser)"
     )

@@ -65,11 +65,12 @@ async def lifecycle(client: DemoClient, serial: int) -> AsyncIterator[tuple[str,
         "model_id": "demo-hedonic",
         "model_version": "1.0.0",
         "inputs_hash": _inputs_hash(vin, "2022", "Accord"),
-        "valuer": "BankA collateral desk",
+        "valuer": "vehicle office appraisal",
     }
     await client.register_model("BankAMSP", "demo-hedonic", "1.0.0")
-    await client.call(BANK_A, "POST", "/valuations", json=valuation)
-    yield "Bank A records a valuation", "150000.00 CNY (90% interval 138000–162000)"
+    # the vehicle office values any vehicle; a bank only one it holds or has requested a lien on
+    await client.call(TA, "POST", "/valuations", json=valuation)
+    yield "The vehicle office records a valuation", "150000.00 CNY (90% interval 138000–162000)"
 
     policy = {
         "policy_id": f"POL-{tag}",

@@ -68,7 +68,6 @@ async def _mortgage(client: DemoClient, vin: str, today: date) -> None:
         "valuer": "BankA collateral desk",
     }  # fmt: skip
     await client.register_model("BankAMSP", "demo-hedonic", "1.0.0")
-    await client.call(BANK_A, "POST", "/valuations", json=valuation)
     consent = await client.upload(BANK_A, "owner_consent", f"Owner consent {vin}".encode(), vin=vin)
     lien = {
         "lien_id": f"L-{vin[-6:]}", "vin": vin, "loan_number": f"BA-{vin[-6:]}",
@@ -76,6 +75,8 @@ async def _mortgage(client: DemoClient, vin: str, today: date) -> None:
         "maturity_date": (today + timedelta(days=1095)).isoformat(), "consent_document_id": consent,
     }  # fmt: skip
     await client.call(BANK_A, "POST", "/liens", json=lien)
+    # a bank values a vehicle once it has requested a lien on it (chaincode rule valuer_lien)
+    await client.call(BANK_A, "POST", "/valuations", json=valuation)
     await client.call(TA, "POST", f"/liens/{lien['lien_id']}/record")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from ipfs.documents import DocumentVault, StoredDocument
 from ipfs.envelope import Keyring
 from ipfs.keyring import FileKeySource, KeyringFileError, KeySource
+from ipfs.orgkeys import OrgKeyError, OrgKeys
 from ipfs.port import ContentStore
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,15 @@ _EMPTY_RAW_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  
 
 
 KEYRING_ENV = "MLEDGER_DOCUMENT_KEYRING"
+PARTY_KEYS_ENV = "MLEDGER_DOCUMENT_PUBLIC_KEYS"
+
+
+def org_keys(data_dir: Path, orgs: list[str], public_dir: Path | str | None = None) -> OrgKeys:
+    """The private key-encryption keys of the orgs this gateway serves (under its data dir, created on
+    first use) and the consortium's public keys from ``public_dir`` (``$MLEDGER_DOCUMENT_PUBLIC_KEYS``;
+    default: beside the private keys, enough for the embedded gateway that hosts every org)."""
+    chosen = public_dir or os.environ.get(PARTY_KEYS_ENV) or None
+    return OrgKeys.load_or_create(data_dir / "keys" / "orgs", orgs, chosen)
 
 
 def document_keys(data_dir: Path, keyring_file: Path | str | None = None) -> Keyring | KeySource:
@@ -66,37 +76,59 @@ class DocumentService:
     """``keys``: the consortium key ring (a file every authorised gateway holds) or, by default, a
     key generated under this gateway's data dir (then only this gateway can read its documents)."""
 
-    def __init__(self, store: ContentStore, keys: Keyring | KeySource, *, cid_version: int = 1) -> None:
+    def __init__(
+        self,
+        store: ContentStore,
+        keys: Keyring | KeySource,
+        *,
+        cid_version: int = 1,
+        org_keys: OrgKeys | None = None,
+    ) -> None:
         self.store = store
-        self.vault = DocumentVault(store, keys, cid_version=cid_version)
+        self.vault = DocumentVault(store, keys, cid_version=cid_version, org_keys=org_keys)
 
     @classmethod
     def from_settings(cls, settings: Any, *, store: ContentStore | None = None) -> DocumentService:
         """The store and key ring the settings name (``ipfs_url``, ``document_keyring``, ``data_dir``)."""
         data_dir = Path(settings.data_dir)
         keys = document_keys(data_dir, getattr(settings, "document_keyring", None))
+        orgs = list(getattr(settings, "orgs", []) or [])
+        party_keys = org_keys(data_dir, orgs, getattr(settings, "document_public_keys", None))
         if store is None:
             store = _open_store(getattr(settings, "ipfs_url", None), data_dir)
-        return cls(store, keys)
+        return cls(store, keys, org_keys=party_keys)
 
     @classmethod
-    def embedded(cls, data_dir: Path, *, keyring_file: Path | None = None) -> DocumentService:
-        return cls(_open_store(None, data_dir), document_keys(data_dir, keyring_file))
+    def embedded(
+        cls, data_dir: Path, *, keyring_file: Path | None = None, orgs: list[str] | None = None
+    ) -> DocumentService:
+        keys = document_keys(data_dir, keyring_file)
+        return cls(_open_store(None, data_dir), keys, org_keys=org_keys(data_dir, orgs or []))
 
     @classmethod
-    def kubo(cls, api_url: str, data_dir: Path, *, keyring_file: Path | None = None) -> DocumentService:
-        return cls(_open_store(api_url, data_dir), document_keys(data_dir, keyring_file))
+    def kubo(
+        cls, api_url: str, data_dir: Path, *, keyring_file: Path | None = None, orgs: list[str] | None = None
+    ) -> DocumentService:
+        keys = document_keys(data_dir, keyring_file)
+        return cls(_open_store(api_url, data_dir), keys, org_keys=org_keys(data_dir, orgs or []))
 
-    async def put(self, document_id: str, content: bytes) -> StoredDocument:
-        return await asyncio.to_thread(self.vault.put, document_id, content)
+    async def put(self, document_id: str, content: bytes, parties: list[str] | None = None) -> StoredDocument:
+        """Encrypt for ``parties`` (each org's own key; version 2) and add to IPFS."""
+        return await asyncio.to_thread(self.vault.put, document_id, content, parties)
 
-    async def get(self, document_id: str, cid: str, sha256: str, key_ref: str | None = None) -> bytes:
+    async def get(
+        self, document_id: str, cid: str, sha256: str, key_ref: str | None = None, reader: str | None = None
+    ) -> bytes:
         """Fetch, decrypt and check against the anchored digest (raises on any mismatch).
 
-        ``key_ref``: the anchored key reference; a gateway without that key raises
+        ``reader``: the caller's org; a per-party document opens only with that org's own key
+        (:class:`~ipfs.party_envelope.NotAParty` when the org is not a party). ``key_ref``: the
+        anchored key reference; for a legacy document a gateway without that master key raises
         :class:`~ipfs.envelope.UnknownKey` (its ``kid`` names the key) before fetching anything.
         """
-        return await asyncio.to_thread(self.vault.get, document_id, cid, sha256=sha256, key_ref=key_ref)
+        return await asyncio.to_thread(
+            self.vault.get, document_id, cid, sha256=sha256, key_ref=key_ref, reader=reader
+        )
 
     @staticmethod
     def verify(document_id: str, anchor: dict[str, object], content: bytes) -> Verification:
@@ -115,7 +147,7 @@ class DocumentService:
     async def health(self) -> str:
         try:  # documents cannot be stored or read without usable keys (no path: readyz is public)
             await asyncio.to_thread(self.vault.keys.current)
-        except KeyringFileError as exc:
+        except (KeyringFileError, OrgKeyError) as exc:
             log.error("%s", exc)
             return "down: document key ring unusable"
         probe = getattr(self.store, "version", None)

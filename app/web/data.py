@@ -73,7 +73,12 @@ class Passport:
 async def passport(state: GatewayState, caller: Caller, vin: str) -> Passport:
     status = await evaluate(state, caller, "GetVehicleStatus", vin)
     latest = status.get("latest_valuation") or {}
-    band = valuation_band(latest.get("value"), latest.get("currency", "")) if latest else None
+    # the chaincode gives the exact value to credit readers and only band_low/band_high to the rest
+    band = (
+        valuation_band(latest.get("value", latest.get("band_low")), latest.get("currency", ""))
+        if latest
+        else None
+    )
     return Passport(status=status, band=band)
 
 
@@ -145,15 +150,24 @@ async def ledger_height(state: GatewayState) -> int | None:
         return None
 
 
-async def document_check(state: GatewayState, anchor: dict[str, Any]) -> dict[str, Any]:
-    """Fetch the document from IPFS and compare it with the anchored SHA-256."""
+async def document_check(state: GatewayState, anchor: dict[str, Any], reader: str) -> dict[str, Any]:
+    """Fetch the document from IPFS and compare it with the anchored SHA-256 (opened with ``reader``'s
+    org key: a document the org is no party of stays unchecked here)."""
     result = dict(anchor)
     if state.documents is None:
         result.update(verified=None, reason="document store not configured")
         return result
+    parties = anchor.get("parties")
+    if parties and reader not in parties:
+        result.update(verified=None, reason=f"{reader} is not a party of this document")
+        return result
     try:
         content = await state.documents.get(
-            anchor["document_id"], anchor["cid"], anchor["sha256"], anchor.get("encryption_key_ref") or None
+            anchor["document_id"],
+            anchor["cid"],
+            anchor["sha256"],
+            anchor.get("encryption_key_ref") or None,
+            reader=reader,
         )
     except Exception as exc:
         result.update(verified=False, reason=str(exc) or type(exc).__name__)
@@ -205,7 +219,9 @@ async def timeline(state: GatewayState, caller: Caller, vin: str) -> list[Timeli
                 org=await origins.creator(event.tx_id, event.block_number),
                 at=str(payload.get("at", "")),
                 payload={k: v for k, v in payload.items() if k not in ("tx_id", "at")},
-                documents=[await document_check(state, d) if d.get("cid") else d for d in docs],
+                documents=[
+                    await document_check(state, d, caller.msp_id) if d.get("cid") else d for d in docs
+                ],
             )
         )
     return entries

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from app.api.deps import AuthUser, refuse_if_read_only
 from app.api.errors import ApiError, redact_paths
 from app.api.models import LienRequestIn
-from app.api.routers.documents import DECRYPT_ROLES, fetch_decrypted
+from app.api.routers.documents import DECRYPT_ROLES, document_parties, fetch_decrypted
 from app.api.routers.qr import scanner_caller
 from app.api.state import GatewayState
 from app.api.writes import WriteContext
@@ -309,7 +309,7 @@ async def document_download(request: Request, document_id: str) -> Response:
     if user.role not in DECRYPT_ROLES:
         return error_page(request, 403, f"access rule: role {user.role.value!r} may not decrypt documents")
     try:
-        content = await fetch_decrypted(state, document_id, anchor)
+        content = await fetch_decrypted(state, user, document_id, anchor)
     except ApiError as exc:
         return error_page(request, exc.status, exc.message)
     return Response(
@@ -439,10 +439,11 @@ async def lender_request_lien(
         if len(upload) > state.settings.max_upload_bytes or state.documents is None:
             return await _refused(request, user, "consent_file: too large or no document store", 413)
         doc_id = f"DOC-{secrets.token_hex(8)}"
-        stored = await state.documents.put(doc_id, upload)
+        parties = await document_parties(state, user.caller, lien.vin, None)
+        stored = await state.documents.put(doc_id, upload, parties)
         anchor = {
             "document_id": doc_id, "doc_type": "owner_consent", "cid": stored.cid, "sha256": stored.sha256,
-            "size": stored.size, "encryption_key_ref": stored.key_ref, "vin": lien.vin,
+            "size": stored.size, "encryption_key_ref": stored.key_ref, "vin": lien.vin, "parties": parties,
         }  # fmt: skip
         anchored = await ctx.submit("AnchorDocument", [json.dumps(anchor, separators=(",", ":"))])
         if anchored.status_code >= 300:

@@ -89,8 +89,10 @@ DOCUMENT_WRITER = Rule(
 )
 VALUER = Rule(
     "valuer",
-    "bank loan officers record model valuations, bank appraisers manual ones (appraisal anchored)",
-    (_g(BANKS, "loan_officer", "appraiser"),),
+    "valuations bound LTV: the vehicle office's registrar; a bank's loan officer (model valuations) or "
+    "appraiser (manual ones, appraisal anchored) only on a vehicle its bank holds or requested a lien "
+    "on (object rule `valuer_lien`)",
+    (_g(TRAFFIC, "registrar"), _g(BANKS, "loan_officer", "appraiser")),
 )
 MODEL_ADMIN = Rule(
     "model_admin",
@@ -259,9 +261,73 @@ OBJECT_RULES: dict[str, str] = {
     "foreclosing_lienholder": "CompleteDisposal: the caller's MSP holds the vehicle's FORECLOSING lien",
     "assignee_only": "AcceptLienAssignment: the caller's MSP is the pending assignee",
     "owner_read_lienholder": (
-        "GetOwner by a bank: the bank holds a requested or encumbering lien on the vehicle"
+        "GetOwner by a bank: the bank holds a lien on the vehicle that the vehicle office recorded "
+        "(RECORDED, ASSIGNMENT_PENDING or FORECLOSING); a merely requested lien gives no access"
+    ),
+    "owner_consent_bound": (
+        "RequestLien: the owner_consent document names this VIN, was anchored by the requesting bank, "
+        "and is carried by no other live lien of the vehicle"
+    ),
+    "valuer_lien": (
+        "RecordValuation by a bank: the bank holds or has requested a lien on the vehicle "
+        "(REQUESTED, RECORDED, ASSIGNMENT_PENDING or FORECLOSING)"
     ),
 }
+
+
+#: Each chaincode event and the read function that shows the same data: an event stream gives an event
+#: only to a caller who may call that function (lien amounts only to those who may GetLien, ...).
+EVENT_READS: dict[str, str] = {
+    "VehicleRegistered": "GetVehicle",
+    "TitleTransferred": "GetVehicle",
+    "VehicleSeized": "GetVehicle",
+    "SeizureLifted": "GetVehicle",
+    "VehicleScrapped": "GetVehicle",
+    "LienRequested": "GetLien",
+    "LienRecorded": "GetLien",
+    "LienRejected": "GetLien",
+    "LienReleased": "GetLien",
+    "LienAssignmentProposed": "GetLien",
+    "LienAssigned": "GetLien",
+    "ForeclosureStarted": "GetLien",
+    "DisposalCompleted": "GetLien",
+    "InsurancePolicyRecorded": "GetInsurancePolicies",
+    "InsuranceLapsed": "GetInsurancePolicies",
+    "InsuranceClaimFiled": "GetInsurancePolicies",
+    "MaintenanceRecorded": "GetMaintenanceRecords",
+    "OdometerRecorded": "GetOdometer",
+    "OdometerAnomaly": "GetOdometer",
+    "ValuationRecorded": "GetLatestValuation",
+    "DocumentAnchored": "GetDocument",
+    "QrIdentityIssued": "GetQrIdentity",
+    "ConfigChanged": "GetConfig",
+    "LawConfigChanged": "GetLawConfig",
+    "RegistrationChanged": "GetRegistrationChanges",
+    "HoldSet": "GetVehicle",
+    "HoldLifted": "GetVehicle",
+    "VehicleBranded": "GetVehicle",
+    "BrandsAcknowledged": "GetLien",
+    "LienAmended": "GetLien",
+    "LienCorrected": "GetLien",
+    "LienExtended": "GetLien",
+    "LienMaturitySweep": "GetLien",
+    "LienBalanceReported": "GetLienAccount",
+    "PayoffRequested": "GetLienAccount",
+    "PayoffQuoted": "GetLienAccount",
+    "EnforcementConsented": "GetEnforcement",
+    "SaleOrderRecorded": "GetEnforcement",
+    "RiskAlertRecorded": "QueryRiskAlerts",
+    "RiskAlertAcknowledged": "QueryRiskAlerts",
+    "ModelVersionRegistered": "GetModelVersions",
+}
+
+
+def event_visible(event_name: str, msp_id: str, role: str | None) -> bool:
+    """Whether a caller may see a chaincode event: the rule of its read function; unknown events are
+    shown only to those who read history (auditors, the regulator) — deny by default."""
+    function = EVENT_READS.get(event_name)
+    rule = ACCESS.get(function) if function else HISTORY_READ
+    return rule is not None and rule.allows(msp_id, role or "")
 
 
 def check_access(function: str, msp_id: str, role: str | None) -> Rule:

@@ -65,6 +65,7 @@ from .models import (
 )
 from .payoff import PayoffTransactions
 from .rules import ENCUMBERING
+from .text import bad_character
 from .vin import VinError, validate_vin
 
 
@@ -138,6 +139,18 @@ def arg_text(value: str, name: str) -> str:
     value = value.strip()
     if not value or len(value) > 500:
         raise BadRequestError(f"invalid argument '{name}': must be 1..500 characters")
+    reason = bad_character(value, multiline=True)
+    if reason:
+        raise BadRequestError(f"invalid argument '{name}': {reason}")
+    return value
+
+
+def arg_plate(value: str, name: str = "plate") -> str:
+    if not value or len(value) > 16:
+        raise BadRequestError(f"invalid argument '{name}': must be 1..16 characters")
+    reason = bad_character(value)
+    if reason:
+        raise BadRequestError(f"invalid argument '{name}': {reason}")
     return value
 
 
@@ -204,6 +217,53 @@ class MortgageContract(
             raise ConflictError(
                 f"{field}: document {document_id} belongs to lien {doc.lien_id}, not {lien_id}"
             )
+        return doc
+
+    def _holds_lien(self, ctx: MortgageContext, vin: str, statuses: frozenset[LienStatus]) -> bool:
+        """Whether the caller's MSP is the lienholder of a lien on ``vin`` in one of ``statuses``."""
+        for lien_id in ctx.store.index_ids(s.IDX_LVIN, vin):
+            lien = ctx.store.get(Lien, s.LIEN, lien_id)
+            if lien is not None and lien.lienholder == ctx.msp_id and lien.status in statuses:
+                return True
+        return False
+
+    def _owner_consent(self, ctx: MortgageContext, request: LienRequestIn) -> Document:
+        """The owner's consent to this lien: anchored by the requesting bank for this very vehicle.
+
+        A consent with no VIN would serve every vehicle, one anchored by another org (another bank)
+        was not given to this bank, and one already carried by another live lien request was spent.
+        """
+        field = "consent_document_id"
+        doc = self._document(
+            ctx,
+            request.consent_document_id,
+            field,
+            {DocType.OWNER_CONSENT},
+            vin=request.vin,
+            lien_id=request.lien_id,
+        )
+        if doc.vin is None:
+            raise ConflictError(
+                f"{field}: owner consent {doc.document_id} names no vehicle; a consent must be anchored "
+                f"with the VIN it covers ({request.vin}) (rule 'owner_consent_bound')"
+            )
+        if doc.anchored_by != ctx.msp_id:
+            raise ConflictError(
+                f"{field}: owner consent {doc.document_id} was anchored by {doc.anchored_by}, not by the "
+                f"requesting bank {ctx.msp_id}; a bank lends only on a consent given to it "
+                "(rule 'owner_consent_bound')"
+            )
+        for lien_id in ctx.store.index_ids(s.IDX_LVIN, request.vin):
+            other = ctx.store.get(Lien, s.LIEN, lien_id)
+            if (
+                other is not None
+                and other.consent_document_id == doc.document_id
+                and other.status is not LienStatus.REJECTED
+            ):
+                raise ConflictError(
+                    f"{field}: owner consent {doc.document_id} is already carried by lien {other.lien_id} "
+                    "(rule 'owner_consent_bound')"
+                )
         return doc
 
     def _config(self, ctx: MortgageContext) -> Config:
@@ -355,8 +415,7 @@ class MortgageContract(
 
     @evaluate
     def get_vehicle_by_plate(self, ctx: MortgageContext, plate: str) -> Vehicle:
-        if not plate or len(plate) > 16:
-            raise BadRequestError("invalid argument 'plate': must be 1..16 characters")
+        plate = arg_plate(plate)
         vin = ctx.store.unique_id(ctx.store.get_raw(s.UNQ_PLATE, plate))
         if vin is None:  # a vehicle registered before plates had unique keys
             vin = next(iter(ctx.store.index_ids(s.IDX_PLATE, plate)), None)
@@ -404,17 +463,25 @@ class MortgageContract(
             "insured": bool(valid),
             "insurance_valid_to": max((p.valid_to for p in valid), default=None),
             "odometer_km": odo.odometer_km if odo else None,
-            "latest_valuation": None
-            if latest is None
-            else {
-                "value": latest.value,
-                "currency": latest.currency,
-                "valued_at": latest.recorded_at,
-                "stale": rules.is_stale(latest, config, ctx.now),
-            },
+            "latest_valuation": None if latest is None else self._public_valuation(ctx, latest, config),
             "qr_code_id": qr_code,
             "as_of": ctx.at,
         }
+
+    def _public_valuation(self, ctx: MortgageContext, latest: Valuation, config: Config) -> dict[str, Any]:
+        """The exact figure for those who may read valuations (rule credit_read); a band for the rest
+        (dealers, insurers, QR scans), as the public passport shows it."""
+        shown: dict[str, Any] = {
+            "currency": latest.currency,
+            "valued_at": latest.recorded_at,
+            "stale": rules.is_stale(latest, config, ctx.now),
+        }
+        if access.CREDIT_READ.allows(ctx.msp_id, ctx.role):
+            shown["value"] = latest.value
+        else:
+            low, high = rules.valuation_band(latest.value)
+            shown.update(band_low=str(low), band_high=str(high))
+        return shown
 
     @evaluate
     def query_vehicles(
@@ -453,19 +520,12 @@ class MortgageContract(
         """Owner personal data (private collection): vehicle office, the vehicle's banks, the regulator."""
         vin = arg_vin(vin)
         self._vehicle(ctx, vin)
-        if ctx.msp_id in access.BANKS:
-            liens = [ctx.store.get(Lien, s.LIEN, lid) for lid in ctx.store.index_ids(s.IDX_LVIN, vin)]
-            holds = any(
-                lien is not None
-                and lien.lienholder == ctx.msp_id
-                and (lien.status in ENCUMBERING or lien.status is LienStatus.REQUESTED)
-                for lien in liens
+        if ctx.msp_id in access.BANKS and not self._holds_lien(ctx, vin, ENCUMBERING):
+            raise access.object_rule_denied(
+                "owner_read_lienholder",
+                f"{ctx.msp_id} holds no recorded lien on vehicle {vin} (a lien the vehicle office has "
+                "not recorded gives no access to the owner's personal data)",
             )
-            if not holds:
-                raise access.object_rule_denied(
-                    "owner_read_lienholder",
-                    f"{ctx.msp_id} holds no requested or recorded lien on vehicle {vin}",
-                )
         owner = ctx.store.get_private(OwnerRecord, s.OWNER, vin)
         if owner is None:
             raise NotFoundError(f"owner record of vehicle {vin} not found in collection {s.OWNER_COLLECTION}")
@@ -578,9 +638,7 @@ class MortgageContract(
             raise BadRequestError(
                 f"invalid argument 'request': field 'maturity_date': must be after {ctx.today.isoformat()}"
             )
-        self._document(
-            ctx, request.consent_document_id, "consent_document_id", {DocType.OWNER_CONSENT}, vin=request.vin
-        )
+        self._owner_consent(ctx, request)
         lien = Lien(
             **request.model_dump(),
             lienholder=ctx.msp_id,
@@ -664,6 +722,9 @@ class MortgageContract(
         reason = arg_text(reason, "reason")
         lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         rules.ensure_lien_status(lien, {LienStatus.REQUESTED}, "rejection")
+        law_rules.ensure_not_seized(
+            self._vehicle(ctx, lien.vin), "rejection"
+        )  # a seized vehicle's liens are frozen
         rejected = self._save_lien(ctx, self._end_lien(lien, LienStatus.REJECTED, ctx, reason), lien)
         ctx.emit(
             "LienRejected", lien_id=lien.lien_id, vin=lien.vin, lienholder=lien.lienholder, reason=reason
@@ -1074,7 +1135,17 @@ class MortgageContract(
     # ===================================================================================
     @submit
     def record_valuation(self, ctx: MortgageContext, valuation: ValuationIn) -> Valuation:
+        """The vehicle's latest value (it bounds every lien's LTV): the vehicle office, or a bank that
+        holds or has requested a lien on this vehicle — never a bank with no stake in it."""
         self._writable_vehicle(ctx, valuation.vin, "valuation")
+        if ctx.msp_id in access.BANKS and not self._holds_lien(
+            ctx, valuation.vin, ENCUMBERING | {LienStatus.REQUESTED}
+        ):
+            raise access.object_rule_denied(
+                "valuer_lien",
+                f"{ctx.msp_id} holds and has requested no lien on vehicle {valuation.vin}; request the "
+                "lien first, or ask the vehicle office to record the valuation",
+            )
         if ctx.store.exists(s.VALUATION, valuation.vin, valuation.valuation_id):
             raise ConflictError(
                 f"valuation {valuation.valuation_id} of vehicle {valuation.vin} already exists"
@@ -1129,8 +1200,9 @@ class MortgageContract(
             raise ConflictError(
                 f"document {document.document_id} is already anchored (documents are immutable)"
             )
+        required = {ctx.msp_id, access.TRAFFIC, access.REGULATOR}
         if document.vin is not None:
-            self._vehicle(ctx, document.vin)
+            required.update(self._vehicle(ctx, document.vin).lienholders)
         if document.lien_id is not None:
             lien = self._lien(ctx, document.lien_id)
             if document.vin is not None and lien.vin != document.vin:
@@ -1138,6 +1210,15 @@ class MortgageContract(
                     "invalid argument 'document': field 'lien_id': "
                     f"lien {lien.lien_id} is on vehicle {lien.vin}, "
                     f"not {document.vin}"
+                )
+            required.add(lien.lienholder)
+        if document.parties is not None:
+            missing = sorted(required - set(document.parties))
+            if missing:
+                raise ConflictError(
+                    f"invalid argument 'document': field 'parties': must include {', '.join(missing)} "
+                    "(the uploader, the vehicle office, the regulator and the vehicle's and lien's "
+                    "lienholders read every document of the vehicle)"
                 )
         record = Document(
             **document.model_dump(), anchored_by=ctx.msp_id, anchored_at=ctx.at, tx_id=ctx.tx_id
@@ -1155,6 +1236,7 @@ class MortgageContract(
             sha256=record.sha256,
             vin=record.vin,
             lien_id=record.lien_id,
+            parties=record.parties,
         )
         return record
 

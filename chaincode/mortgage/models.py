@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from .text import clean_line, clean_text
 from .vin import VinError, validate_vin
 
 # --- field types ----------------------------------------------------------------------------
@@ -38,8 +39,15 @@ Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 ]
 MspId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.-]+$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), AfterValidator(clean_text)
+]
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), AfterValidator(clean_line)
+]
+#: One line of at most ``n`` characters (may be empty).
+Line64 = Annotated[str, StringConstraints(max_length=64), AfterValidator(clean_line)]
+Line100 = Annotated[str, StringConstraints(max_length=100), AfterValidator(clean_line)]
 Plate = Annotated[str, StringConstraints(min_length=2, max_length=16, pattern=r"^[A-Z0-9\u4e00-\u9fff·-]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -122,7 +130,11 @@ class PolicyStatus(StrEnum):
 
 # --- requests -------------------------------------------------------------------------------
 
-ConfigValue = str | int | float | bool
+#: A configuration value: a short one-line string (the 9.6 MB value of issue 12 is refused), or a scalar.
+ConfigValue = (
+    Annotated[str, StringConstraints(max_length=200), AfterValidator(clean_line)] | int | float | bool
+)
+ConfigKey = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(clean_line)]
 
 
 class VehicleIn(Request):
@@ -130,13 +142,13 @@ class VehicleIn(Request):
     plate: Plate
     make: ShortText
     model: ShortText
-    trim: Annotated[str, StringConstraints(max_length=100)] = ""
+    trim: Line100 = ""
     year: Annotated[int, Field(ge=1950, le=2100)]
-    configuration: dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], ConfigValue] = {}
+    configuration: dict[ConfigKey, ConfigValue] = {}
     registration_date: date
     new_price: Money | None = None
     currency: Currency | None = None
-    region: Annotated[str, StringConstraints(max_length=64)] | None = None
+    region: Line64 | None = None
 
     @model_validator(mode="after")
     def _price_has_currency(self) -> VehicleIn:
@@ -150,10 +162,16 @@ class VehicleIn(Request):
 class OwnerIn(Request):
     """Owner personal data; arrives in the transient map only and is stored in ``ownerPrivate``."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-    id_number: Annotated[str, StringConstraints(min_length=4, max_length=64, strip_whitespace=True)]
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
-    address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+        AfterValidator(clean_line),
+    ]
+    id_number: Annotated[
+        str, StringConstraints(min_length=4, max_length=64, strip_whitespace=True), AfterValidator(clean_line)
+    ]
+    phone: Annotated[str, StringConstraints(max_length=32), AfterValidator(clean_line)] | None = None
+    address: Annotated[str, StringConstraints(max_length=300), AfterValidator(clean_text)] | None = None
 
 
 class TransferIn(Request):
@@ -295,9 +313,19 @@ class DocumentIn(Request):
     cid: Cid
     sha256: Sha256Hex
     size: Annotated[int, Field(ge=0, le=10**12)]
-    encryption_key_ref: Annotated[str, StringConstraints(max_length=200)]
+    encryption_key_ref: Annotated[str, StringConstraints(max_length=200), AfterValidator(clean_line)]
     vin: Vin | None = None
     lien_id: Identifier | None = None
+    #: The orgs whose keys wrap the document's data key (who may read it); None: a legacy anchor.
+    parties: Annotated[list[MspId], Field(min_length=1, max_length=16)] | None = None
+
+    @model_validator(mode="after")
+    def _unique_parties(self) -> DocumentIn:
+        if self.parties is not None:
+            if len(set(self.parties)) != len(self.parties):
+                raise ValueError("parties: each org at most once")
+            self.parties = sorted(self.parties)
+        return self
 
 
 class DocumentQuery(Request):
@@ -547,6 +575,7 @@ class Document(Record):
     anchored_by: str
     anchored_at: str
     tx_id: str
+    parties: list[str] | None = None
 
 
 class QrIdentity(Record):

@@ -139,6 +139,16 @@ def check_ltv(
 # --- odometer ---------------------------------------------------------------------------------
 
 
+#: The public passport shows a valuation only as a band of this width: exact figures are the lenders'.
+VALUATION_BAND_STEP = Decimal(50000)
+
+
+def valuation_band(value: Decimal) -> tuple[Decimal, Decimal]:
+    """The band [low, high) of width :data:`VALUATION_BAND_STEP` that holds ``value``."""
+    low = (value // VALUATION_BAND_STEP) * VALUATION_BAND_STEP
+    return low, low + VALUATION_BAND_STEP
+
+
 def is_odometer_anomaly(current_max_km: int | None, reading_km: int) -> bool:
     """A reading below the highest one seen so far is an anomaly (rollback or typo), never the new value."""
     return current_max_km is not None and reading_km < current_max_km

@@ -117,12 +117,6 @@ def _prepare(gw: Gateway) -> None:
     }  # fmt: skip
     owner = {"name": "Test Owner", "id_number": "110101199001011111"}
     gw.api(ta, "POST", "/vehicles", json={"vehicle": vehicle, "owner": owner})
-    gw.api(bank, "POST", "/valuations", json={
-        "valuation_id": "VAL-WEB-1", "vin": RELEASE_VIN, "value": "150000.00", "currency": "CNY",
-        "interval_low": "140000.00", "interval_high": "160000.00", "coverage": 0.9,
-        "model_id": "demo-hedonic", "model_version": "1.0.0", "inputs_hash": "1" * 64,
-        "valuer": "BankA collateral desk",
-    })  # fmt: skip
     files = {"file": ("consent.txt", b"owner consent for the web test", "text/plain")}
     data = {"doc_type": "owner_consent", "document_id": "DOC-WEB-CONSENT", "vin": RELEASE_VIN}
     gw.api(bank, "POST", "/documents", data=data, files=files)
@@ -131,6 +125,13 @@ def _prepare(gw: Gateway) -> None:
         "mortgage_contract_number": "MC-WEB-1", "secured_amount": "90000.00", "currency": "CNY",
         "maturity_date": (today + timedelta(days=900)).isoformat(),
         "consent_document_id": "DOC-WEB-CONSENT",
+    })  # fmt: skip
+    # a bank values a vehicle once it has requested a lien on it (chaincode rule valuer_lien)
+    gw.api(bank, "POST", "/valuations", json={
+        "valuation_id": "VAL-WEB-1", "vin": RELEASE_VIN, "value": "150000.00", "currency": "CNY",
+        "interval_low": "140000.00", "interval_high": "160000.00", "coverage": 0.9,
+        "model_id": "demo-hedonic", "model_version": "1.0.0", "inputs_hash": "1" * 64,
+        "valuer": "BankA collateral desk",
     })  # fmt: skip
     gw.api(ta, "POST", f"/liens/{RELEASE_LIEN}/record")
     # in a thread of its own: Playwright's sync API may already run an event loop in this one

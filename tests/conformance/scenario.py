@@ -160,24 +160,6 @@ async def mortgage_lifecycle(
     await r.evaluate("owner by insurer", "underwriter", "GetOwner", vin)
     model = {"model_id": "residual-lgbm", "model_version": f"1.0.0-{run}", "model_card_sha256": "ef" * 32}
     await r.submit("model version", "models_a", "RegisterModelVersion", model)
-    await r.submit(
-        "valuation",
-        "loan_a",
-        "RecordValuation",
-        {
-            "valuation_id": f"V-{run}",
-            "vin": vin,
-            "value": "200000",
-            "currency": "CNY",
-            "interval_low": "180000",
-            "interval_high": "220000",
-            "coverage": "0.9",
-            "model_id": "residual-lgbm",
-            "model_version": f"1.0.0-{run}",
-            "inputs_hash": "cd" * 32,
-            "valuer": "valuation-service",
-        },
-    )
     await r.submit("consent", "loan_a", "AnchorDocument", _document(f"DC-{run}", "owner_consent", vin))
     await r.submit(
         "request lien",
@@ -194,9 +176,28 @@ async def mortgage_lifecycle(
             "consent_document_id": f"DC-{run}",
         },
     )
-    await r.evaluate("owner by lienholder", "loan_a", "GetOwner", vin)
+    await r.submit(
+        "valuation by the requesting bank",
+        "loan_a",
+        "RecordValuation",
+        {
+            "valuation_id": f"V-{run}",
+            "vin": vin,
+            "value": "200000",
+            "currency": "CNY",
+            "interval_low": "180000",
+            "interval_high": "220000",
+            "coverage": "0.9",
+            "model_id": "residual-lgbm",
+            "model_version": f"1.0.0-{run}",
+            "inputs_hash": "cd" * 32,
+            "valuer": "valuation-service",
+        },
+    )
+    await r.evaluate("owner by requesting bank", "loan_a", "GetOwner", vin)
     await r.submit("bank b records lien", "loan_b", "RecordLien", lien_id)
     await r.submit("record lien", "officer", "RecordLien", lien_id)
+    await r.evaluate("owner by lienholder", "loan_a", "GetOwner", vin)
     await r.evaluate("vehicle mortgaged", "regulator", "GetVehicle", vin)
     transfer = {"new_owner_hash": buyer_hash, "reason": "sale"}
     await r.submit("transfer without consent", "officer", "TransferTitle", vin, transfer, transient=buyer)

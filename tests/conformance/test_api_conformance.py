@@ -93,7 +93,7 @@ async def api_scenario(ledger: LedgerPort, data_dir: Path, vin: str, run: str) -
         }  # fmt: skip
         model = {"model_id": "m", "model_version": f"1-{run}", "model_card_sha256": "ef" * 32}
         await call("model version", "models1@BankAMSP", "POST", "/model-versions", json=model)
-        await call("valuation", BANK_A, "POST", "/valuations", json=valuation)
+        await call("valuation without a lien", BANK_A, "POST", "/valuations", json=valuation)
         form = {"doc_type": "owner_consent", "vin": vin, "document_id": f"DOC-{run}-1"}
         await call(
             "consent",
@@ -112,6 +112,7 @@ async def api_scenario(ledger: LedgerPort, data_dir: Path, vin: str, run: str) -
         key = {"Idempotency-Key": f"lien-{run}"}
         await call("request lien", BANK_A, "POST", "/liens", json=lien, headers=key)
         await call("request lien retried", BANK_A, "POST", "/liens", json=lien, headers=key)
+        await call("valuation", BANK_A, "POST", "/valuations", json=valuation)
         await call("bank b records", BANK_B, "POST", f"/liens/L-{run}/record")
         await call("record lien", TA, "POST", f"/liens/L-{run}/record")
         transfer = {"new_owner": {"name": "Ma Rui", "id_number": "310101199202020202"}, "reason": "sale"}
@@ -141,6 +142,10 @@ async def test_api_scenario(
     assert out["consent"][0] == 201 and out["request lien"][0] == 201
     assert out["request lien retried"] == out["request lien"]  # replayed, not re-submitted
     assert out["bank b records"][0] == 403
+    assert out["valuation without a lien"][0] == 403 and "valuer_lien" in str(
+        out["valuation without a lien"][1]
+    )
+    assert out["valuation"][0] == 201
     assert out["record lien"][1]["result"]["status"] == "RECORDED"
     assert out["transfer while mortgaged"][0] == 409
     assert out["release"][1]["result"]["status"] == "RELEASED"

@@ -28,6 +28,7 @@ async def test_lifecycle_outcomes(
     assert out("dealer registers")["status"] == 403
     assert out("unknown vehicle")["status"] == 404
     assert out("owner by insurer")["status"] == 403
+    assert out("owner by requesting bank")["status"] == 403  # a lien not yet recorded opens nothing
     assert out("owner by lienholder")["payload"]["vin"] == vin
     assert out("bank b records lien")["status"] == 403
     assert out("record lien")["payload"]["status"] == "RECORDED"
@@ -59,9 +60,9 @@ async def test_lifecycle_outcomes(
     assert names == [
         "VehicleRegistered",
         "ModelVersionRegistered",
-        "ValuationRecorded",
         "DocumentAnchored",
         "LienRequested",
+        "ValuationRecorded",  # a bank values a vehicle only once it has requested a lien on it
         "LienRecorded",
         "DocumentAnchored",
         "TitleTransferred",

@@ -56,6 +56,7 @@ def _gateway(info: Any, root: Path, org: str, wallet: Path, profile: Path) -> Te
         ipfs_url=info.kubo_rpc_url,
         token_secret=secrets.token_hex(16),
         wallet=wallet,  # one wallet shared by the test's gateways
+        document_public_keys=root / "document-public-keys",  # each org's public key, shared
     )
     return TestClient(create_app(settings))
 
@@ -82,6 +83,7 @@ def test_gateways_per_org_with_fabric_ca_users(fabric_network: Any, tmp_path: Pa
         _gateway(fabric_network, tmp_path, "TrafficAuthorityMSP", wallet, profile) as ta,
         _gateway(fabric_network, tmp_path, "BankAMSP", wallet, profile) as bank,
         _gateway(fabric_network, tmp_path, "RegulatorMSP", wallet, profile) as regulator,
+        _gateway(fabric_network, tmp_path, "InsurerMSP", wallet, profile) as insurer,
     ):
         ready = ta.get("/readyz")
         assert ready.status_code == 200, ready.text
@@ -130,6 +132,13 @@ def test_gateways_per_org_with_fabric_ca_users(fabric_network: Any, tmp_path: Pa
         assert up.status_code == 201, up.text
         down = bank.get(f"/api/v1/documents/DOC-{run}/content", headers=loan)
         assert down.status_code == 200 and down.content == b"consent " + run.encode()
+        # wrapped for its parties' own keys: the regulator's gateway opens it, the insurer's refuses
+        assert up.json()["document"]["parties"] == ["BankAMSP", "RegulatorMSP", "TrafficAuthorityMSP"]
+        by_regulator = regulator.get(f"/api/v1/documents/DOC-{run}/content", headers=reg)
+        assert by_regulator.status_code == 200 and by_regulator.content == b"consent " + run.encode()
+        underwriter = _add_and_login(insurer, f"uw-{run}", "underwriter")
+        by_insurer = insurer.get(f"/api/v1/documents/DOC-{run}/content", headers=underwriter)
+        assert by_insurer.status_code == 403 and "document_parties" in by_insurer.json()["error"]["message"]
 
         tx = ta.get(f"/api/v1/transactions/{created.json()['tx_id']}", headers=officer)
         assert tx.status_code == 200 and tx.json()["block_number"] == created.json()["block_number"]

@@ -235,8 +235,8 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
             ),
         )
         commit(dealer, "RecordOdometer", json.dumps({"vin": vin, "odometer_km": 12000, "source": "service"}))
-        commit(
-            bank_a,
+        commit(  # the vehicle office values it; a bank may only once it requested a lien on it
+            officer,
             "RecordValuation",
             json.dumps(
                 {
@@ -496,7 +496,7 @@ def test_gateway_adds_the_lienholder_to_the_endorsers_by_itself(net: FabricNetwo
             "inputs_hash": "12" * 32,
             "valuer": "valuation-service",
         }
-        commit(bank_b, "RecordValuation", json.dumps(valuation))
+        commit(officer, "RecordValuation", json.dumps(valuation))
         consent = actors.doc(bank_b, "owner_consent", vin)
         lien = {
             "lien_id": f"LB-{run}",

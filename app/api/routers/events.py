@@ -20,6 +20,7 @@ from app.api.state import GatewayState
 from app.api.writes import decode_payload
 from app.ledger.port import LedgerError, LedgerEvent
 from app.users.roles import Role
+from chaincode.mortgage.access import event_visible
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
@@ -58,8 +59,19 @@ def parse_checkpoint(last_event_id: str | None, start_block: int | None) -> tupl
     return start_block, None
 
 
+def visible_to(user: AuthUser, event: LedgerEvent) -> bool:
+    """The chaincode's read rule for the data the event carries (``access.EVENT_READS``): an admin of an
+    org that may not GET /liens/{id} gets no lien event either."""
+    return event_visible(event.event_name, user.user.msp_id, user.role.value)
+
+
 async def _stream(
-    request: Request, state: GatewayState, start: int | None, after_tx: str | None, limit: int | None
+    request: Request,
+    state: GatewayState,
+    user: AuthUser,
+    start: int | None,
+    after_tx: str | None,
+    limit: int | None,
 ) -> AsyncIterator[str]:
     queue: asyncio.Queue[LedgerEvent | Exception | None] = asyncio.Queue(maxsize=256)
 
@@ -88,6 +100,8 @@ async def _stream(
             if isinstance(item, Exception):
                 yield f"event: error\ndata: {json.dumps({'message': str(item)})}\n\n"
                 return
+            if not visible_to(user, item):
+                continue
             yield format_sse(item)
             sent += 1
     finally:
@@ -112,7 +126,7 @@ async def events(
 ) -> StreamingResponse:
     start, after_tx = parse_checkpoint(last_event_id, start_block)
     return StreamingResponse(
-        _stream(request, state, start, after_tx, limit),
+        _stream(request, state, user, start, after_tx, limit),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

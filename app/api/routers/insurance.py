@@ -10,6 +10,7 @@ from app.api.models import (
     ClaimIn,
     InsurancePolicyIn,
     LapseIn,
+    Line,
     MaintenanceIn,
     OdometerIn,
     TxResponse,
@@ -19,7 +20,7 @@ from app.api.writes import WriteCtx
 
 router = APIRouter()
 
-PolicyPath = Annotated[str, Path(min_length=1, max_length=64, examples=["P-2026-001"])]
+PolicyPath = Annotated[str, Path(min_length=1, max_length=64, examples=["P-2026-001"]), Line]
 
 
 @router.post(

@@ -15,6 +15,7 @@ from app.api.models import (
     ForeclosureIn,
     LienRequestIn,
     LienStatus,
+    Line,
     Page,
     RejectIn,
     TxResponse,
@@ -25,7 +26,7 @@ from app.api.writes import WriteCtx
 
 router = APIRouter(tags=["liens"])
 
-LienPath = Annotated[str, Path(min_length=1, max_length=64, examples=["L-2026-0001"])]
+LienPath = Annotated[str, Path(min_length=1, max_length=64, examples=["L-2026-0001"]), Line]
 
 
 @router.post("/liens", status_code=201, response_model=TxResponse, summary="Request a lien (bank)")
@@ -37,11 +38,11 @@ async def request_lien(body: LienRequestIn, w: WriteCtx):  # type: ignore[no-unt
 async def query_liens(
     state: State,
     user: CurrentUser,
-    vin: Annotated[str | None, Query(max_length=17)] = None,
-    lienholder: Annotated[str | None, Query(max_length=64)] = None,
+    vin: Annotated[str | None, Query(max_length=17), Line] = None,
+    lienholder: Annotated[str | None, Query(max_length=64), Line] = None,
     status: LienStatus | None = None,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
-    bookmark: Annotated[str, Query(max_length=512)] = "",
+    bookmark: Annotated[str, Query(max_length=512), Line] = "",
 ) -> Any:
     query = {"vin": vin, "lienholder": lienholder, "status": status}
     return await evaluate(state, user.caller, "QueryLiens", *query_args(query, page_size, bookmark))

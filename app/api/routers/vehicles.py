@@ -11,6 +11,7 @@ from app.api.deps import CurrentUser, State
 from app.api.models import (
     EXAMPLE_VIN,
     CourtOrder,
+    Line,
     Page,
     ScrapIn,
     TitleTransferIn,
@@ -23,7 +24,7 @@ from app.api.writes import WriteCtx
 
 router = APIRouter(prefix="/vehicles", tags=["vehicles"])
 
-VinPath = Annotated[str, Path(min_length=1, max_length=64, examples=[EXAMPLE_VIN])]
+VinPath = Annotated[str, Path(min_length=1, max_length=64, examples=[EXAMPLE_VIN]), Line]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -45,10 +46,10 @@ async def query_vehicles(
     user: CurrentUser,
     status: VehicleStatus | None = None,
     owner_hash: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
-    lienholder: Annotated[str | None, Query(max_length=64)] = None,
-    make: Annotated[str | None, Query(max_length=64)] = None,
+    lienholder: Annotated[str | None, Query(max_length=64), Line] = None,
+    make: Annotated[str | None, Query(max_length=64), Line] = None,
     page_size: PageSize = 50,
-    bookmark: Annotated[str, Query(max_length=512)] = "",
+    bookmark: Annotated[str, Query(max_length=512), Line] = "",
 ) -> Any:
     query = {"status": status, "owner_hash": owner_hash, "lienholder": lienholder, "make": make}
     return await evaluate(state, user.caller, "QueryVehicles", *query_args(query, page_size, bookmark))
@@ -56,7 +57,7 @@ async def query_vehicles(
 
 @router.get("/by-plate/{plate}", summary="Look a vehicle up by its plate")
 async def get_vehicle_by_plate(
-    state: State, user: CurrentUser, plate: Annotated[str, Path(min_length=1, max_length=16)]
+    state: State, user: CurrentUser, plate: Annotated[str, Path(min_length=1, max_length=16), Line]
 ) -> Any:
     return await evaluate(state, user.caller, "GetVehicleByPlate", plate)
 

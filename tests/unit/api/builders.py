@@ -116,9 +116,10 @@ class Api:
         return self.ok(self.post(TA, "/vehicles", json=registration(serial)), 201)
 
     def mortgage(self, serial: int, suffix: str = "A", bank: str = BANK_A, amount: str = "100000.00") -> str:
-        """Value (if needed), upload consent, request and record a lien; returns the lien id."""
+        """Upload consent, request, value (if needed) and record a lien; returns the lien id.
+
+        The bank values the vehicle after its request: a bank without a lien stake may not value it."""
         self.register_model(bank)
-        self.post(bank, "/valuations", json=valuation(serial))
         consent = self.ok(
             self.upload(bank, "owner_consent", f"consent {serial}{suffix}".encode(), vin=vin(serial)), 201
         )
@@ -126,5 +127,6 @@ class Api:
             self.post(bank, "/liens", json=lien(serial, suffix, consent["document"]["document_id"], amount)),
             201,
         )
+        self.post(bank, "/valuations", json=valuation(serial))
         self.ok(self.post(TA, f"/liens/L-{serial}-{suffix}/record"))
         return f"L-{serial}-{suffix}"

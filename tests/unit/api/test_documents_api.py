@@ -19,7 +19,8 @@ def test_upload_download_verify_round_trip(api: Api) -> None:
     assert up["result"]["cid"] == doc["cid"] and up["validation_code"] == "VALID"
     # the bytes in IPFS are the encrypted envelope, not the document
     stored = api.client.app.state.gw.documents.store.cat(doc["cid"])
-    assert stored.startswith(b"MLENC1") and content[:64] not in stored
+    assert stored.startswith(b"MLENC2") and content[:64] not in stored
+    assert doc["parties"] == ["BankAMSP", "RegulatorMSP", "TrafficAuthorityMSP"]
 
     down = api.get(AUDITOR, "/documents/DOC-11/content")
     assert down.status_code == 200 and down.content == content
@@ -34,9 +35,9 @@ def test_upload_download_verify_round_trip(api: Api) -> None:
     other = api.ok(api.post(TA, "/documents/DOC-11/verify", files={"file": ("copy.pdf", altered)}))
     assert other["matches"] is False and other["presented_sha256"] != other["anchored_sha256"]
 
-    # dealers may see the anchor but not decrypt; re-anchoring the same id is a conflict
+    # the dealer's org is no party: it sees the anchor but may not decrypt; re-anchoring is a conflict
     refused = api.get(DEALER, "/documents/DOC-11/content")
-    assert refused.status_code == 403 and "decrypt" in refused.json()["error"]["message"]
+    assert refused.status_code == 403 and "document_parties" in refused.json()["error"]["message"]
     again = api.upload(BANK_A, "owner_consent", b"other", vin=vin(11), document_id="DOC-11")
     assert again.status_code == 409
     assert api.get(TA, "/documents/DOC-404/content").status_code == 404

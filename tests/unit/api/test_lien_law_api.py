@@ -143,6 +143,9 @@ def test_holds_brands_model_versions_appraisals_and_alerts(api: Api) -> None:
     api.ok(api.post(INSURER, f"/vehicles/{v}/brands", json={"kind": "flood", "document_id": loss}))
     assert [b["kind"] for b in api.ok(api.get(DEALER, f"/vehicles/{v}/status"))["brands"]] == ["flood"]
 
+    # a bank values only a vehicle it holds or has requested a lien on (rule valuer_lien)
+    consent = api.ok(api.upload(BANK_A, "owner_consent", b"consent 153", vin=v), 201)["document"]
+    api.ok(api.post(BANK_A, "/liens", json=lien(153, "V", consent["document_id"])), 201)
     zeros = {
         "valuation_id": "VAL-153-0",
         "vin": v,

@@ -134,7 +134,9 @@ def test_seizure_insurance_records_valuation_and_config(api: Api) -> None:
     assert api.post(BANK_A, "/maintenance", json={**maintenance, "record_id": "M2"}).status_code == 403
 
     api.register_model(BANK_B)
-    api.ok(api.post(BANK_B, "/valuations", json=valuation(3, "88000.00")), 201)
+    refused = api.post(BANK_B, "/valuations", json=valuation(3, "88000.00"))  # BankB has no lien on it
+    assert refused.status_code == 403 and "valuer_lien" in refused.json()["error"]["message"]
+    api.ok(api.post(TA, "/valuations", json=valuation(3, "88000.00")), 201)
     latest = api.ok(api.get(BANK_A, f"/vehicles/{vin(3)}/valuations/latest"))
     assert latest["value"] == "88000.00" and latest["stale"] is False
     bad = api.post(BANK_B, "/valuations", json=valuation(3, "88000.00", inputs_hash="xyz"))

@@ -71,6 +71,23 @@ def owner(label: str) -> tuple[dict[str, bytes], str]:
     return transient, hashlib.sha256(s + id_number.encode()).hexdigest()
 
 
+def valuation_body(v: str, value: str, valuation_id: str) -> dict[str, Any]:
+    amount = float(value)
+    return {
+        "valuation_id": valuation_id,
+        "vin": v,
+        "value": value,
+        "currency": "CNY",
+        "interval_low": str(round(amount * 0.9, 2)),
+        "interval_high": str(round(amount * 1.1, 2)),
+        "coverage": "0.9",
+        "model_id": "residual-lgbm",
+        "model_version": "1.0.0",
+        "inputs_hash": "ab" * 32,
+        "valuer": "valuation-service",
+    }
+
+
 class ContractFailed(AssertionError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"{status}: {message}")
@@ -185,29 +202,11 @@ class Chain:
         )
         self._models.add((model_id, version))
 
-    def value(
-        self, v: str, value: str = "100000", who: str = "bank_a", valuation_id: str | None = None
-    ) -> None:
+    def value(self, v: str, value: str = "100000", who: str = "ta", valuation_id: str | None = None) -> None:
+        """Record a valuation (by default the vehicle office's; a bank needs a lien on the vehicle)."""
         self.register_model()
         self._doc += 1
-        amount = float(value)
-        self.ok(
-            who,
-            "RecordValuation",
-            {
-                "valuation_id": valuation_id or f"VAL-{self._doc}",
-                "vin": v,
-                "value": value,
-                "currency": "CNY",
-                "interval_low": str(round(amount * 0.9, 2)),
-                "interval_high": str(round(amount * 1.1, 2)),
-                "coverage": "0.9",
-                "model_id": "residual-lgbm",
-                "model_version": "1.0.0",
-                "inputs_hash": "ab" * 32,
-                "valuer": "valuation-service",
-            },
-        )
+        self.ok(who, "RecordValuation", valuation_body(v, value, valuation_id or f"VAL-{self._doc}"))
 
     def request_lien(self, who: str, lien_id: str, v: str, amount: str = "50000") -> dict[str, Any]:
         consent = self.document(who, "owner_consent", v)

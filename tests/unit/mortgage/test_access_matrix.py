@@ -53,6 +53,8 @@ def chain() -> Chain:
         "owner_consent": c.document("dealer", "owner_consent", V),
         "evidence": c.document("ta", "correction_evidence", V, "L1"),
         "sale_order": c.document("ta", "court_order", V),
+        # BankA's own, unspent consent for a second lien on V (a consent is bound to its bank and VIN)
+        "bank_a_consent": c.document("bank_a", "owner_consent", V),
     }
     c.ok("bank_a", "RequestPayoffQuote", "L1", {"request_id": "PR1", "requested_by": "owner"})
     c.ok(
@@ -134,7 +136,7 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
                     "secured_amount": "1000",
                     "currency": "CNY",
                     "maturity_date": "2030-01-01",
-                    "consent_document_id": "DOC-2",
+                    "consent_document_id": docs["bank_a_consent"],
                 }
             ],
             None,
@@ -354,7 +356,7 @@ def test_every_function_as_every_principal(chain: Chain, function: str, principa
     result = chain.ledger.simulate(identity(principal), function, *raw, transient=transient)
     rule = access.ACCESS[function]
     if rule.allows(msp, role or ""):
-        assert "access denied by rule '" + rule.name not in result.response.message, result.response.message
+        assert f"access denied by rule '{rule.name}'" not in result.response.message, result.response.message
         if result.response.status == 403:  # only object-level rules may still refuse
             assert any(f"rule '{name}'" in result.response.message for name in access.OBJECT_RULES)
     else:

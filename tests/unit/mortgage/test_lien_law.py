@@ -527,6 +527,7 @@ def valuation(valuation_id: str, **extra: Any) -> dict[str, Any]:
 def test_manual_valuation_with_a_zero_hash_is_refused_and_needs_an_appraiser() -> None:
     c = Chain()
     c.register(V)
+    c.request_lien("bank_a", "L-STAKE", V)  # a bank values only a vehicle it has a lien stake in
     zeros = valuation("V1", model_id="manual", model_version="-", inputs_hash="0" * 64)
     assert "all-zero hash" in c.fail("bank_a", "RecordValuation", zeros, status=400)
     manual = valuation("V1", model_id="manual", model_version="-")
@@ -540,6 +541,7 @@ def test_manual_valuation_with_a_zero_hash_is_refused_and_needs_an_appraiser() -
 def test_a_valuation_must_name_a_registered_model_version() -> None:
     c = Chain()
     c.register(V)
+    c.request_lien("bank_a", "L-STAKE", V)  # a bank values only a vehicle it has a lien stake in
     msg = c.fail("bank_a", "RecordValuation", valuation("V1", model_version="9.9"), status=409)
     assert "rule 'registered_model': model residual-lgbm version 9.9 is not registered" in msg
     card = "cd" * 32

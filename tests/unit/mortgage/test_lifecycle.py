@@ -486,6 +486,8 @@ def test_owner_data_stays_private(c: Chain) -> None:
         assert b"Owner " not in event.payload
     assert "rule 'owner_read_lienholder'" in c.fail("bank_a", "GetOwner", V, status=403)
     c.request_lien("bank_a", "L1", V, "1000")
+    assert "rule 'owner_read_lienholder'" in c.fail("bank_a", "GetOwner", V, status=403)  # not yet recorded
+    c.ok("ta", "RecordLien", "L1")
     assert c.ok("bank_a", "GetOwner", V)["owner_hash"] == c.ok("ta", "GetVehicle", V)["owner_hash"]
     assert "rule 'owner_read'" in c.fail("insurer", "GetOwner", V, status=403)
 

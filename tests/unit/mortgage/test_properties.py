@@ -27,7 +27,7 @@ from chaincode.mortgage.contract import BASE_KEY_POLICY
 from chaincode.mortgage.rules import ENCUMBERING, TERMINAL, parse_ts
 from chaincode.runtime.policy import KeyEndorsementPolicy
 
-from .chain import NS, Chain, owner, vin
+from .chain import NS, Chain, owner, valuation_body, vin
 
 VINS = [vin(500 + i) for i in range(3)]
 BANKS = ["bank_a", "bank_b"]
@@ -103,6 +103,17 @@ class LedgerMachine(RuleBasedStateMachine):
     # --- operations --------------------------------------------------------------------
     @rule(v=st.sampled_from(VINS), value=st.integers(10_000, 200_000), who=st.sampled_from(BANKS))
     def value(self, v: str, value: int, who: str) -> None:
+        """A bank values only a vehicle it holds or has requested a lien on (object rule valuer_lien)."""
+        msp = BANK_MSP[who]
+        stake = any(
+            lien["vin"] == v
+            and lien["lienholder"] == msp
+            and lien["status"] in ("REQUESTED", "RECORDED", "ASSIGNMENT_PENDING", "FORECLOSING")
+            for lien in self.liens().values()
+        )
+        if not stake:
+            self.c.fail(who, "RecordValuation", valuation_body(v, str(value), "V-NOSTAKE"), status=403)
+            return
         self.c.value(v, str(value), who=who)
 
     @rule(

@@ -169,7 +169,7 @@ def test_the_passport_reads_its_records_in_one_request(server: ChaincodeServer) 
         model = {"model_id": "m", "model_version": "1", "model_card_sha256": "cd" * 32}
         registered = fp.invoke(identity("bank_a_model_admin"), "RegisterModelVersion", _arg(model))
         assert registered.response.status == 200, registered.response.message
-        assert fp.invoke(bank, "RecordValuation", _arg(valuation)).response.status == 200
+        assert fp.invoke(ta, "RecordValuation", _arg(valuation)).response.status == 200
         r = fp.invoke(bank, "GetVehicleStatus", v)
         assert r.response.status == 200, r.response.message
         # vehicle, odometer, valuation pointer, QR pointer and config at once; policies; the valuation
