@@ -24,7 +24,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ipfs.private_file import write_file_atomically
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,8 @@ class Keyring:
         if not keys:
             key = AESGCM.generate_key(bit_length=256)
             kid = cls.key_id(key)
-            _write_private(path / f"{kid}.key", key)
-            _write_private(active_file, kid.encode("ascii"))
+            write_file_atomically(path / f"{kid}.key", key)
+            write_file_atomically(active_file, kid.encode("ascii"))
             log.info("created master key %s in %s", kid, path)
             return cls({kid: key}, kid)
         active = active_file.read_text().strip() if active_file.exists() else sorted(keys)[0]
@@ -172,21 +173,6 @@ def _locked(directory: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass(frozen=True, slots=True)

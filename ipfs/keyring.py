@@ -35,6 +35,7 @@ import yaml
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ipfs.envelope import KEY_BYTES, Keyring
+from ipfs.private_file import write_file_atomically
 
 log = logging.getLogger(__name__)
 
@@ -197,26 +198,6 @@ def _file_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def _check_writable_format(path: Path) -> None:
     if path.suffix.lower() in _YAML_SUFFIXES:
         raise KeyringFileError(f"document key ring {path}: written as JSON only; use a .json name")
@@ -231,7 +212,7 @@ def create_keyring_file(path: Path | str) -> Keyring:
             raise KeyringFileError(f"document key ring {path}: already exists; rotate it instead")
         key = AESGCM.generate_key(bit_length=256)
         keyring = Keyring({Keyring.key_id(key): key}, Keyring.key_id(key))
-        _write_private(path, _dump(keyring))
+        write_file_atomically(path, _dump(keyring))
     log.info("document key ring %s created: current %s", path, keyring.active)
     return keyring
 
@@ -243,6 +224,6 @@ def rotate_keyring_file(path: Path | str) -> Keyring:
     with _file_lock(path):
         keyring = load_keyring_file(path)
         keyring.add(AESGCM.generate_key(bit_length=256), make_active=True)
-        _write_private(path, _dump(keyring))
+        write_file_atomically(path, _dump(keyring))
     log.info("document key ring %s rotated: current %s", path, keyring.active)
     return keyring

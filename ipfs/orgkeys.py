@@ -28,6 +28,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from ipfs.private_file import write_file_atomically
+
 log = logging.getLogger(__name__)
 
 _MSP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")
@@ -135,28 +137,13 @@ def _locked(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_private(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _load_or_create_private(path: Path) -> X25519PrivateKey:
     if not path.exists():
         key = X25519PrivateKey.generate()
         from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
         raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        _write_private(path, raw, 0o600)
+        write_file_atomically(path, raw, 0o600)
         log.info("org key: created %s (%s)", path, key_id(key.public_key()))
         return key
     mode = path.stat().st_mode & 0o077
@@ -187,4 +174,4 @@ def _publish(path: Path, msp: str, key: X25519PublicKey) -> None:
             f"org public key {path}: differs from this gateway's private key of {msp}; another key pair "
             "of the org is already published (copy the org's key, do not make a second one)"
         )
-    _write_private(path, text.encode("ascii"), 0o644)
+    write_file_atomically(path, text.encode("ascii"), 0o644)

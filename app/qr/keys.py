@@ -8,12 +8,10 @@ the data directory (``.data/qr/``). Verifiers need only the certificate (or the 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fcntl
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from app.qr.payload import KEY_ID_BYTES, SIGNING_DOMAIN, QrCodeError
+from ipfs.private_file import write_file_atomically
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +135,8 @@ class AuthorityKey:
             pem = key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
-            _write(key_file, pem, 0o600)
-            _write(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            write_file_atomically(key_file, pem, 0o600)
+            write_file_atomically(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
         log.info("created the embedded QR signing key in %s", folder)
         return cls(key, cert, issuer)
 
@@ -184,18 +183,3 @@ def load_public_key(pem: bytes, *, where: str = "certificate") -> ec.EllipticCur
         raise KeyConfigError(f"{where}: not a PEM certificate or public key ({exc})") from None
     _require_p256(key, where)
     return key  # type: ignore[return-value]
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
