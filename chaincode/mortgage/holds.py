@@ -48,6 +48,18 @@ def _contract() -> Any:
     return contract
 
 
+def _mark_event(vehicle: Vehicle, mark: HoldIn | BrandIn, **fields: Any) -> dict[str, Any]:
+    """The payload of a hold or brand event: what was marked, by whom, and every lienholder (each
+    must learn of a hold or brand on its collateral)."""
+    return {
+        "vin": vehicle.vin,
+        "kind": mark.kind.value,
+        "document_id": mark.document_id,
+        **fields,
+        "lienholders": vehicle.lienholders,
+    }
+
+
 class HoldTransactions(LawSupport):
     def _ensure_brands_acknowledged(self, ctx: MortgageContext, vehicle: Vehicle, lien: Lien) -> None:
         """A branded vehicle takes a new lien only with the bank's acknowledgement of every brand."""
@@ -77,14 +89,7 @@ class HoldTransactions(LawSupport):
         updated = self._save_vehicle(
             ctx, vehicle.model_copy(update={"holds": [*vehicle.holds, record]}), vehicle
         )
-        ctx.emit(
-            "HoldSet",
-            vin=vehicle.vin,
-            kind=hold.kind.value,
-            document_id=hold.document_id,
-            authority=hold.authority,
-            lienholders=vehicle.lienholders,
-        )
+        ctx.emit("HoldSet", **_mark_event(vehicle, hold, authority=hold.authority))
         return updated
 
     @submit
@@ -95,14 +100,7 @@ class HoldTransactions(LawSupport):
         self._document(ctx, hold.document_id, "document_id", HOLD_DOCUMENTS[hold.kind], vin=vehicle.vin)
         remaining = [h for h in vehicle.holds if h.kind is not hold.kind]
         updated = self._save_vehicle(ctx, vehicle.model_copy(update={"holds": remaining}), vehicle)
-        ctx.emit(
-            "HoldLifted",
-            vin=vehicle.vin,
-            kind=hold.kind.value,
-            document_id=hold.document_id,
-            authority=hold.authority,
-            lienholders=vehicle.lienholders,
-        )
+        ctx.emit("HoldLifted", **_mark_event(vehicle, hold, authority=hold.authority))
         return updated
 
     @submit
@@ -225,14 +223,7 @@ class HoldTransactions(LawSupport):
         updated = self._save_vehicle(
             ctx, vehicle.model_copy(update={"brands": [*vehicle.brands, record]}), vehicle
         )
-        ctx.emit(
-            "VehicleBranded",
-            vin=vehicle.vin,
-            kind=brand.kind.value,
-            document_id=brand.document_id,
-            insurer=ctx.msp_id,
-            lienholders=vehicle.lienholders,
-        )
+        ctx.emit("VehicleBranded", **_mark_event(vehicle, brand, insurer=ctx.msp_id))
         return updated
 
     @submit
