@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-_VEHICLE_EXAMPLE: dict[str, Any] = {
+# The documented example vehicle (OpenAPI examples); the valuation benchmark values it too.
+VEHICLE_EXAMPLE: dict[str, Any] = {
     "make": "Toyota",
     "model": "Camry",
     "trim": "2.5HG",
@@ -47,7 +48,7 @@ class VehicleInput(BaseModel):
     pooled level. Give repair costs as two sums or as dated maintenance records, not both.
     """
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [_VEHICLE_EXAMPLE]})
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [VEHICLE_EXAMPLE]})
 
     make: str | None = Field(default=None, min_length=1, max_length=64)
     model: str | None = Field(default=None, min_length=1, max_length=64)
@@ -92,7 +93,7 @@ class VehicleInput(BaseModel):
 
 
 class ValueRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"vehicle": _VEHICLE_EXAMPLE}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"vehicle": VEHICLE_EXAMPLE}]})
     vehicle: VehicleInput
     model: str | None = Field(
         default=None, description="'residual-value@3'; the promoted version when omitted"

@@ -29,27 +29,9 @@ from app.valuation.dataset import read_sales
 from app.valuation.lender_shapes import SHAPES, lender_sales, to_csv
 from app.valuation.model import TrainConfig, TrainingResult, train_model
 from app.valuation.registry import ModelRegistry
-from app.valuation.schemas import VehicleInput
+from app.valuation.schemas import VEHICLE_EXAMPLE, VehicleInput
 from app.valuation.service import ValuationService
 from app.valuation.synthetic import generate_market
-
-VEHICLE = {
-    "make": "Toyota",
-    "model": "Camry",
-    "trim": "2.5HG",
-    "powertrain": "hybrid",
-    "transmission": "automatic",
-    "first_registration": "2021-05-12",
-    "valuation_date": "2024-11-30",
-    "mileage_km": 52_000,
-    "region": "HZ",
-    "repair_cost_recent_3m": 0,
-    "repair_cost_older": 3_200,
-    "claims_count": 0,
-    "accident_severity": 0,
-    "condition_grade": 4,
-    "new_price": 219_800,
-}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -124,7 +106,7 @@ def main() -> None:
         f"{time.perf_counter() - t:.1f} s wall, {time.process_time() - c:.1f} s CPU; folds {result.split}"
     )
     print_row("market", args.rows, result, time.perf_counter() - t)
-    vehicle = VehicleInput.model_validate(VEHICLE)
+    vehicle = VehicleInput.model_validate(VEHICLE_EXAMPLE)
     service.value(vehicle)  # warm the cache
     times, cpu = [], []
     for _ in range(args.calls):
