@@ -46,6 +46,16 @@ class MaintenanceTransactions(LawSupport):
         """Rewrite the vehicle so its key policy (vehicle office AND every lienholder) must be met."""
         self._save_vehicle(ctx, vehicle, vehicle)
 
+    def _save_new_terms(
+        self, ctx: MortgageContext, lien: Lien, vehicle: Vehicle, update: dict[str, Any]
+    ) -> Lien:
+        """The next version of ``lien`` with the given (non-None) terms, saved, and the vehicle touched so
+        the change meets the vehicle's key policy too."""
+        terms = {n: v for n, v in update.items() if v is not None}
+        saved = self._save_lien(ctx, lien.model_copy(update={**terms, "version": lien.version + 1}), lien)
+        self._touch_vehicle(ctx, vehicle)
+        return saved
+
     def _check_secured_total(
         self, ctx: MortgageContext, lien: Lien, amount: Decimal, vehicle: Vehicle
     ) -> None:
@@ -93,11 +103,7 @@ class MaintenanceTransactions(LawSupport):
                 vin=lien.vin,
             )
             self._check_secured_total(ctx, lien, amount, vehicle)
-        amended = lien.model_copy(
-            update={**{n: v for n, v in update.items() if v is not None}, "version": lien.version + 1}
-        )
-        amended = self._save_lien(ctx, amended, lien)
-        self._touch_vehicle(ctx, vehicle)
+        amended = self._save_new_terms(ctx, lien, vehicle, update)
         ctx.emit(
             "LienAmended",
             lien_id=lien.lien_id,
@@ -130,11 +136,7 @@ class MaintenanceTransactions(LawSupport):
             )
         if extension.document_id is not None:
             self._document(ctx, extension.document_id, "document_id", None, vin=lien.vin)
-        extended = lien.model_copy(
-            update={"maturity_date": extension.maturity_date, "version": lien.version + 1}
-        )
-        extended = self._save_lien(ctx, extended, lien)
-        self._touch_vehicle(ctx, vehicle)
+        extended = self._save_new_terms(ctx, lien, vehicle, {"maturity_date": extension.maturity_date})
         ctx.emit(
             "LienExtended",
             lien_id=lien.lien_id,
@@ -257,11 +259,7 @@ class MaintenanceTransactions(LawSupport):
             changes = _changes(lien, update)
             if not changes:
                 raise ConflictError(f"correction refused: lien {lien.lien_id} already has these terms")
-            corrected = lien.model_copy(
-                update={**{n: v for n, v in update.items() if v is not None}, "version": lien.version + 1}
-            )
-            corrected = self._save_lien(ctx, corrected, lien)
-            self._touch_vehicle(ctx, vehicle)
+            corrected = self._save_new_terms(ctx, lien, vehicle, update)
         ctx.emit(
             "LienCorrected",
             lien_id=lien.lien_id,
