@@ -114,6 +114,18 @@ PAYOFF_REQUEST = Rule(
     "payoff quotes are asked for by a bank (the lienholder for the owner, or the buyer's bank) or a dealer",
     (_g(BANKS, "loan_officer"), _g(DEALER, "dealer")),
 )
+PAYOFF_QUOTE_READ = Rule(
+    "payoff_quote_read",
+    "a payoff quote: credit readers and dealers; a bank or dealer only for a quote of its own lien or "
+    "one it asked for (object rule `payoff_quote_party`), never the lien's balance history",
+    (
+        _g(TRAFFIC, "registrar", "admin"),
+        _g(BANKS, "loan_officer", "admin"),
+        _g(DEALER, "dealer", "admin"),
+        _g(REGULATOR, "regulator", "admin"),
+        _g(CONSORTIUM, "auditor"),
+    ),
+)
 SWEEP = Rule(
     "maturity_sweep",
     "anyone in the consortium with a writing role may run the maturity sweep",
@@ -198,6 +210,8 @@ ACCESS: dict[str, Rule] = {
     "IssuePayoffQuote": LOAN_OFFICER,
     "RecordPayoffPayment": LOAN_OFFICER,
     "GetLienAccount": CREDIT_READ,
+    "GetPayoffQuote": PAYOFF_QUOTE_READ,
+    "GetPayoffQuotes": PAYOFF_QUOTE_READ,
     "AmendLien": LOAN_OFFICER,
     "ExtendLien": LOAN_OFFICER,
     "CorrectLien": REGISTRAR,
@@ -253,6 +267,11 @@ OBJECT_RULES: dict[str, str] = {
     "payoff_requester": (
         "RequestPayoffQuote with requested_by=owner: only the lienholder (the owner asks it directly); "
         "dealers and buyers' banks name the owner's anchored consent"
+    ),
+    "payoff_quote_party": (
+        "GetPayoffQuote, GetPayoffQuotes and the PayoffQuoted event for a bank or dealer (not an auditor): "
+        "its MSP holds the lien, issued the quote or made the request the quote answers; GetPayoffQuotes "
+        "lists only those quotes"
     ),
     "appraiser_only": (
         "RecordValuation: a manual valuation (model_id manual) by role appraiser with an anchored appraisal; "
@@ -313,7 +332,7 @@ EVENT_READS: dict[str, str] = {
     "LienMaturitySweep": "GetLien",
     "LienBalanceReported": "GetLienAccount",
     "PayoffRequested": "GetLienAccount",
-    "PayoffQuoted": "GetLienAccount",
+    "PayoffQuoted": "GetPayoffQuote",
     "EnforcementConsented": "GetEnforcement",
     "SaleOrderRecorded": "GetEnforcement",
     "RiskAlertRecorded": "QueryRiskAlerts",
@@ -322,12 +341,32 @@ EVENT_READS: dict[str, str] = {
 }
 
 
-def event_visible(event_name: str, msp_id: str, role: str | None) -> bool:
-    """Whether a caller may see a chaincode event: the rule of its read function; unknown events are
-    shown only to those who read history (auditors, the regulator) — deny by default."""
+#: Bank and dealer orgs: their identities read a payoff quote only as one of its parties.
+_QUOTE_PARTY_ORGS = BANKS | {DEALER}
+
+
+def payoff_quote_party(msp_id: str, role: str | None, parties: set[str]) -> bool:
+    """Object rule ``payoff_quote_party`` (see :data:`OBJECT_RULES`); ``parties`` are the lienholder,
+    the issuer and the requester of the quote."""
+    if msp_id not in _QUOTE_PARTY_ORGS or role == "auditor":
+        return True
+    return msp_id in parties
+
+
+def event_visible(event_name: str, msp_id: str, role: str | None, payload: object | None = None) -> bool:
+    """Whether a caller may see a chaincode event: the rule of its read function, and for a payoff
+    quote the object rule on the parties the event names (an event without them goes to neutral
+    readers only); unknown events are shown only to those who read history (auditors, the
+    regulator) — deny by default."""
     function = EVENT_READS.get(event_name)
     rule = ACCESS.get(function) if function else HISTORY_READ
-    return rule is not None and rule.allows(msp_id, role or "")
+    if rule is None or not rule.allows(msp_id, role or ""):
+        return False
+    if event_name == "PayoffQuoted":
+        data = payload if isinstance(payload, dict) else {}
+        parties = {str(data[f]) for f in ("lienholder", "requester_msp") if data.get(f)}
+        return payoff_quote_party(msp_id, role, parties)
+    return True
 
 
 def check_access(function: str, msp_id: str, role: str | None) -> Rule:

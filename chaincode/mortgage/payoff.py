@@ -31,6 +31,47 @@ if TYPE_CHECKING:
     from .contract import MortgageContext
 
 
+def _quote_party(ctx: MortgageContext, lien: Lien, quote: PayoffQuote, request: PayoffRequest | None) -> bool:
+    """Object rule ``payoff_quote_party``: a bank or dealer identity reads a quote only when its org
+    holds the lien, issued the quote or asked for it; the vehicle office, the regulator and auditors
+    (already admitted by the table) read every quote."""
+    return access.payoff_quote_party(
+        ctx.msp_id,
+        ctx.role,
+        {lien.lienholder, quote.issued_by} | ({request.requester_msp} if request else set()),
+    )
+
+
+def _quote_view(
+    ctx: MortgageContext, lien: Lien, quote: PayoffQuote, request: PayoffRequest | None
+) -> dict[str, Any]:
+    if quote.paid:
+        status = "PAID"
+    elif lien.status not in ENCUMBERING:
+        status = "VOID"  # the lien ended another way (released, lapsed, discharged): nothing to pay
+    elif quote.good_through < ctx.today:
+        status = "EXPIRED"
+    else:
+        status = "OPEN"
+    return {
+        "quote_id": quote.quote_id,
+        "lien_id": lien.lien_id,
+        "vin": lien.vin,
+        "request_id": quote.request_id,
+        "requested_by": request.requested_by.value if request else None,
+        "requester_msp": request.requester_msp if request else None,
+        "amount": quote.amount,
+        "currency": quote.currency,
+        "good_through": quote.good_through,
+        "status": status,
+        "issued_by": quote.issued_by,
+        "issued_at": quote.issued_at,
+        "paid": quote.paid,
+        "paid_at": quote.paid_at,
+        "tx_id": quote.tx_id,
+    }
+
+
 def _args() -> Any:
     from . import contract
 
@@ -129,7 +170,8 @@ class PayoffTransactions(LawSupport):
         lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
         rules.ensure_lien_status(lien, ENCUMBERING, "payoff quote")
-        if not ctx.store.exists(k.PAYOFFREQ, lien.lien_id, quote.request_id):
+        request = self._payoff_request(ctx, lien.lien_id, quote.request_id)
+        if request is None:
             raise NotFoundError(f"payoff request {quote.request_id} of lien {lien.lien_id} not found")
         if ctx.store.exists(k.PAYOFFQUOTE, lien.lien_id, quote.quote_id):
             raise ConflictError(f"payoff quote {quote.quote_id} of lien {lien.lien_id} already exists")
@@ -152,6 +194,9 @@ class PayoffTransactions(LawSupport):
             "PayoffQuoted",
             lien_id=lien.lien_id,
             vin=lien.vin,
+            lienholder=lien.lienholder,
+            request_id=request.request_id,
+            requester_msp=request.requester_msp,
             quote_id=quote.quote_id,
             amount=quote.amount,
             currency=quote.currency,
@@ -215,6 +260,41 @@ class PayoffTransactions(LawSupport):
             lien.lien_id,
         )
         return self._release(ctx, lien, "payoff", payment.receipt_document_id)
+
+    @evaluate
+    def get_payoff_quote(self, ctx: MortgageContext, lien_id: str, quote_id: str) -> dict[str, Any]:
+        """One payoff quote as its requester needs it (figure, good-through date, status), without the
+        lien's balance history: the lienholder, the quote's requester and the neutral readers."""
+        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
+        quote_id = _args().arg_id(quote_id, "quote_id")
+        quote = ctx.store.get(PayoffQuote, k.PAYOFFQUOTE, lien.lien_id, quote_id)
+        if quote is None:
+            raise NotFoundError(f"payoff quote {quote_id} of lien {lien.lien_id} not found")
+        request = self._payoff_request(ctx, lien.lien_id, quote.request_id)
+        if not _quote_party(ctx, lien, quote, request):
+            raise access.object_rule_denied(
+                "payoff_quote_party",
+                f"quote {quote.quote_id} of lien {lien.lien_id} answers request {quote.request_id} of "
+                f"{request.requester_msp if request else 'unknown'}; lien held by {lien.lienholder}, "
+                f"caller is {ctx.msp_id}",
+            )
+        return _quote_view(ctx, lien, quote, request)
+
+    @evaluate
+    def get_payoff_quotes(self, ctx: MortgageContext, lien_id: str) -> list[dict[str, Any]]:
+        """The payoff quotes of a lien the caller may read: all of them for the lienholder and the
+        neutral readers, the answers to its own requests for a dealer or a buyer's bank."""
+        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
+        requests = {r.request_id: r for r in ctx.store.scan(PayoffRequest, k.PAYOFFREQ, lien.lien_id)}
+        views = []
+        for quote in ctx.store.scan(PayoffQuote, k.PAYOFFQUOTE, lien.lien_id):
+            request = requests.get(quote.request_id)
+            if _quote_party(ctx, lien, quote, request):
+                views.append(_quote_view(ctx, lien, quote, request))
+        return views
+
+    def _payoff_request(self, ctx: MortgageContext, lien_id: str, request_id: str) -> PayoffRequest | None:
+        return ctx.store.get(PayoffRequest, k.PAYOFFREQ, lien_id, request_id)
 
     @evaluate
     def get_lien_account(self, ctx: MortgageContext, lien_id: str) -> dict[str, Any]:

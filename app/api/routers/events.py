@@ -61,8 +61,8 @@ def parse_checkpoint(last_event_id: str | None, start_block: int | None) -> tupl
 
 def visible_to(user: AuthUser, event: LedgerEvent) -> bool:
     """The chaincode's read rule for the data the event carries (``access.EVENT_READS``): an admin of an
-    org that may not GET /liens/{id} gets no lien event either."""
-    return event_visible(event.event_name, user.user.msp_id, user.role.value)
+    org that may not GET /liens/{id} gets no lien event either; a payoff quote only to its parties."""
+    return event_visible(event.event_name, user.user.msp_id, user.role.value, decode_payload(event.payload))
 
 
 async def _stream(

@@ -139,6 +139,27 @@ async def record_payoff_payment(lien_id: LienPath, body: PayoffPaymentIn, w: Wri
     return await w.submit("RecordPayoffPayment", [lien_id, _json(body)])
 
 
+QuotePath = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", description="Quote id")
+]
+
+
+@router.get(
+    "/liens/{lien_id}/payoff-quotes",
+    summary="Payoff quotes of a lien the caller may read (a dealer or buyer's bank: those it asked for)",
+)
+async def payoff_quotes(state: State, user: CurrentUser, lien_id: LienPath) -> Any:
+    return await evaluate(state, user.caller, "GetPayoffQuotes", lien_id)
+
+
+@router.get(
+    "/liens/{lien_id}/payoff-quotes/{quote_id}",
+    summary="One payoff quote: amount, good-through date, status (lienholder, requester, readers)",
+)
+async def payoff_quote(state: State, user: CurrentUser, lien_id: LienPath, quote_id: QuotePath) -> Any:
+    return await evaluate(state, user.caller, "GetPayoffQuote", lien_id, quote_id)
+
+
 @router.get("/liens/{lien_id}/account", summary="Balance, claim, deficiency, payoff requests and quotes")
 async def lien_account(state: State, user: CurrentUser, lien_id: LienPath) -> Any:
     return await evaluate(state, user.caller, "GetLienAccount", lien_id)

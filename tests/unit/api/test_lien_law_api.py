@@ -97,6 +97,24 @@ def test_payoff_amend_extend_and_patch_routes(api: Api) -> None:
         "good_through": (TODAY + timedelta(days=10)).isoformat(),
     }
     api.ok(api.post(BANK_B, f"/liens/{junior}/payoff-quotes", json=quote), 201)
+    # the dealer that asked reads the answer (and finds its id by listing), not the lien's account
+    assert [q["quote_id"] for q in api.ok(api.get(DEALER, f"/liens/{junior}/payoff-quotes"))] == ["Q1"]
+    read = api.ok(api.get(DEALER, f"/liens/{junior}/payoff-quotes/Q1"))
+    assert (read["amount"], read["good_through"], read["vin"], read["status"]) == (
+        "39000.00",
+        quote["good_through"],
+        v,
+        "OPEN",
+    )
+    assert "balance" not in read and "payoff_requests" not in read
+    assert api.get(DEALER, f"/liens/{junior}/account").status_code == 403
+    refused = api.get(BANK_A, f"/liens/{junior}/payoff-quotes/Q1")
+    assert refused.status_code == 403 and "rule 'payoff_quote_party'" in refused.json()["error"]["message"]
+    assert api.ok(api.get(BANK_A, f"/liens/{junior}/payoff-quotes")) == []
+    assert api.get(INSURER, f"/liens/{junior}/payoff-quotes/Q1").status_code == 403
+    assert api.ok(api.get(REGULATOR, f"/liens/{junior}/payoff-quotes/Q1"))["requester_msp"] == "DealerMSP"
+    assert api.get(DEALER, f"/liens/{junior}/payoff-quotes/Q9").status_code == 404
+    assert api.get(DEALER, f"/liens/{junior}/payoff-quotes/bad%20id").status_code in (400, 422)
     payment = {
         "quote_id": "Q1",
         "amount": "39000.00",
@@ -107,6 +125,7 @@ def test_payoff_amend_extend_and_patch_routes(api: Api) -> None:
     released = api.ok(api.post(BANK_B, f"/liens/{junior}/payoff-payments", json=payment))["result"]
     assert (released["status"], released["end_reason"]) == ("RELEASED", "payoff")
     assert api.ok(api.get(BANK_B, f"/liens/{junior}/account"))["payoff_quotes"][0]["paid"] is True
+    assert api.ok(api.get(DEALER, f"/liens/{junior}/payoff-quotes/Q1"))["status"] == "PAID"
 
     change_doc = _doc(api, TA, "registration_change", "plate change 152", vin=v)
     change = {

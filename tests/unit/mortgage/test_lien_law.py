@@ -233,6 +233,87 @@ def test_payoff_quote_then_payment_releases_the_lien(c: Chain) -> None:
     assert vehicle_policy(c) == ["BankAMSP", "TrafficAuthorityMSP"]
 
 
+def _dealer_quote(c: Chain, lien_id: str = "L2", holder: str = "bank_b") -> dict[str, Any]:
+    consent = c.document("dealer", "owner_consent", V)
+    request = {"request_id": "R1", "requested_by": "dealer", "owner_consent_document_id": consent}
+    c.ok("dealer", "RequestPayoffQuote", lien_id, request)
+    quote = {
+        "quote_id": "Q1",
+        "request_id": "R1",
+        "amount": "38500",
+        "currency": "CNY",
+        "good_through": c.days_from_now(10),
+    }
+    c.ok(holder, "IssuePayoffQuote", lien_id, quote)
+    return quote
+
+
+def test_the_dealer_who_asked_reads_its_quote_but_not_the_account(c: Chain) -> None:
+    """Issue 15 point 2: the dealer asked for a payoff figure and could not read the answer."""
+    quote = _dealer_quote(c)
+    c.fail("dealer", "GetLienAccount", "L2", status=403)  # the balance history stays with credit readers
+    got = c.ok("dealer", "GetPayoffQuote", "L2", "Q1")
+    assert {k: got[k] for k in ("quote_id", "lien_id", "vin", "amount", "currency", "good_through")} == {
+        "quote_id": "Q1",
+        "lien_id": "L2",
+        "vin": V,
+        "amount": quote["amount"],
+        "currency": "CNY",
+        "good_through": quote["good_through"],
+    }
+    assert (got["status"], got["request_id"], got["requested_by"], got["requester_msp"]) == (
+        "OPEN",
+        "R1",
+        "dealer",
+        "DealerMSP",
+    )
+    assert not {"balance", "claim", "deficiency", "payoff_requests", "payoff_quotes"} & set(got)
+    # the dealer finds the quote's id by listing: it sees the quotes answering its own requests only
+    c.ok("bank_b", "RequestPayoffQuote", "L2", {"request_id": "R2", "requested_by": "owner"})
+    c.ok("bank_b", "IssuePayoffQuote", "L2", {**quote, "quote_id": "Q2", "request_id": "R2"})
+    assert [q["quote_id"] for q in c.ok("dealer", "GetPayoffQuotes", "L2")] == ["Q1"]
+    assert [q["quote_id"] for q in c.ok("bank_b", "GetPayoffQuotes", "L2")] == ["Q1", "Q2"]
+    msg = c.fail("dealer", "GetPayoffQuote", "L2", "Q2", status=403)
+    assert "rule 'payoff_quote_party'" in msg and "R2" in msg
+    for reader in ("ta", "ta_admin", "regulator", "bank_a_auditor", "dealer_auditor"):
+        assert c.ok(reader, "GetPayoffQuote", "L2", "Q2")["amount"] == quote["amount"], reader
+    # another bank, holding a different lien on the vehicle, did not ask: refused, naming the rule
+    msg = c.fail("bank_a", "GetPayoffQuote", "L2", "Q1", status=403)
+    assert "rule 'payoff_quote_party'" in msg and "BankAMSP" in msg
+    assert c.ok("bank_a", "GetPayoffQuotes", "L2") == []
+    c.fail("bank_a_admin", "GetPayoffQuote", "L2", "Q1", status=403)
+    c.fail("insurer", "GetPayoffQuote", "L2", "Q1", status=403)
+    c.fail("dealer", "GetPayoffQuote", "L2", "Q9", status=404)
+    c.fail("dealer", "GetPayoffQuote", "L2", "bad id!", status=400)
+
+
+def test_a_quote_reads_expired_then_paid(c: Chain) -> None:
+    _dealer_quote(c)
+    c.advance(days=11)
+    assert c.ok("dealer", "GetPayoffQuote", "L2", "Q1")["status"] == "EXPIRED"
+    c.ok("bank_b", "RequestPayoffQuote", "L2", {"request_id": "R3", "requested_by": "owner"})
+    fresh = {
+        "quote_id": "Q3",
+        "request_id": "R3",
+        "amount": "38600",
+        "currency": "CNY",
+        "good_through": c.days_from_now(5),
+    }
+    c.ok("bank_b", "IssuePayoffQuote", "L2", fresh)
+    pay = {
+        "quote_id": "Q3",
+        "amount": "38600",
+        "currency": "CNY",
+        "paid_on": c.today,
+        "payment_reference": "W",
+    }
+    c.ok("bank_b", "RecordPayoffPayment", "L2", pay)
+    paid = c.ok("bank_b", "GetPayoffQuote", "L2", "Q3")
+    assert (paid["status"], paid["paid"]) == ("PAID", True) and paid["paid_at"]
+    # the dealer's unpaid quote of a lien released by another quote's payment is void
+    assert c.ok("dealer", "GetPayoffQuote", "L2", "Q1")["status"] == "VOID"
+
+
 def test_paying_off_a_foreclosing_lien_redeems_the_vehicle(c: Chain) -> None:
     foreclose(c, "bank_b", "L2")
     c.ok("bank_b", "RequestPayoffQuote", "L2", {"request_id": "R1", "requested_by": "owner"})

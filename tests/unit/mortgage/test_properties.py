@@ -239,7 +239,9 @@ class LedgerMachine(RuleBasedStateMachine):
         buyer, h = owner(f"buyer-{self.owner_count}")
         sale = self.c.document(who, "sale_contract", v)
         before = [lv for lv in self.liens().values() if lv["vin"] == v and lv["status"] in ENCUMBERING_NAMES]
-        seniors = [lv for lv in before if lv["priority"] < lien["priority"]]
+        # pick() sometimes returns a lien not yet recorded (no priority): it has no seniors, and the
+        # disposal is refused for its status
+        seniors = [lv for lv in before if lien["priority"] is not None and lv["priority"] < lien["priority"]]
         court = v in records(self.c, "SALEORDER")
         body: dict[str, Any] = {
             "sale_price": str(price),

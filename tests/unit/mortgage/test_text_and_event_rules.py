@@ -81,6 +81,24 @@ def test_every_event_maps_to_a_read_function_and_unknown_events_go_to_history_re
     assert access.event_visible("LienRecorded", "BankBMSP", "admin")
 
 
+def test_a_payoff_quote_event_goes_to_the_quote_parties_and_neutral_readers_only() -> None:
+    """Same rule as GetPayoffQuote: the dealer that asked sees it; another bank or dealer does not."""
+    payload = {"lien_id": "L2", "lienholder": "BankBMSP", "requester_msp": "DealerMSP", "amount": "1"}
+    assert access.EVENT_READS["PayoffQuoted"] == "GetPayoffQuote"
+    for msp, role in [("DealerMSP", "admin"), ("BankBMSP", "admin"), ("TrafficAuthorityMSP", "admin")]:
+        assert access.event_visible("PayoffQuoted", msp, role, payload), (msp, role)
+    for msp, role in [("RegulatorMSP", "regulator"), ("BankAMSP", "auditor")]:
+        assert access.event_visible("PayoffQuoted", msp, role, payload), (msp, role)
+    assert not access.event_visible("PayoffQuoted", "BankAMSP", "admin", payload)
+    assert not access.event_visible("PayoffQuoted", "InsurerMSP", "admin", payload)
+    bank_asked = {**payload, "requester_msp": "BankAMSP"}
+    assert access.event_visible("PayoffQuoted", "BankAMSP", "admin", bank_asked)
+    assert not access.event_visible("PayoffQuoted", "DealerMSP", "admin", bank_asked)
+    # an event naming no parties (or no payload) reaches only the neutral readers
+    assert not access.event_visible("PayoffQuoted", "BankBMSP", "admin", None)
+    assert access.event_visible("PayoffQuoted", "TrafficAuthorityMSP", "admin", None)
+
+
 def test_every_event_the_contract_emits_has_a_read_rule() -> None:
     """A new event without an entry would reach only history readers; keep the table complete."""
     import re
