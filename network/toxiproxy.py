@@ -129,13 +129,15 @@ def start(procs: ProcessTable, bin_dir: Path, host: str, api_port: int, log_path
         log_path=log_path,
         ports={},  # on the bridge address, not 127.0.0.1 (the loopback port check does not apply)
     )
+    # readiness is the API answering: a CI run once judged the server gone (by its PID) while it was
+    # serving; if it really exits (e.g. its address is taken) this times out and names its log
     wait_until(
         client.healthy,
-        timeout=20,
+        timeout=30,
         what="API /version",
         node=NAME,
         port=api_port,
         log_path=log_path,
-        proc=proc,
     )
+    log.debug("toxiproxy pid=%s serving on %s:%s", proc.pid, host, api_port)
     return client
