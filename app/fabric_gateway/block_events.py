@@ -7,21 +7,20 @@ checked by the peer against the channel's Readers policy — so auditors and the
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import events_pb2
 
 from .chaincode_events import seek_position
+from .client import AnyClient
 from .errors import BlockEventsError
-from .event_stream import AsyncEventIterator, EventIterator, StreamInterrupted
+from .event_stream import EventSource, StreamInterrupted
 from .options import DEFAULT, ReconnectPolicy, Timeout
 from .proposal_builder import compute_transaction_id, new_nonce, now_timestamp
 from .signing_identity import SigningIdentity
-
-if TYPE_CHECKING:
-    from .client import AsyncGatewayClient, GatewayClient
 
 MAX_BLOCK = 2**64 - 1
 
@@ -29,7 +28,8 @@ FULL = "Deliver"
 FILTERED = "DeliverFiltered"
 WITH_PRIVATE_DATA = "DeliverWithPrivateData"
 
-B = TypeVar("B", common_pb2.Block, events_pb2.FilteredBlock, events_pb2.BlockAndPrivateData)
+# The iterator the request hands out: EventIterator (blocking) or AsyncEventIterator (asyncio).
+B = TypeVar("B")
 
 
 def build_seek_envelope(
@@ -90,31 +90,43 @@ def _payload_of(method: str, response: events_pb2.DeliverResponse) -> Any:
     return getattr(response, kind)
 
 
-class BlockEventsRequestBase:
-    """A (signed or to-be-signed) Deliver envelope of one kind (full, filtered, private data)."""
+class BlockEventsRequest(Generic[B]):
+    """A (signed or to-be-signed) Deliver envelope of one kind (full, filtered, private data).
+
+    Written once: ``iterate`` (the blocking or asyncio iterator class) is the only flavoured part.
+    """
 
     def __init__(
         self,
+        client: AnyClient,
         signing_identity: SigningIdentity,
         envelope: common_pb2.Envelope,
         method: str,
         reconnect: ReconnectPolicy,
+        iterate: Callable[[EventSource[Any], ReconnectPolicy], B],
     ) -> None:
         if method not in (FULL, FILTERED, WITH_PRIVATE_DATA):
             raise ValueError(f"method: unknown Deliver method {method!r}")
+        self._client = client
         self._signing_identity = signing_identity
         self._envelope = envelope
         self.method = method
         self._reconnect = reconnect
+        self._iterate = iterate
         payload = common_pb2.Payload.FromString(envelope.payload)
-        self.channel_name = common_pb2.ChannelHeader.FromString(payload.header.channel_header).channel_id
+        header = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+        self.channel_name: str = header.channel_id
 
     def bytes(self) -> builtins.bytes:
         """Serialized ``common.Envelope``."""
-        return self._envelope.SerializeToString()
+        return bytes(self._envelope.SerializeToString())
 
     def digest(self) -> builtins.bytes:
         return self._signing_identity.digest(self._envelope.payload)
+
+    def get_events(self, *, timeout: Timeout = DEFAULT) -> B:
+        """Iterate blocks (``Block``, ``FilteredBlock`` or ``BlockAndPrivateData`` by kind)."""
+        return self._iterate(_BlockSource(self, timeout), self._reconnect)
 
     def _signed_envelope(self) -> common_pb2.Envelope:
         if not self._envelope.signature:
@@ -122,12 +134,11 @@ class BlockEventsRequestBase:
         return self._envelope
 
 
-class _BlockSource(Generic[B]):
+class _BlockSource:
     error_class = BlockEventsError
 
-    def __init__(self, base: BlockEventsRequestBase, client: Any, timeout: Timeout) -> None:
+    def __init__(self, base: BlockEventsRequest[Any], timeout: Timeout) -> None:
         self._base = base
-        self._client = client
         self._timeout = timeout
         self._next: int | None = None
 
@@ -148,48 +159,10 @@ class _BlockSource(Generic[B]):
         return envelope
 
     def open(self, request: common_pb2.Envelope, wait_for_ready: bool) -> Any:
-        return self._client.deliver(self._base.method, request, self._timeout, wait_for_ready)
+        return self._base._client.deliver(self._base.method, request, self._timeout, wait_for_ready)
 
-    def items(self, response: events_pb2.DeliverResponse) -> list[B]:
+    def items(self, response: events_pb2.DeliverResponse) -> list[Any]:
         return [_payload_of(self._base.method, response)]
 
-    def advance(self, item: B) -> None:
+    def advance(self, item: Any) -> None:
         self._next = block_number_of(item) + 1
-
-
-class BlockEventsRequest(BlockEventsRequestBase):
-    """Blocking block events request."""
-
-    def __init__(
-        self,
-        client: GatewayClient,
-        signing_identity: SigningIdentity,
-        envelope: common_pb2.Envelope,
-        method: str,
-        reconnect: ReconnectPolicy,
-    ) -> None:
-        super().__init__(signing_identity, envelope, method, reconnect)
-        self._client = client
-
-    def get_events(self, *, timeout: Timeout = DEFAULT) -> EventIterator[Any]:
-        """Iterate blocks (``Block``, ``FilteredBlock`` or ``BlockAndPrivateData`` by kind)."""
-        return EventIterator(_BlockSource(self, self._client, timeout), self._reconnect)
-
-
-class AsyncBlockEventsRequest(BlockEventsRequestBase):
-    """asyncio block events request."""
-
-    def __init__(
-        self,
-        client: AsyncGatewayClient,
-        signing_identity: SigningIdentity,
-        envelope: common_pb2.Envelope,
-        method: str,
-        reconnect: ReconnectPolicy,
-    ) -> None:
-        super().__init__(signing_identity, envelope, method, reconnect)
-        self._client = client
-
-    def get_events(self, *, timeout: Timeout = DEFAULT) -> AsyncEventIterator[Any]:
-        """Iterate blocks with ``async for``."""
-        return AsyncEventIterator(_BlockSource(self, self._client, timeout), self._reconnect)

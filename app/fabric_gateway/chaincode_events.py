@@ -7,20 +7,22 @@ checkpoint (block + the last transaction already processed in it, whose events a
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.orderer import ab_pb2
 
+from .checkpointer import Checkpoint
+from .client import AnyClient
 from .errors import ChaincodeEventsError
-from .event_stream import AsyncEventIterator, EventIterator
+from .event_stream import EventSource
 from .events import ChaincodeEvent
 from .options import DEFAULT, ReconnectPolicy, Timeout
 from .signing_identity import SigningIdentity
 
-if TYPE_CHECKING:
-    from .checkpointer import Checkpoint
-    from .client import AsyncGatewayClient, GatewayClient
+# The iterator the request hands out: EventIterator (blocking) or AsyncEventIterator (asyncio).
+E = TypeVar("E")
 
 
 def seek_position(start_block: int | None) -> ab_pb2.SeekPosition:
@@ -75,28 +77,40 @@ def events_of(response: gateway_pb2.ChaincodeEventsResponse) -> list[ChaincodeEv
     ]
 
 
-class ChaincodeEventsRequestBase:
-    """A (signed or to-be-signed) events request plus what is needed to resume after it."""
+class ChaincodeEventsRequest(Generic[E]):
+    """A (signed or to-be-signed) events request plus what is needed to resume after it.
+
+    Written once: ``iterate`` (the blocking or asyncio iterator class) is the only flavoured part.
+    """
 
     def __init__(
         self,
+        client: AnyClient,
         signing_identity: SigningIdentity,
         signed_request: gateway_pb2.SignedChaincodeEventsRequest,
         reconnect: ReconnectPolicy,
+        iterate: Callable[[EventSource[ChaincodeEvent], ReconnectPolicy], E],
     ) -> None:
+        self._client = client
         self._signing_identity = signing_identity
         self._signed = signed_request
         self._reconnect = reconnect
+        self._iterate = iterate
         request = gateway_pb2.ChaincodeEventsRequest.FromString(signed_request.request)
-        self.channel_name = request.channel_id
-        self.chaincode_name = request.chaincode_id
+        self.channel_name: str = request.channel_id
+        self.chaincode_name: str = request.chaincode_id
 
     def bytes(self) -> builtins.bytes:
         """Serialized ``gateway.SignedChaincodeEventsRequest``."""
-        return self._signed.SerializeToString()
+        return bytes(self._signed.SerializeToString())
 
     def digest(self) -> builtins.bytes:
         return self._signing_identity.digest(self._signed.request)
+
+    def get_events(self, *, timeout: Timeout = DEFAULT) -> E:
+        """Iterate events (``for``, or ``async for`` on an asyncio gateway); close the iterator (or
+        use ``with`` / ``async with``) to stop listening."""
+        return self._iterate(_ChaincodeEventSource(self, timeout), self._reconnect)
 
     def _signed_request(self) -> gateway_pb2.SignedChaincodeEventsRequest:
         if not self._signed.signature:
@@ -107,9 +121,8 @@ class ChaincodeEventsRequestBase:
 class _ChaincodeEventSource:
     error_class = ChaincodeEventsError
 
-    def __init__(self, base: ChaincodeEventsRequestBase, client: Any, timeout: Timeout) -> None:
+    def __init__(self, base: ChaincodeEventsRequest[Any], timeout: Timeout) -> None:
         self._base = base
-        self._client = client
         self._timeout = timeout
         self._block: int | None = None
         self._tx = ""
@@ -135,46 +148,10 @@ class _ChaincodeEventSource:
         return signed
 
     def open(self, request: gateway_pb2.SignedChaincodeEventsRequest, wait_for_ready: bool) -> Any:
-        return self._client.chaincode_events(request, self._timeout, wait_for_ready)
+        return self._base._client.chaincode_events(request, self._timeout, wait_for_ready)
 
     def items(self, response: gateway_pb2.ChaincodeEventsResponse) -> list[ChaincodeEvent]:
         return events_of(response)
 
     def advance(self, item: ChaincodeEvent) -> None:
         self._block, self._tx = item.block_number, item.transaction_id
-
-
-class ChaincodeEventsRequest(ChaincodeEventsRequestBase):
-    """Blocking chaincode events request."""
-
-    def __init__(
-        self,
-        client: GatewayClient,
-        signing_identity: SigningIdentity,
-        signed_request: gateway_pb2.SignedChaincodeEventsRequest,
-        reconnect: ReconnectPolicy,
-    ) -> None:
-        super().__init__(signing_identity, signed_request, reconnect)
-        self._client = client
-
-    def get_events(self, *, timeout: Timeout = DEFAULT) -> EventIterator[ChaincodeEvent]:
-        """Iterate events; close the iterator (or use ``with``) to stop listening."""
-        return EventIterator(_ChaincodeEventSource(self, self._client, timeout), self._reconnect)
-
-
-class AsyncChaincodeEventsRequest(ChaincodeEventsRequestBase):
-    """asyncio chaincode events request."""
-
-    def __init__(
-        self,
-        client: AsyncGatewayClient,
-        signing_identity: SigningIdentity,
-        signed_request: gateway_pb2.SignedChaincodeEventsRequest,
-        reconnect: ReconnectPolicy,
-    ) -> None:
-        super().__init__(signing_identity, signed_request, reconnect)
-        self._client = client
-
-    def get_events(self, *, timeout: Timeout = DEFAULT) -> AsyncEventIterator[ChaincodeEvent]:
-        """Iterate events with ``async for``; ``await it.close()`` to stop listening."""
-        return AsyncEventIterator(_ChaincodeEventSource(self, self._client, timeout), self._reconnect)

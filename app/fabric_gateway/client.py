@@ -1,13 +1,17 @@
 """The transport: grpc stubs for the Gateway and Deliver services, mapping failures to stage errors.
 
-Everything above this module (proposal, transaction, commit, events) is shared by the blocking and
-asyncio APIs; only these two small classes differ.
+This is the only place where the blocking and asyncio clients differ in how they call the peer:
+:class:`GatewayClient` over a ``grpc.Channel``, :class:`AsyncGatewayClient` over a
+``grpc.aio.Channel``. Everything else is either written once (gateway, network, message
+building and parsing, event requests) or splits only the few methods that wait on these calls
+(``Proposal.evaluate``, ``Transaction.submit``, ``Commit.get_status``, the event iterators and the
+commit listeners).
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -17,42 +21,55 @@ from fabric_protos.peer import events_pb2_grpc
 from .errors import CommitStatusError, EndorseError, EvaluateError, SubmitError
 from .options import Deadlines, Timeout, resolve
 
-if TYPE_CHECKING:
-    from .commit_listener import CommitListeners
 
-logger = logging.getLogger(__name__)
+class _Stubs:
+    """The two services' stubs on one channel, and the calls that look the same in both flavours."""
 
-DELIVER_METHODS = ("Deliver", "DeliverFiltered", "DeliverWithPrivateData")
+    def __init__(self, channel: Any, deadlines: Deadlines) -> None:
+        self.channel = channel
+        self.deadlines = deadlines
+        self._gateway = gateway_pb2_grpc.GatewayStub(channel)
+        self._deliver = events_pb2_grpc.DeliverStub(channel)
+
+    def chaincode_events(
+        self,
+        request: gateway_pb2.SignedChaincodeEventsRequest,
+        timeout: Timeout,
+        wait_for_ready: bool = False,
+    ) -> Any:
+        """The server stream (an iterator, or a ``grpc.aio`` call to ``read()``)."""
+        return self._gateway.ChaincodeEvents(
+            request, timeout=resolve(timeout, self.deadlines.chaincode_events), wait_for_ready=wait_for_ready
+        )
+
+    def _deliver_call(self, method: str, requests: Any, timeout: Timeout, wait_for_ready: bool) -> Any:
+        call = getattr(self._deliver, method)
+        return call(
+            requests, timeout=resolve(timeout, self.deadlines.block_events), wait_for_ready=wait_for_ready
+        )
 
 
-class GatewayClient:
+class GatewayClient(_Stubs):
     """Blocking transport over a ``grpc.Channel``."""
 
     def __init__(self, channel: grpc.Channel, deadlines: Deadlines) -> None:
         if isinstance(channel, grpc.aio.Channel):
             raise TypeError("channel: a grpc.aio channel needs connect_async(), not connect()")
-        self.channel = channel
-        self.deadlines = deadlines
-        self._gateway = gateway_pb2_grpc.GatewayStub(channel)
-        self._deliver = events_pb2_grpc.DeliverStub(channel)
-        # Set by connect(): the per-channel commit listeners (None: always use CommitStatus calls).
-        self.commit_listeners: CommitListeners | None = None
+        super().__init__(channel, deadlines)
 
-    def evaluate(
-        self, request: gateway_pb2.EvaluateRequest, timeout: Timeout
-    ) -> gateway_pb2.EvaluateResponse:
+    def evaluate(self, request: gateway_pb2.EvaluateRequest, timeout: Timeout) -> Any:
         try:
             return self._gateway.Evaluate(request, timeout=resolve(timeout, self.deadlines.evaluate))
         except grpc.RpcError as exc:
             raise EvaluateError.from_rpc_error(exc) from None
 
-    def endorse(self, request: gateway_pb2.EndorseRequest, timeout: Timeout) -> gateway_pb2.EndorseResponse:
+    def endorse(self, request: gateway_pb2.EndorseRequest, timeout: Timeout) -> Any:
         try:
             return self._gateway.Endorse(request, timeout=resolve(timeout, self.deadlines.endorse))
         except grpc.RpcError as exc:
             raise EndorseError.from_rpc_error(exc, transaction_id=request.transaction_id) from None
 
-    def submit(self, request: gateway_pb2.SubmitRequest, timeout: Timeout) -> gateway_pb2.SubmitResponse:
+    def submit(self, request: gateway_pb2.SubmitRequest, timeout: Timeout) -> Any:
         try:
             return self._gateway.Submit(request, timeout=resolve(timeout, self.deadlines.submit))
         except grpc.RpcError as exc:
@@ -64,69 +81,41 @@ class GatewayClient:
         transaction_id: str,
         timeout: Timeout,
         wait_for_ready: bool = False,
-    ) -> gateway_pb2.CommitStatusResponse:
+    ) -> Any:
+        seconds = resolve(timeout, self.deadlines.commit_status)
         try:
-            return self._gateway.CommitStatus(
-                request,
-                timeout=resolve(timeout, self.deadlines.commit_status),
-                wait_for_ready=wait_for_ready,
-            )
+            return self._gateway.CommitStatus(request, timeout=seconds, wait_for_ready=wait_for_ready)
         except grpc.RpcError as exc:
             raise CommitStatusError.from_rpc_error(exc, transaction_id=transaction_id) from None
-
-    def chaincode_events(
-        self,
-        request: gateway_pb2.SignedChaincodeEventsRequest,
-        timeout: Timeout,
-        wait_for_ready: bool = False,
-    ) -> Any:
-        return self._gateway.ChaincodeEvents(
-            request, timeout=resolve(timeout, self.deadlines.chaincode_events), wait_for_ready=wait_for_ready
-        )
 
     def deliver(
         self, method: str, envelope: common_pb2.Envelope, timeout: Timeout, wait_for_ready: bool = False
     ) -> Any:
-        call = getattr(self._deliver, method)
-        return call(
-            iter([envelope]),
-            timeout=resolve(timeout, self.deadlines.block_events),
-            wait_for_ready=wait_for_ready,
-        )
+        """A Deliver stream (``method``: Deliver, DeliverFiltered or DeliverWithPrivateData)."""
+        return self._deliver_call(method, iter([envelope]), timeout, wait_for_ready)
 
 
-class AsyncGatewayClient:
+class AsyncGatewayClient(_Stubs):
     """asyncio transport over a ``grpc.aio.Channel``."""
 
     def __init__(self, channel: grpc.aio.Channel, deadlines: Deadlines) -> None:
         if not isinstance(channel, grpc.aio.Channel):
             raise TypeError("channel: connect_async() needs a grpc.aio channel")
-        self.channel = channel
-        self.deadlines = deadlines
-        self._gateway = gateway_pb2_grpc.GatewayStub(channel)
-        self._deliver = events_pb2_grpc.DeliverStub(channel)
-        # Set by connect(): the per-channel commit listeners (None: always use CommitStatus calls).
-        self.commit_listeners: CommitListeners | None = None
+        super().__init__(channel, deadlines)
 
-    async def evaluate(
-        self, request: gateway_pb2.EvaluateRequest, timeout: Timeout
-    ) -> gateway_pb2.EvaluateResponse:
+    async def evaluate(self, request: gateway_pb2.EvaluateRequest, timeout: Timeout) -> Any:
         try:
             return await self._gateway.Evaluate(request, timeout=resolve(timeout, self.deadlines.evaluate))
         except grpc.RpcError as exc:
             raise EvaluateError.from_rpc_error(exc) from None
 
-    async def endorse(
-        self, request: gateway_pb2.EndorseRequest, timeout: Timeout
-    ) -> gateway_pb2.EndorseResponse:
+    async def endorse(self, request: gateway_pb2.EndorseRequest, timeout: Timeout) -> Any:
         try:
             return await self._gateway.Endorse(request, timeout=resolve(timeout, self.deadlines.endorse))
         except grpc.RpcError as exc:
             raise EndorseError.from_rpc_error(exc, transaction_id=request.transaction_id) from None
 
-    async def submit(
-        self, request: gateway_pb2.SubmitRequest, timeout: Timeout
-    ) -> gateway_pb2.SubmitResponse:
+    async def submit(self, request: gateway_pb2.SubmitRequest, timeout: Timeout) -> Any:
         try:
             return await self._gateway.Submit(request, timeout=resolve(timeout, self.deadlines.submit))
         except grpc.RpcError as exc:
@@ -138,36 +127,23 @@ class AsyncGatewayClient:
         transaction_id: str,
         timeout: Timeout,
         wait_for_ready: bool = False,
-    ) -> gateway_pb2.CommitStatusResponse:
+    ) -> Any:
+        seconds = resolve(timeout, self.deadlines.commit_status)
         try:
-            return await self._gateway.CommitStatus(
-                request,
-                timeout=resolve(timeout, self.deadlines.commit_status),
-                wait_for_ready=wait_for_ready,
-            )
+            return await self._gateway.CommitStatus(request, timeout=seconds, wait_for_ready=wait_for_ready)
         except grpc.RpcError as exc:
             raise CommitStatusError.from_rpc_error(exc, transaction_id=transaction_id) from None
-
-    def chaincode_events(
-        self,
-        request: gateway_pb2.SignedChaincodeEventsRequest,
-        timeout: Timeout,
-        wait_for_ready: bool = False,
-    ) -> Any:
-        return self._gateway.ChaincodeEvents(
-            request, timeout=resolve(timeout, self.deadlines.chaincode_events), wait_for_ready=wait_for_ready
-        )
 
     def deliver(
         self, method: str, envelope: common_pb2.Envelope, timeout: Timeout, wait_for_ready: bool = False
     ) -> Any:
-        call = getattr(self._deliver, method)
+        """A Deliver stream call (``read()`` it); ``method`` as for :meth:`GatewayClient.deliver`."""
 
-        async def requests() -> Any:
+        async def requests() -> AsyncIterator[common_pb2.Envelope]:
             yield envelope
 
-        return call(
-            requests(),
-            timeout=resolve(timeout, self.deadlines.block_events),
-            wait_for_ready=wait_for_ready,
-        )
+        return self._deliver_call(method, requests(), timeout, wait_for_ready)
+
+
+# Either transport: what the flavour-neutral code (event requests, commit listeners) is given.
+AnyClient = GatewayClient | AsyncGatewayClient

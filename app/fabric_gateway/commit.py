@@ -1,66 +1,42 @@
 """Wait for a submitted transaction to commit and learn its validation code and block.
 
-For offline signing take :meth:`digest` (hash of the status request), sign it elsewhere and
-rebuild with ``Gateway.new_signed_commit(commit.bytes(), signature)``.
+For offline signing take :meth:`CommitBase.digest` (hash of the status request), sign it elsewhere
+and rebuild with ``Gateway.new_signed_commit(commit.bytes(), signature)``. The blocking and asyncio
+commits differ only in :meth:`get_status`, the one method that waits.
 """
 
 from __future__ import annotations
 
 import builtins
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 import grpc
 from fabric_protos.gateway import gateway_pb2
-from fabric_protos.peer import transaction_pb2
 
-from .errors import CommitError, CommitStatusError, validation_code_name
+from .commit_listener import AsyncWaiter, Fallback, SyncWaiter
+from .commit_status import BLOCK_EVENTS, COMMIT_STATUS_CALL, Status
+from .errors import CommitStatusError
 from .options import DEFAULT, Timeout, resolve
-from .signing_identity import SigningIdentity
+from .session import AsyncSession, BlockingSession, Session
 
-if TYPE_CHECKING:
-    from .client import AsyncGatewayClient, GatewayClient
+__all__ = ["BLOCK_EVENTS", "COMMIT_STATUS_CALL", "AsyncCommit", "Commit", "CommitBase", "Status"]
 
-# Where a commit's status came from (``Commit.answered_by``).
-BLOCK_EVENTS = "block events"
-COMMIT_STATUS_CALL = "commit status call"
+S = TypeVar("S", bound=Session[Any, Any])
+W = TypeVar("W", SyncWaiter, AsyncWaiter)
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
-    """A committed transaction's outcome."""
-
-    transaction_id: str
-    code: int
-    block_number: int
-
-    @property
-    def code_name(self) -> str:
-        return validation_code_name(self.code)
-
-    @property
-    def successful(self) -> bool:
-        return self.code == transaction_pb2.VALID
-
-    def raise_for_status(self) -> Status:
-        """Raise :class:`CommitError` unless the transaction is VALID; returns self otherwise."""
-        if not self.successful:
-            raise CommitError(self.transaction_id, self.code, self.block_number)
-        return self
-
-
-class CommitBase:
-    """Message state and signing shared by the blocking and asyncio commits."""
+class CommitBase(Generic[S, W]):
+    """Message state, signing and status decoding shared by the blocking and asyncio commits."""
 
     def __init__(
         self,
-        signing_identity: SigningIdentity,
+        session: S,
         signed_request: gateway_pb2.SignedCommitStatusRequest,
         transaction_id: str,
-        waiter: Any = None,
+        waiter: W | None = None,
     ) -> None:
-        self._signing_identity = signing_identity
+        self._session = session
         self._signed = signed_request
         self.transaction_id = transaction_id
         # A commit listener's waiter (see commit_listener); None: ask the CommitStatus call.
@@ -70,21 +46,26 @@ class CommitBase:
 
     def bytes(self) -> builtins.bytes:
         """Serialized ``gateway.SignedCommitStatusRequest``."""
-        return self._signed.SerializeToString()
+        return bytes(self._signed.SerializeToString())
 
     def digest(self) -> builtins.bytes:
-        return self._signing_identity.digest(self._signed.request)
+        return self._session.signing_identity.digest(self._signed.request)
 
     def _request(self) -> gateway_pb2.SignedCommitStatusRequest:
         if not self._signed.signature:
-            self._signed.signature = self._signing_identity.sign(self._signed.request)
+            self._signed.signature = self._session.signing_identity.sign(self._signed.request)
         return self._signed
+
+    def _deadline(self, timeout: Timeout) -> float | None:
+        return resolve(timeout, self._session.client.deadlines.commit_status)
 
     def _status(self, response: gateway_pb2.CommitStatusResponse) -> Status:
         self.answered_by = COMMIT_STATUS_CALL
         return Status(self.transaction_id, int(response.result), int(response.block_number))
 
-    def _listened(self, outcome: Any, seconds: float | None, started: float) -> Status | float | None:
+    def _listened(
+        self, outcome: Status | Fallback | None, seconds: float | None, started: float
+    ) -> Status | float | None:
         """Interpret a waiter's outcome: the Status, or the seconds left for the CommitStatus call.
 
         That fallback call waits for the peer to be reachable (within the deadline): the stream
@@ -102,19 +83,8 @@ class CommitBase:
         return None if seconds is None else max(0.0, seconds - (time.monotonic() - started))
 
 
-class Commit(CommitBase):
+class Commit(CommitBase[BlockingSession, SyncWaiter]):
     """Blocking commit."""
-
-    def __init__(
-        self,
-        client: GatewayClient,
-        signing_identity: SigningIdentity,
-        signed_request: gateway_pb2.SignedCommitStatusRequest,
-        transaction_id: str,
-        waiter: Any = None,
-    ) -> None:
-        super().__init__(signing_identity, signed_request, transaction_id, waiter)
-        self._client = client
 
     def get_status(self, *, timeout: Timeout = DEFAULT) -> Status:
         """Block until the transaction is committed (or the deadline passes: CommitStatusError)."""
@@ -122,31 +92,17 @@ class Commit(CommitBase):
             return self._known
         fell_back = False
         if self._waiter is not None:
-            seconds, started = resolve(timeout, self._client.deadlines.commit_status), time.monotonic()
+            seconds, started = self._deadline(timeout), time.monotonic()
             outcome = self._listened(self._waiter.wait(seconds), seconds, started)
             if isinstance(outcome, Status):
                 return outcome
             timeout, fell_back = outcome, True
-        return self._status(
-            self._client.commit_status(
-                self._request(), self.transaction_id, timeout, wait_for_ready=fell_back
-            )
-        )
+        client = self._session.client
+        return self._status(client.commit_status(self._request(), self.transaction_id, timeout, fell_back))
 
 
-class AsyncCommit(CommitBase):
+class AsyncCommit(CommitBase[AsyncSession, AsyncWaiter]):
     """asyncio commit."""
-
-    def __init__(
-        self,
-        client: AsyncGatewayClient,
-        signing_identity: SigningIdentity,
-        signed_request: gateway_pb2.SignedCommitStatusRequest,
-        transaction_id: str,
-        waiter: Any = None,
-    ) -> None:
-        super().__init__(signing_identity, signed_request, transaction_id, waiter)
-        self._client = client
 
     async def get_status(self, *, timeout: Timeout = DEFAULT) -> Status:
         """Wait until the transaction is committed (or the deadline passes: CommitStatusError)."""
@@ -154,12 +110,12 @@ class AsyncCommit(CommitBase):
             return self._known
         fell_back = False
         if self._waiter is not None:
-            seconds, started = resolve(timeout, self._client.deadlines.commit_status), time.monotonic()
+            seconds, started = self._deadline(timeout), time.monotonic()
             outcome = self._listened(await self._waiter.wait(seconds), seconds, started)
             if isinstance(outcome, Status):
                 return outcome
             timeout, fell_back = outcome, True
-        response = await self._client.commit_status(
-            self._request(), self.transaction_id, timeout, wait_for_ready=fell_back
+        client = self._session.client
+        return self._status(
+            await client.commit_status(self._request(), self.transaction_id, timeout, fell_back)
         )
-        return self._status(response)

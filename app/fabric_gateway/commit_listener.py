@@ -24,7 +24,8 @@ import contextlib
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -32,12 +33,10 @@ from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import events_pb2, transaction_pb2
 
 from .block_events import FILTERED, build_seek_envelope
-from .commit import Status
+from .client import AsyncGatewayClient, GatewayClient
+from .commit_status import Status
 from .options import ReconnectPolicy
 from .signing_identity import SigningIdentity
-
-if TYPE_CHECKING:
-    from .client import AsyncGatewayClient, GatewayClient
 
 logger = logging.getLogger(__name__)
 
@@ -412,43 +411,29 @@ class AsyncCommitListener(ListenerCore):
         self.down("closed")
 
 
-class CommitListeners:
-    """A gateway's listeners, one per channel, created on the first submit to that channel."""
+L = TypeVar("L", CommitListener, AsyncCommitListener)
 
-    def __init__(
-        self,
-        client: GatewayClient | AsyncGatewayClient,
-        signing_identity: SigningIdentity,
-        reconnect: ReconnectPolicy,
-    ) -> None:
-        self._client = client
-        self._signing_identity = signing_identity
-        self._reconnect = reconnect
-        self._listeners: dict[str, Any] = {}
+
+class CommitListeners(Generic[L]):
+    """A gateway's listeners (all blocking or all asyncio), one per channel, made on its first submit.
+
+    Not part of the transport: a gateway (or several sharing one grpc channel) holds them, and the
+    transactions it makes register their waiters here.
+    """
+
+    def __init__(self, channel: Any, new_listener: Callable[[str], L]) -> None:
+        self.channel = channel  # the grpc channel the streams run on
+        self._new_listener = new_listener
+        self._listeners: dict[str, L] = {}
         self._lock = threading.Lock()
-        # The client whose gateway closes these listeners (a shared set's client has no gateway).
-        self.owner = client
 
-    @property
-    def channel(self) -> Any:
-        """The grpc channel the streams run on."""
-        return self._client.channel
-
-    def _listener(self, channel_name: str, kind: type) -> Any:
+    def listener(self, channel_name: str) -> L:
+        """The listener of a channel, created (idle) on first use."""
         with self._lock:
             listener = self._listeners.get(channel_name)
             if listener is None:
-                listener = kind(self._client, self._signing_identity, channel_name, self._reconnect)
-                self._listeners[channel_name] = listener
+                listener = self._listeners[channel_name] = self._new_listener(channel_name)
             return listener
-
-    def sync(self, channel_name: str) -> CommitListener:
-        """The blocking listener of a channel (a blocking gateway's)."""
-        return self._listener(channel_name, CommitListener)  # type: ignore[no-any-return]
-
-    def asynchronous(self, channel_name: str) -> AsyncCommitListener:
-        """The asyncio listener of a channel (an asyncio gateway's)."""
-        return self._listener(channel_name, AsyncCommitListener)  # type: ignore[no-any-return]
 
     def state(self, channel_name: str) -> str:
         """``idle`` (no submit yet), ``live``, ``reconnecting``, ``disabled: <why>`` or ``closed``."""
@@ -461,10 +446,12 @@ class CommitListeners:
             return "closed"
         return "live" if listener.live else "reconnecting"
 
-    def close(self) -> None:
+    def close(self: CommitListeners[CommitListener]) -> None:
+        """Stop blocking listeners (their threads are joined)."""
         for listener in list(self._listeners.values()):
             listener.close()
 
-    async def aclose(self) -> None:
+    async def aclose(self: CommitListeners[AsyncCommitListener]) -> None:
+        """Stop asyncio listeners (their tasks are awaited)."""
         for listener in list(self._listeners.values()):
             await listener.close()

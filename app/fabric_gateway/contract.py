@@ -1,21 +1,24 @@
-"""A smart contract on a network: build proposals, or evaluate/submit in one call."""
+"""A smart contract on a network: build proposals, or evaluate/submit in one call.
+
+Proposal building is written once (:class:`ContractBase`); the blocking and asyncio contracts hold
+only the convenience methods that wait on the peer.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from fabric_protos.gateway import gateway_pb2
 
-from .commit import Status
+from .commit_status import Status
 from .options import DEFAULT, Timeout
 from .proposal import AsyncProposal, Proposal
 from .proposal_builder import Arg, build_proposed_transaction, qualified_transaction_name
 from .signing_identity import SigningIdentity
 
-if TYPE_CHECKING:
-    from .client import AsyncGatewayClient, GatewayClient
+P = TypeVar("P", Proposal, AsyncProposal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +30,12 @@ class Submitted:
     status: Status
 
 
-class ContractBase:
+class ContractBase(Generic[P]):
     """Names and proposal building shared by the blocking and asyncio contracts."""
 
     def __init__(
         self,
+        new_proposal: Callable[[gateway_pb2.ProposedTransaction, str], P],
         signing_identity: SigningIdentity,
         channel_name: str,
         chaincode_name: str,
@@ -39,21 +43,23 @@ class ContractBase:
     ) -> None:
         if not chaincode_name:
             raise ValueError("chaincode_name: must not be empty")
+        self._proposal = new_proposal
         self._signing_identity = signing_identity
         self.channel_name = channel_name
         self.chaincode_name = chaincode_name
         self.contract_name = contract_name
 
-    def _proposed(
+    def new_proposal(
         self,
         transaction_name: str,
-        args: Sequence[Arg],
-        transient: Mapping[str, Arg] | None,
-        endorsing_organizations: Sequence[str] | None,
-    ) -> gateway_pb2.ProposedTransaction:
+        args: Sequence[Arg] = (),
+        transient: Mapping[str, Arg] | None = None,
+        endorsing_organizations: Sequence[str] | None = None,
+    ) -> P:
+        """An unsigned proposal for the fine-grained (or offline-signing) flow."""
         if isinstance(args, str | bytes):
             raise TypeError("args: pass a sequence of arguments, not a single str/bytes")
-        return build_proposed_transaction(
+        proposed = build_proposed_transaction(
             creator=self._signing_identity.creator,
             channel_name=self.channel_name,
             chaincode_name=self.chaincode_name,
@@ -62,32 +68,11 @@ class ContractBase:
             transient=transient,
             endorsing_organizations=endorsing_organizations or (),
         )
+        return self._proposal(proposed, self.channel_name)
 
 
-class Contract(ContractBase):
+class Contract(ContractBase[Proposal]):
     """Blocking contract."""
-
-    def __init__(
-        self,
-        client: GatewayClient,
-        signing_identity: SigningIdentity,
-        channel_name: str,
-        chaincode_name: str,
-        contract_name: str = "",
-    ) -> None:
-        super().__init__(signing_identity, channel_name, chaincode_name, contract_name)
-        self._client = client
-
-    def new_proposal(
-        self,
-        transaction_name: str,
-        args: Sequence[Arg] = (),
-        transient: Mapping[str, Arg] | None = None,
-        endorsing_organizations: Sequence[str] | None = None,
-    ) -> Proposal:
-        """An unsigned proposal for the fine-grained (or offline-signing) flow."""
-        proposed = self._proposed(transaction_name, args, transient, endorsing_organizations)
-        return Proposal(self._client, self._signing_identity, proposed, self.channel_name)
 
     def evaluate_transaction(
         self,
@@ -109,8 +94,7 @@ class Contract(ContractBase):
         endorsing_organizations: Sequence[str] | None = None,
     ) -> Submitted:
         """Endorse, submit and wait for commit; raises CommitError unless the transaction is VALID."""
-        proposal = self.new_proposal(transaction_name, args, transient, endorsing_organizations)
-        transaction = proposal.endorse()
+        transaction = self.new_proposal(transaction_name, args, transient, endorsing_organizations).endorse()
         status = transaction.submit().get_status().raise_for_status()
         return Submitted(transaction.transaction_id, transaction.result, status)
 
@@ -122,35 +106,12 @@ class Contract(ContractBase):
         endorsing_organizations: Sequence[str] | None = None,
     ) -> bytes:
         """Like :meth:`submit` but returns only the chaincode's payload (as the Go client)."""
-        return self.submit(
-            transaction_name, *args, transient=transient, endorsing_organizations=endorsing_organizations
-        ).result
+        orgs = endorsing_organizations
+        return self.submit(transaction_name, *args, transient=transient, endorsing_organizations=orgs).result
 
 
-class AsyncContract(ContractBase):
+class AsyncContract(ContractBase[AsyncProposal]):
     """asyncio contract."""
-
-    def __init__(
-        self,
-        client: AsyncGatewayClient,
-        signing_identity: SigningIdentity,
-        channel_name: str,
-        chaincode_name: str,
-        contract_name: str = "",
-    ) -> None:
-        super().__init__(signing_identity, channel_name, chaincode_name, contract_name)
-        self._client = client
-
-    def new_proposal(
-        self,
-        transaction_name: str,
-        args: Sequence[Arg] = (),
-        transient: Mapping[str, Arg] | None = None,
-        endorsing_organizations: Sequence[str] | None = None,
-    ) -> AsyncProposal:
-        """An unsigned proposal for the fine-grained (or offline-signing) flow."""
-        proposed = self._proposed(transaction_name, args, transient, endorsing_organizations)
-        return AsyncProposal(self._client, self._signing_identity, proposed, self.channel_name)
 
     async def evaluate_transaction(
         self,
@@ -174,8 +135,7 @@ class AsyncContract(ContractBase):
         """Endorse, submit and wait for commit; raises CommitError unless the transaction is VALID."""
         proposal = self.new_proposal(transaction_name, args, transient, endorsing_organizations)
         transaction = await proposal.endorse()
-        commit = await transaction.submit()
-        status = (await commit.get_status()).raise_for_status()
+        status = (await (await transaction.submit()).get_status()).raise_for_status()
         return Submitted(transaction.transaction_id, transaction.result, status)
 
     async def submit_transaction(
@@ -186,7 +146,8 @@ class AsyncContract(ContractBase):
         endorsing_organizations: Sequence[str] | None = None,
     ) -> bytes:
         """Like :meth:`submit` but returns only the chaincode's payload (as the Go client)."""
+        orgs = endorsing_organizations
         submitted = await self.submit(
-            transaction_name, *args, transient=transient, endorsing_organizations=endorsing_organizations
+            transaction_name, *args, transient=transient, endorsing_organizations=orgs
         )
         return submitted.result

@@ -2,12 +2,14 @@
 
 ``connect`` takes a ``grpc.Channel`` (blocking API), ``connect_async`` a ``grpc.aio.Channel``.
 The caller owns the channel (one channel can serve many identities): closing a gateway does
-not close it.
+not close it. :class:`GatewayBase` holds everything a gateway does, once; :class:`Gateway` and
+:class:`AsyncGateway` add only ``close`` (which waits for the commit listeners to stop).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -15,19 +17,31 @@ from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_pb2
 
 from . import hashing
-from .block_events import FULL, AsyncBlockEventsRequest, BlockEventsRequest
-from .chaincode_events import AsyncChaincodeEventsRequest, ChaincodeEventsRequest
+from .block_events import FULL, BlockEventsRequest
+from .chaincode_events import ChaincodeEventsRequest
 from .client import AsyncGatewayClient, GatewayClient
 from .commit import AsyncCommit, Commit
-from .commit_listener import CommitListeners
+from .commit_listener import AsyncCommitListener, CommitListener, CommitListeners
+from .contract import AsyncContract, Contract
+from .event_stream import AsyncEventIterator, EventIterator
+from .events import ChaincodeEvent
+from .flavors import Flavor, bind
 from .identity import Identity
-from .network import AsyncNetwork, Network
+from .network import Network
 from .options import Deadlines, ReconnectPolicy
 from .proposal import AsyncProposal, Proposal
+from .session import ClientT, ListenerT, Session
 from .signing import Sign
 from .signing_identity import SigningIdentity
 from .transaction import AsyncTransaction, Transaction
 from .transaction_parser import channel_header
+
+C = TypeVar("C")  # contract
+P = TypeVar("P")  # proposal
+T = TypeVar("T")  # transaction
+M = TypeVar("M")  # commit
+E = TypeVar("E")  # chaincode events iterator
+B = TypeVar("B")  # block events iterator
 
 
 def _signing_identity(
@@ -53,104 +67,85 @@ def _check_signature(signature: bytes) -> bytes:
     return bytes(signature)
 
 
-class GatewayBase:
-    """Offline-signing message handling shared by the blocking and asyncio gateways."""
+class GatewayBase(Generic[C, P, T, M, E, B]):
+    """One identity's gateway connection: networks and offline-signed requests, for both flavours."""
 
-    def __init__(
-        self, signing_identity: SigningIdentity, deadlines: Deadlines, reconnect: ReconnectPolicy
-    ) -> None:
-        self._signing_identity = signing_identity
-        self.deadlines = deadlines
-        self.reconnect = reconnect
+    def __init__(self, flavor: Flavor[C, P, T, M, E, B], owns_listeners: bool) -> None:
+        self._flavor = flavor
+        self._session = flavor.session
+        self._owns_listeners = owns_listeners
+        self.deadlines: Deadlines = flavor.session.client.deadlines
+        self.reconnect: ReconnectPolicy = flavor.session.reconnect
 
     @property
     def identity(self) -> Identity:
-        return self._signing_identity.identity
+        return self._session.signing_identity.identity
 
     def commit_listener_state(self, channel_name: str) -> str:
         """How submits on a channel learn their commit status: ``idle``, ``live``, ``reconnecting``,
         ``disabled: <why>`` (CommitStatus calls), ``closed``, or ``off`` (connected without it)."""
-        listeners = self._client.commit_listeners  # type: ignore[attr-defined]
+        listeners = self._session.listeners
         return listeners.state(channel_name) if listeners is not None else "off"
 
-    def _signed_proposal(self, data: bytes, signature: bytes) -> tuple[gateway_pb2.ProposedTransaction, str]:
-        proposed = _parse(gateway_pb2.ProposedTransaction, data, "proposal bytes")
+    def get_network(self, channel_name: str) -> Network[C, E, B]:
+        return Network(self._flavor, channel_name)
+
+    def new_signed_proposal(self, proposal_bytes: bytes, signature: bytes) -> P:
+        proposed = _parse(gateway_pb2.ProposedTransaction, proposal_bytes, "proposal bytes")
         proposed.proposal.signature = _check_signature(signature)
         proposal = proposal_pb2.Proposal.FromString(proposed.proposal.proposal_bytes)
         header = common_pb2.Header.FromString(proposal.header)
         channel = common_pb2.ChannelHeader.FromString(header.channel_header).channel_id
-        return proposed, channel
+        return self._flavor.proposal(proposed, channel)
 
-    def _signed_transaction(
-        self, data: bytes, signature: bytes
-    ) -> tuple[gateway_pb2.PreparedTransaction, str]:
-        prepared = _parse(gateway_pb2.PreparedTransaction, data, "transaction bytes")
+    def new_signed_transaction(self, transaction_bytes: bytes, signature: bytes) -> T:
+        prepared = _parse(gateway_pb2.PreparedTransaction, transaction_bytes, "transaction bytes")
         prepared.envelope.signature = _check_signature(signature)
-        return prepared, channel_header(prepared.envelope).channel_id
+        return self._flavor.transaction(prepared, channel_header(prepared.envelope).channel_id)
 
-    def _signed_commit(
-        self, data: bytes, signature: bytes
-    ) -> tuple[gateway_pb2.SignedCommitStatusRequest, str]:
-        signed = _parse(gateway_pb2.SignedCommitStatusRequest, data, "commit bytes")
+    def new_signed_commit(self, commit_bytes: bytes, signature: bytes) -> M:
+        signed = _parse(gateway_pb2.SignedCommitStatusRequest, commit_bytes, "commit bytes")
         signed.signature = _check_signature(signature)
         request = gateway_pb2.CommitStatusRequest.FromString(signed.request)
-        return signed, request.transaction_id
-
-    def _signed_events(self, data: bytes, signature: bytes) -> gateway_pb2.SignedChaincodeEventsRequest:
-        signed = _parse(gateway_pb2.SignedChaincodeEventsRequest, data, "chaincode events request bytes")
-        signed.signature = _check_signature(signature)
-        return signed
-
-    def _signed_envelope(self, data: bytes, signature: bytes) -> common_pb2.Envelope:
-        envelope = _parse(common_pb2.Envelope, data, "block events request bytes")
-        envelope.signature = _check_signature(signature)
-        return envelope
-
-
-class Gateway(GatewayBase):
-    """Blocking gateway connection for one identity."""
-
-    def __init__(
-        self,
-        client: GatewayClient,
-        signing_identity: SigningIdentity,
-        deadlines: Deadlines,
-        reconnect: ReconnectPolicy,
-    ) -> None:
-        super().__init__(signing_identity, deadlines, reconnect)
-        self._client = client
-
-    def get_network(self, channel_name: str) -> Network:
-        return Network(self._client, self._signing_identity, channel_name, self.reconnect)
-
-    def new_signed_proposal(self, proposal_bytes: bytes, signature: bytes) -> Proposal:
-        proposed, channel = self._signed_proposal(proposal_bytes, signature)
-        return Proposal(self._client, self._signing_identity, proposed, channel)
-
-    def new_signed_transaction(self, transaction_bytes: bytes, signature: bytes) -> Transaction:
-        prepared, channel = self._signed_transaction(transaction_bytes, signature)
-        return Transaction(self._client, self._signing_identity, prepared, channel)
-
-    def new_signed_commit(self, commit_bytes: bytes, signature: bytes) -> Commit:
-        signed, tx_id = self._signed_commit(commit_bytes, signature)
-        return Commit(self._client, self._signing_identity, signed, tx_id)
+        return self._flavor.commit(signed, request.transaction_id)
 
     def new_signed_chaincode_events_request(
         self, request_bytes: bytes, signature: bytes
-    ) -> ChaincodeEventsRequest:
-        signed = self._signed_events(request_bytes, signature)
-        return ChaincodeEventsRequest(self._client, self._signing_identity, signed, self.reconnect)
+    ) -> ChaincodeEventsRequest[E]:
+        signed = _parse(
+            gateway_pb2.SignedChaincodeEventsRequest, request_bytes, "chaincode events request bytes"
+        )
+        signed.signature = _check_signature(signature)
+        session = self._session
+        return ChaincodeEventsRequest(
+            session.client, session.signing_identity, signed, session.reconnect, self._flavor.chaincode_events
+        )
 
     def new_signed_block_events_request(
         self, request_bytes: bytes, signature: bytes, kind: str = FULL
-    ) -> BlockEventsRequest:
-        envelope = self._signed_envelope(request_bytes, signature)
-        return BlockEventsRequest(self._client, self._signing_identity, envelope, kind, self.reconnect)
+    ) -> BlockEventsRequest[B]:
+        envelope = _parse(common_pb2.Envelope, request_bytes, "block events request bytes")
+        envelope.signature = _check_signature(signature)
+        session = self._session
+        return BlockEventsRequest(
+            session.client,
+            session.signing_identity,
+            envelope,
+            kind,
+            session.reconnect,
+            self._flavor.block_events,
+        )
+
+
+class Gateway(
+    GatewayBase[Contract, Proposal, Transaction, Commit, EventIterator[ChaincodeEvent], EventIterator[Any]]
+):
+    """Blocking gateway connection for one identity."""
 
     def close(self) -> None:
         """Stop this gateway's own commit listeners (not shared ones); the grpc channel stays open."""
-        listeners = self._client.commit_listeners
-        if listeners is not None and listeners.owner is self._client:
+        listeners = self._session.listeners
+        if listeners is not None and self._owns_listeners:
             listeners.close()
 
     def __enter__(self) -> Gateway:
@@ -160,50 +155,22 @@ class Gateway(GatewayBase):
         self.close()
 
 
-class AsyncGateway(GatewayBase):
+class AsyncGateway(
+    GatewayBase[
+        AsyncContract,
+        AsyncProposal,
+        AsyncTransaction,
+        AsyncCommit,
+        AsyncEventIterator[ChaincodeEvent],
+        AsyncEventIterator[Any],
+    ]
+):
     """asyncio gateway connection for one identity."""
-
-    def __init__(
-        self,
-        client: AsyncGatewayClient,
-        signing_identity: SigningIdentity,
-        deadlines: Deadlines,
-        reconnect: ReconnectPolicy,
-    ) -> None:
-        super().__init__(signing_identity, deadlines, reconnect)
-        self._client = client
-
-    def get_network(self, channel_name: str) -> AsyncNetwork:
-        return AsyncNetwork(self._client, self._signing_identity, channel_name, self.reconnect)
-
-    def new_signed_proposal(self, proposal_bytes: bytes, signature: bytes) -> AsyncProposal:
-        proposed, channel = self._signed_proposal(proposal_bytes, signature)
-        return AsyncProposal(self._client, self._signing_identity, proposed, channel)
-
-    def new_signed_transaction(self, transaction_bytes: bytes, signature: bytes) -> AsyncTransaction:
-        prepared, channel = self._signed_transaction(transaction_bytes, signature)
-        return AsyncTransaction(self._client, self._signing_identity, prepared, channel)
-
-    def new_signed_commit(self, commit_bytes: bytes, signature: bytes) -> AsyncCommit:
-        signed, tx_id = self._signed_commit(commit_bytes, signature)
-        return AsyncCommit(self._client, self._signing_identity, signed, tx_id)
-
-    def new_signed_chaincode_events_request(
-        self, request_bytes: bytes, signature: bytes
-    ) -> AsyncChaincodeEventsRequest:
-        signed = self._signed_events(request_bytes, signature)
-        return AsyncChaincodeEventsRequest(self._client, self._signing_identity, signed, self.reconnect)
-
-    def new_signed_block_events_request(
-        self, request_bytes: bytes, signature: bytes, kind: str = FULL
-    ) -> AsyncBlockEventsRequest:
-        envelope = self._signed_envelope(request_bytes, signature)
-        return AsyncBlockEventsRequest(self._client, self._signing_identity, envelope, kind, self.reconnect)
 
     async def close(self) -> None:
         """Stop this gateway's own commit listeners (not shared ones); the grpc channel stays open."""
-        listeners = self._client.commit_listeners
-        if listeners is not None and listeners.owner is self._client:
+        listeners = self._session.listeners
+        if listeners is not None and self._owns_listeners:
             await listeners.aclose()
 
     async def __aenter__(self) -> AsyncGateway:
@@ -221,7 +188,7 @@ def connect(
     hash: hashing.HashFunction | None = None,
     deadlines: Deadlines | None = None,
     reconnect: ReconnectPolicy | None = None,
-    commit_listener: bool | CommitListeners = True,
+    commit_listener: bool | CommitListeners[CommitListener] = True,
 ) -> Gateway:
     """A blocking gateway. ``signer=None`` allows only offline signing; ``hash`` defaults to the
     signer's ``preferred_hash`` (SHA-256 for P-256, none for Ed25519) or SHA-256.
@@ -231,12 +198,12 @@ def connect(
     off, every submit asks the CommitStatus call, as the official clients do. Pass the result of
     :func:`new_commit_listeners` to share one stream among many identities' gateways on the same
     grpc channel (an API server with many users); its owner closes it."""
-    deadlines = deadlines or Deadlines()
-    reconnect = reconnect or ReconnectPolicy()
-    client = GatewayClient(channel, deadlines)
-    signing_identity = _signing_identity(identity, signer, hash)
-    client.commit_listeners = _listeners(commit_listener, client, signing_identity, reconnect)
-    return Gateway(client, signing_identity, deadlines, reconnect)
+    client = GatewayClient(channel, deadlines or Deadlines())
+    session = _session(
+        client, _signing_identity(identity, signer, hash), reconnect, commit_listener, CommitListener
+    )
+    flavor = bind(session, Contract, Proposal, Transaction, Commit, EventIterator, EventIterator)
+    return Gateway(flavor, owns_listeners=commit_listener is True)
 
 
 def connect_async(
@@ -247,28 +214,52 @@ def connect_async(
     hash: hashing.HashFunction | None = None,
     deadlines: Deadlines | None = None,
     reconnect: ReconnectPolicy | None = None,
-    commit_listener: bool | CommitListeners = True,
+    commit_listener: bool | CommitListeners[AsyncCommitListener] = True,
 ) -> AsyncGateway:
     """An asyncio gateway over a ``grpc.aio`` channel (same options as :func:`connect`)."""
-    deadlines = deadlines or Deadlines()
-    reconnect = reconnect or ReconnectPolicy()
-    client = AsyncGatewayClient(channel, deadlines)
+    client = AsyncGatewayClient(channel, deadlines or Deadlines())
     signing_identity = _signing_identity(identity, signer, hash)
-    client.commit_listeners = _listeners(commit_listener, client, signing_identity, reconnect)
-    return AsyncGateway(client, signing_identity, deadlines, reconnect)
+    session = _session(client, signing_identity, reconnect, commit_listener, AsyncCommitListener)
+    flavor = bind(
+        session,
+        AsyncContract,
+        AsyncProposal,
+        AsyncTransaction,
+        AsyncCommit,
+        AsyncEventIterator,
+        AsyncEventIterator,
+    )
+    return AsyncGateway(flavor, owns_listeners=commit_listener is True)
 
 
-def _listeners(
-    choice: bool | CommitListeners,
-    client: GatewayClient | AsyncGatewayClient,
+def _session(
+    client: ClientT,
     signing_identity: SigningIdentity,
-    reconnect: ReconnectPolicy,
-) -> CommitListeners | None:
+    reconnect: ReconnectPolicy | None,
+    choice: bool | CommitListeners[ListenerT],
+    new_listener: Callable[[ClientT, SigningIdentity, str, ReconnectPolicy], ListenerT],
+) -> Session[ClientT, ListenerT]:
+    reconnect = reconnect or ReconnectPolicy()
+    listeners: CommitListeners[ListenerT] | None = None
     if isinstance(choice, CommitListeners):
         if choice.channel is not client.channel:
             raise ValueError("commit_listener: shared listeners must be built on the same grpc channel")
-        return choice
-    return CommitListeners(client, signing_identity, reconnect) if choice else None
+        listeners = choice
+    elif choice:
+        listeners = _new_listeners(client, signing_identity, reconnect, new_listener)
+    return Session(client, signing_identity, reconnect, listeners)
+
+
+def _new_listeners(
+    client: ClientT,
+    signing_identity: SigningIdentity,
+    reconnect: ReconnectPolicy,
+    new_listener: Callable[[ClientT, SigningIdentity, str, ReconnectPolicy], ListenerT],
+) -> CommitListeners[ListenerT]:
+    def listener(channel_name: str) -> ListenerT:
+        return new_listener(client, signing_identity, channel_name, reconnect)
+
+    return CommitListeners(client.channel, listener)
 
 
 def new_commit_listeners(
@@ -278,17 +269,16 @@ def new_commit_listeners(
     *,
     hash: hashing.HashFunction | None = None,
     reconnect: ReconnectPolicy | None = None,
-) -> CommitListeners:
+) -> CommitListeners[Any]:
     """Commit listeners to share among gateways on ``channel`` (pass as ``commit_listener=``).
 
     ``identity`` signs the block-event requests (any channel member may read filtered blocks: they
-    hold transaction ids and validation codes only). Close with ``close()`` / ``await aclose()``."""
-    client: GatewayClient | AsyncGatewayClient
-    if isinstance(channel, grpc.aio.Channel):
-        client = AsyncGatewayClient(channel, Deadlines())
-    else:
-        client = GatewayClient(channel, Deadlines())
+    hold transaction ids and validation codes only). Close with ``close()`` (blocking channel) or
+    ``await aclose()`` (``grpc.aio`` channel)."""
     signing_identity = _signing_identity(identity, signer, hash)
-    listeners = CommitListeners(client, signing_identity, reconnect or ReconnectPolicy())
-    client.commit_listeners = listeners
-    return listeners
+    reconnect = reconnect or ReconnectPolicy()
+    if isinstance(channel, grpc.aio.Channel):
+        return _new_listeners(
+            AsyncGatewayClient(channel, Deadlines()), signing_identity, reconnect, AsyncCommitListener
+        )
+    return _new_listeners(GatewayClient(channel, Deadlines()), signing_identity, reconnect, CommitListener)

@@ -1,74 +1,39 @@
-"""A channel: its contracts, its chaincode events and its block events."""
+"""A channel: its contracts, its chaincode events and its block events.
+
+Written once for both flavours (a network does no I/O): the contracts and event iterators it hands
+out are the blocking or asyncio kind of the gateway it came from.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
-from .block_events import (
-    FILTERED,
-    FULL,
-    WITH_PRIVATE_DATA,
-    AsyncBlockEventsRequest,
-    BlockEventsRequest,
-    build_seek_envelope,
-)
-from .chaincode_events import (
-    AsyncChaincodeEventsRequest,
-    ChaincodeEventsRequest,
-    build_chaincode_events_request,
-    resolve_start,
-)
-from .contract import AsyncContract, Contract
-from .event_stream import AsyncEventIterator, EventIterator
+from .block_events import FILTERED, FULL, WITH_PRIVATE_DATA, BlockEventsRequest, build_seek_envelope
+from .chaincode_events import ChaincodeEventsRequest, build_chaincode_events_request, resolve_start
+from .checkpointer import Checkpoint
+from .contract import AsyncContract
+from .event_stream import AsyncEventIterator
 from .events import ChaincodeEvent
-from .options import DEFAULT, ReconnectPolicy, Timeout
-from .signing_identity import SigningIdentity
+from .flavors import Flavor
+from .options import DEFAULT, Timeout
 
-if TYPE_CHECKING:
-    from .checkpointer import Checkpoint
-    from .client import AsyncGatewayClient, GatewayClient
+C = TypeVar("C")  # contract
+E = TypeVar("E")  # chaincode events iterator
+B = TypeVar("B")  # block events iterator
 
 
-class NetworkBase:
-    """Request building shared by the blocking and asyncio networks."""
+class Network(Generic[C, E, B]):
+    """A channel seen by one gateway."""
 
-    def __init__(self, signing_identity: SigningIdentity, name: str, reconnect: ReconnectPolicy) -> None:
+    def __init__(self, flavor: Flavor[C, Any, Any, Any, E, B], name: str) -> None:
         if not name:
             raise ValueError("channel name: must not be empty")
-        self._signing_identity = signing_identity
+        self._flavor = flavor
+        self._session = flavor.session
         self.name = name
-        self._reconnect = reconnect
 
-    def _events_request(
-        self, chaincode_name: str, start_block: int | None, checkpoint: Checkpoint | None, after: str
-    ) -> Any:
-        block, tx = resolve_start(start_block, after, checkpoint)
-        return build_chaincode_events_request(
-            creator=self._signing_identity.creator,
-            channel_name=self.name,
-            chaincode_name=chaincode_name,
-            start_block=block,
-            after_transaction_id=tx,
-        )
-
-    def _seek_envelope(self, start_block: int | None, checkpoint: Checkpoint | None) -> Any:
-        block, _ = resolve_start(start_block, "", checkpoint)
-        return build_seek_envelope(
-            creator=self._signing_identity.creator, channel_name=self.name, start_block=block
-        )
-
-
-class Network(NetworkBase):
-    """Blocking network."""
-
-    def __init__(
-        self, client: GatewayClient, signing_identity: SigningIdentity, name: str, reconnect: ReconnectPolicy
-    ) -> None:
-        super().__init__(signing_identity, name, reconnect)
-        self._client = client
-
-    def get_contract(self, chaincode_name: str, contract_name: str = "") -> Contract:
-        return Contract(self._client, self._signing_identity, self.name, chaincode_name, contract_name)
+    def get_contract(self, chaincode_name: str, contract_name: str = "") -> C:
+        return self._flavor.contract(self.name, chaincode_name, contract_name)
 
     def new_chaincode_events_request(
         self,
@@ -77,10 +42,20 @@ class Network(NetworkBase):
         start_block: int | None = None,
         checkpoint: Checkpoint | None = None,
         after_transaction_id: str = "",
-    ) -> ChaincodeEventsRequest:
+    ) -> ChaincodeEventsRequest[E]:
         """An unsigned request (for offline signing, or to call ``get_events`` later)."""
-        signed = self._events_request(chaincode_name, start_block, checkpoint, after_transaction_id)
-        return ChaincodeEventsRequest(self._client, self._signing_identity, signed, self._reconnect)
+        block, tx = resolve_start(start_block, after_transaction_id, checkpoint)
+        session = self._session
+        signed = build_chaincode_events_request(
+            creator=session.signing_identity.creator,
+            channel_name=self.name,
+            chaincode_name=chaincode_name,
+            start_block=block,
+            after_transaction_id=tx,
+        )
+        return ChaincodeEventsRequest(
+            session.client, session.signing_identity, signed, session.reconnect, self._flavor.chaincode_events
+        )
 
     def chaincode_events(
         self,
@@ -90,7 +65,7 @@ class Network(NetworkBase):
         checkpoint: Checkpoint | None = None,
         after_transaction_id: str = "",
         timeout: Timeout = DEFAULT,
-    ) -> EventIterator[ChaincodeEvent]:
+    ) -> E:
         """Listen to a chaincode's events (from the next block unless a start or checkpoint is given)."""
         request = self.new_chaincode_events_request(
             chaincode_name,
@@ -102,10 +77,21 @@ class Network(NetworkBase):
 
     def new_block_events_request(
         self, *, kind: str = FULL, start_block: int | None = None, checkpoint: Checkpoint | None = None
-    ) -> BlockEventsRequest:
+    ) -> BlockEventsRequest[B]:
         """An unsigned Deliver request; ``kind`` is FULL, FILTERED or WITH_PRIVATE_DATA."""
-        envelope = self._seek_envelope(start_block, checkpoint)
-        return BlockEventsRequest(self._client, self._signing_identity, envelope, kind, self._reconnect)
+        block, _ = resolve_start(start_block, "", checkpoint)
+        session = self._session
+        envelope = build_seek_envelope(
+            creator=session.signing_identity.creator, channel_name=self.name, start_block=block
+        )
+        return BlockEventsRequest(
+            session.client,
+            session.signing_identity,
+            envelope,
+            kind,
+            session.reconnect,
+            self._flavor.block_events,
+        )
 
     def block_events(
         self,
@@ -113,7 +99,7 @@ class Network(NetworkBase):
         start_block: int | None = None,
         checkpoint: Checkpoint | None = None,
         timeout: Timeout = DEFAULT,
-    ) -> EventIterator[Any]:
+    ) -> B:
         """Full blocks (``common.Block``)."""
         request = self.new_block_events_request(kind=FULL, start_block=start_block, checkpoint=checkpoint)
         return request.get_events(timeout=timeout)
@@ -124,7 +110,7 @@ class Network(NetworkBase):
         start_block: int | None = None,
         checkpoint: Checkpoint | None = None,
         timeout: Timeout = DEFAULT,
-    ) -> EventIterator[Any]:
+    ) -> B:
         """Filtered blocks (``peer.FilteredBlock``: tx ids, validation codes, event names)."""
         request = self.new_block_events_request(kind=FILTERED, start_block=start_block, checkpoint=checkpoint)
         return request.get_events(timeout=timeout)
@@ -135,7 +121,7 @@ class Network(NetworkBase):
         start_block: int | None = None,
         checkpoint: Checkpoint | None = None,
         timeout: Timeout = DEFAULT,
-    ) -> EventIterator[Any]:
+    ) -> B:
         """Blocks with the private data this client's org may read (``peer.BlockAndPrivateData``)."""
         request = self.new_block_events_request(
             kind=WITH_PRIVATE_DATA, start_block=start_block, checkpoint=checkpoint
@@ -143,84 +129,5 @@ class Network(NetworkBase):
         return request.get_events(timeout=timeout)
 
 
-class AsyncNetwork(NetworkBase):
-    """asyncio network."""
-
-    def __init__(
-        self,
-        client: AsyncGatewayClient,
-        signing_identity: SigningIdentity,
-        name: str,
-        reconnect: ReconnectPolicy,
-    ) -> None:
-        super().__init__(signing_identity, name, reconnect)
-        self._client = client
-
-    def get_contract(self, chaincode_name: str, contract_name: str = "") -> AsyncContract:
-        return AsyncContract(self._client, self._signing_identity, self.name, chaincode_name, contract_name)
-
-    def new_chaincode_events_request(
-        self,
-        chaincode_name: str,
-        *,
-        start_block: int | None = None,
-        checkpoint: Checkpoint | None = None,
-        after_transaction_id: str = "",
-    ) -> AsyncChaincodeEventsRequest:
-        signed = self._events_request(chaincode_name, start_block, checkpoint, after_transaction_id)
-        return AsyncChaincodeEventsRequest(self._client, self._signing_identity, signed, self._reconnect)
-
-    def chaincode_events(
-        self,
-        chaincode_name: str,
-        *,
-        start_block: int | None = None,
-        checkpoint: Checkpoint | None = None,
-        after_transaction_id: str = "",
-        timeout: Timeout = DEFAULT,
-    ) -> AsyncEventIterator[ChaincodeEvent]:
-        request = self.new_chaincode_events_request(
-            chaincode_name,
-            start_block=start_block,
-            checkpoint=checkpoint,
-            after_transaction_id=after_transaction_id,
-        )
-        return request.get_events(timeout=timeout)
-
-    def new_block_events_request(
-        self, *, kind: str = FULL, start_block: int | None = None, checkpoint: Checkpoint | None = None
-    ) -> AsyncBlockEventsRequest:
-        envelope = self._seek_envelope(start_block, checkpoint)
-        return AsyncBlockEventsRequest(self._client, self._signing_identity, envelope, kind, self._reconnect)
-
-    def block_events(
-        self,
-        *,
-        start_block: int | None = None,
-        checkpoint: Checkpoint | None = None,
-        timeout: Timeout = DEFAULT,
-    ) -> AsyncEventIterator[Any]:
-        request = self.new_block_events_request(kind=FULL, start_block=start_block, checkpoint=checkpoint)
-        return request.get_events(timeout=timeout)
-
-    def filtered_block_events(
-        self,
-        *,
-        start_block: int | None = None,
-        checkpoint: Checkpoint | None = None,
-        timeout: Timeout = DEFAULT,
-    ) -> AsyncEventIterator[Any]:
-        request = self.new_block_events_request(kind=FILTERED, start_block=start_block, checkpoint=checkpoint)
-        return request.get_events(timeout=timeout)
-
-    def block_and_private_data_events(
-        self,
-        *,
-        start_block: int | None = None,
-        checkpoint: Checkpoint | None = None,
-        timeout: Timeout = DEFAULT,
-    ) -> AsyncEventIterator[Any]:
-        request = self.new_block_events_request(
-            kind=WITH_PRIVATE_DATA, start_block=start_block, checkpoint=checkpoint
-        )
-        return request.get_events(timeout=timeout)
+# The network an asyncio gateway hands out (its contracts and iterators are awaited).
+AsyncNetwork = Network[AsyncContract, AsyncEventIterator[ChaincodeEvent], AsyncEventIterator[Any]]

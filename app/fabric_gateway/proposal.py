@@ -1,40 +1,36 @@
 """A transaction proposal: evaluate it (query) or endorse it into a :class:`Transaction`.
 
-The proposal's signature covers ``proposal_bytes``; for offline signing take :meth:`digest`,
-sign it elsewhere and rebuild with ``Gateway.new_signed_proposal(proposal.bytes(), signature)``.
+The proposal's signature covers ``proposal_bytes``; for offline signing take
+:meth:`ProposalBase.digest`, sign it elsewhere and rebuild with
+``Gateway.new_signed_proposal(proposal.bytes(), signature)``. The blocking and asyncio proposals
+differ only in :meth:`evaluate` and :meth:`endorse`, the methods that call the peer.
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING
+from typing import Any, Generic, TypeVar
 
 from fabric_protos.gateway import gateway_pb2
 
 from .options import DEFAULT, Timeout
-from .signing_identity import SigningIdentity
+from .session import AsyncSession, BlockingSession, Session
 from .transaction import AsyncTransaction, Transaction
 
-if TYPE_CHECKING:
-    from .client import AsyncGatewayClient, GatewayClient
+S = TypeVar("S", bound=Session[Any, Any])
 
 
-class ProposalBase:
+class ProposalBase(Generic[S]):
     """Message state and signing shared by the blocking and asyncio proposals."""
 
-    def __init__(
-        self,
-        signing_identity: SigningIdentity,
-        proposed: gateway_pb2.ProposedTransaction,
-        channel_name: str,
-    ) -> None:
-        self._signing_identity = signing_identity
+    def __init__(self, session: S, proposed: gateway_pb2.ProposedTransaction, channel_name: str) -> None:
+        self._session = session
         self._proposed = proposed
         self.channel_name = channel_name
 
     @property
     def transaction_id(self) -> str:
-        return self._proposed.transaction_id
+        return str(self._proposed.transaction_id)
 
     @property
     def endorsing_organizations(self) -> list[str]:
@@ -42,37 +38,35 @@ class ProposalBase:
 
     def bytes(self) -> builtins.bytes:
         """Serialized ``gateway.ProposedTransaction`` (carries the signature once set)."""
-        return self._proposed.SerializeToString()
+        return bytes(self._proposed.SerializeToString())
 
     def digest(self) -> builtins.bytes:
         """What must be signed: the hash of the proposal bytes."""
-        return self._signing_identity.digest(self._proposed.proposal.proposal_bytes)
+        return self._session.signing_identity.digest(self._proposed.proposal.proposal_bytes)
 
     @property
     def signature(self) -> builtins.bytes:
-        return self._proposed.proposal.signature
+        return bytes(self._proposed.proposal.signature)
 
-    def _ensure_signed(self) -> None:
-        if not self._proposed.proposal.signature:
-            self._proposed.proposal.signature = self._signing_identity.sign(
-                self._proposed.proposal.proposal_bytes
-            )
+    def _signed(self) -> Any:
+        proposal = self._proposed.proposal
+        if not proposal.signature:
+            proposal.signature = self._session.signing_identity.sign(proposal.proposal_bytes)
+        return proposal
 
     def _evaluate_request(self) -> gateway_pb2.EvaluateRequest:
-        self._ensure_signed()
         return gateway_pb2.EvaluateRequest(
             transaction_id=self.transaction_id,
             channel_id=self.channel_name,
-            proposed_transaction=self._proposed.proposal,
+            proposed_transaction=self._signed(),
             target_organizations=self._proposed.endorsing_organizations,
         )
 
     def _endorse_request(self) -> gateway_pb2.EndorseRequest:
-        self._ensure_signed()
         return gateway_pb2.EndorseRequest(
             transaction_id=self.transaction_id,
             channel_id=self.channel_name,
-            proposed_transaction=self._proposed.proposal,
+            proposed_transaction=self._signed(),
             endorsing_organizations=self._proposed.endorsing_organizations,
         )
 
@@ -82,51 +76,29 @@ class ProposalBase:
         )
 
 
-class Proposal(ProposalBase):
+class Proposal(ProposalBase[BlockingSession]):
     """Blocking proposal."""
-
-    def __init__(
-        self,
-        client: GatewayClient,
-        signing_identity: SigningIdentity,
-        proposed: gateway_pb2.ProposedTransaction,
-        channel_name: str,
-    ) -> None:
-        super().__init__(signing_identity, proposed, channel_name)
-        self._client = client
 
     def evaluate(self, *, timeout: Timeout = DEFAULT) -> builtins.bytes:
         """Run the transaction on one peer without ordering it; returns the chaincode's payload."""
-        response = self._client.evaluate(self._evaluate_request(), timeout)
-        return response.result.payload
+        response = self._session.client.evaluate(self._evaluate_request(), timeout)
+        return bytes(response.result.payload)
 
     def endorse(self, *, timeout: Timeout = DEFAULT) -> Transaction:
         """Collect the endorsements the policy needs; returns the transaction ready to submit."""
-        response = self._client.endorse(self._endorse_request(), timeout)
-        return Transaction(self._client, self._signing_identity, self._prepared(response), self.channel_name)
+        response = self._session.client.endorse(self._endorse_request(), timeout)
+        return Transaction(self._session, self._prepared(response), self.channel_name)
 
 
-class AsyncProposal(ProposalBase):
+class AsyncProposal(ProposalBase[AsyncSession]):
     """asyncio proposal."""
-
-    def __init__(
-        self,
-        client: AsyncGatewayClient,
-        signing_identity: SigningIdentity,
-        proposed: gateway_pb2.ProposedTransaction,
-        channel_name: str,
-    ) -> None:
-        super().__init__(signing_identity, proposed, channel_name)
-        self._client = client
 
     async def evaluate(self, *, timeout: Timeout = DEFAULT) -> builtins.bytes:
         """Run the transaction on one peer without ordering it; returns the chaincode's payload."""
-        response = await self._client.evaluate(self._evaluate_request(), timeout)
-        return response.result.payload
+        response = await self._session.client.evaluate(self._evaluate_request(), timeout)
+        return bytes(response.result.payload)
 
     async def endorse(self, *, timeout: Timeout = DEFAULT) -> AsyncTransaction:
         """Collect the endorsements the policy needs; returns the transaction ready to submit."""
-        response = await self._client.endorse(self._endorse_request(), timeout)
-        return AsyncTransaction(
-            self._client, self._signing_identity, self._prepared(response), self.channel_name
-        )
+        response = await self._session.client.endorse(self._endorse_request(), timeout)
+        return AsyncTransaction(self._session, self._prepared(response), self.channel_name)

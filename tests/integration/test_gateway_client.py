@@ -289,7 +289,7 @@ def test_lost_stream_falls_back_to_the_commit_status_call(net: FabricNetworkInfo
     client = Client(net, "BankAMSP", "loan1")
     try:
         client.contract.submit("put", key("warm"), "v")
-        listener = client.gateway._client.commit_listeners.sync(net.channel)  # type: ignore[union-attr]
+        listener = client.gateway._session.listeners.listener(net.channel)  # type: ignore[union-attr]
         answered = []
         for _ in range(3):  # the block is cut 250 ms after the submit: the cancel all but always wins
             commit = client.contract.new_proposal("put", [key("lost"), "v"]).endorse().submit()

@@ -148,7 +148,7 @@ def test_failed_submit_leaves_no_waiter_and_close_stops_the_thread(
 
     contract = gateway.get_network("vehicles").get_contract("mortgage")
     contract.submit("Put", "k")
-    listener = gateway._client.commit_listeners.sync("vehicles")  # type: ignore[union-attr]
+    listener = gateway._session.listeners.listener("vehicles")  # type: ignore[union-attr]
     fake.service.behaviour.submit_error = Refused(grpc.StatusCode.UNAVAILABLE, "no orderer")
     with pytest.raises(Exception, match="no orderer"):
         contract.submit("Put", "k2")
@@ -246,7 +246,7 @@ def test_listeners_shared_among_identities(fake: FakeServer, credentials, tmp_pa
 def test_uncollected_waiter_of_a_lost_transaction_is_let_go(gateway: Gateway, fake: FakeServer) -> None:
     contract = gateway.get_network("vehicles").get_contract("mortgage")
     contract.submit("Put", "warm-up")
-    listener = gateway._client.commit_listeners.sync("vehicles")  # type: ignore[union-attr]
+    listener = gateway._session.listeners.listener("vehicles")  # type: ignore[union-attr]
     listener.max_waiter_age = 0.2
     fake.service.behaviour.commit_hang = True  # the orderer "loses" this one
     lost = contract.new_proposal("Put", ["lost"]).endorse().submit()
