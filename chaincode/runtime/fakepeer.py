@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -38,7 +38,7 @@ from .stubbase import VALIDATION_PARAMETER
 from .testing import MemoryLedger, TestIdentity
 
 logger = logging.getLogger(__name__)
-Msg = shim.ChaincodeMessage
+Msg: TypeAlias = shim.ChaincodeMessage  # protobuf messages are typed Any
 
 
 def build_signed_proposal(
@@ -320,12 +320,14 @@ class FakePeer:
         else:
             tx.cursors.pop(iter_id, None)
         rows = [kv_query_result_pb2.KV(namespace=kv.namespace, key=kv.key, value=kv.value) for kv in batch]
-        return shim.QueryResponse(
-            results=[shim.QueryResultBytes(resultBytes=r.SerializeToString()) for r in rows],
-            has_more=more,
-            id=iter_id,
-            metadata=metadata,
-        ).SerializeToString()
+        return bytes(
+            shim.QueryResponse(
+                results=[shim.QueryResultBytes(resultBytes=r.SerializeToString()) for r in rows],
+                has_more=more,
+                id=iter_id,
+                metadata=metadata,
+            ).SerializeToString()
+        )
 
     def _query_response(
         self, tx: _Tx, results: list[bytes], metadata: bytes = b"", batched: bool = True
@@ -336,12 +338,14 @@ class FakePeer:
         has_more = len(results) > size
         if has_more:
             tx.iterators[iter_id] = (results, size)
-        return shim.QueryResponse(
-            results=[shim.QueryResultBytes(resultBytes=r) for r in batch],
-            has_more=has_more,
-            id=iter_id,
-            metadata=metadata,
-        ).SerializeToString()
+        return bytes(
+            shim.QueryResponse(
+                results=[shim.QueryResultBytes(resultBytes=r) for r in batch],
+                has_more=has_more,
+                id=iter_id,
+                metadata=metadata,
+            ).SerializeToString()
+        )
 
     def _serve(self, tx: _Tx, msg: Msg) -> bytes:
         stub = tx.stub
@@ -369,7 +373,7 @@ class FakePeer:
             if len(gm.keys) > limit:
                 raise PeerError("GET_STATE_MULTIPLE", f"{len(gm.keys)} keys, more than the limit {limit}")
             values = [stub._get_state(gm.collection, k) or b"" for k in gm.keys]
-            return shim.GetStateMultipleResult(values=values).SerializeToString()
+            return bytes(shim.GetStateMultipleResult(values=values).SerializeToString())
         if t == Msg.WRITE_BATCH_STATE and self.features is not None and self.features.use_write_batch:
             batch = shim.WriteBatchState.FromString(msg.payload)
             limit = max(self.features.max_size_write_batch, 100)
@@ -395,9 +399,11 @@ class FakePeer:
         if t == Msg.GET_STATE_METADATA:
             gm = shim.GetStateMetadata.FromString(msg.payload)
             md = stub._get_state_metadata(gm.collection, gm.key)
-            return shim.StateMetadataResult(
-                entries=[shim.StateMetadata(metakey=k, value=v) for k, v in sorted(md.items())]
-            ).SerializeToString()
+            return bytes(
+                shim.StateMetadataResult(
+                    entries=[shim.StateMetadata(metakey=k, value=v) for k, v in sorted(md.items())]
+                ).SerializeToString()
+            )
         if t == Msg.PUT_STATE_METADATA:
             pm = shim.PutStateMetadata.FromString(msg.payload)
             if pm.metadata.metakey != VALIDATION_PARAMETER:
@@ -456,14 +462,16 @@ class FakePeer:
                 tx.iterators[qn.id] = (results, pos + self.batch_size)
             else:
                 del tx.iterators[qn.id]
-            return shim.QueryResponse(
-                results=[shim.QueryResultBytes(resultBytes=r) for r in batch], has_more=has_more, id=qn.id
-            ).SerializeToString()
+            return bytes(
+                shim.QueryResponse(
+                    results=[shim.QueryResultBytes(resultBytes=r) for r in batch], has_more=has_more, id=qn.id
+                ).SerializeToString()
+            )
         if t == Msg.QUERY_STATE_CLOSE:
             qc = shim.QueryStateClose.FromString(msg.payload)
             tx.iterators.pop(qc.id, None)
             tx.cursors.pop(qc.id, None)
-            return shim.QueryResponse(id=qc.id).SerializeToString()
+            return bytes(shim.QueryResponse(id=qc.id).SerializeToString())
         if t == Msg.INVOKE_CHAINCODE:
             spec = chaincode_pb2.ChaincodeSpec.FromString(msg.payload)
             resp = stub._invoke_chaincode(spec.chaincode_id.name, list(spec.input.args))
@@ -475,8 +483,8 @@ class FakePeer:
                 txid=msg.txid,
                 channel_id=msg.channel_id,
             )
-            return inner.SerializeToString()
-        raise PeerError(Msg.Type.Name(t), "unsupported request")  # type: ignore[arg-type]
+            return bytes(inner.SerializeToString())
+        raise PeerError(Msg.Type.Name(t), "unsupported request")
 
     @property
     def open_iterators(self) -> int:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, TypeAlias
 
 from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
 from fabric_protos.peer import chaincode_shim_pb2 as shim
@@ -38,7 +38,7 @@ from .proposal import PeerTxFacts
 
 logger = logging.getLogger(__name__)
 
-Msg = shim.ChaincodeMessage
+Msg: TypeAlias = shim.ChaincodeMessage  # protobuf messages are typed Any
 REGISTER_WARNING_SECONDS = 15.0
 SWEEP_SECONDS = 5.0
 _KEEPALIVE = Msg.KEEPALIVE
@@ -51,7 +51,7 @@ _COMPLETED = Msg.COMPLETED
 
 def _type_name(t: int) -> str:
     try:
-        return Msg.Type.Name(t)  # type: ignore[arg-type]
+        return str(Msg.Type.Name(t))
     except ValueError:
         return str(t)
 
@@ -269,7 +269,7 @@ class Handler:
         if w.future is not None:
             w.future.set_result(msg)
         else:
-            self._resume(w.glet, msg)  # type: ignore[arg-type]
+            self._resume(w.glet, msg)
 
     def _error(self, msg: Msg, text: str) -> None:
         self._out.append(Msg(type=_ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id))

@@ -116,7 +116,7 @@ class ClientIdentity:
             sid.ParseFromString(creator)
         except Exception as exc:  # protobuf DecodeError
             raise IdentityError(f"creator is not a serialized identity: {exc}") from exc
-        self._msp_id = sid.mspid
+        self._msp_id: str = sid.mspid
         self._id_bytes = bytes(sid.id_bytes)
         try:
             self._cert = x509.load_pem_x509_certificate(self._id_bytes)

@@ -9,7 +9,7 @@ peer's cursor with QUERY_STATE_CLOSE when closed early.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from fabric_protos.ledger.queryresult import kv_query_result_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
@@ -23,7 +23,7 @@ from .stubbase import BaseStub, Page
 if TYPE_CHECKING:
     from .handler import Handler
 
-Msg = shim.ChaincodeMessage
+Msg: TypeAlias = shim.ChaincodeMessage  # protobuf messages are typed Any
 T = TypeVar("T")
 
 
@@ -94,10 +94,10 @@ class PeerStub(BaseStub):
 
     def _call(self, msg_type: int, payload: bytes) -> bytes:
         facts = self._facts
-        reply = self._send(Msg(type=msg_type, payload=payload, txid=facts.tx_id, channel_id=facts.channel_id))  # type: ignore[arg-type]
+        reply = self._send(Msg(type=msg_type, payload=payload, txid=facts.tx_id, channel_id=facts.channel_id))
         if reply.type == Msg.RESPONSE:
             return bytes(reply.payload)
-        name = Msg.Type.Name(msg_type)  # type: ignore[arg-type]
+        name = Msg.Type.Name(msg_type)
         if reply.type == Msg.ERROR:
             raise PeerError(name, reply.payload.decode("utf-8", "replace"))
         raise PeerError(
@@ -110,13 +110,13 @@ class PeerStub(BaseStub):
         try:
             return shim.QueryResponse.FromString(raw)
         except Exception as exc:
-            raise PeerError(Msg.Type.Name(msg_type), f"cannot read QueryResponse: {exc}") from exc  # type: ignore[arg-type]
+            raise PeerError(Msg.Type.Name(msg_type), f"cannot read QueryResponse: {exc}") from exc
 
     @staticmethod
     def _metadata(page: Page | None) -> bytes:
         if page is None:
             return b""
-        return shim.QueryMetadata(pageSize=page[0], bookmark=page[1]).SerializeToString()
+        return bytes(shim.QueryMetadata(pageSize=page[0], bookmark=page[1]).SerializeToString())
 
     @staticmethod
     def _response_metadata(resp: shim.QueryResponse, page: Page | None) -> QueryResponseMetadata | None:

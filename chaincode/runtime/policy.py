@@ -76,7 +76,7 @@ class KeyEndorsementPolicy:
         principals = []
         rules = []
         for i, msp_id in enumerate(msp_ids):
-            role = msp_principal_pb2.MSPRole(role=self._orgs[msp_id], msp_identifier=msp_id)  # type: ignore[arg-type]
+            role = msp_principal_pb2.MSPRole(role=self._orgs[msp_id], msp_identifier=msp_id)
             principals.append(
                 msp_principal_pb2.MSPPrincipal(
                     principal_classification=msp_principal_pb2.MSPPrincipal.ROLE,
@@ -91,4 +91,4 @@ class KeyEndorsementPolicy:
 
     def policy(self) -> bytes:
         """The serialized ``common.SignaturePolicyEnvelope`` to pass to set_state_validation_parameter."""
-        return self.envelope().SerializeToString(deterministic=True)
+        return bytes(self.envelope().SerializeToString(deterministic=True))

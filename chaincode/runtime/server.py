@@ -72,11 +72,11 @@ class TLSConfig:
         )
 
 
-class _Servicer(shim_grpc.ChaincodeServicer):
+class _Servicer(shim_grpc.ChaincodeServicer):  # type: ignore[misc]  # generated, untyped
     def __init__(self, server: ChaincodeServer) -> None:
         self._server = server
 
-    async def Connect(  # type: ignore[override]  # gRPC method name
+    async def Connect(  # gRPC method name
         self, request_iterator: object, context: grpc.aio.ServicerContext
     ) -> None:
         await self._server.serve_stream(context)

@@ -47,9 +47,9 @@ class TestIdentity:
 
     @property
     def creator(self) -> bytes:
-        return identities_pb2.SerializedIdentity(
-            mspid=self.msp_id, id_bytes=self.cert_pem
-        ).SerializeToString()
+        return bytes(
+            identities_pb2.SerializedIdentity(mspid=self.msp_id, id_bytes=self.cert_pem).SerializeToString()
+        )
 
 
 def make_identity(
