@@ -23,7 +23,7 @@ from .session import AsyncSession, BlockingSession, Session
 __all__ = ["BLOCK_EVENTS", "COMMIT_STATUS_CALL", "AsyncCommit", "Commit", "CommitBase", "Status"]
 
 S = TypeVar("S", bound=Session[Any, Any])
-W = TypeVar("W", SyncWaiter, AsyncWaiter)
+W = TypeVar("W", bound=SyncWaiter | AsyncWaiter)
 
 
 class CommitBase(Generic[S, W]):

@@ -411,7 +411,7 @@ class AsyncCommitListener(ListenerCore):
         self.down("closed")
 
 
-L = TypeVar("L", CommitListener, AsyncCommitListener)
+L = TypeVar("L", bound=CommitListener | AsyncCommitListener)
 
 
 class CommitListeners(Generic[L]):

@@ -18,7 +18,7 @@ from .proposal import AsyncProposal, Proposal
 from .proposal_builder import Arg, build_proposed_transaction, qualified_transaction_name
 from .signing_identity import SigningIdentity
 
-P = TypeVar("P", Proposal, AsyncProposal)
+P = TypeVar("P", bound=Proposal | AsyncProposal)
 
 
 @dataclass(frozen=True, slots=True)

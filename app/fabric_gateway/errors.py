@@ -145,7 +145,7 @@ class BlockEventsError(GatewayError):
 def validation_code_name(code: int) -> str:
     """Fabric's name for a transaction validation code (``VALID``, ``MVCC_READ_CONFLICT``...)."""
     try:
-        return transaction_pb2.TxValidationCode.Name(code)
+        return str(transaction_pb2.TxValidationCode.Name(code))
     except ValueError:
         return f"UNKNOWN_CODE_{code}"
 

@@ -24,9 +24,8 @@ class Identity:
 
     def serialize(self) -> bytes:
         """The ``SerializedIdentity`` bytes the peer reads as the creator of a request."""
-        return identities_pb2.SerializedIdentity(
-            mspid=self.msp_id, id_bytes=self.credentials
-        ).SerializeToString()
+        identity = identities_pb2.SerializedIdentity(mspid=self.msp_id, id_bytes=self.credentials)
+        return bytes(identity.SerializeToString())
 
     def certificate(self) -> x509.Certificate:
         """The parsed certificate (for its public key, subject, fabric-ca attributes)."""

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from .identity import Identity, identity_from_pem
 from .signing import PrivateKeySigner, load_private_key, new_private_key_signer
 
 
-def _public_der(key: object) -> bytes:
-    return key.public_bytes(  # type: ignore[attr-defined]
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+def _public_der(key: CertificatePublicKeyTypes) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def load_msp_folder(msp_dir: str | Path, msp_id: str) -> tuple[Identity, PrivateKeySigner]:

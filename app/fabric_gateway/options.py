@@ -52,7 +52,7 @@ class ReconnectPolicy:
         return self.enabled and (self.max_attempts is None or attempt <= self.max_attempts)
 
     def backoff(self, attempt: int) -> float:
-        return min(self.max_backoff, self.initial_backoff * (2 ** max(0, attempt - 1)))
+        return min(self.max_backoff, self.initial_backoff * (2.0 ** max(0, attempt - 1)))
 
 
 def resolve(timeout: Timeout, default: float | None) -> float | None:

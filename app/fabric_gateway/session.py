@@ -15,8 +15,8 @@ from .commit_listener import AsyncCommitListener, CommitListener, CommitListener
 from .options import ReconnectPolicy
 from .signing_identity import SigningIdentity
 
-ClientT = TypeVar("ClientT", GatewayClient, AsyncGatewayClient)
-ListenerT = TypeVar("ListenerT", CommitListener, AsyncCommitListener)
+ClientT = TypeVar("ClientT", bound=GatewayClient | AsyncGatewayClient)
+ListenerT = TypeVar("ListenerT", bound=CommitListener | AsyncCommitListener)
 
 
 @dataclass(frozen=True, slots=True)
