@@ -82,15 +82,24 @@ def _filtered_block(response: events_pb2.DeliverResponse) -> events_pb2.Filtered
     raise _Interrupted(f"deliver sent {kind}, expected filtered_block")
 
 
-class ListenerCore:
+ClientT = TypeVar("ClientT", bound=GatewayClient | AsyncGatewayClient)
+
+
+class ListenerCore(Generic[ClientT]):
     """State shared by the blocking and asyncio listeners: pending waiters, liveness, block handling.
 
     ``settle(waiter, outcome)`` is supplied by the subclass (thread-safe or loop-bound).
     """
 
     def __init__(
-        self, signing_identity: SigningIdentity, channel_name: str, reconnect: ReconnectPolicy
+        self,
+        client: ClientT,
+        signing_identity: SigningIdentity,
+        channel_name: str,
+        reconnect: ReconnectPolicy,
     ) -> None:
+        self._client = client
+        self._call: Any = None  # the Deliver stream while it runs
         self._signing_identity = signing_identity
         self.channel_name = channel_name
         self._reconnect = reconnect
@@ -165,6 +174,24 @@ class ListenerCore:
         for waiter in pending.values():
             self.settle(waiter, FALLBACK)
 
+    def open_stream(self) -> Any:
+        """Subscribe to the channel's filtered blocks from its newest block on."""
+        self._call = self._client.deliver(FILTERED, self.seek_request(), None, False)
+        return self._call
+
+    def lost(self, reason: str, attempt: int) -> float | None:
+        """The stream is gone (waiters fall back): seconds before reconnect ``attempt``, or None to stop."""
+        self.down(reason)
+        delay = self.backoff(attempt)
+        if delay is None:
+            self.refused(f"gave up after {attempt - 1} reconnects ({reason})")
+        return delay
+
+    def refuse(self, reason: str) -> None:
+        """The peer will not serve this identity: stop for good, waiters fall back."""
+        self.refused(reason)
+        self.down(reason)
+
     def refused(self, reason: str) -> None:
         self.disabled_reason = reason
         logger.warning(
@@ -208,7 +235,7 @@ class SyncWaiter:
         self._listener.forget(self)
 
 
-class CommitListener(ListenerCore):
+class CommitListener(ListenerCore[GatewayClient]):
     """Blocking listener: a daemon thread reads the channel's filtered blocks."""
 
     def __init__(
@@ -218,13 +245,11 @@ class CommitListener(ListenerCore):
         channel_name: str,
         reconnect: ReconnectPolicy,
     ) -> None:
-        super().__init__(signing_identity, channel_name, reconnect)
-        self._client = client
+        super().__init__(client, signing_identity, channel_name, reconnect)
         self._lock = threading.Lock()
         self._live_event = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._call: Any = None
 
     def settle(self, waiter: SyncWaiter, outcome: Status | Fallback) -> None:
         waiter.outcome = outcome
@@ -258,9 +283,7 @@ class CommitListener(ListenerCore):
         while not self.closed:
             reason = "stream ended"
             try:
-                call = self._client.deliver(FILTERED, self.seek_request(), None, False)
-                self._call = call
-                for response in call:
+                for response in self.open_stream():
                     block = _filtered_block(response)
                     with self._lock:
                         self.on_block(block)
@@ -272,20 +295,14 @@ class CommitListener(ListenerCore):
                 refused = self.classify(exc)
                 if refused is not None:
                     with self._lock:
-                        self.refused(refused)
-                        self.down(refused)
+                        self.refuse(refused)
                     return
                 reason = f"{type(exc).__name__}: {exc}"
-            with self._lock:
-                self.down(reason)
-                self._live_event.clear()
             attempt += 1
-            delay = self.backoff(attempt)
-            if delay is None:
-                with self._lock:
-                    self.refused(f"gave up after {attempt - 1} reconnects ({reason})")
-                return
-            if self._stop.wait(delay):
+            with self._lock:
+                self._live_event.clear()
+                delay = self.lost(reason, attempt)
+            if delay is None or self._stop.wait(delay):
                 return
 
     def close(self) -> None:
@@ -323,7 +340,7 @@ class AsyncWaiter:
         self._listener.remove(self.transaction_id, self)
 
 
-class AsyncCommitListener(ListenerCore):
+class AsyncCommitListener(ListenerCore[AsyncGatewayClient]):
     """asyncio listener: a task on the gateway's event loop reads the channel's filtered blocks."""
 
     def __init__(
@@ -333,11 +350,9 @@ class AsyncCommitListener(ListenerCore):
         channel_name: str,
         reconnect: ReconnectPolicy,
     ) -> None:
-        super().__init__(signing_identity, channel_name, reconnect)
-        self._client = client
+        super().__init__(client, signing_identity, channel_name, reconnect)
         self._task: asyncio.Task[None] | None = None
         self._live_event: asyncio.Event | None = None
-        self._call: Any = None
 
     def settle(self, waiter: AsyncWaiter, outcome: Status | Fallback) -> None:
         if not waiter.future.done():
@@ -367,8 +382,7 @@ class AsyncCommitListener(ListenerCore):
         while not self.closed:
             reason = "stream ended"
             try:
-                call = self._client.deliver(FILTERED, self.seek_request(), None, False)
-                self._call = call
+                call = self.open_stream()
                 while True:
                     response = await call.read()
                     if response is grpc.aio.EOF:
@@ -384,16 +398,13 @@ class AsyncCommitListener(ListenerCore):
                     self.closed = True
                 refused = self.classify(exc)
                 if refused is not None:
-                    self.refused(refused)
-                    self.down(refused)
+                    self.refuse(refused)
                     return
                 reason = f"{type(exc).__name__}: {exc}"
-            self.down(reason)
-            self._live_event.clear()
             attempt += 1
-            delay = self.backoff(attempt)
+            self._live_event.clear()
+            delay = self.lost(reason, attempt)
             if delay is None:
-                self.refused(f"gave up after {attempt - 1} reconnects ({reason})")
                 return
             if not self.closed:
                 await asyncio.sleep(delay)

@@ -57,7 +57,9 @@ class EventSource(Protocol[T]):
     def advance(self, item: T) -> None: ...
 
 
-class _Core(Generic[T]):
+class _IteratorCore(Generic[T]):
+    """Buffering, positions and the reconnect decision, shared by the blocking and asyncio iterators."""
+
     def __init__(self, source: EventSource[T], policy: ReconnectPolicy) -> None:
         self.source = source
         self.policy = policy
@@ -65,6 +67,7 @@ class _Core(Generic[T]):
         self.attempt = 0
         self.closed = False
         self.request: Any = source.request()
+        self._call: Any = None  # the open stream
 
     def next_buffered(self) -> T | None:
         if not self.buffer:
@@ -72,6 +75,11 @@ class _Core(Generic[T]):
         item = self.buffer.popleft()
         self.source.advance(item)
         return item
+
+    def _open(self) -> Any:
+        if self._call is None:
+            self._call = self.source.open(self.request, False)
+        return self._call
 
     def accept(self, response: Any) -> None:
         items = self.source.items(response)
@@ -95,6 +103,15 @@ class _Core(Generic[T]):
     def resubscribe(self) -> None:
         self.request = self.source.resume_request()
 
+    def _cancel_call(self) -> None:
+        call, self._call = self._call, None
+        if call is not None:
+            call.cancel()
+
+    def _stop_now(self) -> None:
+        self.closed = True
+        self._cancel_call()
+
 
 def _code_of(error: BaseException) -> grpc.StatusCode:
     if isinstance(error, grpc.RpcError) and hasattr(error, "code"):
@@ -102,29 +119,26 @@ def _code_of(error: BaseException) -> grpc.StatusCode:
     return grpc.StatusCode.UNAVAILABLE
 
 
-class EventIterator(Generic[T]):
+class EventIterator(_IteratorCore[T]):
     """Blocking iterator; ``close()`` (from any thread) ends it. Also a context manager."""
 
     def __init__(self, source: EventSource[T], policy: ReconnectPolicy) -> None:
-        self._core = _Core(source, policy)
-        self._call: Any = None
+        super().__init__(source, policy)
         self._stop = threading.Event()
 
     def __iter__(self) -> EventIterator[T]:
         return self
 
     def __next__(self) -> T:
-        core = self._core
         while True:
-            item = core.next_buffered()
+            item = self.next_buffered()
             if item is not None:
                 return item
-            if core.closed:
+            if self.closed:
                 raise StopIteration
-            if self._call is None:
-                self._call = core.source.open(core.request, False)
+            call = self._open()
             try:
-                response = next(self._call)
+                response = next(call)
             except StopIteration:
                 error: BaseException | None = None
                 code = grpc.StatusCode.UNAVAILABLE
@@ -134,7 +148,7 @@ class EventIterator(Generic[T]):
                 error, code = exc, grpc.StatusCode.UNAVAILABLE
             else:
                 try:
-                    core.accept(response)
+                    self.accept(response)
                     continue
                 except StreamInterrupted as exc:
                     error, code = exc, grpc.StatusCode.UNAVAILABLE
@@ -142,26 +156,20 @@ class EventIterator(Generic[T]):
                     self.close()
                     raise
             self._cancel_call()
-            if core.closed:
+            if self.closed:
                 raise StopIteration
             try:
-                delay = core.failure(code, error)
+                delay = self.failure(code, error)
             except BaseException:
                 self.close()
                 raise
             if self._stop.wait(delay):
                 raise StopIteration
-            core.resubscribe()
-
-    def _cancel_call(self) -> None:
-        call, self._call = self._call, None
-        if call is not None:
-            call.cancel()
+            self.resubscribe()
 
     def close(self) -> None:
-        self._core.closed = True
         self._stop.set()
-        self._cancel_call()
+        self._stop_now()
 
     def __enter__(self) -> EventIterator[T]:
         return self
@@ -170,34 +178,31 @@ class EventIterator(Generic[T]):
         self.close()
 
 
-class AsyncEventIterator(Generic[T]):
+class AsyncEventIterator(_IteratorCore[T]):
     """asyncio iterator; ``await close()`` ends it. Also an async context manager."""
 
     def __init__(self, source: EventSource[T], policy: ReconnectPolicy) -> None:
-        self._core = _Core(source, policy)
-        self._call: Any = None
+        super().__init__(source, policy)
         self._stop = asyncio.Event()
 
     def __aiter__(self) -> AsyncEventIterator[T]:
         return self
 
     async def __anext__(self) -> T:
-        core = self._core
         while True:
-            item = core.next_buffered()
+            item = self.next_buffered()
             if item is not None:
                 return item
-            if core.closed:
+            if self.closed:
                 raise StopAsyncIteration
-            if self._call is None:
-                self._call = core.source.open(core.request, False)
+            call = self._open()
             error: BaseException | None
             try:
-                response = await self._call.read()
+                response = await call.read()
             except grpc.RpcError as exc:
                 error, code = exc, _code_of(exc)
             except asyncio.CancelledError:
-                if core.closed:
+                if self.closed:
                     raise StopAsyncIteration from None
                 raise
             else:
@@ -205,7 +210,7 @@ class AsyncEventIterator(Generic[T]):
                     error, code = None, grpc.StatusCode.UNAVAILABLE
                 else:
                     try:
-                        core.accept(response)
+                        self.accept(response)
                         continue
                     except StreamInterrupted as exc:
                         error, code = exc, grpc.StatusCode.UNAVAILABLE
@@ -213,10 +218,10 @@ class AsyncEventIterator(Generic[T]):
                         await self.close()
                         raise
             self._cancel_call()
-            if core.closed:
+            if self.closed:
                 raise StopAsyncIteration
             try:
-                delay = core.failure(code, error)
+                delay = self.failure(code, error)
             except BaseException:
                 await self.close()
                 raise
@@ -225,17 +230,11 @@ class AsyncEventIterator(Generic[T]):
                 raise StopAsyncIteration
             except TimeoutError:
                 pass
-            core.resubscribe()
-
-    def _cancel_call(self) -> None:
-        call, self._call = self._call, None
-        if call is not None:
-            call.cancel()
+            self.resubscribe()
 
     async def close(self) -> None:
-        self._core.closed = True
         self._stop.set()
-        self._cancel_call()
+        self._stop_now()
 
     async def aclose(self) -> None:
         await self.close()

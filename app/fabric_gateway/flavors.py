@@ -12,8 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 
+from .block_events import BlockEventsRequest
+from .chaincode_events import ChaincodeEventsRequest
 from .event_stream import EventSource
 from .events import ChaincodeEvent
 from .options import ReconnectPolicy
@@ -40,6 +43,20 @@ class Flavor(Generic[C, P, T, M, E, B]):
     commit: Callable[[gateway_pb2.SignedCommitStatusRequest, str], M]
     chaincode_events: Callable[[EventSource[ChaincodeEvent], ReconnectPolicy], E]
     block_events: Callable[[EventSource[Any], ReconnectPolicy], B]
+
+    def chaincode_events_request(
+        self, signed: gateway_pb2.SignedChaincodeEventsRequest
+    ) -> ChaincodeEventsRequest[E]:
+        session = self.session
+        return ChaincodeEventsRequest(
+            session.client, session.signing_identity, signed, session.reconnect, self.chaincode_events
+        )
+
+    def block_events_request(self, envelope: common_pb2.Envelope, kind: str) -> BlockEventsRequest[B]:
+        session = self.session
+        return BlockEventsRequest(
+            session.client, session.signing_identity, envelope, kind, session.reconnect, self.block_events
+        )
 
 
 def bind(

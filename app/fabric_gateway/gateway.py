@@ -9,7 +9,7 @@ not close it. :class:`GatewayBase` holds everything a gateway does, once; :class
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -25,7 +25,7 @@ from .commit_listener import AsyncCommitListener, CommitListener, CommitListener
 from .contract import AsyncContract, Contract
 from .event_stream import AsyncEventIterator, EventIterator
 from .events import ChaincodeEvent
-from .flavors import Flavor, bind
+from .flavors import B, C, E, Flavor, M, P, T, bind
 from .identity import Identity
 from .network import Network
 from .options import Deadlines, ReconnectPolicy
@@ -35,13 +35,6 @@ from .signing import Sign
 from .signing_identity import SigningIdentity
 from .transaction import AsyncTransaction, Transaction
 from .transaction_parser import channel_header
-
-C = TypeVar("C")  # contract
-P = TypeVar("P")  # proposal
-T = TypeVar("T")  # transaction
-M = TypeVar("M")  # commit
-E = TypeVar("E")  # chaincode events iterator
-B = TypeVar("B")  # block events iterator
 
 
 def _signing_identity(
@@ -116,25 +109,14 @@ class GatewayBase(Generic[C, P, T, M, E, B]):
             gateway_pb2.SignedChaincodeEventsRequest, request_bytes, "chaincode events request bytes"
         )
         signed.signature = _check_signature(signature)
-        session = self._session
-        return ChaincodeEventsRequest(
-            session.client, session.signing_identity, signed, session.reconnect, self._flavor.chaincode_events
-        )
+        return self._flavor.chaincode_events_request(signed)
 
     def new_signed_block_events_request(
         self, request_bytes: bytes, signature: bytes, kind: str = FULL
     ) -> BlockEventsRequest[B]:
         envelope = _parse(common_pb2.Envelope, request_bytes, "block events request bytes")
         envelope.signature = _check_signature(signature)
-        session = self._session
-        return BlockEventsRequest(
-            session.client,
-            session.signing_identity,
-            envelope,
-            kind,
-            session.reconnect,
-            self._flavor.block_events,
-        )
+        return self._flavor.block_events_request(envelope, kind)
 
 
 class Gateway(

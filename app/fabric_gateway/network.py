@@ -6,7 +6,7 @@ out are the blocking or asyncio kind of the gateway it came from.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 from .block_events import FILTERED, FULL, WITH_PRIVATE_DATA, BlockEventsRequest, build_seek_envelope
 from .chaincode_events import ChaincodeEventsRequest, build_chaincode_events_request, resolve_start
@@ -14,12 +14,8 @@ from .checkpointer import Checkpoint
 from .contract import AsyncContract
 from .event_stream import AsyncEventIterator
 from .events import ChaincodeEvent
-from .flavors import Flavor
+from .flavors import B, C, E, Flavor
 from .options import DEFAULT, Timeout
-
-C = TypeVar("C")  # contract
-E = TypeVar("E")  # chaincode events iterator
-B = TypeVar("B")  # block events iterator
 
 
 class Network(Generic[C, E, B]):
@@ -53,9 +49,7 @@ class Network(Generic[C, E, B]):
             start_block=block,
             after_transaction_id=tx,
         )
-        return ChaincodeEventsRequest(
-            session.client, session.signing_identity, signed, session.reconnect, self._flavor.chaincode_events
-        )
+        return self._flavor.chaincode_events_request(signed)
 
     def chaincode_events(
         self,
@@ -84,14 +78,7 @@ class Network(Generic[C, E, B]):
         envelope = build_seek_envelope(
             creator=session.signing_identity.creator, channel_name=self.name, start_block=block
         )
-        return BlockEventsRequest(
-            session.client,
-            session.signing_identity,
-            envelope,
-            kind,
-            session.reconnect,
-            self._flavor.block_events,
-        )
+        return self._flavor.block_events_request(envelope, kind)
 
     def block_events(
         self,
