@@ -60,7 +60,10 @@ class EventSource(Protocol[T]):
 class _IteratorCore(Generic[T]):
     """Buffering, positions and the reconnect decision, shared by the blocking and asyncio iterators."""
 
-    def __init__(self, source: EventSource[T], policy: ReconnectPolicy) -> None:
+    def __init__(
+        self, source: EventSource[T], policy: ReconnectPolicy, stop: threading.Event | asyncio.Event
+    ) -> None:
+        self._stop = stop  # set by close(): ends a backoff wait at once
         self.source = source
         self.policy = policy
         self.buffer: deque[T] = deque()
@@ -108,8 +111,21 @@ class _IteratorCore(Generic[T]):
         if call is not None:
             call.cancel()
 
-    def _stop_now(self) -> None:
+    def _after_failure(self, code: grpc.StatusCode, error: BaseException | None) -> float | None:
+        """Drop the broken stream: None when closed meanwhile, else the backoff before resubscribing;
+        raises the stage error (and closes) when the policy gives up."""
+        self._cancel_call()
+        if self.closed:
+            return None
+        try:
+            return self.failure(code, error)
+        except BaseException:
+            self._close_now()
+            raise
+
+    def _close_now(self) -> None:
         self.closed = True
+        self._stop.set()
         self._cancel_call()
 
 
@@ -123,8 +139,8 @@ class EventIterator(_IteratorCore[T]):
     """Blocking iterator; ``close()`` (from any thread) ends it. Also a context manager."""
 
     def __init__(self, source: EventSource[T], policy: ReconnectPolicy) -> None:
-        super().__init__(source, policy)
-        self._stop = threading.Event()
+        self._stop: threading.Event
+        super().__init__(source, policy, threading.Event())
 
     def __iter__(self) -> EventIterator[T]:
         return self
@@ -155,21 +171,13 @@ class EventIterator(_IteratorCore[T]):
                 except BaseException:
                     self.close()
                     raise
-            self._cancel_call()
-            if self.closed:
-                raise StopIteration
-            try:
-                delay = self.failure(code, error)
-            except BaseException:
-                self.close()
-                raise
-            if self._stop.wait(delay):
+            delay = self._after_failure(code, error)
+            if delay is None or self._stop.wait(delay):
                 raise StopIteration
             self.resubscribe()
 
     def close(self) -> None:
-        self._stop.set()
-        self._stop_now()
+        self._close_now()
 
     def __enter__(self) -> EventIterator[T]:
         return self
@@ -182,8 +190,8 @@ class AsyncEventIterator(_IteratorCore[T]):
     """asyncio iterator; ``await close()`` ends it. Also an async context manager."""
 
     def __init__(self, source: EventSource[T], policy: ReconnectPolicy) -> None:
-        super().__init__(source, policy)
-        self._stop = asyncio.Event()
+        self._stop: asyncio.Event
+        super().__init__(source, policy, asyncio.Event())
 
     def __aiter__(self) -> AsyncEventIterator[T]:
         return self
@@ -217,14 +225,9 @@ class AsyncEventIterator(_IteratorCore[T]):
                     except BaseException:
                         await self.close()
                         raise
-            self._cancel_call()
-            if self.closed:
+            delay = self._after_failure(code, error)
+            if delay is None:
                 raise StopAsyncIteration
-            try:
-                delay = self.failure(code, error)
-            except BaseException:
-                await self.close()
-                raise
             try:
                 await asyncio.wait_for(self._stop.wait(), delay)
                 raise StopAsyncIteration
@@ -233,8 +236,7 @@ class AsyncEventIterator(_IteratorCore[T]):
             self.resubscribe()
 
     async def close(self) -> None:
-        self._stop.set()
-        self._stop_now()
+        self._close_now()
 
     async def aclose(self) -> None:
         await self.close()
