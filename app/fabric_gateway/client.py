@@ -2,10 +2,12 @@
 
 This is the only place where the blocking and asyncio clients differ in how they call the peer:
 :class:`GatewayClient` over a ``grpc.Channel``, :class:`AsyncGatewayClient` over a
-``grpc.aio.Channel``. Everything else is either written once (gateway, network, message
-building and parsing, event requests) or splits only the few methods that wait on these calls
-(``Proposal.evaluate``, ``Transaction.submit``, ``Commit.get_status``, the event iterators and the
-commit listeners).
+``grpc.aio.Channel``. Above it, ``Gateway``'s and ``Network``'s logic, message building and
+parsing, commit status decoding and the event requests are written once; only the methods that
+wait on these calls come twice (``Proposal.evaluate``/``endorse``, ``Transaction.submit``,
+``Commit.get_status``, the ``Contract`` shortcuts over them, ``Gateway.close``, the event
+iterators' next and the commit listeners' stream loop). The commit listeners are not part of the
+transport: a gateway's :class:`~.session.Session` holds them.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def bind(
     chaincode_events: Callable[[EventSource[ChaincodeEvent], ReconnectPolicy], E],
     block_events: Callable[[EventSource[Any], ReconnectPolicy], B],
 ) -> Flavor[C, P, T, M, E, B]:
-    """``bind(session, Contract, Proposal, ..., EventIterator, EventIterator)``."""
+    """A flavour from its classes: ``bind(session, Contract, Proposal, ..., EventIterator, ...)``."""
 
     def new_proposal(proposed: gateway_pb2.ProposedTransaction, channel_name: str) -> P:
         return proposal(session, proposed, channel_name)
