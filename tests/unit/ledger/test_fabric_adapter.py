@@ -18,8 +18,8 @@ from fabric_protos.peer import transaction_pb2
 
 from app.ledger.fabric import FabricLedger, NetworkProfile, map_error
 from app.ledger.port import Caller, ChaincodeRefused, LedgerError, LedgerUnavailable, TransactionInvalidated
-from tests.unit.gateway_client.fake_gateway import FakeServer, Refused
-from tests.unit.gateway_client.keys import write_msp
+from tests.unit.fabric_gateway.fake_gateway import FakeServer, Refused
+from tests.unit.fabric_gateway.keys import write_msp
 
 LOAN = Caller("loan1", "BankAMSP", {"role": "loan_officer"})
 DEALER = Caller("dealer1", "DealerMSP", {"role": "dealer"})
