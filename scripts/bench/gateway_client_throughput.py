@@ -164,7 +164,7 @@ def library_cpu(gateway: Gateway, chaincode: str, rounds: int, sign_commit_reque
         transaction._submit_request().SerializeToString()
         request = transaction._commit_request()
         if sign_commit_request:
-            gateway._signing_identity.sign(request.request)
+            gateway._session.signing_identity.sign(request.request)
     return (time.process_time() - started) / rounds * 1000
 
 
