@@ -54,6 +54,7 @@ class Client:
         info = net.org(org)
         ident = net.identity(org, user)
         self.identity, self.signer = load_pem_files(ident.msp_id, ident.cert_path, ident.key_path)
+        assert info.peer_endpoint is not None, f"{org} has no peer"
         self.endpoint, self.tls_ca = info.peer_endpoint, info.peer_tls_ca
         self.channel = create_channel(self.endpoint, tls_root_certificates=self.tls_ca)
         self.gateway: Gateway = connect(self.identity, self.signer, self.channel, **options)  # type: ignore[arg-type]
@@ -312,6 +313,7 @@ def test_lost_stream_falls_back_to_the_commit_status_call(net: FabricNetworkInfo
 def test_commit_status_survives_the_gateway_peer_restarting(net: FabricNetworkInfo) -> None:
     client = Client(net, "BankAMSP", "loan1", reconnect=ReconnectPolicy(initial_backoff=0.5, max_backoff=2))
     peer = net.org("BankAMSP").peer_name
+    assert peer is not None
     try:
         client.contract.submit("put", key("warm"), "v")
         k = key("restart-commit")
@@ -395,6 +397,8 @@ def test_listener_survives_its_peer_restarting(net: FabricNetworkInfo, officer: 
         assert received == [b"before"]
 
         peer = net.org("BankAMSP").peer_name
+
+        assert peer is not None
         net.stop_node(peer)
         try:
             officer.contract.submit(
@@ -414,6 +418,7 @@ async def test_async_api(net: FabricNetworkInfo) -> None:
     ident = net.identity("InsurerMSP", "underwriter1")
     identity, signer = load_pem_files(ident.msp_id, ident.cert_path, ident.key_path)
     info = net.org("InsurerMSP")
+    assert info.peer_endpoint is not None
     async with create_async_channel(info.peer_endpoint, tls_root_certificates=info.peer_tls_ca) as channel:
         contract = connect_async(identity, signer, channel).get_network(net.channel).get_contract(CC)
         k = key("async")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from cryptography import x509
@@ -31,7 +32,7 @@ from fabric_protos.peer import (
 )
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
-from grpc_status import rpc_status
+from grpc_status import rpc_status  # type: ignore[import-untyped]
 
 from app.fabric_gateway.signing import curve_order, is_low_s
 
@@ -96,7 +97,7 @@ class Behaviour:
 class FakeGateway(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServicer):
     def __init__(self) -> None:
         self.behaviour = Behaviour()
-        self.requests: list[tuple[str, object]] = []
+        self.requests: list[tuple[str, Any]] = []  # (call, protobuf request)
         self.submitted: list[common_pb2.Envelope] = []
         self.events_requests: list[gateway_pb2.ChaincodeEventsRequest] = []
         self.deliver_requests: list[ab_pb2.SeekInfo] = []
