@@ -1,0 +1,68 @@
+"""The SQLite read-model store (the embedded default, and the stand-in until PostgreSQL lands).
+
+One writer connection (the projector) and one read connection per thread (queries): in WAL mode
+readers see a consistent snapshot — the data and the checkpoint of one committed batch — while the
+projector keeps writing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .store import SqlStore
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "PRAGMA synchronous=NORMAL"
+    )  # WAL + NORMAL: a crash loses at most the last batch, never tears one
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+class SqliteStore(SqlStore):
+    """The read model in one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        super().__init__(_connect(self.path))
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A cursor inside one read transaction: everything it reads is of the same checkpoint."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        cur = conn.cursor()
+        cur.execute("BEGIN")
+        try:
+            yield cur
+        finally:
+            cur.execute("COMMIT")
+
+    def execute_raw(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """A statement outside the projector (operators' repairs; tests corrupting a row)."""
+        with self.transaction() as cur:
+            cur.execute(sql, params)
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer.close()
