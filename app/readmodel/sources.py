@@ -150,3 +150,27 @@ class ListBlockSource:
         for block in self._blocks:
             if block.header.number >= start:
                 yield block
+
+
+def source_for(ledger: Any) -> BlockSource:
+    """The block source of a ledger adapter: its SQLite file when embedded, the peer's Deliver when Fabric.
+
+    Fabric: the stream is opened with the adapter's service identity (an auditor or the regulator may
+    read every block), through the adapter's own Gateway connection.
+    """
+    data_dir = getattr(ledger, "data_dir", None)
+    if data_dir is not None:
+        return EmbeddedBlockSource(Path(data_dir))
+    profile = getattr(ledger, "profile", None)
+    if profile is None:
+        raise TypeError(f"no block source for ledger {type(ledger).__name__}")
+    msp_id, user = profile.service_identity
+    network = ledger._gateway(msp_id, user).get_network(ledger.channel)  # noqa: SLF001 - the adapter's connection
+
+    async def height() -> int:
+        health = await ledger.health()
+        if "height" not in health:
+            raise ConnectionError(f"peer height unknown: {health.get('status')}")
+        return int(health["height"])
+
+    return FabricBlockSource(network, height)
