@@ -370,7 +370,7 @@ def export_csv(store: SqlStore, f: SearchFilter) -> tuple[int, Iterator[str]]:
     """
     if f.empty():
         raise ValueError("export: give at least one filter")
-    context = store.reading()
+    context = store.snapshot()
     cur = context.__enter__()
     try:
         height = _height(cur, store)

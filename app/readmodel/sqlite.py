@@ -49,11 +49,27 @@ class SqliteStore(SqlStore):
             with self._readers_lock:
                 self._readers.append(conn)
         cur = conn.cursor()
+        if conn.in_transaction:  # nested in an answer already being read: same snapshot
+            yield cur
+            return
         cur.execute("BEGIN")
         try:
             yield cur
         finally:
             cur.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A cursor on its own connection and read transaction, for a long stream (a CSV export) that
+        may be consumed on other threads while other answers are read."""
+        conn = _connect(self.path)
+        cur = conn.cursor()
+        cur.execute("BEGIN")
+        try:
+            yield cur
+        finally:
+            cur.execute("COMMIT")
+            conn.close()
 
     def execute_raw(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """A statement outside the projector (operators' repairs; tests corrupting a row)."""

@@ -119,6 +119,9 @@ class SqlStore:
     def reading(self) -> Any:  # pragma: no cover - overridden by each store
         raise NotImplementedError
 
+    def snapshot(self) -> Any:  # pragma: no cover - overridden by each store
+        raise NotImplementedError
+
     def _meta(self, cur: Any, name: str) -> str | None:
         row = cur.execute(self.q("SELECT value FROM meta WHERE name = ?"), (name,)).fetchone()
         return None if row is None else str(row[0])

@@ -55,3 +55,30 @@ async def register_many(ledger: LedgerPort, count: int, prefix: str, in_flight: 
 
 async def submit(ledger: LedgerPort, caller: Caller, function: str, *args: Any) -> TxResult:
     return await ledger.submit(caller, function, [a if isinstance(a, str) else json.dumps(a) for a in args])
+
+
+def write_block_file(path: Any, blocks: Any) -> int:
+    """Store blocks as the embedded ledger does (its ``blocks`` table), for EmbeddedBlockSource."""
+    from app.ledger.embedded import store as ledger_store
+    from app.readmodel.blockgen import StreamBuilder
+
+    conn = ledger_store.connect(path)
+    ledger_store.init_schema(conn)
+    genesis = StreamBuilder(first_block=0).config_block()
+    count = 0
+    conn.execute("BEGIN")
+    for block in [genesis, *blocks]:
+        conn.execute(
+            "INSERT INTO blocks (number, header_hash, previous_hash, data_hash, block) VALUES (?, ?, ?, ?, ?)",
+            (
+                block.header.number,
+                b"",
+                block.header.previous_hash,
+                block.header.data_hash,
+                block.SerializeToString(),
+            ),
+        )
+        count += 1
+    conn.execute("COMMIT")
+    conn.close()
+    return count
