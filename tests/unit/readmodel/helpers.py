@@ -82,3 +82,47 @@ def write_block_file(path: Any, blocks: Any) -> int:
     conn.execute("COMMIT")
     conn.close()
     return count
+
+
+MODELS_A = Caller("models1", "BankAMSP", {"role": "model_admin"})
+
+
+async def lien_flow(ledger: LedgerPort, vin: str, run: str) -> str:
+    """Consent, request, valuation and recording of one lien on ``vin`` (BankA); returns the lien id."""
+    from datetime import UTC, datetime, timedelta
+
+    lien_id = f"L-{run}"
+    maturity = (datetime.now(UTC) + timedelta(days=3 * 365)).date().isoformat()
+    body = f"consent:{run}".encode()
+    await submit(ledger, MODELS_A, "RegisterModelVersion",
+                 {"model_id": "residual-lgbm", "model_version": f"1.0.0-{run}", "model_card_sha256": "ef" * 32})  # fmt: skip
+    await submit(ledger, LOAN_A, "AnchorDocument", {
+        "document_id": f"DC-{run}", "doc_type": "owner_consent",
+        "cid": "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4",
+        "sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "encryption_key_ref": f"kms://t/{run}", "vin": vin,
+    })  # fmt: skip
+    await submit(ledger, LOAN_A, "RequestLien", {
+        "lien_id": lien_id, "vin": vin, "loan_number": f"LN-{run}", "mortgage_contract_number": f"MC-{run}",
+        "secured_amount": "100000", "currency": "CNY", "maturity_date": maturity, "consent_document_id": f"DC-{run}",
+    })  # fmt: skip
+    await submit(ledger, LOAN_A, "RecordValuation", {
+        "valuation_id": f"V-{run}", "vin": vin, "value": "200000", "currency": "CNY", "interval_low": "180000",
+        "interval_high": "220000", "coverage": "0.9", "model_id": "residual-lgbm", "model_version": f"1.0.0-{run}",
+        "inputs_hash": "cd" * 32, "valuer": "valuation-service",
+    })  # fmt: skip
+    result = await submit(ledger, OFFICER, "RecordLien", lien_id)
+    settle = getattr(ledger, "wait_for_peers", None)
+    if settle is not None:
+        await settle(result.block_number)
+    return lien_id
+
+
+async def chaincode_counts(ledger: LedgerPort, caller: Caller) -> dict[str, int]:
+    """Vehicles by status as the chaincode counts them, every page followed (no cap)."""
+    from app.readmodel.projections import VEHICLE_STATUSES
+    from app.readmodel.world_state import ChaincodeWorldState
+
+    counts = dict.fromkeys(VEHICLE_STATUSES, 0)
+    async for record in ChaincodeWorldState(ledger, caller).records("VEHICLE"):
+        counts[json.loads(record.value)["status"]] += 1
+    return counts
