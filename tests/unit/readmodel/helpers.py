@@ -17,7 +17,8 @@ AUDITOR = Caller("auditor1", "TrafficAuthorityMSP", {"role": "auditor"})
 
 
 def vin_of(prefix: str, n: int) -> str:
-    return with_check_digit(f"LSV{prefix[:4].upper():0>4}{n:010d}")
+    tag = "".join(c if c not in "IOQ" else "X" for c in prefix[:4].upper())
+    return with_check_digit(f"LSV{tag:0>4}{n:010d}")
 
 
 def owner(label: str) -> dict[str, bytes]:

@@ -1,0 +1,82 @@
+"""The read model inside the gateway: one store, one projector following the ledger, restarted with
+back-off when the block stream fails (a peer restart, a network partition), and the lag kept fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from .projector import Projector
+from .sources import BlockSource, source_for
+from .sqlite import SqliteStore
+
+logger = logging.getLogger(__name__)
+
+LAG_REFRESH_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+def store_path(settings: Any) -> Path:
+    """Where the gateway keeps its read model: ``<data dir>/readmodel.sqlite``."""
+    return Path(settings.data_dir) / "readmodel.sqlite"
+
+
+class ReadModel:
+    """Store + projector + their background tasks, for one gateway process."""
+
+    def __init__(self, store: SqliteStore, source: BlockSource, chaincode: str = "mortgage") -> None:
+        self.store = store
+        self.projector = Projector(store, source, chaincode=chaincode)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def for_ledger(cls, ledger: Any, settings: Any) -> ReadModel:
+        return cls(
+            SqliteStore(store_path(settings)), source_for(ledger), getattr(settings, "chaincode", "mortgage")
+        )
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._refresh_lag())]
+
+    async def _follow(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self.projector.follow()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep serving the last projected height; say why we are behind
+                logger.warning("read model projector stopped (%s: %s); retrying in %.1fs",
+                               type(exc).__name__, exc, backoff)  # fmt: skip
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+
+    async def _refresh_lag(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self.projector.lag()
+            await asyncio.sleep(LAG_REFRESH_SECONDS)
+
+    async def caught_up(self, timeout: float = 10.0) -> bool:
+        """Wait until the model reflects the ledger's current height (after a write, before a read)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self.projector.lag() > 0:
+            if loop.time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        self.store.close()
