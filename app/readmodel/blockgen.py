@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -24,8 +24,13 @@ from fabric_protos.common import common_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.msp import identities_pb2
-from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
-from fabric_protos.peer import transaction_pb2
+from fabric_protos.peer import (
+    chaincode_event_pb2,
+    chaincode_pb2,
+    proposal_pb2,
+    proposal_response_pb2,
+    transaction_pb2,
+)
 
 from chaincode.mortgage import store as s
 from chaincode.mortgage.models import Lien, LienStatus, Valuation, Vehicle, VehicleStatus
@@ -75,8 +80,14 @@ class StreamBuilder:
             self._creators[msp] = cached
         return cached
 
-    def tx(self, msp: str, function: str, writes: list[tuple[str, bytes | None]], event: tuple[str, bytes] | None,
-           code: int = 0) -> str:  # fmt: skip
+    def tx(
+        self,
+        msp: str,
+        function: str,
+        writes: Sequence[tuple[str, bytes | None]],
+        event: tuple[str, bytes] | None,
+        code: int = 0,
+    ) -> str:
         """Queue one transaction (``code`` 0 = VALID) and return its tx id."""
         self.counter += 1
         self.clock += timedelta(seconds=1)
@@ -85,9 +96,11 @@ class StreamBuilder:
         tx_id = hashlib.sha256(nonce + creator).hexdigest()
         cc_id = chaincode_pb2.ChaincodeID(name=self.chaincode)
         header = common_pb2.ChannelHeader(
-            type=common_pb2.ENDORSER_TRANSACTION, channel_id=self.channel, tx_id=tx_id,
+            type=common_pb2.ENDORSER_TRANSACTION,
+            channel_id=self.channel,
+            tx_id=tx_id,
             extension=proposal_pb2.ChaincodeHeaderExtension(chaincode_id=cc_id).SerializeToString(),
-        )  # fmt: skip
+        )
         header.timestamp.FromDatetime(self.clock)
         sig_header = common_pb2.SignatureHeader(creator=creator, nonce=nonce).SerializeToString()
         kv = kv_rwset_pb2.KVRWSet(
@@ -103,9 +116,11 @@ class StreamBuilder:
                 chaincode_id=self.chaincode, tx_id=tx_id, event_name=event[0], payload=event[1]
             ).SerializeToString()
         action = proposal_pb2.ChaincodeAction(
-            results=results, events=events, chaincode_id=cc_id,
+            results=results,
+            events=events,
+            chaincode_id=cc_id,
             response=proposal_response_pb2.Response(status=200, payload=b"{}"),
-        )  # fmt: skip
+        )
         prp = proposal_response_pb2.ProposalResponsePayload(
             proposal_hash=hashlib.sha256(nonce).digest(), extension=action.SerializeToString()
         ).SerializeToString()
@@ -181,20 +196,54 @@ def _templates() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The contract's own models, serialised once; each generated record is a copy with its values."""
     at = "2026-01-05T08:00:00Z"
     vehicle = Vehicle(
-        vin=make_vin(0), plate="京A0000000", make="BYD", model="M", trim="", year=2020, configuration={},
-        registration_date=date(2025, 1, 1), new_price=Decimal(150000), currency="CNY", region="Beijing",
-        owner_hash="0" * 64, status=VehicleStatus.REGISTERED, registered_at=at, updated_at=at, last_tx_id="",
-    )  # fmt: skip
+        vin=make_vin(0),
+        plate="京A0000000",
+        make="BYD",
+        model="M",
+        trim="",
+        year=2020,
+        configuration={},
+        registration_date=date(2025, 1, 1),
+        new_price=Decimal(150000),
+        currency="CNY",
+        region="Beijing",
+        owner_hash="0" * 64,
+        status=VehicleStatus.REGISTERED,
+        registered_at=at,
+        updated_at=at,
+        last_tx_id="",
+    )
     lien = Lien(
-        lien_id="L0", vin=make_vin(0), lienholder="BankAMSP", loan_number="N0", mortgage_contract_number="C0",
-        secured_amount=Decimal(20000), currency="CNY", maturity_date=date(2030, 1, 1), consent_document_id="D0",
-        status=LienStatus.REQUESTED, requested_at=at, updated_at=at, last_tx_id="",
-    )  # fmt: skip
+        lien_id="L0",
+        vin=make_vin(0),
+        lienholder="BankAMSP",
+        loan_number="N0",
+        mortgage_contract_number="C0",
+        secured_amount=Decimal(20000),
+        currency="CNY",
+        maturity_date=date(2030, 1, 1),
+        consent_document_id="D0",
+        status=LienStatus.REQUESTED,
+        requested_at=at,
+        updated_at=at,
+        last_tx_id="",
+    )
     valuation = Valuation(
-        valuation_id="V0", vin=make_vin(0), value=Decimal(100000), currency="CNY", interval_low=Decimal(90000),
-        interval_high=Decimal(110000), coverage=Decimal("0.9"), model_id="gbm", model_version="1",
-        inputs_hash="0" * 64, valuer="bank", recorded_by="BankAMSP", recorded_at=at, last_tx_id="",
-    )  # fmt: skip
+        valuation_id="V0",
+        vin=make_vin(0),
+        value=Decimal(100000),
+        currency="CNY",
+        interval_low=Decimal(90000),
+        interval_high=Decimal(110000),
+        coverage=Decimal("0.9"),
+        model_id="gbm",
+        model_version="1",
+        inputs_hash="0" * 64,
+        valuer="bank",
+        recorded_by="BankAMSP",
+        recorded_at=at,
+        last_tx_id="",
+    )
     return (vehicle.model_dump(mode="json"), lien.model_dump(mode="json"), valuation.model_dump(mode="json"))
 
 
@@ -226,11 +275,17 @@ class Scenario:
             vin = make_vin(i)
             at = now()
             vehicle = {
-                **vehicle_t, "vin": vin, "plate": f"京A{i:07d}", "make": rng.choice(("BYD", "Geely", "Toyota", "VW")),
-                "year": 2018 + i % 8, "registration_date": str(date(2025, 1, 1) + timedelta(i % 365)),
-                "new_price": str(150000 + (i % 50) * 1000), "owner_hash": hashlib.sha256(f"owner{i}".encode()).hexdigest(),
-                "registered_at": at, "updated_at": at,
-            }  # fmt: skip
+                **vehicle_t,
+                "vin": vin,
+                "plate": f"京A{i:07d}",
+                "make": rng.choice(("BYD", "Geely", "Toyota", "VW")),
+                "year": 2018 + i % 8,
+                "registration_date": str(date(2025, 1, 1) + timedelta(i % 365)),
+                "new_price": str(150000 + (i % 50) * 1000),
+                "owner_hash": hashlib.sha256(f"owner{i}".encode()).hexdigest(),
+                "registered_at": at,
+                "updated_at": at,
+            }
             if i < self.liens:
                 vehicles[vin] = vehicle
             writes = [
@@ -252,43 +307,77 @@ class Scenario:
             at = now()
             value = 100000 + (j % 40) * 2500
             valuation = {
-                **valuation_t, "valuation_id": f"V{j:08d}", "vin": vin, "value": str(value),
-                "interval_low": str(value * 9 // 10), "interval_high": str(value * 11 // 10), "recorded_by": holder,
+                **valuation_t,
+                "valuation_id": f"V{j:08d}",
+                "vin": vin,
+                "value": str(value),
+                "interval_low": str(value * 9 // 10),
+                "interval_high": str(value * 11 // 10),
+                "recorded_by": holder,
                 "recorded_at": at,
-            }  # fmt: skip
-            b.tx(holder, "RecordValuation", [
-                (composite_key(s.VALUATION, vin, valuation["valuation_id"]), _dump(valuation)),
-                (composite_key(s.VALLATEST, vin), _dump({"valuation_id": valuation["valuation_id"]})),
-            ], ("ValuationRecorded", f'{{"vin":"{vin}"}}'.encode()))  # fmt: skip
+            }
+            b.tx(
+                holder,
+                "RecordValuation",
+                [
+                    (composite_key(s.VALUATION, vin, valuation["valuation_id"]), _dump(valuation)),
+                    (composite_key(s.VALLATEST, vin), _dump({"valuation_id": valuation["valuation_id"]})),
+                ],
+                ("ValuationRecorded", f'{{"vin":"{vin}"}}'.encode()),
+            )
             lien = {
-                **lien_t, "lien_id": lien_id, "vin": vin, "lienholder": holder, "loan_number": f"N{j}",
-                "mortgage_contract_number": f"C{j}", "secured_amount": str(20000 + (j % 30) * 2000),
-                "consent_document_id": f"D{j}", "requested_at": at, "updated_at": at,
-            }  # fmt: skip
-            b.tx(holder, "RequestLien", [
-                (composite_key(s.LIEN, lien_id), _dump(lien)),
-                (composite_key(s.IDX_LVIN, vin, lien_id), s.INDEX_VALUE),
-                (composite_key(s.IDX_LSTATUS, "REQUESTED", lien_id), s.INDEX_VALUE),
-            ], ("LienRequested", f'{{"lien_id":"{lien_id}","vin":"{vin}"}}'.encode()))  # fmt: skip
+                **lien_t,
+                "lien_id": lien_id,
+                "vin": vin,
+                "lienholder": holder,
+                "loan_number": f"N{j}",
+                "mortgage_contract_number": f"C{j}",
+                "secured_amount": str(20000 + (j % 30) * 2000),
+                "consent_document_id": f"D{j}",
+                "requested_at": at,
+                "updated_at": at,
+            }
+            b.tx(
+                holder,
+                "RequestLien",
+                [
+                    (composite_key(s.LIEN, lien_id), _dump(lien)),
+                    (composite_key(s.IDX_LVIN, vin, lien_id), s.INDEX_VALUE),
+                    (composite_key(s.IDX_LSTATUS, "REQUESTED", lien_id), s.INDEX_VALUE),
+                ],
+                ("LienRequested", f'{{"lien_id":"{lien_id}","vin":"{vin}"}}'.encode()),
+            )
             recorded = {**lien, "status": "RECORDED", "priority": 1, "recorded_at": at}
             vehicle = {
-                **vehicles[vin], "status": "MORTGAGED", "updated_at": at,
+                **vehicles[vin],
+                "status": "MORTGAGED",
+                "updated_at": at,
                 "liens": [{"lien_id": lien_id, "lienholder": holder, "priority": 1}],
-            }  # fmt: skip
-            b.tx("TrafficAuthorityMSP", "RecordLien", [
-                (composite_key(s.LIEN, lien_id), _dump(recorded)),
-                (composite_key(s.VEHICLE, vin), _dump(vehicle)),
-                (composite_key(s.IDX_LSTATUS, "REQUESTED", lien_id), None),
-                (composite_key(s.IDX_LSTATUS, "RECORDED", lien_id), s.INDEX_VALUE),
-            ], ("LienRecorded", f'{{"lien_id":"{lien_id}","vin":"{vin}"}}'.encode()))  # fmt: skip
+            }
+            b.tx(
+                "TrafficAuthorityMSP",
+                "RecordLien",
+                [
+                    (composite_key(s.LIEN, lien_id), _dump(recorded)),
+                    (composite_key(s.VEHICLE, vin), _dump(vehicle)),
+                    (composite_key(s.IDX_LSTATUS, "REQUESTED", lien_id), None),
+                    (composite_key(s.IDX_LSTATUS, "RECORDED", lien_id), s.INDEX_VALUE),
+                ],
+                ("LienRecorded", f'{{"lien_id":"{lien_id}","vin":"{vin}"}}'.encode()),
+            )
             bump(ex.vehicles_by_status, "REGISTERED", -1)
             if j < self.released:
                 released = {**recorded, "status": "RELEASED", "ended_at": at}
                 vehicle = {**vehicle, "status": "REGISTERED", "liens": []}
-                b.tx(holder, "ReleaseLien", [
-                    (composite_key(s.LIEN, lien_id), _dump(released)),
-                    (composite_key(s.VEHICLE, vin), _dump(vehicle)),
-                ], ("LienReleased", f'{{"lien_id":"{lien_id}","vin":"{vin}"}}'.encode()))  # fmt: skip
+                b.tx(
+                    holder,
+                    "ReleaseLien",
+                    [
+                        (composite_key(s.LIEN, lien_id), _dump(released)),
+                        (composite_key(s.VEHICLE, vin), _dump(vehicle)),
+                    ],
+                    ("LienReleased", f'{{"lien_id":"{lien_id}","vin":"{vin}"}}'.encode()),
+                )
                 bump(ex.vehicles_by_status, "REGISTERED")
                 bump(ex.liens_by_status, "RELEASED")
             else:

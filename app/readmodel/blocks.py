@@ -15,8 +15,13 @@ from fabric_protos.common import common_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.msp import identities_pb2
-from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
-from fabric_protos.peer import transaction_pb2
+from fabric_protos.peer import (
+    chaincode_event_pb2,
+    chaincode_pb2,
+    proposal_pb2,
+    proposal_response_pb2,
+    transaction_pb2,
+)
 
 VALID = 0
 

@@ -91,10 +91,13 @@ def status(store: StoreOpt = None, data_dir: DataDirOpt = None, backend: Backend
                 ).fetchall()
             last = model.meta("last_verify")
             return {
-                "block_height": model.next_block(), "ledger_height": projector.peer_height, "lag_blocks": lag,
-                "quarantined": quarantined, "counts": {f"{n}:{b}": c for n, b, c in counters},
+                "block_height": model.next_block(),
+                "ledger_height": projector.peer_height,
+                "lag_blocks": lag,
+                "quarantined": quarantined,
+                "counts": {f"{n}:{b}": c for n, b, c in counters},
                 "last_verify": json.loads(last) if last else None,
-            }  # fmt: skip
+            }
         finally:
             await ledger.close()
 
@@ -103,10 +106,14 @@ def status(store: StoreOpt = None, data_dir: DataDirOpt = None, backend: Backend
 
 @app.command(name="verify")
 def verify_cmd(
-    store: StoreOpt = None, data_dir: DataDirOpt = None, backend: BackendOpt = None,
-    sample: Annotated[int | None, typer.Option(help="Check this many random rows instead of every key.")] = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    backend: BackendOpt = None,
+    sample: Annotated[
+        int | None, typer.Option(help="Check this many random rows instead of every key.")
+    ] = None,
     catch_up: Annotated[bool, typer.Option(help="Project the ledger's new blocks first.")] = True,
-) -> None:  # fmt: skip
+) -> None:
     """Compare the read model with world state; exit 1 and list the drift by record if any."""
 
     async def run() -> Any:
@@ -138,8 +145,15 @@ def rebuild(store: StoreOpt = None, data_dir: DataDirOpt = None, backend: Backen
             await ledger.close()
 
     progress = asyncio.run(run())
-    typer.echo(json.dumps({
-        "blocks": progress.blocks, "transactions": progress.transactions, "skipped_invalid": progress.skipped_invalid,
-        "skipped_other": progress.skipped_other, "seconds": round(progress.seconds, 2),
-        "tx_per_second": round(progress.tx_per_second),
-    }))  # fmt: skip
+    typer.echo(
+        json.dumps(
+            {
+                "blocks": progress.blocks,
+                "transactions": progress.transactions,
+                "skipped_invalid": progress.skipped_invalid,
+                "skipped_other": progress.skipped_other,
+                "seconds": round(progress.seconds, 2),
+                "tx_per_second": round(progress.tx_per_second),
+            }
+        )
+    )

@@ -18,8 +18,17 @@ from typing import Any
 
 ENCUMBERING = ("RECORDED", "ASSIGNMENT_PENDING", "FORECLOSING")
 VEHICLE_STATUSES = ("REGISTERED", "MORTGAGED", "SEIZED", "IN_DISPOSAL", "DISPOSED", "SCRAPPED")
-LIEN_STATUSES = ("REQUESTED", "RECORDED", "REJECTED", "RELEASED", "ASSIGNMENT_PENDING", "FORECLOSING",
-                 "DISCHARGED", "LAPSED", "CANCELLED")  # fmt: skip
+LIEN_STATUSES = (
+    "REQUESTED",
+    "RECORDED",
+    "REJECTED",
+    "RELEASED",
+    "ASSIGNMENT_PENDING",
+    "FORECLOSING",
+    "DISCHARGED",
+    "LAPSED",
+    "CANCELLED",
+)
 SEVERITIES = ("low", "medium", "high", "critical")
 LTV_BUCKETS = ((0, 40), (40, 60), (60, 70), (70, 80), (80, 90), (90, 100), (100, None))
 
@@ -79,22 +88,37 @@ def money(value: Any) -> Decimal | None:
 
 def _vehicle(r: dict[str, Any], attrs: list[str]) -> Row:
     return {
-        "vin": r["vin"], "plate": r["plate"], "make": r["make"], "model": r["model"],
-        "year": int(r["year"]) if r.get("year") is not None else None, "owner_hash": r["owner_hash"],
-        "status": r["status"], "region": _s(r.get("region")), "registration_date": _s(r.get("registration_date")),
-        "registered_at": _s(r.get("registered_at")), "updated_at": _s(r.get("updated_at")),
-        "lien_count": len(r.get("liens") or []), "seized": 1 if r["status"] == "SEIZED" else 0,
-    }  # fmt: skip
+        "vin": r["vin"],
+        "plate": r["plate"],
+        "make": r["make"],
+        "model": r["model"],
+        "year": int(r["year"]) if r.get("year") is not None else None,
+        "owner_hash": r["owner_hash"],
+        "status": r["status"],
+        "region": _s(r.get("region")),
+        "registration_date": _s(r.get("registration_date")),
+        "registered_at": _s(r.get("registered_at")),
+        "updated_at": _s(r.get("updated_at")),
+        "lien_count": len(r.get("liens") or []),
+        "seized": 1 if r["status"] == "SEIZED" else 0,
+    }
 
 
 def _lien(r: dict[str, Any], attrs: list[str]) -> Row:
     return {
-        "lien_id": r["lien_id"], "vin": r["vin"], "lienholder": r["lienholder"], "status": r["status"],
-        "secured_amount": _amount(r["secured_amount"]), "currency": r.get("currency", ""),
-        "priority": r.get("priority"), "maturity_date": _s(r.get("maturity_date")),
-        "requested_at": _s(r.get("requested_at")), "recorded_at": _s(r.get("recorded_at")),
-        "ended_at": _s(r.get("ended_at")), "loan_number": _s(r.get("loan_number")),
-    }  # fmt: skip
+        "lien_id": r["lien_id"],
+        "vin": r["vin"],
+        "lienholder": r["lienholder"],
+        "status": r["status"],
+        "secured_amount": _amount(r["secured_amount"]),
+        "currency": r.get("currency", ""),
+        "priority": r.get("priority"),
+        "maturity_date": _s(r.get("maturity_date")),
+        "requested_at": _s(r.get("requested_at")),
+        "recorded_at": _s(r.get("recorded_at")),
+        "ended_at": _s(r.get("ended_at")),
+        "loan_number": _s(r.get("loan_number")),
+    }
 
 
 def _lien_v0(r: dict[str, Any], attrs: list[str]) -> Row:
@@ -104,10 +128,14 @@ def _lien_v0(r: dict[str, Any], attrs: list[str]) -> Row:
 
 def _valuation(r: dict[str, Any], attrs: list[str]) -> Row:
     return {
-        "vin": r["vin"], "valuation_id": r["valuation_id"], "value": _amount(r["value"]),
-        "currency": r.get("currency", ""), "model_id": _s(r.get("model_id")),
-        "model_version": _s(r.get("model_version")), "recorded_at": _s(r.get("recorded_at")),
-    }  # fmt: skip
+        "vin": r["vin"],
+        "valuation_id": r["valuation_id"],
+        "value": _amount(r["value"]),
+        "currency": r.get("currency", ""),
+        "model_id": _s(r.get("model_id")),
+        "model_version": _s(r.get("model_version")),
+        "recorded_at": _s(r.get("recorded_at")),
+    }
 
 
 def _valuation_latest(r: dict[str, Any], attrs: list[str]) -> Row:
@@ -117,33 +145,54 @@ def _valuation_latest(r: dict[str, Any], attrs: list[str]) -> Row:
 def _policy(r: dict[str, Any], attrs: list[str]) -> Row:
     coverage = r.get("coverage") or {}
     return {
-        "kind": "policy", "record_id": r["policy_id"], "vin": r["vin"], "party": _s(r.get("insurer")),
-        "status": _s(r.get("status")), "valid_from": _s(r.get("valid_from")), "valid_to": _s(r.get("valid_to")),
+        "kind": "policy",
+        "record_id": r["policy_id"],
+        "vin": r["vin"],
+        "party": _s(r.get("insurer")),
+        "status": _s(r.get("status")),
+        "valid_from": _s(r.get("valid_from")),
+        "valid_to": _s(r.get("valid_to")),
         "amount": _s(coverage.get("amount")),
-    }  # fmt: skip
+    }
 
 
 def _claim(r: dict[str, Any], attrs: list[str]) -> Row:
     return {
-        "kind": "claim", "record_id": f"{r['policy_id']}/{r['claim_id']}", "vin": r["vin"], "party": None,
-        "status": None, "valid_from": _s(r.get("incident_date")), "valid_to": None, "amount": _amount(r["amount"]),
-    }  # fmt: skip
+        "kind": "claim",
+        "record_id": f"{r['policy_id']}/{r['claim_id']}",
+        "vin": r["vin"],
+        "party": None,
+        "status": None,
+        "valid_from": _s(r.get("incident_date")),
+        "valid_to": None,
+        "amount": _amount(r["amount"]),
+    }
 
 
 def _document(r: dict[str, Any], attrs: list[str]) -> Row:
     return {
-        "document_id": r["document_id"], "doc_type": r["doc_type"], "vin": _s(r.get("vin")),
-        "lien_id": _s(r.get("lien_id")), "anchored_by": _s(r.get("anchored_by")),
-        "anchored_at": _s(r.get("anchored_at")), "cid": _s(r.get("cid")), "sha256": _s(r.get("sha256")),
-    }  # fmt: skip
+        "document_id": r["document_id"],
+        "doc_type": r["doc_type"],
+        "vin": _s(r.get("vin")),
+        "lien_id": _s(r.get("lien_id")),
+        "anchored_by": _s(r.get("anchored_by")),
+        "anchored_at": _s(r.get("anchored_at")),
+        "cid": _s(r.get("cid")),
+        "sha256": _s(r.get("sha256")),
+    }
 
 
 def _alert(r: dict[str, Any], attrs: list[str]) -> Row:
     return {
-        "alert_id": r["alert_id"], "lien_id": r["lien_id"], "vin": r["vin"], "lienholder": r["lienholder"],
-        "rule": r["rule"], "severity": r["severity"], "acknowledged": 1 if r.get("acknowledged") else 0,
+        "alert_id": r["alert_id"],
+        "lien_id": r["lien_id"],
+        "vin": r["vin"],
+        "lienholder": r["lienholder"],
+        "rule": r["rule"],
+        "severity": r["severity"],
+        "acknowledged": 1 if r.get("acknowledged") else 0,
         "raised_at": _s(r.get("raised_at")),
-    }  # fmt: skip
+    }
 
 
 def _config(r: dict[str, Any], attrs: list[str]) -> Row:
@@ -153,24 +202,51 @@ def _config(r: dict[str, Any], attrs: list[str]) -> Row:
 RECORD_TYPES: dict[str, RecordType] = {
     t.object_type: t
     for t in (
-        RecordType("VEHICLE", "vehicles", ("vin",),
-                   (Projection(1, ("vin", "plate", "make", "model", "owner_hash", "status"), _vehicle),)),
-        RecordType("LIEN", "liens", ("lien_id",), (
-            Projection(1, ("lien_id", "vin", "lienholder", "status", "secured_amount"), _lien),
-            Projection(0, ("lien_id", "vin", "lienholder", "status", "amount"), _lien_v0),
-        )),
-        RecordType("VALUATION", "valuations", ("vin", "valuation_id"),
-                   (Projection(1, ("valuation_id", "vin", "value"), _valuation),)),
-        RecordType("VALLATEST", "valuation_latest", ("vin",), (Projection(1, ("valuation_id",), _valuation_latest),)),
-        RecordType("POLICY", "insurance", ("kind", "record_id"), (Projection(1, ("policy_id", "vin"), _policy),)),
-        RecordType("CLAIM", "insurance", ("kind", "record_id"),
-                   (Projection(1, ("claim_id", "policy_id", "vin", "amount"), _claim),)),
-        RecordType("DOC", "documents", ("document_id",), (Projection(1, ("document_id", "doc_type"), _document),)),
-        RecordType("ALERT", "alerts", ("alert_id",),
-                   (Projection(1, ("alert_id", "lien_id", "vin", "lienholder", "rule", "severity"), _alert),)),
+        RecordType(
+            "VEHICLE",
+            "vehicles",
+            ("vin",),
+            (Projection(1, ("vin", "plate", "make", "model", "owner_hash", "status"), _vehicle),),
+        ),
+        RecordType(
+            "LIEN",
+            "liens",
+            ("lien_id",),
+            (
+                Projection(1, ("lien_id", "vin", "lienholder", "status", "secured_amount"), _lien),
+                Projection(0, ("lien_id", "vin", "lienholder", "status", "amount"), _lien_v0),
+            ),
+        ),
+        RecordType(
+            "VALUATION",
+            "valuations",
+            ("vin", "valuation_id"),
+            (Projection(1, ("valuation_id", "vin", "value"), _valuation),),
+        ),
+        RecordType(
+            "VALLATEST", "valuation_latest", ("vin",), (Projection(1, ("valuation_id",), _valuation_latest),)
+        ),
+        RecordType(
+            "POLICY", "insurance", ("kind", "record_id"), (Projection(1, ("policy_id", "vin"), _policy),)
+        ),
+        RecordType(
+            "CLAIM",
+            "insurance",
+            ("kind", "record_id"),
+            (Projection(1, ("claim_id", "policy_id", "vin", "amount"), _claim),),
+        ),
+        RecordType(
+            "DOC", "documents", ("document_id",), (Projection(1, ("document_id", "doc_type"), _document),)
+        ),
+        RecordType(
+            "ALERT",
+            "alerts",
+            ("alert_id",),
+            (Projection(1, ("alert_id", "lien_id", "vin", "lienholder", "rule", "severity"), _alert),),
+        ),
         RecordType("CONFIG", "config", ("name",), (Projection(1, (), _config),)),
     )
-}  # fmt: skip
+}
 
 
 def key_values(record_type: RecordType, attrs: list[str]) -> tuple[str, ...]:

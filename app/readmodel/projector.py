@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from fabric_protos.common import common_pb2
 
 from .blocks import BlockSummary, read_block
-from .sources import BlockSource
+from .prepare import Prepared, prepare_many
+from .sources import BlockSource, EmbeddedBlockSource
 from .store import SqlStore
 
 logger = logging.getLogger(__name__)
 
 BATCH_TXS = 5000
 BATCH_BLOCKS = 200
+JOB_BLOCKS = 4  # blocks per job sent to a parser process
 
 
 @dataclass
@@ -45,15 +50,22 @@ class Projector:
     """Feeds one store from one block source; ``chaincode`` names the namespace projected."""
 
     def __init__(
-        self, store: SqlStore, source: BlockSource | None = None, *, chaincode: str = "mortgage",
-        batch_txs: int = BATCH_TXS, batch_blocks: int = BATCH_BLOCKS,
-    ) -> None:  # fmt: skip
+        self,
+        store: SqlStore,
+        source: BlockSource | None = None,
+        *,
+        chaincode: str = "mortgage",
+        batch_txs: int = BATCH_TXS,
+        batch_blocks: int = BATCH_BLOCKS,
+        workers: int = 0,
+    ) -> None:
         self.store = store
         self.source = source
         self.chaincode = chaincode
         self.batch_txs = batch_txs
         self.batch_blocks = batch_blocks
         self.peer_height: int | None = None
+        self.workers = workers  # parser processes for bulk catch-up from a raw block file (0: in-process)
 
     # --- synchronous core (also used by the benchmark and rebuild) --------------------
     def ingest(self, blocks: Iterable[common_pb2.Block], progress: Progress | None = None) -> Progress:
@@ -76,12 +88,54 @@ class Projector:
         progress.seconds += time.perf_counter() - started
         return progress
 
-    def _flush(self, batch: list[BlockSummary], progress: Progress) -> None:
+    def ingest_raw(self, raws: Iterable[tuple[int, bytes]], progress: Progress | None = None) -> Progress:
+        """Project serialized blocks, parsing them in ``workers`` other processes while this one applies:
+        a rebuild from block 0 then uses two cores instead of one."""
+        if self.workers <= 0:
+            return self.ingest((common_pb2.Block.FromString(raw) for _, raw in raws), progress)
+        progress = progress or Progress()
+        started = time.perf_counter()
+        next_block = self.store.next_block()
+        batch: list[Prepared] = []
+        pending_txs = 0
+        in_flight: deque[Future[list[Prepared]]] = deque()
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+
+            def drain_one() -> None:
+                nonlocal batch, pending_txs
+                for prepared in in_flight.popleft().result():
+                    batch.append(prepared)
+                    pending_txs += prepared.transactions
+                if pending_txs >= self.batch_txs or len(batch) >= self.batch_blocks:
+                    self._flush(batch, progress)
+                    batch, pending_txs = [], 0
+
+            job: list[bytes] = []
+            for number, raw in raws:
+                if number < next_block:
+                    continue
+                job.append(raw)
+                if len(job) >= JOB_BLOCKS:
+                    in_flight.append(pool.submit(prepare_many, job, self.chaincode))
+                    job = []
+                    while len(in_flight) > 2 * self.workers:
+                        drain_one()
+            if job:
+                in_flight.append(pool.submit(prepare_many, job, self.chaincode))
+            while in_flight:
+                drain_one()
+        self._flush(batch, progress)
+        progress.seconds += time.perf_counter() - started
+        return progress
+
+    def _flush(self, batch: Sequence[BlockSummary | Prepared], progress: Progress) -> None:
         if not batch:
             return
         self.store.apply(batch)
         progress.blocks += len(batch)
-        progress.transactions += sum(len(b.transactions) for b in batch)
+        progress.transactions += sum(
+            b.transactions if isinstance(b, Prepared) else len(b.transactions) for b in batch
+        )
         progress.skipped_invalid += sum(b.skipped_invalid for b in batch)
         progress.skipped_other += sum(b.skipped_other for b in batch)
 
@@ -97,6 +151,9 @@ class Projector:
     async def _run(self, *, follow: bool) -> Progress:
         if self.source is None:
             raise ValueError("source: the projector has no block source")
+        if not follow and self.workers > 0 and isinstance(self.source, EmbeddedBlockSource):
+            source = self.source
+            return await asyncio.to_thread(lambda: self.ingest_raw(source.iter_raw(self.store.next_block())))
         progress = Progress()
         started = time.perf_counter()
         self.peer_height = await self.source.height()

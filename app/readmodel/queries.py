@@ -77,8 +77,9 @@ def dashboard(store: SqlStore) -> dict[str, Any]:
 # --- lender ------------------------------------------------------------------------------------
 
 
-def lien_alerts(lien: dict[str, Any], status: dict[str, Any], ltv: Decimal | None, cap: Decimal, today: date,
-                stale: bool) -> list[dict[str, str]]:  # fmt: skip
+def lien_alerts(
+    lien: dict[str, Any], status: dict[str, Any], ltv: Decimal | None, cap: Decimal, today: date, stale: bool
+) -> list[dict[str, str]]:
     """Early-warning signs visible on the ledger for one lien (the risk engine's severities)."""
     alerts: list[dict[str, str]] = []
     if lien.get("status") not in ENCUMBERING:
@@ -132,8 +133,9 @@ def _config(cur: Any) -> dict[str, Any]:
     return json.loads(row[0]) if row else {}
 
 
-def portfolio(store: SqlStore, lienholder: str, *, limit: int = 200, after: str = "",
-              now: datetime | None = None) -> Portfolio:  # fmt: skip
+def portfolio(
+    store: SqlStore, lienholder: str, *, limit: int = 200, after: str = "", now: datetime | None = None
+) -> Portfolio:
     """A lender's liens (one page, in lien id order) with vehicle, latest valuation, LTV and alerts."""
     now = now or datetime.now(UTC)
     today = now.date()
@@ -165,28 +167,43 @@ def portfolio(store: SqlStore, lienholder: str, *, limit: int = 200, after: str 
             recorded = _parse_time(valuation.get("recorded_at"))
             stale = recorded is not None and now - recorded > timedelta(days=max_age)
             valuation["stale"] = stale
-        valid = [p for p in policies.get(vin, []) if p.get("status") == "ACTIVE"
-                 and str(p.get("valid_from")) <= today.isoformat() <= str(p.get("valid_to"))]  # fmt: skip
+        valid = [
+            p
+            for p in policies.get(vin, [])
+            if p.get("status") == "ACTIVE"
+            and str(p.get("valid_from")) <= today.isoformat() <= str(p.get("valid_to"))
+        ]
         status = {
-            "vin": vin, "plate": vehicle.get("plate"), "status": vehicle.get("status"),
-            "seized": vehicle.get("status") == "SEIZED", "insured": bool(valid),
+            "vin": vin,
+            "plate": vehicle.get("plate"),
+            "status": vehicle.get("status"),
+            "seized": vehicle.get("status") == "SEIZED",
+            "insured": bool(valid),
             "insurance_valid_to": max((str(p["valid_to"]) for p in valid), default=None),
-        }  # fmt: skip
+        }
         value = money((valuation or {}).get("value"))
         total = money(ltvs.get(vin)) or Decimal(0)
         secured = (
             total if lien.get("status") in ENCUMBERING else total + (money(lien.get("secured_amount")) or 0)
         )
         ltv = (secured / value * 100) if value and lien.get("status") in (*ENCUMBERING, "REQUESTED") else None
-        rows.append({
-            "lien": lien, "status": status, "valuation": valuation, "ltv": ltv,
-            "alerts": lien_alerts(lien, status, ltv if value else None, cap, today, stale),
-        })  # fmt: skip
+        rows.append(
+            {
+                "lien": lien,
+                "status": status,
+                "valuation": valuation,
+                "ltv": ltv,
+                "alerts": lien_alerts(lien, status, ltv if value else None, cap, today, stale),
+            }
+        )
     return Portfolio(
-        block_height=height, lienholder=lienholder, total=sum(int(n) for _, n in by_status), rows=rows,
+        block_height=height,
+        lienholder=lienholder,
+        total=sum(int(n) for _, n in by_status),
+        rows=rows,
         next_after=docs[-1]["lien_id"] if len(liens) > limit else None,
         by_status=[(str(s), int(n)) for s, n in by_status],
-    )  # fmt: skip
+    )
 
 
 def _by_vin(cur: Any, store: SqlStore, vins: list[str]) -> tuple[dict[str, Any], ...]:
@@ -245,8 +262,19 @@ class SearchFilter:
     date_to: date | None = None  # inclusive
 
     def empty(self) -> bool:
-        return not any((self.text, self.vin, self.plate, self.owner_hash, self.lienholder, self.tx_id,
-                        self.lien_id, self.date_from, self.date_to))  # fmt: skip
+        return not any(
+            (
+                self.text,
+                self.vin,
+                self.plate,
+                self.owner_hash,
+                self.lienholder,
+                self.tx_id,
+                self.lien_id,
+                self.date_from,
+                self.date_to,
+            )
+        )
 
 
 @dataclass
@@ -331,9 +359,17 @@ _SELECT = (
 
 def _row(r: tuple[Any, ...]) -> dict[str, Any]:
     return {
-        "kind": r[0], "key": r[1], "tx_id": r[2], "block_number": int(r[3]), "timestamp": r[4], "org": r[5],
-        "status": r[6] or "", "is_delete": bool(r[7]), "function": r[8], "vin": r[9],
-    }  # fmt: skip
+        "kind": r[0],
+        "key": r[1],
+        "tx_id": r[2],
+        "block_number": int(r[3]),
+        "timestamp": r[4],
+        "org": r[5],
+        "status": r[6] or "",
+        "is_delete": bool(r[7]),
+        "function": r[8],
+        "vin": r[9],
+    }
 
 
 def search(store: SqlStore, f: SearchFilter, *, limit: int = 100, before: str = "") -> SearchResult:
@@ -355,7 +391,8 @@ def search(store: SqlStore, f: SearchFilter, *, limit: int = 100, before: str = 
                 "(block_number < ? OR (block_number = ? AND (tx_index < ? OR (tx_index = ? AND seq < ?))))"
             )
             params.extend([block, block, tx, tx, seq])
-        sql = f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY block_number DESC, tx_index DESC, seq DESC LIMIT ?"
+        order = "ORDER BY block_number DESC, tx_index DESC, seq DESC LIMIT ?"
+        sql = f"{_SELECT} WHERE {' AND '.join(clauses)} {order}"
         found = cur.execute(store.q(sql), (*params, limit + 1)).fetchall()
     rows = [_row(r) for r in found[:limit]]
     last = found[limit - 1] if len(found) > limit else None

@@ -51,8 +51,12 @@ class ReadModel:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep serving the last projected height; say why we are behind
-                logger.warning("read model projector stopped (%s: %s); retrying in %.1fs",
-                               type(exc).__name__, exc, backoff)  # fmt: skip
+                logger.warning(
+                    "read model projector stopped (%s: %s); retrying in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    backoff,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
 

@@ -13,9 +13,21 @@ from __future__ import annotations
 SCHEMA_VERSION = 1
 
 TABLES: tuple[str, ...] = (
-    "meta", "vehicles", "liens", "valuations", "valuation_latest", "insurance", "documents", "alerts",
-    "config", "events", "changes", "counters", "vehicle_ltv", "quarantine",
-)  # fmt: skip
+    "meta",
+    "vehicles",
+    "liens",
+    "valuations",
+    "valuation_latest",
+    "insurance",
+    "documents",
+    "alerts",
+    "config",
+    "events",
+    "changes",
+    "counters",
+    "vehicle_ltv",
+    "quarantine",
+)
 
 DDL: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -64,7 +76,8 @@ DDL: tuple[str, ...] = (
         block_number BIGINT NOT NULL, tx_index BIGINT NOT NULL, tx_id TEXT NOT NULL, doc TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS events (
         block_number BIGINT NOT NULL, tx_index BIGINT NOT NULL, tx_id TEXT NOT NULL, name TEXT NOT NULL,
-        vin TEXT, lien_id TEXT, at TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (block_number, tx_index))""",
+        vin TEXT, lien_id TEXT, at TEXT NOT NULL, payload TEXT NOT NULL,
+        PRIMARY KEY (block_number, tx_index))""",
     """CREATE TABLE IF NOT EXISTS changes (
         block_number BIGINT NOT NULL, tx_index BIGINT NOT NULL, seq BIGINT NOT NULL, tx_id TEXT NOT NULL,
         kind TEXT NOT NULL, record_id TEXT NOT NULL, vin TEXT, lienholder TEXT, plate TEXT, owner_hash TEXT,
@@ -80,5 +93,6 @@ DDL: tuple[str, ...] = (
         vin TEXT PRIMARY KEY, secured_total TEXT NOT NULL, value TEXT, ltv TEXT, bucket TEXT)""",
     """CREATE TABLE IF NOT EXISTS quarantine (
         block_number BIGINT NOT NULL, tx_index BIGINT NOT NULL, record_key TEXT NOT NULL,
-        tx_id TEXT NOT NULL, reason TEXT NOT NULL, value TEXT, PRIMARY KEY (block_number, tx_index, record_key))""",
+        tx_id TEXT NOT NULL, reason TEXT NOT NULL, value TEXT,
+        PRIMARY KEY (block_number, tx_index, record_key))""",
 )

@@ -71,6 +71,27 @@ class EmbeddedBlockSource:
                 )
         return blocks
 
+    def iter_raw(self, start: int, stop: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(number, serialized block) from ``start`` to ``stop`` (default: the current height), unparsed."""
+        end = self.height_now() if stop is None else stop
+        number = start
+        while number < end:
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT number, block FROM blocks WHERE number >= ? AND number < ? ORDER BY number",
+                    (number, min(end, number + READ_CHUNK)),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            for found, raw in rows:
+                if found != number:
+                    raise ValueError(f"embedded ledger: block {number} missing (found {found})")
+                yield number, bytes(raw)
+                number += 1
+
     def iter_blocks(self, start: int, stop: int | None = None) -> Iterator[common_pb2.Block]:
         """Blocks ``start``..``stop`` (default: the current height), synchronously."""
         end = self.height_now() if stop is None else stop
@@ -165,7 +186,7 @@ def source_for(ledger: Any) -> BlockSource:
     if profile is None:
         raise TypeError(f"no block source for ledger {type(ledger).__name__}")
     msp_id, user = profile.service_identity
-    network = ledger._gateway(msp_id, user).get_network(ledger.channel)  # noqa: SLF001 - the adapter's connection
+    network = ledger._gateway(msp_id, user).get_network(ledger.channel)
 
     async def height() -> int:
         health = await ledger.health()

@@ -14,24 +14,20 @@ psycopg connection and ``paramstyle = "format"``.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Protocol
 
-from .blocks import BlockSummary, Transaction, split_key
+from .blocks import BlockSummary
+from .prepare import Op, Prepared, prepare
 from .projections import (
     ENCUMBERING,
-    RECORD_TYPES,
-    RecordType,
     Row,
-    Unprojectable,
     contributions,
-    key_values,
     ltv_bucket,
     money,
 )
@@ -48,9 +44,14 @@ OLD_COLUMNS: dict[str, tuple[str, ...]] = {
     "valuation_latest": ("vin",),
 }
 CHANGE_KINDS = {
-    "vehicles": "vehicle", "liens": "lien", "valuations": "valuation", "insurance": "insurance",
-    "documents": "document", "alerts": "alert", "config": "config",
-}  # fmt: skip
+    "vehicles": "vehicle",
+    "liens": "lien",
+    "valuations": "valuation",
+    "insurance": "insurance",
+    "documents": "document",
+    "alerts": "alert",
+    "config": "config",
+}
 
 
 class Connection(Protocol):
@@ -61,7 +62,7 @@ class ReadModelStore(Protocol):
     """What the projector, the queries and verify need from a store (SQLite now, PostgreSQL next)."""
 
     def next_block(self) -> int: ...
-    def apply(self, blocks: list[BlockSummary]) -> None: ...
+    def apply(self, blocks: Sequence[BlockSummary | Prepared]) -> None: ...
     def reset(self) -> None: ...
     def meta(self, name: str) -> str | None: ...
     def set_meta(self, name: str, value: str) -> None: ...
@@ -129,7 +130,8 @@ class SqlStore:
     def _set_meta(self, cur: Any, name: str, value: str) -> None:
         cur.execute(
             self.q(
-                "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                "INSERT INTO meta (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
             ),
             (name, value),
         )
@@ -155,7 +157,7 @@ class SqlStore:
             self._set_meta(cur, "next_block", "0")
 
     # --- applying blocks ---------------------------------------------------------------
-    def apply(self, blocks: list[BlockSummary]) -> None:
+    def apply(self, blocks: Sequence[BlockSummary | Prepared]) -> None:
         """Project ``blocks`` (consecutive, starting at the checkpoint) and advance the checkpoint."""
         if not blocks:
             return
@@ -167,8 +169,7 @@ class SqlStore:
             for block in blocks:
                 if block.number < expected:
                     continue  # already projected (a replay after a restart)
-                for tx in block.transactions:
-                    batch.apply_transaction(block.number, tx)
+                batch.add(block if isinstance(block, Prepared) else prepare(block))
                 expected = block.number + 1
             batch.finish()
             self._set_meta(cur, "next_block", str(expected))
@@ -186,20 +187,17 @@ class SqlStore:
 
 
 LOOKUP_COLUMN = {
-    "vehicles": "vin", "liens": "lien_id", "valuations": "vin", "valuation_latest": "vin", "insurance": "record_id",
-    "documents": "document_id", "alerts": "alert_id", "config": "name",
-}  # fmt: skip
+    "vehicles": "vin",
+    "liens": "lien_id",
+    "valuations": "vin",
+    "valuation_latest": "vin",
+    "insurance": "record_id",
+    "documents": "document_id",
+    "alerts": "alert_id",
+    "config": "name",
+}
 CHUNK = 400  # parameters per IN (...) list: well under SQLite's and PostgreSQL's limits
 _DELETED = object()
-
-
-class _Op:
-    __slots__ = ("block", "tx", "seq", "table", "keys", "key_vals", "row", "value")
-
-    def __init__(self, block: int, tx: Transaction, seq: int, table: str, keys: tuple[str, ...],
-                 key_vals: tuple[str, ...], row: Row | None, value: bytes | None) -> None:  # fmt: skip
-        self.block, self.tx, self.seq, self.table = block, tx, seq, table
-        self.keys, self.key_vals, self.row, self.value = keys, key_vals, row, value
 
 
 class _Batch:
@@ -215,34 +213,16 @@ class _Batch:
         self.store = store
         self.cur = cur
         self.q = store.q
-        self.ops: list[_Op] = []
+        self.ops: list[Op] = []
         self.events: list[tuple[Any, ...]] = []
         self.quarantined: list[tuple[Any, ...]] = []
         self.deltas: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.dirty_vins: set[str] = set()
 
-    def apply_transaction(self, block: int, tx: Transaction) -> None:
-        for seq, write in enumerate(tx.writes):
-            parts = split_key(write.key)
-            if parts is None or parts[0] not in RECORD_TYPES:
-                continue  # index entries, unique keys, records no query needs
-            record_type = RECORD_TYPES[parts[0]]
-            attrs, value = parts[1], write.value
-            row: Row | None = None
-            if value is not None:
-                try:
-                    row = record_type.project(json.loads(value), attrs)
-                except (Unprojectable, ValueError) as exc:
-                    self._quarantine(block, tx, record_type, attrs, value, str(exc))
-                    continue
-                key_vals = tuple(str(row[k]) for k in record_type.key_columns)
-            else:
-                key_vals = key_values(record_type, attrs)
-            self.ops.append(
-                _Op(block, tx, seq, record_type.table, record_type.key_columns, key_vals, row, value)
-            )
-        if tx.event_name:
-            self._event(block, tx)
+    def add(self, prepared: Prepared) -> None:
+        self.ops.extend(prepared.ops)
+        self.events.extend(prepared.events)
+        self.quarantined.extend(prepared.quarantined)
 
     def _load_old(self) -> dict[tuple[str, tuple[str, ...]], Any]:
         wanted_keys: defaultdict[str, set[str]] = defaultdict(set)
@@ -257,52 +237,23 @@ class _Batch:
             ordered = sorted(values)
             for i in range(0, len(ordered), CHUNK):
                 chunk = ordered[i : i + CHUNK]
-                sql = f"SELECT {', '.join(cols)} FROM {table} WHERE {LOOKUP_COLUMN[table]} IN ({', '.join('?' * len(chunk))})"
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT {', '.join(cols)} FROM {table} WHERE {LOOKUP_COLUMN[table]} IN ({marks})"
                 for found in self.cur.execute(self.q(sql), chunk).fetchall():
                     row = dict(zip(cols, found, strict=True))
                     overlay[(table, tuple(str(row[k]) for k in keys))] = row
         return overlay
 
-    def _quarantine(
-        self,
-        block: int,
-        tx: Transaction,
-        record_type: RecordType,
-        attrs: list[str],
-        value: bytes,
-        reason: str,
-    ) -> None:
-        logger.warning(
-            "read model: %s %s in block %d not projected: %s", record_type.object_type, attrs, block, reason
-        )
-        self.quarantined.append(
-            (block, tx.index, "/".join([record_type.object_type, *attrs]), tx.tx_id, reason,
-             value.decode("utf-8", "replace"))
-        )  # fmt: skip
-
-    def _event(self, block: int, tx: Transaction) -> None:
-        text = tx.event_payload.decode("utf-8", "replace")
-        vin = lien_id = None
-        try:
-            decoded = json.loads(text) if text else None
-        except ValueError:
-            decoded = None
-        if isinstance(decoded, dict):
-            vin, lien_id = decoded.get("vin"), decoded.get("lien_id")
-        self.events.append(
-            (block, tx.index, tx.tx_id, tx.event_name, _str(vin), _str(lien_id), tx.timestamp, text)
-        )
-
     def finish(self) -> None:
         overlay = self._load_old() if self.ops else {}
-        final: dict[tuple[str, tuple[str, ...]], tuple[_Op, Row | None]] = {}
+        final: dict[tuple[str, tuple[str, ...]], tuple[Op, Row | None]] = {}
         changes: list[tuple[Any, ...]] = []
         for op in self.ops:
             ident = (op.table, op.key_vals)
             old = overlay.get(ident)
             if old is _DELETED:
                 old = None
-            if old is not None and (old["block_number"], old["tx_index"]) >= (op.block, op.tx.index):
+            if old is not None and (old["block_number"], old["tx_index"]) >= (op.block, op.tx_index):
                 continue  # this change (or a later one) is already in: a replay
             for name_bucket in contributions(op.table, old):
                 self.deltas[name_bucket] -= 1
@@ -312,8 +263,8 @@ class _Batch:
                 overlay[ident] = _DELETED
                 final[ident] = (op, None)
             else:
-                full = {**op.row, "block_number": op.block, "tx_index": op.tx.index, "tx_id": op.tx.tx_id}
-                full["doc"] = op.value.decode("utf-8") if op.value is not None else ""
+                full = {**op.row, "block_number": op.block, "tx_index": op.tx_index, "tx_id": op.tx_id}
+                full["doc"] = op.value or ""
                 overlay[ident] = full
                 final[ident] = (op, full)
                 for name_bucket in contributions(op.table, op.row):
@@ -323,17 +274,31 @@ class _Batch:
             if op.table in ("liens", "valuations", "valuation_latest") and vin:
                 self.dirty_vins.add(str(vin))
             if op.table in CHANGE_KINDS:
-                changes.append((
-                    op.block, op.tx.index, op.seq, op.tx.tx_id, CHANGE_KINDS[op.table], "/".join(op.key_vals),
-                    source.get("vin"), source.get("lienholder"), source.get("plate"), source.get("owner_hash"),
-                    source.get("status"), op.tx.timestamp, op.tx.creator_msp, op.tx.function, 1 if op.row is None else 0,
-                ))  # fmt: skip
+                changes.append(
+                    (
+                        op.block,
+                        op.tx_index,
+                        op.seq,
+                        op.tx_id,
+                        CHANGE_KINDS[op.table],
+                        "/".join(op.key_vals),
+                        source.get("vin"),
+                        source.get("lienholder"),
+                        source.get("plate"),
+                        source.get("owner_hash"),
+                        source.get("status"),
+                        op.at,
+                        op.creator,
+                        op.function,
+                        1 if op.row is None else 0,
+                    )
+                )
         self._write(final)
         if changes:
             self.cur.executemany(
                 self.q(
-                    "INSERT INTO changes (block_number, tx_index, seq, tx_id, kind, record_id, vin, lienholder, plate, "
-                    "owner_hash, status, at, creator_msp, function, is_delete) "
+                    "INSERT INTO changes (block_number, tx_index, seq, tx_id, kind, record_id, vin, "
+                    "lienholder, plate, owner_hash, status, at, creator_msp, function, is_delete) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
                 ),
                 changes,
@@ -365,7 +330,7 @@ class _Batch:
                 rows,
             )
 
-    def _write(self, final: dict[tuple[str, tuple[str, ...]], tuple[_Op, Row | None]]) -> None:
+    def _write(self, final: dict[tuple[str, tuple[str, ...]], tuple[Op, Row | None]]) -> None:
         upserts: defaultdict[tuple[str, tuple[str, ...], tuple[str, ...]], list[tuple[Any, ...]]] = (
             defaultdict(list)
         )
@@ -386,7 +351,7 @@ class _Batch:
             chunk = vins[i : i + CHUNK]
             rows = ltv_rows(self.cur, self.q, chunk)
             marks = ", ".join("?" * len(chunk))
-            for vin, bucket in self.cur.execute(
+            for _vin, bucket in self.cur.execute(
                 self.q(f"SELECT vin, bucket FROM vehicle_ltv WHERE vin IN ({marks})"), chunk
             ).fetchall():
                 if bucket:
@@ -426,10 +391,15 @@ def ltv_rows(cur: Any, q: Any, vins: list[str]) -> list[Row]:
         total = secured.get(vin)
         value = values.get(vin)
         ltv = (total / value * 100) if (value and total is not None) else None
-        out.append({
-            "vin": vin, "secured_total": str(total or Decimal(0)), "value": None if value is None else str(value),
-            "ltv": None if ltv is None else f"{ltv:.4f}", "bucket": None if ltv is None else ltv_bucket(ltv),
-        })  # fmt: skip
+        out.append(
+            {
+                "vin": vin,
+                "secured_total": str(total or Decimal(0)),
+                "value": None if value is None else str(value),
+                "ltv": None if ltv is None else f"{ltv:.4f}",
+                "bucket": None if ltv is None else ltv_bucket(ltv),
+            }
+        )
     return out
 
 

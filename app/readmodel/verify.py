@@ -46,7 +46,7 @@ class WorldState(Protocol):
 class EmbeddedWorldState:
     """The embedded ledger's committed state, read-only (the ledger may be open elsewhere)."""
 
-    types = VERIFIED_TYPES
+    types: tuple[str, ...] = VERIFIED_TYPES
 
     def __init__(self, ledger_file: str | Path, namespace: str = "mortgage") -> None:
         path = Path(ledger_file)
@@ -141,7 +141,7 @@ def _compare(record_type: RecordType, state: StateRecord, stored: dict[str, Any]
     changed = (
         sorted(k for k, v in ledger_doc.items() if doc.get(k) != v) if isinstance(ledger_doc, dict) else []
     )
-    if changed or not isinstance(ledger_doc, dict) and doc != ledger_doc:
+    if changed or (not isinstance(ledger_doc, dict) and doc != ledger_doc):
         return f"doc: the stored record differs from the ledger's in {', '.join(changed) or 'value'}"
     return None
 
@@ -214,8 +214,14 @@ async def _verify_full(cur: Any, store: SqlStore, world: WorldState, report: Ver
                 report.pending += 1
                 continue
             if problem:
-                report.drift.append(Drift(record_type.table, "/".join(key_vals),
-                                          "missing_in_model" if problem == "missing" else "different", problem))  # fmt: skip
+                report.drift.append(
+                    Drift(
+                        record_type.table,
+                        "/".join(key_vals),
+                        "missing_in_model" if problem == "missing" else "different",
+                        problem,
+                    )
+                )
         cur.execute(f"SELECT {', '.join(record_type.key_columns)} FROM {record_type.table}")
         for row in cur.fetchall():
             key_vals = tuple(str(v) for v in row)
@@ -225,8 +231,14 @@ async def _verify_full(cur: Any, store: SqlStore, world: WorldState, report: Ver
                 continue
             if key_vals not in seen and object_type in world.types:
                 report.checked += 1
-                report.drift.append(Drift(record_type.table, "/".join(key_vals), "missing_in_ledger",
-                                          "the model has a row the ledger does not hold"))  # fmt: skip
+                report.drift.append(
+                    Drift(
+                        record_type.table,
+                        "/".join(key_vals),
+                        "missing_in_ledger",
+                        "the model has a row the ledger does not hold",
+                    )
+                )
         report.population += len(seen)
 
 
@@ -240,11 +252,15 @@ def _attrs_of(record_type: RecordType, key_vals: tuple[str, ...]) -> list[str]:
     return list(key_vals)
 
 
-async def _verify_sample(cur: Any, store: SqlStore, world: WorldState, n: int, report: VerifyReport,
-                         rng: random.Random) -> None:  # fmt: skip
+async def _verify_sample(
+    cur: Any, store: SqlStore, world: WorldState, n: int, report: VerifyReport, rng: random.Random
+) -> None:
     """``n`` rows drawn uniformly over vehicles and liens (the records the dashboards count)."""
-    tables = [(RECORD_TYPES[t], int(cur.execute(f"SELECT COUNT(*) FROM {RECORD_TYPES[t].table}").fetchone()[0]))
-              for t in ("VEHICLE", "LIEN") if t in world.types]  # fmt: skip
+    tables = [
+        (RECORD_TYPES[t], int(cur.execute(f"SELECT COUNT(*) FROM {RECORD_TYPES[t].table}").fetchone()[0]))
+        for t in ("VEHICLE", "LIEN")
+        if t in world.types
+    ]
     report.population = sum(count for _, count in tables)
     if report.population == 0:
         return
@@ -281,8 +297,11 @@ async def _verify_sample(cur: Any, store: SqlStore, world: WorldState, n: int, r
 def _verify_counters(cur: Any, store: SqlStore, report: VerifyReport) -> None:
     """The dashboard's counters must equal a recount of the rows (and the LTV table a recomputation)."""
     expected: dict[tuple[str, str], int] = {}
-    for table, columns in (("vehicles", "status"), ("liens", "status, recorded_at, ended_at"),
-                           ("alerts", "severity, acknowledged")):  # fmt: skip
+    for table, columns in (
+        ("vehicles", "status"),
+        ("liens", "status, recorded_at, ended_at"),
+        ("alerts", "severity, acknowledged"),
+    ):
         names = [c.strip() for c in columns.split(",")]
         cur.execute(f"SELECT {columns} FROM {table}")
         while rows := cur.fetchmany(5000):
@@ -291,20 +310,36 @@ def _verify_counters(cur: Any, store: SqlStore, report: VerifyReport) -> None:
                     expected[key] = expected.get(key, 0) + 1
     vins = [r[0] for r in cur.execute("SELECT vin FROM vehicle_ltv").fetchall()]
     for i in range(0, len(vins), CHUNK):
-        stored = dict(cur.execute(
-            store.q(f"SELECT vin, bucket FROM vehicle_ltv WHERE vin IN ({', '.join('?' * len(vins[i:i + CHUNK]))})"),
-            vins[i : i + CHUNK],
-        ).fetchall())  # fmt: skip
+        stored = dict(
+            cur.execute(
+                store.q(
+                    f"SELECT vin, bucket FROM vehicle_ltv WHERE vin IN ({', '.join('?' * len(vins[i : i + CHUNK]))})"  # noqa: E501
+                ),
+                vins[i : i + CHUNK],
+            ).fetchall()
+        )
         for row in ltv_rows(cur, store.q, vins[i : i + CHUNK]):
             if row["bucket"]:
                 expected[("ltv_bucket", row["bucket"])] = expected.get(("ltv_bucket", row["bucket"]), 0) + 1
             if stored.get(row["vin"]) != row["bucket"]:
-                report.drift.append(Drift("vehicle_ltv", row["vin"], "different",
-                                          f"bucket: model {stored.get(row['vin'])!r}, recomputed {row['bucket']!r}"))  # fmt: skip
+                report.drift.append(
+                    Drift(
+                        "vehicle_ltv",
+                        row["vin"],
+                        "different",
+                        f"bucket: model {stored.get(row['vin'])!r}, recomputed {row['bucket']!r}",
+                    )
+                )
     actual = {
         (name, bucket): int(n) for name, bucket, n in cur.execute("SELECT name, bucket, n FROM counters")
     }
     for key in sorted(set(expected) | set(actual)):
         if expected.get(key, 0) != actual.get(key, 0):
-            report.drift.append(Drift("counters", "/".join(key), "counter",
-                                      f"model {actual.get(key, 0)}, recount {expected.get(key, 0)}"))  # fmt: skip
+            report.drift.append(
+                Drift(
+                    "counters",
+                    "/".join(key),
+                    "counter",
+                    f"model {actual.get(key, 0)}, recount {expected.get(key, 0)}",
+                )
+            )

@@ -23,7 +23,7 @@ PAGE = 200
 class ChaincodeWorldState:
     """Vehicles and liens read through ``GetVehicle``/``GetLien`` and their paged queries."""
 
-    types = ("VEHICLE", "LIEN")
+    types: tuple[str, ...] = ("VEHICLE", "LIEN")
 
     def __init__(self, ledger: Any, caller: Caller) -> None:
         self.ledger = ledger

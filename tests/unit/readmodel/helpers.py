@@ -31,9 +31,15 @@ def owner(label: str) -> dict[str, bytes]:
 
 def vehicle(vin: str, plate: str) -> dict[str, Any]:
     return {
-        "vin": vin, "plate": plate, "make": "BYD", "model": "Han", "trim": "EV", "year": 2024,
-        "configuration": {}, "registration_date": "2025-06-01",
-    }  # fmt: skip
+        "vin": vin,
+        "plate": plate,
+        "make": "BYD",
+        "model": "Han",
+        "trim": "EV",
+        "year": 2024,
+        "configuration": {},
+        "registration_date": "2025-06-01",
+    }
 
 
 async def register_many(ledger: LedgerPort, count: int, prefix: str, in_flight: int = 48) -> list[str]:
@@ -70,7 +76,8 @@ def write_block_file(path: Any, blocks: Any) -> int:
     conn.execute("BEGIN")
     for block in [genesis, *blocks]:
         conn.execute(
-            "INSERT INTO blocks (number, header_hash, previous_hash, data_hash, block) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO blocks (number, header_hash, previous_hash, data_hash, block) "
+            "VALUES (?, ?, ?, ?, ?)",
             (
                 block.header.number,
                 b"",
@@ -95,22 +102,59 @@ async def lien_flow(ledger: LedgerPort, vin: str, run: str) -> str:
     lien_id = f"L-{run}"
     maturity = (datetime.now(UTC) + timedelta(days=3 * 365)).date().isoformat()
     body = f"consent:{run}".encode()
-    await submit(ledger, MODELS_A, "RegisterModelVersion",
-                 {"model_id": "residual-lgbm", "model_version": f"1.0.0-{run}", "model_card_sha256": "ef" * 32})  # fmt: skip
-    await submit(ledger, LOAN_A, "AnchorDocument", {
-        "document_id": f"DC-{run}", "doc_type": "owner_consent",
-        "cid": "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4",
-        "sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "encryption_key_ref": f"kms://t/{run}", "vin": vin,
-    })  # fmt: skip
-    await submit(ledger, LOAN_A, "RequestLien", {
-        "lien_id": lien_id, "vin": vin, "loan_number": f"LN-{run}", "mortgage_contract_number": f"MC-{run}",
-        "secured_amount": "100000", "currency": "CNY", "maturity_date": maturity, "consent_document_id": f"DC-{run}",
-    })  # fmt: skip
-    await submit(ledger, LOAN_A, "RecordValuation", {
-        "valuation_id": f"V-{run}", "vin": vin, "value": "200000", "currency": "CNY", "interval_low": "180000",
-        "interval_high": "220000", "coverage": "0.9", "model_id": "residual-lgbm", "model_version": f"1.0.0-{run}",
-        "inputs_hash": "cd" * 32, "valuer": "valuation-service",
-    })  # fmt: skip
+    await submit(
+        ledger,
+        MODELS_A,
+        "RegisterModelVersion",
+        {"model_id": "residual-lgbm", "model_version": f"1.0.0-{run}", "model_card_sha256": "ef" * 32},
+    )
+    await submit(
+        ledger,
+        LOAN_A,
+        "AnchorDocument",
+        {
+            "document_id": f"DC-{run}",
+            "doc_type": "owner_consent",
+            "cid": "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4",
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "size": len(body),
+            "encryption_key_ref": f"kms://t/{run}",
+            "vin": vin,
+        },
+    )
+    await submit(
+        ledger,
+        LOAN_A,
+        "RequestLien",
+        {
+            "lien_id": lien_id,
+            "vin": vin,
+            "loan_number": f"LN-{run}",
+            "mortgage_contract_number": f"MC-{run}",
+            "secured_amount": "100000",
+            "currency": "CNY",
+            "maturity_date": maturity,
+            "consent_document_id": f"DC-{run}",
+        },
+    )
+    await submit(
+        ledger,
+        LOAN_A,
+        "RecordValuation",
+        {
+            "valuation_id": f"V-{run}",
+            "vin": vin,
+            "value": "200000",
+            "currency": "CNY",
+            "interval_low": "180000",
+            "interval_high": "220000",
+            "coverage": "0.9",
+            "model_id": "residual-lgbm",
+            "model_version": f"1.0.0-{run}",
+            "inputs_hash": "cd" * 32,
+            "valuer": "valuation-service",
+        },
+    )
     result = await submit(ledger, OFFICER, "RecordLien", lien_id)
     settle = getattr(ledger, "wait_for_peers", None)
     if settle is not None:

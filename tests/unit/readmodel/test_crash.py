@@ -13,7 +13,7 @@ from app.readmodel.projector import Projector
 from app.readmodel.queries import dashboard
 from app.readmodel.sources import EmbeddedBlockSource
 from app.readmodel.sqlite import SqliteStore
-from app.readmodel.verify import _verify_counters, VerifyReport
+from app.readmodel.verify import VerifyReport, _verify_counters
 from tests.unit.readmodel.conftest import LIENS, RELEASED, VEHICLES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,10 +23,16 @@ def test_kill_9_mid_batch_resumes_without_double_counting(big_stream, tmp_path: 
     ledger_file, expected, height = big_stream
     store_path, marker = tmp_path / "rm.sqlite", tmp_path / "inside"
     child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("projector_child.py")), str(ledger_file), str(store_path),
-         str(marker)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(Path(__file__).with_name("projector_child.py")),
+            str(ledger_file),
+            str(store_path),
+            str(marker),
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():

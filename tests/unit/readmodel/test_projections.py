@@ -14,8 +14,14 @@ from app.readmodel.sqlite import SqliteStore
 
 
 def _lien(lien_id: str, **fields: object) -> bytes:
-    base = {"lien_id": lien_id, "vin": make_vin(1), "lienholder": "BankAMSP", "status": "RECORDED",
-            "currency": "CNY", "recorded_at": "2026-02-01T00:00:00Z"}  # fmt: skip
+    base = {
+        "lien_id": lien_id,
+        "vin": make_vin(1),
+        "lienholder": "BankAMSP",
+        "status": "RECORDED",
+        "currency": "CNY",
+        "recorded_at": "2026-02-01T00:00:00Z",
+    }
     return json.dumps({**base, **fields}).encode()
 
 
@@ -27,8 +33,12 @@ def test_old_and_unknown_record_shapes(tmp_path: Path) -> None:
     builder.tx("BankAMSP", "RecordLien", [(composite_key("LIEN", "OLD"), _lien("OLD", amount="2000"))], None)
     builder.tx("BankAMSP", "RecordLien", [(composite_key("LIEN", "ODD"), _lien("ODD", principal="3"))], None)
     builder.tx("BankAMSP", "RecordLien", [(composite_key("LIEN", "BAD"), b"not json")], None)
-    builder.tx("BankAMSP", "Future", [(composite_key("LIEN", "X2"), _lien("X2", secured_amount="5", extra={"a": 1}))],
-               None)  # fmt: skip
+    builder.tx(
+        "BankAMSP",
+        "Future",
+        [(composite_key("LIEN", "X2"), _lien("X2", secured_amount="5", extra={"a": 1}))],
+        None,
+    )
     store = SqliteStore(tmp_path / "rm.sqlite")
     Projector(store).ingest([builder.cut()])
     with store.reading() as cur:

@@ -59,8 +59,12 @@ async def test_invalid_transactions_and_config_blocks_change_nothing(big_stream,
     assert progress.transactions == expected.transactions
     with store.reading() as cur:
         # each invalid tx re-registered a vehicle already registered: one change per vehicle, not two
-        assert cur.execute("SELECT COUNT(*) FROM changes WHERE kind = 'vehicle' AND function = 'RegisterVehicle'")\
-            .fetchone()[0] == VEHICLES  # fmt: skip
+        assert (
+            cur.execute(
+                "SELECT COUNT(*) FROM changes WHERE kind = 'vehicle' AND function = 'RegisterVehicle'"
+            ).fetchone()[0]
+            == VEHICLES
+        )
         assert cur.execute("SELECT COUNT(*) FROM events").fetchone()[0] == expected.transactions
 
 
@@ -81,8 +85,15 @@ def test_auditor_search_by_each_key(projected: SqliteStore) -> None:
     vin = make_vin(3)  # has a lien (the first LIENS vehicles do), released (the first RELEASED liens)
     by_vin = search(store, SearchFilter(vin=vin))
     kinds = [(r["kind"], r["status"]) for r in by_vin.rows]
-    assert kinds == [("vehicle", "REGISTERED"), ("lien", "RELEASED"), ("vehicle", "MORTGAGED"), ("lien", "RECORDED"),
-                     ("lien", "REQUESTED"), ("valuation", ""), ("vehicle", "REGISTERED")]  # fmt: skip
+    assert kinds == [
+        ("vehicle", "REGISTERED"),
+        ("lien", "RELEASED"),
+        ("vehicle", "MORTGAGED"),
+        ("lien", "RECORDED"),
+        ("lien", "REQUESTED"),
+        ("valuation", ""),
+        ("vehicle", "REGISTERED"),
+    ]
     assert by_vin.block_height == store.next_block()
     assert search(store, SearchFilter(plate="京A0000003")).rows == by_vin.rows
     assert search(store, SearchFilter(text="京A0000003")).rows == by_vin.rows
