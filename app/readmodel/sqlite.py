@@ -17,14 +17,14 @@ from typing import Any
 from .store import SqlStore
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, cache_mib: int = 64) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(
         "PRAGMA synchronous=NORMAL"
     )  # WAL + NORMAL: a crash loses at most the last batch, never tears one
     conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
     return conn
 
 
@@ -37,7 +37,7 @@ class SqliteStore(SqlStore):
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        super().__init__(_connect(self.path))
+        super().__init__(_connect(self.path, cache_mib=256))  # the writer: index pages of a registry stay hot
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
