@@ -19,18 +19,7 @@ from .store import SqlStore
 
 MAX_SEARCH_ROWS = 1000
 EXPORT_FETCH = 1000
-SEARCH_COLUMNS = (
-    "kind",
-    "key",
-    "tx_id",
-    "block_number",
-    "timestamp",
-    "org",
-    "status",
-    "is_delete",
-    "function",
-    "vin",
-)
+CSV_COLUMNS = ("kind", "key", "tx_id", "block_number", "timestamp", "org", "status", "is_delete")
 _SEVERITY_ORDER = ("low", "medium", "high", "critical")
 
 
@@ -396,6 +385,21 @@ def search(store: SqlStore, f: SearchFilter, *, limit: int = 100, before: str = 
         found = cur.execute(store.q(sql), (*params, limit + 1)).fetchall()
     rows = [_row(r) for r in found[:limit]]
     last = found[limit - 1] if len(found) > limit else None
+    tx_id = f.tx_id.lower() or (f.text.strip().lower() if _is_hex64(f.text.strip()) else "")
+    if tx_id and not before:
+        of_tx = [r for r in rows if r["tx_id"] == tx_id]
+        if of_tx:  # the transaction itself first, as the peer recorded it (only VALID ones are projected)
+            first = of_tx[-1]
+            rows.insert(
+                0,
+                {
+                    **first,
+                    "kind": "transaction",
+                    "key": ", ".join(dict.fromkeys(r["key"] for r in reversed(of_tx))),
+                    "status": "VALID",
+                    "is_delete": False,
+                },
+            )
     return SearchResult(height, rows, f"{last[3]}:{last[10]}:{last[11]}" if last else None)
 
 
@@ -420,7 +424,7 @@ def export_csv(store: SqlStore, f: SearchFilter) -> tuple[int, Iterator[str]]:
         try:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
-            writer.writerow(SEARCH_COLUMNS)
+            writer.writerow(CSV_COLUMNS)
             yield "\ufeff" + buffer.getvalue()
             if where is None:
                 return
@@ -434,7 +438,7 @@ def export_csv(store: SqlStore, f: SearchFilter) -> tuple[int, Iterator[str]]:
                 buffer.truncate()
                 for r in rows:
                     row = _row(r)
-                    writer.writerow([row[c] if row[c] is not None else "" for c in SEARCH_COLUMNS])
+                    writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS])
                 yield buffer.getvalue()
         finally:
             context.__exit__(None, None, None)

@@ -100,7 +100,9 @@ def test_auditor_search_by_each_key(projected: SqliteStore) -> None:
     owner = hashlib.sha256(b"owner3").hexdigest()
     assert search(store, SearchFilter(owner_hash=owner)).rows == by_vin.rows
     tx = by_vin.rows[1]["tx_id"]
-    assert [r["tx_id"] for r in search(store, SearchFilter(tx_id=tx)).rows] == [tx, tx]  # lien + vehicle
+    by_tx = search(store, SearchFilter(tx_id=tx)).rows
+    assert [(r["kind"], r["tx_id"]) for r in by_tx] == [("transaction", tx), ("vehicle", tx), ("lien", tx)]
+    assert by_tx[0]["status"] == "VALID" and by_tx[0]["key"] == f"{by_tx[2]['key']}, {by_tx[1]['key']}"
     assert search(store, SearchFilter(text=tx)).rows == search(store, SearchFilter(tx_id=tx)).rows
     holder = search(store, SearchFilter(lienholder="BankAMSP"), limit=500)
     assert {r["kind"] for r in holder.rows} == {"lien"} and len(holder.rows) == 500
