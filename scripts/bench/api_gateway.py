@@ -218,7 +218,13 @@ async def main(args: argparse.Namespace) -> None:
         base_serial = int(secrets.token_hex(2), 16) * 10
         vins = [demo_vin(base_serial + i, "LHG", "BM" + run[:2] + "1") for i in range(args.concurrency * 2)]
         for i, vin in enumerate(vins):
-            vehicle = {"vin": vin, "plate": f"B{run}{i:03d}", "make": "Honda", "model": "Fit", "trim": "1.5"}
+            vehicle: dict[str, Any] = {
+                "vin": vin,
+                "plate": f"B{run}{i:03d}",
+                "make": "Honda",
+                "model": "Fit",
+                "trim": "1.5",
+            }
             vehicle |= {"year": 2021, "configuration": {}, "registration_date": "2021-01-01"}
             body = {"vehicle": vehicle, "owner": {"name": "Bench", "id_number": f"BENCH{run}{i:05d}"}}
             await setup_post(http, "/api/v1/vehicles", json=body, headers=officer)
