@@ -99,34 +99,6 @@ async def sustained(
     return len(latencies) / (time.perf_counter() - start), latencies
 
 
-def network_profile(info: Any, root: Path, wallet: Path) -> Path:
-    """The gateways' network profile for the running network, its service identity copied into the wallet."""
-    import yaml
-
-    from app.users.enrolment import wallet_msp_dir
-
-    service = info.identity("TrafficAuthorityMSP", "auditor1")
-    msp = wallet_msp_dir(wallet, "TrafficAuthorityMSP", "auditor1")
-    (msp / "signcerts").mkdir(parents=True, exist_ok=True)
-    (msp / "keystore").mkdir(parents=True, exist_ok=True)
-    (msp / "signcerts" / "cert.pem").write_bytes(service.cert_path.read_bytes())
-    (msp / "keystore" / "key_sk").write_bytes(service.key_path.read_bytes())
-    profile = {
-        "channel": info.channel,
-        "chaincode": "mortgage",
-        "gateway_org": "TrafficAuthorityMSP",
-        "service_identity": {"msp_id": "TrafficAuthorityMSP", "user": "auditor1"},
-        "wallet": str(wallet),
-        "organizations": {
-            o.msp_id: {"peer_endpoint": o.peer_endpoint, "tls_ca": str(o.peer_tls_ca)} for o in info.peers
-        }
-        | {"DealerMSP": {}},
-    }
-    path = root / "profile.yaml"
-    path.write_text(yaml.safe_dump(profile))
-    return path
-
-
 def settings_for(backend: str, data_dir: Path, port: int) -> Settings:
     if backend == "embedded":
         return Settings(
@@ -139,7 +111,7 @@ def settings_for(backend: str, data_dir: Path, port: int) -> Settings:
 
     info, _ = open_for_tests()
     wallet = data_dir / "wallet"
-    profile = network_profile(info, data_dir, wallet)
+    profile = info.connection_profile()  # the connection profile `mledger network up` wrote (every org)
     for org in info.orgs.values():  # the standard enrolled users, copied into the gateway's wallet
         for user in org.users:
             ident = info.identity(org.msp_id, user)
