@@ -19,7 +19,7 @@ from chaincode.runtime.errors import BadRequestError, ConflictError
 from . import access, law_rules, rules
 from . import law_keys as k
 from . import store as s
-from .args import arg_id, arg_vin
+from .args import arg_id
 from .context import MortgageContext
 from .law_models import (
     EnforcementConsent,
@@ -87,7 +87,7 @@ class EnforcementTransactions(MortgageSupport):
     @submit
     def record_sale_order(self, ctx: MortgageContext, vin: str, order: SaleOrderIn) -> SaleOrder:
         """The vehicle office anchors a court's order to sell the vehicle free of every lien."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         rules.ensure_vehicle_status(
             vehicle, {VehicleStatus.MORTGAGED, VehicleStatus.IN_DISPOSAL}, "sale order"
         )
@@ -110,7 +110,7 @@ class EnforcementTransactions(MortgageSupport):
     @evaluate
     def get_enforcement(self, ctx: MortgageContext, vin: str) -> dict[str, Any]:
         """What a disposal of the vehicle would need now: seniors, consents, court order, reserve, claims."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         liens = self._encumbering(ctx, vehicle.vin)
         foreclosing = next((lien for lien in liens if lien.status is LienStatus.FORECLOSING), None)
         order = ctx.store.get(SaleOrder, k.SALEORDER, vehicle.vin)
@@ -151,7 +151,7 @@ class EnforcementTransactions(MortgageSupport):
     @submit
     def complete_disposal(self, ctx: MortgageContext, vin: str, disposal: DisposalIn) -> DisposalResult:
         """Sale of a foreclosed vehicle by seniority: see the module docstring for the rules."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         rules.ensure_vehicle_status(vehicle, {VehicleStatus.IN_DISPOSAL}, "disposal")
         law_rules.ensure_no_holds(vehicle, "disposal")
         liens = [self._lien(ctx, ref.lien_id) for ref in rules.lien_refs_sorted(vehicle.liens)]
@@ -301,6 +301,5 @@ class EnforcementTransactions(MortgageSupport):
 
     @evaluate
     def get_surpluses(self, ctx: MortgageContext, vin: str) -> list[SurplusOwed]:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         return ctx.store.scan(SurplusOwed, k.SURPLUS, vin)

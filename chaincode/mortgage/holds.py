@@ -20,7 +20,7 @@ from chaincode.runtime.errors import BadRequestError, ConflictError
 from . import law_keys as k
 from . import rules
 from . import store as s
-from .args import arg_id, arg_vin, transient_model
+from .args import arg_id, transient_model
 from .context import MortgageContext
 from .law_models import (
     BrandAcknowledgement,
@@ -71,7 +71,7 @@ def ensure_brands_acknowledged(ctx: MortgageContext, vehicle: Vehicle, lien: Lie
 class HoldTransactions(MortgageSupport):
     @submit
     def set_hold(self, ctx: MortgageContext, vin: str, hold: HoldIn) -> Vehicle:
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         if vehicle.status is VehicleStatus.SCRAPPED:
             raise ConflictError(f"hold refused: vehicle {vehicle.vin} is SCRAPPED")
         if any(h.kind is hold.kind for h in vehicle.holds):
@@ -88,7 +88,7 @@ class HoldTransactions(MortgageSupport):
 
     @submit
     def lift_hold(self, ctx: MortgageContext, vin: str, hold: HoldIn) -> Vehicle:
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         if not any(h.kind is hold.kind for h in vehicle.holds):
             raise ConflictError(f"lifting refused: vehicle {vehicle.vin} has no {hold.kind.value} hold")
         self._document(ctx, hold.document_id, "document_id", HOLD_DOCUMENTS[hold.kind], vin=vehicle.vin)
@@ -100,7 +100,7 @@ class HoldTransactions(MortgageSupport):
     @submit
     def change_registration(self, ctx: MortgageContext, vin: str, change: RegistrationChangeIn) -> Vehicle:
         """变更登记 by the vehicle office; owner contact arrives in the transient 'owner_contact'."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         if vehicle.status is VehicleStatus.SCRAPPED:
             raise ConflictError(f"registration change refused: vehicle {vehicle.vin} is SCRAPPED")
         if ctx.store.exists(k.REGCHANGE, vehicle.vin, change.change_id):
@@ -186,14 +186,13 @@ class HoldTransactions(MortgageSupport):
 
     @evaluate
     def get_registration_changes(self, ctx: MortgageContext, vin: str) -> list[RegistrationChange]:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         return ctx.store.scan(RegistrationChange, k.REGCHANGE, vin)
 
     @submit
     def record_brand(self, ctx: MortgageContext, vin: str, brand: BrandIn) -> Vehicle:
         """The insurer brands a vehicle total loss, salvage or flood (permanent, public)."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         if any(b.kind is brand.kind for b in vehicle.brands):
             raise ConflictError(f"brand refused: vehicle {vehicle.vin} is already branded {brand.kind.value}")
         self._document(ctx, brand.document_id, "document_id", {DocType.LOSS_REPORT}, vin=vehicle.vin)

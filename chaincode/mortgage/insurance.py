@@ -9,7 +9,7 @@ from chaincode.runtime.errors import BadRequestError, ConflictError, NotFoundErr
 
 from . import rules
 from . import store as s
-from .args import arg_id, arg_text, arg_vin
+from .args import arg_id, arg_text
 from .context import MortgageContext
 from .models import Claim, ClaimIn, InsurancePolicy, InsurancePolicyIn, PolicyStatus, VehicleStatus
 from .support import MortgageSupport
@@ -104,8 +104,7 @@ class InsuranceTransactions(MortgageSupport):
 
     @evaluate
     def get_insurance_policies(self, ctx: MortgageContext, vin: str) -> list[dict[str, Any]]:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         out = []
         for policy_id in ctx.store.index_ids(s.IDX_POLVIN, vin):
             policy = ctx.store.get(InsurancePolicy, s.POLICY, policy_id)

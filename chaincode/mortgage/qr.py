@@ -60,8 +60,7 @@ class QrTransactions(MortgageSupport):
 
     @evaluate
     def get_qr_identity(self, ctx: MortgageContext, vin: str) -> QrIdentity:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         code_id = pointer(ctx, s.QRVIN, vin, "code_id")
         if code_id is None:
             raise NotFoundError(f"vehicle {vin} has no QR identity")

@@ -10,7 +10,6 @@ from chaincode.runtime.errors import BadRequestError, ConflictError
 
 from . import rules
 from . import store as s
-from .args import arg_vin
 from .context import MortgageContext
 from .models import (
     MaintenanceIn,
@@ -120,14 +119,12 @@ class RecordTransactions(MortgageSupport):
 
     @evaluate
     def get_maintenance_records(self, ctx: MortgageContext, vin: str) -> list[MaintenanceRecord]:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         return ctx.store.scan(MaintenanceRecord, s.MAINT, vin)
 
     @evaluate
     def get_odometer(self, ctx: MortgageContext, vin: str) -> dict[str, Any]:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         state = ctx.store.get(OdometerState, s.ODO, vin)
         readings = ctx.store.scan(OdometerReading, s.ODOREAD, vin)
         return {

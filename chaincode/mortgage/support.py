@@ -19,7 +19,7 @@ from chaincode.runtime.policy import KeyEndorsementPolicy, RoleType
 from . import access, law_rules, rules
 from . import law_keys as k
 from . import store as s
-from .args import transient_model
+from .args import arg_vin, transient_model
 from .context import MortgageContext, parse_json
 from .law_models import Balance, LawConfig
 from .models import (
@@ -71,6 +71,10 @@ class MortgageSupport:
         if vehicle is None:
             raise NotFoundError(f"vehicle {vin} not found")
         return vehicle
+
+    def _vehicle_arg(self, ctx: MortgageContext, vin: str) -> Vehicle:
+        """The vehicle a raw ``vin`` argument names: 400 for a malformed VIN, 404 for an unknown one."""
+        return self._vehicle(ctx, arg_vin(vin))
 
     def _lien(self, ctx: MortgageContext, lien_id: str) -> Lien:
         lien = ctx.store.get(Lien, s.LIEN, lien_id)

@@ -15,7 +15,6 @@ from chaincode.runtime.errors import BadRequestError, ConflictError, NotFoundErr
 from . import access, rules
 from . import law_keys as k
 from . import store as s
-from .args import arg_vin
 from .context import MortgageContext
 from .law_models import ModelVersion
 from .models import DocType, LienStatus, Valuation, ValuationIn
@@ -113,14 +112,12 @@ class ValuationTransactions(MortgageSupport):
 
     @evaluate
     def get_valuations(self, ctx: MortgageContext, vin: str) -> list[Valuation]:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         return ctx.store.scan(Valuation, s.VALUATION, vin)
 
     @evaluate
     def get_latest_valuation(self, ctx: MortgageContext, vin: str) -> dict[str, Any]:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         latest = self._latest_valuation(ctx, vin)
         if latest is None:
             raise NotFoundError(f"vehicle {vin} has no valuation")

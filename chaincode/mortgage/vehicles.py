@@ -62,7 +62,7 @@ class VehicleTransactions(MortgageSupport):
 
     @evaluate
     def get_vehicle(self, ctx: MortgageContext, vin: str) -> Vehicle:
-        return self._vehicle(ctx, arg_vin(vin))
+        return self._vehicle_arg(ctx, vin)
 
     @evaluate
     def get_vehicle_by_plate(self, ctx: MortgageContext, plate: str) -> Vehicle:
@@ -168,8 +168,7 @@ class VehicleTransactions(MortgageSupport):
     @evaluate
     def get_owner(self, ctx: MortgageContext, vin: str) -> OwnerRecord:
         """Owner personal data (private collection): vehicle office, the vehicle's banks, the regulator."""
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         if ctx.msp_id in access.BANKS and not self._holds_lien(ctx, vin, ENCUMBERING):
             raise access.object_rule_denied(
                 "owner_read_lienholder",
@@ -184,7 +183,7 @@ class VehicleTransactions(MortgageSupport):
     @submit
     def transfer_title(self, ctx: MortgageContext, vin: str, transfer: TransferIn) -> Vehicle:
         """Title to a new owner; while encumbered only with the lienholders' consent (and endorsement)."""
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         rules.ensure_vehicle_status(
             vehicle,
             {VehicleStatus.REGISTERED, VehicleStatus.MORTGAGED, VehicleStatus.DISPOSED},
@@ -230,7 +229,7 @@ class VehicleTransactions(MortgageSupport):
 
     @submit
     def seize_vehicle(self, ctx: MortgageContext, vin: str, order: OrderIn) -> Vehicle:
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         rules.ensure_vehicle_status(
             vehicle, {VehicleStatus.REGISTERED, VehicleStatus.MORTGAGED, VehicleStatus.DISPOSED}, "seizure"
         )
@@ -247,7 +246,7 @@ class VehicleTransactions(MortgageSupport):
 
     @submit
     def lift_seizure(self, ctx: MortgageContext, vin: str, order: OrderIn) -> Vehicle:
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         rules.ensure_vehicle_status(vehicle, {VehicleStatus.SEIZED}, "lifting a seizure")
         self._document(
             ctx, order.document_id, "order.document_id", {DocType.SEIZURE_ORDER, DocType.COURT_ORDER}, vin=vin
@@ -259,7 +258,7 @@ class VehicleTransactions(MortgageSupport):
 
     @submit
     def scrap_vehicle(self, ctx: MortgageContext, vin: str, document_id: str) -> Vehicle:
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         arg_id(document_id, "document_id")
         if vehicle.liens:
             raise ConflictError(
@@ -275,8 +274,7 @@ class VehicleTransactions(MortgageSupport):
 
     @evaluate
     def get_vehicle_history(self, ctx: MortgageContext, vin: str) -> list[dict[str, Any]]:
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         return self._history(ctx, ctx.store.key(s.VEHICLE, vin))
 
 
