@@ -172,13 +172,12 @@ class MortgageSupport:
     def _transient_owner(self, ctx: MortgageContext, expected_hash: str | None) -> tuple[OwnerIn, bytes, str]:
         """The owner from the transient map, its salt and the recomputed owner hash."""
         transient = ctx.stub.get_transient()
-        salt = transient.get("owner_salt")
-        if "owner" in transient and salt is None:
+        if "owner" in transient and transient.get("owner_salt") is None:
             raise BadRequestError("transient 'owner_salt': missing")
         owner = transient_model(
             ctx.stub, "owner", OwnerIn, "owner personal data travels in the transient map"
         )
-        assert salt is not None
+        salt = transient["owner_salt"]
         digest = rules.owner_hash(salt, owner.id_number)
         if expected_hash is not None and digest != expected_hash:
             raise BadRequestError(
