@@ -21,12 +21,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from chaincode.mortgage.models import (
     ClaimIn,
     ConfigIn,
+    ConfigKey,
+    ConfigValue,
+    Currency,
     DisposalTerms,
     DocType,
     InsurancePolicyIn,
     LienRequestIn,
     LienStatus,
     MaintenanceIn,
+    Money,
     OdometerIn,
     OwnerIn,
     Request,
@@ -34,6 +38,7 @@ from chaincode.mortgage.models import (
     ValuationIn,
     VehicleIn,
     VehicleStatus,
+    Vin,
 )
 from chaincode.mortgage.models import CoverageIn as Coverage
 from chaincode.mortgage.models import OrderIn as CourtOrder
@@ -180,9 +185,12 @@ __all__ = [
     "BankMsp",
     "ClaimIn",
     "ConfigIn",
+    "ConfigKey",
+    "ConfigValue",
     "CourtOrder",
     "CourtReleaseIn",
     "Coverage",
+    "Currency",
     "DisposalIn",
     "DocType",
     "ForeclosureIn",
@@ -193,6 +201,7 @@ __all__ = [
     "LienStatus",
     "Line",
     "MaintenanceIn",
+    "Money",
     "OdometerIn",
     "OwnerData",
     "Page",
@@ -208,4 +217,5 @@ __all__ = [
     "VehicleIn",
     "VehicleRegistration",
     "VehicleStatus",
+    "Vin",
 ]
