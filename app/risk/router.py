@@ -43,7 +43,7 @@ from app.risk.schemas import (
 )
 from app.risk.scoring import API_LIMITS, SCORECARD_NAME, ScorecardService
 from app.risk.training import TrainingResult
-from app.users.roles import ORG_SHORT_NAMES, Role
+from app.users.roles import Role, org_key
 from app.valuation.errors import InputError, ModelNotFoundError
 from app.valuation.http import FieldErrorRoute
 from app.valuation.registry import ModelRegistry, RegisteredModel, default_root
@@ -70,7 +70,7 @@ def _service(root: str, name: str) -> ScorecardService:
 
 def scorecard_name(msp_id: str) -> str:
     """Each bank's own scorecard name, e.g. ``application-scorecard-banka``."""
-    return f"{SCORECARD_NAME}-{ORG_SHORT_NAMES[msp_id]}"
+    return f"{SCORECARD_NAME}-{org_key(msp_id)}"
 
 
 User = Annotated[AuthUser, Depends(current_user)]
