@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -346,7 +347,7 @@ class Network:
             )
         heights: dict[str, int | None] = {}
         for org in topology.peer_orgs():
-            heights[topology.peer_name(org)] = _safe(lambda o=org: channel.height(s, o))
+            heights[topology.peer_name(org)] = _safe(functools.partial(channel.height, s, org))
         definitions = _safe(lambda: chaincode.query_all_committed(s, _healthy_peer_org(self)))
         return {
             "channel": topology.CHANNEL,

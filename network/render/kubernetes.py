@@ -63,7 +63,7 @@ def _node_dir(svc: Service) -> str | None:
 
 
 def _container(svc: Service) -> dict[str, Any]:
-    env = [{"name": k, "value": v} for k, v in sorted(svc.env.items())]
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(svc.env.items())]
     command = list(svc.command)
     mounts: list[dict[str, Any]] = []
     if svc.kind == "ca":
