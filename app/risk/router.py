@@ -43,7 +43,7 @@ from app.risk.schemas import (
 )
 from app.risk.scoring import API_LIMITS, SCORECARD_NAME, ScorecardService
 from app.risk.training import TrainingResult
-from app.users.roles import Role, org_key
+from app.users.roles import BANKS, Role, org_key
 from app.valuation.errors import InputError, ModelNotFoundError
 from app.valuation.http import FieldErrorRoute
 from app.valuation.registry import ModelRegistry, RegisteredModel, default_root
@@ -53,7 +53,6 @@ from app.valuation.service import ValuationService
 
 router = APIRouter(prefix="/risk", tags=["risk"], route_class=FieldErrorRoute)
 
-BANKS = frozenset({"BankAMSP", "BankBMSP"})
 SCORERS = frozenset({Role.loan_officer, Role.model_admin, Role.auditor})
 READERS = frozenset({Role.model_admin, Role.auditor})
 _training = threading.BoundedSemaphore(1)  # one training per process: each takes a core for minutes

@@ -40,6 +40,9 @@ READ_ONLY_ROLES: frozenset[Role] = frozenset(Role(r.name) for r in consortium.RO
 
 SCANNER_USER = consortium.SCANNER_USER
 
+# The lenders (the orgs of kind bank): they alone hold loans, valuation models and scorecards.
+BANKS: tuple[str, ...] = tuple(o.msp_id for o in consortium.orgs_of_kind(consortium.OrgKind.bank))
+
 # The users the network enrols in each org (name, role), as in the shared conventions.
 STANDARD_USERS: dict[str, list[tuple[str, Role]]] = {
     o.msp_id: [(u.name, Role(u.role)) for u in o.network_users] for o in consortium.APPLICATION_ORGS

@@ -19,10 +19,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol
 
-from app.users.roles import Role, org_key
+from app.users.roles import BANKS, Role, org_key
 from app.valuation.http import AccessDenied
 
-BANKS = ("BankAMSP", "BankBMSP")
 MODEL_PREFIX = "residual-value"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_TRAIN_ROWS = 100_000

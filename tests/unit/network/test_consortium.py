@@ -59,6 +59,7 @@ def test_gateway_roles_and_users_derive_from_the_definition() -> None:
     }
     assert {r.value for r in roles.READ_ONLY_ROLES} == {"regulator", "auditor", "scanner"}
     assert roles.SCANNER_USER == consortium.SCANNER_USER == "qr-scanner"
+    assert roles.BANKS == ("BankAMSP", "BankBMSP")
     assert {
         o.msp_id: [(u.name, Role(u.role)) for u in o.network_users] for o in consortium.APPLICATION_ORGS
     } == STANDARD_USERS
@@ -95,6 +96,15 @@ def test_model_names_derive_from_the_org_key() -> None:
     assert bank_model_name("BankBMSP") == "residual-value-bankb"
     assert scorecard_name("BankAMSP") == "application-scorecard-banka"
     assert not hasattr(roles, "ORG_SHORT_NAMES")
+
+
+def test_embedded_ledger_runs_the_definition_orgs_and_policy() -> None:
+    from app.ledger.embedded import ledger
+
+    assert ledger.MORTGAGE_POLICY == consortium.ENDORSEMENT_POLICY
+    assert ledger.ENDORSING_ORGS == ("TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP")
+    assert (*ledger.ENDORSING_ORGS, "RegulatorMSP") == ledger.PEER_ORGS
+    assert (*ledger.PEER_ORGS, "DealerMSP") == ledger.KNOWN_ORGS
 
 
 def test_endorsement_policy_and_collections_are_the_definition() -> None:
