@@ -158,10 +158,17 @@ def profile(
 
 
 @app.command()
-def consortium() -> None:
+def consortium(
+    collections: Annotated[
+        bool, typer.Option("--collections", help="Print the mortgage chaincode's collections_config.json.")
+    ] = False,
+) -> None:
     """Print the consortium definition (orgs, roles, users, policies) from chaincode/consortium.py."""
-    from chaincode.consortium import render_markdown
+    from chaincode.consortium import collections_config, render_markdown
 
+    if collections:
+        typer.echo(json.dumps(collections_config(), indent=2))
+        return
     typer.echo(render_markdown(), nl=False)
 
 

@@ -113,9 +113,10 @@ def test_endorsement_policy_and_collections_are_the_definition() -> None:
     )
     specs = {s.name: s for s in chaincode.load_specs()}
     assert specs["mortgage"].policy == consortium.ENDORSEMENT_POLICY
-    committed = json.loads((ROOT / "chaincode" / "mortgage" / "collections_config.json").read_text())
-    assert committed == consortium.collections_config(), (
-        "chaincode/mortgage/collections_config.json differs from chaincode/consortium.py COLLECTIONS"
+    committed = (ROOT / "chaincode" / "mortgage" / "collections_config.json").read_text()
+    assert committed == json.dumps(consortium.collections_config(), indent=2) + "\n", (
+        "chaincode/mortgage/collections_config.json differs from chaincode/consortium.py COLLECTIONS: run "
+        "`mledger network consortium --collections > chaincode/mortgage/collections_config.json`"
     )
 
 
