@@ -135,43 +135,23 @@ def _users(*extra: tuple[str, str], gateway_only: tuple[tuple[str, str], ...] = 
 _BANK_USERS = (("loan1", "loan_officer"), ("models1", "model_admin"), ("appraiser1", "appraiser"))
 _BANK_DEMO = (("modeladmin1", "model_admin"),)
 
+# The order is part of the definition: it fixes each org's port slot on the native network
+# (network/topology.py), so a new org is appended, never inserted.
 ORGS: tuple[Org, ...] = (
-    Org(
-        "trafficauthority",
-        "TrafficAuthority",
-        "TrafficAuthorityMSP",
-        OrgKind.vehicle_office,
-        True,
-        True,
-        _users(("officer1", "registrar")),
-    ),
-    Org(
-        "banka", "BankA", "BankAMSP", OrgKind.bank, True, True, _users(*_BANK_USERS, gateway_only=_BANK_DEMO)
-    ),
-    Org(
-        "bankb", "BankB", "BankBMSP", OrgKind.bank, True, True, _users(*_BANK_USERS, gateway_only=_BANK_DEMO)
-    ),
-    Org(
-        "insurer",
-        "Insurer",
-        "InsurerMSP",
-        OrgKind.insurer,
-        True,
-        True,
-        _users(("underwriter1", "underwriter")),
-    ),
-    Org(
-        "regulator",
-        "Regulator",
-        "RegulatorMSP",
-        OrgKind.regulator,
-        True,
-        False,
-        _users(("regulator1", "regulator")),
-    ),
-    Org("dealer", "Dealer", "DealerMSP", OrgKind.dealer, False, False, _users(("dealer1", "dealer"))),
+    Org("trafficauthority", "TrafficAuthority", "TrafficAuthorityMSP", OrgKind.vehicle_office,
+        peer=True, endorsing=True, users=_users(("officer1", "registrar"))),
+    Org("banka", "BankA", "BankAMSP", OrgKind.bank,
+        peer=True, endorsing=True, users=_users(*_BANK_USERS, gateway_only=_BANK_DEMO)),
+    Org("bankb", "BankB", "BankBMSP", OrgKind.bank,
+        peer=True, endorsing=True, users=_users(*_BANK_USERS, gateway_only=_BANK_DEMO)),
+    Org("insurer", "Insurer", "InsurerMSP", OrgKind.insurer,
+        peer=True, endorsing=True, users=_users(("underwriter1", "underwriter"))),
+    Org("regulator", "Regulator", "RegulatorMSP", OrgKind.regulator,
+        peer=True, endorsing=False, users=_users(("regulator1", "regulator"))),  # commits, never endorses
+    Org("dealer", "Dealer", "DealerMSP", OrgKind.dealer,
+        peer=False, endorsing=False, users=_users(("dealer1", "dealer"))),  # client-only org
     Org("orderer", "Orderer", "OrdererMSP", OrgKind.orderer, users=_users()),
-)
+)  # fmt: skip
 
 # The gateway's service identity for anonymous QR scans (role `scanner`), enrolled in the serving org.
 SCANNER_USER = "qr-scanner"
