@@ -130,7 +130,8 @@ def services() -> dict[str, Any]:
         "image": IMAGES["python"],
         "network_mode": "host",
         "working_dir": "/app",
-        "volumes": ["${PWD}:/app"],
+        # the data folder at its own path: the profile `up` writes names crypto by absolute path
+        "volumes": ["${PWD}:/app", data_mount],
         "labels": {"mledger.kind": "gateway"},
         # one development gateway serving every org, through the profile `up` writes for it
         "environment": {
