@@ -43,7 +43,7 @@ from app.risk.schemas import (
 )
 from app.risk.scoring import API_LIMITS, SCORECARD_NAME, ScorecardService
 from app.risk.training import TrainingResult
-from app.users.roles import ORG_SHORT_NAMES, Role
+from app.users.roles import BANKS, Role, org_key
 from app.valuation.errors import InputError, ModelNotFoundError
 from app.valuation.http import FieldErrorRoute
 from app.valuation.registry import ModelRegistry, RegisteredModel, default_root
@@ -53,7 +53,6 @@ from app.valuation.service import ValuationService
 
 router = APIRouter(prefix="/risk", tags=["risk"], route_class=FieldErrorRoute)
 
-BANKS = frozenset({"BankAMSP", "BankBMSP"})
 SCORERS = frozenset({Role.loan_officer, Role.model_admin, Role.auditor})
 READERS = frozenset({Role.model_admin, Role.auditor})
 _training = threading.BoundedSemaphore(1)  # one training per process: each takes a core for minutes
@@ -70,7 +69,7 @@ def _service(root: str, name: str) -> ScorecardService:
 
 def scorecard_name(msp_id: str) -> str:
     """Each bank's own scorecard name, e.g. ``application-scorecard-banka``."""
-    return f"{SCORECARD_NAME}-{ORG_SHORT_NAMES[msp_id]}"
+    return f"{SCORECARD_NAME}-{org_key(msp_id)}"
 
 
 User = Annotated[AuthUser, Depends(current_user)]

@@ -50,16 +50,18 @@ from app.ledger.port import (
     TransactionInvalidated,
     TxResult,
 )
+from chaincode import consortium
 from chaincode.runtime.contract import Contract
 from chaincode.runtime.inprocess import InProcessHost, NamespaceRWSet, SimulationResult, TxContext
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-ENDORSING_ORGS: tuple[str, ...] = ("TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP")
-PEER_ORGS: tuple[str, ...] = (*ENDORSING_ORGS, "RegulatorMSP")
-KNOWN_ORGS: tuple[str, ...] = (*PEER_ORGS, "DealerMSP")
-MORTGAGE_POLICY = "OutOf(2,'TrafficAuthorityMSP.peer','BankAMSP.peer','BankBMSP.peer','InsurerMSP.peer')"
+# the consortium's orgs and endorsement policy (chaincode/consortium.py), as the real network runs them
+ENDORSING_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.ENDORSING_ORGS)
+PEER_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.APPLICATION_ORGS if o.peer)
+KNOWN_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.APPLICATION_ORGS)
+MORTGAGE_POLICY = consortium.ENDORSEMENT_POLICY
 
 
 @dataclass(frozen=True, slots=True)

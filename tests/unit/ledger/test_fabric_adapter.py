@@ -200,32 +200,6 @@ def test_profile_users_are_used_before_the_wallet(tmp_path: Path) -> None:
         led._resolver("TrafficAuthorityMSP", "someone")
 
 
-def test_profile_from_network_lists_peers_and_standard_users(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
-    from app.ledger.profile import profile_from_network
-
-    orgs = {
-        "BankAMSP": SimpleNamespace(
-            peer_endpoint="127.0.0.1:7051", peer_tls_ca=tmp_path / "ca.pem", users=("loan1",)
-        ),
-        "DealerMSP": SimpleNamespace(peer_endpoint=None, peer_tls_ca=tmp_path / "x.pem", users=("dealer1",)),
-    }
-    info = SimpleNamespace(
-        channel="vehicles",
-        orgs=orgs,
-        identity=lambda msp, user: SimpleNamespace(
-            cert_path=tmp_path / msp / user / "msp" / "signcerts" / "c.pem"
-        ),
-    )
-    profile = profile_from_network(info)
-    assert profile["organizations"]["DealerMSP"] == {}
-    assert profile["organizations"]["BankAMSP"]["peer_endpoint"] == "127.0.0.1:7051"
-    assert profile["users"]["DealerMSP"]["dealer1"] == str(
-        (tmp_path / "DealerMSP" / "dealer1" / "msp").resolve()
-    )
-
-
 async def test_private_data_distribution_failure_is_unavailable(
     ledger: FabricLedger, fake: FakeServer
 ) -> None:
