@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from app.users.roles import ORG_SHORT_NAMES, Role
-from app.valuation.http import AccessDenied
+from app.valuation.errors import AccessDenied
 
 BANKS = ("BankAMSP", "BankBMSP")
 MODEL_PREFIX = "residual-value"

@@ -27,11 +27,12 @@ from pydantic import ValidationError
 from app.api.deps import AuthUser, refuse_if_read_only
 from app.api.errors import ApiError, redact_paths
 from app.api.models import LienRequestIn
-from app.api.routers.documents import DECRYPT_ROLES, document_parties, fetch_decrypted
-from app.api.routers.qr import scanner_caller
+from app.api.reads import reader
 from app.api.state import GatewayState
 from app.api.writes import WriteContext
-from app.ledger.port import LedgerError
+from app.ledger.port import Caller, LedgerError
+from app.services import documents, qr
+from app.services.errors import ServiceError
 from app.users.roles import Role
 from app.web import data
 from app.web.charts import SEVERITY_COLOURS, bar_chart, grouped_columns
@@ -54,12 +55,16 @@ STATIC_FILES = {"style.css": "text/css", "scan.js": "text/javascript"}
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 
-BANK_ROLES = {Role.loan_officer, Role.admin}
 HISTORY_ROLES = {Role.auditor, Role.regulator}
 
 
 def _state(request: Request) -> GatewayState:
     return request.app.state.gw  # type: ignore[no-any-return]
+
+
+def scanner_caller(state: GatewayState) -> Caller:
+    """The gateway's scanner identity: public pages read as it (rule public_status)."""
+    return qr.scanner_caller(state.settings.orgs)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -306,19 +311,18 @@ async def document_download(request: Request, document_id: str) -> Response:
         anchor = await data.evaluate(state, user.caller, "GetDocument", document_id)
     except LedgerError as exc:
         return ledger_error_page(request, exc)
-    if user.role not in DECRYPT_ROLES:
-        return error_page(request, 403, f"access rule: role {user.role.value!r} may not decrypt documents")
     try:
-        content = await fetch_decrypted(state, user, document_id, anchor)
-    except ApiError as exc:
+        content = await documents.fetch_decrypted(
+            state.documents, reader(state), user.caller, user.role, document_id, anchor
+        )
+    except ServiceError as exc:
         return error_page(request, exc.status, exc.message)
+    except LedgerError as exc:
+        return ledger_error_page(request, exc)
     return Response(
         content,
         media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{document_id}"',
-            "X-Document-SHA256": anchor["sha256"],
-        },
+        headers=documents.download_headers(document_id, anchor),
     )
 
 
@@ -439,13 +443,13 @@ async def lender_request_lien(
         if len(upload) > state.settings.max_upload_bytes or state.documents is None:
             return await _refused(request, user, "consent_file: too large or no document store", 413)
         doc_id = f"DOC-{secrets.token_hex(8)}"
-        parties = await document_parties(state, user.caller, lien.vin, None)
-        stored = await state.documents.put(doc_id, upload, parties)
-        anchor = {
-            "document_id": doc_id, "doc_type": "owner_consent", "cid": stored.cid, "sha256": stored.sha256,
-            "size": stored.size, "encryption_key_ref": stored.key_ref, "vin": lien.vin, "parties": parties,
-        }  # fmt: skip
-        anchored = await ctx.submit("AnchorDocument", [json.dumps(anchor, separators=(",", ":"))])
+        try:
+            anchor = await documents.store_for_anchor(
+                state.documents, reader(state), user.caller, doc_id, "owner_consent", upload, lien.vin
+            )
+        except ServiceError as exc:
+            return await _refused(request, user, exc.message, exc.status)
+        anchored = await ctx.submit("AnchorDocument", documents.anchor_args(anchor))
         if anchored.status_code >= 300:
             return await _outcome(request, user, anchored, "requested", lien.lien_id)
         lien = lien.model_copy(update={"consent_document_id": doc_id})
