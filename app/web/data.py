@@ -20,6 +20,7 @@ from app.api.state import GatewayState
 from app.ledger.port import Caller, ChaincodeRefused, LedgerError
 from app.risk.alerts import SEVERITIES
 from app.services import qr
+from app.services.documents import check_anchored
 from app.services.errors import Unavailable
 from app.services.origin import OriginResolver
 
@@ -180,7 +181,7 @@ async def timeline(state: GatewayState, caller: Caller, vin: str) -> list[Timeli
                 at=str(payload.get("at", "")),
                 payload={k: v for k, v in payload.items() if k not in ("tx_id", "at")},
                 documents=[
-                    await documents.check_anchored(state.documents, d, caller.msp_id) if d.get("cid") else d
+                    await check_anchored(state.documents, d, caller.msp_id) if d.get("cid") else d
                     for d in docs
                 ],
             )
