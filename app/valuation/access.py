@@ -38,9 +38,12 @@ class Action(StrEnum):
 
 
 class _User(Protocol):
-    msp_id: str
-    username: str
-    role: Role
+    @property
+    def msp_id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
 
 
 class _Auth(Protocol):

@@ -299,7 +299,7 @@ async def _history_rows(
         rows.append(
             AuditRow(
                 kind=kind, key=key, tx_id=entry["tx_id"], block_number=block,
-                timestamp=str(entry.get("timestamp", "")), org=await origins.creator(entry["tx_id"], block),
+                timestamp=str(entry.get("timestamp", "")), org=await origins.creator(entry["tx_id"]),
                 status=str((value or {}).get("status", "")), is_delete=bool(entry.get("is_delete")),
             )
         )  # fmt: skip
@@ -333,7 +333,7 @@ async def audit_search(state: GatewayState, caller: Caller, query: str) -> list[
         return [
             AuditRow(
                 kind="transaction", key=key, tx_id=tx.tx_id, block_number=tx.block_number,
-                timestamp=tx.timestamp.isoformat(), org=await origins.creator(tx.tx_id, tx.block_number),
+                timestamp=tx.timestamp.isoformat(), org=await origins.creator(tx.tx_id),
                 status=tx.validation_code, is_delete=False,
             )
         ]  # fmt: skip

@@ -179,9 +179,9 @@ async def login_submit(
         return render(request, "login.html", status_code=401, next=next, failed=True)
     user = user_for_token(state, token)
     target = _safe_next(next) or (home_for(user) if user else "/")
-    response = RedirectResponse(target, status_code=303)
-    set_session(response, state, request, token)
-    return response
+    redirect = RedirectResponse(target, status_code=303)
+    set_session(redirect, state, request, token)
+    return redirect
 
 
 @router.post("/logout", response_model=None)
