@@ -27,8 +27,10 @@ from app.api.routers import (
     lien_law,
     liens,
     maintenance,
+    model_versions,
     odometer,
     qr,
+    risk_alerts,
     users,
     valuations,
     vehicles,
@@ -161,7 +163,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for module in (auth, users, vehicles, liens, lien_law, insurance, maintenance, odometer, valuations):
         api.include_router(module.router)
-    for module in (documents, config, events, qr):
+    for module in (model_versions, risk_alerts, documents, config, events, qr):
         api.include_router(module.router)
     for engine in (valuation_router, risk_router):  # the engines' own routers, behind the same login
         api.include_router(engine, dependencies=[Depends(current_user)])

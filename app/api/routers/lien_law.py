@@ -1,5 +1,6 @@
 """Lien law over HTTP: enforcement by seniority, balances and payoff, lien maintenance (amend, extend,
-correct, the maturity sweep), holds, registration changes, brands, on-chain model versions, risk alerts.
+correct, the maturity sweep), holds, registration changes, brands. (On-chain model versions and risk
+alerts have their own routers.)
 
 Routes only translate: bodies are the contract's own request models (``chaincode.mortgage.law_models``),
 so the gateway refuses exactly what the chaincode would, before a proposal is signed; owner contact
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from pydantic import Field
 
 from app.api.deps import CurrentUser, State
@@ -21,7 +22,6 @@ from app.api.routers.liens import LienPath
 from app.api.routers.vehicles import VinPath
 from app.api.writes import WriteCtx
 from chaincode.mortgage.law_models import (
-    AlertQuery,
     AmendmentIn,
     BalanceIn,
     BrandAcknowledgementIn,
@@ -31,20 +31,16 @@ from chaincode.mortgage.law_models import (
     ExtensionIn,
     HoldIn,
     LawConfigIn,
-    ModelVersionIn,
     OwnerContactIn,
     PayoffPaymentIn,
     PayoffQuoteIn,
     PayoffRequestIn,
-    RiskAlertIn,
     SaleOrderIn,
     SweepIn,
 )
 from chaincode.mortgage.models import HoldKind, Plate, Request
 
 router = APIRouter(tags=["lien law"])
-
-AlertPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _json(body: Request) -> str:
@@ -260,64 +256,3 @@ async def registration_changes(state: State, user: CurrentUser, vin: VinPath) ->
 )
 async def record_brand(vin: VinPath, body: BrandIn, w: WriteCtx):  # type: ignore[no-untyped-def]
     return await w.submit("RecordBrand", [vin, _json(body)])
-
-
-# --- model versions -------------------------------------------------------------------------------
-
-
-@router.post(
-    "/model-versions",
-    status_code=201,
-    response_model=TxResponse,
-    tags=["valuations"],
-    summary="Register a valuation model version on chain (a bank's model_admin)",
-)
-async def register_model_version(body: ModelVersionIn, w: WriteCtx):  # type: ignore[no-untyped-def]
-    return await w.submit("RegisterModelVersion", [_json(body)], status_code=201)
-
-
-@router.get("/model-versions", tags=["valuations"], summary="Model versions registered on chain")
-async def model_versions(state: State, user: CurrentUser) -> Any:
-    return await evaluate(state, user.caller, "GetModelVersions")
-
-
-# --- risk alerts ----------------------------------------------------------------------------------
-
-
-@router.post(
-    "/risk-alerts", status_code=201, response_model=TxResponse, tags=["risk"], summary="Anchor a risk alert"
-)
-async def record_risk_alert(body: RiskAlertIn, w: WriteCtx):  # type: ignore[no-untyped-def]
-    return await w.submit("RecordRiskAlert", [_json(body)], status_code=201)
-
-
-class AcknowledgeIn(Strict):
-    note: Annotated[str, Field(min_length=1, max_length=500)]
-
-
-@router.post(
-    "/risk-alerts/{alert_id}/acknowledge", response_model=TxResponse, tags=["risk"], summary="Acknowledge"
-)
-async def acknowledge_risk_alert(alert_id: AlertPath, body: AcknowledgeIn, w: WriteCtx):  # type: ignore[no-untyped-def]
-    return await w.submit("AcknowledgeRiskAlert", [alert_id, body.note])
-
-
-@router.get(
-    "/risk-alerts/counts", tags=["risk"], summary="Alert counts from the ledger (regulator dashboard)"
-)
-async def count_risk_alerts(state: State, user: CurrentUser) -> Any:
-    return await evaluate(state, user.caller, "CountRiskAlerts")
-
-
-@router.get("/risk-alerts", tags=["risk"], summary="Risk alerts by lien or lienholder")
-async def query_risk_alerts(
-    state: State,
-    user: CurrentUser,
-    lien_id: Annotated[
-        str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-    ] = None,
-    lienholder: Annotated[str | None, Query(max_length=64)] = None,
-    unacknowledged: bool = False,
-) -> Any:
-    query = AlertQuery(lien_id=lien_id, lienholder=lienholder, unacknowledged=unacknowledged)
-    return await evaluate(state, user.caller, "QueryRiskAlerts", _json(query))
