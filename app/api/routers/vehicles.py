@@ -11,6 +11,7 @@ from app.api.deps import CurrentUser, State
 from app.api.models import (
     EXAMPLE_VIN,
     CourtOrder,
+    DisposalIn,
     Line,
     Page,
     ScrapIn,
@@ -137,3 +138,23 @@ async def vehicle_latest_valuation(state: State, user: CurrentUser, vin: VinPath
 @router.get("/{vin}/documents", summary="Documents anchored for the vehicle")
 async def vehicle_documents(state: State, user: CurrentUser, vin: VinPath) -> Any:
     return await evaluate(state, user.caller, "GetDocuments", json.dumps({"vin": vin}))
+
+
+@router.post(
+    "/{vin}/disposal",
+    response_model=TxResponse,
+    summary="Complete the disposal: proceeds by priority, title to the buyer (foreclosing holder)",
+)
+async def complete_disposal(vin: VinPath, body: DisposalIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    transient, buyer_hash = body.buyer.transient()
+    disposal = {
+        "sale_price": str(body.sale_price),
+        "currency": body.currency,
+        "buyer_owner_hash": buyer_hash,
+        "sale_document_id": body.sale_document_id,
+        "mode": body.mode,
+        "costs": str(body.costs),
+    }
+    if body.costs_document_id is not None:
+        disposal["costs_document_id"] = body.costs_document_id
+    return await w.submit("CompleteDisposal", [vin, json.dumps(disposal)], transient=transient)
