@@ -44,6 +44,7 @@ from app.risk.schemas import (
 from app.risk.scoring import API_LIMITS, ScorecardService
 from app.risk.training import TrainingResult
 from app.services import risk
+from app.services.risk import scorecard_name as scorecard_name  # the bank scorecard names, for callers
 from app.services.valuation import valuation_service
 from app.users.roles import Role
 from app.valuation.errors import InputError, ModelNotFoundError
