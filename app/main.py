@@ -31,6 +31,7 @@ from app.api.routers import (
     odometer,
     qr,
     risk_alerts,
+    transactions,
     users,
     valuations,
     vehicles,
@@ -163,7 +164,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for module in (auth, users, vehicles, liens, lien_law, insurance, maintenance, odometer, valuations):
         api.include_router(module.router)
-    for module in (model_versions, risk_alerts, documents, config, events, qr):
+    for module in (model_versions, risk_alerts, documents, config, events, transactions, qr):
         api.include_router(module.router)
     for engine in (valuation_router, risk_router):  # the engines' own routers, behind the same login
         api.include_router(engine, dependencies=[Depends(current_user)])
