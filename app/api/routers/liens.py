@@ -1,5 +1,6 @@
-"""Liens: request, record/reject, release (paid or court order), assignment, foreclosure (the disposal
-that ends a foreclosure is a vehicle route)."""
+"""Liens: request, record/reject, release (paid or court order), assignment, foreclosure; and lien law:
+enforcement consents, balances and payoff, amendment, extension, correction, the maturity sweep.
+(The disposal that ends a foreclosure is a vehicle route.)"""
 
 from __future__ import annotations
 
@@ -22,6 +23,19 @@ from app.api.models import (
 )
 from app.api.reads import evaluate, query_args, with_blocks
 from app.api.writes import WriteCtx
+from chaincode.mortgage.law_models import (
+    AmendmentIn,
+    BalanceIn,
+    BrandAcknowledgementIn,
+    CorrectionIn,
+    EnforcementConsentIn,
+    ExtensionIn,
+    PayoffPaymentIn,
+    PayoffQuoteIn,
+    PayoffRequestIn,
+    SweepIn,
+)
+from chaincode.mortgage.models import Request
 
 router = APIRouter(prefix="/liens", tags=["liens"])
 
@@ -105,3 +119,116 @@ async def accept_assignment(lien_id: LienPath, w: WriteCtx):  # type: ignore[no-
 @router.post("/{lien_id}/foreclosure", response_model=TxResponse, summary="Start foreclosure (holder)")
 async def start_foreclosure(lien_id: LienPath, body: ForeclosureIn, w: WriteCtx):  # type: ignore[no-untyped-def]
     return await w.submit("StartForeclosure", [lien_id, body.notice_document_id])
+
+
+# --- lien law (enforcement, balances and payoff, maintenance) --------------------
+
+
+def _json(body: Request) -> str:
+    return body.model_dump_json(exclude_none=True)
+
+
+@router.post(
+    "/{lien_id}/enforcement-consents",
+    response_model=TxResponse,
+    summary="Consent, as this lien's holder, to another lien's sale discharging it",
+)
+async def consent_to_enforcement(lien_id: LienPath, body: EnforcementConsentIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("ConsentToEnforcement", [lien_id, _json(body)])
+
+
+@router.post("/{lien_id}/balance", response_model=TxResponse, summary="Report the outstanding balance")
+async def report_balance(lien_id: LienPath, body: BalanceIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("ReportLienBalance", [lien_id, _json(body)])
+
+
+@router.post(
+    "/{lien_id}/payoff-requests",
+    status_code=201,
+    response_model=TxResponse,
+    summary="Ask for a payoff quote (the owner through the lienholder, or a dealer/buyer with consent)",
+)
+async def request_payoff(lien_id: LienPath, body: PayoffRequestIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("RequestPayoffQuote", [lien_id, _json(body)], status_code=201)
+
+
+@router.post(
+    "/{lien_id}/payoff-quotes",
+    status_code=201,
+    response_model=TxResponse,
+    summary="Issue a payoff quote with a good-through date (lienholder)",
+)
+async def issue_payoff_quote(lien_id: LienPath, body: PayoffQuoteIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("IssuePayoffQuote", [lien_id, _json(body)], status_code=201)
+
+
+@router.post(
+    "/{lien_id}/payoff-payments",
+    response_model=TxResponse,
+    summary="Record the quote's payment: releases the lien (lienholder)",
+)
+async def record_payoff_payment(lien_id: LienPath, body: PayoffPaymentIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("RecordPayoffPayment", [lien_id, _json(body)])
+
+
+QuotePath = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", description="Quote id")
+]
+
+
+@router.get(
+    "/{lien_id}/payoff-quotes",
+    summary="Payoff quotes of a lien the caller may read (a dealer or buyer's bank: those it asked for)",
+)
+async def payoff_quotes(state: State, user: CurrentUser, lien_id: LienPath) -> Any:
+    return await evaluate(state, user.caller, "GetPayoffQuotes", lien_id)
+
+
+@router.get(
+    "/{lien_id}/payoff-quotes/{quote_id}",
+    summary="One payoff quote: amount, good-through date, status (lienholder, requester, readers)",
+)
+async def payoff_quote(state: State, user: CurrentUser, lien_id: LienPath, quote_id: QuotePath) -> Any:
+    return await evaluate(state, user.caller, "GetPayoffQuote", lien_id, quote_id)
+
+
+@router.get("/{lien_id}/account", summary="Balance, claim, deficiency, payoff requests and quotes")
+async def lien_account(state: State, user: CurrentUser, lien_id: LienPath) -> Any:
+    return await evaluate(state, user.caller, "GetLienAccount", lien_id)
+
+
+@router.patch("/{lien_id}", response_model=TxResponse, summary="Amend a recorded lien (lienholder)")
+async def amend_lien(lien_id: LienPath, body: AmendmentIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("AmendLien", [lien_id, _json(body)])
+
+
+@router.post("/{lien_id}/extension", response_model=TxResponse, summary="Extend before maturity")
+async def extend_lien(lien_id: LienPath, body: ExtensionIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("ExtendLien", [lien_id, _json(body)])
+
+
+@router.post(
+    "/{lien_id}/correction",
+    response_model=TxResponse,
+    summary="Correct or strike a lien recorded in error, on anchored evidence (registrar)",
+)
+async def correct_lien(lien_id: LienPath, body: CorrectionIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("CorrectLien", [lien_id, _json(body)])
+
+
+@router.post(
+    "/maturity-sweep",
+    response_model=TxResponse,
+    summary="Lapse liens past maturity + grace and send maturity notices (any writing role)",
+)
+async def maturity_sweep(w: WriteCtx, body: SweepIn | None = None):  # type: ignore[no-untyped-def]
+    return await w.submit("SweepLienMaturities", [_json(body or SweepIn())])
+
+
+@router.post(
+    "/{lien_id}/brand-acknowledgement",
+    response_model=TxResponse,
+    summary="Acknowledge the vehicle's brands for a requested lien (requesting bank)",
+)
+async def acknowledge_brands(lien_id: LienPath, body: BrandAcknowledgementIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("AcknowledgeBrands", [lien_id, _json(body)])
