@@ -18,5 +18,5 @@ def _service_for(root: str) -> ValuationService:
 
 
 def valuation_service() -> ValuationService:
-    """The valuation service over the registry at ``default_root()`` (``$MLEDGER_MODEL_DIR``)."""
+    """The valuation service over the registry at ``default_root()`` (``$MLEDGER_MODELS_DIR``)."""
     return _service_for(str(default_root()))
