@@ -127,7 +127,7 @@ def _prepare(gw: Gateway) -> None:
         "consent_document_id": "DOC-WEB-CONSENT",
     })  # fmt: skip
     # a bank values a vehicle once it has requested a lien on it (chaincode rule valuer_lien)
-    gw.api(bank, "POST", "/valuations", json={
+    gw.api(bank, "POST", "/valuation-records", json={
         "valuation_id": "VAL-WEB-1", "vin": RELEASE_VIN, "value": "150000.00", "currency": "CNY",
         "interval_low": "140000.00", "interval_high": "160000.00", "coverage": 0.9,
         "model_id": "demo-hedonic", "model_version": "1.0.0", "inputs_hash": "1" * 64,

@@ -127,6 +127,6 @@ class Api:
             self.post(bank, "/liens", json=lien(serial, suffix, consent["document"]["document_id"], amount)),
             201,
         )
-        self.post(bank, "/valuations", json=valuation(serial))
+        self.post(bank, "/valuation-records", json=valuation(serial))
         self.ok(self.post(TA, f"/liens/L-{serial}-{suffix}/record"))
         return f"L-{serial}-{suffix}"

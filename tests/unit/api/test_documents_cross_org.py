@@ -114,7 +114,7 @@ def test_party_orgs_read_on_their_own_gateways_and_no_other_org_can(consortium: 
     assert consent["parties"] == ["BankAMSP", "RegulatorMSP", "TrafficAuthorityMSP"]
     bank.ok(bank.post(BANK_A, "/liens", json=lien(61, "A", consent["document_id"])), 201)
     bank.register_model(BANK_A)
-    bank.ok(bank.post(BANK_A, "/valuations", json=valuation(61)), 201)
+    bank.ok(bank.post(BANK_A, "/valuation-records", json=valuation(61)), 201)
     ta.ok(ta.post(TA, "/liens/L-61-A/record"))
 
     content = os.urandom(70_000) + b"court order: release of lien"
