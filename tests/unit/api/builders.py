@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from anyio.from_thread import BlockingPortal
 from fastapi.testclient import TestClient
 
 from app.demo.data import demo_vin
@@ -77,6 +78,17 @@ class Api:
     def __init__(self, client: TestClient) -> None:
         self.client = client
         self._headers: dict[str, dict[str, str]] = {}
+
+    @property
+    def gw(self) -> Any:
+        """The gateway's runtime state (ledger, stores) the app was started with."""
+        return self.client.app.state.gw  # type: ignore[attr-defined]
+
+    @property
+    def portal(self) -> BlockingPortal:
+        """The TestClient's event-loop portal, to run coroutines on the app's loop."""
+        assert self.client.portal is not None, "the TestClient is not started (use it as a context manager)"
+        return self.client.portal
 
     def headers(self, user: str) -> dict[str, str]:
         if user not in self._headers:

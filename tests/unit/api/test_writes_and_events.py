@@ -67,7 +67,7 @@ def test_concurrent_conflicting_writes_all_commit_through_mvcc_retry(api: Api) -
                 *(http.post("/api/v1/odometer", json=r, headers=headers) for r in readings)
             )
 
-    responses = api.client.portal.call(burst)
+    responses = api.portal.call(burst)
     assert [r.status_code for r in responses] == [201] * 8, [
         r.text for r in responses if r.status_code != 201
     ]
