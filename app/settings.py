@@ -16,17 +16,13 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chaincode import consortium
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-ALL_ORGS: tuple[str, ...] = (
-    "TrafficAuthorityMSP",
-    "BankAMSP",
-    "BankBMSP",
-    "InsurerMSP",
-    "RegulatorMSP",
-    "DealerMSP",
-)
-READ_ONLY_ORGS: frozenset[str] = frozenset({"RegulatorMSP"})
+# The consortium's application orgs (chaincode/consortium.py); the regulator's gateway only reads.
+ALL_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.APPLICATION_ORGS)
+READ_ONLY_ORGS: frozenset[str] = consortium.msp_ids(consortium.OrgKind.regulator)
 
 
 class Settings(BaseSettings):
@@ -41,7 +37,10 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=REPO_ROOT / ".data" / "gateway")
     ledger_data_dir: Path | None = Field(default=None, description="Embedded ledger folder (default: own).")
-    network_profile: Path | None = Field(default=None, description="Connection profile of the real network.")
+    network_profile: Path | None = Field(
+        default=None,
+        description="The org's Fabric connection profile, written by the network (connection-<org>.json).",
+    )
     wallet: Path | None = Field(default=None, description="Wallet folder <MSP>/<user>/msp (default: own).")
     channel: str = "vehicles"
     chaincode: str = "mortgage"

@@ -53,16 +53,6 @@ class KeySource(Protocol):
     def current(self) -> Keyring: ...
 
 
-class StaticKeySource:
-    """A key ring that never changes (the per-gateway generated key of the embedded default)."""
-
-    def __init__(self, keyring: Keyring) -> None:
-        self.keyring = keyring
-
-    def current(self) -> Keyring:
-        return self.keyring
-
-
 def _check_safe(path: Path, st: os.stat_result) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise KeyringFileError(f"document key ring {path}: not a regular file")

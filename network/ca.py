@@ -106,20 +106,48 @@ def start_ca(settings: Settings, procs: ProcessTable, org: Org) -> None:
     ports = settings.ports
     port, ops = ports.ca(org), ports.ca_operations(org)
     bind = settings.hosts.bind(name)
-    argv = [str(settings.binary("fabric-ca-server")), "start",
-            "--home", str(oc.ca_home), "--address", bind, "--port", str(port), "--tls.enabled",
-            "--csr.cn", f"ca.{org.domain}", "--csr.hosts", ",".join(settings.hosts.sans(name))]
+    argv = [
+        str(settings.binary("fabric-ca-server")),
+        "start",
+        "--home",
+        str(oc.ca_home),
+        "--address",
+        bind,
+        "--port",
+        str(port),
+        "--tls.enabled",
+        "--csr.cn",
+        f"ca.{org.domain}",
+        "--csr.hosts",
+        ",".join(settings.hosts.sans(name)),
+    ]
     # The registrar's password goes by environment (FABRIC_CA_SERVER_BOOT is the `-b/--boot` flag), never
     # argv: /proc/<pid>/cmdline is readable by every local user, /proc/<pid>/environ only by the owner.
-    env = {"FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{bind}:{ops}",
-           "FABRIC_CA_SERVER_BOOT": f"registrar:{pw}"}
+    env = {
+        "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"{bind}:{ops}",
+        "FABRIC_CA_SERVER_BOOT": f"registrar:{pw}",
+    }
     logf = settings.log_file(name)
     proc = procs.start(name, argv, env=env, log_path=logf, ports={"listen": port, "operations": ops})
     dial = settings.hosts.dial(name)
-    wait_until(lambda: _healthy(ops, dial), timeout=30, what="operations /healthz", node=name, port=port,
-               log_path=logf, proc=proc)
-    wait_until(oc.ca_tls_cert.exists, timeout=10, what="TLS certificate", node=name, port=port,
-               log_path=logf, proc=proc)
+    wait_until(
+        lambda: _healthy(ops, dial),
+        timeout=30,
+        what="operations /healthz",
+        node=name,
+        port=port,
+        log_path=logf,
+        proc=proc,
+    )
+    wait_until(
+        oc.ca_tls_cert.exists,
+        timeout=10,
+        what="TLS certificate",
+        node=name,
+        port=port,
+        log_path=logf,
+        proc=proc,
+    )
 
 
 def _healthy(ops_port: int, host: str) -> bool:
@@ -146,30 +174,54 @@ class Enroller:
         """Run fabric-ca-client; secrets travel in `env` (FABRIC_CA_CLIENT_URL / _ID_SECRET), not argv."""
         home.mkdir(parents=True, exist_ok=True)
         try:
-            return run([self.client, *args, "--home", str(home), "--tls.certfiles", str(self.oc.ca_tls_cert)],
-                       what=f"fabric-ca-client {what} ({self.org.name})", timeout=60, env=env)
+            return run(
+                [self.client, *args, "--home", str(home), "--tls.certfiles", str(self.oc.ca_tls_cert)],
+                what=f"fabric-ca-client {what} ({self.org.name})",
+                timeout=60,
+                env=env,
+            )
         except NetworkError as exc:
             name = topology.ca_name(self.org)
             port = self.settings.ports.ca(self.org)
-            raise NetworkError(f"{exc} (is {name} running?)", node=name, port=port,
-                               log=self.settings.log_file(name)) from exc
+            raise NetworkError(
+                f"{exc} (is {name} running?)", node=name, port=port, log=self.settings.log_file(name)
+            ) from exc
 
     def enroll_registrar(self) -> None:
         home = self.oc.root / "registrar"
-        self._ca("enroll", "--mspdir", str(home / "msp"), home=home, what="enroll registrar",
-                 env=self._url_env("registrar", self.secrets["registrar"]))
+        self._ca(
+            "enroll",
+            "--mspdir",
+            str(home / "msp"),
+            home=home,
+            what="enroll registrar",
+            env=self._url_env("registrar", self.secrets["registrar"]),
+        )
 
     def _url_env(self, name: str, secret: str) -> dict[str, str]:
         return {"FABRIC_CA_CLIENT_URL": f"https://{name}:{secret}@{self.url_host}"}
 
     def register(self, name: str, id_type: str, attrs: str | None = None) -> str:
         secret = secrets.token_hex(10)
-        args = ["register", "-u", f"https://{self.url_host}", "--id.name", name,
-                "--id.type", id_type, "--mspdir", str(self.oc.root / "registrar" / "msp")]
+        args = [
+            "register",
+            "-u",
+            f"https://{self.url_host}",
+            "--id.name",
+            name,
+            "--id.type",
+            id_type,
+            "--mspdir",
+            str(self.oc.root / "registrar" / "msp"),
+        ]
         if attrs:
             args += ["--id.attrs", attrs]
-        self._ca(*args, home=self.oc.root / "registrar", what=f"register {name}",
-                 env={"FABRIC_CA_CLIENT_ID_SECRET": secret})
+        self._ca(
+            *args,
+            home=self.oc.root / "registrar",
+            what=f"register {name}",
+            env={"FABRIC_CA_CLIENT_ID_SECRET": secret},
+        )
         return secret
 
     def revoke(self, name: str, reason: str) -> bytes:
@@ -178,15 +230,37 @@ class Enroller:
         fabric-ca's CRL lists every certificate it has revoked so far, so it replaces the previous one.
         """
         home = self.oc.root / "registrar"
-        self._ca("revoke", "-u", f"https://{self.url_host}", "-e", name, "-r", reason, "--gencrl",
-                 "--mspdir", str(home / "msp"), home=home, what=f"revoke {name}")
+        self._ca(
+            "revoke",
+            "-u",
+            f"https://{self.url_host}",
+            "-e",
+            name,
+            "-r",
+            reason,
+            "--gencrl",
+            "--mspdir",
+            str(home / "msp"),
+            home=home,
+            what=f"revoke {name}",
+        )
         return (home / "msp" / "crls" / "crl.pem").read_bytes()
 
     def identity_exists(self, name: str) -> bool:
         home = self.oc.root / "registrar"
         try:
-            self._ca("identity", "list", "-u", f"https://{self.url_host}", "--id", name,
-                     "--mspdir", str(home / "msp"), home=home, what=f"identity list {name}")
+            self._ca(
+                "identity",
+                "list",
+                "-u",
+                f"https://{self.url_host}",
+                "--id",
+                name,
+                "--mspdir",
+                str(home / "msp"),
+                home=home,
+                what=f"identity list {name}",
+            )
         except NetworkError as exc:
             if "Error Code: 63" in str(exc):  # fabric-ca: "Failed to get User"
                 return False
@@ -196,15 +270,39 @@ class Enroller:
     def enroll(self, name: str, secret: str, dest: Path, hosts: list[str], tls: bool) -> None:
         home = dest / ".ca-client"
         env = self._url_env(name, secret)
-        self._ca("enroll", "--mspdir", str(dest / "msp"),
-                 "--csr.hosts", ",".join(hosts), "--csr.cn", name, "--csr.names", self.csr_names,
-                 home=home, what=f"enroll {name}", env=env)
+        self._ca(
+            "enroll",
+            "--mspdir",
+            str(dest / "msp"),
+            "--csr.hosts",
+            ",".join(hosts),
+            "--csr.cn",
+            name,
+            "--csr.names",
+            self.csr_names,
+            home=home,
+            what=f"enroll {name}",
+            env=env,
+        )
         _normalise_msp(dest / "msp", self.oc.ca_cert)
         if tls:
             tmp = dest / ".tlsmsp"
-            self._ca("enroll", "--mspdir", str(tmp),
-                     "--enrollment.profile", "tls", "--csr.hosts", ",".join(hosts), "--csr.cn", name,
-                     "--csr.names", self.csr_names, home=home, what=f"enroll TLS {name}", env=env)
+            self._ca(
+                "enroll",
+                "--mspdir",
+                str(tmp),
+                "--enrollment.profile",
+                "tls",
+                "--csr.hosts",
+                ",".join(hosts),
+                "--csr.cn",
+                name,
+                "--csr.names",
+                self.csr_names,
+                home=home,
+                what=f"enroll TLS {name}",
+                env=env,
+            )
             tls_dir = dest / "tls"
             tls_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(tmp / "signcerts" / "cert.pem", tls_dir / "cert.pem")
@@ -221,11 +319,23 @@ class Enroller:
         msp, work = dest / "msp", dest / ".renew"
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(msp, work / "msp")
-        args = ["-u", f"https://{self.url_host}", "--csr.hosts", ",".join(hosts),
-                "--csr.names", self.csr_names]
+        args = [
+            "-u",
+            f"https://{self.url_host}",
+            "--csr.hosts",
+            ",".join(hosts),
+            "--csr.names",
+            self.csr_names,
+        ]
         old = {p.name for p in (msp / "keystore").iterdir()}
-        self._ca("reenroll", "--mspdir", str(work / "msp"), *args, home=dest / ".ca-client",
-                 what=f"reenroll {name}")
+        self._ca(
+            "reenroll",
+            "--mspdir",
+            str(work / "msp"),
+            *args,
+            home=dest / ".ca-client",
+            what=f"reenroll {name}",
+        )
         for k in (work / "msp" / "keystore").iterdir():
             if k.name in old:
                 k.unlink()
@@ -233,8 +343,16 @@ class Enroller:
         if (dest / "tls").is_dir():
             shutil.copytree(work / "msp", work / "tlsmsp")
             ecert_key = {p.name for p in (work / "msp" / "keystore").iterdir()}
-            self._ca("reenroll", "--mspdir", str(work / "tlsmsp"), "--enrollment.profile", "tls", *args,
-                     home=dest / ".ca-client", what=f"reenroll TLS {name}")
+            self._ca(
+                "reenroll",
+                "--mspdir",
+                str(work / "tlsmsp"),
+                "--enrollment.profile",
+                "tls",
+                *args,
+                home=dest / ".ca-client",
+                what=f"reenroll TLS {name}",
+            )
             (work / "tls").mkdir()
             shutil.copy(work / "tlsmsp" / "signcerts" / "cert.pem", work / "tls" / "cert.pem")
             new_key = [k for k in (work / "tlsmsp" / "keystore").iterdir() if k.name not in ecert_key]
@@ -271,8 +389,9 @@ class Enroller:
         for user in org.users:
             id_type = "admin" if user.admin else "client"
             secret = self.register(user.name, id_type, attrs=f"role={user.role}:ecert")
-            self.enroll(user.name, secret, self.oc.user(user.name), [topology.HOST, "localhost"],
-                        tls=user.admin)
+            self.enroll(
+                user.name, secret, self.oc.user(user.name), [topology.HOST, "localhost"], tls=user.admin
+            )
         self.oc.done_marker.write_text("ok\n")
         log.info("issued identities for %s", org.name)
 

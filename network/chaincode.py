@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from chaincode import consortium
 from network import ccaas_tls, topology
 from network.config import admin_cli_env, orderer_tls_ca
 from network.errors import NetworkError
@@ -66,11 +67,19 @@ def load_specs(path: Path = CHAINCODES_FILE) -> list[ChaincodeSpec]:
     raw = yaml.safe_load(path.read_text())
     out = []
     for item in raw["chaincodes"]:
-        for key in ("name", "contracts", "policy", "collections", "slot"):
+        for key in ("name", "contracts", "collections", "slot"):
             if key not in item:
                 raise ValueError(f"{path}: chaincode entry {item.get('name', '?')!r} lacks {key!r}")
-        out.append(ChaincodeSpec(item["name"], tuple(item["contracts"]), item["policy"],
-                                 REPO_ROOT / item["collections"], int(item["slot"])))
+        policy = item.get("policy") or consortium.ENDORSEMENT_POLICY
+        out.append(
+            ChaincodeSpec(
+                item["name"],
+                tuple(item["contracts"]),
+                policy,
+                REPO_ROOT / item["collections"],
+                int(item["slot"]),
+            )
+        )
     return out
 
 
@@ -154,29 +163,49 @@ def _orderer_args(settings: Settings) -> list[str]:
 def query_committed(settings: Settings, name: str) -> dict[str, Any] | None:
     org = topology.peer_orgs()[0]
     try:
-        out = run([_peer(settings), "lifecycle", "chaincode", "querycommitted", "-C", CHANNEL, "-n", name,
-                   "-O", "json"], env=admin_cli_env(settings, org), what=f"querycommitted {name}")
+        out = run(
+            [
+                _peer(settings),
+                "lifecycle",
+                "chaincode",
+                "querycommitted",
+                "-C",
+                CHANNEL,
+                "-n",
+                name,
+                "-O",
+                "json",
+            ],
+            env=admin_cli_env(settings, org),
+            what=f"querycommitted {name}",
+        )
     except NetworkError as exc:
         if "not found" in str(exc) or "404" in str(exc):
             return None
         raise
-    return json.loads(out[out.index("{"):])
+    return json.loads(out[out.index("{") :])
 
 
 def query_all_committed(settings: Settings, org: topology.Org | None = None) -> list[dict[str, Any]]:
     org = org or topology.peer_orgs()[0]
-    out = run([_peer(settings), "lifecycle", "chaincode", "querycommitted", "-C", CHANNEL, "-O", "json"],
-              env=admin_cli_env(settings, org), what="querycommitted")
-    data = json.loads(out[out.index("{"):]) if "{" in out else {}
+    out = run(
+        [_peer(settings), "lifecycle", "chaincode", "querycommitted", "-C", CHANNEL, "-O", "json"],
+        env=admin_cli_env(settings, org),
+        what="querycommitted",
+    )
+    data = json.loads(out[out.index("{") :]) if "{" in out else {}
     return list(data.get("chaincode_definitions", []) or [])
 
 
 def _installed(settings: Settings, org: topology.Org) -> set[str]:
-    out = run([_peer(settings), "lifecycle", "chaincode", "queryinstalled", "-O", "json"],
-              env=admin_cli_env(settings, org), what=f"queryinstalled on {topology.peer_name(org)}")
+    out = run(
+        [_peer(settings), "lifecycle", "chaincode", "queryinstalled", "-O", "json"],
+        env=admin_cli_env(settings, org),
+        what=f"queryinstalled on {topology.peer_name(org)}",
+    )
     if "{" not in out:
         return set()
-    data = json.loads(out[out.index("{"):])
+    data = json.loads(out[out.index("{") :])
     return {c["package_id"] for c in data.get("installed_chaincodes", []) or []}
 
 
@@ -192,16 +221,21 @@ def deploy(settings: Settings, dep: Deployment) -> int:
 
     def install(org: topology.Org) -> None:
         if dep.package_id not in _installed(settings, org):
-            run([_peer(settings), "lifecycle", "chaincode", "install", str(dep.package_path)],
-                env=admin_cli_env(settings, org), what=f"install {spec.name} on {topology.peer_name(org)}",
-                timeout=120)
+            run(
+                [_peer(settings), "lifecycle", "chaincode", "install", str(dep.package_path)],
+                env=admin_cli_env(settings, org),
+                what=f"install {spec.name} on {topology.peer_name(org)}",
+                timeout=120,
+            )
 
     _parallel(install, orgs)
     definition = definition_args(spec.name, dep.version, sequence, spec.policy, spec.collections)
-    readiness = run([_peer(settings), "lifecycle", "chaincode", "checkcommitreadiness", *definition,
-                     "-O", "json"], env=admin_cli_env(settings, orgs[0]),
-                    what=f"checkcommitreadiness {spec.name}")
-    approved = json.loads(readiness[readiness.index("{"):]).get("approvals", {})
+    readiness = run(
+        [_peer(settings), "lifecycle", "chaincode", "checkcommitreadiness", *definition, "-O", "json"],
+        env=admin_cli_env(settings, orgs[0]),
+        what=f"checkcommitreadiness {spec.name}",
+    )
+    approved = json.loads(readiness[readiness.index("{") :]).get("approvals", {})
 
     def approve(org: topology.Org) -> None:
         approve_for_org(settings, org, definition, dep.package_id)
@@ -210,39 +244,86 @@ def deploy(settings: Settings, dep: Deployment) -> int:
     peers: list[str] = []
     for org in orgs:
         peer_address = f"{settings.hosts.dial(topology.peer_name(org))}:{settings.ports.peer(org)}"
-        peers += ["--peerAddresses", peer_address,
-                  "--tlsRootCertFiles", admin_cli_env(settings, org)["CORE_PEER_TLS_ROOTCERT_FILE"]]
-    run([_peer(settings), "lifecycle", "chaincode", "commit", *_orderer_args(settings), *definition, *peers],
-        env=admin_cli_env(settings, orgs[0]), what=f"commit {spec.name}", timeout=120)
+        peers += [
+            "--peerAddresses",
+            peer_address,
+            "--tlsRootCertFiles",
+            admin_cli_env(settings, org)["CORE_PEER_TLS_ROOTCERT_FILE"],
+        ]
+    run(
+        [_peer(settings), "lifecycle", "chaincode", "commit", *_orderer_args(settings), *definition, *peers],
+        env=admin_cli_env(settings, orgs[0]),
+        what=f"commit {spec.name}",
+        timeout=120,
+    )
     log.info("committed chaincode %s sequence %s (%s)", spec.name, sequence, dep.version)
     return sequence
 
 
 def definition_args(name: str, version: str, sequence: int, policy: str, collections: Path) -> list[str]:
     """The `peer lifecycle chaincode` arguments naming one chaincode definition on the channel."""
-    return ["-C", CHANNEL, "-n", name, "-v", version, "--sequence", str(sequence),
-            "--signature-policy", policy, "--collections-config", str(collections)]
+    return [
+        "-C",
+        CHANNEL,
+        "-n",
+        name,
+        "-v",
+        version,
+        "--sequence",
+        str(sequence),
+        "--signature-policy",
+        policy,
+        "--collections-config",
+        str(collections),
+    ]
 
 
 def approve_for_org(settings: Settings, org: topology.Org, definition: list[str], package_id: str) -> None:
     """`approveformyorg` as the org's admin (a transaction of the org's implicit collection)."""
     name = definition[definition.index("-n") + 1]
-    run([_peer(settings), "lifecycle", "chaincode", "approveformyorg", *_orderer_args(settings),
-         *definition, "--package-id", package_id], env=admin_cli_env(settings, org),
-        what=f"approve {name} for {org.msp_id}", timeout=120)
+    run(
+        [
+            _peer(settings),
+            "lifecycle",
+            "chaincode",
+            "approveformyorg",
+            *_orderer_args(settings),
+            *definition,
+            "--package-id",
+            package_id,
+        ],
+        env=admin_cli_env(settings, org),
+        what=f"approve {name} for {org.msp_id}",
+        timeout=120,
+    )
 
 
 def query_approved(settings: Settings, org: topology.Org, name: str, sequence: int) -> dict[str, Any] | None:
     """The definition `org` approved for `name` at `sequence` (its own peer answers), None if none."""
     try:
-        out = run([_peer(settings), "lifecycle", "chaincode", "queryapproved", "-C", CHANNEL, "-n", name,
-                   "--sequence", str(sequence), "-O", "json"], env=admin_cli_env(settings, org),
-                  what=f"queryapproved {name} for {org.msp_id}")
+        out = run(
+            [
+                _peer(settings),
+                "lifecycle",
+                "chaincode",
+                "queryapproved",
+                "-C",
+                CHANNEL,
+                "-n",
+                name,
+                "--sequence",
+                str(sequence),
+                "-O",
+                "json",
+            ],
+            env=admin_cli_env(settings, org),
+            what=f"queryapproved {name} for {org.msp_id}",
+        )
     except NetworkError as exc:
         if "could not fetch approved chaincode definition" in str(exc):
             return None
         raise
-    return dict(json.loads(out[out.index("{"):]))
+    return dict(json.loads(out[out.index("{") :]))
 
 
 def source_fingerprint() -> str:
@@ -282,9 +363,22 @@ def start_server(settings: Settings, procs: ProcessTable, dep: Deployment) -> No
     env = {"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id}
     env.update(ccaas_tls.server_env(settings, name))  # mutual TLS: its key pair, the peers' TLS CAs
     logf = settings.log_file(name)
-    proc = procs.start(name, argv, env=env,
-                       log_path=logf, ports={"listen": port}, cwd=REPO_ROOT,
-                       meta={"source": source_fingerprint(), "package_id": dep.package_id})
+    proc = procs.start(
+        name,
+        argv,
+        env=env,
+        log_path=logf,
+        ports={"listen": port},
+        cwd=REPO_ROOT,
+        meta={"source": source_fingerprint(), "package_id": dep.package_id},
+    )
     dial = settings.hosts.dial(name)
-    wait_until(lambda: port_open(port, dial), timeout=30, what=f"listening on {listen}", node=name,
-               port=port, log_path=logf, proc=proc)
+    wait_until(
+        lambda: port_open(port, dial),
+        timeout=30,
+        what=f"listening on {listen}",
+        node=name,
+        port=port,
+        log_path=logf,
+        proc=proc,
+    )

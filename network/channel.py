@@ -23,19 +23,43 @@ def genesis_block(settings: Settings) -> Path:
     if block.exists():
         return block
     block.parent.mkdir(parents=True, exist_ok=True)
-    run([str(settings.binary("configtxgen")), "-profile", PROFILE, "-outputBlock", str(block),
-         "-channelID", CHANNEL, "-configPath", str(settings.config_dir / "configtx")],
-        env={"FABRIC_CFG_PATH": str(settings.config_dir / "configtx")}, what="configtxgen genesis block")
+    run(
+        [
+            str(settings.binary("configtxgen")),
+            "-profile",
+            PROFILE,
+            "-outputBlock",
+            str(block),
+            "-channelID",
+            CHANNEL,
+            "-configPath",
+            str(settings.config_dir / "configtx"),
+        ],
+        env={"FABRIC_CFG_PATH": str(settings.config_dir / "configtx")},
+        what="configtxgen genesis block",
+    )
     return block
 
 
 def _osnadmin(settings: Settings, i: int, *args: str) -> str:
     cert, key = orderer_admin_client(settings)
     admin = f"{settings.hosts.dial(topology.orderer_name(i))}:{settings.ports.orderer_admin(i)}"
-    return run([str(settings.binary("osnadmin")), "channel", *args, "-o",
-                admin, "--ca-file", str(orderer_tls_ca(settings)),
-                "--client-cert", str(cert), "--client-key", str(key)], what=f"osnadmin channel {args[0]} "
-               f"on {topology.orderer_name(i)}")
+    return run(
+        [
+            str(settings.binary("osnadmin")),
+            "channel",
+            *args,
+            "-o",
+            admin,
+            "--ca-file",
+            str(orderer_tls_ca(settings)),
+            "--client-cert",
+            str(cert),
+            "--client-key",
+            str(key),
+        ],
+        what=f"osnadmin channel {args[0]} on {topology.orderer_name(i)}",
+    )
 
 
 def orderer_joined(settings: Settings, i: int) -> bool:
@@ -52,8 +76,11 @@ def join_orderers(settings: Settings, block: Path) -> None:
 
 
 def peer_joined(settings: Settings, org: Org) -> bool:
-    out = run([str(settings.binary("peer")), "channel", "list"], env=admin_cli_env(settings, org),
-              what=f"peer channel list on {topology.peer_name(org)}")
+    out = run(
+        [str(settings.binary("peer")), "channel", "list"],
+        env=admin_cli_env(settings, org),
+        what=f"peer channel list on {topology.peer_name(org)}",
+    )
     return any(line.strip() == CHANNEL for line in out.splitlines())
 
 
@@ -63,8 +90,11 @@ def join_peer(settings: Settings, org: Org, block: Path) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
-            run([str(settings.binary("peer")), "channel", "join", "-b", str(block)],
-                env=admin_cli_env(settings, org), what=f"peer channel join on {topology.peer_name(org)}")
+            run(
+                [str(settings.binary("peer")), "channel", "join", "-b", str(block)],
+                env=admin_cli_env(settings, org),
+                what=f"peer channel join on {topology.peer_name(org)}",
+            )
             return
         except CommandError:
             if time.monotonic() > deadline:
@@ -73,38 +103,52 @@ def join_peer(settings: Settings, org: Org, block: Path) -> None:
 
 
 def height(settings: Settings, org: Org) -> int:
-    out = run([str(settings.binary("peer")), "channel", "getinfo", "-c", CHANNEL],
-              env=admin_cli_env(settings, org), what=f"peer channel getinfo on {topology.peer_name(org)}",
-              timeout=20)
-    return int(json.loads(out[out.index("{"):])["height"])
+    out = run(
+        [str(settings.binary("peer")), "channel", "getinfo", "-c", CHANNEL],
+        env=admin_cli_env(settings, org),
+        what=f"peer channel getinfo on {topology.peer_name(org)}",
+        timeout=20,
+    )
+    return int(json.loads(out[out.index("{") :])["height"])
 
 
 def _lator(settings: Settings, *args: str, input_bytes: bytes | None = None) -> str:
-    return run([str(settings.binary("configtxlator")), *args], what=f"configtxlator {args[0]}",
-               input_bytes=input_bytes)
+    return run(
+        [str(settings.binary("configtxlator")), *args],
+        what=f"configtxlator {args[0]}",
+        input_bytes=input_bytes,
+    )
 
 
 def set_anchor_peer(settings: Settings, org: Org) -> bool:
     """Add the org's peer as its anchor peer by a channel config update signed by the org's admin."""
     env = admin_cli_env(settings, org)
     peer = str(settings.binary("peer"))
-    orderer = ["-o", f"{settings.hosts.dial(topology.orderer_name(0))}:{settings.ports.orderer(0)}",
-               "--tls", "--cafile",
-               str(orderer_tls_ca(settings))]
+    orderer = [
+        "-o",
+        f"{settings.hosts.dial(topology.orderer_name(0))}:{settings.ports.orderer(0)}",
+        "--tls",
+        "--cafile",
+        str(orderer_tls_ca(settings)),
+    ]
     with tempfile.TemporaryDirectory(prefix="anchor-") as tmp:
         t = Path(tmp)
         deadline = time.monotonic() + 60
         while True:
             try:
-                run([peer, "channel", "fetch", "config", str(t / "block.pb"), "-c", CHANNEL, *orderer],
-                    env=env, what=f"fetch config for {org.msp_id}")
+                run(
+                    [peer, "channel", "fetch", "config", str(t / "block.pb"), "-c", CHANNEL, *orderer],
+                    env=env,
+                    what=f"fetch config for {org.msp_id}",
+                )
                 break
             except CommandError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(1)
-        block = json.loads(_lator(settings, "proto_decode", "--type", "common.Block", "--input",
-                                  str(t / "block.pb")))
+        block = json.loads(
+            _lator(settings, "proto_decode", "--type", "common.Block", "--input", str(t / "block.pb"))
+        )
         config = block["data"]["data"][0]["payload"]["data"]["config"]
         org_group = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]
         peer_host = settings.hosts.advertise(topology.peer_name(org))
@@ -114,23 +158,60 @@ def set_anchor_peer(settings: Settings, org: Org) -> bool:
             return False
         modified = json.loads(json.dumps(config))
         modified["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]["AnchorPeers"] = {
-            "mod_policy": "Admins", "value": {"anchor_peers": anchors}, "version": "0"}
+            "mod_policy": "Admins",
+            "value": {"anchor_peers": anchors},
+            "version": "0",
+        }
         (t / "original.json").write_text(json.dumps(config))
         (t / "modified.json").write_text(json.dumps(modified))
         for n in ("original", "modified"):
-            _lator(settings, "proto_encode", "--type", "common.Config", "--input", str(t / f"{n}.json"),
-                   "--output", str(t / f"{n}.pb"))
-        _lator(settings, "compute_update", "--channel_id", CHANNEL, "--original", str(t / "original.pb"),
-               "--updated", str(t / "modified.pb"), "--output", str(t / "update.pb"))
-        update = json.loads(_lator(settings, "proto_decode", "--type", "common.ConfigUpdate", "--input",
-                                   str(t / "update.pb")))
-        envelope = {"payload": {"header": {"channel_header": {"channel_id": CHANNEL, "type": 2}},
-                                "data": {"config_update": update}}}
+            _lator(
+                settings,
+                "proto_encode",
+                "--type",
+                "common.Config",
+                "--input",
+                str(t / f"{n}.json"),
+                "--output",
+                str(t / f"{n}.pb"),
+            )
+        _lator(
+            settings,
+            "compute_update",
+            "--channel_id",
+            CHANNEL,
+            "--original",
+            str(t / "original.pb"),
+            "--updated",
+            str(t / "modified.pb"),
+            "--output",
+            str(t / "update.pb"),
+        )
+        update = json.loads(
+            _lator(settings, "proto_decode", "--type", "common.ConfigUpdate", "--input", str(t / "update.pb"))
+        )
+        envelope = {
+            "payload": {
+                "header": {"channel_header": {"channel_id": CHANNEL, "type": 2}},
+                "data": {"config_update": update},
+            }
+        }
         (t / "envelope.json").write_text(json.dumps(envelope))
-        _lator(settings, "proto_encode", "--type", "common.Envelope", "--input", str(t / "envelope.json"),
-               "--output", str(t / "envelope.pb"))
-        run([peer, "channel", "update", "-f", str(t / "envelope.pb"), "-c", CHANNEL, *orderer], env=env,
-            what=f"anchor peer update for {org.msp_id}")
+        _lator(
+            settings,
+            "proto_encode",
+            "--type",
+            "common.Envelope",
+            "--input",
+            str(t / "envelope.json"),
+            "--output",
+            str(t / "envelope.pb"),
+        )
+        run(
+            [peer, "channel", "update", "-f", str(t / "envelope.pb"), "-c", CHANNEL, *orderer],
+            env=env,
+            what=f"anchor peer update for {org.msp_id}",
+        )
     log.info("anchor peer set for %s", org.msp_id)
     return True
 
@@ -146,6 +227,9 @@ def wait_for_height(settings: Settings, org: Org, minimum: int, timeout: float =
         if h >= minimum:
             return h
         time.sleep(0.3)
-    raise NetworkError(f"{topology.peer_name(org)} stayed at height {h} < {minimum}",
-                       node=topology.peer_name(org), port=settings.ports.peer(org),
-                       log=settings.log_file(topology.peer_name(org)))
+    raise NetworkError(
+        f"{topology.peer_name(org)} stayed at height {h} < {minimum}",
+        node=topology.peer_name(org),
+        port=settings.ports.peer(org),
+        log=settings.log_file(topology.peer_name(org)),
+    )

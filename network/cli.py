@@ -1,4 +1,5 @@
-"""`python -m network up|down|status|logs|clean` (also mounted as `mledger network ...`)."""
+"""The network verbs: `mledger network up|down|status|logs|clean|profile|...` (app/cli.py mounts this app;
+`python -m network` and scripts/network.sh run the same one)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ def up(
     console.print(table)
     for name, what in report.chaincodes.items():
         console.print(f"chaincode [bold]{name}[/bold]: {what}")
+    for path in report.profiles:
+        console.print(f"connection profile: {path}")
     s = net.settings
     console.print(
         f"Fabric {s.fabric_version} (module {s.fabric_stamp}); channel {topology.CHANNEL}; "
@@ -124,6 +127,49 @@ def clean(yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = Fals
     net.down()
     shutil.rmtree(net.settings.data_dir, ignore_errors=True)
     console.print(f"removed {net.settings.data_dir}")
+
+
+@app.command()
+def profile(
+    org: Annotated[
+        str,
+        typer.Argument(help="Org (key, name or MSP id), or 'consortium' for one gateway serving every org."),
+    ] = "consortium",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of printing.")] = None,
+    chaincode: Annotated[str, typer.Option(help="Chaincode the gateway calls.")] = "mortgage",
+) -> None:
+    """Print (or write) an org's Fabric connection profile; `up` writes them as connection-<org>.json."""
+    from network.connection_profile import CONSORTIUM_PROFILE, connection_profile
+
+    settings = Network().settings
+    try:
+        key = org if org == CONSORTIUM_PROFILE else topology.org(org).key
+        doc = connection_profile(settings, key, chaincode)
+    except KeyError as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(2) from exc
+    text = json.dumps(doc, indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    console.print(f"connection profile for {org} written to {out}")
+
+
+@app.command()
+def consortium(
+    collections: Annotated[
+        bool, typer.Option("--collections", help="Print the mortgage chaincode's collections_config.json.")
+    ] = False,
+) -> None:
+    """Print the consortium definition (orgs, roles, users, policies) from chaincode/consortium.py."""
+    from chaincode.consortium import collections_config, render_markdown
+
+    if collections:
+        typer.echo(json.dumps(collections_config(), indent=2))
+        return
+    typer.echo(render_markdown(), nl=False)
 
 
 @app.command()

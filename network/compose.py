@@ -28,7 +28,7 @@ IMAGES = {
 
 
 # sed program printing the registrar password from secrets.json (written by `python -m network up`)
-_READ_SECRET = "sed -n 's/.*\"registrar\": \"\\([^\"]*\\)\".*/\\1/p'"
+_READ_SECRET = 'sed -n \'s/.*"registrar": "\\([^"]*\\)".*/\\1/p\''
 
 
 def _settings() -> Settings:
@@ -49,54 +49,95 @@ def services() -> dict[str, Any]:
         name = topology.ca_name(org)
         home = f"{DATA}/crypto/{org.key}/ca"
         out[name] = {
-            "image": IMAGES["ca"], "network_mode": "host", "volumes": [data_mount],
+            "image": IMAGES["ca"],
+            "network_mode": "host",
+            "volumes": [data_mount],
             "labels": {"mledger.org": org.msp_id, "mledger.kind": "ca"},
             "environment": {
-                "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"127.0.0.1:{ports.ca_operations(org)}"},
+                "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"127.0.0.1:{ports.ca_operations(org)}"
+            },
             # registrar password by environment (FABRIC_CA_SERVER_BOOT = -b), never on the command line
-            "command": ["sh", "-c", f"FABRIC_CA_SERVER_BOOT=registrar:$$({_READ_SECRET} "
-                        f"{DATA}/crypto/{org.key}/secrets.json) exec fabric-ca-server start --home {home} "
-                        f"--address 127.0.0.1 --port {ports.ca(org)} --tls.enabled"],
+            "command": [
+                "sh",
+                "-c",
+                f"FABRIC_CA_SERVER_BOOT=registrar:$$({_READ_SECRET} "
+                f"{DATA}/crypto/{org.key}/secrets.json) exec fabric-ca-server start --home {home} "
+                f"--address 127.0.0.1 --port {ports.ca(org)} --tls.enabled",
+            ],
         }
     for i in range(topology.ORDERER_COUNT):
         name = topology.orderer_name(i)
-        out[name] = {"image": IMAGES["orderer"], "network_mode": "host", "volumes": [data_mount],
-                     "labels": {"mledger.org": topology.orderer_org().msp_id, "mledger.kind": "orderer"},
-                     "environment": _rewrite(config.orderer_env(s, i), s), "command": ["orderer"],
-                     "depends_on": [topology.ca_name(topology.orderer_org())]}
+        out[name] = {
+            "image": IMAGES["orderer"],
+            "network_mode": "host",
+            "volumes": [data_mount],
+            "labels": {"mledger.org": topology.orderer_org().msp_id, "mledger.kind": "orderer"},
+            "environment": _rewrite(config.orderer_env(s, i), s),
+            "command": ["orderer"],
+            "depends_on": [topology.ca_name(topology.orderer_org())],
+        }
     for org in topology.peer_orgs():
         name = topology.peer_name(org)
-        out[name] = {"image": IMAGES["peer"], "network_mode": "host",
-                     "volumes": [data_mount, "${PWD}/network/ccaas:${PWD}/network/ccaas:ro"],
-                     "labels": {"mledger.org": org.msp_id, "mledger.kind": "peer",
-                                "mledger.channel": topology.CHANNEL},
-                     "environment": _rewrite(config.peer_env(s, org), s),
-                     "command": ["peer", "node", "start"],
-                     "depends_on": [topology.orderer_name(i) for i in range(topology.ORDERER_COUNT)]}
-    out["kubo"] = {"image": IMAGES["kubo"], "network_mode": "host",
-                   "volumes": [f"{DATA}/nodes/kubo:/data/ipfs"],
-                   "environment": {"LIBP2P_FORCE_PNET": "1", "IPFS_PATH": "/data/ipfs"},
-                   "labels": {"mledger.kind": "kubo"},
-                   "command": ["daemon", "--migrate=false"]}
+        out[name] = {
+            "image": IMAGES["peer"],
+            "network_mode": "host",
+            "volumes": [data_mount, "${PWD}/network/ccaas:${PWD}/network/ccaas:ro"],
+            "labels": {
+                "mledger.org": org.msp_id,
+                "mledger.kind": "peer",
+                "mledger.channel": topology.CHANNEL,
+            },
+            "environment": _rewrite(config.peer_env(s, org), s),
+            "command": ["peer", "node", "start"],
+            "depends_on": [topology.orderer_name(i) for i in range(topology.ORDERER_COUNT)],
+        }
+    out["kubo"] = {
+        "image": IMAGES["kubo"],
+        "network_mode": "host",
+        "volumes": [f"{DATA}/nodes/kubo:/data/ipfs"],
+        "environment": {"LIBP2P_FORCE_PNET": "1", "IPFS_PATH": "/data/ipfs"},
+        "labels": {"mledger.kind": "kubo"},
+        "command": ["daemon", "--migrate=false"],
+    }
     for spec in chaincode.load_specs():
         address = f"127.0.0.1:{ports.chaincode(spec.slot)}"
         label = f"{spec.name}_ccaas"
         pkg_id = chaincode.package_id(label, chaincode.package_ccaas(label, address))
         contracts = " ".join(f"--contract {c}" for c in spec.contracts)
         out[spec.server_name()] = {
-            "image": IMAGES["python"], "network_mode": "host", "working_dir": "/app",
+            "image": IMAGES["python"],
+            "network_mode": "host",
+            "working_dir": "/app",
             "volumes": ["${PWD}:/app"],
-            "labels": {"mledger.kind": "chaincode", "mledger.chaincode": spec.name,
-                       "mledger.channel": topology.CHANNEL},
-            "environment": {"CHAINCODE_ID": pkg_id, "CHAINCODE_SERVER_ADDRESS": address,
-                            **_rewrite(ccaas_tls.server_env(s, spec.server_name()), s)},
-            "command": ["sh", "-c", "pip install --quiet -e . && python -m chaincode.runtime.server "
-                        f"--chaincode-id {pkg_id} --address {address} {contracts}"],
+            "labels": {
+                "mledger.kind": "chaincode",
+                "mledger.chaincode": spec.name,
+                "mledger.channel": topology.CHANNEL,
+            },
+            "environment": {
+                "CHAINCODE_ID": pkg_id,
+                "CHAINCODE_SERVER_ADDRESS": address,
+                **_rewrite(ccaas_tls.server_env(s, spec.server_name()), s),
+            },
+            "command": [
+                "sh",
+                "-c",
+                "pip install --quiet -e . && python -m chaincode.runtime.server "
+                f"--chaincode-id {pkg_id} --address {address} {contracts}",
+            ],
         }
     out["gateway"] = {
-        "image": IMAGES["python"], "network_mode": "host", "working_dir": "/app",
-        "volumes": ["${PWD}:/app"], "labels": {"mledger.kind": "gateway"},
-        "environment": {"MLEDGER_NETWORK_DIR": DATA, "MLEDGER_LEDGER": "fabric"},
+        "image": IMAGES["python"],
+        "network_mode": "host",
+        "working_dir": "/app",
+        # the data folder at its own path: the profile `up` writes names crypto by absolute path
+        "volumes": ["${PWD}:/app", data_mount],
+        "labels": {"mledger.kind": "gateway"},
+        # one development gateway serving every org, through the profile `up` writes for it
+        "environment": {
+            "MLEDGER_BACKEND": "fabric",
+            "MLEDGER_NETWORK_PROFILE": f"{DATA}/connection-consortium.json",
+        },
         "command": ["sh", "-c", "pip install --quiet -e . && mledger serve"],
         "depends_on": [topology.peer_name(o) for o in topology.peer_orgs()] + ["kubo"],
     }
@@ -105,6 +146,9 @@ def services() -> dict[str, Any]:
 
 def render() -> str:
     doc = {"name": "mledger", "services": services()}
-    header = ("# GENERATED by `python -m network compose` from network/topology.py; do not edit by hand.\n"
-              "# Same topology, environment and config files as the native network (see docs/network.md).\n")
+    header = (
+        "# GENERATED by `mledger network compose` from chaincode/consortium.py and network/topology.py;"
+        " do not edit by hand.\n"
+        "# Same topology, environment and config files as the native network (see docs/network.md).\n"
+    )
     return header + yaml.safe_dump(doc, sort_keys=False, width=200)

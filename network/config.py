@@ -36,7 +36,9 @@ def _meta(expr: str) -> dict[str, str]:
 def _app_org(settings: Settings, org: Org) -> dict[str, Any]:
     msp = org.msp_id
     return {
-        "Name": msp, "ID": msp, "MSPDir": str(org_crypto(settings, org).msp),
+        "Name": msp,
+        "ID": msp,
+        "MSPDir": str(org_crypto(settings, org).msp),
         "Policies": {
             "Readers": _sig(f"OR('{msp}.admin', '{msp}.peer', '{msp}.client')"),
             "Writers": _sig(f"OR('{msp}.admin', '{msp}.client')"),
@@ -52,48 +54,78 @@ def configtx(settings: Settings) -> dict[str, Any]:
     oo = topology.orderer_org()
     oc = org_crypto(settings, oo)
     orderer_org = {
-        "Name": oo.msp_id, "ID": oo.msp_id, "MSPDir": str(oc.msp),
+        "Name": oo.msp_id,
+        "ID": oo.msp_id,
+        "MSPDir": str(oc.msp),
         "Policies": {
             "Readers": _sig(f"OR('{oo.msp_id}.member')"),
             "Writers": _sig(f"OR('{oo.msp_id}.member')"),
             "Admins": _sig(f"OR('{oo.msp_id}.admin')"),
         },
-        "OrdererEndpoints": [f"{settings.hosts.advertise(topology.orderer_name(i))}:{ports.orderer(i)}"
-                             for i in range(topology.ORDERER_COUNT)],
+        "OrdererEndpoints": [
+            f"{settings.hosts.advertise(topology.orderer_name(i))}:{ports.orderer(i)}"
+            for i in range(topology.ORDERER_COUNT)
+        ],
     }
     consenters = []
     for i in range(topology.ORDERER_COUNT):
         tls = oc.node(topology.orderer_name(i)) / "tls" / "cert.pem"
         host = settings.hosts.advertise(topology.orderer_name(i))
-        consenters.append({"Host": host, "Port": ports.orderer(i),
-                           "ClientTLSCert": str(tls), "ServerTLSCert": str(tls)})
+        consenters.append(
+            {"Host": host, "Port": ports.orderer(i), "ClientTLSCert": str(tls), "ServerTLSCert": str(tls)}
+        )
     app_orgs = [_app_org(settings, o) for o in topology.ORGS if not o.orderer_org]
-    return {"Profiles": {PROFILE: {
-        "Policies": {"Readers": _meta("ANY Readers"), "Writers": _meta("ANY Writers"),
-                     "Admins": _meta("MAJORITY Admins")},
-        "Capabilities": {"V2_0": True},
-        "Orderer": {
-            "OrdererType": "etcdraft",
-            # Short on purpose: the default 2 s would make every lone transaction wait ~2 s to commit.
-            "BatchTimeout": settings.batch_timeout,
-            "BatchSize": {"MaxMessageCount": 100, "AbsoluteMaxBytes": "10 MB", "PreferredMaxBytes": "2 MB"},
-            "EtcdRaft": {"Consenters": consenters, "Options": {
-                "TickInterval": "250ms", "ElectionTick": 10, "HeartbeatTick": 1, "MaxInflightBlocks": 5,
-                "SnapshotIntervalSize": "16 MB"}},
-            "Organizations": [orderer_org],
-            "Policies": {"Readers": _meta("ANY Readers"), "Writers": _meta("ANY Writers"),
-                         "Admins": _meta("MAJORITY Admins"), "BlockValidation": _meta("ANY Writers")},
-            "Capabilities": {"V2_0": True},
-        },
-        "Application": {
-            "Organizations": app_orgs,
-            "Policies": {"Readers": _meta("ANY Readers"), "Writers": _meta("ANY Writers"),
-                         "Admins": _meta("MAJORITY Admins"),
-                         "LifecycleEndorsement": _meta("MAJORITY Endorsement"),
-                         "Endorsement": _meta("MAJORITY Endorsement")},
-            "Capabilities": {"V2_5": True},
-        },
-    }}}
+    return {
+        "Profiles": {
+            PROFILE: {
+                "Policies": {
+                    "Readers": _meta("ANY Readers"),
+                    "Writers": _meta("ANY Writers"),
+                    "Admins": _meta("MAJORITY Admins"),
+                },
+                "Capabilities": {"V2_0": True},
+                "Orderer": {
+                    "OrdererType": "etcdraft",
+                    # Short on purpose: the default 2 s would make every lone transaction wait ~2 s to commit.
+                    "BatchTimeout": settings.batch_timeout,
+                    "BatchSize": {
+                        "MaxMessageCount": 100,
+                        "AbsoluteMaxBytes": "10 MB",
+                        "PreferredMaxBytes": "2 MB",
+                    },
+                    "EtcdRaft": {
+                        "Consenters": consenters,
+                        "Options": {
+                            "TickInterval": "250ms",
+                            "ElectionTick": 10,
+                            "HeartbeatTick": 1,
+                            "MaxInflightBlocks": 5,
+                            "SnapshotIntervalSize": "16 MB",
+                        },
+                    },
+                    "Organizations": [orderer_org],
+                    "Policies": {
+                        "Readers": _meta("ANY Readers"),
+                        "Writers": _meta("ANY Writers"),
+                        "Admins": _meta("MAJORITY Admins"),
+                        "BlockValidation": _meta("ANY Writers"),
+                    },
+                    "Capabilities": {"V2_0": True},
+                },
+                "Application": {
+                    "Organizations": app_orgs,
+                    "Policies": {
+                        "Readers": _meta("ANY Readers"),
+                        "Writers": _meta("ANY Writers"),
+                        "Admins": _meta("MAJORITY Admins"),
+                        "LifecycleEndorsement": _meta("MAJORITY Endorsement"),
+                        "Endorsement": _meta("MAJORITY Endorsement"),
+                    },
+                    "Capabilities": {"V2_5": True},
+                },
+            }
+        }
+    }
 
 
 def write_configs(settings: Settings) -> None:
@@ -104,8 +136,13 @@ def write_configs(settings: Settings) -> None:
     sample = settings.fabric_sampleconfig
     core = yaml.safe_load((sample / "core.yaml").read_text())
     core["vm"]["endpoint"] = ""  # no Docker: chaincode runs as a service
-    core["chaincode"]["externalBuilders"] = [{"name": "mledger-ccaas", "path": str(CCAAS_BUILDER_DIR),
-                                              "propagateEnvironment": list(ccaas_tls.PEER_ENV)}]
+    core["chaincode"]["externalBuilders"] = [
+        {
+            "name": "mledger-ccaas",
+            "path": str(CCAAS_BUILDER_DIR),
+            "propagateEnvironment": list(ccaas_tls.PEER_ENV),
+        }
+    ]
     (cfg / "peer").mkdir(parents=True, exist_ok=True)
     (cfg / "peer" / "core.yaml").write_text(yaml.safe_dump(core, sort_keys=False))
     (cfg / "orderer").mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,9 @@ from pathlib import Path
 class NetworkError(RuntimeError):
     """The network could not be brought to the requested state."""
 
-    def __init__(self, message: str, *, node: str | None = None, port: int | None = None,
-                 log: Path | None = None) -> None:
+    def __init__(
+        self, message: str, *, node: str | None = None, port: int | None = None, log: Path | None = None
+    ) -> None:
         parts = [message]
         if node:
             parts.append(f"node={node}")

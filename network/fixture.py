@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from network import ca, kubo, topology
+from network import ca, connection_profile, kubo, topology
 from network.config import orderer_tls_ca
 from network.manager import Network
 from network.topology import CHANNEL
@@ -61,9 +61,21 @@ class FabricNetworkInfo:
         """Look up an org by MSP id, name or key: 'BankAMSP', 'BankA', 'banka'."""
         o = topology.org(name)
         s = self.network.settings
-        return OrgInfo(o.name, o.msp_id, topology.peer_name(o) if o.peer else None,
-                       f"{s.hosts.dial(topology.peer_name(o))}:{s.ports.peer(o)}" if o.peer else None,
-                       ca.org_crypto(s, o).tls_ca, o.endorsing, tuple(u.name for u in o.users))
+        return OrgInfo(
+            o.name,
+            o.msp_id,
+            topology.peer_name(o) if o.peer else None,
+            f"{s.hosts.dial(topology.peer_name(o))}:{s.ports.peer(o)}" if o.peer else None,
+            ca.org_crypto(s, o).tls_ca,
+            o.endorsing,
+            tuple(u.name for u in o.users),
+        )
+
+    def connection_profile(self, org: str = connection_profile.CONSORTIUM_PROFILE) -> Path:
+        """The connection profile `up` wrote for an org's gateway (key, name or MSP id), or the
+        development profile of one gateway serving every org (``consortium``)."""
+        key = org if org == connection_profile.CONSORTIUM_PROFILE else topology.org(org).key
+        return connection_profile.profile_path(self.network.settings, key)
 
     @property
     def peers(self) -> list[OrgInfo]:
@@ -80,8 +92,9 @@ class FabricNetworkInfo:
     def orderer_endpoints(self) -> list[str]:
         p = self.network.settings.ports
         hosts = self.network.settings.hosts
-        return [f"{hosts.dial(topology.orderer_name(i))}:{p.orderer(i)}"
-                for i in range(topology.ORDERER_COUNT)]
+        return [
+            f"{hosts.dial(topology.orderer_name(i))}:{p.orderer(i)}" for i in range(topology.ORDERER_COUNT)
+        ]
 
     @property
     def orderer_tls_ca(self) -> Path:

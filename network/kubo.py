@@ -34,8 +34,11 @@ def init(settings: Settings) -> None:
     path = repo(settings)
     if not (path / "config").exists():
         path.mkdir(parents=True, exist_ok=True)
-        run([str(settings.kubo_bin), "init", "--empty-repo", "--profile", "server"], env=_env(settings),
-            what="ipfs init")
+        run(
+            [str(settings.kubo_bin), "init", "--empty-repo", "--profile", "server"],
+            env=_env(settings),
+            what="ipfs init",
+        )
     key = path / "swarm.key"
     if not key.exists():
         key.write_text(f"/key/swarm/psk/1.0.0/\n/base16/\n{secrets.token_hex(32)}\n")
@@ -81,8 +84,19 @@ def healthy(settings: Settings) -> bool:
 def start(settings: Settings, procs: ProcessTable) -> None:
     ports = settings.ports
     logf = settings.log_file(NAME)
-    proc = procs.start(NAME, [str(settings.kubo_bin), "daemon", "--migrate=false"], env=_env(settings),
-                       log_path=logf, ports={"api": ports.kubo_api(), "gateway": ports.kubo_gateway(),
-                                             "swarm": ports.kubo_swarm()})
-    wait_until(lambda: healthy(settings), timeout=60, what="RPC /api/v0/id", node=NAME,
-               port=ports.kubo_api(), log_path=logf, proc=proc)
+    proc = procs.start(
+        NAME,
+        [str(settings.kubo_bin), "daemon", "--migrate=false"],
+        env=_env(settings),
+        log_path=logf,
+        ports={"api": ports.kubo_api(), "gateway": ports.kubo_gateway(), "swarm": ports.kubo_swarm()},
+    )
+    wait_until(
+        lambda: healthy(settings),
+        timeout=60,
+        what="RPC /api/v0/id",
+        node=NAME,
+        port=ports.kubo_api(),
+        log_path=logf,
+        proc=proc,
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from network import ca, chaincode, channel, config, kubo, topology
+from network import ca, chaincode, channel, config, connection_profile, kubo, topology
 from network.errors import NetworkError
 from network.hosts import bind_data_dir
 from network.process import ProcessTable, wait_until
@@ -36,6 +37,7 @@ class UpReport:
     started: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
     chaincodes: dict[str, str] = field(default_factory=dict)  # name -> package id / skip reason
+    profiles: list[Path] = field(default_factory=list)  # the connection profiles written for gateways
     seconds: float = 0.0
 
 
@@ -102,10 +104,23 @@ class Network:
             return
         argv, env = self._argv_env(node)
         logf = s.log_file(name)
-        proc = self.procs.start(name, argv, env=env, log_path=logf, ports=node.ports,
-                                meta={"config": self._config_fingerprint(node)})
-        wait_until(lambda: healthz(self.operations_url(node)), timeout=60, what="operations /healthz",
-                   node=name, port=node.main_port, log_path=logf, proc=proc)
+        proc = self.procs.start(
+            name,
+            argv,
+            env=env,
+            log_path=logf,
+            ports=node.ports,
+            meta={"config": self._config_fingerprint(node)},
+        )
+        wait_until(
+            lambda: healthz(self.operations_url(node)),
+            timeout=60,
+            what="operations /healthz",
+            node=name,
+            port=node.main_port,
+            log_path=logf,
+            proc=proc,
+        )
 
     def _argv_env(self, node: Node) -> tuple[list[str], dict[str, str]]:
         s = self.settings
@@ -144,9 +159,13 @@ class Network:
             raise NetworkError(problem, log=None)
         missing = self.settings.missing_binaries()
         if missing:
-            raise NetworkError("missing binaries: " + ", ".join(str(m) for m in missing)
-                               + " — run scripts/install-binaries (FABRIC_VERSION="
-                               + self.settings.fabric_version + ")")
+            raise NetworkError(
+                "missing binaries: "
+                + ", ".join(str(m) for m in missing)
+                + " — run scripts/install-binaries (FABRIC_VERSION="
+                + self.settings.fabric_version
+                + ")"
+            )
 
     @contextlib.contextmanager
     def lock(self, timeout: float = 600):  # type: ignore[no-untyped-def]
@@ -231,6 +250,7 @@ class Network:
             list(pool.map(lambda o: channel.join_peer(s, o, block), peer_orgs))
         with ThreadPoolExecutor(max_workers=len(peer_orgs)) as pool:
             list(pool.map(lambda o: channel.set_anchor_peer(s, o), peer_orgs))
+        report.profiles = connection_profile.write_profiles(s)
         if chaincodes:
             self.deploy_chaincodes(report, restart_servers=restart_servers)
 
@@ -243,9 +263,12 @@ class Network:
             path.write_text(s.fabric_version + "\n")
             return
         if made_by != s.fabric_version:
-            raise NetworkError(f"the network in {s.data_dir} was created by {made_by}, not Fabric "
-                               f"{s.fabric_version}: set FABRIC_VERSION={made_by} or start afresh with "
-                               f"`python -m network clean --yes`", log=None)
+            raise NetworkError(
+                f"the network in {s.data_dir} was created by {made_by}, not Fabric "
+                f"{s.fabric_version}: set FABRIC_VERSION={made_by} or start afresh with "
+                f"`python -m network clean --yes`",
+                log=None,
+            )
 
     def deploy_chaincodes(self, report: UpReport | None = None, *, restart_servers: bool = False) -> None:
         """Commit every declared chaincode whose contract exists and run its server."""
@@ -297,23 +320,42 @@ class Network:
         nodes = []
         for n in self.nodes():
             p = self.procs.get(n.name)
-            nodes.append({"name": n.name, "kind": n.kind, "org": n.org.msp_id if n.org else None,
-                          "pid": p.pid if p and self.procs.alive(n.name) else None,
-                          "healthy": self.node_healthy(n), "ports": n.ports,
-                          "log": str(s.log_file(n.name))})
+            nodes.append(
+                {
+                    "name": n.name,
+                    "kind": n.kind,
+                    "org": n.org.msp_id if n.org else None,
+                    "pid": p.pid if p and self.procs.alive(n.name) else None,
+                    "healthy": self.node_healthy(n),
+                    "ports": n.ports,
+                    "log": str(s.log_file(n.name)),
+                }
+            )
         for spec in chaincode.load_specs():
             name = spec.server_name()
             p = self.procs.get(name)
-            nodes.append({"name": name, "kind": "chaincode", "org": None,
-                          "pid": p.pid if p and self.procs.alive(name) else None,
-                          "healthy": self.procs.alive(name),
-                          "ports": {"listen": s.ports.chaincode(spec.slot)}, "log": str(s.log_file(name))})
+            nodes.append(
+                {
+                    "name": name,
+                    "kind": "chaincode",
+                    "org": None,
+                    "pid": p.pid if p and self.procs.alive(name) else None,
+                    "healthy": self.procs.alive(name),
+                    "ports": {"listen": s.ports.chaincode(spec.slot)},
+                    "log": str(s.log_file(name)),
+                }
+            )
         heights: dict[str, int | None] = {}
         for org in topology.peer_orgs():
-            heights[topology.peer_name(org)] = _safe(lambda o=org: channel.height(s, o))
+            heights[topology.peer_name(org)] = _safe(functools.partial(channel.height, s, org))
         definitions = _safe(lambda: chaincode.query_all_committed(s, _healthy_peer_org(self)))
-        return {"channel": topology.CHANNEL, "fabric": self.fabric_running(), "nodes": nodes,
-                "heights": heights, "chaincodes": definitions or []}
+        return {
+            "channel": topology.CHANNEL,
+            "fabric": self.fabric_running(),
+            "nodes": nodes,
+            "heights": heights,
+            "chaincodes": definitions or [],
+        }
 
     def fabric_running(self) -> dict[str, Any]:
         """The Fabric release configured and the version each running peer/orderer reports (/version)."""
@@ -323,8 +365,12 @@ class Network:
             url = self.operations_url(n) if n.kind in ("peer", "orderer") else None
             if url and self.procs.alive(n.name):
                 running[n.name] = node_version(url)
-        return {"version": s.fabric_version, "module": s.fabric_stamp, "release": s.release_problem() is None,
-                "running": running}
+        return {
+            "version": s.fabric_version,
+            "module": s.fabric_stamp,
+            "release": s.release_problem() is None,
+            "running": running,
+        }
 
 
 def _healthy_peer_org(net: Network) -> Org:

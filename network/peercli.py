@@ -43,9 +43,18 @@ def _env(info: FabricNetworkInfo, org: str, user: str, msp_dir: Path | None = No
     return env
 
 
-def invoke(info: FabricNetworkInfo, chaincode: str, args: Sequence[str], *, org: str, user: str,
-           endorsers: Sequence[str], orderer: int = 0, timeout: float = 60,
-           msp_dir: Path | None = None) -> InvokeResult:
+def invoke(
+    info: FabricNetworkInfo,
+    chaincode: str,
+    args: Sequence[str],
+    *,
+    org: str,
+    user: str,
+    endorsers: Sequence[str],
+    orderer: int = 0,
+    timeout: float = 60,
+    msp_dir: Path | None = None,
+) -> InvokeResult:
     """Endorse on the peers of `endorsers` (org names), order, and wait for the commit status.
 
     `msp_dir` signs as an identity outside the standard users (e.g. one enrolled by a test)."""
@@ -54,9 +63,26 @@ def invoke(info: FabricNetworkInfo, chaincode: str, args: Sequence[str], *, org:
     for e in endorsers:
         oi = info.org(e)
         peers += ["--peerAddresses", str(oi.peer_endpoint), "--tlsRootCertFiles", str(oi.peer_tls_ca)]
-    argv = [str(s.binary("peer")), "chaincode", "invoke", "-o", info.orderer_endpoints[orderer], "--tls",
-            "--cafile", str(info.orderer_tls_ca), "-C", info.channel, "-n", chaincode,
-            "-c", json.dumps({"Args": list(args)}), *peers, "--waitForEvent", "--waitForEventTimeout", "45s"]
+    argv = [
+        str(s.binary("peer")),
+        "chaincode",
+        "invoke",
+        "-o",
+        info.orderer_endpoints[orderer],
+        "--tls",
+        "--cafile",
+        str(info.orderer_tls_ca),
+        "-C",
+        info.channel,
+        "-n",
+        chaincode,
+        "-c",
+        json.dumps({"Args": list(args)}),
+        *peers,
+        "--waitForEvent",
+        "--waitForEventTimeout",
+        "45s",
+    ]
     try:
         out = run(argv, env=_env(info, org, user, msp_dir), what=f"invoke {chaincode}", timeout=timeout)
     except CommandError as exc:
@@ -67,6 +93,15 @@ def invoke(info: FabricNetworkInfo, chaincode: str, args: Sequence[str], *, org:
 
 def query(info: FabricNetworkInfo, chaincode: str, args: Sequence[str], *, org: str, user: str) -> str:
     s = info.network.settings
-    argv = [str(s.binary("peer")), "chaincode", "query", "-C", info.channel, "-n", chaincode,
-            "-c", json.dumps({"Args": list(args)})]
+    argv = [
+        str(s.binary("peer")),
+        "chaincode",
+        "query",
+        "-C",
+        info.channel,
+        "-n",
+        chaincode,
+        "-c",
+        json.dumps({"Args": list(args)}),
+    ]
     return run(argv, env=_env(info, org, user), what=f"query {chaincode}", timeout=60).strip()

@@ -114,14 +114,26 @@ class ProcessTable:
         p = self.get(name)
         return p is not None and pid_alive(p.pid, p.argv[0])
 
-    def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: Path,
-              ports: Mapping[str, int], cwd: Path | None = None,
-              meta: Mapping[str, str] | None = None) -> Proc:
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        log_path: Path,
+        ports: Mapping[str, int],
+        cwd: Path | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> Proc:
         ns = self.netns(name)
         for label, port in ports.items():
             if ns is None and not port_free(port):
-                raise NetworkError(f"cannot start {name}: {label} port {port} on 127.0.0.1 is already in use",
-                                   node=name, port=port, log=log_path)
+                raise NetworkError(
+                    f"cannot start {name}: {label} port {port} on 127.0.0.1 is already in use",
+                    node=name,
+                    port=port,
+                    log=log_path,
+                )
         log_path.parent.mkdir(parents=True, exist_ok=True)
         full_env = {**os.environ, **env}
         with open(log_path, "ab") as out:
@@ -129,9 +141,15 @@ class ProcessTable:
             out.flush()
             try:
                 prefix = ["ip", "netns", "exec", ns] if ns else []
-                popen = subprocess.Popen(prefix + list(argv), env=full_env, stdout=out,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
-                                         start_new_session=True)
+                popen = subprocess.Popen(
+                    prefix + list(argv),
+                    env=full_env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=cwd,
+                    start_new_session=True,
+                )
             except OSError as exc:
                 raise NetworkError(f"cannot start {name}: {exc}", node=name, log=log_path) from exc
         proc = Proc(name, popen.pid, list(argv), str(log_path), dict(ports), dict(meta or {}))
@@ -189,8 +207,17 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def wait_until(check, *, timeout: float, what: str, node: str, port: int | None, log_path: Path | None,
-               proc: Proc | None = None, interval: float = 0.2) -> None:
+def wait_until(
+    check,
+    *,
+    timeout: float,
+    what: str,
+    node: str,
+    port: int | None,
+    log_path: Path | None,
+    proc: Proc | None = None,
+    interval: float = 0.2,
+) -> None:
     """Poll `check()` until true; raise NetworkError naming the node if it dies or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -199,17 +226,32 @@ def wait_until(check, *, timeout: float, what: str, node: str, port: int | None,
         if proc is not None and not pid_alive(proc.pid, proc.argv[0]):
             raise NetworkError(f"{node} exited before {what}", node=node, port=port, log=log_path)
         time.sleep(interval)
-    raise NetworkError(f"{node} did not become ready ({what}) within {timeout:.0f}s", node=node, port=port,
-                       log=log_path)
+    raise NetworkError(
+        f"{node} did not become ready ({what}) within {timeout:.0f}s", node=node, port=port, log=log_path
+    )
 
 
-def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
-        timeout: float = 120.0, what: str | None = None, input_bytes: bytes | None = None) -> str:
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120.0,
+    what: str | None = None,
+    input_bytes: bytes | None = None,
+) -> str:
     """Run a CLI tool to completion; raise CommandError with its output on failure."""
     full_env = {**os.environ, **(env or {})}
     try:
-        res = subprocess.run(list(argv), env=full_env, cwd=cwd, capture_output=True, timeout=timeout,
-                             input=input_bytes, check=False)
+        res = subprocess.run(
+            list(argv),
+            env=full_env,
+            cwd=cwd,
+            capture_output=True,
+            timeout=timeout,
+            input=input_bytes,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         raise CommandError(f"{what or argv[0]} timed out after {timeout:.0f}s: {' '.join(argv)}") from exc
     except OSError as exc:

@@ -74,15 +74,19 @@ class Settings:
         """
         want = self.fabric_module_version
         if want is None:
-            return (f"FABRIC_VERSION={self.fabric_version} is not a supported Fabric release "
-                    f"(one of {', '.join(FABRIC_RELEASES)})")
+            return (
+                f"FABRIC_VERSION={self.fabric_version} is not a supported Fabric release "
+                f"(one of {', '.join(FABRIC_RELEASES)})"
+            )
         if not (self.fabric_bin / "peer").exists():
             return None  # missing binaries are reported by missing_binaries()
         stamp = self.fabric_stamp
         if stamp != want:
-            return (f"{self.fabric_bin} was built from {stamp or 'an unknown module version (no .stamp)'}, "
-                    f"not Fabric {self.fabric_version} ({want}); rebuild it with "
-                    f"FABRIC_VERSION={self.fabric_version} scripts/install-binaries fabric")
+            return (
+                f"{self.fabric_bin} was built from {stamp or 'an unknown module version (no .stamp)'}, "
+                f"not Fabric {self.fabric_version} ({want}); rebuild it with "
+                f"FABRIC_VERSION={self.fabric_version} scripts/install-binaries fabric"
+            )
         return None
 
     @property

@@ -1,15 +1,20 @@
-"""The consortium's topology: orgs, nodes, ports, channel and chaincodes, defined once.
+"""The network's topology: nodes, ports, channel and chaincodes of the consortium in chaincode.consortium.
 
-Both the native network (network.manager) and docker-compose.yaml are derived from this module, so the
-two cannot drift apart. Every port is an offset from one base port (MLEDGER_NETWORK_BASE_PORT) and binds
-to 127.0.0.1.
+The orgs, MSP ids, peers and enrolled users come from the one consortium definition; this module adds
+what only the network needs (a port slot per org, node names, the orderer count). Both the native
+network (network.manager) and docker-compose.yaml / the per-org bundles / Kubernetes are derived from
+it, so they cannot drift apart. Every port is an offset from one base port (MLEDGER_NETWORK_BASE_PORT)
+and binds to 127.0.0.1.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CHANNEL = "vehicles"
+from chaincode import consortium
+from chaincode.consortium import OrgKind
+
+CHANNEL = consortium.CHANNEL
 HOST = "127.0.0.1"
 DEFAULT_BASE_PORT = 27000
 
@@ -25,9 +30,9 @@ class User:
 
 @dataclass(frozen=True)
 class Org:
-    """One organisation: its MSP, CA and (optionally) one peer."""
+    """One organisation as the network runs it: its MSP, CA and (optionally) one peer."""
 
-    key: str  # short name used in paths and CLI, e.g. "bankA"
+    key: str  # short name used in paths and CLI, e.g. "banka"
     name: str  # e.g. "BankA"
     msp_id: str
     index: int  # port slot
@@ -40,25 +45,16 @@ class Org:
     def domain(self) -> str:
         return f"{self.key.lower()}.mledger.local"
 
+    @classmethod
+    def of(cls, org: consortium.Org, index: int) -> Org:
+        """The network view of a consortium org; its users are the ones the network's CA enrols."""
+        users = tuple(User(u.name, u.role, admin=u.role == "admin") for u in org.network_users)
+        return cls(
+            org.key, org.name, org.msp_id, index, org.peer, org.endorsing, org.kind == OrgKind.orderer, users
+        )
 
-def _users(*extra: tuple[str, str]) -> tuple[User, ...]:
-    base = [User("admin", "admin", admin=True), User("auditor1", "auditor")]
-    return tuple(base + [User(n, r) for n, r in extra])
 
-
-# a bank's loan officer, its model administrator (registers valuation model versions) and appraiser
-_BANK_USERS = (("loan1", "loan_officer"), ("models1", "model_admin"), ("appraiser1", "appraiser"))
-
-ORGS: tuple[Org, ...] = (
-    Org("trafficauthority", "TrafficAuthority", "TrafficAuthorityMSP", 0, True, True,
-        users=_users(("officer1", "registrar"))),
-    Org("banka", "BankA", "BankAMSP", 1, True, True, users=_users(*_BANK_USERS)),
-    Org("bankb", "BankB", "BankBMSP", 2, True, True, users=_users(*_BANK_USERS)),
-    Org("insurer", "Insurer", "InsurerMSP", 3, True, True, users=_users(("underwriter1", "underwriter"))),
-    Org("regulator", "Regulator", "RegulatorMSP", 4, True, False, users=_users(("regulator1", "regulator"))),
-    Org("dealer", "Dealer", "DealerMSP", 5, False, False, users=_users(("dealer1", "dealer"))),
-    Org("orderer", "Orderer", "OrdererMSP", 6, False, False, orderer_org=True, users=_users()),
-)
+ORGS: tuple[Org, ...] = tuple(Org.of(o, i) for i, o in enumerate(consortium.ORGS))
 
 ORDERER_COUNT = 3
 
@@ -161,13 +157,37 @@ def nodes(ports: Ports) -> list[Node]:
         out.append(Node(ca_name(o), "ca", o, {"listen": ports.ca(o), "operations": ports.ca_operations(o)}))
     oo = orderer_org()
     for i in range(ORDERER_COUNT):
-        out.append(Node(orderer_name(i), "orderer", oo, {
-            "listen": ports.orderer(i), "admin": ports.orderer_admin(i),
-            "operations": ports.orderer_operations(i)}))
+        out.append(
+            Node(
+                orderer_name(i),
+                "orderer",
+                oo,
+                {
+                    "listen": ports.orderer(i),
+                    "admin": ports.orderer_admin(i),
+                    "operations": ports.orderer_operations(i),
+                },
+            )
+        )
     for o in peer_orgs():
-        out.append(Node(peer_name(o), "peer", o, {
-            "listen": ports.peer(o), "chaincode": ports.peer_chaincode(o),
-            "operations": ports.peer_operations(o)}))
-    out.append(Node("kubo", "kubo", None, {
-        "api": ports.kubo_api(), "gateway": ports.kubo_gateway(), "swarm": ports.kubo_swarm()}))
+        out.append(
+            Node(
+                peer_name(o),
+                "peer",
+                o,
+                {
+                    "listen": ports.peer(o),
+                    "chaincode": ports.peer_chaincode(o),
+                    "operations": ports.peer_operations(o),
+                },
+            )
+        )
+    out.append(
+        Node(
+            "kubo",
+            "kubo",
+            None,
+            {"api": ports.kubo_api(), "gateway": ports.kubo_gateway(), "swarm": ports.kubo_swarm()},
+        )
+    )
     return out

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Thin wrapper: scripts/network.sh up|down|status|logs|clean  ==  python -m network ...
+# Thin alias: scripts/network.sh <verb> ...  ==  mledger network <verb> ...  (up|down|status|logs|profile|...)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-py=.venv/bin/python
-[ -x "$py" ] || py=python3
-exec "$py" -m network "$@"
+if [ -x .venv/bin/mledger ]; then
+  exec .venv/bin/mledger network "$@"
+fi
+exec python3 -m network "$@"

@@ -13,7 +13,8 @@ peer or orderer, or a deadline → :class:`LedgerUnavailable`.
 Lookups that have no caller (transaction status, health, the block of a tx id) are made through
 the ``qscc`` system chaincode with the profile's service identity.
 
-Network profile (YAML or JSON)::
+Network profile: the Fabric connection profile the network writes per org (translated by
+app/ledger/profile.py), or this short form (YAML or JSON)::
 
     channel: vehicles
     chaincode: mortgage
@@ -30,7 +31,6 @@ Network profile (YAML or JSON)::
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import yaml
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
@@ -64,6 +63,7 @@ from app.fabric_gateway import (
     new_commit_listeners,
 )
 from app.fabric_gateway.errors import validation_code_name
+from app.ledger.envelope import origin_in_block
 from app.ledger.port import (
     BeforeSubmit,
     Caller,
@@ -72,8 +72,10 @@ from app.ledger.port import (
     LedgerEvent,
     LedgerUnavailable,
     TransactionInvalidated,
+    TxOrigin,
     TxResult,
 )
+from app.ledger.profile import ProfileError, adapter_mapping, load_profile
 
 logger = logging.getLogger(__name__)
 
@@ -135,10 +137,10 @@ class NetworkProfile:
 
     @classmethod
     def load(cls, path: Path) -> NetworkProfile:
-        text = Path(path).read_text()
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        if not isinstance(raw, dict):
-            raise LedgerError(f"network profile {path}: not a mapping", status=503)
+        try:  # a Fabric connection profile (what the network writes) or the short form below
+            raw = adapter_mapping(load_profile(path))
+        except ProfileError as exc:
+            raise LedgerError(f"network profile {path}: {exc}", status=503) from exc
         base = Path(path).resolve().parent
 
         def rel(value: str | None) -> Path | None:
@@ -392,6 +394,16 @@ class FabricLedger:
             payload=response_payload,
             timestamp=_datetime(header.timestamp),
         )
+
+    async def transaction_origin(self, tx_id: str) -> TxOrigin | None:
+        """One qscc call: the block holding the transaction carries its signed envelope."""
+        try:
+            raw = await self._qscc("GetBlockByTxID", tx_id)
+        except ChaincodeRefused as exc:
+            if "not found" in exc.message.lower() or "no such transaction" in exc.message.lower():
+                return None
+            raise
+        return origin_in_block(common_pb2.Block.FromString(raw), tx_id)
 
     async def chaincode_events(
         self, start_block: int | None = None, after_tx_id: str | None = None

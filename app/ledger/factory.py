@@ -2,8 +2,10 @@
 
 ``backend = "embedded"`` (the default, also whenever no network profile is configured) opens the
 embedded SQLite ledger under ``settings.embedded_ledger_dir``; ``backend = "fabric"`` connects to
-the real network described by ``settings.network_profile`` with the users' enrolled identities from
-``settings.wallet_dir``. Settings are read by attribute, so any object with those fields works.
+the real network described by ``settings.network_profile`` — the org's Fabric connection profile the
+network writes (read by app/ledger/profile.py; the gateway never asks the network tooling) — with the
+users' enrolled identities from the profile's users and ``settings.wallet_dir``. Settings are read by
+attribute, so any object with those fields works.
 """
 
 from __future__ import annotations
@@ -40,6 +42,3 @@ def create_ledger(settings: Any) -> LedgerPort:
     data_dir = getattr(settings, "embedded_ledger_dir", None) or Path(".data") / "embedded"
     spec = replace(mortgage_chaincode(), name=chaincode)
     return EmbeddedLedger(Path(data_dir), chaincodes=[spec], channel=channel)
-
-
-build_ledger = create_ledger

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from app.risk.colspec import MISSING_TOKENS, ColumnSpec, ScorecardSpec
+from app.risk.colspec import MISSING_TOKENS, ColumnSpec, ColumnType, ScorecardSpec
 from app.risk.expressions import parse_expression
 from app.valuation.canonical import sha256_hex
 from app.valuation.errors import FieldProblem, InputError
@@ -209,7 +209,7 @@ def read_book(data: bytes | str | pd.DataFrame, spec: ScorecardSpec) -> Book:
         col = spec.columns.get(name, ColumnSpec())
         cells = raw[name].astype(str).str.strip()
         ctype = col.type or _infer_type(name, cells, len(raw))
-        if ctype in ("id", "ignore"):
+        if ctype == "id" or ctype == "ignore":
             excluded[name] = "identifier (unique per loan)" if ctype == "id" else "ignored by the spec"
             continue
         if ctype == "date":
@@ -368,7 +368,7 @@ def _outcome(
     return is_bad[keep].astype(int), keep, notes
 
 
-def _infer_type(name: str, cells: pd.Series, n: int) -> str:
+def _infer_type(name: str, cells: pd.Series, n: int) -> ColumnType:
     present = cells[~cells.str.lower().isin(MISSING_TOKENS)]
     if present.empty:
         return "categorical"

@@ -54,11 +54,15 @@ class ColumnSpec(BaseModel):
     group: Group | None = Field(default=None, description="borrower / loan / vehicle (inferred from name)")
 
 
+def _default_bad() -> list[str | float]:
+    return [1]
+
+
 class OutcomeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     column: str = Field(min_length=1, max_length=200)
     bad: list[str | float] = Field(
-        default_factory=lambda: [1], description="labels meaning bad: text, 1, or a list of statuses"
+        default_factory=_default_bad, description="labels meaning bad: text, 1, or a list of statuses"
     )
     good: list[str | float] | None = Field(
         default=None, description="labels meaning good; default: every label not listed as bad"

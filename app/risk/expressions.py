@@ -104,6 +104,8 @@ def _check(node: ast.AST, columns: list[str]) -> None:
 
 def _eval(node: ast.AST, columns: Mapping[str, np.ndarray | float]) -> np.ndarray | float:
     if isinstance(node, ast.Constant):
+        if not isinstance(node.value, int | float) or isinstance(node.value, bool):
+            raise ExpressionError(f"constant {node.value!r} is not a number")
         return float(node.value)
     if isinstance(node, ast.Name):
         return columns[node.id]

@@ -204,8 +204,8 @@ def render_report(result: TrainingResult, ref: str) -> str:
             series.append((f"{name} (AUC {cv.pooled[name]['auc']:.3f})", fx, ty))
     charts.append(line_chart("ROC, out-of-fold", series, "false positive rate", "true positive rate", True))
     oof = cv.candidates["scorecard"].oof
-    mask = ~np.isnan(oof)  # type: ignore[arg-type]
-    if mask.any():
+    mask = np.zeros(0, dtype=bool) if oof is None else ~np.isnan(oof)
+    if oof is not None and mask.any():
         charts.append(
             line_chart(
                 f"KS separation (KS {cv.pooled['scorecard']['ks']:.3f})",

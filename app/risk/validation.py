@@ -185,7 +185,7 @@ def compare(
     """Paired AUC differences (challenger − card) by fold; plain statements for the report."""
     card = results[CARD]
     k = len(card.folds)
-    test_share = np.mean([len(te) for _, te in folds.splits]) / n
+    test_share = float(np.mean([len(te) for _, te in folds.splits])) / n
     ratio = test_share / max(1 - test_share, 1e-9)
     rows, statements = [], []
     for name, r in results.items():

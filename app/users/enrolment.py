@@ -68,15 +68,13 @@ class FabricCaConfig:
 
 
 def fabric_ca_client_binary() -> Path:
+    """$FABRIC_CA_CLIENT, else the binary cache scripts/install-binaries fills ($MLEDGER_BIN_DIR, default
+    .cache/bin, flat or under fabric-ca-<version>/), else PATH."""
     explicit = os.environ.get("FABRIC_CA_CLIENT")
     candidates = [Path(explicit)] if explicit else []
-    candidates.append(REPO_ROOT / ".cache" / "bin" / "fabric-ca-client")
-    try:  # where the native network manager keeps the binaries it built
-        from network.settings import Settings as NetworkSettings
-
-        candidates.append(NetworkSettings.from_env().binary("fabric-ca-client"))
-    except Exception:  # the network package is optional for the gateway
-        pass
+    bin_dir = Path(os.environ.get("MLEDGER_BIN_DIR") or REPO_ROOT / ".cache" / "bin")
+    candidates.append(bin_dir / "fabric-ca-client")
+    candidates += sorted(bin_dir.glob("fabric-ca-*/fabric-ca-client"), reverse=True)
     found = shutil.which("fabric-ca-client")
     if found:
         candidates.append(Path(found))

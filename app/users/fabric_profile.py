@@ -1,23 +1,21 @@
 """Where each org's fabric-ca is, for `mledger users add` and POST /users on the real network.
 
-Read from the network profile's ``certificate_authorities`` section::
+Read from the gateway's connection profile only (app/ledger/profile.py): the Fabric connection profile
+the network writes (``certificateAuthorities`` + ``x-mledger.registrars``), or the short form's
+``certificate_authorities`` section::
 
     certificate_authorities:
       BankAMSP: {url: "https://127.0.0.1:7054", tls_cert: "crypto/bankA/ca/tls-cert.pem",
                  registrar_msp: "crypto/bankA/registrar/msp", ca_name: null}
 
-(paths relative to the profile), or — when the profile has none — from the native network's own
-layout (network.settings: crypto/<org>/ca/tls-cert.pem, crypto/<org>/registrar/msp).
+(paths relative to the profile).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from app.ledger.profile import ProfileError, certificate_authorities, load_profile
 from app.settings import Settings
 from app.users.enrolment import EnrolledIdentity, EnrolmentError, FabricCaConfig, FabricCaEnroller
 from app.users.roles import Role
@@ -46,16 +44,11 @@ class PerOrgEnroller:
         return self._for(msp_id).enroll(msp_id, username, role, secret)
 
 
-def _load(path: Path) -> dict[str, Any]:
-    text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise ValueError(f"network profile {path}: not a mapping")
-    return data
-
-
 def configs_from_profile(profile: Path) -> dict[str, FabricCaConfig]:
-    raw = _load(profile).get("certificate_authorities") or {}
+    try:
+        raw = certificate_authorities(load_profile(profile))
+    except (ProfileError, KeyError) as exc:
+        raise EnrolmentError(f"network profile {profile}: {exc}") from exc
     base = profile.parent
 
     def rel(value: str) -> Path:
@@ -72,30 +65,13 @@ def configs_from_profile(profile: Path) -> dict[str, FabricCaConfig]:
     }
 
 
-def configs_from_native_network() -> dict[str, FabricCaConfig]:
-    from network import topology
-    from network.settings import Settings as NetworkSettings
-
-    net = NetworkSettings.from_env()
-    configs = {}
-    for org in topology.ORGS:
-        root = net.crypto_dir / org.key
-        if not (root / "registrar" / "msp").is_dir():
-            continue
-        configs[org.msp_id] = FabricCaConfig(
-            url=f"https://{topology.HOST}:{net.ports.ca(org)}",
-            ca_name=None,
-            tls_cert=root / "ca" / "tls-cert.pem",
-            registrar_msp_dir=root / "registrar" / "msp",
-        )
-    return configs
-
-
 def enroller_from_profile(settings: Settings) -> PerOrgEnroller:
-    configs = configs_from_profile(settings.network_profile) if settings.network_profile else {}
-    if not configs:
-        configs = configs_from_native_network()
+    if settings.network_profile is None:
+        raise EnrolmentError("no network profile (MLEDGER_NETWORK_PROFILE): it names each org's fabric-ca")
+    configs = configs_from_profile(settings.network_profile)
     configs = {msp: c for msp, c in configs.items() if msp in settings.orgs}
     if not configs:
-        raise EnrolmentError(f"no fabric-ca found for {settings.orgs} (profile or native network)")
+        raise EnrolmentError(
+            f"no fabric-ca with a registrar for {settings.orgs} in the profile {settings.network_profile}"
+        )
     return PerOrgEnroller({msp: FabricCaEnroller(c, settings.wallet_dir) for msp, c in configs.items()})

@@ -12,12 +12,11 @@ import secrets
 
 from app.users.enrolment import Enroller
 from app.users.passwords import verify_password
-from app.users.roles import STANDARD_USERS, Role
+from app.users.roles import Role
 from app.users.store import User, UserStore
+from chaincode import consortium
 
 log = logging.getLogger(__name__)
-
-BANKS = ("BankAMSP", "BankBMSP")
 
 
 def provision_user(
@@ -46,9 +45,9 @@ def demo_password(msp_id: str, username: str) -> str:
 
 
 def demo_users(msp_id: str) -> list[tuple[str, Role]]:
-    """An org's demo users: its standard users, plus a model administrator in each bank."""
-    extra = [("modeladmin1", Role.model_admin)] if msp_id in BANKS else []
-    return [*STANDARD_USERS[msp_id], *extra]
+    """An org's demo users (the consortium's standard users, and the gateway-only ones such as a second
+    model administrator in each bank)."""
+    return [(u.name, Role(u.role)) for u in consortium.org(msp_id).users]
 
 
 def ensure_standard_users(users: UserStore, enroller: Enroller, orgs: list[str]) -> list[tuple[User, str]]:

@@ -1,8 +1,15 @@
-"""Roles (the fabric-ca ``role`` attribute) and which org may hold which role."""
+"""Roles (the fabric-ca ``role`` attribute) and which org may hold which role, from chaincode.consortium.
+
+:class:`Role` is the typed view of the consortium's role names (checked against them at import, so the
+two cannot drift); which org may hold a role, the read-only roles, the standard users and the scanner
+user all come from the one consortium definition.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from chaincode import consortium
 
 
 class Role(StrEnum):
@@ -13,61 +20,38 @@ class Role(StrEnum):
     regulator = "regulator"
     auditor = "auditor"
     admin = "admin"
-    scanner = "scanner"  # the gateway's service identity for anonymous QR scans: public status only
-    # A bank's model administrator: the only role that trains, evaluates and promotes valuation and
-    # scorecard model versions (a loan officer uses the promoted version, never chooses it).
+    scanner = "scanner"
     model_admin = "model_admin"
-    # A bank's appraiser: records manual valuations, each backed by an anchored appraisal.
     appraiser = "appraiser"
 
 
+if tuple(Role) != consortium.ROLE_NAMES:  # pragma: no cover - a drift is a programming error
+    raise ImportError(
+        f"app.users.roles.Role {list(Role)} differs from the consortium's {consortium.ROLE_NAMES}"
+    )
+
 # Which roles make sense in which org; the chaincode decides access, this only stops typos.
 ROLES_BY_ORG: dict[str, frozenset[Role]] = {
-    "TrafficAuthorityMSP": frozenset({Role.registrar, Role.auditor, Role.admin}),
-    "BankAMSP": frozenset({Role.loan_officer, Role.model_admin, Role.appraiser, Role.auditor, Role.admin}),
-    "BankBMSP": frozenset({Role.loan_officer, Role.model_admin, Role.appraiser, Role.auditor, Role.admin}),
-    "InsurerMSP": frozenset({Role.underwriter, Role.auditor, Role.admin}),
-    "RegulatorMSP": frozenset({Role.regulator, Role.auditor, Role.admin}),
-    "DealerMSP": frozenset({Role.dealer, Role.auditor, Role.admin}),
+    o.msp_id: frozenset(Role(r) for r in o.roles) for o in consortium.APPLICATION_ORGS
 }
-
-ROLES_BY_ORG = {org: roles | {Role.scanner} for org, roles in ROLES_BY_ORG.items()}
 
 # Roles that never write, whatever the org: refused by the gateway before the ledger is reached.
-READ_ONLY_ROLES: frozenset[Role] = frozenset({Role.regulator, Role.auditor, Role.scanner})
+READ_ONLY_ROLES: frozenset[Role] = frozenset(Role(r.name) for r in consortium.ROLES if r.read_only)
 
-SCANNER_USER = "qr-scanner"
+SCANNER_USER = consortium.SCANNER_USER
 
-# The standard enrolled users of each org (name, role), as in the shared conventions.
+# The lenders (the orgs of kind bank): they alone hold loans, valuation models and scorecards.
+BANKS: tuple[str, ...] = tuple(o.msp_id for o in consortium.orgs_of_kind(consortium.OrgKind.bank))
+
+# The users the network enrols in each org (name, role), as in the shared conventions.
 STANDARD_USERS: dict[str, list[tuple[str, Role]]] = {
-    "TrafficAuthorityMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("officer1", Role.registrar)],
-    "BankAMSP": [
-        ("admin", Role.admin),
-        ("auditor1", Role.auditor),
-        ("loan1", Role.loan_officer),
-        ("models1", Role.model_admin),
-        ("appraiser1", Role.appraiser),
-    ],
-    "BankBMSP": [
-        ("admin", Role.admin),
-        ("auditor1", Role.auditor),
-        ("loan1", Role.loan_officer),
-        ("models1", Role.model_admin),
-        ("appraiser1", Role.appraiser),
-    ],
-    "InsurerMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("underwriter1", Role.underwriter)],
-    "DealerMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("dealer1", Role.dealer)],
-    "RegulatorMSP": [("admin", Role.admin), ("auditor1", Role.auditor), ("regulator1", Role.regulator)],
+    o.msp_id: [(u.name, Role(u.role)) for u in o.network_users] for o in consortium.APPLICATION_ORGS
 }
 
-ORG_SHORT_NAMES: dict[str, str] = {
-    "TrafficAuthorityMSP": "ta",
-    "BankAMSP": "banka",
-    "BankBMSP": "bankb",
-    "InsurerMSP": "insurer",
-    "RegulatorMSP": "regulator",
-    "DealerMSP": "dealer",
-}
+
+def org_key(msp_id: str) -> str:
+    """The consortium's short key of an org ("banka" for BankAMSP): used in model names and paths."""
+    return consortium.org(msp_id).key
 
 
 def check_role_for_org(msp_id: str, role: Role) -> None:

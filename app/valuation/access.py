@@ -19,10 +19,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol
 
-from app.users.roles import ORG_SHORT_NAMES, Role
-from app.valuation.http import AccessDenied
+from app.users.roles import BANKS, Role, org_key
+from app.valuation.errors import AccessDenied
 
-BANKS = ("BankAMSP", "BankBMSP")
 MODEL_PREFIX = "residual-value"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_TRAIN_ROWS = 100_000
@@ -38,9 +37,12 @@ class Action(StrEnum):
 
 
 class _User(Protocol):
-    msp_id: str
-    username: str
-    role: Role
+    @property
+    def msp_id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
 
 
 class _Auth(Protocol):
@@ -51,7 +53,7 @@ class _Auth(Protocol):
 def bank_model_name(msp_id: str) -> str:
     if msp_id not in BANKS:
         raise ValueError(f"{msp_id} is not a bank")
-    return f"{MODEL_PREFIX}-{ORG_SHORT_NAMES[msp_id]}"
+    return f"{MODEL_PREFIX}-{org_key(msp_id)}"
 
 
 def _oversight(msp_id: str, role: Role) -> bool:

@@ -258,6 +258,8 @@ class Boosting:
                 callbacks=[lgb.early_stopping(20, verbose=False)],
             )
             curve = cv["valid l1-mean"]
+            if not isinstance(curve, list):  # the booster comes back only with return_cvbooster=True
+                raise TypeError(f"lightgbm cv returned {type(curve).__name__} for the l1 curve, not a list")
             rounds, score = len(curve), float(curve[-1])
             self.tuning.append({"num_leaves": leaves, "rounds": rounds, "inner_cv_mae_log": score})
             if best is None or score < best[0]:

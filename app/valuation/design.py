@@ -40,7 +40,9 @@ class Design:
         cls, plans: list[ColumnPlan], frame: pd.DataFrame, has_list_price: bool, use_time: bool
     ) -> Design:
         by_name = {p.name: p for p in plans}
-        present = [h for h in ("make", "model", "segment") if h in by_name and by_name[h].kind == "hierarchy"]
+        present: list[str] = [
+            h for h in ("make", "model", "segment") if h in by_name and by_name[h].kind == "hierarchy"
+        ]
         # price level is set by make and model; a body type/segment refines make when models are absent
         hierarchy = [h for h in present if h != "segment" or "model" not in present]
         numeric = ["age_months"] + [p.name for p in plans if p.kind in ("numeric", "boolean")]

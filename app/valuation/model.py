@@ -133,6 +133,7 @@ class ValuationModel:
 
 def _contributions(model: Any, design: Design, frame: pd.DataFrame) -> tuple[float, dict[str, float]]:
     family = model.family
+    out: dict[str, float]
     if family == "boosting":
         raw = model.contributions(design, frame)[0]
         bias, out = _contributions(model.curve, design, frame)
@@ -141,7 +142,7 @@ def _contributions(model: Any, design: Design, frame: pd.DataFrame) -> tuple[flo
         return bias + float(raw[-1]), out
     if family == "linear":
         x = design.linear_matrix(frame)[0]
-        out: dict[str, float] = {}
+        out = {}
         for name, c, v in zip(design.linear_features(), model.coef, x, strict=True):
             col = "age_months" if name in ("age_squared", "age_sqrt") else name.split("=", 1)[0]
             out[col] = out.get(col, 0.0) + float(c * v)
@@ -159,7 +160,7 @@ def _contributions(model: Any, design: Design, frame: pd.DataFrame) -> tuple[flo
         root = float(model.tables[0]["*"])
         return root, {"segment": float(model.predict(design, frame)[0] - root)}
     if family == "blend":
-        bias, total = 0.0, {}
+        bias, total = 0.0, dict[str, float]()
         for name, w in model.weights.items():
             b, c = _contributions(model.parts[name], design, frame)
             bias += w * b

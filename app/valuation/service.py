@@ -218,7 +218,7 @@ def model_card(
     }
 
 
-def _date_range(frame: pd.DataFrame) -> dict[str, str] | None:
+def _date_range(frame: pd.DataFrame) -> dict[str, str | int] | None:
     dates = pd.to_datetime(frame["sale_date"])
     if dates.isna().all():
         return None
@@ -535,11 +535,8 @@ def rename_inputs(design: Design, inputs: Mapping[str, Any]) -> dict[str, Any]:
         name = key
         if key not in known and key not in _FIXED:
             norm = norm_name(key)
-            name = (
-                by_source.get(key)
-                or by_source.get(norm)
-                or (ALIASES.get(norm) if ALIASES.get(norm) in known else key)
-            )
+            alias = ALIASES.get(norm)
+            name = by_source.get(key) or by_source.get(norm) or (alias if alias in known else key)
         if name in out and name != key:
             raise InputError.single(key, f"gives {name!r} a second time")
         out[name] = value

@@ -12,28 +12,21 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from chaincode import consortium
+from chaincode.consortium import OrgKind
 from chaincode.runtime.errors import ForbiddenError
 
-TRAFFIC = "TrafficAuthorityMSP"
-BANK_A = "BankAMSP"
-BANK_B = "BankBMSP"
-INSURER = "InsurerMSP"
-REGULATOR = "RegulatorMSP"
-DEALER = "DealerMSP"
+# The orgs and roles come from the one consortium definition (chaincode/consortium.py).
+TRAFFIC = consortium.the_org(OrgKind.vehicle_office).msp_id
+BANK_A = consortium.org("banka").msp_id
+BANK_B = consortium.org("bankb").msp_id
+INSURER = consortium.the_org(OrgKind.insurer).msp_id
+REGULATOR = consortium.the_org(OrgKind.regulator).msp_id
+DEALER = consortium.the_org(OrgKind.dealer).msp_id
 
-BANKS = frozenset({BANK_A, BANK_B})
-CONSORTIUM = frozenset({TRAFFIC, BANK_A, BANK_B, INSURER, REGULATOR, DEALER})
-ROLES = (
-    "registrar",
-    "loan_officer",
-    "underwriter",
-    "dealer",
-    "regulator",
-    "auditor",
-    "admin",
-    "model_admin",
-    "appraiser",
-)
+BANKS = consortium.msp_ids(OrgKind.bank)
+CONSORTIUM = frozenset(o.msp_id for o in consortium.APPLICATION_ORGS)
+ROLES = tuple(r.name for r in consortium.ROLES if r.chaincode)
 ANY_ROLE = "*"
 
 

@@ -5,26 +5,20 @@ lienholder acknowledges it; the regulator counts them from the ledger.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chaincode.runtime.contract import evaluate, submit
 from chaincode.runtime.errors import ConflictError, NotFoundError
 
+from . import access
 from . import law_keys as k
-from .enforcement import LawSupport
+from .args import arg_id, arg_text
+from .context import MortgageContext
 from .law_models import AlertQuery, RiskAlert, RiskAlertIn
-
-if TYPE_CHECKING:
-    from .contract import MortgageContext
+from .support import MortgageSupport
 
 
-def _contract() -> Any:
-    from . import contract
-
-    return contract
-
-
-class AlertTransactions(LawSupport):
+class AlertTransactions(MortgageSupport):
     def _alert(self, ctx: MortgageContext, alert_id: str) -> RiskAlert:
         alert = ctx.store.get(RiskAlert, k.ALERT, alert_id)
         if alert is None:
@@ -63,10 +57,10 @@ class AlertTransactions(LawSupport):
 
     @submit
     def acknowledge_risk_alert(self, ctx: MortgageContext, alert_id: str, note: str) -> RiskAlert:
-        alert = self._alert(ctx, _contract().arg_id(alert_id, "alert_id"))
-        note = _contract().arg_text(note, "note")
+        alert = self._alert(ctx, arg_id(alert_id, "alert_id"))
+        note = arg_text(note, "note")
         if alert.lienholder != ctx.msp_id:
-            raise _contract().access.object_rule_denied(
+            raise access.object_rule_denied(
                 "lienholder_only",
                 f"alert {alert.alert_id} is on a loan of {alert.lienholder}, caller is {ctx.msp_id}",
             )

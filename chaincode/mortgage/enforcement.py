@@ -11,7 +11,7 @@ is recorded as owed to the owner, each unpaid claim as that lien's deficiency.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chaincode.runtime.contract import evaluate, submit
 from chaincode.runtime.errors import BadRequestError, ConflictError
@@ -19,62 +19,18 @@ from chaincode.runtime.errors import BadRequestError, ConflictError
 from . import access, law_rules, rules
 from . import law_keys as k
 from . import store as s
+from .args import arg_id
+from .context import MortgageContext
 from .law_models import (
-    Balance,
     EnforcementConsent,
     EnforcementConsentIn,
-    LawConfig,
-    LawConfigIn,
     SaleOrder,
     SaleOrderIn,
     SurplusOwed,
 )
-from .models import DisposalIn, DisposalResult, DocType, Lien, LienStatus, SaleMode, Valuation, VehicleStatus
+from .models import DisposalIn, DisposalResult, DocType, Lien, LienStatus, SaleMode, VehicleStatus
 from .rules import ENCUMBERING, money
-
-if TYPE_CHECKING:
-    from .contract import MortgageContext
-
-# The mixins run as part of MortgageContract and use its loaders and writers (_vehicle, _save_lien...).
-_Host: Any = object
-
-
-class LawSupport(_Host):
-    """Loaders the lien-law transactions share (configuration, balances, attested valuations)."""
-
-    def _law_config(self, ctx: MortgageContext) -> LawConfig:
-        return ctx.store.get(LawConfig, k.LAWCONFIG) or LawConfig()
-
-    def _balance(self, ctx: MortgageContext, lien_id: str) -> Balance | None:
-        return ctx.store.get(Balance, k.BALANCE, lien_id)
-
-    def _attested_valuation(self, ctx: MortgageContext, vin: str) -> Valuation | None:
-        """The latest valuation, when it is attested (registered model or anchored appraisal)."""
-        latest = self._latest_valuation(ctx, vin)
-        return latest if latest is not None and latest.attestation is not None else None
-
-    def _holder_only(self, ctx: MortgageContext, lien: Lien) -> None:
-        if lien.lienholder != ctx.msp_id:
-            raise access.object_rule_denied(
-                "lienholder_only", f"lien {lien.lien_id} is held by {lien.lienholder}, caller is {ctx.msp_id}"
-            )
-
-    def _encumbering(self, ctx: MortgageContext, vin: str) -> list[Lien]:
-        vehicle = self._vehicle(ctx, vin)
-        return [self._lien(ctx, ref.lien_id) for ref in rules.lien_refs_sorted(vehicle.liens)]
-
-    @submit
-    def set_law_config(self, ctx: MortgageContext, config: LawConfigIn) -> LawConfig:
-        """Reserve share, lapse grace and maturity notice days (vehicle office admin)."""
-        record = LawConfig(**config.model_dump(), updated_at=ctx.at)
-        record.notice_days = sorted(set(record.notice_days), reverse=True)
-        ctx.store.put(record, k.LAWCONFIG)
-        ctx.emit("LawConfigChanged", **record.model_dump(mode="json"))
-        return record
-
-    @evaluate
-    def get_law_config(self, ctx: MortgageContext) -> LawConfig:
-        return self._law_config(ctx)
+from .support import BASE_KEY_POLICY, MortgageSupport
 
 
 def _describe(lien: Lien, claim: Decimal) -> str:
@@ -84,14 +40,12 @@ def _describe(lien: Lien, claim: Decimal) -> str:
     )
 
 
-class EnforcementTransactions(LawSupport):
+class EnforcementTransactions(MortgageSupport):
     @submit
     def consent_to_enforcement(
         self, ctx: MortgageContext, lien_id: str, consent: EnforcementConsentIn
     ) -> EnforcementConsent:
         """The holder of ``lien_id`` consents to the sale under ``foreclosing_lien_id`` discharging it."""
-        from .contract import arg_id
-
         lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
         rules.ensure_lien_status(lien, ENCUMBERING, "consent")
@@ -133,9 +87,7 @@ class EnforcementTransactions(LawSupport):
     @submit
     def record_sale_order(self, ctx: MortgageContext, vin: str, order: SaleOrderIn) -> SaleOrder:
         """The vehicle office anchors a court's order to sell the vehicle free of every lien."""
-        from .contract import arg_vin
-
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         rules.ensure_vehicle_status(
             vehicle, {VehicleStatus.MORTGAGED, VehicleStatus.IN_DISPOSAL}, "sale order"
         )
@@ -158,9 +110,7 @@ class EnforcementTransactions(LawSupport):
     @evaluate
     def get_enforcement(self, ctx: MortgageContext, vin: str) -> dict[str, Any]:
         """What a disposal of the vehicle would need now: seniors, consents, court order, reserve, claims."""
-        from .contract import arg_vin
-
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         liens = self._encumbering(ctx, vehicle.vin)
         foreclosing = next((lien for lien in liens if lien.status is LienStatus.FORECLOSING), None)
         order = ctx.store.get(SaleOrder, k.SALEORDER, vehicle.vin)
@@ -201,9 +151,7 @@ class EnforcementTransactions(LawSupport):
     @submit
     def complete_disposal(self, ctx: MortgageContext, vin: str, disposal: DisposalIn) -> DisposalResult:
         """Sale of a foreclosed vehicle by seniority: see the module docstring for the rules."""
-        from .contract import arg_vin
-
-        vehicle = self._vehicle(ctx, arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         rules.ensure_vehicle_status(vehicle, {VehicleStatus.IN_DISPOSAL}, "disposal")
         law_rules.ensure_no_holds(vehicle, "disposal")
         liens = [self._lien(ctx, ref.lien_id) for ref in rules.lien_refs_sorted(vehicle.liens)]
@@ -290,7 +238,7 @@ class EnforcementTransactions(LawSupport):
         paid = {p.lien_id: p for p in payouts}
         for lien in discharged:
             if lien.status is LienStatus.ASSIGNMENT_PENDING:
-                ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), _base_policy())
+                ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), BASE_KEY_POLICY)
             ended = self._end_lien(
                 lien,
                 LienStatus.DISCHARGED,
@@ -353,14 +301,5 @@ class EnforcementTransactions(LawSupport):
 
     @evaluate
     def get_surpluses(self, ctx: MortgageContext, vin: str) -> list[SurplusOwed]:
-        from .contract import arg_vin
-
-        vin = arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         return ctx.store.scan(SurplusOwed, k.SURPLUS, vin)
-
-
-def _base_policy() -> bytes:
-    from .contract import BASE_KEY_POLICY
-
-    return BASE_KEY_POLICY

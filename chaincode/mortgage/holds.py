@@ -10,7 +10,7 @@ when the bank acknowledged each brand for that lien.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 
@@ -20,7 +20,8 @@ from chaincode.runtime.errors import BadRequestError, ConflictError
 from . import law_keys as k
 from . import rules
 from . import store as s
-from .enforcement import LawSupport
+from .args import arg_id, transient_model
+from .context import MortgageContext
 from .law_models import (
     BrandAcknowledgement,
     BrandAcknowledgementIn,
@@ -31,21 +32,13 @@ from .law_models import (
     RegistrationChangeIn,
 )
 from .models import Brand, DocType, Hold, HoldKind, Lien, LienStatus, OwnerRecord, Vehicle, VehicleStatus
-
-if TYPE_CHECKING:
-    from .contract import MortgageContext
+from .support import MortgageSupport
 
 HOLD_DOCUMENTS: dict[HoldKind, set[DocType]] = {
     HoldKind.STOLEN: {DocType.POLICE_REPORT},
     HoldKind.CUSTOMS: {DocType.CUSTOMS_NOTICE},
     HoldKind.SCRAP_AGE: {DocType.SCRAP_NOTICE},
 }
-
-
-def _contract() -> Any:
-    from . import contract
-
-    return contract
 
 
 def _mark_event(vehicle: Vehicle, mark: HoldIn | BrandIn, **fields: Any) -> dict[str, Any]:
@@ -60,24 +53,25 @@ def _mark_event(vehicle: Vehicle, mark: HoldIn | BrandIn, **fields: Any) -> dict
     }
 
 
-class HoldTransactions(LawSupport):
-    def _ensure_brands_acknowledged(self, ctx: MortgageContext, vehicle: Vehicle, lien: Lien) -> None:
-        """A branded vehicle takes a new lien only with the bank's acknowledgement of every brand."""
-        if not vehicle.brands:
-            return
-        ack = ctx.store.get(BrandAcknowledgement, k.BRANDACK, lien.lien_id)
-        acknowledged = set(ack.brands) if ack else set()
-        missing = sorted({b.kind.value for b in vehicle.brands} - {b.value for b in acknowledged})
-        if missing:
-            raise ConflictError(
-                f"recording refused by rule 'brand_acknowledgement': vehicle {vehicle.vin} is branded "
-                f"{', '.join(missing)}; lienholder {lien.lienholder} has not acknowledged it "
-                f"for lien {lien.lien_id}"
-            )
+def ensure_brands_acknowledged(ctx: MortgageContext, vehicle: Vehicle, lien: Lien) -> None:
+    """A branded vehicle takes a new lien only with the bank's acknowledgement of every brand."""
+    if not vehicle.brands:
+        return
+    ack = ctx.store.get(BrandAcknowledgement, k.BRANDACK, lien.lien_id)
+    acknowledged = set(ack.brands) if ack else set()
+    missing = sorted({b.kind.value for b in vehicle.brands} - {b.value for b in acknowledged})
+    if missing:
+        raise ConflictError(
+            f"recording refused by rule 'brand_acknowledgement': vehicle {vehicle.vin} is branded "
+            f"{', '.join(missing)}; lienholder {lien.lienholder} has not acknowledged it "
+            f"for lien {lien.lien_id}"
+        )
 
+
+class HoldTransactions(MortgageSupport):
     @submit
     def set_hold(self, ctx: MortgageContext, vin: str, hold: HoldIn) -> Vehicle:
-        vehicle = self._vehicle(ctx, _contract().arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         if vehicle.status is VehicleStatus.SCRAPPED:
             raise ConflictError(f"hold refused: vehicle {vehicle.vin} is SCRAPPED")
         if any(h.kind is hold.kind for h in vehicle.holds):
@@ -94,7 +88,7 @@ class HoldTransactions(LawSupport):
 
     @submit
     def lift_hold(self, ctx: MortgageContext, vin: str, hold: HoldIn) -> Vehicle:
-        vehicle = self._vehicle(ctx, _contract().arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         if not any(h.kind is hold.kind for h in vehicle.holds):
             raise ConflictError(f"lifting refused: vehicle {vehicle.vin} has no {hold.kind.value} hold")
         self._document(ctx, hold.document_id, "document_id", HOLD_DOCUMENTS[hold.kind], vin=vehicle.vin)
@@ -106,7 +100,7 @@ class HoldTransactions(LawSupport):
     @submit
     def change_registration(self, ctx: MortgageContext, vin: str, change: RegistrationChangeIn) -> Vehicle:
         """变更登记 by the vehicle office; owner contact arrives in the transient 'owner_contact'."""
-        vehicle = self._vehicle(ctx, _contract().arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         if vehicle.status is VehicleStatus.SCRAPPED:
             raise ConflictError(f"registration change refused: vehicle {vehicle.vin} is SCRAPPED")
         if ctx.store.exists(k.REGCHANGE, vehicle.vin, change.change_id):
@@ -183,33 +177,22 @@ class HoldTransactions(LawSupport):
         return updated
 
     def _owner_contact(self, ctx: MortgageContext) -> OwnerContactIn:
-        raw = ctx.stub.get_transient().get("owner_contact")
-        if raw is None:
-            raise BadRequestError(
-                "transient 'owner_contact': missing (owner contact travels in the transient map)"
-            )
-        try:
-            contact = OwnerContactIn.model_validate_json(raw)
-        except pydantic.ValidationError as exc:
-            detail = "; ".join(
-                f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
-            raise BadRequestError(f"transient 'owner_contact': {detail}") from None
+        contact = transient_model(
+            ctx.stub, "owner_contact", OwnerContactIn, "owner contact travels in the transient map"
+        )
         if contact.phone is None and contact.address is None:
             raise BadRequestError("transient 'owner_contact': give phone or address")
         return contact
 
     @evaluate
     def get_registration_changes(self, ctx: MortgageContext, vin: str) -> list[RegistrationChange]:
-        vin = _contract().arg_vin(vin)
-        self._vehicle(ctx, vin)
+        vin = self._vehicle_arg(ctx, vin).vin
         return ctx.store.scan(RegistrationChange, k.REGCHANGE, vin)
 
     @submit
     def record_brand(self, ctx: MortgageContext, vin: str, brand: BrandIn) -> Vehicle:
         """The insurer brands a vehicle total loss, salvage or flood (permanent, public)."""
-        vehicle = self._vehicle(ctx, _contract().arg_vin(vin))
+        vehicle = self._vehicle_arg(ctx, vin)
         if any(b.kind is brand.kind for b in vehicle.brands):
             raise ConflictError(f"brand refused: vehicle {vehicle.vin} is already branded {brand.kind.value}")
         self._document(ctx, brand.document_id, "document_id", {DocType.LOSS_REPORT}, vin=vehicle.vin)
@@ -231,7 +214,7 @@ class HoldTransactions(LawSupport):
         self, ctx: MortgageContext, lien_id: str, ack: BrandAcknowledgementIn
     ) -> BrandAcknowledgement:
         """The requesting bank acknowledges the vehicle's brands for this lien before it is recorded."""
-        lien = self._lien(ctx, _contract().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
         rules.ensure_lien_status(lien, {LienStatus.REQUESTED}, "brand acknowledgement")
         vehicle = self._vehicle(ctx, lien.vin)
@@ -270,4 +253,4 @@ class _ContactChange(pydantic.BaseModel):
     at: str
 
 
-__all__ = ["HoldTransactions"]
+__all__ = ["HoldTransactions", "ensure_brands_acknowledged"]

@@ -7,7 +7,7 @@ lienholder to endorse.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chaincode.runtime.contract import submit
 from chaincode.runtime.errors import BadRequestError, ConflictError
@@ -15,20 +15,12 @@ from chaincode.runtime.errors import BadRequestError, ConflictError
 from . import law_keys as k
 from . import law_rules, rules
 from . import store as s
-from .enforcement import LawSupport
+from .args import arg_id
+from .context import MortgageContext
 from .law_models import AmendmentIn, CorrectionIn, ExtensionIn, SweepIn
 from .models import DocType, Lien, LienStatus, Vehicle, VehicleStatus
 from .rules import money
-
-if TYPE_CHECKING:
-    from .contract import MortgageContext
-
-
-def _contract() -> Any:
-    from . import contract
-
-    return contract
-
+from .support import BASE_KEY_POLICY, MortgageSupport
 
 _TERMS = ("secured_amount", "maturity_date", "loan_number", "mortgage_contract_number")
 
@@ -41,7 +33,7 @@ def _changes(lien: Lien, update: dict[str, Any]) -> dict[str, dict[str, str]]:
     }
 
 
-class MaintenanceTransactions(LawSupport):
+class MaintenanceTransactions(MortgageSupport):
     def _touch_vehicle(self, ctx: MortgageContext, vehicle: Vehicle) -> None:
         """Rewrite the vehicle so its key policy (vehicle office AND every lienholder) must be met."""
         self._save_vehicle(ctx, vehicle, vehicle)
@@ -74,7 +66,7 @@ class MaintenanceTransactions(LawSupport):
     def amend_lien(self, ctx: MortgageContext, lien_id: str, amendment: AmendmentIn) -> Lien:
         """The lienholder changes amount (LTV checked; an increase needs the owner's consent), maturity or
         contract numbers of a recorded lien."""
-        lien = self._lien(ctx, _contract().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
         rules.ensure_lien_status(lien, {LienStatus.RECORDED}, "amendment")
         vehicle = self._vehicle(ctx, lien.vin)
@@ -119,7 +111,7 @@ class MaintenanceTransactions(LawSupport):
     @submit
     def extend_lien(self, ctx: MortgageContext, lien_id: str, extension: ExtensionIn) -> Lien:
         """Continuation: the lienholder moves maturity later, filed on or before the current maturity."""
-        lien = self._lien(ctx, _contract().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
         rules.ensure_lien_status(lien, {LienStatus.RECORDED}, "extension")
         vehicle = self._vehicle(ctx, lien.vin)
@@ -224,7 +216,7 @@ class MaintenanceTransactions(LawSupport):
     def correct_lien(self, ctx: MortgageContext, lien_id: str, correction: CorrectionIn) -> Lien:
         """The vehicle office corrects (or strikes) a lien recorded in error, on anchored evidence; the
         vehicle key's policy makes the affected lienholder endorse."""
-        lien = self._lien(ctx, _contract().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         rules.ensure_lien_status(lien, {LienStatus.RECORDED, LienStatus.ASSIGNMENT_PENDING}, "correction")
         vehicle = self._vehicle(ctx, lien.vin)
         law_rules.ensure_not_seized(vehicle, "correction")
@@ -239,9 +231,7 @@ class MaintenanceTransactions(LawSupport):
         # a correction records the true terms, a past maturity included (the next sweep lapses it)
         if correction.cancel:
             if lien.status is LienStatus.ASSIGNMENT_PENDING:
-                ctx.stub.set_state_validation_parameter(
-                    ctx.store.key(s.LIEN, lien.lien_id), _contract().BASE_KEY_POLICY
-                )
+                ctx.stub.set_state_validation_parameter(ctx.store.key(s.LIEN, lien.lien_id), BASE_KEY_POLICY)
             ended = self._end_lien(
                 lien,
                 LienStatus.CANCELLED,

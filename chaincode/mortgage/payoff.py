@@ -6,14 +6,15 @@ consent); paying the quote releases the lien.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chaincode.runtime.contract import evaluate, submit
 from chaincode.runtime.errors import BadRequestError, ConflictError, NotFoundError
 
 from . import access, law_rules, rules
 from . import law_keys as k
-from .enforcement import LawSupport
+from .args import arg_id
+from .context import MortgageContext
 from .law_models import (
     Balance,
     BalanceIn,
@@ -26,9 +27,7 @@ from .law_models import (
 )
 from .models import DocType, Lien, LienStatus
 from .rules import ENCUMBERING, money
-
-if TYPE_CHECKING:
-    from .contract import MortgageContext
+from .support import MortgageSupport
 
 
 def _quote_party(ctx: MortgageContext, lien: Lien, quote: PayoffQuote, request: PayoffRequest | None) -> bool:
@@ -72,17 +71,11 @@ def _quote_view(
     }
 
 
-def _args() -> Any:
-    from . import contract
-
-    return contract
-
-
-class PayoffTransactions(LawSupport):
+class PayoffTransactions(MortgageSupport):
     @submit
     def report_lien_balance(self, ctx: MortgageContext, lien_id: str, balance: BalanceIn) -> Balance:
         """The lienholder states what is still owed, as of a date (never in the future)."""
-        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
         rules.ensure_lien_status(lien, ENCUMBERING, "balance report")
         if balance.currency != lien.currency:
@@ -120,7 +113,7 @@ class PayoffTransactions(LawSupport):
     ) -> PayoffRequest:
         """Ask the lienholder for a payoff figure: the owner through the lienholder, or a dealer or
         another bank (the buyer's) with the owner's anchored consent."""
-        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         rules.ensure_lien_status(lien, ENCUMBERING, "payoff request")
         if ctx.store.exists(k.PAYOFFREQ, lien.lien_id, request.request_id):
             raise ConflictError(f"payoff request {request.request_id} of lien {lien.lien_id} already exists")
@@ -167,7 +160,7 @@ class PayoffTransactions(LawSupport):
 
     @submit
     def issue_payoff_quote(self, ctx: MortgageContext, lien_id: str, quote: PayoffQuoteIn) -> PayoffQuote:
-        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
         rules.ensure_lien_status(lien, ENCUMBERING, "payoff quote")
         request = self._payoff_request(ctx, lien.lien_id, quote.request_id)
@@ -210,7 +203,7 @@ class PayoffTransactions(LawSupport):
 
         A foreclosing lien may be paid off too (redemption before the sale): the disposal ends with it.
         """
-        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         self._holder_only(ctx, lien)
         rules.ensure_lien_status(lien, {LienStatus.RECORDED, LienStatus.FORECLOSING}, "payoff")
         law_rules.ensure_not_seized(self._vehicle(ctx, lien.vin), "payoff release")
@@ -265,8 +258,8 @@ class PayoffTransactions(LawSupport):
     def get_payoff_quote(self, ctx: MortgageContext, lien_id: str, quote_id: str) -> dict[str, Any]:
         """One payoff quote as its requester needs it (figure, good-through date, status), without the
         lien's balance history: the lienholder, the quote's requester and the neutral readers."""
-        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
-        quote_id = _args().arg_id(quote_id, "quote_id")
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
+        quote_id = arg_id(quote_id, "quote_id")
         quote = ctx.store.get(PayoffQuote, k.PAYOFFQUOTE, lien.lien_id, quote_id)
         if quote is None:
             raise NotFoundError(f"payoff quote {quote_id} of lien {lien.lien_id} not found")
@@ -284,7 +277,7 @@ class PayoffTransactions(LawSupport):
     def get_payoff_quotes(self, ctx: MortgageContext, lien_id: str) -> list[dict[str, Any]]:
         """The payoff quotes of a lien the caller may read: all of them for the lienholder and the
         neutral readers, the answers to its own requests for a dealer or a buyer's bank."""
-        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         requests = {r.request_id: r for r in ctx.store.scan(PayoffRequest, k.PAYOFFREQ, lien.lien_id)}
         views = []
         for quote in ctx.store.scan(PayoffQuote, k.PAYOFFQUOTE, lien.lien_id):
@@ -299,7 +292,7 @@ class PayoffTransactions(LawSupport):
     @evaluate
     def get_lien_account(self, ctx: MortgageContext, lien_id: str) -> dict[str, Any]:
         """Balance, claim, payoff requests and quotes of one lien."""
-        lien = self._lien(ctx, _args().arg_id(lien_id, "lien_id"))
+        lien = self._lien(ctx, arg_id(lien_id, "lien_id"))
         balance = self._balance(ctx, lien.lien_id)
         claim, basis = law_rules.claim_of(lien, balance)
         return {

@@ -73,11 +73,3 @@ def validate_simple_key(*keys: str) -> None:
 def range_start(start_key: str) -> str:
     """Go's shim replaces an empty start key by U+0001 so composite keys stay out of simple ranges."""
     return start_key or EMPTY_KEY_SUBSTITUTE
-
-
-def validate_key(key: str, what: str = "key") -> None:
-    """An empty key is refused by the peer; refuse it early with the same words."""
-    if not isinstance(key, str):
-        raise StubUsageError(f"{what} must be a str, got {type(key).__name__}")
-    if key == "":
-        raise StubUsageError(f"{what} must not be an empty string")

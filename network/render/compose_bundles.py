@@ -11,6 +11,7 @@ is ever rendered. Ledgers and CA databases are named volumes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
@@ -59,7 +60,8 @@ def _service(settings: Settings, svc: Service, extra_hosts: list[str]) -> dict[s
     elif svc.data:
         volumes.append(f"{_volume_name(svc.name)}:{svc.data}")
     if svc.kind == "gateway":  # its connection profile names the org's peer and the orderers
-        volumes.append(f"./profile.yaml:{svc.env['MLEDGER_NETWORK_PROFILE']}:ro")
+        profile = svc.env["MLEDGER_NETWORK_PROFILE"]
+        volumes.append(f"./{PurePosixPath(profile).name}:{profile}:ro")
     if svc.kind in ("chaincode", "gateway"):
         volumes.append(f"{SOURCE}:/app")
         out["working_dir"] = "/app"

@@ -225,7 +225,7 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
                     "MLEDGER_BACKEND": "fabric",
                     "MLEDGER_ORGS": org.msp_id,
                     "MLEDGER_DATA_DIR": str(DATA / "gateway"),
-                    "MLEDGER_NETWORK_PROFILE": str(DATA / "profile.yaml"),
+                    "MLEDGER_NETWORK_PROFILE": str(DATA / profile_file(org)),
                     "MLEDGER_PUBLIC_BASE_URL": f"https://{fqdn(gw)}",
                 },
                 ["mledger", "serve", "--host", "0.0.0.0", "--port", str(port), "--no-demo"],
@@ -233,6 +233,11 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
             )
         )
     return out
+
+
+def profile_file(org: Org) -> str:
+    """The org gateway's Fabric connection profile (as the native network writes it, never rendered)."""
+    return f"connection-{org.key}.json"
 
 
 def org_hosts(settings: Settings) -> dict[str, list[Service]]:

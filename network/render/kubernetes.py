@@ -18,7 +18,7 @@ import yaml
 
 from network import topology
 from network.render.compose_bundles import IMAGES
-from network.render.deployment import DATA, Service, org_services
+from network.render.deployment import Service, org_services
 from network.settings import Settings
 from network.topology import Org
 
@@ -63,7 +63,7 @@ def _node_dir(svc: Service) -> str | None:
 
 
 def _container(svc: Service) -> dict[str, Any]:
-    env = [{"name": k, "value": v} for k, v in sorted(svc.env.items())]
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(svc.env.items())]
     command = list(svc.command)
     mounts: list[dict[str, Any]] = []
     if svc.kind == "ca":
@@ -84,8 +84,8 @@ def _container(svc: Service) -> dict[str, Any]:
         mounts.append(
             {
                 "name": "profile",
-                "mountPath": str(DATA / "profile.yaml"),
-                "subPath": "profile.yaml",
+                "mountPath": svc.env["MLEDGER_NETWORK_PROFILE"],
+                "subPath": PurePosixPath(svc.env["MLEDGER_NETWORK_PROFILE"]).name,
                 "readOnly": True,
             }
         )

@@ -108,11 +108,10 @@ def settings_for(backend: str, data_dir: Path, port: int) -> Settings:
             demo_mode=True,  # it logs in as the standard users with their demo passwords
         )
     from network.fixture import open_for_tests
-    from tests.integration.test_gateway_api import _profile
 
     info, _ = open_for_tests()
     wallet = data_dir / "wallet"
-    profile = _profile(info, data_dir, wallet)
+    profile = info.connection_profile()  # the connection profile `mledger network up` wrote (every org)
     for org in info.orgs.values():  # the standard enrolled users, copied into the gateway's wallet
         for user in org.users:
             ident = info.identity(org.msp_id, user)
@@ -191,7 +190,13 @@ async def main(args: argparse.Namespace) -> None:
         base_serial = int(secrets.token_hex(2), 16) * 10
         vins = [demo_vin(base_serial + i, "LHG", "BM" + run[:2] + "1") for i in range(args.concurrency * 2)]
         for i, vin in enumerate(vins):
-            vehicle = {"vin": vin, "plate": f"B{run}{i:03d}", "make": "Honda", "model": "Fit", "trim": "1.5"}
+            vehicle: dict[str, Any] = {
+                "vin": vin,
+                "plate": f"B{run}{i:03d}",
+                "make": "Honda",
+                "model": "Fit",
+                "trim": "1.5",
+            }
             vehicle |= {"year": 2021, "configuration": {}, "registration_date": "2021-01-01"}
             body = {"vehicle": vehicle, "owner": {"name": "Bench", "id_number": f"BENCH{run}{i:05d}"}}
             await setup_post(http, "/api/v1/vehicles", json=body, headers=officer)

@@ -455,17 +455,17 @@ async def go_part(args: argparse.Namespace, clients: Clients, groups: dict[str, 
             label = f"{name} x{workers}"
             # reads alternate between two peers (TrafficAuthority's, BankA's): two streams to the chaincode
             readers = (clients.contracts[("ta", name)], contract)
-            ev = await phase(
-                list(range(n)), c, lambda i, r=readers: r[i % 2].evaluate_transaction("Get", f"seed-{run}"), g
-            )
+
+            def read(i: int, r: tuple[Any, Any] = readers) -> Awaitable[Any]:
+                return r[i % 2].evaluate_transaction("Get", f"seed-{run}")
+
+            def write(i: int, k: Any = contract, w: int = workers) -> Awaitable[Any]:
+                return k.submit("Put", f"{run}-{w}-{i}", "v")
+
+            ev = await phase(list(range(n)), c, read, g)
             print(f"  {label:<11} evaluate Get ", end="")
             report("", ev)
-            sb = await phase(
-                list(range(n // 2)),
-                c,
-                lambda i, k=contract, w=workers: k.submit("Put", f"{run}-{w}-{i}", "v"),
-                g,
-            )
+            sb = await phase(list(range(n // 2)), c, write, g)
             print(f"  {label:<11} submit Put   ", end="")
             report("", sb)
             results[label] = {

@@ -209,8 +209,8 @@ async def main() -> None:
             ("submit", "submit/call", False),
         )
         for kind, label, listener in modes:
-            gateway = connect_async(identity, signer, channel, commit_listener=listener)
-            contract = gateway.get_network("vehicles").get_contract(args.chaincode)
+            agateway = connect_async(identity, signer, channel, commit_listener=listener)
+            contract = agateway.get_network("vehicles").get_contract(args.chaincode)
             await run_level(contract, kind, min(20, args.count), 5, run_id)  # warm up
             for level in levels:
                 r = await run_level(contract, kind, max(args.count, level), level, run_id)
@@ -221,7 +221,7 @@ async def main() -> None:
                     f"grpc threads {r['grpc_ms']:.3f})" + failed(r["failures"]),
                     flush=True,
                 )
-            await gateway.close()
+            await agateway.close()
     print("submit = shared commit listener (default); submit/call = a CommitStatus call per transaction")
 
 

@@ -103,7 +103,8 @@ def _row(label: str, delay: int, times: list[float]) -> None:
 
 def main() -> None:
     if len(sys.argv) == 7 and sys.argv[1] == "--gateway-client":
-        gateway_client(*sys.argv[2:6], int(sys.argv[6]))
+        target, tls_ca, msp_dir, msp_id = sys.argv[2:6]
+        gateway_client(target, tls_ca, msp_dir, msp_id, int(sys.argv[6]))
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--delays", default="0,50,200", help="added delay per link direction, ms")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from ipfs import AsyncKuboClient, ContentNotFound, EmbeddedContentStore, KuboClient
 from ipfs.importer import import_file
 from ipfs.multiformats import CID
+from network.fixture import FabricNetworkInfo
 
 CHUNK = 256 * 1024
 
@@ -30,9 +32,9 @@ FILES = {
 
 
 @pytest.fixture(scope="module")
-def kubo(fabric_network) -> KuboClient:  # type: ignore[no-untyped-def]
+def kubo(fabric_network: FabricNetworkInfo) -> Iterator[KuboClient]:
     with KuboClient(fabric_network.kubo_rpc_url) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 @pytest.fixture(scope="module")

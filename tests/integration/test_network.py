@@ -188,3 +188,63 @@ def test_ca_registrar_password_is_not_on_any_command_line(fabric_network: Fabric
         assert f"FABRIC_CA_SERVER_BOOT=registrar:{secret}".encode() in environ
         checked += 1
     assert checked == 7
+
+
+def test_committed_policy_and_collections_are_the_consortium_definition(
+    fabric_network: FabricNetworkInfo,
+) -> None:
+    from chaincode import consortium
+
+    assert {o.msp_id for o in consortium.ENDORSING_ORGS} == ENDORSING
+    specs = {s.name: s for s in cc.load_specs()}
+    assert specs["mortgage"].policy == consortium.ENDORSEMENT_POLICY
+    detail = cc.query_committed(fabric_network.network.settings, "mortgage")
+    assert detail is not None, fabric_network.chaincodes.get("mortgage")
+    committed = {c["Payload"]["StaticCollectionConfig"]["name"] for c in detail["collections"]["config"]}
+    assert committed == {c.name for c in consortium.COLLECTIONS}
+
+
+def test_a_gateway_works_from_its_org_connection_profile_alone(
+    fabric_network: FabricNetworkInfo, tmp_path: Path
+) -> None:
+    """The profile `up` wrote for BankA is all a gateway needs: peers + TLS, its users, its fabric-ca."""
+    import asyncio
+    import secrets
+
+    from app.ledger.fabric import FabricLedger
+    from app.ledger.port import Caller
+    from app.users.enrolment import FabricCaEnroller
+    from app.users.fabric_profile import configs_from_profile
+    from app.users.roles import Role
+
+    _require_chaincode(fabric_network)
+    profile = fabric_network.connection_profile("BankA")
+    doc = json.loads(profile.read_text())
+    assert doc["client"]["organization"] == "BankA" and "x-mledger" in doc
+    key = f"ccp-{uuid.uuid4().hex[:8]}"
+    res = peercli.invoke(
+        fabric_network, CC, ["put", key, "v1"], org="BankA", user="loan1", endorsers=["BankA", "Insurer"]
+    )
+    assert res.ok, res.output
+
+    wallet = tmp_path / "wallet"
+    newcomer = f"ccp{uuid.uuid4().hex[:6]}"
+    cas = configs_from_profile(profile)
+    assert list(cas) == ["BankAMSP"]
+    enrolled = FabricCaEnroller(cas["BankAMSP"], wallet).enroll(
+        "BankAMSP", newcomer, Role.loan_officer, secrets.token_urlsafe(18)
+    )
+    assert enrolled.msp_dir is not None and any((enrolled.msp_dir / "signcerts").glob("*.pem"))
+
+    async def read() -> tuple[bytes, bytes, dict[str, str]]:
+        ledger = FabricLedger.from_profile(profile, wallet=wallet, chaincode=CC)
+        try:
+            standard = await ledger.evaluate(Caller("loan1", "BankAMSP"), "get", [key])  # profile's users
+            fresh = await ledger.evaluate(Caller(newcomer, "BankAMSP"), "get", [key])  # the wallet
+            return standard, fresh, await ledger.health()
+        finally:
+            await ledger.close()
+
+    standard, fresh, health = asyncio.run(read())
+    assert standard == fresh == b"v1"
+    assert health["status"] == "ok", health

@@ -39,6 +39,7 @@ from app.ledger.embedded.policy import parse_policy
 from app.ledger.embedded.rwset import RangeRead, RWSet, key_hash, to_protos
 from app.ledger.embedded.snapshot import LedgerSnapshot
 from app.ledger.embedded.verify import verify_chain, verify_state
+from app.ledger.envelope import origin_in_block
 from app.ledger.identities import IdentityIssuer
 from app.ledger.port import (
     BeforeSubmit,
@@ -48,18 +49,21 @@ from app.ledger.port import (
     LedgerEvent,
     LedgerUnavailable,
     TransactionInvalidated,
+    TxOrigin,
     TxResult,
 )
+from chaincode import consortium
 from chaincode.runtime.contract import Contract
 from chaincode.runtime.inprocess import InProcessHost, NamespaceRWSet, SimulationResult, TxContext
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-ENDORSING_ORGS: tuple[str, ...] = ("TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP")
-PEER_ORGS: tuple[str, ...] = (*ENDORSING_ORGS, "RegulatorMSP")
-KNOWN_ORGS: tuple[str, ...] = (*PEER_ORGS, "DealerMSP")
-MORTGAGE_POLICY = "OutOf(2,'TrafficAuthorityMSP.peer','BankAMSP.peer','BankBMSP.peer','InsurerMSP.peer')"
+# the consortium's orgs and endorsement policy (chaincode/consortium.py), as the real network runs them
+ENDORSING_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.ENDORSING_ORGS)
+PEER_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.APPLICATION_ORGS if o.peer)
+KNOWN_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.APPLICATION_ORGS)
+MORTGAGE_POLICY = consortium.ENDORSEMENT_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +264,14 @@ class EmbeddedLedger:
 
     async def transaction_status(self, tx_id: str) -> TxResult | None:
         return await asyncio.to_thread(self._tx_status, tx_id)
+
+    async def transaction_origin(self, tx_id: str) -> TxOrigin | None:
+        return await asyncio.to_thread(self._tx_origin, tx_id)
+
+    def _tx_origin(self, tx_id: str) -> TxOrigin | None:
+        status = self._tx_status(tx_id)
+        block = self.block(status.block_number) if status is not None else None
+        return origin_in_block(block, tx_id) if block is not None else None
 
     def _tx_status(self, tx_id: str) -> TxResult | None:
         row = (

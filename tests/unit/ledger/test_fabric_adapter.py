@@ -14,6 +14,7 @@ import grpc
 import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
+from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import transaction_pb2
 
 from app.ledger.fabric import FabricLedger, NetworkProfile, map_error
@@ -78,7 +79,11 @@ async def test_evaluate_signs_with_the_callers_own_identity(ledger: FabricLedger
     assert await ledger.evaluate(LOAN, "GetVehicle", ["VIN1"]) == b"GetVehicle|VIN1"
     # an org without a peer goes through the gateway org's peer, still with its own identity
     assert await ledger.evaluate(DEALER, "GetOdometer", ["VIN1"]) == b"GetOdometer|VIN1"
-    creators = {req.proposed_transaction.proposal_bytes for _, req in fake.service.requests}
+    creators = {
+        req.proposed_transaction.proposal_bytes
+        for _, req in fake.service.requests
+        if isinstance(req, gateway_pb2.EvaluateRequest)
+    }
     assert len(creators) == 2
 
 
@@ -193,32 +198,6 @@ def test_profile_users_are_used_before_the_wallet(tmp_path: Path) -> None:
     assert led._resolver("TrafficAuthorityMSP", "officer1").msp_dir == listed
     with pytest.raises(LedgerError, match="no enrolled identity"):
         led._resolver("TrafficAuthorityMSP", "someone")
-
-
-def test_profile_from_network_lists_peers_and_standard_users(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
-    from app.ledger.profile import profile_from_network
-
-    orgs = {
-        "BankAMSP": SimpleNamespace(
-            peer_endpoint="127.0.0.1:7051", peer_tls_ca=tmp_path / "ca.pem", users=("loan1",)
-        ),
-        "DealerMSP": SimpleNamespace(peer_endpoint=None, peer_tls_ca=tmp_path / "x.pem", users=("dealer1",)),
-    }
-    info = SimpleNamespace(
-        channel="vehicles",
-        orgs=orgs,
-        identity=lambda msp, user: SimpleNamespace(
-            cert_path=tmp_path / msp / user / "msp" / "signcerts" / "c.pem"
-        ),
-    )
-    profile = profile_from_network(info)
-    assert profile["organizations"]["DealerMSP"] == {}
-    assert profile["organizations"]["BankAMSP"]["peer_endpoint"] == "127.0.0.1:7051"
-    assert profile["users"]["DealerMSP"]["dealer1"] == str(
-        (tmp_path / "DealerMSP" / "dealer1" / "msp").resolve()
-    )
 
 
 async def test_private_data_distribution_failure_is_unavailable(

@@ -588,3 +588,21 @@ def test_latest_valuation_and_staleness(c: Chain) -> None:
     assert c.ok("bank_b", "GetLatestValuation", V)["stale"] is True
     assert len(c.ok("bank_b", "GetValuations", V)) == 2
     assert Decimal(c.ok("ta", "GetConfig")["ltv_cap"]) == Decimal("0.8")
+
+
+def test_transient_owner_refusals_name_the_transient_value(c: Chain) -> None:
+    """Owner data missing, its salt missing, or the owner malformed: a 400 naming which, nothing written."""
+    transient, _ = owner("t")
+    base = {"vin": vin(901), "plate": "T901", "make": "Tesla", "model": "3", "year": 2024}
+    base["registration_date"] = "2025-01-01"
+    no_owner = c.fail(
+        "ta", "RegisterVehicle", base, status=400, transient={"owner_salt": transient["owner_salt"]}
+    )
+    assert "transient 'owner': missing" in no_owner
+    no_salt = c.fail("ta", "RegisterVehicle", base, status=400, transient={"owner": transient["owner"]})
+    assert "transient 'owner_salt': missing" in no_salt
+    malformed = {**transient, "owner": b'{"name": "A", "id_number": "ID-1234", "email": "a@b"}'}
+    assert "transient 'owner': field 'email'" in c.fail(
+        "ta", "RegisterVehicle", base, status=400, transient=malformed
+    )
+    assert "not found" in c.fail("ta", "GetVehicle", base["vin"], status=404)

@@ -93,17 +93,23 @@ def test_plan_puts_hostnames_in_configs_and_addresses_in_binds(settings: Setting
     assert set(s.hosts.sans("peer0.banka")) >= {"peer0.banka.mledger.local", lay.address(banka)}
 
 
+def _names(hosts_file: str) -> dict[str, str]:
+    """name -> address of a hosts file's entries (after its two header lines)."""
+    pairs = (line.split() for line in hosts_file.splitlines()[2:])
+    return {name: address for address, name in pairs}
+
+
 def test_hosts_files_send_remote_names_through_the_host_s_own_link_address(settings: Settings) -> None:
     lay = Layout.for_settings(settings, links="proxy")
     banka = lay.host_of("peer0.banka")
-    entries = dict(reversed(line.split()) for line in lay.hosts_file(banka).splitlines()[2:])
+    entries = _names(lay.hosts_file(banka))
     assert entries["peer0.banka.mledger.local"] == lay.address(banka)
     assert entries["orderer1.orderer.mledger.local"] == lay.link_address(banka)
     assert entries["peer0.bankb.mledger.local"] == lay.link_address(banka)
     assert entries["cc-mortgage.mledger.local"] == lay.address(lay.host_of("cc.mortgage"))  # direct
     assert entries["ca.bankb.mledger.local"] == lay.address(lay.host_of("ca.bankb"))
     direct = Layout.for_settings(settings, links="direct")
-    entries = dict(reversed(line.split()) for line in direct.hosts_file(banka).splitlines()[2:])
+    entries = _names(direct.hosts_file(banka))
     assert entries["orderer1.orderer.mledger.local"] == direct.address(direct.host_of("orderer1"))
 
 

@@ -80,6 +80,7 @@ def test_master_scale_from_the_book(card: TrainedCard) -> None:
     assert all(0 <= b.p_value <= 1 for b in bands)
     # a band's limit is a PD and the matching points: PD at the points limit equals the PD limit
     for b in bands[:-1]:
+        assert b.points_lower is not None, f"band {b} has no lower points limit"
         assert card.result.compiled.pd_of_points(b.points_lower) == pytest.approx(b.pd_upper)
 
 

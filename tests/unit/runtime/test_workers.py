@@ -106,7 +106,7 @@ def test_peers_spread_over_worker_processes_and_sigterm_stops_them_all() -> None
         while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         workers = _children(proc.pid)
-        assert len(workers) == 2, proc.stderr.read() if proc.poll() is not None else "workers missing"
+        assert len(workers) == 2, proc.communicate()[1] if proc.poll() is not None else "workers missing"
         while not all(_listening(w, port) for w in workers):  # each worker binds the port itself
             assert time.monotonic() < deadline and proc.poll() is None, "workers did not listen"
             time.sleep(0.1)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import date
 
 import pytest
 
 from app.risk.early_warning import projected_ltv_rule
-from app.valuation.forecast import LoanTerms, add_months, annuity_balances
+from app.valuation.forecast import ForecastPoint, LoanTerms, add_months, annuity_balances
 from app.valuation.schemas import VehicleInput
 
 from .conftest import VEHICLE, Trained
@@ -40,21 +41,24 @@ def test_forecast_starts_at_todays_valuation_falls_with_age_and_widens(trained: 
     assert abs(loaded.model.trend_per_month) <= 0.01  # damped and capped market drift
 
 
+def _projection(points: Sequence[ForecastPoint]) -> list[tuple[int, date, float, float]]:
+    """(month, date, LTV, pessimistic LTV) as the early-warning rule takes them; a loan was given."""
+    out = []
+    for p in points:
+        assert p.ltv is not None and p.ltv_high is not None, f"month {p.month}: no LTV with a loan"
+        out.append((p.month, p.date, p.ltv, p.ltv_high))
+    return out
+
+
 def test_projected_ltv_breach_warns_before_the_breach(trained: Trained) -> None:
     vehicle = VehicleInput.model_validate(VEHICLE)
     value = trained.service.value(vehicle).value
     # an interest-only-like loan (long term) on 95 % of today's value: the car loses value faster
     _, points = trained.service.forecast(vehicle, None, 24, LoanTerms(0.95 * value, 0.08, 120))
-    projection = [(p.month, p.date, p.ltv, p.ltv_high) for p in points]
-    alerts = projected_ltv_rule("L1", "VIN1", date(2024, 11, 30), projection)  # type: ignore[arg-type]
+    alerts = projected_ltv_rule("L1", "VIN1", date(2024, 11, 30), _projection(points))
     assert len(alerts) == 1 and alerts[0].rule == "projected_ltv_breach"
     assert alerts[0].severity in ("medium", "high") and alerts[0].observed_at == date(2024, 11, 30)
     assert 0 < alerts[0].evidence["months_ahead"] <= 12
     # a loan paid down quickly never reaches the limit
     _, safe = trained.service.forecast(vehicle, None, 24, LoanTerms(0.3 * value, 0.05, 12))
-    assert (
-        projected_ltv_rule(
-            "L2", "VIN2", date(2024, 11, 30), [(p.month, p.date, p.ltv, p.ltv_high) for p in safe]
-        )
-        == []
-    )  # type: ignore[misc]
+    assert projected_ltv_rule("L2", "VIN2", date(2024, 11, 30), _projection(safe)) == []

@@ -1,0 +1,167 @@
+"""Pydantic models of the Mortgage-Asset contract: the requests it accepts and the records it stores.
+
+One module per aggregate, as the transactions are (:mod:`.vehicles`, :mod:`.liens`, :mod:`.insurance`,
+:mod:`.records`, :mod:`.valuations`, :mod:`.documents`, :mod:`.qr`, :mod:`.administration`), on the field
+types of :mod:`.fields`. Requests refuse unknown fields, so a misspelt field is a 400 naming it instead of
+silently ignored data. Records are what goes on the ledger, serialized as stable JSON
+(:func:`chaincode.mortgage.store.dumps`). These are the one set of input models: the gateway
+(``app.api.models``) re-exports them to validate at its edge with the same rules.
+"""
+
+from __future__ import annotations
+
+from .administration import (
+    Config,
+    ConfigIn,
+)
+from .documents import (
+    DocType,
+    Document,
+    DocumentIn,
+    DocumentQuery,
+)
+from .fields import (
+    STRICT,
+    Cid,
+    Currency,
+    Identifier,
+    Km,
+    Line64,
+    Line100,
+    Money,
+    MoneyOrZero,
+    MspId,
+    Plate,
+    Record,
+    Request,
+    Sha256Hex,
+    ShortText,
+    Text,
+    Vin,
+)
+from .insurance import (
+    Claim,
+    ClaimIn,
+    Coverage,
+    CoverageIn,
+    CoverageType,
+    InsurancePolicy,
+    InsurancePolicyIn,
+    PolicyStatus,
+)
+from .liens import (
+    Assignment,
+    DisposalIn,
+    DisposalResult,
+    DisposalTerms,
+    Lien,
+    LienQuery,
+    LienRequestIn,
+    LienStatus,
+    Payout,
+    SaleMode,
+)
+from .qr import (
+    QrCodeIn,
+    QrIdentity,
+)
+from .records import (
+    MaintenanceIn,
+    MaintenanceRecord,
+    OdometerIn,
+    OdometerReading,
+    OdometerState,
+)
+from .valuations import (
+    Valuation,
+    ValuationIn,
+)
+from .vehicles import (
+    Brand,
+    BrandKind,
+    ConfigKey,
+    ConfigValue,
+    Hold,
+    HoldKind,
+    LienRef,
+    OrderIn,
+    OwnerIn,
+    OwnerRecord,
+    Seizure,
+    TransferIn,
+    TransferTerms,
+    Vehicle,
+    VehicleIn,
+    VehicleQuery,
+    VehicleStatus,
+)
+
+__all__ = [
+    "STRICT",
+    "Assignment",
+    "Brand",
+    "BrandKind",
+    "Cid",
+    "Claim",
+    "ClaimIn",
+    "Config",
+    "ConfigIn",
+    "ConfigKey",
+    "ConfigValue",
+    "Coverage",
+    "CoverageIn",
+    "CoverageType",
+    "Currency",
+    "DisposalIn",
+    "DisposalResult",
+    "DisposalTerms",
+    "DocType",
+    "Document",
+    "DocumentIn",
+    "DocumentQuery",
+    "Hold",
+    "HoldKind",
+    "Identifier",
+    "InsurancePolicy",
+    "InsurancePolicyIn",
+    "Km",
+    "Lien",
+    "LienQuery",
+    "LienRef",
+    "LienRequestIn",
+    "LienStatus",
+    "Line64",
+    "Line100",
+    "MaintenanceIn",
+    "MaintenanceRecord",
+    "Money",
+    "MoneyOrZero",
+    "MspId",
+    "OdometerIn",
+    "OdometerReading",
+    "OdometerState",
+    "OrderIn",
+    "OwnerIn",
+    "OwnerRecord",
+    "Payout",
+    "Plate",
+    "PolicyStatus",
+    "QrCodeIn",
+    "QrIdentity",
+    "Record",
+    "Request",
+    "SaleMode",
+    "Seizure",
+    "Sha256Hex",
+    "ShortText",
+    "Text",
+    "TransferIn",
+    "TransferTerms",
+    "Valuation",
+    "ValuationIn",
+    "Vehicle",
+    "VehicleIn",
+    "VehicleQuery",
+    "VehicleStatus",
+    "Vin",
+]
