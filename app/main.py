@@ -42,6 +42,8 @@ from app.api.writes import IdempotentReplay
 from app.data_files import secure_dir, tighten_tree
 from app.documents.service import DocumentService
 from app.ledger.port import LedgerPort
+from app.readmodel import metrics as readmodel_metrics
+from app.readmodel.runtime import ReadModel
 from app.risk.router import router as risk_router
 from app.services.qr import QrService, ensure_scanner_identity
 from app.settings import Settings
@@ -119,6 +121,11 @@ def create_app(
         logins=LoginService(settings, user_store),
     )
     _tighten_data(settings)
+    try:
+        state.readmodel = ReadModel.for_ledger(state.ledger, settings)
+        readmodel_metrics.register(metrics.registry, state.readmodel.projector)
+    except (TypeError, OSError) as exc:  # a ledger with no block stream: the reports say 503
+        log.error("read model not available: %s", exc)
     if not settings.demo_mode:  # start-up check: no published demo password may be live
         refuse_live_demo_passwords(user_store, settings.orgs)
 
@@ -130,9 +137,13 @@ def create_app(
 
             await seed_demo(app)
         await asyncio.to_thread(_tighten_data, settings)
+        if state.readmodel is not None:
+            state.readmodel.start()
         try:
             yield
         finally:
+            if state.readmodel is not None:
+                await state.readmodel.close()
             await state.ledger.close()
 
     try:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from app.api.idempotency import IdempotencyStore
     from app.api.metrics import Metrics
     from app.documents.service import DocumentService
+    from app.readmodel.runtime import ReadModel
     from app.services.qr import QrService
     from app.users.login import LoginService
 
@@ -29,4 +30,5 @@ class GatewayState:
     documents: DocumentService | None = None
     qr: QrService | None = None
     logins: LoginService | None = None
+    readmodel: ReadModel | None = None  # the off-chain read model (dashboards, search, exports)
     extras: dict[str, Any] = field(default_factory=dict)

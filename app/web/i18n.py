@@ -95,7 +95,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "done": ("Done", "已完成"),
     "refused": ("Refused", "被拒绝"),
     "search": ("Search", "查询"),
-    "search_hint": ("VIN, plate, lien id, transaction id or owner hash", "车架号、号牌、抵押编号、交易号或车主哈希"),
+    "search_hint": (
+        "VIN, plate, lien id, transaction id or owner hash",
+        "车架号、号牌、抵押编号、交易号或车主哈希",
+    ),
     "export_csv": ("Export CSV", "导出 CSV"),
     "results": ("Results", "结果"),
     "no_results": ("Nothing found", "未找到记录"),

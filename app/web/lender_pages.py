@@ -19,13 +19,12 @@ from app.api.models import LienRequestIn
 from app.api.reads import reader
 from app.api.writes import WriteContext
 from app.ledger.port import LedgerError
-from app.services import documents
+from app.services import documents, reports
 from app.services.errors import ServiceError
 from app.users.roles import Role
 from app.web import data
 from app.web.pages import (
     error_page,
-    ledger_error_page,
     need_login,
     render,
     state_of,
@@ -69,15 +68,14 @@ async def _lender_view(
     msp = user.user.msp_id
     if msp not in ("BankAMSP", "BankBMSP"):
         return error_page(request, 403, f"the lender view is for bank users ({msp} is not a bank)")
-    try:
-        liens = await data.query_all(state, user.caller, "QueryLiens", {"lienholder": msp})
-        rows = await data.lien_rows(state, user.caller, liens)
-    except LedgerError as exc:
-        return ledger_error_page(request, exc)
+    try:  # from the read model: the bank's own liens, one page at a time
+        page = await reports.lender_portfolio(state, msp, after=request.query_params.get("after", ""))
+    except ServiceError as exc:
+        return error_page(request, exc.status, exc.message)
     can_write = user.role is Role.loan_officer and not state.settings.read_only
     return render(
-        request, "lender.html", status_code=status_code, user=user, rows=rows, can_write=can_write,
-        message=message, ok=ok,
+        request, "lender.html", status_code=status_code, user=user, rows=page.rows, can_write=can_write,
+        message=message, ok=ok, block_height=page.block_height, total=page.total, next_after=page.next_after,
     )  # fmt: skip
 
 
