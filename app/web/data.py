@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.api.reads import evaluate, query_args, reader
 from app.api.state import GatewayState
-from app.ledger.port import Caller, ChaincodeRefused, LedgerError
-from app.risk.alerts import SEVERITIES
+from app.ledger.port import Caller, LedgerError
 from app.services import qr
 from app.services.documents import check_anchored
 from app.services.errors import Unavailable
@@ -27,9 +24,6 @@ from app.services.origin import OriginResolver
 MAX_PAGES = 50
 PAGE_SIZE = 200
 BAND_STEP = Decimal(50000)
-ENCUMBERING = ("RECORDED", "ASSIGNMENT_PENDING", "FORECLOSING")
-VEHICLE_STATUSES = ("REGISTERED", "MORTGAGED", "SEIZED", "IN_DISPOSAL", "DISPOSED", "SCRAPPED")
-LTV_BUCKETS = ((0, 40), (40, 60), (60, 70), (70, 80), (80, 90), (90, 100), (100, None))
 EVENT_IDLE_SECONDS = 1.0
 LAST_BLOCK_IDLE_SECONDS = 0.1
 
@@ -187,217 +181,6 @@ async def timeline(state: GatewayState, caller: Caller, vin: str) -> list[Timeli
             )
         )
     return entries
-
-
-# --- lender --------------------------------------------------------------------------------------
-
-
-def lien_alerts(lien: dict[str, Any], status: dict[str, Any], ltv: Decimal | None, cap: Decimal,
-                today: date) -> list[dict[str, str]]:  # fmt: skip
-    """Early-warning signs visible on the ledger for one lien (severities as the risk engine's)."""
-    alerts: list[dict[str, str]] = []
-    if lien.get("status") not in ENCUMBERING:
-        return alerts
-    if status.get("seized"):
-        alerts.append({"severity": "critical", "rule": "vehicle_seized", "message": "the vehicle is seized"})
-    if ltv is None:
-        alerts.append({"severity": "high", "rule": "no_valuation", "message": "no valuation on the ledger"})
-    elif ltv > cap * 100:
-        alerts.append(
-            {"severity": "high", "rule": "ltv_over_cap", "message": f"LTV {ltv:.1f}% > cap {cap * 100:.0f}%"}
-        )
-    elif ltv > cap * 90:
-        alerts.append({"severity": "medium", "rule": "ltv_near_cap", "message": f"LTV {ltv:.1f}% near cap"})
-    latest = status.get("latest_valuation") or {}
-    if latest.get("stale"):
-        alerts.append(
-            {"severity": "medium", "rule": "valuation_stale", "message": "latest valuation is stale"}
-        )
-    if not status.get("insured"):
-        alerts.append({"severity": "high", "rule": "insurance_lapse", "message": "no valid insurance"})
-    else:
-        valid_to = status.get("insurance_valid_to")
-        with contextlib.suppress(TypeError, ValueError):
-            if valid_to and (date.fromisoformat(valid_to) - today).days <= 30:
-                alerts.append({"severity": "medium", "rule": "insurance_expiring",
-                               "message": f"insurance ends {valid_to}"})  # fmt: skip
-    with contextlib.suppress(TypeError, ValueError):
-        if (date.fromisoformat(lien.get("maturity_date", "")) - today).days <= 30:
-            alerts.append(
-                {"severity": "low", "rule": "maturity_near", "message": f"matures {lien['maturity_date']}"}
-            )
-    if lien.get("status") == "FORECLOSING":
-        alerts.append({"severity": "high", "rule": "foreclosing", "message": "foreclosure in progress"})
-    alerts.sort(key=lambda a: -SEVERITIES.index(a["severity"]))
-    return alerts
-
-
-async def _config_cap(state: GatewayState, caller: Caller) -> Decimal:
-    config = await evaluate(state, caller, "GetConfig")
-    return money((config or {}).get("ltv_cap")) or Decimal("0.8")
-
-
-async def lien_rows(state: GatewayState, caller: Caller, liens: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Liens with their vehicle's LTV, latest valuation (value and interval) and alerts."""
-    cap = await _config_cap(state, caller)
-    today = datetime.now().date()
-    by_vin: dict[str, tuple[dict[str, Any], dict[str, Any] | None, Decimal]] = {}
-    rows = []
-    for lien in liens:
-        vin = lien["vin"]
-        if vin not in by_vin:
-            status = await evaluate(state, caller, "GetVehicleStatus", vin)
-            try:
-                valuation = await evaluate(state, caller, "GetLatestValuation", vin)
-            except ChaincodeRefused as exc:
-                if exc.status != 404:
-                    raise
-                valuation = None
-            encumbering = [
-                item for item in await query_all(state, caller, "QueryLiens", {"vin": vin})
-                if item.get("status") in ENCUMBERING
-            ]  # fmt: skip
-            total = sum((money(item.get("secured_amount")) or Decimal(0) for item in encumbering), Decimal(0))
-            by_vin[vin] = (status, valuation, total)
-        status, valuation, total = by_vin[vin]
-        value = money((valuation or {}).get("value"))
-        secured = (
-            total if lien.get("status") in ENCUMBERING else total + (money(lien.get("secured_amount")) or 0)
-        )
-        ltv = (secured / value * 100) if value and lien.get("status") in (*ENCUMBERING, "REQUESTED") else None
-        rows.append({
-            "lien": lien, "status": status, "valuation": valuation, "ltv": ltv,
-            "alerts": lien_alerts(lien, status, ltv if value else None, cap, today),
-        })  # fmt: skip
-    return rows
-
-
-# --- auditor -------------------------------------------------------------------------------------
-
-
-@dataclass
-class AuditRow:
-    kind: str
-    key: str
-    tx_id: str
-    block_number: int | None
-    timestamp: str
-    org: str | None
-    status: str
-    is_delete: bool
-
-
-async def _history_rows(
-    state: GatewayState, caller: Caller, kind: str, key: str, origins: OriginResolver
-) -> list[AuditRow]:
-    function = "GetVehicleHistory" if kind == "vehicle" else "GetLienHistory"
-    rows = []
-    for entry in await evaluate(state, caller, function, key):
-        tx = await state.ledger.transaction_status(entry["tx_id"])
-        block = tx.block_number if tx else None
-        value = entry.get("value") if isinstance(entry.get("value"), dict) else {}
-        rows.append(
-            AuditRow(
-                kind=kind, key=key, tx_id=entry["tx_id"], block_number=block,
-                timestamp=str(entry.get("timestamp", "")), org=await origins.creator(entry["tx_id"]),
-                status=str((value or {}).get("status", "")), is_delete=bool(entry.get("is_delete")),
-            )
-        )  # fmt: skip
-    return rows
-
-
-def classify(query: str) -> str:
-    q = query.strip()
-    if len(q) == 64 and all(c in "0123456789abcdef" for c in q.lower()):
-        return "tx"
-    if len(q) == 17 and q.isalnum() and q.isascii():
-        return "vin"
-    return "lien_or_plate"
-
-
-async def audit_search(state: GatewayState, caller: Caller, query: str) -> list[AuditRow]:
-    """History rows for a VIN, plate, lien id or tx id (newest first for keys, as Fabric returns them)."""
-    q = query.strip()
-    origins = OriginResolver(state.ledger)
-    kind = classify(q)
-    if kind == "tx":
-        tx = await state.ledger.transaction_status(q.lower())
-        if tx is None:
-            return []
-        result: Any = None
-        with contextlib.suppress(ValueError):
-            result = json.loads(tx.payload or b"null")
-        key = ""
-        if isinstance(result, dict):
-            key = str(result.get("lien_id") or result.get("vin") or result.get("document_id") or "")
-        return [
-            AuditRow(
-                kind="transaction", key=key, tx_id=tx.tx_id, block_number=tx.block_number,
-                timestamp=tx.timestamp.isoformat(), org=await origins.creator(tx.tx_id),
-                status=tx.validation_code, is_delete=False,
-            )
-        ]  # fmt: skip
-    vin: str | None = q if kind == "vin" else None
-    if vin is None:
-        try:
-            await evaluate(state, caller, "GetLien", q)
-            return await _history_rows(state, caller, "lien", q, origins)
-        except ChaincodeRefused as exc:
-            if exc.status not in (400, 404):
-                raise
-        try:
-            vehicle = await evaluate(state, caller, "GetVehicleByPlate", q)
-        except ChaincodeRefused as exc:
-            if exc.status in (400, 404):
-                return []
-            raise
-        vin = vehicle["vin"]
-    rows = await _history_rows(state, caller, "vehicle", vin, origins)
-    for lien in await query_all(state, caller, "QueryLiens", {"vin": vin}):
-        rows.extend(await _history_rows(state, caller, "lien", lien["lien_id"], origins))
-    return rows
-
-
-# --- regulator -----------------------------------------------------------------------------------
-
-
-async def regulator_stats(state: GatewayState, caller: Caller) -> dict[str, Any]:
-    counts = {}
-    for status in VEHICLE_STATUSES:
-        counts[status] = len(await query_all(state, caller, "QueryVehicles", {"status": status}))
-    liens = []
-    for status in ("REQUESTED", "RECORDED", "REJECTED", "RELEASED", "ASSIGNMENT_PENDING", "FORECLOSING",
-                   "DISCHARGED", "LAPSED", "CANCELLED"):  # fmt: skip
-        liens.extend(await query_all(state, caller, "QueryLiens", {"status": status}))
-    recorded: Counter[str] = Counter()
-    released: Counter[str] = Counter()
-    for lien in liens:
-        if lien.get("recorded_at"):
-            recorded[str(lien["recorded_at"])[:7]] += 1
-        if lien.get("status") == "RELEASED" and lien.get("ended_at"):
-            released[str(lien["ended_at"])[:7]] += 1
-    months = sorted(set(recorded) | set(released))
-    active = [lien for lien in liens if lien.get("status") in ENCUMBERING]
-    rows = await lien_rows(state, caller, active)
-    ltv_by_vin = {row["lien"]["vin"]: row["ltv"] for row in rows if row["ltv"] is not None}
-    ltv_hist = []
-    for low, high in LTV_BUCKETS:
-        label = f"{low}–{high}%" if high is not None else f"≥{low}%"
-        n = sum(1 for v in ltv_by_vin.values() if v >= low and (high is None or v < high))
-        ltv_hist.append((label, n))
-    # risk alerts as anchored on the ledger by the banks (RecordRiskAlert), counted by the contract
-    anchored = await evaluate(state, caller, "CountRiskAlerts")
-    severities: Counter[str] = Counter(anchored.get("by_severity", {}))
-    return {
-        "counts": [(s, counts[s]) for s in VEHICLE_STATUSES],
-        "months": [(m, recorded[m], released[m]) for m in months],
-        "ltv": ltv_hist,
-        "severity": [(s, severities[s]) for s in SEVERITIES],
-        "total_vehicles": sum(counts.values()),
-        "total_liens": len(liens),
-        "alerts_total": anchored.get("total", 0),
-        "alerts_unacknowledged": anchored.get("unacknowledged", 0),
-    }
 
 
 __all__ = ["LedgerError"]

@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--reuse-stream", action="store_true", help="keep an existing stream file")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--stream-only", action="store_true", help="only generate the stream file")
+    parser.add_argument("--workers", type=int, default=1, help="parser processes beside the applying one")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     stream_file = args.work / "blocks.sqlite"
@@ -150,7 +151,12 @@ def main() -> None:
             "platform": platform.platform(),
             "load_at_start": load(),
         },
-        "scenario": {"vehicles": args.vehicles, "liens": args.liens, "released": args.released},
+        "scenario": {
+            "vehicles": args.vehicles,
+            "liens": args.liens,
+            "released": args.released,
+            "workers": args.workers,
+        },
     }
     scenario = Scenario(
         vehicles=args.vehicles, liens=args.liens, released=args.released, invalid_every=10_000
@@ -165,7 +171,7 @@ def main() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store_file}{suffix}").unlink(missing_ok=True)
     store = SqliteStore(store_file)
-    projector = Projector(store, EmbeddedBlockSource(stream_file))
+    projector = Projector(store, EmbeddedBlockSource(stream_file), workers=args.workers)
     started = time.perf_counter()
     progress = asyncio.run(projector.catch_up())
     wall = time.perf_counter() - started
