@@ -30,6 +30,7 @@ from app.api.routers import (
     model_versions,
     odometer,
     qr,
+    reports,
     risk_alerts,
     transactions,
     users,
@@ -175,7 +176,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for module in (auth, users, vehicles, liens, lien_law, insurance, maintenance, odometer, valuations):
         api.include_router(module.router)
-    for module in (model_versions, risk_alerts, documents, config, events, transactions, qr):
+    for module in (model_versions, risk_alerts, documents, config, events, transactions, qr, reports):
         api.include_router(module.router)
     for engine in (valuation_router, risk_router):  # the engines' own routers, behind the same login
         api.include_router(engine, dependencies=[Depends(current_user)])

@@ -80,3 +80,34 @@ def test_audit_search_pages_csv_and_ledger_fallback(make_client, tmp_path: Path)
     # a transaction that wrote no projected record is still found, on the ledger itself
     found = client.get("/audit", params={"q": model_tx})
     assert found.status_code == 200 and model_tx[:16] in found.text and "VALID" in found.text
+
+
+def test_reports_api(make_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from tests.unit.api.conftest import login
+
+    client, ledger = _client(make_client, tmp_path)
+    vins = client.portal.call(lambda: register_many(ledger, 4, "API"))  # type: ignore[union-attr]
+    lien_id = client.portal.call(lambda: lien_flow(ledger, vins[1], "API1"))  # type: ignore[union-attr]
+    regulator = login(client, "regulator1@RegulatorMSP")
+    board = client.get("/api/v1/reports/dashboard", headers=regulator).json()
+    assert board["block_height"] == ledger.height() and dict(board["counts"])["REGISTERED"] == 3
+    assert client.get("/api/v1/reports/dashboard", headers=login(client, "loan1@BankAMSP")).status_code == 403
+
+    bank = login(client, "loan1@BankAMSP")
+    page = client.get("/api/v1/reports/portfolio", headers=bank).json()
+    assert [r["lien"]["lien_id"] for r in page["rows"]] == [lien_id] and page["rows"][0]["ltv"] == "50.0000"
+    assert client.get("/api/v1/reports/portfolio", headers=regulator).status_code == 403
+
+    auditor = login(client, "auditor1@TrafficAuthorityMSP")
+    found = client.get("/api/v1/reports/changes", params={"vin": vins[1], "limit": 2}, headers=auditor).json()
+    assert len(found["rows"]) == 2 and found["next_before"]
+    rest = client.get(
+        "/api/v1/reports/changes", params={"vin": vins[1], "before": found["next_before"]}, headers=auditor
+    ).json()
+    assert {r["kind"] for r in found["rows"] + rest["rows"]} >= {"vehicle", "lien", "valuation"}
+    bad = client.get("/api/v1/reports/changes", params={"from": "2026-13-01"}, headers=auditor)
+    assert bad.status_code == 400 and "from" in bad.text
+    assert client.get("/api/v1/reports/changes", params={"vin": vins[1]}, headers=bank).status_code == 403
+    csv_answer = client.get("/api/v1/reports/changes.csv", params={"lienholder": "BankAMSP"}, headers=auditor)
+    assert csv_answer.status_code == 200 and int(csv_answer.headers["x-block-height"]) == ledger.height()
+    assert csv_answer.text.count(lien_id) >= 2  # requested and recorded
