@@ -31,10 +31,12 @@ from app.api.routers import (
     odometer,
     qr,
     reports,
+    risk,
     risk_alerts,
     transactions,
     users,
-    valuations,
+    valuation,
+    valuation_records,
     vehicles,
 )
 from app.api.security_headers import install_security_headers
@@ -45,7 +47,6 @@ from app.documents.service import DocumentService
 from app.ledger.port import LedgerPort
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
-from app.risk.router import router as risk_router
 from app.services.qr import QrService, ensure_scanner_identity
 from app.settings import Settings
 from app.users.enrolment import EmbeddedEnroller, EnrolledIdentity, Enroller, EnrolmentError
@@ -54,7 +55,6 @@ from app.users.login import LoginService
 from app.users.provision import refuse_live_demo_passwords
 from app.users.roles import Role
 from app.users.store import UserStore
-from app.valuation.router import router as valuation_router
 from app.web.router import router as web_router
 
 log = logging.getLogger(__name__)
@@ -174,11 +174,21 @@ def create_app(
 
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (auth, users, vehicles, liens, lien_law, insurance, maintenance, odometer, valuations):
+    for module in (
+        auth,
+        users,
+        vehicles,
+        liens,
+        lien_law,
+        insurance,
+        maintenance,
+        odometer,
+        valuation_records,
+    ):
         api.include_router(module.router)
     for module in (model_versions, risk_alerts, documents, config, events, transactions, qr, reports):
         api.include_router(module.router)
-    for engine in (valuation_router, risk_router):  # the engines' own routers, behind the same login
+    for engine in (valuation.router, risk.router):  # the engines' own routers, behind the same login
         api.include_router(engine, dependencies=[Depends(current_user)])
     app.include_router(api)
     app.include_router(web_router)  # the web pages, at the root
