@@ -271,7 +271,10 @@ def contributions(table: str, row: Row | None) -> list[tuple[str, str]]:
     if table == "vehicles":
         return [("vehicles_by_status", row["status"])]
     if table == "liens":
-        out = [("liens_by_status", row["status"])]
+        out = [
+            ("liens_by_status", row["status"]),
+            ("liens_by_holder_status", f"{row['lienholder']}|{row['status']}"),
+        ]
         if row.get("recorded_at"):
             out.append(("liens_recorded_month", str(row["recorded_at"])[:7]))
         if row["status"] == "RELEASED" and row.get("ended_at"):

@@ -134,10 +134,15 @@ def portfolio(
         config = _config(cur)
         cap = money(config.get("ltv_cap")) or Decimal("0.8")
         max_age = int(config.get("valuation_max_age_days") or 90)
-        by_status = cur.execute(
-            q("SELECT status, COUNT(*) FROM liens WHERE lienholder = ? GROUP BY status ORDER BY status"),
-            (lienholder,),
-        ).fetchall()
+        prefix = f"{lienholder}|"
+        by_status = [  # the projector's exact counters: no scan of a bank's (maybe 100,000s) liens
+            (bucket[len(prefix) :], n)
+            for bucket, n in cur.execute(
+                q("SELECT bucket, n FROM counters WHERE name = ? AND bucket >= ? AND bucket < ? ORDER BY 1"),
+                ("liens_by_holder_status", prefix, f"{lienholder}}}"),  # '}' sorts right after '|'
+            ).fetchall()
+            if n
+        ]
         liens = cur.execute(
             q("SELECT doc FROM liens WHERE lienholder = ? AND lien_id > ? ORDER BY lien_id LIMIT ?"),
             (lienholder, after, limit + 1),
@@ -374,17 +379,34 @@ def search(store: SqlStore, f: SearchFilter, *, limit: int = 100, before: str = 
         if where is None:
             return SearchResult(height, [], None)
         clauses, params = where
+        # a time window alone walks the (at, block, tx, seq) index in time order; anything narrower
+        # (a VIN, a lienholder, a tx) walks its own index in chain order
+        narrower = (f.text, f.vin, f.plate, f.owner_hash, f.lienholder, f.tx_id, f.lien_id)
+        by_time = bool(f.date_from or f.date_to) and not any(narrower)
         if before:
-            block, tx, seq = (int(x) for x in before.split(":"))
-            clauses.append(
+            at, _, position = before.rpartition("@")
+            block, tx, seq = (int(x) for x in position.split(":"))
+            chain = (
                 "(block_number < ? OR (block_number = ? AND (tx_index < ? OR (tx_index = ? AND seq < ?))))"
             )
+            if by_time and at:
+                clauses.append(f"(at < ? OR (at = ? AND {chain}))")
+                params.extend([at, at])
+            else:
+                clauses.append(chain)
             params.extend([block, block, tx, tx, seq])
-        order = "ORDER BY block_number DESC, tx_index DESC, seq DESC LIMIT ?"
+        order = (
+            "ORDER BY "
+            + ("at DESC, " if by_time else "")
+            + "block_number DESC, tx_index DESC, seq DESC LIMIT ?"
+        )
         sql = f"{_SELECT} WHERE {' AND '.join(clauses)} {order}"
         found = cur.execute(store.q(sql), (*params, limit + 1)).fetchall()
     rows = [_row(r) for r in found[:limit]]
     last = found[limit - 1] if len(found) > limit else None
+    cursor = None
+    if last is not None:
+        cursor = (f"{last[4]}@" if by_time else "") + f"{last[3]}:{last[10]}:{last[11]}"
     tx_id = f.tx_id.lower() or (f.text.strip().lower() if _is_hex64(f.text.strip()) else "")
     if tx_id and not before:
         of_tx = [r for r in rows if r["tx_id"] == tx_id]
@@ -400,7 +422,7 @@ def search(store: SqlStore, f: SearchFilter, *, limit: int = 100, before: str = 
                     "is_delete": False,
                 },
             )
-    return SearchResult(height, rows, f"{last[3]}:{last[10]}:{last[11]}" if last else None)
+    return SearchResult(height, rows, cursor)
 
 
 def export_csv(store: SqlStore, f: SearchFilter) -> tuple[int, Iterator[str]]:

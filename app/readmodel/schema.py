@@ -10,7 +10,7 @@ block number, the transaction's position and its tx id: the change that made it 
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: changes_at covers the time order; liens counted by lienholder and status
 
 TABLES: tuple[str, ...] = (
     "meta",
@@ -86,7 +86,7 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS changes_vin ON changes (vin, block_number)",
     "CREATE INDEX IF NOT EXISTS changes_tx ON changes (tx_id)",
     "CREATE INDEX IF NOT EXISTS changes_holder ON changes (lienholder, block_number)",
-    "CREATE INDEX IF NOT EXISTS changes_at ON changes (at)",
+    "CREATE INDEX IF NOT EXISTS changes_at ON changes (at, block_number, tx_index, seq)",
     """CREATE TABLE IF NOT EXISTS counters (
         name TEXT NOT NULL, bucket TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (name, bucket))""",
     """CREATE TABLE IF NOT EXISTS vehicle_ltv (

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 # columns of the old row needed to take its counters back out (and the (block, tx) guard)
 OLD_COLUMNS: dict[str, tuple[str, ...]] = {
     "vehicles": ("status",),
-    "liens": ("status", "recorded_at", "ended_at", "vin"),
+    "liens": ("status", "recorded_at", "ended_at", "vin", "lienholder"),
     "alerts": ("severity", "acknowledged"),
     "valuations": ("vin",),
     "valuation_latest": ("vin",),

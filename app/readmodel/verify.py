@@ -299,7 +299,7 @@ def _verify_counters(cur: Any, store: SqlStore, report: VerifyReport) -> None:
     expected: dict[tuple[str, str], int] = {}
     for table, columns in (
         ("vehicles", "status"),
-        ("liens", "status, recorded_at, ended_at"),
+        ("liens", "status, recorded_at, ended_at, lienholder"),
         ("alerts", "severity, acknowledged"),
     ):
         names = [c.strip() for c in columns.split(",")]

@@ -92,7 +92,7 @@ async def audit_search(state: Any, f: SearchFilter, *, before: str = "", limit: 
     """Changes matching ``f``, newest first, one page (``before``: the previous page's cursor)."""
     if f.empty():
         return SearchResult(block_height=_model(state).store.next_block(), rows=[], next_before=None)
-    parts = before.split(":")
+    parts = before.rpartition("@")[2].split(":")
     if before and (len(parts) != 3 or not all(part.isdigit() for part in parts)):
         raise field_error(InvalidInput, "before", "not a cursor of this search")
     model = _model(state)

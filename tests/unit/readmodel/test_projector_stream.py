@@ -113,6 +113,14 @@ def test_auditor_search_by_each_key(projected: SqliteStore) -> None:
     assert len(holder.rows) + len(second.rows) == lien_rows  # requested + recorded (+ released)
     in_range = search(store, SearchFilter(date_from=date(2026, 1, 5), date_to=date(2026, 1, 5)), limit=5)
     assert len(in_range.rows) == 5 and all(r["timestamp"].startswith("2026-01-05") for r in in_range.rows)
+    assert in_range.next_before and "@" in in_range.next_before  # a time window pages in time order
+    following = search(
+        store, SearchFilter(date_from=date(2026, 1, 5), date_to=date(2026, 1, 5)), limit=5,
+        before=in_range.next_before,
+    )  # fmt: skip
+    both = in_range.rows + following.rows
+    assert [r["timestamp"] for r in both] == sorted((r["timestamp"] for r in both), reverse=True)
+    assert len({(r["tx_id"], r["key"]) for r in both}) == 10
     assert search(store, SearchFilter(text="no such thing")).rows == []
 
 
