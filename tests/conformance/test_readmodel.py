@@ -30,10 +30,10 @@ from tests.unit.readmodel.helpers import (
 COUNT = 205  # one chaincode query page holds 200
 
 
-async def _duplicate_registration(ledger: LedgerPort, vin: str) -> str | None:
+async def _duplicate_registration(ledger: LedgerPort, vin: str, plate: str) -> str | None:
     """Two registrations of one VIN at once: one commits; the other is MVCC-invalid (its tx id is
     returned) or, if it simulated after the first committed, refused by the contract."""
-    args = [json.dumps(vehicle(vin, vin[-7:]))]
+    args = [json.dumps(vehicle(vin, plate))]
     results = await asyncio.gather(
         ledger.submit(OFFICER, "RegisterVehicle", args, owner(vin)),
         ledger.submit(OFFICER, "RegisterVehicle", args, owner(vin)),
@@ -50,9 +50,9 @@ async def _duplicate_registration(ledger: LedgerPort, vin: str) -> str | None:
 
 
 async def test_read_model_scenario(ledger: LedgerPort, backend: str, run_id: str, tmp_path: Path) -> None:
-    prefix = f"R{run_id[:3]}"
-    vins = await register_many(ledger, COUNT, prefix, in_flight=24)
-    invalid_tx = await _duplicate_registration(ledger, vin_of(f"D{run_id[:3]}", 1))
+    prefix, start = f"R{run_id[:3]}", int(run_id[3:], 16) * 1000  # the network keeps earlier runs' vehicles
+    vins = await register_many(ledger, COUNT, prefix, in_flight=24, start=start)
+    invalid_tx = await _duplicate_registration(ledger, vin_of(f"D{run_id[:3]}", start), f"D{run_id}")
     lien_id = await lien_flow(ledger, vins[0], f"RM{run_id}")
 
     store = SqliteStore(tmp_path / "rm.sqlite")

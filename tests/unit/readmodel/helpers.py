@@ -42,17 +42,19 @@ def vehicle(vin: str, plate: str) -> dict[str, Any]:
     }
 
 
-async def register_many(ledger: LedgerPort, count: int, prefix: str, in_flight: int = 48) -> list[str]:
+async def register_many(
+    ledger: LedgerPort, count: int, prefix: str, in_flight: int = 48, start: int = 0
+) -> list[str]:
     """Register ``count`` vehicles (many in flight, so the embedded ledger cuts big blocks)."""
     gate = asyncio.Semaphore(in_flight)
 
     async def one(i: int) -> str:
-        vin = vin_of(prefix, i)
+        vin = vin_of(prefix, start + i)
         async with gate:
             await ledger.submit(
                 OFFICER,
                 "RegisterVehicle",
-                [json.dumps(vehicle(vin, f"{prefix[:3]}{i:05d}"))],
+                [json.dumps(vehicle(vin, f"{prefix[:11]}{start + i:05d}"[:16]))],
                 owner(f"{prefix}{i}"),
             )
         return vin
