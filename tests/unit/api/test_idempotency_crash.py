@@ -10,6 +10,7 @@ and nothing runs twice: each vehicle is registered once and each odometer has ex
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -42,8 +43,8 @@ def _token(base: str, user: tuple[str, str, str, str]) -> str:
 
 def _committed_in_flight(data_dir: Path) -> set[str]:
     """Keys whose transaction is VALID on the ledger while the idempotency store has no answer yet."""
-    ledger = sqlite3.connect(f"file:{data_dir / 'ledger' / 'ledger.sqlite'}?mode=ro", uri=True, timeout=5)
-    store = sqlite3.connect(f"file:{data_dir / 'idempotency.sqlite'}?mode=ro", uri=True, timeout=5)
+    ledger = sqlite3.connect(f"file:{data_dir / 'ledger' / 'ledger.sqlite'}?mode=ro", uri=True, timeout=0.2)
+    store = sqlite3.connect(f"file:{data_dir / 'idempotency.sqlite'}?mode=ro", uri=True, timeout=0.2)
     try:
         pending = dict(
             store.execute("SELECT tx_id, key FROM idempotency WHERE status IS NULL AND tx_id IS NOT NULL")
@@ -55,6 +56,8 @@ def _committed_in_flight(data_dir: Path) -> set[str]:
             f"SELECT tx_id FROM txs WHERE validation_code = 0 AND tx_id IN ({marks})", list(pending)
         ).fetchall()
         return {pending[row[0]] for row in valid}
+    except sqlite3.OperationalError:  # a frozen writer holds a lock: not a moment to judge
+        return set()
     finally:
         ledger.close()
         store.close()
@@ -122,12 +125,20 @@ def test_sigkill_with_idempotency_keys_replays_committed_writes_and_runs_nothing
         workers = [threading.Thread(target=load) for _ in range(8)]
         for worker in workers:
             worker.start()
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and (len(answers) < 20 or not _committed_in_flight(data_dir)):
+        # A candidate moment is confirmed with the gateway frozen (SIGSTOP): its files cannot change
+        # while they are read, so a committed-but-in-flight key seen then is still one at the SIGKILL.
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline, "no committed write was in flight within 120 s"
             assert queue or len(answers) < len(writes), (
                 "the load ended before a committed write was in flight"
             )
-            time.sleep(0.002)
+            if len(answers) >= 20 and _committed_in_flight(data_dir):  # a candidate: confirm it frozen
+                os.kill(proc.pid, signal.SIGSTOP)
+                if _committed_in_flight(data_dir):
+                    break
+                os.kill(proc.pid, signal.SIGCONT)
+            time.sleep(random.uniform(0.0005, 0.003))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         stop.set()
