@@ -23,6 +23,8 @@ BANK_B = consortium.org("bankb").msp_id
 INSURER = consortium.the_org(OrgKind.insurer).msp_id
 REGULATOR = consortium.the_org(OrgKind.regulator).msp_id
 DEALER = consortium.the_org(OrgKind.dealer).msp_id
+#: manufacturers and distributors: each keeps the whitelist of dealers eligible for floor-plan credit
+CORE_ENTERPRISES = consortium.msp_ids(OrgKind.core_enterprise)
 
 BANKS = consortium.msp_ids(OrgKind.bank)
 CONSORTIUM = frozenset(o.msp_id for o in consortium.APPLICATION_ORGS)
@@ -436,6 +438,8 @@ STANDARD_PRINCIPALS: tuple[tuple[str, str], ...] = (
     (BANK_A, "admin"),
     (BANK_A, "model_admin"),
     (BANK_A, "appraiser"),
+    (BANK_A, "field_auditor"),
+    *((msp, "core_enterprise") for msp in sorted(CORE_ENTERPRISES)),
 )
 
 
