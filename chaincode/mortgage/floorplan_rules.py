@@ -55,7 +55,7 @@ class CurtailmentPosition:
 
 
 def position(advance: Advance, schedule: CurtailmentSchedule, today: date) -> CurtailmentPosition:
-    repaid = advance.amount - advance.outstanding
+    repaid = (advance.amount - advance.outstanding).quantize(CENT)
     last = last_installment(schedule)
     n_due = 0
     while n_due < last and installment_date(advance.advanced_on, schedule, n_due + 1) <= today:
@@ -72,7 +72,7 @@ def position(advance: Advance, schedule: CurtailmentSchedule, today: date) -> Cu
         installments_due=n_due,
         required=required,
         repaid=repaid,
-        due_now=max(Decimal(0), required - repaid),
+        due_now=max(Decimal(0), required - repaid).quantize(CENT),
         overdue=overdue,
         next_date=installment_date(advance.advanced_on, schedule, nxt) if nxt else None,
         next_required=required_repaid(advance.amount, schedule, nxt) if nxt else None,
