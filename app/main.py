@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,21 +26,33 @@ from app.api.routers import (
     insurance,
     lien_law,
     liens,
+    maintenance,
+    model_versions,
+    odometer,
     qr,
+    risk,
+    risk_alerts,
+    transactions,
     users,
+    valuation,
+    valuation_records,
     vehicles,
 )
 from app.api.security_headers import install_security_headers
 from app.api.state import GatewayState
 from app.api.writes import IdempotentReplay
 from app.data_files import secure_dir, tighten_tree
+from app.documents.service import DocumentService
 from app.ledger.port import LedgerPort
+from app.services.qr import QrService, ensure_scanner_identity
 from app.settings import Settings
 from app.users.enrolment import EmbeddedEnroller, EnrolledIdentity, Enroller, EnrolmentError
+from app.users.fabric_profile import enroller_from_profile
 from app.users.login import LoginService
 from app.users.provision import refuse_live_demo_passwords
 from app.users.roles import Role
 from app.users.store import UserStore
+from app.web.router import router as web_router
 
 log = logging.getLogger(__name__)
 
@@ -72,29 +83,13 @@ def build_enroller(settings: Settings) -> Enroller:
     if settings.backend == "embedded":
         return EmbeddedEnroller(settings.embedded_ledger_dir)
     try:
-        from app.users.fabric_profile import enroller_from_profile
-
         return enroller_from_profile(settings)
-    except (ImportError, EnrolmentError, OSError, ValueError) as exc:
+    except (EnrolmentError, OSError, ValueError) as exc:
         return _NoEnroller(f"fabric-ca enrolment not configured: {exc}")
 
 
-def build_documents(settings: Settings) -> Any:
-    from app.documents.service import DocumentService
-
+def build_documents(settings: Settings) -> DocumentService:
     return DocumentService.from_settings(settings)
-
-
-def _optional_router(module_name: str) -> APIRouter | None:
-    """Routers owned by other engineers (valuation, risk, web): included when present."""
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    router = getattr(module, "router", None)
-    return router if isinstance(router, APIRouter) else None
 
 
 def _tighten_data(settings: Settings) -> None:
@@ -129,7 +124,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(qr.ensure_scanner_identity, state)
+        await asyncio.to_thread(ensure_scanner_identity, settings, state.enroller)
         if settings.seed_demo:
             from app.demo.seed import seed_demo
 
@@ -141,10 +136,8 @@ def create_app(
             await state.ledger.close()
 
     try:
-        from app.api.qr_service import QrService
-
         state.qr = QrService.from_settings(settings)
-    except (ImportError, ValueError, OSError) as exc:  # QR missing or misconfigured: its routes say 503
+    except (ValueError, OSError) as exc:  # QR missing or misconfigured: its routes say 503
         log.error("QR identity not available: %s", exc)
 
     app = FastAPI(
@@ -169,15 +162,22 @@ def create_app(
 
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (auth, users, vehicles, liens, lien_law, insurance, documents, config, events):
+    for module in (
+        auth,
+        users,
+        vehicles,
+        liens,
+        lien_law,
+        insurance,
+        maintenance,
+        odometer,
+        valuation_records,
+    ):
         api.include_router(module.router)
-    api.include_router(qr.router)
-    for name in ("app.valuation.router", "app.risk.router"):
-        extra = _optional_router(name)
-        if extra is not None:  # other engineers' routers: behind the same authentication
-            api.include_router(extra, dependencies=[Depends(current_user)])
+    for module in (model_versions, risk_alerts, documents, config, events, transactions, qr):
+        api.include_router(module.router)
+    for engine in (valuation.router, risk.router):  # the engines' own routers, behind the same login
+        api.include_router(engine, dependencies=[Depends(current_user)])
     app.include_router(api)
-    web = _optional_router("app.web.router")  # web pages (another engineer's), mounted at the root
-    if web is not None:
-        app.include_router(web)
+    app.include_router(web_router)  # the web pages, at the root
     return app

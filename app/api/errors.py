@@ -1,19 +1,24 @@
-"""One mapping from failures to HTTP: the chaincode's verdicts keep their status and reason.
+"""The one mapping from failures to HTTP: the chaincode's verdicts keep their status and reason.
 
 Body shape for every error: ``{"error": {"status", "code", "message", "details": [{field, reason}]}}``.
 400 bad input (field + reason), 401 no/invalid credentials, 403 refused by an access rule (the rule is
-in the message), 404 unknown, 409 state conflict or invalidated transaction, 503 network down.
+in the message), 404 unknown, 409 state conflict or invalidated transaction, 413 too large, 503
+network down. The app installs it with :func:`install_error_handlers`; a router that may also be
+mounted on its own (valuation, risk) uses :class:`TranslatingRoute`, which answers through the same
+:func:`error_response`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +28,8 @@ from app.ledger.port import (
     LedgerUnavailable,
     TransactionInvalidated,
 )
+from app.services.errors import ServiceError
+from app.valuation.errors import AccessDenied, InputError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -176,32 +183,80 @@ def ledger_error_status_and_body(exc: LedgerError) -> tuple[int, dict[str, Any]]
     return status, error_json(status, exc.message, details)
 
 
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A validation error's place as a client writes it: ``vehicle.mileage_km``, ``rows[0].price``."""
+    out = ""
+    for part in (str(p) for p in loc if p not in ("body", "query", "path", "header", "form")):
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
-    details = []
-    for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "header")]
-        details.append({"field": ".".join(loc) or "body", "reason": str(err.get("msg", "invalid"))})
-    return details
+    return [
+        {"field": _field_of(e.get("loc", ())), "reason": str(e.get("msg", "invalid"))} for e in exc.errors()
+    ]
+
+
+TRAIN_HINT = "train one first (`mledger valuation train` / `mledger risk train`, or the train endpoints)"
+
+# Every exception type this module answers for (the app's handlers and TranslatingRoute alike).
+TRANSLATED: tuple[type[Exception], ...] = (
+    ApiError,
+    LedgerError,
+    ServiceError,
+    RequestValidationError,
+    AccessDenied,
+    InputError,
+    ModelNotFoundError,
+)
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    """The HTTP answer to one of :data:`TRANSLATED` (anything else is a 500 that names nothing)."""
+    if isinstance(exc, ApiError):
+        body = error_json(exc.status, exc.message, exc.details)
+        return JSONResponse(status_code=exc.status, content=body, headers=exc.headers)
+    if isinstance(exc, LedgerError):
+        return ledger_error_response(exc)
+    if isinstance(exc, ServiceError):
+        return JSONResponse(status_code=exc.status, content=error_json(exc.status, exc.message, exc.details))
+    if isinstance(exc, RequestValidationError):
+        details = _validation_details(exc)
+        summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:10])
+        return JSONResponse(status_code=400, content=error_json(400, f"invalid request: {summary}", details))
+    if isinstance(exc, AccessDenied):
+        return JSONResponse(status_code=403, content=error_json(403, f"access rule: {exc}"))
+    if isinstance(exc, InputError):
+        return JSONResponse(status_code=400, content=error_json(400, str(exc), exc.as_dicts()))
+    if isinstance(exc, ModelNotFoundError):
+        return JSONResponse(status_code=404, content=error_json(404, f"{exc}; {TRAIN_HINT}"))
+    log.exception("unexpected error", exc_info=exc)
+    return JSONResponse(status_code=500, content=error_json(500, "internal error"))
+
+
+class TranslatingRoute(APIRoute):
+    """Answers :data:`TRANSLATED` failures itself, for a router that may run without the app's handlers
+    (FastAPI's request-validation failures are caught by an app-level handler a router cannot add)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except TRANSLATED as exc:
+                return error_response(exc)
+
+        return route
+
+
+async def _translate(_: Request, exc: Exception) -> Response:
+    return error_response(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status,
-            content=error_json(exc.status, exc.message, exc.details),
-            headers=exc.headers,
-        )
-
-    @app.exception_handler(LedgerError)
-    async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
-        return ledger_error_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _validation_details(exc)
-        summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:5])
-        return JSONResponse(status_code=400, content=error_json(400, f"invalid request: {summary}", details))
+    for kind in TRANSLATED:
+        app.add_exception_handler(kind, _translate)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,26 +1,28 @@
 """Build the ledger this gateway talks to, from settings, through the ledger package's factory.
 
-When the chosen backend cannot be built (not installed, network profile missing) the gateway still
-starts: every ledger call answers 503 with the reason, and /readyz says why. `serve` never crashes.
+When the chosen backend cannot be built (network profile missing, a peer's TLS files unreadable) the
+gateway still starts: every ledger call answers 503 with the reason, and /readyz says why. `serve`
+never crashes.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
-from app.ledger.port import BeforeSubmit, Caller, LedgerEvent, LedgerPort, LedgerUnavailable, TxResult
+from app.ledger.factory import create_ledger
+from app.ledger.port import (
+    BeforeSubmit,
+    Caller,
+    LedgerEvent,
+    LedgerPort,
+    LedgerUnavailable,
+    TxOrigin,
+    TxResult,
+)
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_FACTORIES = (
-    ("app.ledger.factory", "create_ledger"),
-    ("app.ledger.factory", "build_ledger"),
-    ("app.ledger", "create_ledger"),
-)
 
 
 class UnavailableLedger:
@@ -46,6 +48,9 @@ class UnavailableLedger:
     async def transaction_status(self, tx_id: str) -> TxResult | None:
         raise LedgerUnavailable(self.reason, status=503)
 
+    async def transaction_origin(self, tx_id: str) -> TxOrigin | None:
+        raise LedgerUnavailable(self.reason, status=503)
+
     async def chaincode_events(
         self, start_block: int | None = None, after_tx_id: str | None = None
     ) -> AsyncIterator[LedgerEvent]:
@@ -60,17 +65,8 @@ class UnavailableLedger:
 
 
 def build_ledger(settings: Settings) -> LedgerPort:
-    for module_name, attr in _FACTORIES:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        factory: Any = getattr(module, attr, None)
-        if factory is None:
-            continue
-        try:
-            return factory(settings)  # type: ignore[no-any-return]
-        except Exception as exc:  # a backend that cannot start must not stop the gateway starting
-            log.error("ledger backend %s could not start: %s", settings.backend, exc)
-            return UnavailableLedger(f"{settings.backend} backend could not start: {exc}")
-    return UnavailableLedger(f"{settings.backend} ledger backend is not installed (app.ledger.factory)")
+    try:
+        return create_ledger(settings)
+    except Exception as exc:  # a backend that cannot start must not stop the gateway starting
+        log.error("ledger backend %s could not start: %s", settings.backend, exc)
+        return UnavailableLedger(f"{settings.backend} backend could not start: {exc}")

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from app.api.state import GatewayState
 from app.api.writes import decode_payload
 from app.ledger.port import Caller
+from app.services.reads import Reader
 
 
 async def evaluate(state: GatewayState, caller: Caller, function: str, *args: str) -> Any:
     with state.metrics.ledger_timer("evaluate", function):
         payload = await state.ledger.evaluate(caller, function, list(args))
     return decode_payload(payload)
+
+
+def reader(state: GatewayState) -> Reader:
+    """The gateway's read path as the services take it (bound to this gateway, with its metrics)."""
+    return functools.partial(evaluate, state)
 
 
 def query_args(query: dict[str, Any], page_size: int, bookmark: str) -> list[str]:

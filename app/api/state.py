@@ -13,8 +13,8 @@ from app.users.store import UserStore
 if TYPE_CHECKING:
     from app.api.idempotency import IdempotencyStore
     from app.api.metrics import Metrics
-    from app.api.qr_service import QrService
     from app.documents.service import DocumentService
+    from app.services.qr import QrService
     from app.users.login import LoginService
 
 

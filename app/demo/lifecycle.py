@@ -69,7 +69,7 @@ async def lifecycle(client: DemoClient, serial: int) -> AsyncIterator[tuple[str,
     }
     await client.register_model("BankAMSP", "demo-hedonic", "1.0.0")
     # the vehicle office values any vehicle; a bank only one it holds or has requested a lien on
-    await client.call(TA, "POST", "/valuations", json=valuation)
+    await client.call(TA, "POST", "/valuation-records", json=valuation)
     yield "The vehicle office records a valuation", "150000.00 CNY (90% interval 138000–162000)"
 
     policy = {

@@ -76,7 +76,7 @@ async def _mortgage(client: DemoClient, vin: str, today: date) -> None:
     }  # fmt: skip
     await client.call(BANK_A, "POST", "/liens", json=lien)
     # a bank values a vehicle once it has requested a lien on it (chaincode rule valuer_lien)
-    await client.call(BANK_A, "POST", "/valuations", json=valuation)
+    await client.call(BANK_A, "POST", "/valuation-records", json=valuation)
     await client.call(TA, "POST", f"/liens/{lien['lien_id']}/record")
 
 

@@ -63,6 +63,7 @@ from app.fabric_gateway import (
     new_commit_listeners,
 )
 from app.fabric_gateway.errors import validation_code_name
+from app.ledger.envelope import origin_in_block
 from app.ledger.port import (
     BeforeSubmit,
     Caller,
@@ -71,6 +72,7 @@ from app.ledger.port import (
     LedgerEvent,
     LedgerUnavailable,
     TransactionInvalidated,
+    TxOrigin,
     TxResult,
 )
 from app.ledger.profile import ProfileError, adapter_mapping, load_profile
@@ -392,6 +394,16 @@ class FabricLedger:
             payload=response_payload,
             timestamp=_datetime(header.timestamp),
         )
+
+    async def transaction_origin(self, tx_id: str) -> TxOrigin | None:
+        """One qscc call: the block holding the transaction carries its signed envelope."""
+        try:
+            raw = await self._qscc("GetBlockByTxID", tx_id)
+        except ChaincodeRefused as exc:
+            if "not found" in exc.message.lower() or "no such transaction" in exc.message.lower():
+                return None
+            raise
+        return origin_in_block(common_pb2.Block.FromString(raw), tx_id)
 
     async def chaincode_events(
         self, start_block: int | None = None, after_tx_id: str | None = None

@@ -48,6 +48,16 @@ class LedgerEvent:
     payload: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class TxOrigin:
+    """Who created a committed transaction (the creator's MSP id, from its signed envelope) and in
+    which block it sits: timelines and audits name the org that made each change."""
+
+    tx_id: str
+    block_number: int
+    creator_msp_id: str
+
+
 # Called with a transaction's id once it is endorsed and before it is sent for ordering: a caller that
 # must survive a crash (idempotency keys) records the id durably here. If it raises, nothing is sent.
 BeforeSubmit = Callable[[str], Awaitable[None]]
@@ -114,6 +124,10 @@ class LedgerPort(Protocol):
 
     async def transaction_status(self, tx_id: str) -> TxResult | None:
         """A committed transaction (valid or not) by id; None if the ledger has no such transaction."""
+        ...
+
+    async def transaction_origin(self, tx_id: str) -> TxOrigin | None:
+        """The creator MSP and block of a committed transaction; None if the ledger has no such one."""
         ...
 
     def chaincode_events(

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from app.users.roles import BANKS, Role, org_key
-from app.valuation.http import AccessDenied
+from app.valuation.errors import AccessDenied
 
 MODEL_PREFIX = "residual-value"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -37,9 +37,12 @@ class Action(StrEnum):
 
 
 class _User(Protocol):
-    msp_id: str
-    username: str
-    role: Role
+    @property
+    def msp_id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
 
 
 class _Auth(Protocol):

@@ -48,6 +48,10 @@ class InputError(ValuationError):
         ]
 
 
+class AccessDenied(ValuationError):
+    """The caller's org or role may not use this valuation or risk action (403)."""
+
+
 class ModelNotFoundError(ValuationError):
     """No registered model matches the requested name/version."""
 

@@ -15,11 +15,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.api.reads import evaluate, query_args
+from app.api.reads import evaluate, query_args, reader
 from app.api.state import GatewayState
 from app.ledger.port import Caller, ChaincodeRefused, LedgerError
 from app.risk.alerts import SEVERITIES
-from app.web.origin import OriginResolver
+from app.services import qr
+from app.services.documents import check_anchored
+from app.services.errors import Unavailable
+from app.services.origin import OriginResolver
 
 MAX_PAGES = 50
 PAGE_SIZE = 200
@@ -83,27 +86,11 @@ async def passport(state: GatewayState, caller: Caller, vin: str) -> Passport:
 
 
 async def verify_code(state: GatewayState, caller: Caller, text: str) -> dict[str, Any]:
-    """The authority's signature, revocation on the ledger and the live status (as the API's verify)."""
-    from app.qr import CodeRecord
-
-    if state.qr is None:
-        return {"valid": False, "outcome": "unavailable", "reason": "QR identity is not configured here"}
-
-    async def lookup(code_id: str) -> CodeRecord | None:
-        try:
-            record = await evaluate(state, caller, "ResolveQrCode", code_id)
-        except ChaincodeRefused as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return CodeRecord(
-            vin=record["vin"],
-            revoked=bool(record.get("revoked")),
-            payload_sha256=record.get("payload_sha256"),
-        )
-
-    verdict = await state.qr.verifier.averify(text, lookup)
-    return {"valid": verdict.ok, "signature_valid": verdict.signature_valid, **verdict.public_view()}
+    """The authority's signature, revocation on the ledger and the live status (the API's verify)."""
+    try:
+        return await qr.verify(state.qr, reader(state), caller, text)
+    except Unavailable as exc:
+        return {"valid": False, "outcome": "unavailable", "reason": exc.message}
 
 
 # --- timeline ------------------------------------------------------------------------------------
@@ -150,32 +137,6 @@ async def ledger_height(state: GatewayState) -> int | None:
         return None
 
 
-async def document_check(state: GatewayState, anchor: dict[str, Any], reader: str) -> dict[str, Any]:
-    """Fetch the document from IPFS and compare it with the anchored SHA-256 (opened with ``reader``'s
-    org key: a document the org is no party of stays unchecked here)."""
-    result = dict(anchor)
-    if state.documents is None:
-        result.update(verified=None, reason="document store not configured")
-        return result
-    parties = anchor.get("parties")
-    if parties and reader not in parties:
-        result.update(verified=None, reason=f"{reader} is not a party of this document")
-        return result
-    try:
-        content = await state.documents.get(
-            anchor["document_id"],
-            anchor["cid"],
-            anchor["sha256"],
-            anchor.get("encryption_key_ref") or None,
-            reader=reader,
-        )
-    except Exception as exc:
-        result.update(verified=False, reason=str(exc) or type(exc).__name__)
-        return result
-    result.update(verified=True, reason=f"{len(content)} bytes, SHA-256 matches the anchor")
-    return result
-
-
 async def timeline(state: GatewayState, caller: Caller, vin: str) -> list[TimelineEntry]:
     """Every event about the vehicle and its liens, from registration on, with block, org and documents.
 
@@ -216,11 +177,12 @@ async def timeline(state: GatewayState, caller: Caller, vin: str) -> list[Timeli
                 event=event.event_name,
                 tx_id=event.tx_id,
                 block_number=event.block_number,
-                org=await origins.creator(event.tx_id, event.block_number),
+                org=await origins.creator(event.tx_id),
                 at=str(payload.get("at", "")),
                 payload={k: v for k, v in payload.items() if k not in ("tx_id", "at")},
                 documents=[
-                    await document_check(state, d, caller.msp_id) if d.get("cid") else d for d in docs
+                    await check_anchored(state.documents, d, caller.msp_id) if d.get("cid") else d
+                    for d in docs
                 ],
             )
         )
@@ -337,7 +299,7 @@ async def _history_rows(
         rows.append(
             AuditRow(
                 kind=kind, key=key, tx_id=entry["tx_id"], block_number=block,
-                timestamp=str(entry.get("timestamp", "")), org=await origins.creator(entry["tx_id"], block),
+                timestamp=str(entry.get("timestamp", "")), org=await origins.creator(entry["tx_id"]),
                 status=str((value or {}).get("status", "")), is_delete=bool(entry.get("is_delete")),
             )
         )  # fmt: skip
@@ -371,7 +333,7 @@ async def audit_search(state: GatewayState, caller: Caller, query: str) -> list[
         return [
             AuditRow(
                 kind="transaction", key=key, tx_id=tx.tx_id, block_number=tx.block_number,
-                timestamp=tx.timestamp.isoformat(), org=await origins.creator(tx.tx_id, tx.block_number),
+                timestamp=tx.timestamp.isoformat(), org=await origins.creator(tx.tx_id),
                 status=tx.validation_code, is_delete=False,
             )
         ]  # fmt: skip

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from app.api.deps import AuthUser, token_user
 from app.api.errors import ApiError
-from app.api.routers.auth import password_login, revoke, session_token
+from app.api.sessions import password_login, revoke, session_token
 from app.api.state import GatewayState
 
 SESSION_COOKIE = "mledger_session"

@@ -22,7 +22,7 @@ import httpx
 import pytest
 import uvicorn
 from PIL import Image, ImageFilter
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from app.demo.client import DemoClient
 from app.demo.data import VEHICLES, demo_vin
@@ -44,8 +44,8 @@ CHROMIUM_ARGS = [
 ]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 FREE = VEHICLES[0]  # insured, no lien
 MORTGAGED = VEHICLES[1]  # valued and mortgaged to BankA by the demo seed
@@ -110,13 +110,13 @@ def _prepare(gw: Gateway) -> None:
         gw.qr_urls[vehicle.vin] = issued["payload"]
         gw.photos[vehicle.vin] = photo_of(gw.api(ta, "GET", f"/vehicles/{vehicle.vin}/qr.png"))
     today = date.today()
-    vehicle = {
+    released: dict[str, object] = {
         "vin": RELEASE_VIN, "plate": "京W30001", "make": "Geely", "model": "Xingyue", "trim": "L 2.0T",
         "year": 2023, "configuration": {}, "registration_date": "2023-04-01", "new_price": "180000.00",
         "currency": "CNY", "region": "Beijing",
     }  # fmt: skip
     owner = {"name": "Test Owner", "id_number": "110101199001011111"}
-    gw.api(ta, "POST", "/vehicles", json={"vehicle": vehicle, "owner": owner})
+    gw.api(ta, "POST", "/vehicles", json={"vehicle": released, "owner": owner})
     files = {"file": ("consent.txt", b"owner consent for the web test", "text/plain")}
     data = {"doc_type": "owner_consent", "document_id": "DOC-WEB-CONSENT", "vin": RELEASE_VIN}
     gw.api(bank, "POST", "/documents", data=data, files=files)
@@ -127,7 +127,7 @@ def _prepare(gw: Gateway) -> None:
         "consent_document_id": "DOC-WEB-CONSENT",
     })  # fmt: skip
     # a bank values a vehicle once it has requested a lien on it (chaincode rule valuer_lien)
-    gw.api(bank, "POST", "/valuations", json={
+    gw.api(bank, "POST", "/valuation-records", json={
         "valuation_id": "VAL-WEB-1", "vin": RELEASE_VIN, "value": "150000.00", "currency": "CNY",
         "interval_low": "140000.00", "interval_high": "160000.00", "coverage": 0.9,
         "model_id": "demo-hedonic", "model_version": "1.0.0", "inputs_hash": "1" * 64,

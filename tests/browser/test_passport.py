@@ -8,7 +8,7 @@ import re
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.browser.conftest import FREE, MORTGAGED, Gateway, new_page, shot
 
@@ -80,7 +80,7 @@ def test_upload_a_photo_of_the_code_opens_the_passport(phone_page: Page, gateway
     shot(phone_page, "scan-phone")
     phone_page.set_input_files(
         "#image",
-        files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": gateway.photos[MORTGAGED.vin]}],
+        files=[FilePayload(name="photo.jpg", mimeType="image/jpeg", buffer=gateway.photos[MORTGAGED.vin])],
     )
     phone_page.click("#upload-form button[type=submit]")
     expect(phone_page).to_have_url(re.compile(r"/v/[A-Za-z0-9_-]+\?s="))
@@ -93,7 +93,7 @@ def test_upload_a_photo_without_a_code(page: Page) -> None:
     Image.new("RGB", (400, 300), (200, 200, 200)).save(blank, "PNG")
     page.goto("/scan")
     page.set_input_files(
-        "#image", files=[{"name": "x.png", "mimeType": "image/png", "buffer": blank.getvalue()}]
+        "#image", files=[FilePayload(name="x.png", mimeType="image/png", buffer=blank.getvalue())]
     )
     page.click("#upload-form button[type=submit]")
     expect(page.get_by_test_id("scan-problem")).to_contain_text("image:")

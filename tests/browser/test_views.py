@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.browser.conftest import FREE, LIFECYCLE_VIN, MORTGAGED, RELEASE_LIEN, Gateway, log_in, shot
 
@@ -100,7 +100,7 @@ def test_lender_view_request_and_release(page: Page, gateway: Gateway) -> None:
     form.locator("[name=secured_amount]").fill("50000.00")
     form.locator("[name=maturity_date]").fill((date.today() + timedelta(days=700)).isoformat())
     form.locator("[name=consent_file]").set_input_files(
-        files=[{"name": "consent.txt", "mimeType": "text/plain", "buffer": b"I consent. Li Wei"}]
+        files=[FilePayload(name="consent.txt", mimeType="text/plain", buffer=b"I consent. Li Wei")]
     )
     form.get_by_role("button", name="Submit").click()
     expect(page.get_by_test_id("flash")).to_contain_text(f"{lien_id}: requested")

@@ -11,41 +11,14 @@ from pydantic import BaseModel, Field
 from app.api.deps import CurrentUser, State, oauth2_scheme
 from app.api.errors import ApiError
 from app.api.models import TokenResponse
-from app.api.state import GatewayState
-from app.users.login import LoginAttempt, LoginService, LoginThrottled
-from app.users.store import User, UserError, split_qualified
-from app.users.tokens import TokenError, issue_token, verify_token
+from app.api.sessions import password_login, revoke, session_token
+from app.users.store import UserError, split_qualified
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 def default_org(orgs: list[str]) -> str | None:
     return orgs[0] if len(orgs) == 1 else None
-
-
-def client_address(request: Request) -> str:
-    """The client's address as the ASGI server saw it (proxy headers applied only for trusted proxies)."""
-    return request.client.host if request.client else "unknown"
-
-
-def login_service(state: GatewayState) -> LoginService:
-    if state.logins is None:
-        state.logins = LoginService(state.settings, state.users)
-    return state.logins
-
-
-async def password_login(state: GatewayState, request: Request, qualified: str, password: str) -> User | None:
-    """Rate-limited password check (ApiError 429 with Retry-After while locked out)."""
-    attempt = LoginAttempt(qualified=qualified, password=password, client=client_address(request))
-    try:
-        return await login_service(state).login(attempt)
-    except LoginThrottled as exc:
-        raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from exc
-
-
-def session_token(state: GatewayState, user: User) -> str:
-    ttl = state.settings.token_ttl_seconds
-    return issue_token(state.settings.signing_secret, f"{user.msp_id}/{user.username}", user.role.value, ttl)
 
 
 @router.post(
@@ -68,16 +41,6 @@ async def token(
     return TokenResponse(
         access_token=session_token(state, user), expires_in=ttl, role=user.role.value, msp_id=user.msp_id
     )
-
-
-def revoke(state: GatewayState, token: str) -> bool:
-    """Put a token's id on the revocation list (until it expires). False for an invalid token."""
-    try:
-        claims = verify_token(state.settings.signing_secret, token)
-    except TokenError:
-        return False
-    state.users.revoke_token(claims.token_id, claims.expires_at)
-    return True
 
 
 @router.post("/logout", status_code=204, summary="Revoke the bearer token of this request")

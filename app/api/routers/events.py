@@ -1,4 +1,4 @@
-"""Chaincode events as server-sent events (resumable with Last-Event-ID) and transaction status."""
+"""Chaincode events as server-sent events (resumable with Last-Event-ID)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import AuthUser, CurrentUser, State, require_roles
+from app.api.deps import AuthUser, State, require_roles
 from app.api.errors import ApiError
 from app.api.state import GatewayState
 from app.api.writes import decode_payload
@@ -23,7 +22,7 @@ from app.users.roles import Role
 from chaincode.mortgage.access import event_visible
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["events"])
+router = APIRouter(prefix="/events", tags=["events"])
 
 EventReader = Annotated[AuthUser, Depends(require_roles(Role.auditor, Role.regulator, Role.admin))]
 _EVENT_ID = re.compile(r"^(?P<block>\d+)/(?P<tx>[0-9A-Za-z]*)$")
@@ -111,7 +110,7 @@ async def _stream(
 
 
 @router.get(
-    "/events",
+    "",
     summary="Server-sent events of committed chaincode events (auditors, regulator, admins)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream; id = block/tx"}},
@@ -130,19 +129,3 @@ async def events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-@router.get("/transactions/{tx_id}", summary="Status of a transaction by tx id")
-async def transaction_status(
-    state: State, user: CurrentUser, tx_id: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
-) -> dict[str, Any]:
-    result = await state.ledger.transaction_status(tx_id)
-    if result is None:
-        raise ApiError(404, f"no transaction {tx_id} on the channel")
-    timestamp = result.timestamp if result.timestamp.tzinfo else result.timestamp.replace(tzinfo=UTC)
-    return {
-        "tx_id": result.tx_id,
-        "block_number": result.block_number,
-        "validation_code": result.validation_code,
-        "timestamp": timestamp.isoformat(),
-    }

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, UploadFile
@@ -18,71 +16,16 @@ from fastapi.responses import JSONResponse, Response
 from app.api.deps import AuthUser, CurrentUser, State, optional_user
 from app.api.errors import ApiError
 from app.api.models import QrVerifyIn
-from app.api.qr_service import QrService
-from app.api.reads import evaluate
+from app.api.reads import evaluate, reader
 from app.api.routers.vehicles import VinPath
 from app.api.state import GatewayState
 from app.api.writes import WriteCtx
-from app.ledger.port import Caller, ChaincodeRefused
-from app.qr import CodeRecord, QrDecodeError, decode_qr_photo
-from app.users.enrolment import EnrolmentError
-from app.users.roles import SCANNER_USER, Role
-
-log = logging.getLogger(__name__)
+from app.qr import QrDecodeError, decode_qr_photo, render_png, render_svg
+from app.services import qr as qr_service
 
 router = APIRouter(tags=["qr"])
 
 Viewer = Annotated[AuthUser | None, Depends(optional_user)]
-
-
-def _qr(state: GatewayState) -> QrService:
-    if state.qr is None:
-        raise ApiError(503, "QR identity is not configured on this gateway")
-    return state.qr
-
-
-def scanner_org(state: GatewayState) -> str:
-    return "DealerMSP" if "DealerMSP" in state.settings.orgs else state.settings.orgs[0]
-
-
-def scanner_caller(state: GatewayState) -> Caller:
-    """The gateway's own identity for anonymous scans (rule public_status: any consortium role)."""
-    return Caller(user_id=SCANNER_USER, msp_id=scanner_org(state), attributes={"role": Role.scanner.value})
-
-
-def ensure_scanner_identity(state: GatewayState) -> str:
-    """On the real network, enrol the gateway's ``qr-scanner`` identity (role scanner) with the org's
-    fabric-ca once, so anonymous scans need no manual step (embedded mode issues it on first use).
-
-    Returns what happened; a CA that cannot enrol it is logged, not fatal: the gateway still serves
-    everything else and anonymous scans answer 401 naming the missing identity.
-    """
-    if state.settings.backend != "fabric":
-        return "not needed (embedded)"
-    org = scanner_org(state)
-    has_identity = getattr(state.enroller, "has_identity", None)
-    if has_identity is None:
-        return "skipped: the enroller cannot tell whether the identity exists"
-    if has_identity(org, SCANNER_USER):
-        return "present"
-    try:
-        try:
-            state.enroller.enroll(org, SCANNER_USER, Role.scanner, secrets.token_urlsafe(18))
-        except EnrolmentError as exc:
-            reset = getattr(state.enroller, "reset_and_enroll", None)
-            if "already registered" not in str(exc) or reset is None:
-                raise
-            # the CA knows it but this gateway's wallet lost it (a new gateway host, a wiped wallet)
-            reset(org, SCANNER_USER, Role.scanner, secrets.token_urlsafe(18))
-    except EnrolmentError as exc:
-        log.warning(
-            "QR scanner identity %s@%s not enrolled (%s); anonymous scans will fail until it is "
-            "(mledger users add %s --org %s --role scanner)",
-            SCANNER_USER, org, exc, SCANNER_USER, org,
-        )  # fmt: skip
-        return f"failed: {exc}"
-    log.info("QR scanner identity %s@%s enrolled", SCANNER_USER, org)
-    return "enrolled"
 
 
 @router.post(
@@ -91,7 +34,7 @@ def ensure_scanner_identity(state: GatewayState) -> str:
     summary="Issue the vehicle's QR identity (registrar); revokes the previous code",
 )
 async def issue_qr(state: State, vin: VinPath, w: WriteCtx):  # type: ignore[no-untyped-def]
-    service = _qr(state)
+    service = qr_service.configured(state.qr)
     issued = service.issuer.issue(vin)
     code = {"code_id": issued.code.code_id, "payload_sha256": issued.payload_sha256}
     base = f"/api/v1/vehicles/{vin}/qr"
@@ -119,14 +62,6 @@ async def current_qr(state: State, user: CurrentUser, vin: VinPath) -> Any:
     return record
 
 
-async def _current_payload(state: GatewayState, user: AuthUser, vin: str) -> str:
-    record = await evaluate(state, user.caller, "GetQrIdentity", vin)
-    payload = _qr(state).payload(str(record.get("code_id"))) if isinstance(record, dict) else None
-    if payload is None:
-        raise ApiError(404, f"vehicle {vin}: the current code was not issued by this gateway")
-    return payload
-
-
 @router.get(
     "/vehicles/{vin}/qr.png",
     summary="The current code as PNG",
@@ -134,9 +69,7 @@ async def _current_payload(state: GatewayState, user: AuthUser, vin: str) -> str
     responses={200: {"content": {"image/png": {}}}},
 )
 async def qr_png(state: State, user: CurrentUser, vin: VinPath) -> Response:
-    from app.qr import render_png
-
-    payload = await _current_payload(state, user, vin)
+    payload = await qr_service.current_payload(state.qr, reader(state), user.caller, vin)
     return Response(await asyncio.to_thread(render_png, payload), media_type="image/png")
 
 
@@ -147,33 +80,13 @@ async def qr_png(state: State, user: CurrentUser, vin: VinPath) -> Response:
     responses={200: {"content": {"image/svg+xml": {}}}},
 )
 async def qr_svg(state: State, user: CurrentUser, vin: VinPath) -> Response:
-    from app.qr import render_svg
-
-    payload = await _current_payload(state, user, vin)
+    payload = await qr_service.current_payload(state.qr, reader(state), user.caller, vin)
     return Response(await asyncio.to_thread(render_svg, payload), media_type="image/svg+xml")
 
 
 async def _verify(state: GatewayState, viewer: AuthUser | None, text: str) -> JSONResponse:
-    caller = viewer.caller if viewer is not None else scanner_caller(state)
-
-    async def lookup(code_id: str) -> CodeRecord | None:
-        try:
-            record = await evaluate(state, caller, "ResolveQrCode", code_id)
-        except ChaincodeRefused as exc:
-            if exc.status == 404:
-                return None
-            raise
-        status = await evaluate(state, caller, "GetVehicleStatus", record["vin"])
-        return CodeRecord(
-            vin=record["vin"],
-            revoked=bool(record.get("revoked")),
-            payload_sha256=record.get("payload_sha256"),
-            status=status if isinstance(status, dict) else {},
-        )
-
-    verdict = await _qr(state).verifier.averify(text, lookup)
-    body = {"valid": verdict.ok, "signature_valid": verdict.signature_valid, **verdict.public_view()}
-    return JSONResponse(body)
+    caller = viewer.caller if viewer is not None else qr_service.scanner_caller(state.settings.orgs)
+    return JSONResponse(await qr_service.verify(state.qr, reader(state), caller, text))
 
 
 @router.post("/qr/verify", summary="Verify a scanned code: signature, revocation, live public status")
@@ -192,5 +105,4 @@ async def scan_qr(
         text = await asyncio.to_thread(decode_qr_photo, data)
     except QrDecodeError as exc:
         raise ApiError(400, f"image: {exc}", details=[{"field": "image", "reason": str(exc)}]) from exc
-    response = await _verify(state, viewer, text)
-    return response
+    return await _verify(state, viewer, text)

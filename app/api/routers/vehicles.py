@@ -1,4 +1,5 @@
-"""Vehicles: registration, lookups, title transfer, seizure, scrapping, and per-vehicle records."""
+"""Vehicles: registration, lookups, title transfer, seizure, scrapping, per-vehicle records, the disposal
+that ends a foreclosure, and lien law on the vehicle: sale orders, holds, registration changes, brands."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import Field
 
 from app.api.deps import CurrentUser, State
 from app.api.models import (
     EXAMPLE_VIN,
     CourtOrder,
+    DisposalIn,
     Line,
     Page,
     ScrapIn,
+    Strict,
     TitleTransferIn,
     TxResponse,
     VehicleRegistration,
@@ -21,6 +25,13 @@ from app.api.models import (
 )
 from app.api.reads import evaluate, query_args, with_blocks
 from app.api.writes import WriteCtx
+from chaincode.mortgage.law_models import (
+    BrandIn,
+    HoldIn,
+    OwnerContactIn,
+    SaleOrderIn,
+)
+from chaincode.mortgage.models import HoldKind, Plate, Request
 
 router = APIRouter(prefix="/vehicles", tags=["vehicles"])
 
@@ -137,3 +148,100 @@ async def vehicle_latest_valuation(state: State, user: CurrentUser, vin: VinPath
 @router.get("/{vin}/documents", summary="Documents anchored for the vehicle")
 async def vehicle_documents(state: State, user: CurrentUser, vin: VinPath) -> Any:
     return await evaluate(state, user.caller, "GetDocuments", json.dumps({"vin": vin}))
+
+
+@router.post(
+    "/{vin}/disposal",
+    response_model=TxResponse,
+    summary="Complete the disposal: proceeds by priority, title to the buyer (foreclosing holder)",
+)
+async def complete_disposal(vin: VinPath, body: DisposalIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    transient, buyer_hash = body.buyer.transient()
+    disposal = {
+        "sale_price": str(body.sale_price),
+        "currency": body.currency,
+        "buyer_owner_hash": buyer_hash,
+        "sale_document_id": body.sale_document_id,
+        "mode": body.mode,
+        "costs": str(body.costs),
+    }
+    if body.costs_document_id is not None:
+        disposal["costs_document_id"] = body.costs_document_id
+    return await w.submit("CompleteDisposal", [vin, json.dumps(disposal)], transient=transient)
+
+
+# --- lien law (sale orders, holds, registration changes, brands) --------------------
+
+
+def _json(body: Request) -> str:
+    return body.model_dump_json(exclude_none=True)
+
+
+@router.post(
+    "/{vin}/sale-orders",
+    response_model=TxResponse,
+    summary="Anchor a court's sale order (registrar): sale free of every lien",
+)
+async def record_sale_order(vin: VinPath, body: SaleOrderIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("RecordSaleOrder", [vin, _json(body)])
+
+
+@router.get(
+    "/{vin}/enforcement",
+    summary="What a disposal needs now: seniors, consents, court order, reserve, claims",
+)
+async def get_enforcement(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetEnforcement", vin)
+
+
+@router.get("/{vin}/surpluses", summary="Sale surpluses owed to former owners")
+async def get_surpluses(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetSurpluses", vin)
+
+
+class HoldLiftIn(Strict):
+    document_id: Annotated[str, Field(min_length=1, max_length=64)]
+    authority: Annotated[str, Field(min_length=1, max_length=100)]
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+@router.post("/{vin}/holds", response_model=TxResponse, summary="Set a hold")
+async def set_hold(vin: VinPath, body: HoldIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("SetHold", [vin, _json(body)])
+
+
+@router.post("/{vin}/holds/{kind}/lift", response_model=TxResponse, summary="Lift a hold")
+async def lift_hold(vin: VinPath, kind: HoldKind, body: HoldLiftIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    hold = HoldIn(kind=kind, **body.model_dump())
+    return await w.submit("LiftHold", [vin, _json(hold)])
+
+
+class RegistrationChangeBody(Strict):
+    """变更登记; ``owner_contact`` goes to the private collection through the transient map."""
+
+    change_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+    document_id: Annotated[str, Field(min_length=1, max_length=64)]
+    plate: Plate | None = None
+    colour: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    engine_number: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    owner_contact: OwnerContactIn | None = None
+
+
+@router.patch("/{vin}", response_model=TxResponse, summary="Registration change (registrar)")
+async def change_registration(vin: VinPath, body: RegistrationChangeBody, w: WriteCtx):  # type: ignore[no-untyped-def]
+    change = body.model_dump(exclude_none=True, exclude={"owner_contact"})
+    transient = None
+    if body.owner_contact is not None:
+        change["owner_contact"] = True
+        transient = {"owner_contact": body.owner_contact.model_dump_json(exclude_none=True).encode()}
+    return await w.submit("ChangeRegistration", [vin, json.dumps(change)], transient=transient)
+
+
+@router.get("/{vin}/registration-changes", summary="Registration changes")
+async def registration_changes(state: State, user: CurrentUser, vin: VinPath) -> Any:
+    return await evaluate(state, user.caller, "GetRegistrationChanges", vin)
+
+
+@router.post("/{vin}/brands", response_model=TxResponse, summary="Brand (insurer)")
+async def record_brand(vin: VinPath, body: BrandIn, w: WriteCtx):  # type: ignore[no-untyped-def]
+    return await w.submit("RecordBrand", [vin, _json(body)])

@@ -19,8 +19,7 @@ import hashlib
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
@@ -29,13 +28,20 @@ from fabric_protos.common import common_pb2, policies_pb2
 from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import (
     chaincode_event_pb2,
-    proposal_pb2,
-    proposal_response_pb2,
     transaction_pb2,
 )
 
 from app.ledger.embedded import protocol
 from app.ledger.embedded.collections import Collection
+from app.ledger.embedded.endorsed_tx import ParsedTx, micros, parse_envelope
+from app.ledger.embedded.pending import (
+    DELETED,
+    Missing,
+    PendingWrites,
+    merged_range,
+    read_version,
+    version_of,
+)
 from app.ledger.embedded.policy import PolicyError, Signer, envelope_from_bytes, evaluate
 from app.ledger.embedded.rwset import (
     VALIDATION_PARAMETER,
@@ -71,31 +77,6 @@ class TxOutcome:
     code: int
     payload: bytes
     timestamp: datetime
-
-
-class _Missing:
-    """Marks a key deleted within the block being built."""
-
-
-DELETED = _Missing()
-
-
-@dataclass(slots=True)
-class _Batch:
-    """Writes of the valid transactions so far in this block (the update batch)."""
-
-    state: dict[tuple[str, str], tuple[bytes | _Missing, tuple[int, int], bytes | None]] = field(
-        default_factory=dict
-    )
-    hashed: dict[tuple[str, str, bytes], tuple[bytes | _Missing, tuple[int, int], bytes | None]] = field(
-        default_factory=dict
-    )
-    private: dict[tuple[str, str, str], tuple[bytes | _Missing, tuple[int, int]]] = field(
-        default_factory=dict
-    )
-    history: list[tuple[str, str, int, int, str, int, bytes, bool]] = field(default_factory=list)
-    events: list[tuple[int, int, str, str, str, bytes]] = field(default_factory=list)
-    pvt_rwsets: list[tuple[int, int, bytes]] = field(default_factory=list)
 
 
 class Committer:
@@ -161,7 +142,7 @@ class Committer:
             data=b"embedded ledger genesis: channel " + self._channel.encode(),
         ).SerializeToString()
         block = protocol.new_block(0, b"", [common_pb2.Envelope(payload=payload).SerializeToString()])
-        self._finish_and_write(block, [V.VALID], _Batch(), [])
+        self._finish_and_write(block, [V.VALID], PendingWrites(), [])
 
     def tip(self) -> tuple[int, bytes]:
         row = self._conn.execute(
@@ -176,7 +157,7 @@ class Committer:
             number, previous = self.tip()
             number += 1
             view = StateView(self._conn)
-            batch = _Batch()
+            batch = PendingWrites()
             codes: list[int] = []
             outcomes: list[TxOutcome] = []
             seen: set[str] = set()
@@ -196,7 +177,7 @@ class Committer:
         self,
         block: common_pb2.Block,
         codes: list[int],
-        batch: _Batch,
+        batch: PendingWrites,
         outcomes: list[TxOutcome],
         in_tx: bool = False,
     ) -> None:
@@ -227,12 +208,12 @@ class Committer:
                         number,
                         outcome.tx_num,
                         outcome.code,
-                        _micros(outcome.timestamp),
+                        micros(outcome.timestamp),
                         outcome.payload,
                     ),
                 )
             for (ns, key), (value, version, metadata) in batch.state.items():
-                if isinstance(value, _Missing):
+                if isinstance(value, Missing):
                     conn.execute("DELETE FROM state WHERE ns=? AND key=?", (ns, key.encode()))
                 else:
                     conn.execute(
@@ -241,7 +222,7 @@ class Committer:
                         (ns, key.encode(), value, version[0], version[1], metadata),
                     )
             for (ns, coll, khash), (value, version, metadata) in batch.hashed.items():
-                if isinstance(value, _Missing):
+                if isinstance(value, Missing):
                     conn.execute(
                         "DELETE FROM hashed_state WHERE ns=? AND coll=? AND key_hash=?", (ns, coll, khash)
                     )
@@ -252,7 +233,7 @@ class Committer:
                         (ns, coll, khash, value, version[0], version[1], metadata),
                     )
             for (ns, coll, key), (value, version) in batch.private.items():
-                if isinstance(value, _Missing):
+                if isinstance(value, Missing):
                     conn.execute(
                         "DELETE FROM pvt_state WHERE ns=? AND coll=? AND key=?", (ns, coll, key.encode())
                     )
@@ -289,14 +270,14 @@ class Committer:
     def _validate(
         self,
         view: StateView,
-        batch: _Batch,
+        batch: PendingWrites,
         block_num: int,
         tx_num: int,
         candidate: Candidate,
         seen: set[str],
     ) -> TxOutcome:
         try:
-            tx = _parse_envelope(candidate.envelope)
+            tx = parse_envelope(candidate.envelope)
         except Exception as exc:  # malformed bytes of any kind: the tx is simply invalid
             logger.warning("block %d tx %d: unparseable envelope: %s", block_num, tx_num, exc)
             return TxOutcome("", tx_num, V.BAD_PAYLOAD, b"", datetime.now().astimezone())
@@ -334,7 +315,7 @@ class Committer:
         self._apply(batch, block_num, tx_num, tx, namespaces, candidate.private_rwset)
         return outcome(V.VALID)
 
-    def _signers(self, tx: _ParsedTx) -> list[Signer]:
+    def _signers(self, tx: ParsedTx) -> list[Signer]:
         signers: list[Signer] = []
         seen: set[bytes] = set()
         for endorsement in tx.endorsements:
@@ -352,7 +333,7 @@ class Committer:
     def _endorsement_ok(
         self,
         view: StateView,
-        batch: _Batch,
+        batch: PendingWrites,
         chaincode: ChaincodeDefinition,
         namespaces: list,
         signers: list[Signer],
@@ -416,29 +397,29 @@ class Committer:
         # when no policy was checked at all (a read-only tx), the chaincode policy is (FAB-9473)
         return any_checked or check_ccep(chaincode.name)
 
-    def _state_metadata(self, view: StateView, batch: _Batch, ns: str, key: str) -> bytes | None:
+    def _state_metadata(self, view: StateView, batch: PendingWrites, ns: str, key: str) -> bytes | None:
         pending = batch.state.get((ns, key))
         if pending is not None:
-            return None if isinstance(pending[0], _Missing) else pending[2]
+            return None if isinstance(pending[0], Missing) else pending[2]
         current = view.get_state(ns, key)
         return current.metadata if current else None
 
     def _hashed_metadata(
-        self, view: StateView, batch: _Batch, ns: str, coll: str, khash: bytes
+        self, view: StateView, batch: PendingWrites, ns: str, coll: str, khash: bytes
     ) -> bytes | None:
         pending = batch.hashed.get((ns, coll, khash))
         if pending is not None:
-            return None if isinstance(pending[0], _Missing) else pending[2]
+            return None if isinstance(pending[0], Missing) else pending[2]
         current = view.get_private_hash(ns, coll, khash)
         return current.metadata if current else None
 
-    def _mvcc(self, view: StateView, batch: _Batch, namespaces: list) -> int:
+    def _mvcc(self, view: StateView, batch: PendingWrites, namespaces: list) -> int:
         for ns in namespaces:
             for read in ns.kv.reads:
                 if (ns.namespace, read.key) in batch.state:
                     return V.MVCC_READ_CONFLICT
                 current = view.get_state(ns.namespace, read.key)
-                if _version_of(current) != _read_version(read):
+                if version_of(current) != read_version(read):
                     return V.MVCC_READ_CONFLICT
             for rq in ns.kv.range_queries_info:
                 if not self._range_unchanged(view, batch, ns.namespace, rq):
@@ -448,12 +429,12 @@ class Committer:
                     if (ns.namespace, coll.name, read.key_hash) in batch.hashed:
                         return V.MVCC_READ_CONFLICT
                     current = view.get_private_hash(ns.namespace, coll.name, read.key_hash)
-                    if _version_of(current) != _read_version(read):
+                    if version_of(current) != read_version(read):
                         return V.MVCC_READ_CONFLICT
         return V.VALID
 
-    def _range_unchanged(self, view: StateView, batch: _Batch, ns: str, rq) -> bool:
-        recorded = [(r.key, _read_version(r)) for r in rq.raw_reads.kv_reads]
+    def _range_unchanged(self, view: StateView, batch: PendingWrites, ns: str, rq) -> bool:
+        recorded = [(r.key, read_version(r)) for r in rq.raw_reads.kv_reads]
         if rq.itr_exhausted:
             end, inclusive = rq.end_key, False
         else:
@@ -461,7 +442,7 @@ class Committer:
                 return True
             end, inclusive = recorded[-1][0], True
         actual: list[tuple[str, tuple[int, int] | None]] = []
-        for key, version in _merged_range(view, batch, ns, rq.start_key, end, inclusive):
+        for key, version in merged_range(view, batch, ns, rq.start_key, end, inclusive):
             actual.append((key, version))
             if len(actual) > len(recorded):
                 return False
@@ -469,15 +450,15 @@ class Committer:
 
     def _apply(
         self,
-        batch: _Batch,
+        batch: PendingWrites,
         block_num: int,
         tx_num: int,
-        tx: _ParsedTx,
+        tx: ParsedTx,
         namespaces: list,
         private: bytes | None,
     ) -> None:
         version = (block_num, tx_num)
-        ts = _micros(tx.timestamp)
+        ts = micros(tx.timestamp)
         for ns in namespaces:
             name = ns.namespace
             md_updates = {m.key: {e.name: e.value for e in m.entries} for m in ns.kv.metadata_writes}
@@ -527,7 +508,7 @@ class Committer:
                                 committed.version,
                                 metadata_to_bytes(entries),
                             )
-                    elif not isinstance(current_hash[0], _Missing):
+                    elif not isinstance(current_hash[0], Missing):
                         batch.hashed[hk] = (current_hash[0], current_hash[1], metadata_to_bytes(entries))
         if tx.action.events:  # one event per transaction, from the invoked chaincode
             event = chaincode_event_pb2.ChaincodeEvent()
@@ -541,7 +522,7 @@ class Committer:
             batch.pvt_rwsets.append((block_num, tx_num, private))
 
     def _apply_private(
-        self, batch: _Batch, version: tuple[int, int], namespaces: list, private: bytes
+        self, batch: PendingWrites, version: tuple[int, int], namespaces: list, private: bytes
     ) -> None:
         clear = parse_private(private)
         for ns in namespaces:
@@ -559,125 +540,20 @@ class Committer:
                     pk = (ns.namespace, coll.name, write.key)
                     batch.private[pk] = (DELETED if write.is_delete else write.value, version)
 
-    def _pending_or_committed_value(self, batch: _Batch, ns: str, key: str) -> VersionedValue | None:
+    def _pending_or_committed_value(self, batch: PendingWrites, ns: str, key: str) -> VersionedValue | None:
         pending = batch.state.get((ns, key))
         if pending is not None:
             value, version, metadata = pending
-            return None if isinstance(value, _Missing) else VersionedValue(value, version, metadata)
+            return None if isinstance(value, Missing) else VersionedValue(value, version, metadata)
         return StateView(self._conn).get_state(ns, key)
 
-    def _pending_or_committed_metadata(self, batch: _Batch, ns: str, key: str) -> bytes | None:
+    def _pending_or_committed_metadata(self, batch: PendingWrites, ns: str, key: str) -> bytes | None:
         current = self._pending_or_committed_value(batch, ns, key)
         return current.metadata if current else None
 
-    def _hashed_existing_metadata(self, batch: _Batch, hk: tuple[str, str, bytes]) -> bytes | None:
+    def _hashed_existing_metadata(self, batch: PendingWrites, hk: tuple[str, str, bytes]) -> bytes | None:
         pending = batch.hashed.get(hk)
         if pending is not None:
-            return None if isinstance(pending[0], _Missing) else pending[2]
+            return None if isinstance(pending[0], Missing) else pending[2]
         committed = StateView(self._conn).get_private_hash(*hk)
         return committed.metadata if committed else None
-
-
-def _merged_range(
-    view: StateView, batch: _Batch, ns: str, start: str, end: str, inclusive: bool
-) -> Iterator[tuple[str, tuple[int, int] | None]]:
-    """Committed keys in the range overlaid with this block's updates, in key order."""
-    scan_end = "" if (inclusive or not end) else end
-    pending = sorted(
-        (key, entry)
-        for (n, key), entry in batch.state.items()
-        if n == ns and key.encode() >= start.encode() and _below(key, end, inclusive)
-    )
-    committed = view.scan_state(ns, start, scan_end)
-    pi = 0
-    for key, value in committed:
-        if not _below(key, end, inclusive):
-            break
-        while pi < len(pending) and pending[pi][0].encode() < key.encode():
-            p_key, (p_val, p_ver, _) = pending[pi]
-            pi += 1
-            if not isinstance(p_val, _Missing):
-                yield p_key, p_ver
-        if pi < len(pending) and pending[pi][0] == key:
-            p_key, (p_val, p_ver, _) = pending[pi]
-            pi += 1
-            if not isinstance(p_val, _Missing):
-                yield p_key, p_ver
-            continue
-        yield key, value.version
-    while pi < len(pending):
-        p_key, (p_val, p_ver, _) = pending[pi]
-        pi += 1
-        if not isinstance(p_val, _Missing):
-            yield p_key, p_ver
-
-
-def _below(key: str, end: str, inclusive: bool) -> bool:
-    if not end:
-        return True
-    return key.encode() <= end.encode() if inclusive else key.encode() < end.encode()
-
-
-def _version_of(value: VersionedValue | None) -> tuple[int, int] | None:
-    return value.version if value is not None else None
-
-
-def _read_version(read) -> tuple[int, int] | None:
-    return (read.version.block_num, read.version.tx_num) if read.HasField("version") else None
-
-
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
-
-
-@dataclass(slots=True)
-class _ParsedTx:
-    tx_id: str
-    channel: str
-    chaincode: str
-    timestamp: datetime
-    creator: bytes
-    nonce: bytes
-    signature: bytes
-    payload_bytes: bytes
-    prp_bytes: bytes
-    endorsements: list[proposal_response_pb2.Endorsement]
-    action: proposal_pb2.ChaincodeAction
-
-
-def _parse_envelope(data: bytes) -> _ParsedTx:
-    envelope = common_pb2.Envelope()
-    envelope.ParseFromString(data)
-    payload = common_pb2.Payload()
-    payload.ParseFromString(envelope.payload)
-    channel_header = common_pb2.ChannelHeader()
-    channel_header.ParseFromString(payload.header.channel_header)
-    if channel_header.type != common_pb2.ENDORSER_TRANSACTION:
-        raise ValueError(f"unsupported header type {channel_header.type}")
-    signature_header = common_pb2.SignatureHeader()
-    signature_header.ParseFromString(payload.header.signature_header)
-    extension = proposal_pb2.ChaincodeHeaderExtension()
-    extension.ParseFromString(channel_header.extension)
-    tx = transaction_pb2.Transaction()
-    tx.ParseFromString(payload.data)
-    if len(tx.actions) != 1:
-        raise ValueError("a transaction must carry exactly one action")
-    action_payload = transaction_pb2.ChaincodeActionPayload()
-    action_payload.ParseFromString(tx.actions[0].payload)
-    prp = proposal_response_pb2.ProposalResponsePayload()
-    prp.ParseFromString(action_payload.action.proposal_response_payload)
-    action = proposal_pb2.ChaincodeAction()
-    action.ParseFromString(prp.extension)
-    return _ParsedTx(
-        tx_id=channel_header.tx_id,
-        channel=channel_header.channel_id,
-        chaincode=extension.chaincode_id.name,
-        timestamp=protocol.datetime_of(channel_header.timestamp),
-        creator=signature_header.creator,
-        nonce=signature_header.nonce,
-        signature=envelope.signature,
-        payload_bytes=envelope.payload,
-        prp_bytes=action_payload.action.proposal_response_payload,
-        endorsements=list(action_payload.action.endorsements),
-        action=action,
-    )

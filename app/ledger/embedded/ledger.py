@@ -39,6 +39,7 @@ from app.ledger.embedded.policy import parse_policy
 from app.ledger.embedded.rwset import RangeRead, RWSet, key_hash, to_protos
 from app.ledger.embedded.snapshot import LedgerSnapshot
 from app.ledger.embedded.verify import verify_chain, verify_state
+from app.ledger.envelope import origin_in_block
 from app.ledger.identities import IdentityIssuer
 from app.ledger.port import (
     BeforeSubmit,
@@ -48,6 +49,7 @@ from app.ledger.port import (
     LedgerEvent,
     LedgerUnavailable,
     TransactionInvalidated,
+    TxOrigin,
     TxResult,
 )
 from chaincode import consortium
@@ -262,6 +264,14 @@ class EmbeddedLedger:
 
     async def transaction_status(self, tx_id: str) -> TxResult | None:
         return await asyncio.to_thread(self._tx_status, tx_id)
+
+    async def transaction_origin(self, tx_id: str) -> TxOrigin | None:
+        return await asyncio.to_thread(self._tx_origin, tx_id)
+
+    def _tx_origin(self, tx_id: str) -> TxOrigin | None:
+        status = self._tx_status(tx_id)
+        block = self.block(status.block_number) if status is not None else None
+        return origin_in_block(block, tx_id) if block is not None else None
 
     def _tx_status(self, tx_id: str) -> TxResult | None:
         row = (

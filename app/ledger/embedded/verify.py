@@ -81,7 +81,7 @@ def verify_state(conn: sqlite3.Connection) -> int:
     """
     from fabric_protos.peer import transaction_pb2
 
-    from app.ledger.embedded.committer import _parse_envelope
+    from app.ledger.embedded.endorsed_tx import parse_envelope
     from app.ledger.embedded.rwset import metadata_to_bytes, parse
 
     state: dict[tuple[str, bytes], tuple[bytes, int, int, bytes | None]] = {}
@@ -92,7 +92,7 @@ def verify_state(conn: sqlite3.Connection) -> int:
         for tx_num, envelope in enumerate(block.data.data):
             if tx_filter[tx_num] != transaction_pb2.VALID:
                 continue
-            tx = _parse_envelope(envelope)
+            tx = parse_envelope(envelope)
             for ns in parse(tx.action.results):
                 md = {m.key: {e.name: e.value for e in m.entries} for m in ns.kv.metadata_writes}
                 for write in ns.kv.writes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from anyio.from_thread import BlockingPortal
 from fastapi.testclient import TestClient
 
 from app.demo.data import demo_vin
@@ -78,6 +79,17 @@ class Api:
         self.client = client
         self._headers: dict[str, dict[str, str]] = {}
 
+    @property
+    def gw(self) -> Any:
+        """The gateway's runtime state (ledger, stores) the app was started with."""
+        return self.client.app.state.gw  # type: ignore[attr-defined]
+
+    @property
+    def portal(self) -> BlockingPortal:
+        """The TestClient's event-loop portal, to run coroutines on the app's loop."""
+        assert self.client.portal is not None, "the TestClient is not started (use it as a context manager)"
+        return self.client.portal
+
     def headers(self, user: str) -> dict[str, str]:
         if user not in self._headers:
             self._headers[user] = login(self.client, user)
@@ -127,6 +139,6 @@ class Api:
             self.post(bank, "/liens", json=lien(serial, suffix, consent["document"]["document_id"], amount)),
             201,
         )
-        self.post(bank, "/valuations", json=valuation(serial))
+        self.post(bank, "/valuation-records", json=valuation(serial))
         self.ok(self.post(TA, f"/liens/L-{serial}-{suffix}/record"))
         return f"L-{serial}-{suffix}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from app.settings import Settings
 from app.users.tokens import issue_token
 from tests.unit.api.conftest import login
 
 VIN = "1M8GDM9AXKP042788"
-REGISTRATION = {
+REGISTRATION: dict[str, Any] = {
     "vehicle": {
         "vin": VIN,
         "plate": "京A12345",

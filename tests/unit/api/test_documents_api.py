@@ -18,7 +18,7 @@ def test_upload_download_verify_round_trip(api: Api) -> None:
     assert doc["sha256"] == hashlib.sha256(content).hexdigest() and doc["size"] == len(content)
     assert up["result"]["cid"] == doc["cid"] and up["validation_code"] == "VALID"
     # the bytes in IPFS are the encrypted envelope, not the document
-    stored = api.client.app.state.gw.documents.store.cat(doc["cid"])
+    stored = api.gw.documents.store.cat(doc["cid"])
     assert stored.startswith(b"MLENC2") and content[:64] not in stored
     assert doc["parties"] == ["BankAMSP", "RegulatorMSP", "TrafficAuthorityMSP"]
 
@@ -48,12 +48,12 @@ def test_tampered_block_and_misbound_envelope_are_detected(api: Api) -> None:
     up = api.ok(
         api.upload(TA, "court_order", b"court order text " * 100, vin=vin(12), document_id="DOC-12"), 201
     )
-    gw = api.client.app.state.gw
+    gw = api.gw
 
     # an envelope anchored under another document id does not open (the id is bound as AAD)
     moved = {**up["document"], "document_id": "DOC-12-COPY"}
     caller = Caller("officer1", "TrafficAuthorityMSP", {"role": "registrar"})
-    api.client.portal.call(gw.ledger.submit, caller, "AnchorDocument", [json.dumps(moved)])
+    api.portal.call(gw.ledger.submit, caller, "AnchorDocument", [json.dumps(moved)])
     misbound = api.get(TA, "/documents/DOC-12-COPY/content")
     assert misbound.status_code == 502 and "integrity" in misbound.json()["error"]["message"]
 

@@ -86,8 +86,8 @@ def _upload_court_order(ta: Api, serial: int, doc_id: str, content: bytes) -> di
 
 def _anchor_legacy(api: Api, serial: int, doc_id: str, content: bytes) -> dict[str, object]:
     """A document as anchored before documents named parties: a version-1 envelope under the key ring."""
-    gw = api.client.app.state.gw
-    stored = api.client.portal.call(gw.documents.put, doc_id, content)
+    gw = api.gw
+    stored = api.portal.call(gw.documents.put, doc_id, content)
     anchor = {
         "document_id": doc_id,
         "doc_type": "court_order",
@@ -98,7 +98,7 @@ def _anchor_legacy(api: Api, serial: int, doc_id: str, content: bytes) -> dict[s
         "vin": vin(serial),
     }
     caller = Caller("officer1", "TrafficAuthorityMSP", {"role": "registrar"})
-    api.client.portal.call(gw.ledger.submit, caller, "AnchorDocument", [json.dumps(anchor)])
+    api.portal.call(gw.ledger.submit, caller, "AnchorDocument", [json.dumps(anchor)])
     return anchor
 
 
@@ -114,7 +114,7 @@ def test_party_orgs_read_on_their_own_gateways_and_no_other_org_can(consortium: 
     assert consent["parties"] == ["BankAMSP", "RegulatorMSP", "TrafficAuthorityMSP"]
     bank.ok(bank.post(BANK_A, "/liens", json=lien(61, "A", consent["document_id"])), 201)
     bank.register_model(BANK_A)
-    bank.ok(bank.post(BANK_A, "/valuations", json=valuation(61)), 201)
+    bank.ok(bank.post(BANK_A, "/valuation-records", json=valuation(61)), 201)
     ta.ok(ta.post(TA, "/liens/L-61-A/record"))
 
     content = os.urandom(70_000) + b"court order: release of lien"
@@ -139,11 +139,11 @@ def test_party_orgs_read_on_their_own_gateways_and_no_other_org_can(consortium: 
     assert bank_b.get(BANK_B, f"/documents/{consent['document_id']}/content").status_code == 403
 
     # and below the API: BankB's gateway holds no key that opens it, whatever it asks for
-    service = bank_b.client.app.state.gw.documents
+    service = bank_b.gw.documents
     with pytest.raises(OrgKeyError, match="holds no private key of BankAMSP"):
-        bank_b.client.portal.call(service.get, "DOC-61", doc["cid"], doc["sha256"], KEY_REF, "BankAMSP")
+        bank_b.portal.call(service.get, "DOC-61", doc["cid"], doc["sha256"], KEY_REF, "BankAMSP")
     with pytest.raises(Exception, match="not one of its parties"):
-        bank_b.client.portal.call(service.get, "DOC-61", doc["cid"], doc["sha256"], KEY_REF, "BankBMSP")
+        bank_b.portal.call(service.get, "DOC-61", doc["cid"], doc["sha256"], KEY_REF, "BankBMSP")
     # a gateway never signs in a user of an org it does not serve
     login = {"username": TA, "password": demo_password("TrafficAuthorityMSP", "officer1")}
     assert bank.client.post("/api/v1/auth/token", data=login).status_code == 401

@@ -178,12 +178,13 @@ def test_holds_brands_model_versions_appraisals_and_alerts(api: Api) -> None:
         "inputs_hash": "0" * 64,
         "valuer": "desk",
     }
-    assert api.post(BANK_A, "/valuations", json=zeros).status_code == 400
+    assert api.post(BANK_A, "/valuation-records", json=zeros).status_code == 400
     manual = {**zeros, "inputs_hash": "ab" * 32}
-    assert api.post(BANK_A, "/valuations", json=manual).status_code == 403
+    assert api.post(BANK_A, "/valuation-records", json=manual).status_code == 403
     appraisal = _doc(api, BANK_A_APPRAISER, "appraisal", "appraisal 153", vin=v)
     recorded = api.ok(
-        api.post(BANK_A_APPRAISER, "/valuations", json={**manual, "appraisal_document_id": appraisal}), 201
+        api.post(BANK_A_APPRAISER, "/valuation-records", json={**manual, "appraisal_document_id": appraisal}),
+        201,
     )
     assert recorded["result"]["attestation"] == f"appraisal:{appraisal}"
     model = {"model_id": "hedonic", "model_version": "2.0.0", "model_card_sha256": "ef" * 32}

@@ -159,7 +159,11 @@ def test_control_characters_and_noncharacters_in_key_fields_are_400(api: Api) ->
 
 def test_every_free_text_field_of_a_vehicle_has_a_limit(api: Api) -> None:
     huge = "x" * 201
-    for vehicle in ({"configuration": {"color": huge}}, {"configuration": {"k" * 65: 1}}, {"trim": "t" * 101}):
+    for vehicle in (
+        {"configuration": {"color": huge}},
+        {"configuration": {"k" * 65: 1}},
+        {"trim": "t" * 101},
+    ):
         answer = api.post(TA, "/vehicles", json=registration(75, **vehicle))
         assert answer.status_code == 400, (vehicle, answer.text)
     many = {f"k{i}": i for i in range(65)}

@@ -134,12 +134,12 @@ def test_seizure_insurance_records_valuation_and_config(api: Api) -> None:
     assert api.post(BANK_A, "/maintenance", json={**maintenance, "record_id": "M2"}).status_code == 403
 
     api.register_model(BANK_B)
-    refused = api.post(BANK_B, "/valuations", json=valuation(3, "88000.00"))  # BankB has no lien on it
+    refused = api.post(BANK_B, "/valuation-records", json=valuation(3, "88000.00"))  # BankB has no lien on it
     assert refused.status_code == 403 and "valuer_lien" in refused.json()["error"]["message"]
-    api.ok(api.post(TA, "/valuations", json=valuation(3, "88000.00")), 201)
+    api.ok(api.post(TA, "/valuation-records", json=valuation(3, "88000.00")), 201)
     latest = api.ok(api.get(BANK_A, f"/vehicles/{vin(3)}/valuations/latest"))
     assert latest["value"] == "88000.00" and latest["stale"] is False
-    bad = api.post(BANK_B, "/valuations", json=valuation(3, "88000.00", inputs_hash="xyz"))
+    bad = api.post(BANK_B, "/valuation-records", json=valuation(3, "88000.00", inputs_hash="xyz"))
     assert bad.status_code == 400 and bad.json()["error"]["details"][0]["field"] == "inputs_hash"
 
     assert api.ok(api.get(DEALER, "/config"))["ltv_cap"] in ("0.8", 0.8)

@@ -27,7 +27,7 @@ def test_idempotency_key_replays_the_stored_answer(api: Api) -> None:
     reused = api.post(TA, "/vehicles", json=registration(32), headers=key)
     assert reused.status_code == 422 and "different request" in reused.json()["error"]["message"]
     # keys are per user: another user's same key is a different request
-    other = api.post(BANK_A, "/valuations", json={"bad": 1}, headers=key)
+    other = api.post(BANK_A, "/valuation-records", json={"bad": 1}, headers=key)
     assert other.status_code == 400
 
     # a definite refusal is stored too: the retry gets the same 409, not a new attempt
@@ -67,7 +67,7 @@ def test_concurrent_conflicting_writes_all_commit_through_mvcc_retry(api: Api) -
                 *(http.post("/api/v1/odometer", json=r, headers=headers) for r in readings)
             )
 
-    responses = api.client.portal.call(burst)
+    responses = api.portal.call(burst)
     assert [r.status_code for r in responses] == [201] * 8, [
         r.text for r in responses if r.status_code != 201
     ]

@@ -173,7 +173,8 @@ class LedgerMachine(RuleBasedStateMachine):
         """Mostly a lien in a fitting status (so operations succeed often), sometimes any lien."""
         liens = self.liens()
         fitting = sorted(lid for lid, lv in liens.items() if lv["status"] in statuses)
-        pool = fitting if fitting and data.draw(st.integers(0, 4)) else sorted(liens)
+        prefer_fitting = bool(data.draw(st.integers(0, 4)))
+        pool = fitting if fitting and prefer_fitting else sorted(liens)
         return liens[data.draw(st.sampled_from(pool))] if pool else None
 
     def caller(self, data: st.DataObject, msp: str | None) -> str:

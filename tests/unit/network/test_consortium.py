@@ -109,7 +109,7 @@ def test_role_check_refuses_a_role_outside_the_org() -> None:
 
 
 def test_model_names_derive_from_the_org_key() -> None:
-    from app.risk.router import scorecard_name
+    from app.api.routers.risk import scorecard_name
     from app.valuation.access import bank_model_name
 
     # the names models were registered under before the definition existed stay the same

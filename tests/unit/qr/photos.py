@@ -57,7 +57,7 @@ def photograph(
         w, h = code.size
         d = perspective * w
         # Map the square onto a trapezoid (the camera looks at the sticker from one side).
-        src = [(0, 0), (w, 0), (w, h), (0, h)]
+        src: list[tuple[float, float]] = [(0, 0), (w, 0), (w, h), (0, h)]
         dst = [(d, d * 0.5), (w - d * 0.2, 0), (w, h), (0, h - d * 0.4)]
         coeffs = _perspective_coeffs(dst, src)
         code = code.transform(

@@ -168,7 +168,8 @@ def test_ledger_outcomes(issuer: QrIssuer, verifier: QrVerifier) -> None:
     ledger["VC-LEDGER01"] = CodeRecord(VIN, revoked=False, payload_sha256="ab" * 32)
     assert verifier.verify(issued.url, ledger.get).outcome is Outcome.MISMATCH
 
-    assert verifier.verify(issued.url, {}.get).outcome is Outcome.NOT_REGISTERED
+    nothing: dict[str, CodeRecord] = {}
+    assert verifier.verify(issued.url, nothing.get).outcome is Outcome.NOT_REGISTERED
 
 
 def test_async_lookup(issuer: QrIssuer, verifier: QrVerifier) -> None:

@@ -16,14 +16,14 @@ from fastapi.testclient import TestClient
 
 from app.api.deps import AuthUser, current_user
 from app.api.errors import install_error_handlers
-from app.risk import router as risk_router
+from app.api.routers import risk as risk_router
+from app.api.routers.risk import get_registry, router, scorecard_name
+from app.api.routers.valuation import get_valuation_service
 from app.risk.books import BookShape, book_csv, generate_book
-from app.risk.router import get_registry, router, scorecard_name
 from app.risk.scoring import ScorecardService, TrainingLimits
 from app.users.roles import ROLES_BY_ORG, Role
 from app.users.store import User
 from app.valuation.registry import ModelRegistry
-from app.valuation.router import get_valuation_service
 from app.valuation.service import ValuationService
 
 from .conftest import APPLICATION, TrainedCard

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.routers.valuation import get_valuation_service
 from app.main import create_app
 from app.settings import ALL_ORGS, Settings
 from app.users.roles import ROLES_BY_ORG, Role
@@ -23,7 +24,6 @@ from app.valuation.dataset import read_sales
 from app.valuation.lender_shapes import lender_sales, to_csv
 from app.valuation.model import TrainConfig
 from app.valuation.registry import ModelRegistry
-from app.valuation.router import get_valuation_service
 from app.valuation.service import ValuationService
 
 CAR = {

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.api.deps import AuthUser, current_user
+from app.api.routers import valuation as router_module
+from app.api.routers.valuation import get_valuation_service, router
 from app.users.roles import Role
 from app.users.store import User
-from app.valuation import router as router_module
 from app.valuation.lender_shapes import lender_sales, to_csv
 from app.valuation.registry import ModelRegistry
-from app.valuation.router import get_valuation_service, router
 from app.valuation.service import ValuationService
 
 CAR = {

@@ -1,4 +1,4 @@
-"""The gateway enrols its own `qr-scanner` identity on the real network at start, once."""
+"""app.services.qr: the gateway enrols its own `qr-scanner` identity on the real network at start, once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.api.routers.qr import ensure_scanner_identity
+from app.services import qr
 from app.users.enrolment import EnrolledIdentity, EnrolmentError, FabricCaConfig, FabricCaEnroller
 from app.users.roles import SCANNER_USER, Role
 
@@ -35,11 +35,15 @@ def _state(backend: str, orgs: list[str], enroller: object) -> SimpleNamespace:
     return SimpleNamespace(settings=SimpleNamespace(backend=backend, orgs=orgs), enroller=enroller)
 
 
+def ensure_scanner_identity(state: SimpleNamespace) -> str:
+    return qr.ensure_scanner_identity(state.settings, state.enroller)
+
+
 def test_enrols_the_scanner_once_with_its_role() -> None:
     enroller = FakeEnroller()
     state = _state("fabric", ["BankAMSP", "DealerMSP"], enroller)
-    assert ensure_scanner_identity(state) == "enrolled"  # type: ignore[arg-type]
-    assert ensure_scanner_identity(state) == "present"  # type: ignore[arg-type]
+    assert ensure_scanner_identity(state) == "enrolled"
+    assert ensure_scanner_identity(state) == "present"
     assert enroller.calls == [("DealerMSP", SCANNER_USER, Role.scanner)]  # dealers' org when served
 
 
@@ -48,9 +52,9 @@ def test_embedded_needs_nothing_and_a_failing_ca_is_logged_not_fatal(
 ) -> None:
     assert (
         ensure_scanner_identity(_state("embedded", ["BankAMSP"], FakeEnroller())) == "not needed (embedded)"
-    )  # type: ignore[arg-type]
+    )
     with caplog.at_level(logging.WARNING):
-        outcome = ensure_scanner_identity(_state("fabric", ["BankAMSP"], FakeEnroller(error="CA down")))  # type: ignore[arg-type]
+        outcome = ensure_scanner_identity(_state("fabric", ["BankAMSP"], FakeEnroller(error="CA down")))
     assert outcome == "failed: CA down"
     assert "mledger users add qr-scanner --org BankAMSP --role scanner" in caplog.text
 
@@ -77,5 +81,5 @@ def test_identity_the_ca_already_has_is_reset_and_enrolled_again() -> None:
             return super().enroll(msp_id, username, role, secret)
 
     enroller = KnownToTheCa()
-    assert ensure_scanner_identity(_state("fabric", ["InsurerMSP"], enroller)) == "enrolled"  # type: ignore[arg-type]
+    assert ensure_scanner_identity(_state("fabric", ["InsurerMSP"], enroller)) == "enrolled"
     assert enroller.calls == [("InsurerMSP", SCANNER_USER, Role.scanner)]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
@@ -23,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import AuthUser, current_user
 from app.api.errors import ApiError
+from app.api.request_limits import BodyLimitRoute
 from app.risk.book import read_csv_text
 from app.risk.books import BookShape, generate_book
 from app.risk.colspec import parse_spec
@@ -41,18 +41,20 @@ from app.risk.schemas import (
     SimulateRequest,
     SyntheticTrainRequest,
 )
-from app.risk.scoring import API_LIMITS, SCORECARD_NAME, ScorecardService
+from app.risk.scoring import API_LIMITS, ScorecardService
 from app.risk.training import TrainingResult
-from app.users.roles import BANKS, Role, org_key
+from app.services import risk
+from app.services.risk import scorecard_name as scorecard_name  # the bank scorecard names, for callers
+from app.services.valuation import valuation_service
+from app.users.roles import Role
 from app.valuation.errors import InputError, ModelNotFoundError
-from app.valuation.http import FieldErrorRoute
 from app.valuation.registry import ModelRegistry, RegisteredModel, default_root
-from app.valuation.router import get_valuation_service
 from app.valuation.schemas import ModelRef
 from app.valuation.service import ValuationService
 
-router = APIRouter(prefix="/risk", tags=["risk"], route_class=FieldErrorRoute)
+router = APIRouter(prefix="/risk", tags=["risk"], route_class=BodyLimitRoute)
 
+BANKS = risk.BANKS
 SCORERS = frozenset({Role.loan_officer, Role.model_admin, Role.auditor})
 READERS = frozenset({Role.model_admin, Role.auditor})
 _training = threading.BoundedSemaphore(1)  # one training per process: each takes a core for minutes
@@ -62,32 +64,19 @@ def get_registry() -> ModelRegistry:
     return ModelRegistry(default_root())
 
 
-@lru_cache(maxsize=16)
-def _service(root: str, name: str) -> ScorecardService:
-    return ScorecardService(ModelRegistry(root), name)
-
-
-def scorecard_name(msp_id: str) -> str:
-    """Each bank's own scorecard name, e.g. ``application-scorecard-banka``."""
-    return f"{SCORECARD_NAME}-{org_key(msp_id)}"
-
-
 User = Annotated[AuthUser, Depends(current_user)]
 Registry = Annotated[ModelRegistry, Depends(get_registry)]
-Valuations = Annotated[ValuationService, Depends(get_valuation_service)]
+Valuations = Annotated[ValuationService, Depends(valuation_service)]
 
 
-def _refuse(user: AuthUser, what: str) -> ApiError:
-    return ApiError(403, f"access rule: {what} (you are {user.role.value} of {user.user.msp_id})")
+def _refuse(user: AuthUser, what: str) -> Exception:
+    return risk.refused(user.user.msp_id, user.role, what)
 
 
 def _bank_service(
     user: AuthUser, registry: ModelRegistry, roles: frozenset[Role], what: str
 ) -> ScorecardService:
-    if user.user.msp_id not in BANKS or user.role not in roles:
-        allowed = ", ".join(sorted(r.value for r in roles))
-        raise _refuse(user, f"{what} needs a bank's {allowed}")
-    return _service(str(registry.root), scorecard_name(user.user.msp_id))
+    return risk.bank_scorecard(registry, user.user.msp_id, user.role, roles, what)
 
 
 def model_admin_service(user: User, registry: Registry) -> ScorecardService:
@@ -106,7 +95,7 @@ def reader_service(
     if user.user.msp_id == "RegulatorMSP":
         if bank not in BANKS:
             raise InputError.single("bank", f"name the bank whose scorecards to read: one of {sorted(BANKS)}")
-        return _service(str(registry.root), scorecard_name(bank))
+        return risk.scorecard_of(registry, bank)
     if bank is not None and bank != user.user.msp_id:
         raise _refuse(user, "a bank reads only its own scorecards")
     return _bank_service(user, registry, READERS, "reading scorecard versions")

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from app.api.deps import AuthUser, current_user
+from app.api.request_limits import BODY_LIMIT_KEY, BodyLimitRoute
+from app.services.errors import TooLarge, field_error
+from app.services.valuation import valuation_service as get_valuation_service
 from app.valuation.access import (
     MAX_TRAIN_ROWS,
     MAX_UPLOAD_BYTES,
@@ -31,11 +33,10 @@ from app.valuation.canonical import sha256_hex
 from app.valuation.dataset import read_sales
 from app.valuation.errors import InputError
 from app.valuation.forecast import LoanTerms
-from app.valuation.http import BODY_LIMIT_KEY, FieldErrorRoute, TooLarge
 from app.valuation.lender_shapes import lender_sales
 from app.valuation.mileage import Reading, TrackPoint, estimate_mileage
 from app.valuation.model import MAX_ROUNDS_LIMIT, TrainConfig
-from app.valuation.registry import ModelRegistry, default_root, parse_ref
+from app.valuation.registry import parse_ref
 from app.valuation.schemas import (
     EvaluateResponse,
     ForecastPoint,
@@ -59,18 +60,9 @@ from app.valuation.synthetic import generate_market
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/valuation", tags=["valuation"], route_class=FieldErrorRoute)
+router = APIRouter(prefix="/valuation", tags=["valuation"], route_class=BodyLimitRoute)
 UPLOAD_LIMIT = {BODY_LIMIT_KEY: MAX_UPLOAD_BYTES + 64 * 1024}  # the file plus the form's other fields
 JSON_LIMIT = {BODY_LIMIT_KEY: 1024 * 1024}
-
-
-@lru_cache(maxsize=4)
-def _service_for(root: str) -> ValuationService:
-    return ValuationService(ModelRegistry(root))
-
-
-def get_valuation_service() -> ValuationService:
-    return _service_for(str(default_root()))
 
 
 Service = Annotated[ValuationService, Depends(get_valuation_service)]
@@ -95,13 +87,20 @@ def parse_mapping(text: str | None) -> dict[str, str]:
 def _read_upload(file: UploadFile) -> bytes:
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise TooLarge(f"file is over the {MAX_UPLOAD_BYTES} byte limit for training data", "file")
+        raise field_error(
+            TooLarge, "file", "too large", f"file is over the {MAX_UPLOAD_BYTES} byte limit for training data"
+        )
     return data
 
 
 def _read_sales(raw: bytes, mapping: str | None, sale_date: date | None = None) -> Any:
     if raw.count(b"\n") > MAX_TRAIN_ROWS + 1:
-        raise TooLarge(f"file has more than {MAX_TRAIN_ROWS} rows, the limit for training here", "file")
+        raise field_error(
+            TooLarge,
+            "file",
+            "too large",
+            f"file has more than {MAX_TRAIN_ROWS} rows, the limit for training here",
+        )
     return read_sales(raw, parse_mapping(mapping), max_rows=MAX_TRAIN_ROWS, sale_date=sale_date)
 
 
