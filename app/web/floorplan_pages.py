@@ -5,6 +5,7 @@ code → scan on the ledger; close → the financed cars not seen)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Annotated
 from urllib.parse import urlencode
@@ -73,8 +74,6 @@ def _checker(request: Request, csrf: str) -> AuthUser | Response:
 
 
 def _message(response: Response) -> str:
-    import json
-
     try:
         return str(json.loads(bytes(response.body))["error"]["message"])
     except (ValueError, KeyError, TypeError):
