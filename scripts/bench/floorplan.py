@@ -300,17 +300,31 @@ def fabric_check(cars: int) -> None:
         channel = create_channel(peer.peer_endpoint, tls_root_certificates=peer.peer_tls_ca.read_bytes())
         return connect(identity, signer, channel).get_network(info.channel).get_contract("mortgage")
 
+    peer_orgs = [o.msp_id for o in info.peers]
+
+    def settle(submitted: Any) -> None:
+        """Wait until every peer committed the block (each org's client endorses on its own peer first;
+        a peer a block behind would simulate on older state and the endorsements would differ)."""
+        if submitted is None:
+            return
+        deadline = time.monotonic() + 60
+        while min(info.height(o) for o in peer_orgs) <= submitted.status.block_number:
+            assert time.monotonic() < deadline, "peers did not catch up"
+            time.sleep(0.05)
+
     officer = contract("TrafficAuthority", "officer1")
     oem = contract("Manufacturer", "oem1", via="TrafficAuthority")
     bank = contract("BankA", "loan1")
     checker = contract("BankA", "checker1")
     print(f"\n# floor check of {cars} cars on the native network (run {run})")
-    oem.submit(
-        "WhitelistDealer",
-        json.dumps({"dealer_id": f"DB{run}", "dealer_msp_id": "DealerMSP", "name": "Bench"}),
+    settle(
+        oem.submit(
+            "WhitelistDealer",
+            json.dumps({"dealer_id": f"DB{run}", "dealer_msp_id": "DealerMSP", "name": "Bench"}),
+        )
     )
     line_id = f"FLB{run}"
-    bank.submit(
+    opened = bank.submit(
         "OpenCreditLine",
         json.dumps(
             {
@@ -323,6 +337,7 @@ def fabric_check(cars: int) -> None:
             }
         ),
     )
+    settle(opened)
     setup = time.perf_counter()
     for i in range(cars):
         v = with_check_digit(f"LFB{run}0{i:07d}"[:8] + "0" + f"{run[:2]}{i:06d}")
@@ -339,32 +354,42 @@ def fabric_check(cars: int) -> None:
             "year": 2026,
             "registration_date": "2025-12-01",
         }
-        officer.submit("RegisterVehicle", json.dumps(vehicle), transient=owner)
-        bank.submit(
-            "FinanceVehicle",
-            json.dumps(
-                {
-                    "advance_id": f"AB{run}{i}",
-                    "line_id": line_id,
-                    "vin": v,
-                    "amount": "100000",
-                    "odometer_km": 5,
-                }
-            ),
+        settle(officer.submit("RegisterVehicle", json.dumps(vehicle), transient=owner))
+        settle(
+            bank.submit(
+                "FinanceVehicle",
+                json.dumps(
+                    {
+                        "advance_id": f"AB{run}{i}",
+                        "line_id": line_id,
+                        "vin": v,
+                        "amount": "100000",
+                        "odometer_km": 5,
+                    }
+                ),
+            )
         )
-        officer.submit(
-            "IssueQrIdentity", v, json.dumps({"code_id": f"QB{run}{i}", "payload_sha256": "7a" * 32})
+        settle(
+            officer.submit(
+                "IssueQrIdentity", v, json.dumps({"code_id": f"QB{run}{i}", "payload_sha256": "7a" * 32})
+            )
         )
     print(f"{'setup (register, finance, QR: 3 tx per car)':<52} {time.perf_counter() - setup:8.2f} s")
     check_id = f"FCB{run}"
-    checker.submit(
-        "OpenFloorCheck", json.dumps({"check_id": check_id, "line_id": line_id, "location": "bench lot"})
+    settle(
+        checker.submit(
+            "OpenFloorCheck", json.dumps({"check_id": check_id, "line_id": line_id, "location": "bench lot"})
+        )
     )
     scans = []
+    last = None
     for i in range(cars - 1):
         start = time.perf_counter()
-        checker.submit("ScanFloorCheck", check_id, json.dumps({"code_id": f"QB{run}{i}", "place": "row"}))
+        last = checker.submit(
+            "ScanFloorCheck", check_id, json.dumps({"code_id": f"QB{run}{i}", "place": "row"})
+        )
         scans.append(time.perf_counter() - start)
+    settle(last)  # the close reads every scan: on every peer
     start = time.perf_counter()
     closed = json.loads(checker.submit("CloseFloorCheck", check_id).result)
     t_close = time.perf_counter() - start
