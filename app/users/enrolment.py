@@ -51,7 +51,7 @@ class EmbeddedEnroller:
         self._ledger_dir = ledger_dir
 
     def enroll(self, msp_id: str, username: str, role: Role, secret: str) -> EnrolledIdentity:
-        from app.ledger.embedded.identity import issue_user_identity
+        from app.ledger.embedded.enrolment import issue_user_identity
 
         issue_user_identity(self._ledger_dir, msp_id, username, {"role": role.value})
         return EnrolledIdentity(enrollment_id=username, msp_dir=None)

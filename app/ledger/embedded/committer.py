@@ -32,6 +32,7 @@ from fabric_protos.peer import (
 )
 
 from app.ledger.embedded import protocol
+from app.ledger.embedded.ca import IdentityIssuer, certificate_ou
 from app.ledger.embedded.collections import Collection
 from app.ledger.embedded.endorsed_tx import ParsedTx, micros, parse_envelope
 from app.ledger.embedded.pending import (
@@ -51,7 +52,6 @@ from app.ledger.embedded.rwset import (
     parse_private,
 )
 from app.ledger.embedded.store import StateView, VersionedValue
-from app.ledger.identities import IdentityIssuer, certificate_ou
 
 logger = logging.getLogger(__name__)
 V = transaction_pb2.TxValidationCode

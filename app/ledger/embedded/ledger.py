@@ -1,7 +1,7 @@
 """The embedded ledger: the LedgerPort served by the contract on the in-process host over SQLite.
 
 One process owns a data dir (a lock file says so). Per transaction:
-  caller → its certificate (per-org CA, :mod:`app.ledger.identities`) → a signed Fabric proposal
+  caller → its certificate (per-org CA, :mod:`app.ledger.embedded.ca`) → a signed Fabric proposal
   (tx id = sha256(nonce ‖ creator), timestamp in the header) → simulation by the in-process host on a
   consistent snapshot (a SQLite read transaction) → for a submit: the endorsement plan, one real
   ECDSA endorsement per org over the ProposalResponsePayload, the client-signed Envelope → the
@@ -32,6 +32,7 @@ from fabric_protos.peer import chaincode_event_pb2
 
 from app.data_files import secure_dir, secure_file
 from app.ledger.embedded import protocol, store
+from app.ledger.embedded.ca import IdentityIssuer
 from app.ledger.embedded.collections import load_collections
 from app.ledger.embedded.committer import Candidate, ChaincodeDefinition, Committer, TxOutcome
 from app.ledger.embedded.plan import choose_orgs, required_policies
@@ -40,7 +41,6 @@ from app.ledger.embedded.rwset import RangeRead, RWSet, key_hash, to_protos
 from app.ledger.embedded.snapshot import LedgerSnapshot
 from app.ledger.embedded.verify import verify_chain, verify_state
 from app.ledger.envelope import origin_in_block
-from app.ledger.identities import IdentityIssuer
 from app.ledger.port import (
     BeforeSubmit,
     Caller,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.ledger.identities import IdentityIssuer, IssuedIdentity
+from app.ledger.embedded.ca import IdentityIssuer, IssuedIdentity
 
 
 def issuer_for(ledger_dir: Path) -> IdentityIssuer:
