@@ -22,6 +22,11 @@ from app.api.routers import (
     config,
     documents,
     events,
+    floor_checks,
+    floor_plan_advances,
+    floor_plan_lines,
+    floor_plan_receivables,
+    floor_plan_whitelist,
     health,
     insurance,
     lien_law,
@@ -187,6 +192,14 @@ def create_app(
     ):
         api.include_router(module.router)
     for module in (model_versions, risk_alerts, documents, config, events, transactions, qr, reports):
+        api.include_router(module.router)
+    for module in (  # dealer floor-plan finance (issue 19)
+        floor_plan_whitelist,
+        floor_plan_lines,
+        floor_plan_advances,
+        floor_checks,
+        floor_plan_receivables,
+    ):
         api.include_router(module.router)
     for engine in (valuation.router, risk.router):  # the engines' own routers, behind the same login
         api.include_router(engine, dependencies=[Depends(current_user)])

@@ -26,6 +26,8 @@ class OrgKind(StrEnum):
     regulator = "regulator"
     dealer = "dealer"
     orderer = "orderer"
+    #: a manufacturer or distributor whose dealer whitelist makes a dealer eligible for floor-plan credit
+    core_enterprise = "core_enterprise"
 
 
 APPLICATION_KINDS = frozenset(OrgKind) - {OrgKind.orderer}
@@ -85,6 +87,16 @@ ROLES: tuple[RoleDef, ...] = (
     RoleDef(
         "appraiser", "bank appraiser: manual valuations backed by an anchored appraisal", _kinds(OrgKind.bank)
     ),
+    RoleDef(
+        "field_auditor",
+        "bank field auditor: walks a dealer's lot and records the floor check (scans of financed cars)",
+        _kinds(OrgKind.bank),
+    ),
+    RoleDef(
+        "core_enterprise",
+        "core-enterprise officer (manufacturer or distributor): keeps its dealer whitelist",
+        _kinds(OrgKind.core_enterprise),
+    ),
 )
 
 ROLE_NAMES: tuple[str, ...] = tuple(r.name for r in ROLES)
@@ -130,9 +142,15 @@ def _users(*extra: tuple[str, str], gateway_only: tuple[tuple[str, str], ...] = 
     )
 
 
-# a bank's loan officer, its model administrator (registers valuation model versions) and appraiser;
+# a bank's loan officer, its model administrator (registers valuation model versions), appraiser and
+# field auditor (floor checks);
 # the gateway's demo mode adds a second model administrator
-_BANK_USERS = (("loan1", "loan_officer"), ("models1", "model_admin"), ("appraiser1", "appraiser"))
+_BANK_USERS = (
+    ("loan1", "loan_officer"),
+    ("models1", "model_admin"),
+    ("appraiser1", "appraiser"),
+    ("checker1", "field_auditor"),
+)
 _BANK_DEMO = (("modeladmin1", "model_admin"),)
 
 # The order is part of the definition: it fixes each org's port slot on the native network
@@ -151,6 +169,8 @@ ORGS: tuple[Org, ...] = (
     Org("dealer", "Dealer", "DealerMSP", OrgKind.dealer,
         peer=False, endorsing=False, users=_users(("dealer1", "dealer"))),  # client-only org
     Org("orderer", "Orderer", "OrdererMSP", OrgKind.orderer, users=_users()),
+    Org("manufacturer", "Manufacturer", "ManufacturerMSP", OrgKind.core_enterprise,
+        peer=False, endorsing=False, users=_users(("oem1", "core_enterprise"))),  # client-only org
 )  # fmt: skip
 
 # The gateway's service identity for anonymous QR scans (role `scanner`), enrolled in the serving org.

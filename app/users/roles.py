@@ -23,6 +23,8 @@ class Role(StrEnum):
     scanner = "scanner"
     model_admin = "model_admin"
     appraiser = "appraiser"
+    field_auditor = "field_auditor"
+    core_enterprise = "core_enterprise"
 
 
 if tuple(Role) != consortium.ROLE_NAMES:  # pragma: no cover - a drift is a programming error

@@ -23,6 +23,8 @@ BANK_B = consortium.org("bankb").msp_id
 INSURER = consortium.the_org(OrgKind.insurer).msp_id
 REGULATOR = consortium.the_org(OrgKind.regulator).msp_id
 DEALER = consortium.the_org(OrgKind.dealer).msp_id
+#: manufacturers and distributors: each keeps the whitelist of dealers eligible for floor-plan credit
+CORE_ENTERPRISES = consortium.msp_ids(OrgKind.core_enterprise)
 
 BANKS = consortium.msp_ids(OrgKind.bank)
 CONSORTIUM = frozenset(o.msp_id for o in consortium.APPLICATION_ORGS)
@@ -167,6 +169,51 @@ HISTORY_READ = Rule(
     (_g(CONSORTIUM, "auditor"), _g(REGULATOR, "regulator")),
 )
 
+CORE_ENTERPRISE = Rule(
+    "core_enterprise",
+    "a manufacturer's or distributor's officer keeps its whitelist of dealers eligible for floor-plan credit",
+    (_g(CORE_ENTERPRISES, "core_enterprise"),),
+)
+FLOOR_CHECK = Rule(
+    "floor_check",
+    "a lender's loan officers and field auditors walk the dealer's lot (object rule `floor_plan_lender`)",
+    (_g(BANKS, "loan_officer", "field_auditor"),),
+)
+RECEIVABLE_PLEDGOR = Rule(
+    "receivable_pledgor",
+    "a dealer pledges receivables owed by a core enterprise to its floor-plan lender "
+    "(object rule `floor_plan_dealer`)",
+    (_g(DEALER, "dealer"),),
+)
+FLOOR_PLAN_READ = Rule(
+    "floor_plan_read",
+    "floor-plan lines, stock, checks and pledges: their lender, dealer and approving core enterprise "
+    "(object rule `floor_plan_party`), the vehicle office, regulator and auditors",
+    (
+        _g(TRAFFIC, "registrar", "admin"),
+        _g(BANKS, "loan_officer", "field_auditor", "admin"),
+        _g(DEALER, "dealer", "admin"),
+        _g(CORE_ENTERPRISES, "core_enterprise", "admin"),
+        _g(REGULATOR, "regulator", "admin"),
+        _g(CONSORTIUM, "auditor"),
+    ),
+)
+FLOOR_PLAN_ALERTS = Rule(
+    "floor_plan_alerts",
+    "sold-out-of-trust and curtailment alerts go to the lender (object rule `floor_plan_party`), the "
+    "regulator and auditors",
+    (
+        _g(BANKS, "loan_officer", "field_auditor", "admin"),
+        _g(REGULATOR, "regulator", "admin"),
+        _g(CONSORTIUM, "auditor"),
+    ),
+)
+FLOOR_PLAN_TOTALS = Rule(
+    "floor_plan_totals",
+    "floor-plan totals across lenders: the regulator and auditors",
+    (_g(REGULATOR, "regulator", "admin"), _g(CONSORTIUM, "auditor")),
+)
+
 ACCESS: dict[str, Rule] = {
     # vehicles
     "RegisterVehicle": REGISTRAR,
@@ -248,6 +295,27 @@ ACCESS: dict[str, Rule] = {
     "AcknowledgeRiskAlert": LOAN_OFFICER,
     "QueryRiskAlerts": CREDIT_READ,
     "CountRiskAlerts": CREDIT_READ,
+    # dealer floor-plan finance (issue 19)
+    "WhitelistDealer": CORE_ENTERPRISE,
+    "DelistDealer": CORE_ENTERPRISE,
+    "GetDealerWhitelist": FLOOR_PLAN_READ,
+    "OpenCreditLine": LOAN_OFFICER,
+    "FinanceVehicle": LOAN_OFFICER,
+    "RecordCurtailment": LOAN_OFFICER,
+    "PayOffAdvance": LOAN_OFFICER,
+    "RetailSale": LOAN_OFFICER,
+    "CheckCurtailments": LOAN_OFFICER,
+    "GetFloorPlanStock": FLOOR_PLAN_READ,
+    "OpenFloorCheck": FLOOR_CHECK,
+    "ScanFloorCheck": FLOOR_CHECK,
+    "CloseFloorCheck": FLOOR_CHECK,
+    "GetFloorCheck": FLOOR_PLAN_READ,
+    "GetFloorPlanAlerts": FLOOR_PLAN_ALERTS,
+    "PledgeReceivable": RECEIVABLE_PLEDGOR,
+    "ReleaseReceivablePledge": LOAN_OFFICER,
+    "GetReceivablePledges": FLOOR_PLAN_READ,
+    "GetFloorPlanExposure": FLOOR_PLAN_READ,
+    "GetFloorPlanTotals": FLOOR_PLAN_TOTALS,
 }
 
 #: Rules that depend on the object a call names; checked by the contract after loading it.
@@ -280,6 +348,15 @@ OBJECT_RULES: dict[str, str] = {
         "RequestLien: the owner_consent document names this VIN, was anchored by the requesting bank, "
         "and is carried by no other live lien of the vehicle"
     ),
+    "floor_plan_lender": (
+        "OpenFloorCheck, ScanFloorCheck, CloseFloorCheck, FinanceVehicle, RecordCurtailment, PayOffAdvance, "
+        "RetailSale, CheckCurtailments, ReleaseReceivablePledge: the caller's MSP is the line's lender"
+    ),
+    "floor_plan_party": (
+        "floor-plan reads by a bank, dealer or core-enterprise identity (not an auditor): its MSP is the "
+        "line's lender, dealer or approving core enterprise; GetFloorPlanExposure lists only those lines"
+    ),
+    "floor_plan_dealer": "PledgeReceivable: the caller's MSP is the line's dealer",
     "valuer_lien": (
         "RecordValuation by a bank: the bank holds or has requested a lien on the vehicle "
         "(REQUESTED, RECORDED, ASSIGNMENT_PENDING or FORECLOSING)"
@@ -331,6 +408,19 @@ EVENT_READS: dict[str, str] = {
     "RiskAlertRecorded": "QueryRiskAlerts",
     "RiskAlertAcknowledged": "QueryRiskAlerts",
     "ModelVersionRegistered": "GetModelVersions",
+    "DealerWhitelisted": "GetDealerWhitelist",
+    "DealerDelisted": "GetDealerWhitelist",
+    "CreditLineOpened": "GetFloorPlanStock",
+    "VehicleFinanced": "GetFloorPlanStock",
+    "CurtailmentPaid": "GetFloorPlanStock",
+    "AdvancePaidOff": "GetFloorPlanStock",
+    "RetailSaleCompleted": "GetFloorPlanStock",
+    "CurtailmentsOverdue": "GetFloorPlanAlerts",
+    "FloorCheckOpened": "GetFloorCheck",
+    "FloorCheckScanned": "GetFloorCheck",
+    "FloorCheckClosed": "GetFloorPlanAlerts",
+    "ReceivablePledged": "GetReceivablePledges",
+    "ReceivablePledgeReleased": "GetReceivablePledges",
 }
 
 
@@ -346,6 +436,22 @@ def payoff_quote_party(msp_id: str, role: str | None, parties: set[str]) -> bool
     return msp_id in parties
 
 
+#: Bank, dealer and core-enterprise orgs: their identities see a floor-plan record only as one of its parties.
+_FLOOR_PLAN_PARTY_ORGS = BANKS | {DEALER} | CORE_ENTERPRISES
+_FLOOR_PLAN_READS = frozenset(
+    {"GetDealerWhitelist", "GetFloorPlanStock", "GetFloorPlanAlerts", "GetFloorCheck", "GetReceivablePledges"}
+)
+_FLOOR_PLAN_PARTY_FIELDS = ("lender", "pledgee", "dealer_msp_id", "approver_msp_id", "core_msp_id")
+
+
+def floor_plan_party(msp_id: str, role: str | None, parties: set[str]) -> bool:
+    """Object rule ``floor_plan_party`` (see :data:`OBJECT_RULES`); ``parties`` are the line's lender,
+    dealer and approving core enterprise."""
+    if msp_id not in _FLOOR_PLAN_PARTY_ORGS or role == "auditor":
+        return True
+    return msp_id in parties
+
+
 def event_visible(event_name: str, msp_id: str, role: str | None, payload: object | None = None) -> bool:
     """Whether a caller may see a chaincode event: the rule of its read function, and for a payoff
     quote the object rule on the parties the event names (an event without them goes to neutral
@@ -355,6 +461,10 @@ def event_visible(event_name: str, msp_id: str, role: str | None, payload: objec
     rule = ACCESS.get(function) if function else HISTORY_READ
     if rule is None or not rule.allows(msp_id, role or ""):
         return False
+    if EVENT_READS.get(event_name) in _FLOOR_PLAN_READS:
+        data = payload if isinstance(payload, dict) else {}
+        parties = {str(data[f]) for f in _FLOOR_PLAN_PARTY_FIELDS if data.get(f)}
+        return floor_plan_party(msp_id, role, parties)
     if event_name == "PayoffQuoted":
         data = payload if isinstance(payload, dict) else {}
         parties = {str(data[f]) for f in ("lienholder", "requester_msp") if data.get(f)}
@@ -436,6 +546,8 @@ STANDARD_PRINCIPALS: tuple[tuple[str, str], ...] = (
     (BANK_A, "admin"),
     (BANK_A, "model_admin"),
     (BANK_A, "appraiser"),
+    (BANK_A, "field_auditor"),
+    *((msp, "core_enterprise") for msp in sorted(CORE_ENTERPRISES)),
 )
 
 

@@ -4,7 +4,8 @@ Interface: docs/mortgage-chaincode.md. Access: :mod:`chaincode.mortgage.access`,
 ``create_context`` so a refused caller learns nothing from argument errors. Each aggregate
 (:mod:`.vehicles`, :mod:`.liens`, :mod:`.insurance`, :mod:`.records`, :mod:`.valuations`,
 :mod:`.documents`, :mod:`.qr`, :mod:`.administration`) and each lien-law concern (:mod:`.holds`,
-:mod:`.enforcement`, :mod:`.payoff`, :mod:`.lien_maintenance`, :mod:`.alerts`) is a mixin on the shared
+:mod:`.enforcement`, :mod:`.payoff`, :mod:`.lien_maintenance`, :mod:`.alerts`) and dealer floor-plan
+finance (:mod:`.floorplan`, :mod:`.floorcheck`, :mod:`.floorplan_portfolio`) is a mixin on the shared
 load/check/save steps of :mod:`.support`. Time is the transaction timestamp; nothing reads a clock or
 draws random numbers, so every endorsing peer computes the same write set.
 """
@@ -23,6 +24,9 @@ from .alerts import AlertTransactions
 from .context import MortgageContext
 from .documents import DocumentTransactions
 from .enforcement import EnforcementTransactions
+from .floorcheck import FloorCheckTransactions
+from .floorplan import FloorPlanTransactions
+from .floorplan_portfolio import FloorPlanPortfolioTransactions
 from .holds import HoldTransactions
 from .insurance import InsuranceTransactions
 from .lien_maintenance import MaintenanceTransactions
@@ -49,6 +53,9 @@ class MortgageContract(
     QrTransactions,
     AdministrationTransactions,
     AlertTransactions,
+    FloorPlanTransactions,
+    FloorCheckTransactions,
+    FloorPlanPortfolioTransactions,
     Contract,
 ):
     """Vehicle-collateral ledger: the vehicle office, banks, insurer, dealers and the regulator.

@@ -22,7 +22,7 @@ from .rules import is_stale, money
 #: Every vehicle status change the contract makes (docs/mortgage-chaincode.md draws this table).
 VEHICLE_TRANSITIONS: dict[VehicleStatus, frozenset[VehicleStatus]] = {
     VehicleStatus.REGISTERED: frozenset(
-        {VehicleStatus.MORTGAGED, VehicleStatus.SEIZED, VehicleStatus.SCRAPPED}
+        {VehicleStatus.MORTGAGED, VehicleStatus.SEIZED, VehicleStatus.SCRAPPED, VehicleStatus.FLOOR_PLAN}
     ),
     VehicleStatus.MORTGAGED: frozenset(
         {VehicleStatus.REGISTERED, VehicleStatus.SEIZED, VehicleStatus.IN_DISPOSAL}
@@ -33,9 +33,17 @@ VEHICLE_TRANSITIONS: dict[VehicleStatus, frozenset[VehicleStatus]] = {
         {VehicleStatus.DISPOSED, VehicleStatus.MORTGAGED, VehicleStatus.REGISTERED}
     ),
     VehicleStatus.DISPOSED: frozenset(
-        {VehicleStatus.REGISTERED, VehicleStatus.MORTGAGED, VehicleStatus.SEIZED, VehicleStatus.SCRAPPED}
+        {
+            VehicleStatus.REGISTERED,
+            VehicleStatus.MORTGAGED,
+            VehicleStatus.SEIZED,
+            VehicleStatus.SCRAPPED,
+            VehicleStatus.FLOOR_PLAN,
+        }
     ),
     VehicleStatus.SCRAPPED: frozenset(),
+    # a floor-plan advance ends by payoff (without a sale, or the retail sale) and nothing else
+    VehicleStatus.FLOOR_PLAN: frozenset({VehicleStatus.REGISTERED}),
 }
 
 

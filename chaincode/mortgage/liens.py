@@ -17,6 +17,7 @@ from . import access, law_rules, rules
 from . import store as s
 from .args import arg_id, arg_text
 from .context import MortgageContext
+from .floorplan_alerts import consumer_lien_alert, ensure_not_floor_planned
 from .holds import ensure_brands_acknowledged
 from .models import (
     Assignment,
@@ -81,7 +82,11 @@ class LienTransactions(MortgageSupport):
         if ctx.store.exists(s.LIEN, request.lien_id):
             raise ConflictError(f"lien {request.lien_id} already exists")
         vehicle = self._vehicle(ctx, request.vin)
-        rules.ensure_vehicle_status(vehicle, rules.FREE_STATUSES | {VehicleStatus.MORTGAGED}, "lien request")
+        # a floor-planned car is asked for a consumer lien when it was sold: accepted, and an alert to the
+        # floor-plan lender (sold out of trust); its recording is refused until the advance is paid off
+        rules.ensure_vehicle_status(
+            vehicle, rules.FREE_STATUSES | {VehicleStatus.MORTGAGED, VehicleStatus.FLOOR_PLAN}, "lien request"
+        )
         law_rules.ensure_no_holds(vehicle, "lien request")
         if request.maturity_date <= ctx.today:
             raise BadRequestError(
@@ -97,6 +102,7 @@ class LienTransactions(MortgageSupport):
             last_tx_id=ctx.tx_id,
         )
         lien = self._save_lien(ctx, lien, None)
+        floor_plan_alert = consumer_lien_alert(ctx, vehicle, lien.lien_id, ctx.msp_id)
         ctx.emit(
             "LienRequested",
             lien_id=lien.lien_id,
@@ -104,6 +110,7 @@ class LienTransactions(MortgageSupport):
             lienholder=lien.lienholder,
             secured_amount=lien.secured_amount,
             currency=lien.currency,
+            **({"floor_plan_alert_id": floor_plan_alert} if floor_plan_alert else {}),
         )
         return lien
 
@@ -114,6 +121,7 @@ class LienTransactions(MortgageSupport):
         rules.ensure_lien_status(lien, {LienStatus.REQUESTED}, "recording")
         ctx.store.prefetch((s.VEHICLE, lien.vin), (s.VALLATEST, lien.vin), (s.CONFIG,))
         vehicle = self._vehicle(ctx, lien.vin)
+        ensure_not_floor_planned(ctx, vehicle, f"recording lien {lien.lien_id}")
         rules.ensure_vehicle_status(
             vehicle, rules.FREE_STATUSES | {VehicleStatus.MORTGAGED}, f"recording lien {lien.lien_id}"
         )

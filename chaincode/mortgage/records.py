@@ -11,6 +11,7 @@ from chaincode.runtime.errors import BadRequestError, ConflictError
 from . import rules
 from . import store as s
 from .context import MortgageContext
+from .floorplan_alerts import mileage_check
 from .models import (
     MaintenanceIn,
     MaintenanceRecord,
@@ -60,7 +61,7 @@ class RecordTransactions(MortgageSupport):
 
     @submit
     def record_maintenance(self, ctx: MortgageContext, record: MaintenanceIn) -> MaintenanceRecord:
-        self._writable_vehicle(ctx, record.vin, "maintenance record")
+        vehicle = self._writable_vehicle(ctx, record.vin, "maintenance record")
         if ctx.store.exists(s.MAINT, record.vin, record.record_id):
             raise ConflictError(
                 f"maintenance record {record.record_id} of vehicle {record.vin} already exists"
@@ -78,6 +79,7 @@ class RecordTransactions(MortgageSupport):
             last_tx_id=ctx.tx_id,
         )
         ctx.store.put(stored, s.MAINT, record.vin, record.record_id)
+        mileage_check(ctx, vehicle, record.odometer_km, reading.source)
         if reading.anomaly:
             ctx.emit(
                 "OdometerAnomaly",
@@ -98,11 +100,12 @@ class RecordTransactions(MortgageSupport):
 
     @submit
     def record_odometer(self, ctx: MortgageContext, reading: OdometerIn) -> OdometerReading:
-        self._writable_vehicle(ctx, reading.vin, "odometer reading")
+        vehicle = self._writable_vehicle(ctx, reading.vin, "odometer reading")
         when = reading.recorded_at or ctx.today
         if when > ctx.today:
             raise BadRequestError("invalid argument 'reading': field 'recorded_at': is in the future")
         stored = self._odometer(ctx, reading.vin, reading.odometer_km, reading.source, when)
+        mileage_check(ctx, vehicle, stored.odometer_km, stored.source)
         if stored.anomaly:
             ctx.emit(
                 "OdometerAnomaly",

@@ -14,6 +14,7 @@ from . import access, law_rules, rules
 from . import store as s
 from .args import arg_id, arg_plate, arg_vin
 from .context import MortgageContext
+from .floorplan_alerts import ensure_not_floor_planned
 from .models import (
     Config,
     DocType,
@@ -184,6 +185,7 @@ class VehicleTransactions(MortgageSupport):
     def transfer_title(self, ctx: MortgageContext, vin: str, transfer: TransferIn) -> Vehicle:
         """Title to a new owner; while encumbered only with the lienholders' consent (and endorsement)."""
         vehicle = self._vehicle_arg(ctx, vin)
+        ensure_not_floor_planned(ctx, vehicle, "transfer")
         rules.ensure_vehicle_status(
             vehicle,
             {VehicleStatus.REGISTERED, VehicleStatus.MORTGAGED, VehicleStatus.DISPOSED},

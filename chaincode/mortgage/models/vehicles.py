@@ -34,6 +34,8 @@ class VehicleStatus(StrEnum):
     IN_DISPOSAL = "IN_DISPOSAL"
     DISPOSED = "DISPOSED"
     SCRAPPED = "SCRAPPED"
+    #: in a dealer's stock, financed by a floor-plan advance (a floor-plan lien secures it)
+    FLOOR_PLAN = "FLOOR_PLAN"
 
 
 #: A configuration value: a short one-line string (the 9.6 MB value of issue 12 is refused), or a scalar.

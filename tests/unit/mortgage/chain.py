@@ -34,6 +34,10 @@ PRINCIPALS: dict[str, tuple[str, str | None]] = {
     "regulator": ("RegulatorMSP", "regulator"),
     "regulator_auditor": ("RegulatorMSP", "auditor"),
     "dealer_auditor": ("DealerMSP", "auditor"),
+    # floor-plan finance (issue 19): the core enterprise's officer and a bank's field auditor
+    "oem": ("ManufacturerMSP", "core_enterprise"),
+    "oem_auditor": ("ManufacturerMSP", "auditor"),
+    "bank_a_checker": ("BankAMSP", "field_auditor"),
     # wrong combinations: a role from another org, no role at all, an outsider org
     "bank_a_registrar": ("BankAMSP", "registrar"),
     "dealer_loan_officer": ("DealerMSP", "loan_officer"),

@@ -14,10 +14,13 @@ from chaincode.mortgage.contract import _TRANSACTIONS, MortgageContract
 from chaincode.runtime.dispatch import ContractRouter
 
 from .chain import PRINCIPALS, Chain, identity, owner, vin
+from .floorplan_chain import advance_body, finance, open_line, payment, sale_args, whitelist
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "access-control.md"
 V = vin(7)
 V2 = vin(8)
+V3 = vin(10)  # floor-plan financed (advance ADV1 on line FL1)
+V4 = vin(11)  # dealer stock, not yet financed
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +83,37 @@ def chain() -> Chain:
             "alert_sha256": "ef" * 32,
         },
     )
+    # floor-plan finance: a whitelisted dealer's line, one financed car with its QR code, an open floor
+    # check, a pledged receivable
+    c.register(V3)
+    c.register(V4)
+    c.ok("ta", "IssueQrIdentity", V3, {"code_id": "Q3", "payload_sha256": "ce" * 32})
+    whitelist(c)
+    open_line(c)
+    finance(c, "ADV1", V3)
+    c.ok("bank_a", "OpenFloorCheck", {"check_id": "FC1", "line_id": "FL1", "location": "main lot"})
+    c.ok("dealer", "PledgeReceivable", _receivable("R1"))
+    c.docs["fp_sale"] = c.document("dealer", "sale_contract", V3)  # type: ignore[attr-defined]
     return c
+
+
+def _receivable(receivable_id: str) -> dict[str, Any]:
+    return {
+        "receivable_id": receivable_id,
+        "debtor_msp_id": "ManufacturerMSP",
+        "line_id": "FL1",
+        "kind": "rebate",
+        "amount": "500",
+        "currency": "CNY",
+        "due_date": "2030-01-01",
+    }
 
 
 def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | None]:
     docs: dict[str, str] = c.docs  # type: ignore[attr-defined]
     new_owner, new_hash = owner("buyer")
     h = hashlib.sha256(b"x").hexdigest()
+    fp_sale = sale_args(c, V3, "ADV1", "20000", sale_document_id=docs["fp_sale"])
     table: dict[str, tuple[list[Any], dict[str, bytes] | None]] = {
         "RegisterVehicle": (
             [
@@ -332,6 +359,39 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
         "AcknowledgeRiskAlert": (["A1", "seen, borrower called"], None),
         "QueryRiskAlerts": ([{"lien_id": "L1"}], None),
         "CountRiskAlerts": ([], None),
+        # floor-plan finance
+        "WhitelistDealer": ([{"dealer_id": "D2", "dealer_msp_id": "DealerMSP", "name": "Dealer Two"}], None),
+        "DelistDealer": (["D1", "dealer audit failed"], None),
+        "GetDealerWhitelist": (["ManufacturerMSP"], None),
+        "OpenCreditLine": (
+            [
+                {
+                    "line_id": "FL2",
+                    "dealer_id": "D1",
+                    "approver_msp_id": "ManufacturerMSP",
+                    "limit": "50000",
+                    "currency": "CNY",
+                    "rate": "0.06",
+                }
+            ],
+            None,
+        ),
+        "FinanceVehicle": ([advance_body("ADV2", V4, "10000")], None),
+        "RecordCurtailment": (["ADV1", payment(c, "100")], None),
+        "PayOffAdvance": (["ADV1", payment(c, "20000")], None),
+        "RetailSale": fp_sale,
+        "CheckCurtailments": (["FL1"], None),
+        "GetFloorPlanStock": (["FL1"], None),
+        "OpenFloorCheck": ([{"check_id": "FC2", "line_id": "FL1", "location": "lot"}], None),
+        "ScanFloorCheck": (["FC1", {"code_id": "Q3", "place": "row 1"}], None),
+        "CloseFloorCheck": (["FC1"], None),
+        "GetFloorCheck": (["FC1"], None),
+        "GetFloorPlanAlerts": (["FL1"], None),
+        "PledgeReceivable": ([_receivable("R2")], None),
+        "ReleaseReceivablePledge": (["ManufacturerMSP", "R1"], None),
+        "GetReceivablePledges": (["FL1"], None),
+        "GetFloorPlanExposure": ([{}], None),
+        "GetFloorPlanTotals": ([], None),
     }
     return table[function]
 
@@ -417,6 +477,24 @@ def test_every_function_as_every_principal(chain: Chain, function: str, principa
         ("GetLienHistory", "bank_a_auditor"),
         ("SetConfig", "ta_admin"),
         ("GetVehicleStatus", "ta_norole"),
+        ("WhitelistDealer", "oem"),
+        ("DelistDealer", "oem"),
+        ("OpenCreditLine", "bank_a"),
+        ("FinanceVehicle", "bank_a"),
+        ("RecordCurtailment", "bank_a"),
+        ("PayOffAdvance", "bank_a"),
+        ("RetailSale", "bank_a"),
+        ("OpenFloorCheck", "bank_a_checker"),
+        ("ScanFloorCheck", "bank_a_checker"),
+        ("CloseFloorCheck", "bank_a"),
+        ("GetFloorCheck", "bank_a_checker"),
+        ("GetFloorPlanStock", "dealer"),
+        ("GetFloorPlanStock", "oem"),
+        ("GetFloorPlanAlerts", "bank_a"),
+        ("PledgeReceivable", "dealer"),
+        ("ReleaseReceivablePledge", "bank_a"),
+        ("GetFloorPlanExposure", "oem"),
+        ("GetFloorPlanTotals", "regulator"),
     ],
 )
 def test_allowed_principal_really_succeeds(chain: Chain, function: str, principal: str) -> None:

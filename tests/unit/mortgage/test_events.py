@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from . import floorplan_chain as fp
 from .chain import Chain, owner, vin
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "mortgage-chaincode.md"
@@ -86,6 +87,7 @@ def test_every_documented_event_is_emitted_once_per_transaction() -> None:
     c.ok("bank_b", "CompleteDisposal", v, body, transient=final)
     c.lien("bank_a", "L2", v, "1000")
     c.ok("bank_a", "ReleaseLien", "L2")
+    _floor_plan_events(c)
     c.ok("ta", "ScrapVehicle", v, c.document("ta", "scrap_certificate", v))
 
     emitted = [event.name for _, event in c.ledger.events]
@@ -98,3 +100,36 @@ def test_every_documented_event_is_emitted_once_per_transaction() -> None:
         "ValuationRecorded",
     ]
     assert emitted[-1] == "VehicleScrapped"
+
+
+def _floor_plan_events(c: Chain) -> None:
+    """Every floor-plan transaction once: whitelist, line, advances, curtailment, floor check, sale,
+    overdue curtailment, payoff, pledge and its release, delisting."""
+    sold, kept = vin(901), vin(902)
+    c.register(sold)
+    c.register(kept)
+    fp.whitelist(c)
+    fp.open_line(c)
+    fp.finance(c, "A1", sold)
+    fp.finance(c, "A2", kept)
+    c.ok("bank_a", "RecordCurtailment", "A1", fp.payment(c, "100"))
+    c.ok("bank_a", "OpenFloorCheck", {"check_id": "FC1", "line_id": "FL1", "location": "lot"})
+    c.ok("bank_a_checker", "ScanFloorCheck", "FC1", {"vin": sold, "place": "row 1"})
+    c.ok("bank_a", "CloseFloorCheck", "FC1")  # A2 not seen: an alert
+    args, buyer = fp.sale_args(c, sold, "A1", "19900")
+    c.ok("bank_a", "RetailSale", *args, transient=buyer)
+    c.advance(days=100)
+    c.ok("bank_a", "CheckCurtailments", "FL1")
+    c.ok("bank_a", "PayOffAdvance", "A2", fp.payment(c, "20000"))
+    pledge = {
+        "receivable_id": "RB1",
+        "debtor_msp_id": fp.CORE,
+        "line_id": "FL1",
+        "kind": "rebate",
+        "amount": "500",
+        "currency": "CNY",
+        "due_date": c.days_from_now(60),
+    }
+    c.ok("dealer", "PledgeReceivable", pledge)
+    c.ok("bank_a", "ReleaseReceivablePledge", fp.CORE, "RB1")
+    c.ok("oem", "DelistDealer", "D1", "contract ended")

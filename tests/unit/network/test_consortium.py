@@ -67,10 +67,31 @@ def test_gateway_roles_and_users_derive_from_the_definition() -> None:
         assert provision.demo_users(o.msp_id) == [(u.name, Role(u.role)) for u in o.users]
     # a bank's demo users: the network's standard users plus the gateway-only second model administrator
     assert [n for n, _ in provision.demo_users("BankAMSP")] == [
-        "admin", "auditor1", "loan1", "models1", "appraiser1", "modeladmin1"
+        "admin", "auditor1", "loan1", "models1", "appraiser1", "checker1", "modeladmin1"
     ]  # fmt: skip
     assert tuple(o.msp_id for o in consortium.APPLICATION_ORGS) == ALL_ORGS
     assert {"RegulatorMSP"} == READ_ONLY_ORGS
+
+
+def test_core_enterprise_keeps_the_dealer_whitelist() -> None:
+    """Floor-plan finance (issue 19): a manufacturer/distributor org whose officer keeps the whitelist of
+    dealers eligible for credit lines; banks gain a field auditor who records floor checks."""
+    (core,) = consortium.orgs_of_kind(OrgKind.core_enterprise)
+    assert (core.msp_id, core.peer, core.endorsing) == ("ManufacturerMSP", False, False)
+    assert core.roles == {"core_enterprise", "admin", "auditor", "scanner"}
+    assert [(u.name, u.role) for u in core.network_users] == [
+        ("admin", "admin"), ("auditor1", "auditor"), ("oem1", "core_enterprise")
+    ]  # fmt: skip
+    assert "field_auditor" in consortium.org("banka").roles
+    assert "field_auditor" not in consortium.org("dealer").roles
+    assert "core_enterprise" not in consortium.org("banka").roles
+    assert {"ManufacturerMSP"} == access.CORE_ENTERPRISES
+    # appended after the orderer: every existing org keeps its port slot
+    assert consortium.ORGS[-1] is core
+    assert [o.key for o in topology.ORGS][:7] == [
+        "trafficauthority", "banka", "bankb", "insurer", "regulator", "dealer", "orderer"
+    ]  # fmt: skip
+    assert core.msp_id not in consortium.ENDORSEMENT_POLICY
 
 
 def test_every_user_holds_a_role_of_its_org() -> None:
@@ -104,7 +125,7 @@ def test_embedded_ledger_runs_the_definition_orgs_and_policy() -> None:
     assert ledger.MORTGAGE_POLICY == consortium.ENDORSEMENT_POLICY
     assert ledger.ENDORSING_ORGS == ("TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP")
     assert (*ledger.ENDORSING_ORGS, "RegulatorMSP") == ledger.PEER_ORGS
-    assert (*ledger.PEER_ORGS, "DealerMSP") == ledger.KNOWN_ORGS
+    assert (*ledger.PEER_ORGS, "DealerMSP", "ManufacturerMSP") == ledger.KNOWN_ORGS
 
 
 def test_endorsement_policy_and_collections_are_the_definition() -> None:

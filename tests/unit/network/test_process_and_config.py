@@ -47,7 +47,10 @@ def test_configtx_profile(tmp_path: Path) -> None:
     assert len(doc["Orderer"]["EtcdRaft"]["Consenters"]) == 3
     assert doc["Application"]["Capabilities"] == {"V2_5": True}
     app = {o["ID"] for o in doc["Application"]["Organizations"]}
-    assert app == {"TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP", "RegulatorMSP", "DealerMSP"}
+    assert app == {
+        "TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP", "RegulatorMSP", "DealerMSP",
+        "ManufacturerMSP",
+    }  # fmt: skip
     endpoints = doc["Orderer"]["Organizations"][0]["OrdererEndpoints"]
     assert endpoints == ["127.0.0.1:27100", "127.0.0.1:27110", "127.0.0.1:27120"]
 

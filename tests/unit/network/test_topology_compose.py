@@ -65,6 +65,7 @@ def test_topology_orgs_and_roles() -> None:
         "RegulatorMSP",
         "DealerMSP",
         "OrdererMSP",
+        "ManufacturerMSP",
     }
     assert {o.msp_id for o in topology.ORGS if o.endorsing} == {
         "TrafficAuthorityMSP",
