@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from app.api.deps import AuthUser
 from app.ledger.port import LedgerError
 from app.services import reports
 from app.services.errors import ServiceError
@@ -42,13 +43,21 @@ def _audit_query(request: Request) -> str:
     return urlencode({k: params[k] for k in ("q", "from", "to") if params.get(k)})
 
 
-@router.get("/audit", response_model=None)
-async def audit_page(request: Request, q: str = "", before: str = "") -> Response:
+def _history_reader(request: Request) -> AuthUser | Response:
+    """The signed-in caller if the access rule 'history_read' admits them, else the page to answer."""
     user = need_login(request)
     if isinstance(user, RedirectResponse):
         return user
     if user.role not in HISTORY_ROLES:
         return error_page(request, 403, "access rule 'history_read': auditors of any org and the regulator")
+    return user
+
+
+@router.get("/audit", response_model=None)
+async def audit_page(request: Request, q: str = "", before: str = "") -> Response:
+    user = _history_reader(request)
+    if isinstance(user, Response):
+        return user
     state = state_of(request)
     try:  # from the read model; a tx id it does not hold is looked up on the ledger itself
         search = _audit_filter(request)
@@ -68,11 +77,9 @@ async def audit_page(request: Request, q: str = "", before: str = "") -> Respons
 
 @router.get("/audit.csv", response_model=None)
 async def audit_csv(request: Request, q: str = "") -> Response:
-    user = need_login(request)
-    if isinstance(user, RedirectResponse):
+    user = _history_reader(request)
+    if isinstance(user, Response):
         return user
-    if user.role not in HISTORY_ROLES:
-        return error_page(request, 403, "access rule 'history_read': auditors of any org and the regulator")
     try:
         height, chunks = await reports.audit_export(state_of(request), _audit_filter(request))
     except ServiceError as exc:
