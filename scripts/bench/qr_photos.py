@@ -1,7 +1,7 @@
 """Turn a rendered QR code into something like a phone photo, with pillow and numpy.
 
-The bench's own copy of the test suite's photo maker (tests/unit/qr/photos.py): benches import only
-the product and their own helpers, never the tests.
+The one copy: the benchmark uses it and the QR tests load it from here (tests/unit/qr/photos.py), since
+benches import only the product and their own helpers, never the tests.
 """
 
 from __future__ import annotations
@@ -10,6 +10,12 @@ import io
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
+
+
+def to_png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def to_jpeg(image: Image.Image, quality: int = 70) -> bytes:
