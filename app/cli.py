@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.documents.cli import app as doc_keys_cli
-from app.readmodel.cli import app as readmodel_cli
+from app.readmodel_cli import app as readmodel_cli
 from app.risk.cli import app as risk_cli
 from app.settings import Settings
 from app.valuation.cli import app as valuation_cli

@@ -292,6 +292,15 @@ class FabricLedger:
             self._listeners[peer.endpoint] = listeners
         return listeners
 
+    def service_network(self) -> Any:
+        """The channel's network under the adapter's service identity (one the channel's Readers admit).
+
+        For block consumers such as the read model's projector, which reads every block through the
+        adapter's own Gateway connection instead of opening another.
+        """
+        msp_id, user = self.profile.service_identity
+        return self._gateway(msp_id, user).get_network(self.channel)
+
     def _gateway(self, msp_id: str, user_id: str) -> AsyncGateway:
         key = (msp_id, user_id)
         gateway = self._gateways.get(key)

@@ -185,8 +185,7 @@ def source_for(ledger: Any) -> BlockSource:
     profile = getattr(ledger, "profile", None)
     if profile is None:
         raise TypeError(f"no block source for ledger {type(ledger).__name__}")
-    msp_id, user = profile.service_identity
-    network = ledger._gateway(msp_id, user).get_network(ledger.channel)
+    network = ledger.service_network()
 
     async def height() -> int:
         health = await ledger.health()

@@ -9,8 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from app.ledger.embedded.ledger import EmbeddedLedger, mortgage_chaincode
-from app.readmodel.cli import app
 from app.readmodel.sqlite import SqliteStore
+from app.readmodel_cli import app
 from tests.unit.readmodel.helpers import register_many
 
 

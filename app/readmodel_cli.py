@@ -14,13 +14,12 @@ from typing import Annotated, Any
 
 import typer
 
+from app.readmodel.projector import Projector
+from app.readmodel.runtime import store_path
+from app.readmodel.sources import BlockSource, EmbeddedBlockSource, source_for
+from app.readmodel.sqlite import SqliteStore
+from app.readmodel.verify import EmbeddedWorldState, WorldState, verify
 from app.settings import Settings
-
-from .projector import Projector
-from .runtime import store_path
-from .sources import BlockSource, EmbeddedBlockSource, source_for
-from .sqlite import SqliteStore
-from .verify import EmbeddedWorldState, WorldState, verify
 
 app = typer.Typer(
     help="The off-chain read model: status, verify against world state, rebuild.", no_args_is_help=True
@@ -57,8 +56,7 @@ class _Ledger:
         else:
             from app.ledger.factory import create_ledger
             from app.ledger.port import Caller
-
-            from .world_state import ChaincodeWorldState
+            from app.readmodel.world_state import ChaincodeWorldState
 
             self.ledger = create_ledger(settings)
             msp_id, user = self.ledger.profile.service_identity
