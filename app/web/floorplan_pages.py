@@ -13,16 +13,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from app.api.deps import AuthUser, refuse_if_read_only
-from app.api.errors import ApiError
+from app.api.deps import AuthUser
 from app.api.reads import reader
 from app.api.writes import WriteContext
 from app.ledger.port import LedgerError
 from app.services import floorplan
 from app.services.errors import ServiceError
 from app.users.roles import BANKS, Role
-from app.web.pages import error_page, ledger_error_page, need_login, render, state_of
-from app.web.session import csrf_ok
+from app.web.pages import error_page, form_writer, ledger_error_page, need_login, render, state_of
 from chaincode.mortgage.models.floorplan import FloorCheckIn, ScanIn
 
 router = APIRouter(include_in_schema=False)
@@ -56,16 +54,9 @@ async def floor_plan_page(request: Request) -> Response:
 
 
 def _checker(request: Request, csrf: str) -> AuthUser | Response:
-    user = need_login(request)
-    if isinstance(user, RedirectResponse):
+    user = form_writer(request, csrf)
+    if isinstance(user, Response):
         return user
-    state = state_of(request)
-    if not csrf_ok(state, request, csrf):
-        return error_page(request, 403, "the form is stale or came from another site (CSRF check failed)")
-    try:
-        refuse_if_read_only(state, user)
-    except ApiError as exc:
-        return error_page(request, 403, exc.message)
     if user.user.msp_id not in BANKS or user.role not in CHECK_ROLES:
         return error_page(
             request, 403, "access rule: floor checks need a bank's loan_officer or field_auditor"

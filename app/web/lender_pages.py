@@ -13,8 +13,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.api.deps import AuthUser, refuse_if_read_only
-from app.api.errors import ApiError
+from app.api.deps import AuthUser
 from app.api.models import LienRequestIn
 from app.api.reads import reader
 from app.api.writes import WriteContext
@@ -25,12 +24,10 @@ from app.users.roles import Role
 from app.web import data
 from app.web.pages import (
     error_page,
+    form_writer,
     need_login,
     render,
     state_of,
-)
-from app.web.session import (
-    csrf_ok,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -89,16 +86,9 @@ async def _refused(request: Request, user: AuthUser, message: str, status_code: 
 
 
 def _writer(request: Request, csrf: str) -> AuthUser | Response:
-    user = need_login(request)
-    if isinstance(user, RedirectResponse):
+    user = form_writer(request, csrf)
+    if isinstance(user, Response):
         return user
-    state = state_of(request)
-    if not csrf_ok(state, request, csrf):
-        return error_page(request, 403, "the form is stale or came from another site (CSRF check failed)")
-    try:
-        refuse_if_read_only(state, user)
-    except ApiError as exc:
-        return error_page(request, 403, exc.message)
     if user.role is not Role.loan_officer:
         return error_page(request, 403, "access rule: lien requests and releases need role loan_officer")
     return user

@@ -8,17 +8,18 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from app.api.deps import AuthUser
-from app.api.errors import redact_paths
+from app.api.deps import AuthUser, refuse_if_read_only
+from app.api.errors import ApiError, redact_paths
 from app.api.state import GatewayState
 from app.ledger.port import Caller, LedgerError
 from app.services import qr
 from app.users.roles import Role
 from app.web.i18n import LANG_COOKIE, LANGS, SEVERITY_ZH, pick_lang, translator, value_labeller
 from app.web.session import (
+    csrf_ok,
     csrf_token,
     session_user,
     set_csrf_cookie,
@@ -99,6 +100,25 @@ def home_for(user: AuthUser) -> str:
     if user.user.msp_id in ("BankAMSP", "BankBMSP"):
         return "/lender"
     return "/"
+
+
+def form_writer(request: Request, csrf: str) -> AuthUser | Response:
+    """The signed-in caller of a form that writes, or the page to answer instead.
+
+    Every writing form checks the same three things first: a session, the form's CSRF token, and that
+    the gateway is not read-only for this caller; the page then checks its own role rule.
+    """
+    user = need_login(request)
+    if isinstance(user, RedirectResponse):
+        return user
+    state = state_of(request)
+    if not csrf_ok(state, request, csrf):
+        return csrf_refused(request)
+    try:
+        refuse_if_read_only(state, user)
+    except ApiError as exc:
+        return error_page(request, 403, exc.message)
+    return user
 
 
 def csrf_refused(request: Request) -> HTMLResponse:
