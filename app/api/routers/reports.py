@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import AuthUser, CurrentUser, State
@@ -33,17 +33,21 @@ def _history(user: AuthUser) -> None:
         raise NotPermitted("access rule 'history_read': auditors of any org and the regulator")
 
 
+Text = Annotated[str, Query(max_length=100)]
+
+
 def _filter(
-    q: str,
-    vin: str,
-    plate: str,
-    owner_hash: str,
-    lienholder: str,
-    tx_id: str,
-    lien_id: str,
-    date_from: str,
-    date_to: str,
+    q: Text = "",
+    vin: Text = "",
+    plate: Text = "",
+    owner_hash: Text = "",
+    lienholder: Text = "",
+    tx_id: Text = "",
+    lien_id: Text = "",
+    date_from: Annotated[str, Query(alias="from", max_length=100)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=100)] = "",
 ) -> reports.SearchFilter:
+    """The change search's query parameters (the JSON search and its CSV export take the same)."""
     base = reports.search_filter(
         q, date_from=date_from, date_to=date_to, lienholder=lienholder, owner_hash=owner_hash
     )
@@ -60,7 +64,7 @@ def _filter(
     )
 
 
-Text = Annotated[str, Query(max_length=100)]
+Search = Annotated[reports.SearchFilter, Depends(_filter)]
 
 
 @router.get("/dashboard", summary="Regulator dashboard: exact counts, liens by month, LTV, alerts")
@@ -94,20 +98,11 @@ async def portfolio(
 async def changes(
     state: State,
     user: CurrentUser,
-    q: Text = "",
-    vin: Text = "",
-    plate: Text = "",
-    owner_hash: Text = "",
-    lienholder: Text = "",
-    tx_id: Text = "",
-    lien_id: Text = "",
-    date_from: Annotated[str, Query(alias="from")] = "",
-    date_to: Annotated[str, Query(alias="to")] = "",
+    f: Search,
     before: Text = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     _history(user)
-    f = _filter(q, vin, plate, owner_hash, lienholder, tx_id, lien_id, date_from, date_to)
     result = await reports.audit_search(state, f, before=before, limit=limit)
     return {"block_height": result.block_height, "rows": result.rows, "next_before": result.next_before}
 
@@ -118,18 +113,9 @@ async def changes(
 async def changes_csv(
     state: State,
     user: CurrentUser,
-    q: Text = "",
-    vin: Text = "",
-    plate: Text = "",
-    owner_hash: Text = "",
-    lienholder: Text = "",
-    tx_id: Text = "",
-    lien_id: Text = "",
-    date_from: Annotated[str, Query(alias="from")] = "",
-    date_to: Annotated[str, Query(alias="to")] = "",
+    f: Search,
 ) -> StreamingResponse:
     _history(user)
-    f = _filter(q, vin, plate, owner_hash, lienholder, tx_id, lien_id, date_from, date_to)
     height, chunks = await reports.audit_export(state, f)
     return StreamingResponse(
         chunks,
