@@ -19,16 +19,16 @@ from app.hsm.token import DEFAULT_MODULE, HsmConfig
 
 
 @dataclass(frozen=True)
-class TestToken:
+class SoftToken:
     config: HsmConfig
     directory: Path
     so_pin: str
 
 
-_TOKEN: TestToken | None = None
+_TOKEN: SoftToken | None = None
 
 
-def session_token() -> TestToken:
+def session_token() -> SoftToken:
     global _TOKEN
     if _TOKEN is None:
         directory = Path(tempfile.mkdtemp(prefix="mledger-softhsm-"))
@@ -38,5 +38,5 @@ def session_token() -> TestToken:
         so_pin, user_pin = secrets.token_hex(8), secrets.token_hex(8)
         init_token(conf, label, so_pin, user_pin)
         os.environ["SOFTHSM2_CONF"] = str(conf)  # before the library is first loaded in this process
-        _TOKEN = TestToken(HsmConfig(DEFAULT_MODULE, label, None, user_pin), directory, so_pin)
+        _TOKEN = SoftToken(HsmConfig(DEFAULT_MODULE, label, None, user_pin), directory, so_pin)
     return _TOKEN

@@ -27,19 +27,19 @@ from app.settings import Settings
 from app.users.fabric_profile import configs_from_profile
 from app.users.roles import Role
 from network.fixture import FabricNetworkInfo
-from tests.hsm_token import TestToken, session_token
+from tests.hsm_token import SoftToken, session_token
 
 MSP = "BankAMSP"
 ATTRS_OID = x509.ObjectIdentifier("1.2.3.4.5.6.7.8.1")
 
 
 @pytest.fixture(scope="module")
-def test_token() -> TestToken:
+def test_token() -> SoftToken:
     return session_token()
 
 
 @pytest.fixture(scope="module")
-def token(test_token: TestToken) -> Token:
+def token(test_token: SoftToken) -> Token:
     return open_token(test_token.config)
 
 
@@ -87,7 +87,7 @@ def test_enrolment_csr_signed_in_token_and_tx_signed_in_token_commits(
 
 
 async def test_gateway_ledger_with_hsm_settings_commits(
-    fabric_network: FabricNetworkInfo, test_token: TestToken, token: Token, tmp_path: Path
+    fabric_network: FabricNetworkInfo, test_token: SoftToken, token: Token, tmp_path: Path
 ) -> None:
     """The gateway's own wiring: settings name the token; the ledger adapter signs users' calls in it."""
     wallet = tmp_path / "wallet"

@@ -16,10 +16,10 @@ from app.hsm.startup import HsmStartupError, open_configured
 from app.hsm.token import Token
 from app.main import create_app
 from app.settings import Settings
-from tests.hsm_token import TestToken
+from tests.hsm_token import SoftToken
 
 
-def _settings(tmp_path: Path, test_token: TestToken, pin: str, **hsm: object) -> Settings:
+def _settings(tmp_path: Path, test_token: SoftToken, pin: str, **hsm: object) -> Settings:
     pin_file = tmp_path / "hsm.pin"
     pin_file.write_text(pin + "\n")
     pin_file.chmod(0o600)
@@ -41,14 +41,14 @@ def signing_label(token: Token) -> str:
     return label
 
 
-def test_configured_key_present_opens(tmp_path: Path, test_token: TestToken, signing_label: str) -> None:
+def test_configured_key_present_opens(tmp_path: Path, test_token: SoftToken, signing_label: str) -> None:
     settings = _settings(tmp_path, test_token, test_token.config.pin, hsm_signing_key_label=signing_label)
     token = open_configured(settings)
     assert token is not None and token.where.startswith(f"token {test_token.config.token_label!r} in slot ")
     assert create_app(settings) is not None
 
 
-def test_wrong_label_refuses_to_start(tmp_path: Path, test_token: TestToken, signing_label: str) -> None:
+def test_wrong_label_refuses_to_start(tmp_path: Path, test_token: SoftToken, signing_label: str) -> None:
     settings = _settings(tmp_path, test_token, test_token.config.pin, hsm_signing_key_label="gateway/absent")
     with pytest.raises(HsmStartupError) as info:
         create_app(settings)
@@ -57,7 +57,7 @@ def test_wrong_label_refuses_to_start(tmp_path: Path, test_token: TestToken, sig
     assert test_token.config.pin not in message
 
 
-def test_wrong_pin_refuses_to_start(tmp_path: Path, test_token: TestToken, signing_label: str) -> None:
+def test_wrong_pin_refuses_to_start(tmp_path: Path, test_token: SoftToken, signing_label: str) -> None:
     """In a fresh process (this one is logged in already), as `mledger serve` would start."""
     wrong = secrets.token_hex(8)
     env = {
@@ -86,7 +86,7 @@ def test_wrong_pin_refuses_to_start(tmp_path: Path, test_token: TestToken, signi
     assert test_token.config.pin not in result.stderr
 
 
-def test_unknown_token_refuses_to_start(tmp_path: Path, test_token: TestToken, signing_label: str) -> None:
+def test_unknown_token_refuses_to_start(tmp_path: Path, test_token: SoftToken, signing_label: str) -> None:
     settings = _settings(
         tmp_path,
         test_token,
@@ -98,7 +98,7 @@ def test_unknown_token_refuses_to_start(tmp_path: Path, test_token: TestToken, s
         open_configured(settings)
 
 
-def test_pin_file_readable_by_others_is_refused(tmp_path: Path, test_token: TestToken) -> None:
+def test_pin_file_readable_by_others_is_refused(tmp_path: Path, test_token: SoftToken) -> None:
     settings = _settings(tmp_path, test_token, test_token.config.pin)
     assert settings.hsm_pin_file is not None
     settings.hsm_pin_file.chmod(0o644)

@@ -55,8 +55,11 @@ def test_private_key_is_sensitive_and_cannot_be_read_or_wrapped_out(token: Token
     kek = token.session.generate_key(
         KeyType.AES, 256, store=False, template={Attribute.WRAP: True, Attribute.EXTRACTABLE: True}
     )
-    with pytest.raises(pkcs11.exceptions.KeyNotWrappable):
-        kek.wrap_key(key, mechanism=Mechanism.AES_KEY_WRAP_PAD)
+    try:
+        with pytest.raises(pkcs11.exceptions.KeyUnextractable):
+            kek.wrap_key(key, mechanism=Mechanism.AES_KEY_WRAP_PAD)
+    finally:
+        kek.destroy()
     # nor can the attribute be flipped back
     with pytest.raises(pkcs11.exceptions.PKCS11Error):
         key[Attribute.EXTRACTABLE] = True
