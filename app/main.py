@@ -49,6 +49,8 @@ from app.api.state import GatewayState
 from app.api.writes import IdempotentReplay
 from app.data_files import secure_dir, tighten_tree
 from app.documents.service import DocumentService
+from app.hsm.enrol import hsm_enroller_from_profile
+from app.hsm.startup import open_configured
 from app.ledger.port import LedgerPort
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
@@ -91,6 +93,9 @@ def build_enroller(settings: Settings) -> Enroller:
     if settings.backend == "embedded":
         return EmbeddedEnroller(settings.embedded_ledger_dir)
     try:
+        token = open_configured(settings)  # users' keys made in the HSM when one is configured
+        if token is not None:
+            return hsm_enroller_from_profile(settings, token)
         return enroller_from_profile(settings)
     except (EnrolmentError, OSError, ValueError) as exc:
         return _NoEnroller(f"fabric-ca enrolment not configured: {exc}")
@@ -112,6 +117,7 @@ def create_app(
     document_service: Any = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    open_configured(settings)  # a configured HSM whose token, PIN or keys fail: refuse to start
     secure_dir(settings.data_dir)
     _tighten_data(settings)  # data dirs from earlier versions were world-readable
     metrics = Metrics()

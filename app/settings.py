@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chaincode import consortium
@@ -99,6 +99,25 @@ class Settings(BaseSettings):
     )
     qr_trusted_cert: Path | None = Field(
         default=None, description="The authority's QR certificate, for gateways that only verify."
+    )
+    hsm_module: Path | None = Field(
+        default=None,
+        description="PKCS#11 module (.so) holding the signing keys; unset: file keys (docs/hsm.md).",
+    )
+    hsm_token_label: str | None = Field(default=None, description="Label of the PKCS#11 token.")
+    hsm_slot: int | None = Field(
+        default=None, description="PKCS#11 slot id (instead of or beside the label)."
+    )
+    hsm_pin_file: Path | None = Field(
+        default=None, description="File (mode 0600) holding the token's user PIN; else MLEDGER_HSM_PIN."
+    )
+    hsm_pin: SecretStr | None = Field(default=None, description="The user PIN (from MLEDGER_HSM_PIN only).")
+    hsm_signing_key_label: str | None = Field(
+        default=None,
+        description="Token label of the service identity's signing key, checked when the gateway starts.",
+    )
+    hsm_wrap_key_label: str | None = Field(
+        default=None, description="Token label of the AES key-wrapping key for document keys."
     )
 
     @model_validator(mode="after")

@@ -112,6 +112,8 @@ class UserCredentials:
 
 
 IdentityResolver = Callable[[str, str], UserCredentials]  # (msp_id, user_id) → credentials
+TokenIdentities = Callable[[Path, str], tuple[Identity, Sign]]  # (msp dir, msp id) → HSM-held signer
+TOKEN_KEY_MARKER = "pkcs11.json"  # in an MSP folder whose key is in a PKCS#11 token (app/hsm)
 
 
 def wallet_resolver(wallet: Path) -> IdentityResolver:
@@ -224,6 +226,8 @@ class FabricLedger:
         # One commit listener set per peer, shared by every user's gateway on it (one block stream
         # per peer, not one per user), signed by the service identity.
         self._listeners: dict[str, CommitListeners] = {}
+        # Set when the gateway's keys are in a PKCS#11 token (app.ledger.factory, app/hsm).
+        self.token_identities: TokenIdentities | None = None
 
     @classmethod
     def from_profile(
@@ -274,6 +278,12 @@ class FabricLedger:
 
     def _credentials(self, msp_id: str, user_id: str) -> tuple[Identity, Sign]:
         creds = self._resolver(msp_id, user_id)
+        if creds.msp_dir is not None and (Path(creds.msp_dir) / TOKEN_KEY_MARKER).is_file():
+            if self.token_identities is None:  # the key is in an HSM this gateway is not configured for
+                raise LedgerError(
+                    f"{user_id}@{msp_id}: signing key is in an HSM; none configured", status=503
+                )
+            return self.token_identities(Path(creds.msp_dir), msp_id)
         if creds.msp_dir is not None:
             return load_msp_folder(creds.msp_dir, msp_id)
         if creds.cert_path is not None and creds.key_path is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,14 @@ def create_ledger(settings: Any) -> LedgerPort:
         from app.ledger.fabric import FabricLedger
 
         wallet = Path(settings.wallet_dir)
-        return FabricLedger.from_profile(Path(profile), wallet=wallet, channel=channel, chaincode=chaincode)
+        ledger = FabricLedger.from_profile(Path(profile), wallet=wallet, channel=channel, chaincode=chaincode)
+        from app.hsm.enrol import load_token_identity
+        from app.hsm.startup import open_configured
+
+        token = open_configured(settings)  # None: file keys; HsmStartupError: the gateway must not start
+        if token is not None:
+            ledger.token_identities = partial(load_token_identity, token)
+        return ledger
     if backend != "embedded":
         raise LedgerError(f"unknown ledger backend {backend!r}: use 'embedded' or 'fabric'", status=500)
     from app.ledger.embedded.ledger import EmbeddedLedger, mortgage_chaincode
