@@ -383,7 +383,14 @@ def renew_orderer(settings: Settings, org: Org, name: str) -> Renewal:
             values = config["channel_group"]["groups"]["Orderer"]["values"]
             if settings.ordering == topology.BFT:
                 entry = next(c for c in values["Orderers"]["value"]["consenter_mapping"] if c["id"] == i + 1)
+                old_id = entry["identity"]
                 entry["identity"] = new_id
+                # BFT blocks are validated against the consenters' identities: Fabric requires the
+                # BlockValidation policy to name the new identity in the same update
+                policy = config["channel_group"]["groups"]["Orderer"]["policies"]["BlockValidation"]
+                for ident in policy["policy"]["value"]["identities"]:
+                    if ident["principal"].get("id_bytes") == old_id:
+                        ident["principal"]["id_bytes"] = new_id
             else:
                 consenters = values["ConsensusType"]["value"]["metadata"]["consenters"]
                 entry = next(c for c in consenters if c["client_tls_cert"] == old_b64)

@@ -138,3 +138,36 @@ def test_our_gateway_client_submits_through_bft_ordering(bft_network: FabricNetw
 
     assert asyncio.run(roundtrip()) == b"via-gateway"
     assert peercli.query(bft_network, CC, ["get", key], org="BankB", user="auditor1") == "via-gateway"
+
+
+def test_orderer_certificate_renewal_updates_the_consenter_and_keeps_the_channel(
+    bft_network: FabricNetworkInfo,
+) -> None:
+    s = bft_network.network.settings
+    node = s.crypto_dir / "insurer" / "nodes" / "orderer3"
+    old_tls = (node / "tls" / "cert.pem").read_bytes()
+    t0 = time.monotonic()
+    r = governance.renew_cert(s, "Insurer", "orderer3")
+    print(f"orderer3 renewed, config updated, restarted and caught up in {time.monotonic() - t0:.1f} s")
+    assert r.kind == "orderer" and r.restarted and r.old_serial != r.new_serial
+    new_tls = (node / "tls" / "cert.pem").read_bytes()
+    assert new_tls != old_tls
+    with tempfile.TemporaryDirectory() as tmp:
+        config = governance.fetch_config(s, topology.org("BankA"), Path(tmp))
+    mapping = config["channel_group"]["groups"]["Orderer"]["values"]["Orderers"]["value"]["consenter_mapping"]
+    entry = next(c for c in mapping if c["msp_id"] == "InsurerMSP")
+    assert base64.b64decode(entry["client_tls_cert"]) == new_tls
+    ident = x509.load_pem_x509_certificate(base64.b64decode(entry["identity"]))
+    assert format(ident.serial_number, "x") == r.new_serial
+    # the renewed orderer orders again (a transaction broadcast to it commits) and is at the others' height
+    key = f"renew-{uuid.uuid4().hex[:8]}"
+    res = _invoke(bft_network, ["put", key, "renewed"], orderer=3)
+    assert res.ok, res.output
+    deadline = time.monotonic() + 30
+    heights: list[int] = []
+    while time.monotonic() < deadline:
+        heights = [_orderer_height(bft_network, i) for i in range(4)]
+        if len(set(heights)) == 1:
+            break
+        time.sleep(1)
+    assert len(set(heights)) == 1, f"orderer heights {heights}"
