@@ -304,7 +304,7 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
     oc = ca.org_crypto(settings, org)
     if org.peer and name == topology.peer_name(org):
         kind, dest, hosts = "peer", oc.node(name), [HOST, "localhost", name]
-    elif name in {n for n, _ in topology.orderers(settings.ordering)}:
+    elif (name, org) in topology.orderers(settings.ordering):
         return renew_orderer(settings, org, name)
     elif (oc.user(name) / "msp" / "signcerts" / "cert.pem").exists():
         kind, dest, hosts = "user", oc.user(name), [HOST, "localhost"]
@@ -364,8 +364,6 @@ def renew_orderer(settings: Settings, org: Org, name: str) -> Renewal:
 
     orderers = topology.orderers(settings.ordering)
     i = next(j for j, (n, _) in enumerate(orderers) if n == name)
-    if orderers[i][1] != org:
-        raise NetworkError(f"org: {name} is run by {orderers[i][1].name}, not {org.name}")
     oc = ca.org_crypto(settings, org)
     dest = oc.node(name)
     old_serial, _ = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
