@@ -395,6 +395,7 @@ def renew_orderer(settings: Settings, org: Org, name: str) -> Renewal:
             entry["client_tls_cert"] = entry["server_tls_cert"] = new_tls
 
         via = (i + 1) % len(orderers)  # order the update through another orderer
+        before = _orderer_height(settings, via)
         update_config(settings, swap, _orderer_signers(settings, org), f"certificate renewal of {name}", via)
     except BaseException:
         for sub in ("msp", "tls"):
@@ -405,7 +406,12 @@ def renew_orderer(settings: Settings, org: Org, name: str) -> Renewal:
         shutil.rmtree(backup, ignore_errors=True)
     new_serial, not_after = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
     net = Network(settings)
+    # `channel update` returns once the update is accepted: wait for the config block itself
+    deadline = time.monotonic() + 30
     target = _orderer_height(settings, via)
+    while target <= before and time.monotonic() < deadline:
+        time.sleep(0.5)
+        target = _orderer_height(settings, via)
     net.stop_node(name)
     net.start_node(name)
     deadline = time.monotonic() + 60
