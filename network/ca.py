@@ -381,8 +381,9 @@ class Enroller:
         nodes: list[tuple[str, str]] = []
         if org.peer:
             nodes.append((topology.peer_name(org), "peer"))
-        if org.orderer_org:
-            nodes += [(topology.orderer_name(i), "orderer") for i in range(topology.ORDERER_COUNT)]
+        nodes += [
+            (topology.orderer_name(i), "orderer") for i in topology.orderers_of(org, self.settings.ordering)
+        ]
         for name, id_type in nodes:
             secret = self.register(name, id_type)
             self.enroll(name, secret, self.oc.node(name), self.settings.hosts.sans(name), tls=True)

@@ -7,6 +7,7 @@ import logging
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from network import topology
 from network.config import PROFILE, admin_cli_env, orderer_admin_client, orderer_tls_ca
@@ -42,7 +43,7 @@ def genesis_block(settings: Settings) -> Path:
 
 
 def _osnadmin(settings: Settings, i: int, *args: str) -> str:
-    cert, key = orderer_admin_client(settings)
+    cert, key = orderer_admin_client(settings, i)
     admin = f"{settings.hosts.dial(topology.orderer_name(i))}:{settings.ports.orderer_admin(i)}"
     return run(
         [
@@ -52,7 +53,7 @@ def _osnadmin(settings: Settings, i: int, *args: str) -> str:
             "-o",
             admin,
             "--ca-file",
-            str(orderer_tls_ca(settings)),
+            str(orderer_tls_ca(settings, i)),
             "--client-cert",
             str(cert),
             "--client-key",
@@ -68,7 +69,7 @@ def orderer_joined(settings: Settings, i: int) -> bool:
 
 
 def join_orderers(settings: Settings, block: Path) -> None:
-    for i in range(topology.ORDERER_COUNT):
+    for i in range(len(topology.orderers(settings.ordering))):
         if orderer_joined(settings, i):
             continue
         _osnadmin(settings, i, "join", "--channelID", CHANNEL, "--config-block", str(block))
@@ -120,36 +121,111 @@ def _lator(settings: Settings, *args: str, input_bytes: bytes | None = None) -> 
     )
 
 
-def set_anchor_peer(settings: Settings, org: Org) -> bool:
-    """Add the org's peer as its anchor peer by a channel config update signed by the org's admin."""
-    env = admin_cli_env(settings, org)
-    peer = str(settings.binary("peer"))
-    orderer = [
+def orderer_args(settings: Settings, i: int = 0) -> list[str]:
+    """`peer` CLI flags to reach orderer i over TLS (its org's TLS CA)."""
+    host = settings.hosts.dial(topology.orderer_name(i))
+    return [
         "-o",
-        f"{settings.hosts.dial(topology.orderer_name(0))}:{settings.ports.orderer(0)}",
+        f"{host}:{settings.ports.orderer(i)}",
         "--tls",
         "--cafile",
-        str(orderer_tls_ca(settings)),
+        str(orderer_tls_ca(settings, i)),
     ]
+
+
+def fetch_config(settings: Settings, org: Org, workdir: Path, timeout: float = 60) -> dict[str, Any]:
+    """The channel's current configuration (JSON as configtxlator decodes it), fetched as `org`'s admin.
+
+    Retries for `timeout` seconds: right after the channel is created the orderer may not serve it yet.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            run(
+                [
+                    str(settings.binary("peer")),
+                    "channel",
+                    "fetch",
+                    "config",
+                    str(workdir / "config_block.pb"),
+                    "-c",
+                    CHANNEL,
+                    *orderer_args(settings),
+                ],
+                env=admin_cli_env(settings, org),
+                what=f"fetch config as {org.msp_id}",
+            )
+            break
+        except CommandError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    block = json.loads(
+        _lator(
+            settings, "proto_decode", "--type", "common.Block", "--input", str(workdir / "config_block.pb")
+        )
+    )
+    return dict(block["data"]["data"][0]["payload"]["data"]["config"])
+
+
+def config_update_envelope(
+    settings: Settings, original: dict[str, Any], modified: dict[str, Any], workdir: Path
+) -> Path:
+    """The config update taking `original` to `modified`, as an unsigned envelope file (common.Envelope)
+    ready for `peer channel signconfigtx` / `peer channel update`."""
+    t = workdir
+    for n, doc in (("original", original), ("modified", modified)):
+        (t / f"{n}.json").write_text(json.dumps(doc))
+        _lator(
+            settings,
+            "proto_encode",
+            "--type",
+            "common.Config",
+            "--input",
+            str(t / f"{n}.json"),
+            "--output",
+            str(t / f"{n}.pb"),
+        )
+    _lator(
+        settings,
+        "compute_update",
+        "--channel_id",
+        CHANNEL,
+        "--original",
+        str(t / "original.pb"),
+        "--updated",
+        str(t / "modified.pb"),
+        "--output",
+        str(t / "update.pb"),
+    )
+    update = json.loads(
+        _lator(settings, "proto_decode", "--type", "common.ConfigUpdate", "--input", str(t / "update.pb"))
+    )
+    envelope = {
+        "payload": {
+            "header": {"channel_header": {"channel_id": CHANNEL, "type": 2}},
+            "data": {"config_update": update},
+        }
+    }
+    (t / "envelope.json").write_text(json.dumps(envelope))
+    _lator(
+        settings,
+        "proto_encode",
+        "--type",
+        "common.Envelope",
+        "--input",
+        str(t / "envelope.json"),
+        "--output",
+        str(t / "envelope.pb"),
+    )
+    return t / "envelope.pb"
+
+
+def set_anchor_peer(settings: Settings, org: Org) -> bool:
+    """Add the org's peer as its anchor peer by a channel config update signed by the org's admin."""
     with tempfile.TemporaryDirectory(prefix="anchor-") as tmp:
         t = Path(tmp)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                run(
-                    [peer, "channel", "fetch", "config", str(t / "block.pb"), "-c", CHANNEL, *orderer],
-                    env=env,
-                    what=f"fetch config for {org.msp_id}",
-                )
-                break
-            except CommandError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
-        block = json.loads(
-            _lator(settings, "proto_decode", "--type", "common.Block", "--input", str(t / "block.pb"))
-        )
-        config = block["data"]["data"][0]["payload"]["data"]["config"]
+        config = fetch_config(settings, org, t)
         org_group = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]
         peer_host = settings.hosts.advertise(topology.peer_name(org))
         anchors = [{"host": peer_host, "port": settings.ports.peer(org)}]
@@ -162,54 +238,19 @@ def set_anchor_peer(settings: Settings, org: Org) -> bool:
             "value": {"anchor_peers": anchors},
             "version": "0",
         }
-        (t / "original.json").write_text(json.dumps(config))
-        (t / "modified.json").write_text(json.dumps(modified))
-        for n in ("original", "modified"):
-            _lator(
-                settings,
-                "proto_encode",
-                "--type",
-                "common.Config",
-                "--input",
-                str(t / f"{n}.json"),
-                "--output",
-                str(t / f"{n}.pb"),
-            )
-        _lator(
-            settings,
-            "compute_update",
-            "--channel_id",
-            CHANNEL,
-            "--original",
-            str(t / "original.pb"),
-            "--updated",
-            str(t / "modified.pb"),
-            "--output",
-            str(t / "update.pb"),
-        )
-        update = json.loads(
-            _lator(settings, "proto_decode", "--type", "common.ConfigUpdate", "--input", str(t / "update.pb"))
-        )
-        envelope = {
-            "payload": {
-                "header": {"channel_header": {"channel_id": CHANNEL, "type": 2}},
-                "data": {"config_update": update},
-            }
-        }
-        (t / "envelope.json").write_text(json.dumps(envelope))
-        _lator(
-            settings,
-            "proto_encode",
-            "--type",
-            "common.Envelope",
-            "--input",
-            str(t / "envelope.json"),
-            "--output",
-            str(t / "envelope.pb"),
-        )
+        envelope = config_update_envelope(settings, config, modified, t)
         run(
-            [peer, "channel", "update", "-f", str(t / "envelope.pb"), "-c", CHANNEL, *orderer],
-            env=env,
+            [
+                str(settings.binary("peer")),
+                "channel",
+                "update",
+                "-f",
+                str(envelope),
+                "-c",
+                CHANNEL,
+                *orderer_args(settings),
+            ],
+            env=admin_cli_env(settings, org),
             what=f"anchor peer update for {org.msp_id}",
         )
     log.info("anchor peer set for %s", org.msp_id)

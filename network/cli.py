@@ -299,9 +299,12 @@ app.add_typer(cert_app, name="cert")
 @cert_app.command("renew")
 def cert_renew(
     org: Annotated[str, typer.Argument(help="Org: BankA, BankAMSP or banka")],
-    name: Annotated[str, typer.Argument(help="User (e.g. loan1) or the org's peer (e.g. peer0.banka)")],
+    name: Annotated[
+        str, typer.Argument(help="User (e.g. loan1), the org's peer (peer0.banka) or one of its orderers")
+    ],
 ) -> None:
-    """Renew a user's or a peer's certificates (new keys) before expiry; a peer is restarted alone."""
+    """Renew a user's, a peer's or an orderer's certificates (new keys) before expiry; a node is restarted
+    alone (an orderer's new certificates first replace its consenter entry in the channel config)."""
     from network import governance
 
     _logging(False)
@@ -312,7 +315,7 @@ def cert_renew(
         raise typer.Exit(1) from exc
     console.print(
         f"renewed {r.kind} {r.msp_id} {r.name}: serial {r.old_serial} -> {r.new_serial}, "
-        f"valid until {r.not_after}" + ("; peer restarted and caught up" if r.restarted else "")
+        f"valid until {r.not_after}" + (f"; {r.kind} restarted and caught up" if r.restarted else "")
     )
 
 

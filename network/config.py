@@ -48,33 +48,120 @@ def _app_org(settings: Settings, org: Org) -> dict[str, Any]:
     }
 
 
+def _orderer_section(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The profile's Orderer consensus settings and orderer-side orgs, for the ordering profile in use.
+
+    Raft: the Orderer org runs three etcdraft consenters. BFT: each endorsing org runs one SmartBFT
+    consenter (ConsenterMapping: id, endpoint, the org's MSP id, the node's enrolment certificate as its
+    identity and its TLS certificate) and is an orderer-side org of its own, with its orderer's endpoint.
+    """
+    ports = settings.ports
+    orderers = topology.orderers(settings.ordering)
+
+    def endpoint(i: int) -> str:
+        return f"{settings.hosts.advertise(topology.orderer_name(i))}:{ports.orderer(i)}"
+
+    def tls_cert(i: int) -> str:
+        name, org = orderers[i]
+        return str(org_crypto(settings, org).node(name) / "tls" / "cert.pem")
+
+    if settings.ordering == topology.RAFT:
+        oo = topology.orderer_org()
+        orgs = [
+            {
+                "Name": oo.msp_id,
+                "ID": oo.msp_id,
+                "MSPDir": str(org_crypto(settings, oo).msp),
+                "Policies": {
+                    "Readers": _sig(f"OR('{oo.msp_id}.member')"),
+                    "Writers": _sig(f"OR('{oo.msp_id}.member')"),
+                    "Admins": _sig(f"OR('{oo.msp_id}.admin')"),
+                },
+                "OrdererEndpoints": [endpoint(i) for i in range(len(orderers))],
+            }
+        ]
+        consenters = [
+            {
+                "Host": settings.hosts.advertise(topology.orderer_name(i)),
+                "Port": ports.orderer(i),
+                "ClientTLSCert": tls_cert(i),
+                "ServerTLSCert": tls_cert(i),
+            }
+            for i in range(len(orderers))
+        ]
+        consensus: dict[str, Any] = {
+            "OrdererType": "etcdraft",
+            "EtcdRaft": {
+                "Consenters": consenters,
+                "Options": {
+                    "TickInterval": "250ms",
+                    "ElectionTick": 10,
+                    "HeartbeatTick": 1,
+                    "MaxInflightBlocks": 5,
+                    "SnapshotIntervalSize": "16 MB",
+                },
+            },
+        }
+        return consensus, orgs
+    orgs = []
+    mapping = []
+    for i, (name, org) in enumerate(orderers):
+        msp = org.msp_id
+        orgs.append(
+            {
+                "Name": msp,
+                "ID": msp,
+                "MSPDir": str(org_crypto(settings, org).msp),
+                # orderer side of the org: its orderer signs blocks (BlockValidation: ANY Writers) and pulls
+                # blocks from the other orderers (channel Readers)
+                "Policies": {
+                    "Readers": _sig(f"OR('{msp}.orderer', '{msp}.admin')"),
+                    "Writers": _sig(f"OR('{msp}.orderer')"),
+                    "Admins": _sig(f"OR('{msp}.admin')"),
+                },
+                "OrdererEndpoints": [endpoint(i)],
+            }
+        )
+        mapping.append(
+            {
+                "ID": i + 1,
+                "Host": settings.hosts.advertise(name),
+                "Port": ports.orderer(i),
+                "MSPID": msp,
+                "Identity": str(org_crypto(settings, org).node(name) / "msp" / "signcerts" / "cert.pem"),
+                "ClientTLSCert": tls_cert(i),
+                "ServerTLSCert": tls_cert(i),
+            }
+        )
+    consensus = {
+        "OrdererType": "BFT",
+        "ConsenterMapping": mapping,
+        "SmartBFT": {
+            "RequestBatchMaxCount": 100,
+            "RequestBatchMaxBytes": 10485760,
+            # the BFT counterpart of the short BatchTimeout: a lone request waits at most this long
+            "RequestBatchMaxInterval": settings.batch_timeout,
+            "RequestForwardTimeout": "2s",
+            "RequestComplainTimeout": "20s",
+            "RequestAutoRemoveTimeout": "3m0s",
+            "ViewChangeResendInterval": "5s",
+            "ViewChangeTimeout": "20s",
+            "LeaderHeartbeatTimeout": "1m0s",
+            "LeaderHeartbeatCount": 10,
+            "CollectTimeout": "1s",
+            "IncomingMessageBufferSize": 200,
+            "RequestPoolSize": 100000,
+        },
+    }
+    return consensus, orgs
+
+
 def configtx(settings: Settings) -> dict[str, Any]:
     """The channel profile for `vehicles` as a configtx.yaml document."""
-    ports = settings.ports
-    oo = topology.orderer_org()
-    oc = org_crypto(settings, oo)
-    orderer_org = {
-        "Name": oo.msp_id,
-        "ID": oo.msp_id,
-        "MSPDir": str(oc.msp),
-        "Policies": {
-            "Readers": _sig(f"OR('{oo.msp_id}.member')"),
-            "Writers": _sig(f"OR('{oo.msp_id}.member')"),
-            "Admins": _sig(f"OR('{oo.msp_id}.admin')"),
-        },
-        "OrdererEndpoints": [
-            f"{settings.hosts.advertise(topology.orderer_name(i))}:{ports.orderer(i)}"
-            for i in range(topology.ORDERER_COUNT)
-        ],
-    }
-    consenters = []
-    for i in range(topology.ORDERER_COUNT):
-        tls = oc.node(topology.orderer_name(i)) / "tls" / "cert.pem"
-        host = settings.hosts.advertise(topology.orderer_name(i))
-        consenters.append(
-            {"Host": host, "Port": ports.orderer(i), "ClientTLSCert": str(tls), "ServerTLSCert": str(tls)}
-        )
+    consensus, orderer_orgs = _orderer_section(settings)
     app_orgs = [_app_org(settings, o) for o in topology.ORGS if not o.orderer_org]
+    # BFT needs the V3_0 channel capability (Fabric 3 peers and orderers only)
+    channel_caps = {"V3_0": True} if settings.ordering == topology.BFT else {"V2_0": True}
     return {
         "Profiles": {
             PROFILE: {
@@ -83,9 +170,9 @@ def configtx(settings: Settings) -> dict[str, Any]:
                     "Writers": _meta("ANY Writers"),
                     "Admins": _meta("MAJORITY Admins"),
                 },
-                "Capabilities": {"V2_0": True},
+                "Capabilities": channel_caps,
                 "Orderer": {
-                    "OrdererType": "etcdraft",
+                    **consensus,
                     # Short on purpose: the default 2 s would make every lone transaction wait ~2 s to commit.
                     "BatchTimeout": settings.batch_timeout,
                     "BatchSize": {
@@ -93,17 +180,7 @@ def configtx(settings: Settings) -> dict[str, Any]:
                         "AbsoluteMaxBytes": "10 MB",
                         "PreferredMaxBytes": "2 MB",
                     },
-                    "EtcdRaft": {
-                        "Consenters": consenters,
-                        "Options": {
-                            "TickInterval": "250ms",
-                            "ElectionTick": 10,
-                            "HeartbeatTick": 1,
-                            "MaxInflightBlocks": 5,
-                            "SnapshotIntervalSize": "16 MB",
-                        },
-                    },
-                    "Organizations": [orderer_org],
+                    "Organizations": orderer_orgs,
                     "Policies": {
                         "Readers": _meta("ANY Readers"),
                         "Writers": _meta("ANY Writers"),
@@ -191,13 +268,18 @@ def peer_env(settings: Settings, org: Org) -> dict[str, str]:
 def orderer_env(settings: Settings, i: int) -> dict[str, str]:
     """Environment of an orderer: channel participation API on, no system channel."""
     ports = settings.ports
-    oo = topology.orderer_org()
+    name, oo = topology.orderers(settings.ordering)[i]
     oc = org_crypto(settings, oo)
-    name = topology.orderer_name(i)
     node = oc.node(name)
     tls = node / "tls"
     data = settings.nodes_dir / name
     ca = str(tls / "ca.pem")
+    # cluster (consensus) connections come from every orderer org's orderers: under BFT trust each
+    # orderer org's TLS CA (under Raft the one ordering org's)
+    cluster_cas = ca
+    if settings.ordering == topology.BFT:
+        count = len(topology.orderers(settings.ordering))
+        cluster_cas = ",".join(dict.fromkeys(str(orderer_tls_ca(settings, j)) for j in range(count)))
     bind = settings.hosts.bind(name)
     return {
         "FABRIC_CFG_PATH": str(settings.config_dir / "orderer"),
@@ -212,7 +294,7 @@ def orderer_env(settings: Settings, i: int) -> dict[str, str]:
         "ORDERER_GENERAL_TLS_ROOTCAS": f"[{ca}]",
         "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE": str(tls / "cert.pem"),
         "ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY": str(tls / "key.pem"),
-        "ORDERER_GENERAL_CLUSTER_ROOTCAS": f"[{ca}]",
+        "ORDERER_GENERAL_CLUSTER_ROOTCAS": f"[{cluster_cas}]",
         "ORDERER_GENERAL_BOOTSTRAPMETHOD": "none",
         "ORDERER_CHANNELPARTICIPATION_ENABLED": "true",
         "ORDERER_ADMIN_LISTENADDRESS": f"{bind}:{ports.orderer_admin(i)}",
@@ -248,12 +330,14 @@ def admin_cli_env(settings: Settings, org: Org) -> dict[str, str]:
     return env
 
 
-def orderer_tls_ca(settings: Settings) -> Path:
-    return org_crypto(settings, topology.orderer_org()).tls_ca
+def orderer_tls_ca(settings: Settings, i: int = 0) -> Path:
+    """The TLS CA of the org running orderer i (what a client dialling it must trust)."""
+    return org_crypto(settings, topology.orderer_org_of(i, settings.ordering)).tls_ca
 
 
-def orderer_admin_client(settings: Settings) -> tuple[Path, Path]:
-    admin = org_crypto(settings, topology.orderer_org()).user("admin") / "tls"
+def orderer_admin_client(settings: Settings, i: int = 0) -> tuple[Path, Path]:
+    """The TLS client pair of the admin of the org running orderer i (its admin API's client auth)."""
+    admin = org_crypto(settings, topology.orderer_org_of(i, settings.ordering)).user("admin") / "tls"
     return admin / "cert.pem", admin / "key.pem"
 
 

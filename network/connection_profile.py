@@ -72,11 +72,11 @@ def connection_profile(settings: Settings, org_key: str, chaincode: str = "mortg
         served = [client]
     peers = {topology.peer_name(o): _peer(settings, o) for o in app_orgs if o.peer}
     orderers = {
-        topology.orderer_name(i): {
-            "url": f"grpcs://{settings.hosts.dial(topology.orderer_name(i))}:{settings.ports.orderer(i)}",
-            "tlsCACerts": _tls(orderer_tls_ca(settings)),
+        name: {
+            "url": f"grpcs://{settings.hosts.dial(name)}:{settings.ports.orderer(i)}",
+            "tlsCACerts": _tls(orderer_tls_ca(settings, i)),
         }
-        for i in range(topology.ORDERER_COUNT)
+        for i, (name, _) in enumerate(topology.orderers(settings.ordering))
     }
     # lookups without a caller sign as an auditor: the org's own (a per-org gateway holds no other org's
     # keys), the consortium's service identity for the development gateway

@@ -93,7 +93,8 @@ class FabricNetworkInfo:
         p = self.network.settings.ports
         hosts = self.network.settings.hosts
         return [
-            f"{hosts.dial(topology.orderer_name(i))}:{p.orderer(i)}" for i in range(topology.ORDERER_COUNT)
+            f"{hosts.dial(name)}:{p.orderer(i)}"
+            for i, (name, _) in enumerate(topology.orderers(self.network.settings.ordering))
         ]
 
     @property

@@ -14,6 +14,7 @@ refuses that identity's transactions from the next block on, while the org's oth
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import json
@@ -21,13 +22,14 @@ import logging
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from network import ca, chaincode, channel, topology
-from network.config import admin_cli_env, orderer_tls_ca
+from network.config import admin_cli_env
 from network.errors import CommandError, NetworkError
 from network.process import run
 from network.settings import Settings
@@ -129,37 +131,17 @@ def approvals(settings: Settings, name: str) -> Approvals:
 
 
 # ---------------------------------------------------------------- channel configuration updates
-def _orderer_args(settings: Settings) -> list[str]:
-    return ["-o", f"{HOST}:{settings.ports.orderer(0)}", "--tls", "--cafile", str(orderer_tls_ca(settings))]
-
-
 def fetch_config(settings: Settings, org: Org, workdir: Path) -> dict[str, Any]:
     """The channel's current configuration (JSON, as configtxlator decodes it), fetched as `org`'s admin."""
-    peer = str(settings.binary("peer"))
-    run(
-        [
-            peer,
-            "channel",
-            "fetch",
-            "config",
-            str(workdir / "config_block.pb"),
-            "-c",
-            CHANNEL,
-            *_orderer_args(settings),
-        ],
-        env=admin_cli_env(settings, org),
-        what=f"fetch config as {org.msp_id}",
-    )
-    block = json.loads(
-        channel._lator(
-            settings, "proto_decode", "--type", "common.Block", "--input", str(workdir / "config_block.pb")
-        )
-    )
-    return dict(block["data"]["data"][0]["payload"]["data"]["config"])
+    return channel.fetch_config(settings, org, workdir, timeout=0)
 
 
 def update_config(
-    settings: Settings, mutate: Callable[[dict[str, Any]], None], signers: list[Org], what: str
+    settings: Settings,
+    mutate: Callable[[dict[str, Any]], None],
+    signers: list[Org],
+    what: str,
+    orderer: int = 0,
 ) -> bool:
     """Apply `mutate` to the channel config as one config update signed by each of `signers`' admins.
 
@@ -174,55 +156,10 @@ def update_config(
         mutate(modified)
         if modified == config:
             return False
-        for n, doc in (("original", config), ("modified", modified)):
-            (t / f"{n}.json").write_text(json.dumps(doc))
-            channel._lator(
-                settings,
-                "proto_encode",
-                "--type",
-                "common.Config",
-                "--input",
-                str(t / f"{n}.json"),
-                "--output",
-                str(t / f"{n}.pb"),
-            )
-        channel._lator(
-            settings,
-            "compute_update",
-            "--channel_id",
-            CHANNEL,
-            "--original",
-            str(t / "original.pb"),
-            "--updated",
-            str(t / "modified.pb"),
-            "--output",
-            str(t / "update.pb"),
-        )
-        update = json.loads(
-            channel._lator(
-                settings, "proto_decode", "--type", "common.ConfigUpdate", "--input", str(t / "update.pb")
-            )
-        )
-        envelope = {
-            "payload": {
-                "header": {"channel_header": {"channel_id": CHANNEL, "type": 2}},
-                "data": {"config_update": update},
-            }
-        }
-        (t / "envelope.json").write_text(json.dumps(envelope))
-        channel._lator(
-            settings,
-            "proto_encode",
-            "--type",
-            "common.Envelope",
-            "--input",
-            str(t / "envelope.json"),
-            "--output",
-            str(t / "envelope.pb"),
-        )
+        envelope = channel.config_update_envelope(settings, config, modified, t)
         for org in signers[1:]:
             run(
-                [peer, "channel", "signconfigtx", "-f", str(t / "envelope.pb")],
+                [peer, "channel", "signconfigtx", "-f", str(envelope)],
                 env=admin_cli_env(settings, org),
                 what=f"sign {what} as {org.msp_id}",
             )
@@ -233,10 +170,10 @@ def update_config(
                     "channel",
                     "update",
                     "-f",
-                    str(t / "envelope.pb"),
+                    str(envelope),
                     "-c",
                     CHANNEL,
-                    *_orderer_args(settings),
+                    *channel.orderer_args(settings),
                 ],
                 env=admin_cli_env(settings, signers[0]),
                 what=what,
@@ -338,7 +275,7 @@ def channel_crl_serials(settings: Settings, org_name: str) -> list[str]:
 class Renewal:
     msp_id: str
     name: str
-    kind: str  # "user" | "peer"
+    kind: str  # "user" | "peer" | "orderer"
     old_serial: str
     new_serial: str
     not_after: str  # ISO date-time of the new certificate's expiry
@@ -367,11 +304,8 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
     oc = ca.org_crypto(settings, org)
     if org.peer and name == topology.peer_name(org):
         kind, dest, hosts = "peer", oc.node(name), [HOST, "localhost", name]
-    elif name.startswith("orderer"):
-        raise NetworkError(
-            f"name: renewing orderer certificates is not supported: {name}'s TLS certificate is "
-            "a consenter in the channel configuration (needs a config update)"
-        )
+    elif (name, org) in topology.orderers(settings.ordering):
+        return renew_orderer(settings, org, name)
     elif (oc.user(name) / "msp" / "signcerts" / "cert.pem").exists():
         kind, dest, hosts = "user", oc.user(name), [HOST, "localhost"]
     else:
@@ -393,6 +327,107 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         restarted = True
     log.info("renewed %s %s %s: serial %s -> %s", kind, org.msp_id, name, old_serial, new_serial)
     return Renewal(org.msp_id, name, kind, old_serial, new_serial, not_after, restarted)
+
+
+def _orderer_signers(settings: Settings, org: Org) -> list[Org]:
+    """Admins whose signatures satisfy the Orderer group's Admins policy (MAJORITY of the orderer-side
+    orgs): the ordering org alone under Raft; under BFT the node's org plus enough of the others."""
+    orgs = list(dict.fromkeys(o for _, o in topology.orderers(settings.ordering)))
+    others = [o for o in orgs if o != org]
+    return [org, *others][: len(orgs) // 2 + 1]
+
+
+def _orderer_height(settings: Settings, i: int) -> int:
+    out = channel._osnadmin(settings, i, "list", "--channelID", CHANNEL)
+    return int(json.loads(out[out.index("{") :])["height"])
+
+
+def orderer_heights(settings: Settings) -> dict[str, int | None]:
+    """Each orderer's ledger height on the channel (its admin API), None for one not answering."""
+    out: dict[str, int | None] = {}
+    for i, (name, _) in enumerate(topology.orderers(settings.ordering)):
+        try:
+            out[name] = _orderer_height(settings, i)
+        except CommandError:
+            out[name] = None
+    return out
+
+
+def renew_orderer(settings: Settings, org: Org, name: str) -> Renewal:
+    """Renew an orderer's enrolment and TLS certificates (new keys) at its org's CA, put them into the
+    channel configuration as that consenter's certificates (Raft: the etcdraft consenter's TLS certs;
+    BFT: the consenter mapping's identity and TLS certs), signed by the Orderer group's admins and
+    ordered through another orderer, then restart it alone: the others keep ordering (Raft 2 of 3, BFT
+    3 of 4) and it catches up. If the config update is refused the old certificates are put back.
+    """
+    from network.manager import Network
+
+    orderers = topology.orderers(settings.ordering)
+    i = next(j for j, (n, _) in enumerate(orderers) if n == name)
+    oc = ca.org_crypto(settings, org)
+    dest = oc.node(name)
+    old_serial, _ = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
+    old_tls = (dest / "tls" / "cert.pem").read_bytes()
+    backup = Path(tempfile.mkdtemp(prefix="renew-", dir=dest.parent))
+    for sub in ("msp", "tls"):
+        shutil.copytree(dest / sub, backup / sub)
+    try:
+        ca.Enroller(settings, org).reenroll(dest, name, settings.hosts.sans(name))
+        new_tls = base64.b64encode((dest / "tls" / "cert.pem").read_bytes()).decode()
+        new_id = base64.b64encode((dest / "msp" / "signcerts" / "cert.pem").read_bytes()).decode()
+        old_b64 = base64.b64encode(old_tls).decode()
+
+        def swap(config: dict[str, Any]) -> None:
+            values = config["channel_group"]["groups"]["Orderer"]["values"]
+            if settings.ordering == topology.BFT:
+                entry = next(c for c in values["Orderers"]["value"]["consenter_mapping"] if c["id"] == i + 1)
+                old_id = entry["identity"]
+                entry["identity"] = new_id
+                # BFT blocks are validated against the consenters' identities: Fabric requires the
+                # BlockValidation policy to name the new identity in the same update
+                policy = config["channel_group"]["groups"]["Orderer"]["policies"]["BlockValidation"]
+                for ident in policy["policy"]["value"]["identities"]:
+                    if ident["principal"].get("id_bytes") == old_id:
+                        ident["principal"]["id_bytes"] = new_id
+            else:
+                consenters = values["ConsensusType"]["value"]["metadata"]["consenters"]
+                entry = next(c for c in consenters if c["client_tls_cert"] == old_b64)
+            entry["client_tls_cert"] = entry["server_tls_cert"] = new_tls
+
+        via = (i + 1) % len(orderers)  # order the update through another orderer
+        before = _orderer_height(settings, via)
+        update_config(settings, swap, _orderer_signers(settings, org), f"certificate renewal of {name}", via)
+    except BaseException:
+        for sub in ("msp", "tls"):
+            shutil.rmtree(dest / sub, ignore_errors=True)
+            shutil.copytree(backup / sub, dest / sub)
+        raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+    new_serial, not_after = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
+    net = Network(settings)
+    # `channel update` returns once the update is accepted: wait for the config block itself
+    deadline = time.monotonic() + 30
+    target = _orderer_height(settings, via)
+    while target <= before and time.monotonic() < deadline:
+        time.sleep(0.5)
+        target = _orderer_height(settings, via)
+    net.stop_node(name)
+    net.start_node(name)
+    deadline = time.monotonic() + 60
+    h = 0
+    while time.monotonic() < deadline:
+        with contextlib.suppress(CommandError, ValueError):
+            h = _orderer_height(settings, i)
+        if h >= target:
+            break
+        time.sleep(1)
+    else:
+        raise NetworkError(
+            f"{name} restarted with its renewed certificates but stayed at height {h} < {target}"
+        )
+    log.info("renewed orderer %s %s: serial %s -> %s", org.msp_id, name, old_serial, new_serial)
+    return Renewal(org.msp_id, name, "orderer", old_serial, new_serial, not_after, True)
 
 
 # ---------------------------------------------------------------- suspending and resuming an org

@@ -68,7 +68,7 @@ class Network:
 
     # ------------------------------------------------------------------ nodes
     def nodes(self) -> list[Node]:
-        return topology.nodes(self.settings.ports)
+        return topology.nodes(self.settings.ports, self.settings.ordering)
 
     def node(self, name: str) -> Node:
         for n in self.nodes():
@@ -154,7 +154,7 @@ class Network:
 
     # ------------------------------------------------------------------ up
     def check_binaries(self) -> None:
-        problem = self.settings.release_problem()
+        problem = self.settings.release_problem() or self.settings.ordering_problem()
         if problem:
             raise NetworkError(problem, log=None)
         missing = self.settings.missing_binaries()
@@ -236,6 +236,7 @@ class Network:
         for d in (s.data_dir, s.logs_dir, s.nodes_dir, s.crypto_dir):
             d.mkdir(parents=True, exist_ok=True)
         self._claim_fabric_version()
+        self._claim_ordering()
         nodes = self.nodes()
         self._start_many([n.name for n in nodes if n.kind == "ca"], report)
         with ThreadPoolExecutor(max_workers=len(topology.ORGS)) as pool:
@@ -269,6 +270,21 @@ class Network:
                 f"`python -m network clean --yes`",
                 log=None,
             )
+
+    def _claim_ordering(self) -> None:
+        """Record the ordering profile the channel was made with; refuse to run the other one on it."""
+        s = self.settings
+        path = s.data_dir / "ordering"
+        made_with = path.read_text().strip() if path.exists() else topology.RAFT
+        if not path.exists() and not (s.data_dir / "channel").exists():
+            made_with = s.ordering
+        if made_with != s.ordering:
+            raise NetworkError(
+                f"the network in {s.data_dir} orders with {made_with}, not {s.ordering}: set "
+                f"MLEDGER_ORDERING={made_with} or use another MLEDGER_NETWORK_DIR",
+                log=None,
+            )
+        path.write_text(s.ordering + "\n")
 
     def deploy_chaincodes(self, report: UpReport | None = None, *, restart_servers: bool = False) -> None:
         """Commit every declared chaincode whose contract exists and run its server."""
@@ -352,6 +368,7 @@ class Network:
         return {
             "channel": topology.CHANNEL,
             "fabric": self.fabric_running(),
+            "ordering": s.ordering,
             "nodes": nodes,
             "heights": heights,
             "chaincodes": definitions or [],

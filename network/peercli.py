@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from network import topology
+from network.config import orderer_tls_ca
 from network.errors import CommandError
 from network.fixture import FabricNetworkInfo
 from network.process import run
@@ -71,7 +72,7 @@ def invoke(
         info.orderer_endpoints[orderer],
         "--tls",
         "--cafile",
-        str(info.orderer_tls_ca),
+        str(orderer_tls_ca(s, orderer)),  # the TLS CA of the org running that orderer
         "-C",
         info.channel,
         "-n",

@@ -4,7 +4,8 @@ Environment overrides: MLEDGER_NETWORK_DIR (data, crypto, ledgers, logs; default
 MLEDGER_BIN_DIR (binary cache; default .cache/bin), MLEDGER_NETWORK_BASE_PORT (default 27000),
 FABRIC_VERSION (a Fabric release: 2.5.9 LTS by default, or 3.1.1), FABRIC_CA_VERSION (1.5.21),
 KUBO_VERSION (0.42.0),
-MLEDGER_BATCH_TIMEOUT (orderer BatchTimeout, default 250ms), MLEDGER_NETWORK_HOSTS (a host plan, see
+MLEDGER_BATCH_TIMEOUT (orderer BatchTimeout, default 250ms), MLEDGER_ORDERING (`raft`, the default, or
+`bft`: SmartBFT with one orderer per endorsing org, Fabric 3 only), MLEDGER_NETWORK_HOSTS (a host plan, see
 network/hosts.py; unset: every node on 127.0.0.1).
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from network.hosts import HostPlan
-from network.topology import DEFAULT_BASE_PORT, Ports
+from network.topology import DEFAULT_BASE_PORT, ORDERINGS, RAFT, Ports
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -39,6 +40,7 @@ class Settings:
     kubo_version: str
     batch_timeout: str
     hosts: HostPlan = field(default_factory=HostPlan)
+    ordering: str = RAFT  # raft | bft (see network.topology.orderers)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,6 +55,7 @@ class Settings:
             kubo_version=env.get("KUBO_VERSION", "0.42.0"),
             batch_timeout=env.get("MLEDGER_BATCH_TIMEOUT", "250ms"),
             hosts=HostPlan.from_env(),
+            ordering=(env.get("MLEDGER_ORDERING") or RAFT).lower(),
         )
 
     @property
@@ -86,6 +89,19 @@ class Settings:
                 f"{self.fabric_bin} was built from {stamp or 'an unknown module version (no .stamp)'}, "
                 f"not Fabric {self.fabric_version} ({want}); rebuild it with "
                 f"FABRIC_VERSION={self.fabric_version} scripts/install-binaries fabric"
+            )
+        return None
+
+    def ordering_problem(self) -> str | None:
+        """Why MLEDGER_ORDERING cannot run on FABRIC_VERSION, or None."""
+        if self.ordering not in ORDERINGS:
+            return (
+                f"MLEDGER_ORDERING={self.ordering} is not an ordering profile (one of {', '.join(ORDERINGS)})"
+            )
+        if self.ordering != RAFT and int(self.fabric_version.split(".")[0]) < 3:
+            return (
+                f"MLEDGER_ORDERING={self.ordering} needs Fabric 3 (SmartBFT ordering, channel capability "
+                f"V3_0); FABRIC_VERSION={self.fabric_version}: set FABRIC_VERSION=3.1.1"
             )
         return None
 

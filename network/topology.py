@@ -56,7 +56,14 @@ class Org:
 
 ORGS: tuple[Org, ...] = tuple(Org.of(o, i) for i, o in enumerate(consortium.ORGS))
 
-ORDERER_COUNT = 3
+ORDERER_COUNT = 3  # Raft: three orderers, all run by the ordering org
+
+# Ordering profiles: "raft" (etcdraft, the Orderer org runs three orderers) and "bft" (SmartBFT, Fabric 3
+# only): four orderers, one run by each endorsing org (TrafficAuthority, BankA, BankB, Insurer) with an
+# identity from that org's own CA, so ordering tolerates one faulty orderer and no org controls it.
+RAFT = "raft"
+BFT = "bft"
+ORDERINGS = (RAFT, BFT)
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,31 @@ def orderer_org() -> Org:
     return next(o for o in ORGS if o.orderer_org)
 
 
+def bft_orderer_orgs() -> list[Org]:
+    """The orgs that each run one BFT orderer: the endorsing orgs (3f+1 = 4 tolerates f = 1)."""
+    return [o for o in ORGS if o.endorsing]
+
+
+def orderers(ordering: str = RAFT) -> list[tuple[str, Org]]:
+    """(node name, org running it) of every orderer; orderer i always has port slot i."""
+    if ordering == BFT:
+        return [(orderer_name(i), o) for i, o in enumerate(bft_orderer_orgs())]
+    if ordering != RAFT:
+        raise ValueError(f"ordering: {ordering!r} is not one of {', '.join(ORDERINGS)}")
+    oo = orderer_org()
+    return [(orderer_name(i), oo) for i in range(ORDERER_COUNT)]
+
+
+def orderer_org_of(i: int, ordering: str = RAFT) -> Org:
+    """The org that runs orderer i (its MSP, CA and TLS CA)."""
+    return orderers(ordering)[i][1]
+
+
+def orderers_of(org: Org, ordering: str = RAFT) -> list[int]:
+    """Indexes of the orderers `org` runs."""
+    return [i for i, (_, o) in enumerate(orderers(ordering)) if o == org]
+
+
 def peer_name(o: Org) -> str:
     return f"peer0.{o.key}"
 
@@ -150,16 +182,15 @@ def ca_name(o: Org) -> str:
     return f"ca.{o.key}"
 
 
-def nodes(ports: Ports) -> list[Node]:
+def nodes(ports: Ports, ordering: str = RAFT) -> list[Node]:
     """Every node in start order: CAs, orderers, peers, kubo."""
     out: list[Node] = []
     for o in ORGS:
         out.append(Node(ca_name(o), "ca", o, {"listen": ports.ca(o), "operations": ports.ca_operations(o)}))
-    oo = orderer_org()
-    for i in range(ORDERER_COUNT):
+    for i, (name, oo) in enumerate(orderers(ordering)):
         out.append(
             Node(
-                orderer_name(i),
+                name,
                 "orderer",
                 oo,
                 {
