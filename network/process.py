@@ -37,6 +37,9 @@ class Proc:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+PORT_RELEASE_SECONDS = 10.0
+
+
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -127,6 +130,11 @@ class ProcessTable:
     ) -> Proc:
         ns = self.netns(name)
         for label, port in ports.items():
+            # a node stopped a moment ago may hold its listener for a few more moments while the kernel
+            # tears it down: wait a little before calling the port taken
+            deadline = time.monotonic() + PORT_RELEASE_SECONDS
+            while ns is None and not port_free(port) and time.monotonic() < deadline:
+                time.sleep(0.2)
             if ns is None and not port_free(port):
                 raise NetworkError(
                     f"cannot start {name}: {label} port {port} on 127.0.0.1 is already in use",
