@@ -67,8 +67,8 @@ def test_owner_signed_consent_is_verified_by_the_chaincode_on_fabric(
     actors = Actors(net)
     commit = Committer(net)
     run = actors.run
-    vin = with_check_digit(f"LOW{run.upper()}000016")
-    other_vin = with_check_digit(f"LOX{run.upper()}000016")
+    vin = with_check_digit(f"LWN{run.upper()}000016")
+    other_vin = with_check_digit(f"LWX{run.upper()}000016")
     alice, bob = f"owner-a{run}", f"owner-b{run}"
     alice_cert, alice_key = enrol_owner(net, tmp_path / "alice-device", alice)
     bob_cert, bob_key = enrol_owner(net, tmp_path / "bob-device", bob)
@@ -80,8 +80,8 @@ def test_owner_signed_consent_is_verified_by_the_chaincode_on_fabric(
         register(actors, commit, officer, bank, other_vin, "bob")
         commit(officer, "EnrolOwner", json.dumps({"certificate_pem": alice_cert, "vins": [vin]}))
         commit(officer, "EnrolOwner", json.dumps({"certificate_pem": bob_cert, "vins": [other_vin]}))
-        account = json.loads(officer.evaluate("GetOwnerAccount", alice))
-        assert account["vins"] == [vin] and "TrafficAuthority" in account["issuer"]
+        account = json.loads(officer.evaluate_transaction("GetOwnerAccount", alice))
+        assert account["vins"] == [vin] and "CN=ca.trafficauthority" in account["issuer"]
 
         consent_id = f"OC-{run}"
         lien_id = f"L-{run}"
@@ -89,7 +89,7 @@ def test_owner_signed_consent_is_verified_by_the_chaincode_on_fabric(
         terms = {"lien_id": lien_id, "secured_amount": "50000", "currency": "CNY", "maturity_date": maturity}
         request = {"consent_id": consent_id, "vin": vin, "kind": "lien_request", "terms": terms}
         commit(bank, "RequestOwnerConsent", json.dumps(request))
-        shown = json.loads(bank.evaluate("GetOwnerConsent", consent_id))
+        shown = json.loads(bank.evaluate_transaction("GetOwnerConsent", consent_id))
         assert shown["status"] == "REQUESTED" and shown["owner_account"] == alice
         document = json.loads(shown["signed_document"])
 
@@ -103,7 +103,7 @@ def test_owner_signed_consent_is_verified_by_the_chaincode_on_fabric(
         with pytest.raises(EndorseError) as refused:
             commit(bank, "SignOwnerConsent", consent_id, json.dumps(body))
         assert "field 'terms.secured_amount'" in error_text(refused.value)
-        assert json.loads(bank.evaluate("GetOwnerConsent", consent_id))["status"] == "REQUESTED"
+        assert json.loads(bank.evaluate_transaction("GetOwnerConsent", consent_id))["status"] == "REQUESTED"
 
         # Alice's own signature verifies; the lien carries it
         commit(bank, "SignOwnerConsent", consent_id, json.dumps({"signature": sign(alice_key, document)}))
@@ -118,6 +118,6 @@ def test_owner_signed_consent_is_verified_by_the_chaincode_on_fabric(
             "owner_consent_id": consent_id,
         }
         commit(bank, "RequestLien", json.dumps(lien))
-        recorded = json.loads(bank.evaluate("GetLien", lien_id))
+        recorded = json.loads(bank.evaluate_transaction("GetLien", lien_id))
         assert recorded["consent_method"] == "owner_signature" and recorded["owner_consent_id"] == consent_id
-        assert json.loads(bank.evaluate("GetOwnerConsent", consent_id))["status"] == "USED"
+        assert json.loads(bank.evaluate_transaction("GetOwnerConsent", consent_id))["status"] == "USED"
