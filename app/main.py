@@ -34,6 +34,7 @@ from app.api.routers import (
     maintenance,
     model_versions,
     odometer,
+    owners,
     qr,
     reports,
     risk,
@@ -207,6 +208,7 @@ def create_app(
         floor_plan_receivables,
     ):
         api.include_router(module.router)
+    api.include_router(owners.router)  # owners as users (issue 16)
     for engine in (valuation.router, risk.router):  # the engines' own routers, behind the same login
         api.include_router(engine, dependencies=[Depends(current_user)])
     app.include_router(api)

@@ -97,6 +97,12 @@ ROLES: tuple[RoleDef, ...] = (
         "core-enterprise officer (manufacturer or distributor): keeps its dealer whitelist",
         _kinds(OrgKind.core_enterprise),
     ),
+    RoleDef(
+        "owner",
+        "vehicle owner enrolled by the vehicle office (pseudonymous id): signs their own consents, reads "
+        "their own vehicles and personal data",
+        _kinds(OrgKind.vehicle_office),
+    ),
 )
 
 ROLE_NAMES: tuple[str, ...] = tuple(r.name for r in ROLES)

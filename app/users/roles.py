@@ -25,6 +25,7 @@ class Role(StrEnum):
     appraiser = "appraiser"
     field_auditor = "field_auditor"
     core_enterprise = "core_enterprise"
+    owner = "owner"
 
 
 if tuple(Role) != consortium.ROLE_NAMES:  # pragma: no cover - a drift is a programming error

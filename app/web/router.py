@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app.api.errors import ApiError
-from app.web import floorplan_pages, lender_pages, oversight_pages, passport_pages, vehicle_pages
+from app.web import floorplan_pages, lender_pages, oversight_pages, owner_pages, passport_pages, vehicle_pages
 from app.web.pages import (
     HERE,
     csrf_refused,
@@ -32,7 +32,7 @@ from app.web.session import (
 router = APIRouter(include_in_schema=False)
 
 
-STATIC_FILES = {"style.css": "text/css", "scan.js": "text/javascript"}
+STATIC_FILES = {"style.css": "text/css", "scan.js": "text/javascript", "owner-sign.js": "text/javascript"}
 
 
 # --- static, home, language, login ---------------------------------------------------------------
@@ -96,5 +96,5 @@ async def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = 
     return response
 
 
-for group in (passport_pages, vehicle_pages, lender_pages, oversight_pages, floorplan_pages):
+for group in (passport_pages, vehicle_pages, lender_pages, oversight_pages, floorplan_pages, owner_pages):
     router.include_router(group.router)

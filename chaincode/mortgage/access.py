@@ -160,8 +160,49 @@ CREDIT_READ = Rule(
 )
 OWNER_READ = Rule(
     "owner_read",
-    "owner personal data: vehicle office, the vehicle's lienholder banks, regulator",
-    (_g(TRAFFIC, "registrar"), _g(BANKS, "loan_officer"), _g(REGULATOR, "regulator")),
+    "owner personal data: vehicle office, the vehicle's lienholder banks, regulator; an enrolled owner "
+    "only their own (object rule `owner_self`)",
+    (_g(TRAFFIC, "registrar", "owner"), _g(BANKS, "loan_officer"), _g(REGULATOR, "regulator")),
+)
+OWNER_ENROL = Rule(
+    "owner_enrol",
+    "vehicle office officers enrol owners (a fabric-ca certificate with role owner bound to vehicles)",
+    (_g(TRAFFIC, "registrar"),),
+)
+OWNER_ACCOUNT_READ = Rule(
+    "owner_account_read",
+    "an owner account and the consents asked of it: the vehicle office, regulator, auditors, and the "
+    "owner itself (object rule `owner_self`)",
+    (
+        _g(TRAFFIC, "registrar", "admin", "owner"),
+        _g(REGULATOR, "regulator", "admin"),
+        _g(CONSORTIUM, "auditor"),
+    ),
+)
+CONSENT_REQUEST = Rule(
+    "owner_consent_request",
+    "a grantee asks an enrolled owner for a consent to exact terms: banks (lien, amount increase, payoff "
+    "quote, certificate), dealers (payoff quote, certificate), the vehicle office (transfer, certificate)",
+    (_g(BANKS, "loan_officer"), _g(DEALER, "dealer"), _g(TRAFFIC, "registrar")),
+)
+CONSENT_CARRY = Rule(
+    "owner_consent_carry",
+    "the owner's signature is the authority: the owner, the vehicle office's desk or the grantee carries it "
+    "to the ledger, where the contract verifies it against the owner's registered certificate",
+    (_g(TRAFFIC, "registrar", "owner"), _g(BANKS, "loan_officer"), _g(DEALER, "dealer")),
+)
+CONSENT_READ = Rule(
+    "owner_consent_read",
+    "an owner consent (terms, status, expiry): every operational role, and the owner it was asked of "
+    "(object rule `owner_self`)",
+    (
+        _g(TRAFFIC, "registrar", "admin", "owner"),
+        _g(BANKS, "loan_officer", "admin"),
+        _g(INSURER, "underwriter", "admin"),
+        _g(DEALER, "dealer", "admin"),
+        _g(REGULATOR, "regulator", "admin"),
+        _g(CONSORTIUM, "auditor"),
+    ),
 )
 HISTORY_READ = Rule(
     "history_read",
@@ -316,6 +357,13 @@ ACCESS: dict[str, Rule] = {
     "GetReceivablePledges": FLOOR_PLAN_READ,
     "GetFloorPlanExposure": FLOOR_PLAN_READ,
     "GetFloorPlanTotals": FLOOR_PLAN_TOTALS,
+    # owners as users (issue 16)
+    "EnrolOwner": OWNER_ENROL,
+    "GetOwnerAccount": OWNER_ACCOUNT_READ,
+    "RequestOwnerConsent": CONSENT_REQUEST,
+    "SignOwnerConsent": CONSENT_CARRY,
+    "GetOwnerConsent": CONSENT_READ,
+    "GetOwnerConsents": OWNER_ACCOUNT_READ,
 }
 
 #: Rules that depend on the object a call names; checked by the contract after loading it.
@@ -357,6 +405,15 @@ OBJECT_RULES: dict[str, str] = {
         "line's lender, dealer or approving core enterprise; GetFloorPlanExposure lists only those lines"
     ),
     "floor_plan_dealer": "PledgeReceivable: the caller's MSP is the line's dealer",
+    "owner_self": (
+        "GetOwner, GetOwnerAccount, GetOwnerConsent, GetOwnerConsents by an owner identity: its certificate "
+        "is the one the vehicle office enrolled for that account and the vehicle is one it holds now"
+    ),
+    "owner_consent_signed": (
+        "RequestLien, AmendLien (increase), TransferTitle, RequestPayoffQuote with owner_consent_id: the "
+        "consent is SIGNED by the vehicle's enrolled owner, unexpired, unused, for this vehicle, kind, "
+        "grantee (the caller) and these exact terms; it is spent by the transaction"
+    ),
     "valuer_lien": (
         "RecordValuation by a bank: the bank holds or has requested a lien on the vehicle "
         "(REQUESTED, RECORDED, ASSIGNMENT_PENDING or FORECLOSING)"
@@ -421,6 +478,9 @@ EVENT_READS: dict[str, str] = {
     "FloorCheckClosed": "GetFloorPlanAlerts",
     "ReceivablePledged": "GetReceivablePledges",
     "ReceivablePledgeReleased": "GetReceivablePledges",
+    "OwnerEnrolled": "GetOwnerAccount",
+    "OwnerConsentRequested": "GetOwnerConsent",
+    "OwnerConsentSigned": "GetOwnerConsent",
 }
 
 

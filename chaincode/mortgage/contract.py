@@ -31,6 +31,7 @@ from .holds import HoldTransactions
 from .insurance import InsuranceTransactions
 from .lien_maintenance import MaintenanceTransactions
 from .liens import LienTransactions
+from .owners import OwnerTransactions
 from .payoff import PayoffTransactions
 from .qr import QrTransactions
 from .records import RecordTransactions
@@ -56,6 +57,7 @@ class MortgageContract(
     FloorPlanTransactions,
     FloorCheckTransactions,
     FloorPlanPortfolioTransactions,
+    OwnerTransactions,
     Contract,
 ):
     """Vehicle-collateral ledger: the vehicle office, banks, insurer, dealers and the regulator.

@@ -136,6 +136,8 @@ class PayoffRequestIn(Request):
     requested_by: PayoffRequester
     #: the owner's anchored consent; required unless the owner asks the lienholder directly
     owner_consent_document_id: Identifier | None = None
+    #: the owner's own signed consent (kind payoff_quote_release) instead of an uploaded scan
+    owner_consent_id: Identifier | None = None
 
 
 class PayoffRequest(Record):
@@ -144,6 +146,7 @@ class PayoffRequest(Record):
     requested_by: PayoffRequester
     requester_msp: str
     owner_consent_document_id: str | None
+    owner_consent_id: str | None = None
     at: str
     tx_id: str
 
@@ -190,6 +193,8 @@ class AmendmentIn(Request):
     loan_number: Identifier | None = None
     mortgage_contract_number: Identifier | None = None
     owner_consent_document_id: Identifier | None = None
+    #: the owner's own signed consent (kind amount_increase) instead of an uploaded scan
+    owner_consent_id: Identifier | None = None
     reason: Text
 
     @model_validator(mode="after")

@@ -19,8 +19,10 @@ from .args import arg_id
 from .context import MortgageContext
 from .law_models import AmendmentIn, CorrectionIn, ExtensionIn, SweepIn
 from .models import DocType, Lien, LienStatus, Vehicle, VehicleStatus
+from .models.owners import ConsentKind
+from .owners import OwnerTransactions
 from .rules import money
-from .support import BASE_KEY_POLICY, MortgageSupport
+from .support import BASE_KEY_POLICY
 
 _TERMS = ("secured_amount", "maturity_date", "loan_number", "mortgage_contract_number")
 
@@ -33,7 +35,7 @@ def _changes(lien: Lien, update: dict[str, Any]) -> dict[str, dict[str, str]]:
     }
 
 
-class MaintenanceTransactions(MortgageSupport):
+class MaintenanceTransactions(OwnerTransactions):
     def _touch_vehicle(self, ctx: MortgageContext, vehicle: Vehicle) -> None:
         """Rewrite the vehicle so its key policy (vehicle office AND every lienholder) must be met."""
         self._save_vehicle(ctx, vehicle, vehicle)
@@ -81,19 +83,31 @@ class MaintenanceTransactions(MortgageSupport):
             )
         amount = amendment.secured_amount
         if amount is not None and amount > lien.secured_amount:
-            if amendment.owner_consent_document_id is None:
+            if amendment.owner_consent_id is not None:
+                self._use_owner_consent(
+                    ctx,
+                    amendment.owner_consent_id,
+                    "owner_consent_id",
+                    ConsentKind.AMOUNT_INCREASE,
+                    lien.vin,
+                    {"lien_id": lien.lien_id, "secured_amount": str(amount), "currency": lien.currency},
+                    f"lien:{lien.lien_id}:v{lien.version + 1}",
+                )
+            elif amendment.owner_consent_document_id is None:
                 raise ConflictError(
                     f"amendment refused by rule 'owner_consent': raising lien {lien.lien_id} from "
                     f"{money(lien.secured_amount)} to {money(amount)} {lien.currency} needs the owner's "
-                    "anchored consent (owner_consent_document_id)"
+                    "signed consent (owner_consent_id) or, as a fallback, an anchored consent scan "
+                    "(owner_consent_document_id)"
                 )
-            self._document(
-                ctx,
-                amendment.owner_consent_document_id,
-                "owner_consent_document_id",
-                {DocType.OWNER_CONSENT},
-                vin=lien.vin,
-            )
+            else:
+                self._document(
+                    ctx,
+                    amendment.owner_consent_document_id,
+                    "owner_consent_document_id",
+                    {DocType.OWNER_CONSENT},
+                    vin=lien.vin,
+                )
             self._check_secured_total(ctx, lien, amount, vehicle)
         amended = self._save_new_terms(ctx, lien, vehicle, update)
         ctx.emit(
@@ -105,6 +119,7 @@ class MaintenanceTransactions(MortgageSupport):
             changes=changes,
             reason=amendment.reason,
             lienholders=vehicle.lienholders,
+            **({"owner_consent_id": amendment.owner_consent_id} if amendment.owner_consent_id else {}),
         )
         return amended
 

@@ -30,20 +30,45 @@ from .models import (
     LienStatus,
     VehicleStatus,
 )
+from .models.owners import ConsentKind, ConsentMethod
+from .owners import OwnerTransactions
 from .rules import ENCUMBERING
-from .support import BASE_KEY_POLICY, MortgageSupport
+from .support import BASE_KEY_POLICY
 
 
-class LienTransactions(MortgageSupport):
+class LienTransactions(OwnerTransactions):
     """A bank's security interest in a vehicle, perfected by the vehicle office's recording."""
 
-    def _owner_consent(self, ctx: MortgageContext, request: LienRequestIn) -> Document:
-        """The owner's consent to this lien: anchored by the requesting bank for this very vehicle.
+    def _owner_consent(self, ctx: MortgageContext, request: LienRequestIn) -> str:
+        """The owner's consent to this lien: the owner's own signature over these exact terms (spent
+        here), or the documented fallback, a consent scan anchored by the requesting bank; the method."""
+        if request.owner_consent_id is not None:
+            self._use_owner_consent(
+                ctx,
+                request.owner_consent_id,
+                "owner_consent_id",
+                ConsentKind.LIEN_REQUEST,
+                request.vin,
+                {
+                    "lien_id": request.lien_id,
+                    "secured_amount": str(request.secured_amount),
+                    "currency": request.currency,
+                    "maturity_date": request.maturity_date.isoformat(),
+                },
+                f"lien:{request.lien_id}",
+            )
+            return ConsentMethod.OWNER_SIGNATURE.value
+        self._scan_consent(ctx, request)
+        return ConsentMethod.UPLOADED_SCAN.value
+
+    def _scan_consent(self, ctx: MortgageContext, request: LienRequestIn) -> Document:
+        """The fallback: a consent scan anchored by the requesting bank for this very vehicle.
 
         A consent with no VIN would serve every vehicle, one anchored by another org (another bank)
         was not given to this bank, and one already carried by another live lien request was spent.
         """
         field = "consent_document_id"
+        assert request.consent_document_id is not None
         doc = self._document(
             ctx,
             request.consent_document_id,
@@ -92,9 +117,10 @@ class LienTransactions(MortgageSupport):
             raise BadRequestError(
                 f"invalid argument 'request': field 'maturity_date': must be after {ctx.today.isoformat()}"
             )
-        self._owner_consent(ctx, request)
+        method = self._owner_consent(ctx, request)
         lien = Lien(
             **request.model_dump(),
+            consent_method=method,
             lienholder=ctx.msp_id,
             status=LienStatus.REQUESTED,
             requested_at=ctx.at,

@@ -26,8 +26,9 @@ from .law_models import (
     PayoffRequestIn,
 )
 from .models import DocType, Lien, LienStatus
+from .models.owners import ConsentKind
+from .owners import OwnerTransactions
 from .rules import ENCUMBERING, money
-from .support import MortgageSupport
 
 
 def _quote_party(ctx: MortgageContext, lien: Lien, quote: PayoffQuote, request: PayoffRequest | None) -> bool:
@@ -71,7 +72,7 @@ def _quote_view(
     }
 
 
-class PayoffTransactions(MortgageSupport):
+class PayoffTransactions(OwnerTransactions):
     @submit
     def report_lien_balance(self, ctx: MortgageContext, lien_id: str, balance: BalanceIn) -> Balance:
         """The lienholder states what is still owed, as of a date (never in the future)."""
@@ -125,24 +126,37 @@ class PayoffTransactions(MortgageSupport):
                 "requested_by dealer or buyer with the owner's consent",
             )
         if request.requested_by is not PayoffRequester.OWNER:
-            if request.owner_consent_document_id is None:
-                raise BadRequestError(
-                    "invalid argument 'request': field 'owner_consent_document_id': required when a "
-                    f"{request.requested_by.value} asks"
+            if request.owner_consent_id is not None:
+                self._use_owner_consent(
+                    ctx,
+                    request.owner_consent_id,
+                    "owner_consent_id",
+                    ConsentKind.PAYOFF_QUOTE_RELEASE,
+                    lien.vin,
+                    {"lien_id": lien.lien_id},
+                    f"payoff:{lien.lien_id}:{request.request_id}",
                 )
-            self._document(
-                ctx,
-                request.owner_consent_document_id,
-                "owner_consent_document_id",
-                {DocType.OWNER_CONSENT},
-                vin=lien.vin,
-            )
+            elif request.owner_consent_document_id is None:
+                raise BadRequestError(
+                    "invalid argument 'request': field 'owner_consent_id': required when a "
+                    f"{request.requested_by.value} asks (the owner's signed consent; an anchored consent "
+                    "scan in owner_consent_document_id is the fallback)"
+                )
+            else:
+                self._document(
+                    ctx,
+                    request.owner_consent_document_id,
+                    "owner_consent_document_id",
+                    {DocType.OWNER_CONSENT},
+                    vin=lien.vin,
+                )
         record = PayoffRequest(
             request_id=request.request_id,
             lien_id=lien.lien_id,
             requested_by=request.requested_by,
             requester_msp=ctx.msp_id,
             owner_consent_document_id=request.owner_consent_document_id,
+            owner_consent_id=request.owner_consent_id,
             at=ctx.at,
             tx_id=ctx.tx_id,
         )

@@ -31,11 +31,13 @@ from .models import (
     VehicleQuery,
     VehicleStatus,
 )
+from .models.owners import ConsentKind
+from .owners import OwnerTransactions
 from .rules import ENCUMBERING
-from .support import MortgageSupport, pointer
+from .support import pointer
 
 
-class VehicleTransactions(MortgageSupport):
+class VehicleTransactions(OwnerTransactions):
     """The vehicle register kept by the vehicle office, and what others may read of it."""
 
     @submit
@@ -170,6 +172,11 @@ class VehicleTransactions(MortgageSupport):
     def get_owner(self, ctx: MortgageContext, vin: str) -> OwnerRecord:
         """Owner personal data (private collection): vehicle office, the vehicle's banks, the regulator."""
         vin = self._vehicle_arg(ctx, vin).vin
+        if ctx.role == "owner" and vin not in self._owner_vins(ctx):
+            raise access.object_rule_denied(
+                "owner_self",
+                f"vehicle {vin} is not held by the calling owner; an owner reads only their own data",
+            )
         if ctx.msp_id in access.BANKS and not self._holds_lien(ctx, vin, ENCUMBERING):
             raise access.object_rule_denied(
                 "owner_read_lienholder",
@@ -209,6 +216,16 @@ class VehicleTransactions(MortgageSupport):
         if transfer.new_owner_hash == vehicle.owner_hash:
             raise ConflictError(f"transfer refused: the new owner already holds the title of vehicle {vin}")
         owner, salt, digest = self._transient_owner(ctx, transfer.new_owner_hash)
+        if transfer.owner_consent_id is not None:
+            self._use_owner_consent(
+                ctx,
+                transfer.owner_consent_id,
+                "owner_consent_id",
+                ConsentKind.TRANSFER,
+                vin,
+                {"new_owner_hash": digest},
+                f"transfer:{vin}:{ctx.tx_id}",
+            )
         previous = vehicle.owner_hash
         updated = vehicle.model_copy(
             update={
@@ -226,6 +243,7 @@ class VehicleTransactions(MortgageSupport):
             reason=transfer.reason,
             encumbered=bool(vehicle.liens),
             lienholders=vehicle.lienholders,
+            **({"owner_consent_id": transfer.owner_consent_id} if transfer.owner_consent_id else {}),
         )
         return updated
 

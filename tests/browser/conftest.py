@@ -72,6 +72,7 @@ class Gateway:
     http: httpx.Client
     qr_urls: dict[str, str] = field(default_factory=dict)
     photos: dict[str, bytes] = field(default_factory=dict)
+    ledger_dir: Path | None = None  # the embedded ledger (its CA issues owner certificates in tests)
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def token(self, qualified: str) -> str:
@@ -167,7 +168,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         time.sleep(0.05)
     assert "seed_error" not in app.state.gw.extras, app.state.gw.extras
     with httpx.Client(base_url=base, timeout=60) as http:
-        gw = Gateway(base, http)
+        gw = Gateway(base, http, ledger_dir=settings.embedded_ledger_dir)
         _prepare(gw)
         yield gw
     server.should_exit = True

@@ -41,7 +41,19 @@ class LienRequestIn(Request):
     secured_amount: Money
     currency: Currency
     maturity_date: date
-    consent_document_id: Identifier
+    #: the documented fallback: a bank-anchored scan of the owner's paper consent
+    consent_document_id: Identifier | None = None
+    #: the owner's own signed consent (kind lien_request), verified on chain
+    owner_consent_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _one_consent(self) -> LienRequestIn:
+        if (self.consent_document_id is None) == (self.owner_consent_id is None):
+            raise ValueError(
+                "give exactly one of owner_consent_id (the owner's signed consent) or consent_document_id "
+                "(an uploaded consent scan, the documented fallback)"
+            )
+        return self
 
 
 class LienQuery(Request):
@@ -65,7 +77,9 @@ class Lien(Record):
     secured_amount: Decimal
     currency: str
     maturity_date: date
-    consent_document_id: str
+    consent_document_id: str | None = None
+    owner_consent_id: str | None = None
+    consent_method: str = "uploaded_scan"
     status: LienStatus
     priority: int | None = None
     requested_at: str

@@ -91,6 +91,8 @@ class TransferTerms(Request):
     reason: Text
     document_id: Identifier | None = None
     lienholder_consent_document_id: Identifier | None = None
+    #: the current owner's signed consent (kind transfer) to title going to new_owner_hash
+    owner_consent_id: Identifier | None = None
 
 
 class TransferIn(TransferTerms):

@@ -15,12 +15,14 @@ from chaincode.runtime.dispatch import ContractRouter
 
 from .chain import PRINCIPALS, Chain, identity, owner, vin
 from .floorplan_chain import advance_body, finance, open_line, payment, sale_args, whitelist
+from .owner_keys import owner_identity, sign, signed_document
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "access-control.md"
 V = vin(7)
 V2 = vin(8)
 V3 = vin(10)  # floor-plan financed (advance ADV1 on line FL1)
 V4 = vin(11)  # dealer stock, not yet financed
+MATRIX_OWNER = "owner-matrix001"
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +96,16 @@ def chain() -> Chain:
     c.ok("bank_a", "OpenFloorCheck", {"check_id": "FC1", "line_id": "FL1", "location": "main lot"})
     c.ok("dealer", "PledgeReceivable", _receivable("R1"))
     c.docs["fp_sale"] = c.document("dealer", "sale_contract", V3)  # type: ignore[attr-defined]
+    # owners as users (issue 16): V's owner enrolled, a consent asked of them and signed on their device
+    c.ok("ta", "EnrolOwner", {"certificate_pem": owner_identity(MATRIX_OWNER).cert_pem.decode(), "vins": [V]})
+    terms = {"lien_id": "L9", "secured_amount": "1000", "currency": "CNY", "maturity_date": "2030-01-01"}
+    c.ok(
+        "bank_a",
+        "RequestOwnerConsent",
+        {"consent_id": "OC1", "vin": V, "kind": "lien_request", "terms": terms},
+    )
+    document = signed_document(c.ok("ta", "GetOwnerConsent", "OC1"))
+    c.docs["owner_signature"] = sign(owner_identity(MATRIX_OWNER), document)  # type: ignore[attr-defined]
     return c
 
 
@@ -392,6 +404,18 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
         "GetReceivablePledges": (["FL1"], None),
         "GetFloorPlanExposure": ([{}], None),
         "GetFloorPlanTotals": ([], None),
+        "EnrolOwner": (
+            [{"certificate_pem": owner_identity("owner-matrix002").cert_pem.decode(), "vins": [V2]}],
+            None,
+        ),
+        "GetOwnerAccount": ([MATRIX_OWNER], None),
+        "RequestOwnerConsent": (
+            [{"consent_id": "OC2", "vin": V, "kind": "certificate_release", "terms": {}}],
+            None,
+        ),
+        "SignOwnerConsent": (["OC1", {"signature": docs["owner_signature"]}], None),
+        "GetOwnerConsent": (["OC1"], None),
+        "GetOwnerConsents": ([MATRIX_OWNER], None),
     }
     return table[function]
 
@@ -495,6 +519,11 @@ def test_every_function_as_every_principal(chain: Chain, function: str, principa
         ("ReleaseReceivablePledge", "bank_a"),
         ("GetFloorPlanExposure", "oem"),
         ("GetFloorPlanTotals", "regulator"),
+        ("EnrolOwner", "ta"),
+        ("RequestOwnerConsent", "dealer"),
+        ("SignOwnerConsent", "bank_b"),
+        ("GetOwnerConsent", "insurer"),
+        ("GetOwnerConsents", "regulator"),
     ],
 )
 def test_allowed_principal_really_succeeds(chain: Chain, function: str, principal: str) -> None:

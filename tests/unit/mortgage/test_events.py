@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def test_every_documented_event_is_emitted_once_per_transaction() -> None:
     c.lien("bank_a", "L2", v, "1000")
     c.ok("bank_a", "ReleaseLien", "L2")
     _floor_plan_events(c)
+    _owner_events(c, v)
     c.ok("ta", "ScrapVehicle", v, c.document("ta", "scrap_certificate", v))
 
     emitted = [event.name for _, event in c.ledger.events]
@@ -100,6 +102,19 @@ def test_every_documented_event_is_emitted_once_per_transaction() -> None:
         "ValuationRecorded",
     ]
     assert emitted[-1] == "VehicleScrapped"
+
+
+def _owner_events(c: Chain, v: str) -> None:
+    """Issue 16: an owner enrolled, a consent asked of them and signed with their key."""
+    from .chain import identity
+    from .owner_keys import owner_identity, sign, signed_document
+
+    owner_id = owner_identity("owner-events01")
+    c.ok("ta", "EnrolOwner", {"certificate_pem": owner_id.cert_pem.decode(), "vins": [v]})
+    c.ok("dealer", "RequestOwnerConsent", {"consent_id": "OC1", "vin": v, "kind": "certificate_release"})
+    shown = c.ledger.simulate(identity("ta"), "GetOwnerConsent", "OC1").response.payload  # no block
+    document = signed_document(json.loads(shown))
+    c.ok("dealer", "SignOwnerConsent", "OC1", {"signature": sign(owner_id, document)})
 
 
 def _floor_plan_events(c: Chain) -> None:

@@ -109,6 +109,13 @@ WIRE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "RetailSale": ("submit", "loan_officer", ("vin", "sale:json")),
     "ScanFloorCheck": ("submit", "floor_check", ("check_id", "scan:json")),
     "WhitelistDealer": ("submit", "core_enterprise", ("entry:json",)),
+    # issue 16: owners as users, owner-signed consents
+    "EnrolOwner": ("submit", "owner_enrol", ("enrolment:json",)),
+    "GetOwnerAccount": ("evaluate", "owner_account_read", ("account_id",)),
+    "RequestOwnerConsent": ("submit", "owner_consent_request", ("request:json",)),
+    "SignOwnerConsent": ("submit", "owner_consent_carry", ("consent_id", "signed:json")),
+    "GetOwnerConsent": ("evaluate", "owner_consent_read", ("consent_id",)),
+    "GetOwnerConsents": ("evaluate", "owner_account_read", ("account_id",)),
 }
 
 #: rule → every "MSP/role" it admits (``*``: any role).
@@ -192,6 +199,7 @@ GRANTS: dict[str, list[str]] = {
         "BankAMSP/loan_officer",
         "BankBMSP/loan_officer",
         "RegulatorMSP/regulator",
+        "TrafficAuthorityMSP/owner",
         "TrafficAuthorityMSP/registrar",
     ],
     "payoff_quote_read": [
@@ -317,6 +325,57 @@ GRANTS: dict[str, list[str]] = {
     "receivable_pledgor": [
         "DealerMSP/dealer",
     ],
+    # issue 16: owners as users
+    "owner_enrol": ["TrafficAuthorityMSP/registrar"],
+    "owner_account_read": [
+        "BankAMSP/auditor",
+        "BankBMSP/auditor",
+        "DealerMSP/auditor",
+        "InsurerMSP/auditor",
+        "ManufacturerMSP/auditor",
+        "RegulatorMSP/admin",
+        "RegulatorMSP/auditor",
+        "RegulatorMSP/regulator",
+        "TrafficAuthorityMSP/admin",
+        "TrafficAuthorityMSP/auditor",
+        "TrafficAuthorityMSP/owner",
+        "TrafficAuthorityMSP/registrar",
+    ],
+    "owner_consent_request": [
+        "BankAMSP/loan_officer",
+        "BankBMSP/loan_officer",
+        "DealerMSP/dealer",
+        "TrafficAuthorityMSP/registrar",
+    ],
+    "owner_consent_carry": [
+        "BankAMSP/loan_officer",
+        "BankBMSP/loan_officer",
+        "DealerMSP/dealer",
+        "TrafficAuthorityMSP/owner",
+        "TrafficAuthorityMSP/registrar",
+    ],
+    "owner_consent_read": [
+        "BankAMSP/admin",
+        "BankAMSP/auditor",
+        "BankAMSP/loan_officer",
+        "BankBMSP/admin",
+        "BankBMSP/auditor",
+        "BankBMSP/loan_officer",
+        "DealerMSP/admin",
+        "DealerMSP/auditor",
+        "DealerMSP/dealer",
+        "InsurerMSP/admin",
+        "InsurerMSP/auditor",
+        "InsurerMSP/underwriter",
+        "ManufacturerMSP/auditor",
+        "RegulatorMSP/admin",
+        "RegulatorMSP/auditor",
+        "RegulatorMSP/regulator",
+        "TrafficAuthorityMSP/admin",
+        "TrafficAuthorityMSP/auditor",
+        "TrafficAuthorityMSP/owner",
+        "TrafficAuthorityMSP/registrar",
+    ],
 }
 
 #: (function, JSON argument) → the fields its request object takes.
@@ -327,6 +386,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "maturity_date",
         "mortgage_contract_number",
         "owner_consent_document_id",
+        "owner_consent_id",
         "reason",
         "secured_amount",
     ],
@@ -444,10 +504,16 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "loan_number",
         "maturity_date",
         "mortgage_contract_number",
+        "owner_consent_id",
         "secured_amount",
         "vin",
     ],
-    ("RequestPayoffQuote", "request"): ["owner_consent_document_id", "request_id", "requested_by"],
+    ("RequestPayoffQuote", "request"): [
+        "owner_consent_document_id",
+        "owner_consent_id",
+        "request_id",
+        "requested_by",
+    ],
     ("SeizeVehicle", "order"): ["authority", "document_id", "reason"],
     ("SetConfig", "config"): ["ltv_cap", "valuation_max_age_days"],
     ("SetHold", "hold"): ["authority", "document_id", "kind", "reason"],
@@ -457,6 +523,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "document_id",
         "lienholder_consent_document_id",
         "new_owner_hash",
+        "owner_consent_id",
         "reason",
     ],
     # issue 19: dealer floor-plan finance (a deliberate extension of the interface)
@@ -497,6 +564,10 @@ FIELDS: dict[tuple[str, str], list[str]] = {
     ],
     ("ScanFloorCheck", "scan"): ["code_id", "latitude", "longitude", "odometer_km", "place", "vin"],
     ("WhitelistDealer", "entry"): ["dealer_id", "dealer_msp_id", "name", "valid_to"],
+    # issue 16: owners as users
+    ("EnrolOwner", "enrolment"): ["certificate_pem", "vins"],
+    ("RequestOwnerConsent", "request"): ["consent_id", "kind", "terms", "valid_days", "vin"],
+    ("SignOwnerConsent", "signed"): ["signature", "signed_terms", "signer_certificate_pem"],
 }
 
 
