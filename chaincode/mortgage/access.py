@@ -169,6 +169,16 @@ HISTORY_READ = Rule(
     (_g(CONSORTIUM, "auditor"), _g(REGULATOR, "regulator")),
 )
 
+CERTIFICATE_REQUEST = Rule(
+    "certificate_request",
+    "search certificates (issue 16): dealers, banks and the vehicle office ask for one and record its hash",
+    (
+        _g(TRAFFIC, "registrar", "admin"),
+        _g(BANKS, "loan_officer", "admin"),
+        _g(DEALER, "dealer", "admin"),
+    ),
+)
+
 CORE_ENTERPRISE = Rule(
     "core_enterprise",
     "a manufacturer's or distributor's officer keeps its whitelist of dealers eligible for floor-plan credit",
@@ -316,6 +326,10 @@ ACCESS: dict[str, Rule] = {
     "GetReceivablePledges": FLOOR_PLAN_READ,
     "GetFloorPlanExposure": FLOOR_PLAN_READ,
     "GetFloorPlanTotals": FLOOR_PLAN_TOTALS,
+    # search certificates (issue 16)
+    "GetSearchFacts": CERTIFICATE_REQUEST,
+    "RecordSearchCertificate": CERTIFICATE_REQUEST,
+    "GetSearchCertificate": PUBLIC_STATUS,
 }
 
 #: Rules that depend on the object a call names; checked by the contract after loading it.
@@ -416,6 +430,7 @@ EVENT_READS: dict[str, str] = {
     "AdvancePaidOff": "GetFloorPlanStock",
     "RetailSaleCompleted": "GetFloorPlanStock",
     "CurtailmentsOverdue": "GetFloorPlanAlerts",
+    "SearchCertificateRecorded": "GetSearchCertificate",
     "FloorCheckOpened": "GetFloorCheck",
     "FloorCheckScanned": "GetFloorCheck",
     "FloorCheckClosed": "GetFloorPlanAlerts",

@@ -392,6 +392,12 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
         "GetReceivablePledges": (["FL1"], None),
         "GetFloorPlanExposure": ([{}], None),
         "GetFloorPlanTotals": ([], None),
+        "GetSearchFacts": ([V], None),
+        "RecordSearchCertificate": (
+            [{"certificate_number": "SC-A", "vin": V, "sha256": h, "as_of_block": 3, "issuer": "DealerMSP"}],
+            None,
+        ),
+        "GetSearchCertificate": (["SC-A"], None),
     }
     return table[function]
 
@@ -495,6 +501,8 @@ def test_every_function_as_every_principal(chain: Chain, function: str, principa
         ("ReleaseReceivablePledge", "bank_a"),
         ("GetFloorPlanExposure", "oem"),
         ("GetFloorPlanTotals", "regulator"),
+        ("GetSearchFacts", "dealer"),
+        ("RecordSearchCertificate", "bank_a"),
     ],
 )
 def test_allowed_principal_really_succeeds(chain: Chain, function: str, principal: str) -> None:

@@ -109,10 +109,24 @@ WIRE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "RetailSale": ("submit", "loan_officer", ("vin", "sale:json")),
     "ScanFloorCheck": ("submit", "floor_check", ("check_id", "scan:json")),
     "WhitelistDealer": ("submit", "core_enterprise", ("entry:json",)),
+    # issue 16: search certificates
+    "GetSearchCertificate": ("evaluate", "public_status", ("certificate_number",)),
+    "GetSearchFacts": ("evaluate", "certificate_request", ("vin",)),
+    "RecordSearchCertificate": ("submit", "certificate_request", ("certificate:json",)),
 }
 
 #: rule → every "MSP/role" it admits (``*``: any role).
 GRANTS: dict[str, list[str]] = {
+    "certificate_request": [
+        "BankAMSP/admin",
+        "BankAMSP/loan_officer",
+        "BankBMSP/admin",
+        "BankBMSP/loan_officer",
+        "DealerMSP/admin",
+        "DealerMSP/dealer",
+        "TrafficAuthorityMSP/admin",
+        "TrafficAuthorityMSP/registrar",
+    ],
     "config_admin": ["TrafficAuthorityMSP/admin"],
     "credit_read": [
         "BankAMSP/admin",
@@ -496,6 +510,7 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "sale_price",
     ],
     ("ScanFloorCheck", "scan"): ["code_id", "latitude", "longitude", "odometer_km", "place", "vin"],
+    ("RecordSearchCertificate", "certificate"): ["as_of_block", "certificate_number", "issuer", "sha256", "vin"],
     ("WhitelistDealer", "entry"): ["dealer_id", "dealer_msp_id", "name", "valid_to"],
 }
 

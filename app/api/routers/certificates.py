@@ -1,0 +1,81 @@
+"""Search certificates (issue 16): request one for a VIN (dealers, banks, the vehicle office), fetch it
+as JSON or PDF, and check one online (public: what the PDF's QR code opens, as JSON)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from app.api.deps import CurrentUser, State, Writer
+from app.api.reads import reader
+from app.api.routers.vehicles import VinPath
+from app.api.state import GatewayState
+from app.services import qr as qr_service
+from app.services.certificates import CertificateService
+from app.services.errors import InvalidInput, Unavailable, field_error
+
+router = APIRouter(tags=["certificates"])
+
+NUMBER = r"^SC-[0-9]{8}-[0-9A-F]{12}$"
+
+
+def certificates(state: GatewayState) -> CertificateService:
+    """The gateway's certificate service, made on first use (it needs the ledger's identities)."""
+    service = state.extras.get("certificates")
+    if service is None:
+        try:
+            service = CertificateService.from_settings(state.settings, state.ledger)
+        except (ValueError, OSError) as exc:
+            raise Unavailable(f"search certificates are not configured on this gateway: {exc}") from None
+        state.extras["certificates"] = service
+    return service  # type: ignore[no-any-return]
+
+
+@router.post(
+    "/vehicles/{vin}/certificates",
+    status_code=201,
+    summary="Issue a signed search certificate for the vehicle as of the current block (dealer, bank, office)",
+)
+async def issue_certificate(state: State, user: Writer, vin: VinPath) -> Any:
+    """Read-only roles cannot record the certificate's hash, so they cannot ask for one."""
+    document = await certificates(state).issue(reader(state), user.caller, vin, basis=user.role.value)
+    number = document["certificate"]["certificate_number"]
+    return {**document, "links": {"json": f"/api/v1/certificates/{number}",
+                                  "pdf": f"/api/v1/certificates/{number}.pdf"}}  # fmt: skip
+
+
+@router.get("/certificates/{number}.pdf", summary="A certificate this gateway issued, as PDF (its requester)",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
+async def certificate_pdf(state: State, user: CurrentUser, number: str) -> Response:
+    service = certificates(state)
+    document = service.document(_number(number), user.caller)
+    return Response(
+        service.pdf(document),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{number}.pdf"'},
+    )
+
+
+@router.get("/certificates/{number}", summary="A certificate this gateway issued, as signed JSON (its requester)")
+async def certificate_json(state: State, user: CurrentUser, number: str) -> Any:
+    return certificates(state).document(_number(number), user.caller)
+
+
+@router.get(
+    "/certificates/{number}/verification",
+    summary="Public: is this certificate recorded on the ledger, with this SHA-256?",
+)
+async def certificate_verification(
+    state: State, number: str, sha256: str | None = Query(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+) -> Any:
+    caller = qr_service.scanner_caller(state.settings.orgs)
+    return await certificates(state).check_online(reader(state), caller, _number(number), sha256)
+
+
+def _number(number: str) -> str:
+    if not re.fullmatch(NUMBER, number):
+        raise field_error(InvalidInput, "number", "not a certificate number (SC-YYYYMMDD-XXXXXXXXXXXX)")
+    return number
