@@ -71,6 +71,11 @@ def _lines(cert: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def verify_link(document: dict[str, Any]) -> str:
+    """What the QR code holds: the gateway's check page with the certificate number and its hash."""
+    return f"{document['certificate']['verify_url']}?sha256={document['sha256']}"
+
+
 def render_pdf(document: dict[str, Any]) -> bytes:
     """The PDF of a signed certificate document (see :func:`app.certificates.document.sign`)."""
     cert = document["certificate"]
@@ -98,12 +103,13 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         pdf.multi_cell(0, 6, _text(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     top = pdf.get_y()
-    pdf.image(_qr_png(cert["verify_url"]), x=pdf.l_margin, y=top, w=40, h=40)
+    online = verify_link(document)
+    pdf.image(_qr_png(online), x=pdf.l_margin, y=top, w=40, h=40)
     pdf.set_xy(pdf.l_margin + 45, top)
     pdf.set_font("Helvetica", "", 8)
     pdf.multi_cell(
         0, 4,
-        _text(f"Verify online: scan the code or open {cert['verify_url']}\n"
+        _text(f"Verify online: scan the code or open {online}\n"
               f"SHA-256 of the certificate: {document['sha256']}\n"
               f"Signed by {document['signature']['signer_msp_id']} ({document['signature']['algorithm']}). "
               f"Verify offline with the org's CA certificate: mledger certificate verify <this file> --ca <ca.pem>. "
@@ -152,4 +158,4 @@ def load_document(data: bytes) -> dict[str, Any]:
     return document
 
 
-__all__ = ["ATTACHMENT", "extract_document", "load_document", "render_pdf"]
+__all__ = ["ATTACHMENT", "extract_document", "load_document", "render_pdf", "verify_link"]
