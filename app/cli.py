@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.documents.cli import app as doc_keys_cli
 from app.certificates.cli import certificate_cli
+from app.documents.cli import app as doc_keys_cli
 from app.readmodel.cli import app as readmodel_cli
 from app.risk.cli import app as risk_cli
 from app.settings import Settings

@@ -49,7 +49,9 @@ class SigningIdentity:
     certificate: x509.Certificate
 
     def __repr__(self) -> str:  # never print key material
-        return f"SigningIdentity(msp_id={self.msp_id!r}, subject={self.certificate.subject.rfc4514_string()!r})"
+        return (
+            f"SigningIdentity(msp_id={self.msp_id!r}, subject={self.certificate.subject.rfc4514_string()!r})"
+        )
 
     @classmethod
     def from_pem(cls, msp_id: str, key_pem: bytes, cert_pem: bytes) -> SigningIdentity:
@@ -130,7 +132,9 @@ def verify(document: Any, trusted: list[x509.Certificate] | None) -> Verdict:
     if not isinstance(document, dict) or not isinstance(document.get("certificate"), dict):
         return Verdict(False, problems=["document: not a search certificate (no 'certificate' object)"])
     body: dict[str, Any] = document["certificate"]
-    verdict = Verdict(False, certificate_number=str(body.get("certificate_number")), sha256=document.get("sha256"))
+    verdict = Verdict(
+        False, certificate_number=str(body.get("certificate_number")), sha256=document.get("sha256")
+    )
     data = canonical(body)
     if hashlib.sha256(data).hexdigest() != document.get("sha256"):
         verdict.problems.append("sha256: does not match the certificate's content (altered after signing)")
@@ -160,12 +164,14 @@ def verify(document: Any, trusted: list[x509.Certificate] | None) -> Verdict:
     if issuer.get("msp_id") != sig.get("signer_msp_id"):
         verdict.problems.append("signature: signer_msp_id is not the certificate's issuer")
     issued_at = _parse_time(body.get("issued_at"))
-    if issued_at is not None and not (
-        signer.not_valid_before_utc <= issued_at <= signer.not_valid_after_utc
-    ):
-        verdict.problems.append("signature: the signer's certificate was not valid when the certificate was issued")
+    if issued_at is not None and not (signer.not_valid_before_utc <= issued_at <= signer.not_valid_after_utc):
+        verdict.problems.append(
+            "signature: the signer's certificate was not valid when the certificate was issued"
+        )
     if trusted is not None and not _chains_to(signer, trusted):
-        verdict.problems.append("signature: the signer's certificate is not issued by the trusted certificate")
+        verdict.problems.append(
+            "signature: the signer's certificate is not issued by the trusted certificate"
+        )
     verdict.ok = not verdict.problems
     return verdict
 

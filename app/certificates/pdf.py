@@ -37,37 +37,68 @@ def _lines(cert: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = [
         ("Certificate number", cert["certificate_number"]),
         ("VIN", cert["vin"]),
-        ("Vehicle", f"{facts.get('make', '')} {facts.get('model', '')} {facts.get('year', '')} - plate "
-                    f"{facts.get('plate', '')}"),
-        ("As of", f"block {cert['as_of']['block']} (height {cert['as_of']['height']}), {cert['as_of']['time']}"),
+        (
+            "Vehicle",
+            f"{facts.get('make', '')} {facts.get('model', '')} {facts.get('year', '')} - plate "
+            f"{facts.get('plate', '')}",
+        ),
+        (
+            "As of",
+            f"block {cert['as_of']['block']} (height {cert['as_of']['height']}), {cert['as_of']['time']}",
+        ),
         ("Issued by", f"{cert['issuer']['name']} ({cert['issuer']['msp_id']}) at {cert['issued_at']}"),
         ("Requested by", f"{cert['requested_by']['org_name']} ({cert['requested_by']['basis']})"),
         ("Status", str(facts.get("status"))),
-    ]  # fmt: skip
+    ]
     liens = facts.get("liens") or []
     if not liens:
         rows.append(("Liens", "none recorded"))
     for lien in liens:
         rows.append(
-            (f"Lien priority {lien['priority']}",
-             f"{lien['lienholder_name']} ({lien['lienholder']}) - {lien['status']}, lien {lien['lien_id']}, "
-             f"registered {lien.get('registered_at') or '-'}, matures {lien.get('maturity_date') or '-'}")
-        )  # fmt: skip
+            (
+                f"Lien priority {lien['priority']}",
+                f"{lien['lienholder_name']} ({lien['lienholder']}) - {lien['status']}, "
+                f"lien {lien['lien_id']}, "
+                f"registered {lien.get('registered_at') or '-'}, matures {lien.get('maturity_date') or '-'}",
+            )
+        )
     holds = facts.get("holds") or []
-    rows.append(("Holds", "; ".join(f"{h['kind']} ({h['authority']}, since {h['since'][:10]})" for h in holds)
-                 or "none"))  # fmt: skip
+    rows.append(
+        (
+            "Holds",
+            "; ".join(f"{h['kind']} ({h['authority']}, since {h['since'][:10]})" for h in holds) or "none",
+        )
+    )
     brands = facts.get("brands") or []
-    rows.append(("Brands", "; ".join(f"{b['kind']} (by {b['insurer_name']}, since {b['since'][:10]})" for b in brands)
-                 or "none"))  # fmt: skip
-    anomaly = "YES - a reading lower than an earlier one is recorded" if facts.get("odometer_anomaly") else "no"
+    rows.append(
+        (
+            "Brands",
+            "; ".join(f"{b['kind']} (by {b['insurer_name']}, since {b['since'][:10]})" for b in brands)
+            or "none",
+        )
+    )
+    anomaly = (
+        "YES - a reading lower than an earlier one is recorded" if facts.get("odometer_anomaly") else "no"
+    )
     rows.append(("Odometer", f"{facts.get('odometer_km') or '-'} km; rollback anomaly: {anomaly}"))
     insurance = facts.get("insurance") or {}
-    rows.append(("Insurance", f"{insurance.get('state')}" + (f" (to {insurance['valid_to']})"
-                                                               if insurance.get("valid_to") else "")))  # fmt: skip
+    rows.append(
+        (
+            "Insurance",
+            f"{insurance.get('state')}"
+            + (f" (to {insurance['valid_to']})" if insurance.get("valid_to") else ""),
+        )
+    )
     band = facts.get("valuation_band")
-    rows.append(("Valuation band", "no valuation" if not band else
-                 f"{band['low']}-{band['high']} {band['currency']} (valued {band['valued_at'][:10]}"
-                 f"{', stale' if band.get('stale') else ''})"))  # fmt: skip
+    rows.append(
+        (
+            "Valuation band",
+            "no valuation"
+            if not band
+            else f"{band['low']}-{band['high']} {band['currency']} (valued {band['valued_at'][:10]}"
+            f"{', stale' if band.get('stale') else ''})",
+        )
+    )
     return rows
 
 
@@ -89,12 +120,17 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     pdf.cell(0, 10, "Vehicle search certificate", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
     pdf.multi_cell(
-        0, 5,
-        _text("What the vehicle-collateral ledger records for this vehicle as of the block below: status, every "
-              "recorded lien with its holder and priority, holds, brands, odometer anomaly, insurance and the "
-              "latest valuation band. No amounts and no personal data."),
-        new_x="LMARGIN", new_y="NEXT",
-    )  # fmt: skip
+        0,
+        5,
+        _text(
+            "What the vehicle-collateral ledger records for this vehicle as of the block below: status, "
+            "every "
+            "recorded lien with its holder and priority, holds, brands, odometer anomaly, insurance and the "
+            "latest valuation band. No amounts and no personal data."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(2)
     for label, value in _lines(cert):
         pdf.set_font("Helvetica", "B", 10)
@@ -108,14 +144,19 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     pdf.set_xy(pdf.l_margin + 45, top)
     pdf.set_font("Helvetica", "", 8)
     pdf.multi_cell(
-        0, 4,
-        _text(f"Verify online: scan the code or open {online}\n"
-              f"SHA-256 of the certificate: {document['sha256']}\n"
-              f"Signed by {document['signature']['signer_msp_id']} ({document['signature']['algorithm']}). "
-              f"Verify offline with the org's CA certificate: mledger certificate verify <this file> --ca <ca.pem>. "
-              f"The signed JSON is attached to this PDF as {ATTACHMENT}."),
-        new_x="LMARGIN", new_y="NEXT",
-    )  # fmt: skip
+        0,
+        4,
+        _text(
+            f"Verify online: scan the code or open {online}\n"
+            f"SHA-256 of the certificate: {document['sha256']}\n"
+            f"Signed by {document['signature']['signer_msp_id']} ({document['signature']['algorithm']}). "
+            "Verify offline with the org's CA certificate: "
+            "mledger certificate verify <this file> --ca <ca.pem>. "
+            f"The signed JSON is attached to this PDF as {ATTACHMENT}."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.embed_file(
         bytes=json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False).encode(),
         basename=ATTACHMENT,

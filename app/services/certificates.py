@@ -20,8 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chaincode import consortium
-
 from app.certificates.document import SigningIdentity, body_hash, sign
 from app.certificates.pdf import render_pdf
 from app.data_files import secure_file
@@ -29,6 +27,7 @@ from app.ledger.port import Caller, ChaincodeRefused, LedgerPort
 from app.services.errors import NotFound, NotPermitted, Unavailable
 from app.services.reads import Reader
 from app.settings import Settings
+from chaincode import consortium
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +65,16 @@ class CertificateStore:
         cert = document["certificate"]
         with self._lock:
             self._db.execute(
-                "INSERT INTO certificates (number, vin, requested_by, document, created_at) VALUES (?,?,?,?,?)",
-                (cert["certificate_number"], cert["vin"], cert["requested_by"]["msp_id"],
-                 json.dumps(document, sort_keys=True), cert["issued_at"]),
-            )  # fmt: skip
+                "INSERT INTO certificates (number, vin, requested_by, document, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    cert["certificate_number"],
+                    cert["vin"],
+                    cert["requested_by"]["msp_id"],
+                    json.dumps(document, sort_keys=True),
+                    cert["issued_at"],
+                ),
+            )
 
     def get(self, number: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT document FROM certificates WHERE number = ?", (number,)).fetchone()
@@ -145,11 +150,15 @@ class CertificateService:
             "as_of": {"block": height - 1, "height": height, "time": facts.pop("as_of")},
             "issued_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
             "issuer": {"msp_id": signer.msp_id, "name": org_name(signer.msp_id)},
-            "requested_by": {"msp_id": caller.msp_id, "org_name": org_name(caller.msp_id),
-                             "user": caller.user_id, "basis": basis},
+            "requested_by": {
+                "msp_id": caller.msp_id,
+                "org_name": org_name(caller.msp_id),
+                "user": caller.user_id,
+                "basis": basis,
+            },
             "facts": facts,
             "verify_url": self.verify_url(number),
-        }  # fmt: skip
+        }
         document = sign(body, signer)
         record = {
             "certificate_number": number,
@@ -160,7 +169,9 @@ class CertificateService:
         }
         tx = await self.ledger.submit(caller, "RecordSearchCertificate", [json.dumps(record)])
         self.store.put(document)
-        log.info("search certificate %s issued for %s by %s (tx %s)", number, body["vin"], signer.msp_id, tx.tx_id)
+        log.info(
+            "search certificate %s issued for %s by %s (tx %s)", number, body["vin"], signer.msp_id, tx.tx_id
+        )
         return {**document, "recorded": {"tx_id": tx.tx_id, "block_number": tx.block_number}}
 
     def document(self, number: str, caller: Caller | None) -> dict[str, Any]:
@@ -169,21 +180,30 @@ class CertificateService:
         if document is None:
             raise NotFound(f"certificate {number}: not issued by this gateway")
         cert = document["certificate"]
-        if caller is not None and caller.msp_id not in (cert["requested_by"]["msp_id"], cert["issuer"]["msp_id"]):
+        if caller is not None and caller.msp_id not in (
+            cert["requested_by"]["msp_id"],
+            cert["issuer"]["msp_id"],
+        ):
             raise NotPermitted(f"certificate {number}: issued to {cert['requested_by']['org_name']}")
         return document
 
     def pdf(self, document: dict[str, Any]) -> bytes:
         return render_pdf(document)
 
-    async def check_online(self, read: Reader, caller: Caller, number: str, sha256: str | None) -> dict[str, Any]:
+    async def check_online(
+        self, read: Reader, caller: Caller, number: str, sha256: str | None
+    ) -> dict[str, Any]:
         """What the QR code opens: the on-chain record of ``number`` and whether ``sha256`` matches it."""
         try:
             record = await read(caller, "GetSearchCertificate", number)
         except ChaincodeRefused as exc:
             if exc.status == 404:
-                return {"valid": False, "certificate_number": number, "outcome": "not_recorded",
-                        "reason": f"certificate {number} is not recorded on the ledger"}  # fmt: skip
+                return {
+                    "valid": False,
+                    "certificate_number": number,
+                    "outcome": "not_recorded",
+                    "reason": f"certificate {number} is not recorded on the ledger",
+                }
             raise
         matches = sha256 is None or sha256.lower() == record.get("sha256")
         return {

@@ -15,7 +15,15 @@ from app.api.reads import reader
 from app.api.routers.certificates import NUMBER, certificates
 from app.ledger.port import LedgerError
 from app.services.errors import ServiceError
-from app.web.pages import csrf_refused, error_page, ledger_error_page, need_login, render, scanner_caller, state_of
+from app.web.pages import (
+    csrf_refused,
+    error_page,
+    ledger_error_page,
+    need_login,
+    render,
+    scanner_caller,
+    state_of,
+)
 from app.web.session import csrf_ok
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +65,9 @@ async def certificate_check(request: Request, number: str, sha256: str = "") -> 
         return error_page(request, 400, "number: not a certificate number, or sha256: not a SHA-256")
     state = state_of(request)
     try:
-        check = await certificates(state).check_online(reader(state), scanner_caller(state), number, sha256 or None)
+        check = await certificates(state).check_online(
+            reader(state), scanner_caller(state), number, sha256 or None
+        )
     except ServiceError as exc:
         return error_page(request, exc.status, exc.message)
     except LedgerError as exc:

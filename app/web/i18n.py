@@ -54,7 +54,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "brands": ("Brands", "损毁标记"),
     "no_brands": ("No brands", "无损毁标记"),
     "odometer_check": ("Odometer record", "里程记录"),
-    "odometer_anomaly": ("Anomaly: a lower reading was recorded (possible rollback)", "异常：曾记录较低读数（疑似调表）"),
+    "odometer_anomaly": (
+        "Anomaly: a lower reading was recorded (possible rollback)",
+        "异常：曾记录较低读数（疑似调表）",
+    ),
     "odometer_consistent": ("No anomaly recorded", "无异常记录"),
     "insurance_lapsed": ("Insurance lapsed", "保险已失效"),
     "insurance_expired": ("Insurance expired", "保险已到期"),

@@ -43,10 +43,14 @@ def org_name(msp_id: str) -> str:
 def lienholders(vehicle: Vehicle) -> list[dict[str, Any]]:
     """The vehicle's liens in priority order with each holder's MSP id and display name (public)."""
     return [
-        {"lien_id": ref.lien_id, "lienholder": ref.lienholder, "name": org_name(ref.lienholder),
-         "priority": ref.priority}
+        {
+            "lien_id": ref.lien_id,
+            "lienholder": ref.lienholder,
+            "name": org_name(ref.lienholder),
+            "priority": ref.priority,
+        }
         for ref in sorted(vehicle.liens, key=lambda r: r.priority)
-    ]  # fmt: skip
+    ]
 
 
 def insurance_state(ctx: MortgageContext, vin: str) -> dict[str, Any]:
@@ -54,10 +58,14 @@ def insurance_state(ctx: MortgageContext, vin: str) -> dict[str, Any]:
     (policies exist, none covers today) or ``none``; with the covering policy's end date."""
     policies = [
         p
-        for p in (ctx.store.get(InsurancePolicy, _POLICY, pid) for pid in ctx.store.index_ids(_IDX_POLVIN, vin))
+        for p in (
+            ctx.store.get(InsurancePolicy, _POLICY, pid) for pid in ctx.store.index_ids(_IDX_POLVIN, vin)
+        )
         if p is not None
     ]
-    valid = [p for p in policies if p.status is PolicyStatus.ACTIVE and p.valid_from <= ctx.today <= p.valid_to]
+    valid = [
+        p for p in policies if p.status is PolicyStatus.ACTIVE and p.valid_from <= ctx.today <= p.valid_to
+    ]
     if valid:
         return {"state": "insured", "valid_to": max(p.valid_to for p in valid).isoformat()}
     if not policies:
@@ -147,7 +155,12 @@ class CertificateTransactions(MortgageSupport):
                 for h in vehicle.holds
             ],
             "brands": [
-                {"kind": b.kind.value, "since": b.at, "insurer": b.insurer, "insurer_name": org_name(b.insurer)}
+                {
+                    "kind": b.kind.value,
+                    "since": b.at,
+                    "insurer": b.insurer,
+                    "insurer_name": org_name(b.insurer),
+                }
                 for b in vehicle.brands
             ],
             **odometer_facts(ctx, vin),
@@ -166,7 +179,8 @@ class CertificateTransactions(MortgageSupport):
             raise ConflictError(f"certificate {certificate.certificate_number} is already recorded")
         if certificate.issuer not in access.CONSORTIUM:
             raise BadRequestError(
-                f"invalid argument 'certificate': field 'issuer': {certificate.issuer} is not a consortium org"
+                f"invalid argument 'certificate': field 'issuer': {certificate.issuer} "
+                "is not a consortium org"
             )
         record = SearchCertificateRecord(
             **certificate.model_dump(),
@@ -187,7 +201,9 @@ class CertificateTransactions(MortgageSupport):
         return record
 
     @evaluate
-    def get_search_certificate(self, ctx: MortgageContext, certificate_number: str) -> SearchCertificateRecord:
+    def get_search_certificate(
+        self, ctx: MortgageContext, certificate_number: str
+    ) -> SearchCertificateRecord:
         number = arg_id(certificate_number, "certificate_number")
         record = ctx.store.get(SearchCertificateRecord, SEARCH_CERTIFICATE, number)
         if record is None:

@@ -37,18 +37,24 @@ def certificates(state: GatewayState) -> CertificateService:
 @router.post(
     "/vehicles/{vin}/certificates",
     status_code=201,
-    summary="Issue a signed search certificate for the vehicle as of the current block (dealer, bank, office)",
+    summary="Issue a signed search certificate as of the current block (dealer, bank, office)",
 )
 async def issue_certificate(state: State, user: Writer, vin: VinPath) -> Any:
     """Read-only roles cannot record the certificate's hash, so they cannot ask for one."""
     document = await certificates(state).issue(reader(state), user.caller, vin, basis=user.role.value)
     number = document["certificate"]["certificate_number"]
-    return {**document, "links": {"json": f"/api/v1/certificates/{number}",
-                                  "pdf": f"/api/v1/certificates/{number}.pdf"}}  # fmt: skip
+    return {
+        **document,
+        "links": {"json": f"/api/v1/certificates/{number}", "pdf": f"/api/v1/certificates/{number}.pdf"},
+    }
 
 
-@router.get("/certificates/{number}.pdf", summary="A certificate this gateway issued, as PDF (its requester)",
-            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})  # fmt: skip
+@router.get(
+    "/certificates/{number}.pdf",
+    summary="A certificate this gateway issued, as PDF (its requester)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
 async def certificate_pdf(state: State, user: CurrentUser, number: str) -> Response:
     service = certificates(state)
     document = service.document(_number(number), user.caller)
@@ -59,7 +65,9 @@ async def certificate_pdf(state: State, user: CurrentUser, number: str) -> Respo
     )
 
 
-@router.get("/certificates/{number}", summary="A certificate this gateway issued, as signed JSON (its requester)")
+@router.get(
+    "/certificates/{number}", summary="A certificate this gateway issued, as signed JSON (its requester)"
+)
 async def certificate_json(state: State, user: CurrentUser, number: str) -> Any:
     return certificates(state).document(_number(number), user.caller)
 

@@ -50,7 +50,9 @@ def issued(api: Api) -> dict[str, Any]:
     return api.ok(api.post(DEALER, f"/vehicles/{V}/certificates"), 201)  # type: ignore[no-any-return]
 
 
-def test_the_certificate_shows_both_liens_the_hold_the_brand_and_the_anomaly(api: Api, issued: dict[str, Any]) -> None:
+def test_the_certificate_shows_both_liens_the_hold_the_brand_and_the_anomaly(
+    api: Api, issued: dict[str, Any]
+) -> None:
     cert = issued["certificate"]
     facts = cert["facts"]
     assert [(x["lienholder_name"], x["priority"]) for x in facts["liens"]] == [("BankA", 1), ("BankB", 2)]
@@ -83,7 +85,9 @@ def test_offline_verification_with_the_org_ca_and_tampering(api: Api, issued: di
     assert not verdict.ok and any("signature" in p for p in verdict.problems)
 
 
-def test_pdf_carries_the_signed_json_and_verifies_with_the_cli(api: Api, issued: dict[str, Any], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_pdf_carries_the_signed_json_and_verifies_with_the_cli(
+    api: Api, issued: dict[str, Any], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     number = issued["certificate"]["certificate_number"]
     response = api.get(DEALER, f"/certificates/{number}.pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")

@@ -25,7 +25,9 @@ def _token(base: str, user: str) -> dict[str, str]:
 
 
 def _verify(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MLEDGER, "certificate", "verify", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*MLEDGER, "certificate", "verify", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_certificate_verifies_offline_after_the_gateway_is_stopped(tmp_path: Path) -> None:
@@ -33,10 +35,23 @@ def test_certificate_verifies_offline_after_the_gateway_is_stopped(tmp_path: Pat
     for qualified, role in USERS.items():
         name, _, org = qualified.partition("@")
         subprocess.run(
-            [*MLEDGER, "users", "add", name, "--org", org, "--role", role, "--password", PASSWORD,
-             "--data-dir", str(data_dir)],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                *MLEDGER,
+                "users",
+                "add",
+                name,
+                "--org",
+                org,
+                "--role",
+                role,
+                "--password",
+                PASSWORD,
+                "--data-dir",
+                str(data_dir),
+            ],
+            check=True,
+            capture_output=True,
+        )
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     proc = _serve(data_dir, port, log)

@@ -15,11 +15,17 @@ def encumbered(c: Chain) -> None:
     c.value(V, "160000")
     c.lien("bank_a", "L1", V, "50017")
     c.lien("bank_b", "L2", V, "30011")
-    c.ok("insurer", "RecordBrand", V, {"kind": "flood", "document_id": c.document("insurer", "loss_report", V)})
+    c.ok(
+        "insurer", "RecordBrand", V, {"kind": "flood", "document_id": c.document("insurer", "loss_report", V)}
+    )
     c.ok("dealer", "RecordOdometer", {"vin": V, "odometer_km": 52000, "source": "inspection"})
     c.ok("dealer", "RecordOdometer", {"vin": V, "odometer_km": 31000, "source": "inspection"})
-    hold = {"kind": "stolen", "document_id": c.document("ta", "police_report", V), "authority": "Beijing PSB",
-            "reason": "reported stolen"}  # fmt: skip
+    hold = {
+        "kind": "stolen",
+        "document_id": c.document("ta", "police_report", V),
+        "authority": "Beijing PSB",
+        "reason": "reported stolen",
+    }
     c.ok("ta", "SetHold", V, hold)
 
 
@@ -68,14 +74,28 @@ def test_others_may_not_ask(who: str) -> None:
 def test_a_certificate_is_recorded_once_and_readable_by_anyone() -> None:
     c = Chain()
     c.register(V)
-    body = {"certificate_number": "SC-1", "vin": V, "sha256": "ab" * 32, "as_of_block": 7,
-            "issuer": "TrafficAuthorityMSP"}  # fmt: skip
+    body = {
+        "certificate_number": "SC-1",
+        "vin": V,
+        "sha256": "ab" * 32,
+        "as_of_block": 7,
+        "issuer": "TrafficAuthorityMSP",
+    }
     record = c.ok("dealer", "RecordSearchCertificate", body)
     assert record["requested_by"] == "DealerMSP" and record["issuer_name"] == "TrafficAuthority"
     assert c.last_event()[0] == "SearchCertificateRecorded"
     c.fail("dealer", "RecordSearchCertificate", body, status=409)
-    c.fail("dealer", "RecordSearchCertificate", {**body, "certificate_number": "SC-2", "sha256": "xy"}, status=400)
-    c.fail("dealer", "RecordSearchCertificate", {**body, "certificate_number": "SC-3", "issuer": "EvilMSP"},
-           status=400)  # fmt: skip
+    c.fail(
+        "dealer",
+        "RecordSearchCertificate",
+        {**body, "certificate_number": "SC-2", "sha256": "xy"},
+        status=400,
+    )
+    c.fail(
+        "dealer",
+        "RecordSearchCertificate",
+        {**body, "certificate_number": "SC-3", "issuer": "EvilMSP"},
+        status=400,
+    )
     assert c.ok("ta_norole", "GetSearchCertificate", "SC-1")["sha256"] == "ab" * 32
     c.fail("ta_norole", "GetSearchCertificate", "SC-9", status=404)

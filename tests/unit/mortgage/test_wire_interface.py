@@ -510,7 +510,13 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "sale_price",
     ],
     ("ScanFloorCheck", "scan"): ["code_id", "latitude", "longitude", "odometer_km", "place", "vin"],
-    ("RecordSearchCertificate", "certificate"): ["as_of_block", "certificate_number", "issuer", "sha256", "vin"],
+    ("RecordSearchCertificate", "certificate"): [
+        "as_of_block",
+        "certificate_number",
+        "issuer",
+        "sha256",
+        "vin",
+    ],
     ("WhitelistDealer", "entry"): ["dealer_id", "dealer_msp_id", "name", "valid_to"],
 }
 
