@@ -138,8 +138,15 @@ class CertificateService:
                 return facts, before
         raise Unavailable("the ledger kept committing blocks while the certificate was read; try again")
 
-    async def issue(self, read: Reader, caller: Caller, vin: str, basis: str) -> dict[str, Any]:
-        """Read, sign, record on chain, keep; returns the signed document plus the recording tx."""
+    async def issue(
+        self, read: Reader, caller: Caller, vin: str, basis: str, owner_consent_id: str | None = None
+    ) -> dict[str, Any]:
+        """Read, sign, record on chain, keep; returns the signed document plus the recording tx.
+
+        ``owner_consent_id``: a buyer's path — the owner's signed ``certificate_release`` consent to the
+        caller's org, which the chaincode checks and spends when the hash is recorded."""
+        if owner_consent_id is not None:
+            basis = f"owner_consent:{owner_consent_id}"
         facts, height = await self.facts_as_of(read, caller, vin)
         now = dt.datetime.now(dt.UTC)
         number = new_number(now)
@@ -167,6 +174,8 @@ class CertificateService:
             "as_of_block": body["as_of"]["block"],
             "issuer": signer.msp_id,
         }
+        if owner_consent_id is not None:
+            record["owner_consent_id"] = owner_consent_id
         tx = await self.ledger.submit(caller, "RecordSearchCertificate", [json.dumps(record)])
         self.store.put(document)
         log.info(

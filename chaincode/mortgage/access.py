@@ -171,9 +171,11 @@ HISTORY_READ = Rule(
 
 CERTIFICATE_REQUEST = Rule(
     "certificate_request",
-    "search certificates (issue 16): dealers, banks and the vehicle office ask for one and record its hash",
+    "search certificates (issue 16): dealers, banks and the vehicle office ask for one and record its hash "
+    "(a buyer through its org with the owner's certificate_release consent); an enrolled owner for a "
+    "vehicle it holds (object rule `certificate_owner`)",
     (
-        _g(TRAFFIC, "registrar", "admin"),
+        _g(TRAFFIC, "registrar", "admin", "owner"),
         _g(BANKS, "loan_officer", "admin"),
         _g(DEALER, "dealer", "admin"),
     ),
@@ -371,6 +373,11 @@ OBJECT_RULES: dict[str, str] = {
         "line's lender, dealer or approving core enterprise; GetFloorPlanExposure lists only those lines"
     ),
     "floor_plan_dealer": "PledgeReceivable: the caller's MSP is the line's dealer",
+    "certificate_owner": (
+        "GetSearchFacts, RecordSearchCertificate by an owner identity: a vehicle its enrolled account holds "
+        "now; RecordSearchCertificate with owner_consent_id spends the owner's signed certificate_release "
+        "consent to the caller's org for this VIN"
+    ),
     "valuer_lien": (
         "RecordValuation by a bank: the bank holds or has requested a lien on the vehicle "
         "(REQUESTED, RECORDED, ASSIGNMENT_PENDING or FORECLOSING)"

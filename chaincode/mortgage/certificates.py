@@ -32,6 +32,18 @@ _IDX_POLVIN = "IDX_POLVIN"
 _ODO = "ODO"
 
 
+OWNER_ROLE = "owner"
+
+
+def _certificate_release_kind() -> Any:
+    """The owners' ``ConsentKind.CERTIFICATE_RELEASE`` (issue 16.1), or None where it is not built in."""
+    try:
+        from .models.owners import ConsentKind  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return ConsentKind.CERTIFICATE_RELEASE
+
+
 def org_name(msp_id: str) -> str:
     """The display name of a consortium org (BankA for BankAMSP); the MSP id for an unknown one."""
     try:
@@ -93,6 +105,8 @@ class SearchCertificateIn(Request):
     sha256: Sha256Hex
     as_of_block: int = Field(ge=0)
     issuer: MspId
+    #: a buyer's path: the owner's signed ``certificate_release`` consent to the caller's org (spent here)
+    owner_consent_id: Identifier | None = None
 
 
 class SearchCertificateRecord(Record):
@@ -103,6 +117,7 @@ class SearchCertificateRecord(Record):
     issuer: str
     issuer_name: str
     requested_by: str
+    owner_consent_id: str | None = None
     recorded_at: str
     tx_id: str
 
@@ -116,6 +131,7 @@ class CertificateTransactions(MortgageSupport):
         dates, never amounts or personal data), read as of the transaction timestamp."""
         vin = arg_vin(vin)
         vehicle = self._vehicle(ctx, vin)
+        self._certificate_owner_self(ctx, vin)
         liens = []
         for ref in sorted(vehicle.liens, key=lambda r: r.priority):
             lien = ctx.store.get(Lien, "LIEN", ref.lien_id)
@@ -175,6 +191,7 @@ class CertificateTransactions(MortgageSupport):
     ) -> SearchCertificateRecord:
         """Record an issued certificate's hash; a number is recorded once (a dispute reads this record)."""
         self._vehicle(ctx, certificate.vin)
+        self._certificate_owner_self(ctx, certificate.vin)
         if ctx.store.exists(SEARCH_CERTIFICATE, certificate.certificate_number):
             raise ConflictError(f"certificate {certificate.certificate_number} is already recorded")
         if certificate.issuer not in access.CONSORTIUM:
@@ -182,6 +199,8 @@ class CertificateTransactions(MortgageSupport):
                 f"invalid argument 'certificate': field 'issuer': {certificate.issuer} "
                 "is not a consortium org"
             )
+        if certificate.owner_consent_id is not None:
+            self._spend_certificate_consent(ctx, certificate)
         record = SearchCertificateRecord(
             **certificate.model_dump(),
             issuer_name=org_name(certificate.issuer),
@@ -199,6 +218,35 @@ class CertificateTransactions(MortgageSupport):
             issuer=record.issuer,
         )
         return record
+
+    # --- owners and buyers (issue 16.1's owner accounts and consents) -------------------------
+    def _certificate_owner_self(self, ctx: MortgageContext, vin: str) -> None:
+        """Object rule ``certificate_owner``: an owner identity asks only about a vehicle it holds now."""
+        if ctx.role != OWNER_ROLE:
+            return
+        owner_vins = getattr(self, "_owner_vins", None)  # the owner accounts' module (issue 16.1)
+        if owner_vins is None or vin not in owner_vins(ctx):
+            raise access.object_rule_denied("certificate_owner", f"the caller does not hold vehicle {vin}")
+
+    def _spend_certificate_consent(self, ctx: MortgageContext, certificate: SearchCertificateIn) -> None:
+        """A buyer's path: the owner's signed ``certificate_release`` consent to the caller's org, for
+        this VIN, unexpired and unused; spent by this certificate (the owners' module checks it)."""
+        use = getattr(self, "_use_owner_consent", None)
+        kind = _certificate_release_kind()
+        if use is None or kind is None:
+            raise ConflictError(
+                "invalid argument 'certificate': field 'owner_consent_id': owner consents are not "
+                "available on this chaincode"
+            )
+        use(
+            ctx,
+            str(certificate.owner_consent_id),
+            "owner_consent_id",
+            kind,
+            certificate.vin,
+            {},
+            f"search certificate {certificate.certificate_number}",
+        )
 
     @evaluate
     def get_search_certificate(

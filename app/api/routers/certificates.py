@@ -39,9 +39,17 @@ def certificates(state: GatewayState) -> CertificateService:
     status_code=201,
     summary="Issue a signed search certificate as of the current block (dealer, bank, office)",
 )
-async def issue_certificate(state: State, user: Writer, vin: VinPath) -> Any:
-    """Read-only roles cannot record the certificate's hash, so they cannot ask for one."""
-    document = await certificates(state).issue(reader(state), user.caller, vin, basis=user.role.value)
+async def issue_certificate(
+    state: State,
+    user: Writer,
+    vin: VinPath,
+    owner_consent_id: str | None = Query(default=None, pattern=r"^[A-Za-z0-9._:-]{1,64}$"),
+) -> Any:
+    """Read-only roles cannot record the certificate's hash, so they cannot ask for one. A buyer's org
+    names the owner's signed ``certificate_release`` consent (``owner_consent_id``)."""
+    document = await certificates(state).issue(
+        reader(state), user.caller, vin, basis=user.role.value, owner_consent_id=owner_consent_id
+    )
     number = document["certificate"]["certificate_number"]
     return {
         **document,

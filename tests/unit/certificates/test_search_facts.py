@@ -99,3 +99,51 @@ def test_a_certificate_is_recorded_once_and_readable_by_anyone() -> None:
     )
     assert c.ok("ta_norole", "GetSearchCertificate", "SC-1")["sha256"] == "ab" * 32
     c.fail("ta_norole", "GetSearchCertificate", "SC-9", status=404)
+
+
+# --- owners and buyers: against the owners module's interface (issue 16.1: `_owner_vins`,
+# `_use_owner_consent`, ConsentKind.CERTIFICATE_RELEASE), stood in for here where it is not built in ---
+
+
+def test_an_owner_asks_only_about_a_vehicle_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chaincode.mortgage import certificates
+    from chaincode.mortgage.contract import MortgageContract
+    from tests.unit.mortgage import chain
+
+    monkeypatch.setitem(chain.PRINCIPALS, "ta_owner", ("TrafficAuthorityMSP", "owner"))
+    held: set[str] = set()
+    monkeypatch.setattr(MortgageContract, "_owner_vins", lambda self, ctx: held, raising=False)
+    c = Chain()
+    c.register(V)
+    assert "certificate_owner" in c.fail("ta_owner", "GetSearchFacts", V, status=403)
+    held.add(V)
+    assert c.ok("ta_owner", "GetSearchFacts", V)["vin"] == V
+    assert certificates.OWNER_ROLE == "owner"
+
+
+def test_a_buyers_org_spends_the_owners_certificate_release_consent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chaincode.mortgage import certificates
+    from chaincode.mortgage.contract import MortgageContract
+    from chaincode.runtime.errors import ConflictError
+
+    spent: list[tuple[str, str, str, str]] = []
+
+    def use(self, ctx, consent_id, field, kind, vin, terms, used_by):  # type: ignore[no-untyped-def]
+        if consent_id != "OC-1" or ctx.msp_id != "BankBMSP":
+            raise ConflictError(
+                f"{field}: owner consent {consent_id} was given to BankBMSP, not {ctx.msp_id}"
+            )
+        spent.append((consent_id, kind, vin, used_by))
+
+    c = Chain()
+    c.register(V)
+    body = {"certificate_number": "SC-B1", "vin": V, "sha256": "cd" * 32, "as_of_block": 4,
+            "issuer": "BankBMSP", "owner_consent_id": "OC-1"}  # fmt: skip
+    msg = c.fail("bank_b", "RecordSearchCertificate", body, status=409)  # no owners module: refused
+    assert "owner consents are not available" in msg
+    monkeypatch.setattr(MortgageContract, "_use_owner_consent", use, raising=False)
+    monkeypatch.setattr(certificates, "_certificate_release_kind", lambda: "certificate_release")
+    assert "given to BankBMSP" in c.fail("bank_a", "RecordSearchCertificate", body, status=409)
+    record = c.ok("bank_b", "RecordSearchCertificate", body)
+    assert record["owner_consent_id"] == "OC-1"
+    assert spent == [("OC-1", "certificate_release", V, "search certificate SC-B1")]
