@@ -160,7 +160,8 @@ def verify(document: Any, trusted: list[x509.Certificate] | None) -> Verdict:
         public_key.verify(value, SIGNING_DOMAIN + data, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         verdict.problems.append("signature: does not verify with the signer's certificate")
-    issuer = body.get("issuer") if isinstance(body.get("issuer"), dict) else {}
+    issuer_field = body.get("issuer")
+    issuer: dict[str, Any] = issuer_field if isinstance(issuer_field, dict) else {}
     if issuer.get("msp_id") != sig.get("signer_msp_id"):
         verdict.problems.append("signature: signer_msp_id is not the certificate's issuer")
     issued_at = _parse_time(body.get("issued_at"))
