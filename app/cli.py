@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.certificates.cli import certificate_cli
 from app.documents.cli import app as doc_keys_cli
 from app.readmodel_cli import app as readmodel_cli
 from app.risk.cli import app as risk_cli
@@ -238,6 +239,7 @@ cli.add_typer(valuation_cli, name="valuation", help="Collateral valuation models
 cli.add_typer(risk_cli, name="risk", help="Loan risk scoring.")
 cli.add_typer(doc_keys_cli, name="doc-keys", help="Consortium document key ring: create, rotate, show.")
 cli.add_typer(readmodel_cli, name="readmodel", help="The off-chain read model: status, verify, rebuild.")
+cli.add_typer(certificate_cli, name="certificate", help="Search certificates: verify offline.")
 
 
 def main() -> None:

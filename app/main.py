@@ -19,6 +19,7 @@ from app.api.metrics import Metrics, install_metrics_middleware
 from app.api.request_limits import RequestLimits
 from app.api.routers import (
     auth,
+    certificates,
     config,
     documents,
     events,
@@ -200,6 +201,7 @@ def create_app(
         api.include_router(module.router)
     for module in (model_versions, risk_alerts, documents, config, events, transactions, qr, reports):
         api.include_router(module.router)
+    api.include_router(certificates.router)  # search certificates (issue 16)
     for module in (  # dealer floor-plan finance (issue 19)
         floor_plan_whitelist,
         floor_plan_lines,

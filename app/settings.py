@@ -119,6 +119,14 @@ class Settings(BaseSettings):
     hsm_wrap_key_label: str | None = Field(
         default=None, description="Token label of the AES key-wrapping key for document keys."
     )
+    certificate_signing_msp_dir: Path | None = Field(
+        default=None,
+        description="The issuing org's enrolled identity (MSP folder) that signs search certificates on the "
+        "network. Unset in embedded mode: an identity issued by the requester's org CA.",
+    )
+    certificate_issuer_msp: str | None = Field(
+        default=None, description="MSP id of the org whose identity is certificate_signing_msp_dir."
+    )
 
     @model_validator(mode="after")
     def _demo_rules(self) -> Settings:

@@ -13,7 +13,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app.api.errors import ApiError
-from app.web import floorplan_pages, lender_pages, oversight_pages, owner_pages, passport_pages, vehicle_pages
+from app.web import (
+    certificate_pages,
+    floorplan_pages,
+    lender_pages,
+    oversight_pages,
+    owner_pages,
+    passport_pages,
+    vehicle_pages,
+)
 from app.web.pages import (
     HERE,
     csrf_refused,
@@ -96,5 +104,14 @@ async def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = 
     return response
 
 
-for group in (passport_pages, vehicle_pages, lender_pages, oversight_pages, floorplan_pages, owner_pages):
+for group in (
+    passport_pages,
+    vehicle_pages,
+    lender_pages,
+    oversight_pages,
+    floorplan_pages,
+    owner_pages,
+    certificate_pages,
+):
     router.include_router(group.router)
+router.include_router(certificate_pages.router)  # search certificates (issue 16)

@@ -210,6 +210,18 @@ HISTORY_READ = Rule(
     (_g(CONSORTIUM, "auditor"), _g(REGULATOR, "regulator")),
 )
 
+CERTIFICATE_REQUEST = Rule(
+    "certificate_request",
+    "search certificates (issue 16): dealers, banks and the vehicle office ask for one and record its hash "
+    "(a buyer through its org with the owner's certificate_release consent); an enrolled owner for a "
+    "vehicle it holds (object rule `certificate_owner`)",
+    (
+        _g(TRAFFIC, "registrar", "admin", "owner"),
+        _g(BANKS, "loan_officer", "admin"),
+        _g(DEALER, "dealer", "admin"),
+    ),
+)
+
 CORE_ENTERPRISE = Rule(
     "core_enterprise",
     "a manufacturer's or distributor's officer keeps its whitelist of dealers eligible for floor-plan credit",
@@ -364,6 +376,10 @@ ACCESS: dict[str, Rule] = {
     "SignOwnerConsent": CONSENT_CARRY,
     "GetOwnerConsent": CONSENT_READ,
     "GetOwnerConsents": OWNER_ACCOUNT_READ,
+    # search certificates (issue 16)
+    "GetSearchFacts": CERTIFICATE_REQUEST,
+    "RecordSearchCertificate": CERTIFICATE_REQUEST,
+    "GetSearchCertificate": PUBLIC_STATUS,
 }
 
 #: Rules that depend on the object a call names; checked by the contract after loading it.
@@ -413,6 +429,11 @@ OBJECT_RULES: dict[str, str] = {
         "RequestLien, AmendLien (increase), TransferTitle, RequestPayoffQuote with owner_consent_id: the "
         "consent is SIGNED by the vehicle's enrolled owner, unexpired, unused, for this vehicle, kind, "
         "grantee (the caller) and these exact terms; it is spent by the transaction"
+    ),
+    "certificate_owner": (
+        "GetSearchFacts, RecordSearchCertificate by an owner identity: a vehicle its enrolled account holds "
+        "now; RecordSearchCertificate with owner_consent_id spends the owner's signed certificate_release "
+        "consent to the caller's org for this VIN"
     ),
     "valuer_lien": (
         "RecordValuation by a bank: the bank holds or has requested a lien on the vehicle "
@@ -473,6 +494,7 @@ EVENT_READS: dict[str, str] = {
     "AdvancePaidOff": "GetFloorPlanStock",
     "RetailSaleCompleted": "GetFloorPlanStock",
     "CurtailmentsOverdue": "GetFloorPlanAlerts",
+    "SearchCertificateRecorded": "GetSearchCertificate",
     "FloorCheckOpened": "GetFloorCheck",
     "FloorCheckScanned": "GetFloorCheck",
     "FloorCheckClosed": "GetFloorPlanAlerts",

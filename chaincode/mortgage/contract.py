@@ -21,6 +21,7 @@ from chaincode.runtime.interfaces import ChaincodeStub
 from . import access
 from .administration import AdministrationTransactions
 from .alerts import AlertTransactions
+from .certificates import CertificateTransactions
 from .context import MortgageContext
 from .documents import DocumentTransactions
 from .enforcement import EnforcementTransactions
@@ -58,6 +59,7 @@ class MortgageContract(
     FloorCheckTransactions,
     FloorPlanPortfolioTransactions,
     OwnerTransactions,
+    CertificateTransactions,
     Contract,
 ):
     """Vehicle-collateral ledger: the vehicle office, banks, insurer, dealers and the regulator.

@@ -13,6 +13,7 @@ from chaincode.runtime.errors import ConflictError, NotFoundError
 from . import access, law_rules, rules
 from . import store as s
 from .args import arg_id, arg_plate, arg_vin
+from .certificates import insurance_state, lienholders
 from .context import MortgageContext
 from .floorplan_alerts import ensure_not_floor_planned
 from .models import (
@@ -108,6 +109,7 @@ class VehicleTransactions(OwnerTransactions):
             "status": vehicle.status.value,
             "encumbered": bool(vehicle.liens),
             "lien_count": len(vehicle.liens),
+            "lienholders": lienholders(vehicle),
             "seized": vehicle.status is VehicleStatus.SEIZED,
             "holds": [h.kind.value for h in vehicle.holds],
             "brands": [
@@ -116,6 +118,8 @@ class VehicleTransactions(OwnerTransactions):
             "insured": bool(valid),
             "insurance_valid_to": max((p.valid_to for p in valid), default=None),
             "odometer_km": odo.odometer_km if odo else None,
+            "odometer_anomaly": bool(odo and odo.anomalies),
+            "insurance": insurance_state(ctx, vin)["state"],
             "latest_valuation": None if latest is None else self._public_valuation(ctx, latest, config),
             "qr_code_id": qr_code,
             "as_of": ctx.at,

@@ -416,6 +416,12 @@ def args_for(c: Chain, function: str) -> tuple[list[Any], dict[str, bytes] | Non
         "SignOwnerConsent": (["OC1", {"signature": docs["owner_signature"]}], None),
         "GetOwnerConsent": (["OC1"], None),
         "GetOwnerConsents": ([MATRIX_OWNER], None),
+        "GetSearchFacts": ([V], None),
+        "RecordSearchCertificate": (
+            [{"certificate_number": "SC-A", "vin": V, "sha256": h, "as_of_block": 3, "issuer": "DealerMSP"}],
+            None,
+        ),
+        "GetSearchCertificate": (["SC-A"], None),
     }
     return table[function]
 
@@ -524,6 +530,8 @@ def test_every_function_as_every_principal(chain: Chain, function: str, principa
         ("SignOwnerConsent", "bank_b"),
         ("GetOwnerConsent", "insurer"),
         ("GetOwnerConsents", "regulator"),
+        ("GetSearchFacts", "dealer"),
+        ("RecordSearchCertificate", "bank_a"),
     ],
 )
 def test_allowed_principal_really_succeeds(chain: Chain, function: str, principal: str) -> None:

@@ -116,10 +116,25 @@ WIRE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "SignOwnerConsent": ("submit", "owner_consent_carry", ("consent_id", "signed:json")),
     "GetOwnerConsent": ("evaluate", "owner_consent_read", ("consent_id",)),
     "GetOwnerConsents": ("evaluate", "owner_account_read", ("account_id",)),
+    # issue 16: search certificates
+    "GetSearchCertificate": ("evaluate", "public_status", ("certificate_number",)),
+    "GetSearchFacts": ("evaluate", "certificate_request", ("vin",)),
+    "RecordSearchCertificate": ("submit", "certificate_request", ("certificate:json",)),
 }
 
 #: rule → every "MSP/role" it admits (``*``: any role).
 GRANTS: dict[str, list[str]] = {
+    "certificate_request": [
+        "BankAMSP/admin",
+        "BankAMSP/loan_officer",
+        "BankBMSP/admin",
+        "BankBMSP/loan_officer",
+        "DealerMSP/admin",
+        "DealerMSP/dealer",
+        "TrafficAuthorityMSP/admin",
+        "TrafficAuthorityMSP/owner",
+        "TrafficAuthorityMSP/registrar",
+    ],
     "config_admin": ["TrafficAuthorityMSP/admin"],
     "credit_read": [
         "BankAMSP/admin",
@@ -563,6 +578,14 @@ FIELDS: dict[tuple[str, str], list[str]] = {
         "sale_price",
     ],
     ("ScanFloorCheck", "scan"): ["code_id", "latitude", "longitude", "odometer_km", "place", "vin"],
+    ("RecordSearchCertificate", "certificate"): [
+        "as_of_block",
+        "certificate_number",
+        "issuer",
+        "owner_consent_id",
+        "sha256",
+        "vin",
+    ],
     ("WhitelistDealer", "entry"): ["dealer_id", "dealer_msp_id", "name", "valid_to"],
     # issue 16: owners as users
     ("EnrolOwner", "enrolment"): ["certificate_pem", "vins"],
