@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app.api.errors import ApiError
-from app.web import floorplan_pages, lender_pages, oversight_pages, passport_pages, vehicle_pages
+from app.web import floorplan_pages, lender_pages, oidc_pages, oversight_pages, passport_pages, vehicle_pages
 from app.web.pages import (
     HERE,
     csrf_refused,
@@ -53,7 +53,12 @@ async def home(request: Request) -> HTMLResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "") -> HTMLResponse:
-    return render(request, "login.html", next=next, failed=False)
+    return render(request, "login.html", next=next, failed=False, oidc_login=oidc_login_offered(request))
+
+
+def oidc_login_offered(request: Request) -> bool:
+    """Whether the login page offers sign-on through the bank's identity provider."""
+    return bool(state_of(request).settings.oidc_issuer and state_of(request).settings.oidc_client_id)
 
 
 def _safe_next(target: str) -> str | None:
@@ -96,5 +101,5 @@ async def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = 
     return response
 
 
-for group in (passport_pages, vehicle_pages, lender_pages, oversight_pages, floorplan_pages):
+for group in (passport_pages, vehicle_pages, lender_pages, oversight_pages, floorplan_pages, oidc_pages):
     router.include_router(group.router)
