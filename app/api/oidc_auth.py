@@ -43,7 +43,9 @@ def verify(state: GatewayState, token: str) -> OidcIdentity:
     no mapped role, 503 when the provider's keys cannot be fetched."""
     provider = oidc_provider(state)
     if provider is None:
-        raise ApiError(401, "invalid bearer token: sign-on through an identity provider is off", headers=_CHALLENGE)
+        raise ApiError(
+            401, "invalid bearer token: sign-on through an identity provider is off", headers=_CHALLENGE
+        )
     try:
         identity = provider.verify_access_token(token)
     except OidcTokenError as exc:

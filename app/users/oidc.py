@@ -251,7 +251,9 @@ class OidcProvider:
             try:
                 keys[str(entry["kid"])] = KeySet.import_key_set({"keys": [entry]}).keys[0]
             except (JoseError, ValueError, TypeError):
-                log.warning("oidc: skipped an unusable key in the provider's key set", extra={"kid": entry["kid"]})
+                log.warning(
+                    "oidc: skipped an unusable key in the provider's key set", extra={"kid": entry["kid"]}
+                )
         with self._lock:
             self._keys, self._keys_at = keys, self._clock()
             self.jwks_fetches += 1
@@ -298,12 +300,12 @@ class OidcProvider:
         except ExpiredTokenError as exc:
             raise OidcTokenError("token expired") from exc
         except MissingClaimError as exc:
-            raise OidcTokenError("missing claim", str(exc.description or exc)) from exc
+            raise OidcTokenError("missing claim", exc.claim[:40]) from exc
         except InvalidClaimError as exc:
-            claim = str(getattr(exc, "claim", "") or exc.description or "")
-            if "aud" in claim:
+            claim = exc.claim
+            if claim == "aud":
                 raise OidcTokenError("wrong audience", "the token is not meant for this gateway") from exc
-            if "nbf" in claim or "iat" in claim:
+            if claim in ("nbf", "iat"):
                 raise OidcTokenError("not yet valid", claim) from exc
             raise OidcTokenError("invalid claim", claim[:40]) from exc
         return decoded.header, claims

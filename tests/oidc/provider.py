@@ -66,7 +66,11 @@ class LoginApp:
         @self.app.get("/login")
         async def login(login_challenge: str) -> RedirectResponse:
             async with httpx.AsyncClient(base_url=admin) as client:
-                await _ok(client.get("/admin/oauth2/auth/requests/login", params={"login_challenge": login_challenge}))
+                await _ok(
+                    client.get(
+                        "/admin/oauth2/auth/requests/login", params={"login_challenge": login_challenge}
+                    )
+                )
                 if self.deny_next:
                     self.deny_next = False
                     answer = await _ok(
@@ -90,7 +94,9 @@ class LoginApp:
         async def consent(consent_challenge: str) -> RedirectResponse:
             async with httpx.AsyncClient(base_url=admin) as client:
                 request = await _ok(
-                    client.get("/admin/oauth2/auth/requests/consent", params={"consent_challenge": consent_challenge})
+                    client.get(
+                        "/admin/oauth2/auth/requests/consent", params={"consent_challenge": consent_challenge}
+                    )
                 )
                 claims = {"roles": list(self.user.roles), "name": self.user.name or self.user.subject}
                 answer = await _ok(
@@ -167,7 +173,9 @@ class Hydra:
         """A new signing key in hydra's access-token key set (hydra signs with the newest); its kid."""
         kid = "rotated-" + secrets.token_hex(4)
         with self.admin() as admin:
-            response = admin.post("/admin/keys/hydra.jwt.access-token", json={"alg": "RS256", "use": "sig", "kid": kid})
+            response = admin.post(
+                "/admin/keys/hydra.jwt.access-token", json={"alg": "RS256", "use": "sig", "kid": kid}
+            )
             response.raise_for_status()
         return kid
 

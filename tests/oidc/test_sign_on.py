@@ -169,16 +169,22 @@ def test_expired_token_is_refused(gateway: TestClient, hydra: Hydra) -> None:
     _refused(gateway, token, "token expired")
 
 
-def test_token_for_another_audience_is_refused(gateway: TestClient, hydra: Hydra, oidc_client: tuple[str, str]) -> None:
+def test_token_for_another_audience_is_refused(
+    gateway: TestClient, hydra: Hydra, oidc_client: tuple[str, str]
+) -> None:
     token = hydra.client_credentials_token(*oidc_client, audience="https://other.example/api")
     _refused(gateway, token, "wrong audience")
 
 
 def test_token_signed_by_an_unknown_key_is_refused(gateway: TestClient, hydra: Hydra) -> None:
-    _refused(gateway, _self_signed(_claims(hydra.issuer), kid="not-published-by-hydra"), "unknown signing key")
+    _refused(
+        gateway, _self_signed(_claims(hydra.issuer), kid="not-published-by-hydra"), "unknown signing key"
+    )
 
 
-def test_token_with_a_published_kid_but_a_foreign_signature_is_refused(gateway: TestClient, hydra: Hydra) -> None:
+def test_token_with_a_published_kid_but_a_foreign_signature_is_refused(
+    gateway: TestClient, hydra: Hydra
+) -> None:
     for kid in hydra.published_kids():
         _refused(gateway, _self_signed(_claims(hydra.issuer), kid=kid), "bad signature")
 
@@ -211,11 +217,16 @@ def test_key_rotation_at_the_provider_is_picked_up(
     me = gateway.get("/api/v1/auth/me", headers=bearer(after))
     assert me.status_code == 200, me.text
     assert provider.jwks_fetches > fetches  # refetched on the unknown kid
-    assert gateway.get("/api/v1/auth/me", headers=bearer(before)).status_code == 200  # old key still published
+    assert (
+        gateway.get("/api/v1/auth/me", headers=bearer(before)).status_code == 200
+    )  # old key still published
 
 
 def test_client_secret_is_not_logged(
-    gateway: TestClient, oidc_client: tuple[str, str], as_user: Callable[..., None], caplog: pytest.LogCaptureFixture
+    gateway: TestClient,
+    oidc_client: tuple[str, str],
+    as_user: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
     as_user("grace", "bank-loan-officers")
