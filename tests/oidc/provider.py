@@ -170,13 +170,18 @@ class Hydra:
             admin.put(f"/admin/clients/{client_id}/lifespans", json=lifespans).raise_for_status()
 
     def rotate_access_token_key(self) -> str:
-        """A new signing key in hydra's access-token key set (hydra signs with the newest); its kid."""
+        """Rotate hydra's access-token signing key through the admin API: a new key is added to the set
+        ``hydra.jwt.access-token`` and the previous ones are withdrawn, so hydra signs with the new one.
+        Returns the new kid."""
         kid = "rotated-" + secrets.token_hex(4)
+        set_url = "/admin/keys/hydra.jwt.access-token"
         with self.admin() as admin:
-            response = admin.post(
-                "/admin/keys/hydra.jwt.access-token", json={"alg": "RS256", "use": "sig", "kid": kid}
-            )
-            response.raise_for_status()
+            old = [str(k["kid"]) for k in admin.get(set_url).raise_for_status().json()["keys"]]
+            body = {"alg": "RS256", "use": "sig", "kid": kid}
+            admin.post(set_url, json=body).raise_for_status()
+            for old_kid in old:
+                if old_kid != kid:
+                    admin.delete(f"{set_url}/{old_kid}").raise_for_status()
         return kid
 
     def published_kids(self) -> list[str]:

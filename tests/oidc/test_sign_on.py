@@ -216,10 +216,7 @@ def test_key_rotation_at_the_provider_is_picked_up(
     assert unverified_parts(after)[0]["kid"] == new_kid
     me = gateway.get("/api/v1/auth/me", headers=bearer(after))
     assert me.status_code == 200, me.text
-    assert provider.jwks_fetches > fetches  # refetched on the unknown kid
-    assert (
-        gateway.get("/api/v1/auth/me", headers=bearer(before)).status_code == 200
-    )  # old key still published
+    assert provider.jwks_fetches > fetches  # refetched on the unknown kid, no restart
 
 
 def test_client_secret_is_not_logged(
