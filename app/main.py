@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app.api import oidc_auth
 from app.api.deps import current_user
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.idempotency import IdempotencyStore
@@ -140,6 +141,7 @@ def create_app(
         readmodel_metrics.register(metrics.registry, state.readmodel.projector)
     except (TypeError, OSError) as exc:  # a ledger with no block stream: the reports say 503
         log.error("read model not available: %s", exc)
+    oidc_auth.oidc_provider(state)  # start-up check: a misconfigured OIDC sign-on refuses to start
     if not settings.demo_mode:  # start-up check: no published demo password may be live
         refuse_live_demo_passwords(user_store, settings.orgs)
 

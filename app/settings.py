@@ -128,6 +128,44 @@ class Settings(BaseSettings):
         default=None, description="MSP id of the org whose identity is certificate_signing_msp_dir."
     )
 
+    # Sign-on through the bank's identity provider (OIDC, docs/sign-on.md); off while oidc_issuer is unset.
+    oidc_issuer: str | None = Field(
+        default=None, description="The identity provider's issuer URL; setting it turns OIDC sign-on on."
+    )
+    oidc_client_id: str | None = Field(default=None, description="This gateway's OAuth2 client id (pages).")
+    oidc_client_secret_file: Path | None = Field(
+        default=None, description="File holding the client secret (never on a command line or in a log)."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The client secret from the environment (prefer the _file setting)."
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="Audience the API's access tokens must carry (default: the client id)."
+    )
+    oidc_role_claim: str = Field(
+        default="roles", description="Claim holding the org's roles; dots descend into objects (ext.roles)."
+    )
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="The IdP's role values -> project roles, JSON; first matching entry wins.",
+    )
+    oidc_username_claim: str = "sub"
+    oidc_org: str | None = Field(
+        default=None, description="MSP id of OIDC users (default: the gateway's only org)."
+    )
+    oidc_signers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Project role -> enrolled Fabric user an OIDC user of that role signs as (JSON); "
+        "default on the real network: the org's standard user of the role.",
+    )
+    oidc_scopes: str = "openid profile"
+    oidc_jwks_cache_seconds: int = 300
+    oidc_jwks_min_refetch_seconds: float = Field(
+        default=10.0, description="Least time between two key refetches caused by unknown key ids."
+    )
+    oidc_leeway_seconds: int = 30
+    oidc_http_timeout_seconds: float = 5.0
+
     @model_validator(mode="after")
     def _demo_rules(self) -> Settings:
         if self.seed_demo:

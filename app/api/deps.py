@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from app.api import oidc_auth
 from app.api.errors import ApiError
 from app.api.state import GatewayState
 from app.ledger.port import Caller
@@ -39,6 +40,7 @@ State = Annotated[GatewayState, Depends(get_state)]
 @dataclass(frozen=True, slots=True)
 class AuthUser:
     user: User
+    signer: str | None = None  # the enrolled identity that signs, when not the user's own (OIDC users)
 
     @property
     def role(self) -> Role:
@@ -47,7 +49,9 @@ class AuthUser:
     @property
     def caller(self) -> Caller:
         return Caller(
-            user_id=self.user.username, msp_id=self.user.msp_id, attributes={"role": self.user.role.value}
+            user_id=self.signer or self.user.username,
+            msp_id=self.user.msp_id,
+            attributes={"role": self.user.role.value},
         )
 
 
@@ -67,11 +71,21 @@ def token_user(state: GatewayState, token: str) -> User:
     return user
 
 
+def bearer_auth(state: GatewayState, token: str) -> AuthUser:
+    """Who a bearer token stands for: the identity provider's (OIDC, when on) or the gateway's own."""
+    if oidc_auth.handles(state, token):
+        identity = oidc_auth.verify(state, token)
+        return AuthUser(oidc_auth.as_user(identity), signer=identity.signer)
+    return AuthUser(token_user(state, token))
+
+
 def _resolve(state: GatewayState, token: str | None, api_key: str | None) -> AuthUser | None:
     if api_key:
         user = state.users.user_for_api_key(api_key)
         if user is None:
             raise ApiError(401, "invalid or revoked API key", headers=_CHALLENGE)
+    elif token and oidc_auth.handles(state, token):
+        return bearer_auth(state, token)
     elif token:
         user = token_user(state, token)
     else:

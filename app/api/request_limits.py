@@ -114,7 +114,7 @@ class RequestLimits:
         await self.app(scope, counted, send)
 
     def _authenticated(self, scope: Scope) -> bool:
-        from app.api.deps import token_user
+        from app.api.deps import bearer_auth
 
         headers = _headers(scope)
         api_key = headers.get("x-api-key")
@@ -128,7 +128,7 @@ class RequestLimits:
         if not token:
             return False
         try:
-            token_user(self.state, token.strip())
+            bearer_auth(self.state, token.strip())
         except ApiError:
             return False
         return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from app.api import oidc_auth
 from app.api.errors import ApiError
 from app.api.state import GatewayState
 from app.users.login import LoginAttempt, LoginService, LoginThrottled
@@ -42,6 +43,13 @@ def session_token(state: GatewayState, user: User) -> str:
 
 def revoke(state: GatewayState, token: str) -> bool:
     """Put a token's id on the revocation list (until it expires). False for an invalid token."""
+    if oidc_auth.handles(state, token):  # a provider's token (OIDC page session): revoke its jti here
+        try:
+            identity = oidc_auth.verify(state, token)
+        except ApiError:
+            return False
+        state.users.revoke_token(identity.token_id, identity.expires_at)
+        return True
     try:
         claims = verify_token(state.settings.signing_secret, token)
     except TokenError:

@@ -19,6 +19,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "username": ("User (name@MSP)", "用户 (名称@MSP)"),
     "password": ("Password", "密码"),
     "login_failed": ("Wrong username or password", "用户名或密码错误"),
+    "login_oidc": ("Sign in with the bank's identity provider", "通过银行身份提供方登录"),
+    "login_oidc_failed": ("Sign-on through the identity provider failed", "通过身份提供方登录失败"),
     "login_locked": (
         "Too many failed logins: this account or address is locked for a while. Try again later.",
         "登录失败次数过多：该账户或地址已被暂时锁定，请稍后再试。",

@@ -17,6 +17,7 @@ from app.web import (
     certificate_pages,
     floorplan_pages,
     lender_pages,
+    oidc_pages,
     oversight_pages,
     owner_pages,
     passport_pages,
@@ -61,7 +62,12 @@ async def home(request: Request) -> HTMLResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "") -> HTMLResponse:
-    return render(request, "login.html", next=next, failed=False)
+    return render(request, "login.html", next=next, failed=False, oidc_login=oidc_login_offered(request))
+
+
+def oidc_login_offered(request: Request) -> bool:
+    """Whether the login page offers sign-on through the bank's identity provider."""
+    return bool(state_of(request).settings.oidc_issuer and state_of(request).settings.oidc_client_id)
 
 
 def _safe_next(target: str) -> str | None:
@@ -112,6 +118,7 @@ for group in (
     floorplan_pages,
     owner_pages,
     certificate_pages,
+    oidc_pages,
 ):
     router.include_router(group.router)
 router.include_router(certificate_pages.router)  # search certificates (issue 16)

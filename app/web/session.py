@@ -15,7 +15,7 @@ import secrets
 from fastapi import Request
 from fastapi.responses import Response
 
-from app.api.deps import AuthUser, token_user
+from app.api.deps import AuthUser, bearer_auth
 from app.api.errors import ApiError
 from app.api.sessions import password_login, revoke, session_token
 from app.api.state import GatewayState
@@ -62,12 +62,13 @@ def end_session(state: GatewayState, request: Request, response: Response) -> No
 def user_for_token(state: GatewayState, token: str) -> AuthUser | None:
     """The same checks as the API's bearer auth; None when the token no longer stands for a user."""
     try:
-        user = token_user(state, token)
+        auth = bearer_auth(state, token)
     except ApiError:  # expired, forged or revoked: treated as logged out
         return None
+    user = auth.user
     if user.msp_id not in state.settings.orgs or (user.demo and not state.settings.demo_mode):
         return None
-    return AuthUser(user)
+    return auth
 
 
 def session_user(request: Request, state: GatewayState) -> AuthUser | None:
