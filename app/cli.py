@@ -108,10 +108,10 @@ def users_add(
 ) -> None:
     """Create a user and enrol its Fabric identity (fabric-ca on the network, embedded CA otherwise)."""
     from app.main import build_enroller
+    from app.store.config import open_component
     from app.users.enrolment import EnrolmentError
     from app.users.provision import provision_user
     from app.users.roles import Role
-    from app.store.config import open_component
     from app.users.store import UserError, UserStore
 
     settings = _settings(data_dir, backend)

@@ -64,8 +64,9 @@ class Settings(BaseSettings):
         default=1024 * 1024, description="Largest request body of a route without a file upload."
     )
     login_limit_storage: str = Field(
-        default="memory://",
-        description="Where login failure counters live (a `limits` storage URI; redis:// to share them).",
+        default="store",
+        description="Where login failure counters live: `store` (the off-chain store, shared by the "
+        "replicas on PostgreSQL) or a `limits` storage URI (memory://, redis://).",
     )
     login_limits_per_account: str = "5/minute;20/hour;100/day"
     login_limits_per_address: str = "30/minute;300/hour;2000/day"
@@ -103,6 +104,9 @@ class Settings(BaseSettings):
     store_password: SecretStr | None = Field(default=None, description="The store's database password.")
     store_password_file: Path | None = Field(default=None, description="File holding the store's password.")
     store_pool_size: int = Field(default=10, description="Most PostgreSQL connections this process opens.")
+    store_timeout_seconds: float = Field(
+        default=5.0, description="How long a request waits for a store connection before answering 503."
+    )
     qr_signing_msp_dir: Path | None = Field(
         default=None, description="TrafficAuthority identity (MSP folder) that signs QR codes on the network."
     )
@@ -129,7 +133,9 @@ class Settings(BaseSettings):
                 try:
                     return json.loads(value)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"not a JSON list ({exc.msg}); or give names separated by commas") from exc
+                    raise ValueError(
+                        f"not a JSON list ({exc.msg}); or give names separated by commas"
+                    ) from exc
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 

@@ -2,8 +2,9 @@
 gateway's own scanner identity for anonymous scans.
 
 The chain records only a code's id and payload hash; the signed payload (the QR's text) is kept by
-the issuing gateway (the off-chain store, app/store) so it can render the current code as PNG/SVG again later. The API and the
-web pages both verify through :func:`verify`, so a dealer's phone sees the same verdict on either.
+the issuing gateway (the off-chain store, app/store) so it can render the current code as PNG/SVG
+again later. The API and the web pages both verify through :func:`verify`, so a dealer's phone
+sees the same verdict on either.
 """
 
 from __future__ import annotations

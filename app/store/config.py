@@ -54,7 +54,12 @@ def shared_postgres(settings: Settings) -> PostgresDatabase:
     with _pools_lock:
         db = _pools.get(key)
         if db is None:
-            db = PostgresDatabase(url, password=store_password(settings), max_size=settings.store_pool_size)
+            db = PostgresDatabase(
+                url,
+                password=store_password(settings),
+                max_size=settings.store_pool_size,
+                connect_timeout=settings.store_timeout_seconds,
+            )
             _pools[key] = db
         return db
 

@@ -67,7 +67,9 @@ def applied(db: Database, component: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def migrate(db: Database, component: str, *, legacy: LegacyProbe | None = None, target: int | None = None) -> int:
+def migrate(
+    db: Database, component: str, *, legacy: LegacyProbe | None = None, target: int | None = None
+) -> int:
     """Bring ``component``'s tables to ``target`` (default: the newest); returns the version reached."""
     wanted = migrations(db.dialect, component)
     if target is not None:

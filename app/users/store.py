@@ -1,4 +1,4 @@
-"""The gateway's user store (the off-chain store, app/store): users, password hashes, API keys, revoked tokens.
+"""The gateway's users (in the off-chain store, app/store): password hashes, API keys, revoked tokens.
 
 Users are named ``username@MSP`` because every org has its own ``admin`` and ``auditor1``.
 API keys are ``mlk_<key id>_<secret>``; only a SHA-256 of the secret is kept. Demo users (the
