@@ -103,6 +103,11 @@ class SqliteDatabase:
                 raise
             self._conn.execute("COMMIT")
 
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        """One statement on its own (autocommit), for maintenance tools and tests."""
+        with self._lock:
+            return self._conn.execute(sql, tuple(params))
+
     def close(self) -> None:
         self._conn.close()
 
