@@ -109,6 +109,7 @@ def users_add(
 ) -> None:
     """Create a user and enrol its Fabric identity (fabric-ca on the network, embedded CA otherwise)."""
     from app.main import build_enroller
+    from app.store.config import open_component
     from app.users.enrolment import EnrolmentError
     from app.users.provision import provision_user
     from app.users.roles import Role
@@ -120,7 +121,7 @@ def users_add(
     except ValueError:
         console.print(f"[red]role: {role!r} is not one of {[r.value for r in Role]}[/red]")
         raise typer.Exit(2) from None
-    store = UserStore(settings.users_db)
+    store = UserStore(open_component(settings, settings.users_db))
     with console.status(f"Creating and enrolling {username}@{org}…"):
         try:
             user = provision_user(store, build_enroller(settings), org, username, role_value, password)
@@ -128,7 +129,7 @@ def users_add(
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
         except EnrolmentError as exc:
-            console.print(f"[yellow]created, but not enrolled: {exc}[/yellow]")
+            console.print(f"[red]not created: the CA did not enrol it: {exc}[/red]")
             raise typer.Exit(1) from None
     console.print(f"[green]added[/green] {user.qualified_name} (role {user.role.value}, enrolled)")
 
@@ -138,9 +139,11 @@ def users_list(
     org: Annotated[str | None, typer.Option(help="Only this org.")] = None, data_dir: DataDir = None
 ) -> None:
     """List the gateway's users."""
+    from app.store.config import open_component
     from app.users.store import UserStore
 
-    store = UserStore(_settings(data_dir).users_db)
+    settings = _settings(data_dir)
+    store = UserStore(open_component(settings, settings.users_db))
     table = Table("user", "org", "role", "enrolled", "disabled")
     for user in store.list_users(org):
         table.add_row(user.username, user.msp_id, user.role.value, str(user.enrolled), str(user.disabled))
@@ -152,9 +155,11 @@ def users_disable(
     username: str, org: Annotated[str, typer.Option(help="The user's org.")], data_dir: DataDir = None
 ) -> None:
     """Disable a user (tokens stop working at once; API keys are revoked)."""
+    from app.store.config import open_component
     from app.users.store import UserError, UserStore
 
-    store = UserStore(_settings(data_dir).users_db)
+    settings = _settings(data_dir)
+    store = UserStore(open_component(settings, settings.users_db))
     try:
         store.set_disabled(org, username, True)
     except UserError as exc:
@@ -171,9 +176,11 @@ def users_api_key(
     data_dir: DataDir = None,
 ) -> None:
     """Create an API key for a user (printed once; send it as X-API-Key)."""
+    from app.store.config import open_component
     from app.users.store import UserError, UserStore
 
-    store = UserStore(_settings(data_dir).users_db)
+    settings = _settings(data_dir)
+    store = UserStore(open_component(settings, settings.users_db))
     try:
         key = store.create_api_key(org, username, label)
     except UserError as exc:

@@ -59,6 +59,7 @@ from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
 from app.services.qr import QrService, ensure_scanner_identity
 from app.settings import Settings
+from app.store.config import open_component
 from app.users.enrolment import EmbeddedEnroller, EnrolledIdentity, Enroller, EnrolmentError
 from app.users.fabric_profile import enroller_from_profile
 from app.users.login import LoginService
@@ -124,13 +125,13 @@ def create_app(
     secure_dir(settings.data_dir)
     _tighten_data(settings)  # data dirs from earlier versions were world-readable
     metrics = Metrics()
-    user_store = UserStore(settings.users_db)
+    user_store = UserStore(open_component(settings, settings.users_db))
     state = GatewayState(
         settings=settings,
         ledger=ledger or build_ledger(settings),
         users=user_store,
         enroller=build_enroller(settings),
-        idempotency=IdempotencyStore(settings.idempotency_db),
+        idempotency=IdempotencyStore(open_component(settings, settings.idempotency_db)),
         metrics=metrics,
         documents=document_service if document_service is not None else build_documents(settings),
         logins=LoginService(settings, user_store),

@@ -7,14 +7,15 @@ network serves exactly one org, and a gateway of RegulatorMSP is read-only.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chaincode import consortium
 
@@ -31,7 +32,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MLEDGER_", extra="ignore")
 
     backend: Literal["embedded", "fabric"] = "embedded"
-    orgs: list[str] = Field(
+    orgs: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(ALL_ORGS),
         description="MSP ids whose users this gateway serves (one org on the real network).",
     )
@@ -63,8 +64,9 @@ class Settings(BaseSettings):
         default=1024 * 1024, description="Largest request body of a route without a file upload."
     )
     login_limit_storage: str = Field(
-        default="memory://",
-        description="Where login failure counters live (a `limits` storage URI; redis:// to share them).",
+        default="store",
+        description="Where login failure counters live: `store` (the off-chain store, shared by the "
+        "replicas on PostgreSQL) or a `limits` storage URI (memory://, redis://).",
     )
     login_limits_per_account: str = "5/minute;20/hour;100/day"
     login_limits_per_address: str = "30/minute;300/hour;2000/day"
@@ -72,7 +74,7 @@ class Settings(BaseSettings):
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
         description="Password hashes computed at once (default: the cores, at most 4; more only contend).",
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Proxy addresses whose X-Forwarded-For/-Proto are believed (client address, https).",
     )
@@ -93,6 +95,17 @@ class Settings(BaseSettings):
         default=None,
         description="Folder of every org's document public key (<MSP>.pub), shared by the consortium; "
         "this gateway publishes its orgs' keys there. Unset: beside its own private keys.",
+    )
+    store_url: str | None = Field(
+        default=None,
+        description="Off-chain store: unset/sqlite = SQLite files under the data dir; postgresql://user@host:"
+        "port/db = one PostgreSQL database shared by the org's gateway replicas (password not in the URL).",
+    )
+    store_password: SecretStr | None = Field(default=None, description="The store's database password.")
+    store_password_file: Path | None = Field(default=None, description="File holding the store's password.")
+    store_pool_size: int = Field(default=10, description="Most PostgreSQL connections this process opens.")
+    store_timeout_seconds: float = Field(
+        default=5.0, description="How long a request waits for a store connection before answering 503."
     )
     qr_signing_msp_dir: Path | None = Field(
         default=None, description="TrafficAuthority identity (MSP folder) that signs QR codes on the network."
@@ -176,19 +189,31 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("orgs", "trusted_proxies", mode="before")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
+    def _split_list(cls, value: object) -> object:
+        """``BankAMSP`` or ``BankAMSP,BankBMSP`` (as the docs write it) or a JSON list."""
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                try:
+                    return json.loads(value)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(
+                        f"not a JSON list ({exc.msg}); or give names separated by commas"
+                    ) from exc
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("orgs", mode="before")
+    @field_validator(
+        "data_dir", "ledger_data_dir", "network_profile", "wallet", "document_keyring",
+        "document_public_keys", "qr_signing_msp_dir", "qr_trusted_cert", "store_password_file",
+    )  # fmt: skip
     @classmethod
-    def _split_orgs(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    def _absolute(cls, value: Path | None) -> Path | None:
+        """Relative paths (``MLEDGER_DATA_DIR=.data/gw-banka``) are taken from the directory the gateway
+        was started in, once, so tools that run elsewhere (fabric-ca-client resolves relative paths from
+        its own home) get the same folder."""
+        return value if value is None else Path(os.path.abspath(value.expanduser()))
 
     @field_validator("orgs")
     @classmethod

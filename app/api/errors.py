@@ -29,6 +29,7 @@ from app.ledger.port import (
     TransactionInvalidated,
 )
 from app.services.errors import ServiceError
+from app.store.database import StoreUnavailable
 from app.valuation.errors import AccessDenied, InputError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
@@ -264,6 +265,15 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             content=error_json(exc.status_code, str(exc.detail)),
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        # nothing was written (each store write is one transaction); the pool reconnects on its own
+        return JSONResponse(
+            status_code=503,
+            content=error_json(503, "off-chain store unavailable; retry later"),
+            headers={"Retry-After": str(exc.retry_after)},
         )
 
     @app.exception_handler(ValueError)

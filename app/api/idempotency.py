@@ -2,7 +2,8 @@
 
 Follows the IETF httpapi idempotency-key draft: the key is scoped to the user; the first request
 with a key is recorded as in flight, its final answer (success or a definite refusal) is stored in
-SQLite (WAL, synchronous=FULL, so it survives a crash); the same key with a different request gets
+the off-chain store (app/store: SQLite with WAL and synchronous=FULL, or PostgreSQL, so it survives a
+crash); the same key with a different request gets
 422. Only a fingerprint (SHA-256) of each request is kept, never its body.
 
 Crash safety: before a transaction is sent for ordering, its id is recorded with the answer
@@ -10,7 +11,9 @@ template (status code, extra fields). A key whose process died (or whose request
 submitting) is *orphaned*; the next retry asks the ledger for that transaction: committed → the
 original answer is rebuilt and stored; invalidated or never ordered → the request runs again; not
 seen yet → 409 until the grace period in which it could still commit has passed. A key still owned
-by a live request gets 409 (concurrent duplicate).
+by a live request gets 409 (concurrent duplicate). On PostgreSQL the first step of a key holds an
+advisory lock on it, so two replicas receiving the same key at once run it once: the second sees it
+in flight. An owner on another host cannot be checked by pid: it counts as alive until it is stale.
 """
 
 from __future__ import annotations
@@ -18,33 +21,26 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import sqlite3
-import threading
+import socket
 import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from app.data_files import secure_file
+from app.store.database import Database, SqliteDatabase, Tx
+from app.store.migrations import migrate, sqlite_columns
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS idempotency (
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    status INTEGER,
-    body TEXT,
-    created_at REAL NOT NULL,
-    PRIMARY KEY (scope, key)
-);
-"""
-_COLUMNS = {  # added to stores created before crash-safe idempotency
-    "owner": "TEXT",
-    "tx_id": "TEXT",
-    "template": "TEXT",
-    "submitted_at": "REAL",
-}
+COMPONENT = "idempotency"
+HOST = socket.gethostname()
+
+
+def legacy_version(tx: Tx) -> int:
+    """Stores from before versioned migrations: 2 with the crash-safety columns, 1 without."""
+    columns = sqlite_columns(tx, "idempotency")
+    if columns is None:
+        return 0
+    return 2 if "tx_id" in columns else 1
 
 
 ABANDONED = "abandoned:"
@@ -81,10 +77,13 @@ def _started(pid: int) -> str:
 
 
 def _pid_alive(owner: str | None) -> bool:
-    """Owners are ``<pid>:<start time>:<nonce>``; a pid gone from this host (or now another process)
-    means its process died."""
+    """Owners are ``<pid>:<start time>:<nonce>@<host>``; a pid gone from this host (or now another
+    process) means its process died. An owner on another host (a replica) is taken as alive."""
     if not owner:
         return False
+    owner, _, host = owner.partition("@")
+    if host and host != HOST:
+        return True
     parts = owner.split(":")
     try:
         pid = int(parts[0])
@@ -97,25 +96,28 @@ def _pid_alive(owner: str | None) -> bool:
 
 
 class IdempotencyStore:
-    def __init__(self, path: Path, *, stale_after_seconds: float = 3600.0, keep_seconds: float = 86400.0):
-        secure_file(path)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        present = {row[1] for row in self._db.execute("PRAGMA table_info(idempotency)")}
-        for column, kind in _COLUMNS.items():
-            if column not in present:
-                self._db.execute(f"ALTER TABLE idempotency ADD COLUMN {column} {kind}")
-        self._lock = threading.Lock()
+    def __init__(
+        self, where: Path | Database, *, stale_after_seconds: float = 3600.0, keep_seconds: float = 86400.0
+    ):
+        if isinstance(where, Path):
+            where = SqliteDatabase(where)
+        self._db: Database = where
+        self._owned = isinstance(where, SqliteDatabase)
+        migrate(where, COMPONENT, legacy=legacy_version if where.dialect == "sqlite" else None)
         self._stale_after = stale_after_seconds
         self._keep = keep_seconds
         pid = os.getpid()
-        self.owner = f"{pid}:{_started(pid)}:{secrets.token_hex(6)}"  # this store object (one per process)
-        self._db.execute("DELETE FROM idempotency WHERE created_at < ?", (time.time() - keep_seconds,))
+        # this store object (one per process); the host tells replicas apart
+        self.owner = f"{pid}:{_started(pid)}:{secrets.token_hex(6)}@{HOST}"
+        self._execute("DELETE FROM idempotency WHERE created_at < ?", (time.time() - keep_seconds,))
 
     def close(self) -> None:
-        self._db.close()
+        if self._owned:
+            self._db.close()
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
+        with self._db.transaction() as tx:
+            return tx.execute(sql, params)
 
     def _owner_dead(self, owner: str | None, created_at: float) -> bool:
         if owner == self.owner:
@@ -126,81 +128,72 @@ class IdempotencyStore:
 
     def begin(self, scope: str, key: str, fingerprint: str) -> Begin:
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT fingerprint, status, body, created_at, owner, tx_id, template, submitted_at"
-                    " FROM idempotency WHERE scope = ? AND key = ?",
-                    (scope, key),
-                ).fetchone()
-                if row is None:
-                    self._db.execute(
-                        "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, owner)"
-                        " VALUES (?, ?, ?, NULL, NULL, ?, ?)",
-                        (scope, key, fingerprint, now, self.owner),
-                    )
-                    result = Begin(Outcome.started)
-                elif row[0] != fingerprint:
-                    result = Begin(Outcome.mismatch)
-                elif row[1] is not None:
-                    result = Begin(Outcome.stored, status=row[1], body=json.loads(row[2]))
-                elif not self._owner_dead(row[4], row[3]):
-                    result = Begin(Outcome.in_flight)
-                elif row[5] is None:  # died before anything was sent for ordering: run it again
-                    self._db.execute(
-                        "UPDATE idempotency SET owner = ?, created_at = ? WHERE scope = ? AND key = ?",
-                        (self.owner, now, scope, key),
-                    )
-                    result = Begin(Outcome.started)
-                else:
-                    template = json.loads(row[6]) if row[6] else None
-                    result = Begin(
-                        Outcome.orphaned, tx_id=row[5], template=template, submitted_at=row[7], owner=row[4]
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction(lock=f"idempotency:{scope}:{key}") as tx:
+            row = tx.one(
+                "SELECT fingerprint, status, body, created_at, owner, tx_id, template, submitted_at"
+                " FROM idempotency WHERE scope = ? AND key = ?",
+                (scope, key),
+            )
+            if row is None:
+                tx.execute(
+                    "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, owner)"
+                    " VALUES (?, ?, ?, NULL, NULL, ?, ?)",
+                    (scope, key, fingerprint, now, self.owner),
+                )
+                result = Begin(Outcome.started)
+            elif row[0] != fingerprint:
+                result = Begin(Outcome.mismatch)
+            elif row[1] is not None:
+                result = Begin(Outcome.stored, status=row[1], body=json.loads(row[2]))
+            elif not self._owner_dead(row[4], row[3]):
+                result = Begin(Outcome.in_flight)
+            elif row[5] is None:  # died before anything was sent for ordering: run it again
+                tx.execute(
+                    "UPDATE idempotency SET owner = ?, created_at = ? WHERE scope = ? AND key = ?",
+                    (self.owner, now, scope, key),
+                )
+                result = Begin(Outcome.started)
+            else:
+                template = json.loads(row[6]) if row[6] else None
+                result = Begin(
+                    Outcome.orphaned, tx_id=row[5], template=template, submitted_at=row[7], owner=row[4]
+                )
         return result
 
     def take_over(self, scope: str, key: str, seen: Begin) -> bool:
         """Claim an orphaned key to run it again (its transaction did not and will not commit).
         False when another retry claimed it first."""
-        with self._lock:
-            cursor = self._db.execute(
-                "UPDATE idempotency SET owner = ?, tx_id = NULL, template = NULL, submitted_at = NULL,"
-                " created_at = ? WHERE scope = ? AND key = ? AND status IS NULL"
-                " AND owner IS ? AND tx_id IS ?",
-                (self.owner, time.time(), scope, key, seen.owner, seen.tx_id),
-            )
-        return cursor.rowcount == 1
+        changed = self._execute(
+            "UPDATE idempotency SET owner = ?, tx_id = NULL, template = NULL, submitted_at = NULL,"
+            " created_at = ? WHERE scope = ? AND key = ? AND status IS NULL"
+            " AND owner IS NOT DISTINCT FROM ? AND tx_id IS NOT DISTINCT FROM ?",
+            (self.owner, time.time(), scope, key, seen.owner, seen.tx_id),
+        )
+        return changed == 1
 
     def record_submission(self, scope: str, key: str, tx_id: str, template: dict[str, Any]) -> None:
         """Durably note the transaction about to be ordered for this key (before it is sent)."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE idempotency SET tx_id = ?, template = ?, submitted_at = ?"
-                " WHERE scope = ? AND key = ? AND status IS NULL",
-                (tx_id, json.dumps(template, separators=(",", ":")), time.time(), scope, key),
-            )
+        self._execute(
+            "UPDATE idempotency SET tx_id = ?, template = ?, submitted_at = ?"
+            " WHERE scope = ? AND key = ? AND status IS NULL",
+            (tx_id, json.dumps(template, separators=(",", ":")), time.time(), scope, key),
+        )
 
     def finish(self, scope: str, key: str, status: int, body: Any) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE idempotency SET status = ?, body = ?, owner = NULL WHERE scope = ? AND key = ?",
-                (status, json.dumps(body, separators=(",", ":")), scope, key),
-            )
+        self._execute(
+            "UPDATE idempotency SET status = ?, body = ?, owner = NULL WHERE scope = ? AND key = ?",
+            (status, json.dumps(body, separators=(",", ":")), scope, key),
+        )
 
     def abandon(self, scope: str, key: str) -> None:
         """The request ended without a definite answer. With nothing submitted the key is forgotten;
         with a transaction submitted it is orphaned, so the next retry asks the ledger first."""
-        with self._lock:
-            self._db.execute(
+        with self._db.transaction() as tx:
+            tx.execute(
                 "DELETE FROM idempotency WHERE scope = ? AND key = ? AND status IS NULL AND tx_id IS NULL",
                 (scope, key),
             )
-            self._db.execute(
+            tx.execute(
                 "UPDATE idempotency SET owner = ? WHERE scope = ? AND key = ? AND status IS NULL",
                 (ABANDONED + self.owner, scope, key),
             )

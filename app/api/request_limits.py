@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import ApiError, TranslatingRoute, error_json, error_response
 from app.services.errors import TooLarge, field_error
+from app.store.database import StoreUnavailable
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MULTIPART_OVERHEAD = 64 * 1024
@@ -88,7 +89,13 @@ class RequestLimits:
             return
         path: str = scope["path"]
         route = next((r for r in ROUTES if r.pattern.match(path)), None)
-        if not (route and route.anonymous) and not self._authenticated(scope):
+        try:
+            authenticated = bool(route and route.anonymous) or self._authenticated(scope)
+        except StoreUnavailable as exc:
+            await _refuse(send, 503, "off-chain store unavailable; retry later",
+                          {"Retry-After": str(exc.retry_after)})  # fmt: skip
+            return
+        if not authenticated:
             if not path.startswith("/api/"):  # a web form with no (or an ended) session: log in again
                 await _redirect(send, "/login")
                 return

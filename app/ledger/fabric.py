@@ -209,7 +209,12 @@ def map_error(exc: BaseException) -> LedgerError:
     if isinstance(exc, grpc.RpcError):
         return LedgerUnavailable(f"peer unreachable: {exc}", status=503)
     if isinstance(exc, OSError | ValueError):  # identity files missing or unreadable
-        return LedgerError(f"caller identity: {exc}", status=401)
+        logger.warning("caller identity not usable: %s", exc)  # the path stays in the server's log
+        return LedgerError(
+            "caller identity: the gateway holds no usable enrolled certificate and key for this user "
+            "(enrol it again: mledger users add)",
+            status=401,
+        )
     return LedgerError(f"{type(exc).__name__}: {exc}", status=500)
 
 

@@ -2,37 +2,44 @@
 gateway's own scanner identity for anonymous scans.
 
 The chain records only a code's id and payload hash; the signed payload (the QR's text) is kept by
-the issuing gateway (SQLite) so it can render the current code as PNG/SVG again later. The API and the
-web pages both verify through :func:`verify`, so a dealer's phone sees the same verdict on either.
+the issuing gateway (the off-chain store, app/store) so it can render the current code as PNG/SVG
+again later. The API and the web pages both verify through :func:`verify`, so a dealer's phone
+sees the same verdict on either.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from app.data_files import secure_file
 from app.ledger.port import Caller, ChaincodeRefused
 from app.qr import AuthorityKey, CodeRecord, QrIssuer, QrVerifier, TrustAnchor
 from app.services.errors import NotFound, NotPermitted, Unavailable
 from app.services.reads import Reader
 from app.settings import Settings
+from app.store.config import open_component
+from app.store.database import Database, SqliteDatabase
+from app.store.migrations import migrate
 from app.users.enrolment import Enroller, EnrolmentError
 from app.users.roles import SCANNER_USER, Role
 
 log = logging.getLogger(__name__)
+
+COMPONENT = "qr"
 
 
 class QrService:
     """``key`` signs (TrafficAuthority's gateway); ``trusted`` are extra certificates to verify with."""
 
     def __init__(
-        self, key: AuthorityKey | None, base_url: str, db_path: Path, trusted: list[TrustAnchor] | None = None
+        self,
+        key: AuthorityKey | None,
+        base_url: str,
+        db: Path | Database,
+        trusted: list[TrustAnchor] | None = None,
     ) -> None:
         self.key = key
         self._issuer = QrIssuer(key, base_url) if key is not None else None
@@ -40,14 +47,11 @@ class QrService:
         if key is not None:
             anchors.append(TrustAnchor(key.private_key.public_key(), key.issuer))
         self.verifier = QrVerifier(anchors)
-        secure_file(db_path)  # 0600 in a 0700 folder (its WAL/SHM inherit the mode)
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS qr_payloads (code_id TEXT PRIMARY KEY, vin TEXT NOT NULL,"
-            " payload TEXT NOT NULL, created_at REAL NOT NULL)"
-        )
-        self._lock = threading.Lock()
+        if isinstance(db, Path):
+            db = SqliteDatabase(db)  # 0600 in a 0700 folder (its WAL/SHM inherit the mode)
+        migrate(db, COMPONENT)
+        self._db: Database = db
+        self._owned = isinstance(db, SqliteDatabase)
 
     @property
     def issuer(self) -> QrIssuer:
@@ -67,21 +71,26 @@ class QrService:
             key = AuthorityKey.load_or_create_embedded(settings.data_dir / "qr")
         else:
             key = None
-        return cls(key, settings.public_base_url, settings.data_dir / "qr.sqlite", trusted)
+        db = open_component(settings, settings.data_dir / "qr.sqlite")
+        return cls(key, settings.public_base_url, db, trusted)
 
     def remember(self, code_id: str, vin: str, payload: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO qr_payloads (code_id, vin, payload, created_at) VALUES (?, ?, ?, ?)",
+        with self._db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO qr_payloads (code_id, vin, payload, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (code_id) DO UPDATE SET vin = excluded.vin, payload = excluded.payload,"
+                " created_at = excluded.created_at",
                 (code_id, vin, payload, time.time()),
             )
 
     def payload(self, code_id: str) -> str | None:
-        row = self._db.execute("SELECT payload FROM qr_payloads WHERE code_id = ?", (code_id,)).fetchone()
-        return row[0] if row else None
+        with self._db.transaction() as tx:
+            row = tx.one("SELECT payload FROM qr_payloads WHERE code_id = ?", (code_id,))
+        return str(row[0]) if row else None
 
     def close(self) -> None:
-        self._db.close()
+        if self._owned:
+            self._db.close()
 
 
 def configured(qr: QrService | None) -> QrService:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -21,6 +22,14 @@ from app.settings import REPO_ROOT
 from app.users.roles import Role
 
 log = logging.getLogger(__name__)
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/])/(?:[\w.@+-]+/)*[\w.@+-]+")
+
+
+def without_paths(text: str) -> str:
+    """A CA's answer as a client may see it: the server's file paths replaced by ``<path>``."""
+    return _ABSOLUTE_PATH.sub("<path>", text)
 
 
 class EnrolmentError(RuntimeError):
@@ -89,7 +98,8 @@ class FabricCaEnroller:
 
     def __init__(self, config: FabricCaConfig, wallet: Path, binary: Path | None = None) -> None:
         self._config = config
-        self._wallet = wallet
+        # fabric-ca-client resolves a relative --mspdir from its --home: absolute paths only
+        self._wallet = Path(os.path.abspath(wallet))
         self._binary = binary
 
     def _run(self, stage: str, args: list[str], home: Path) -> None:
@@ -101,7 +111,8 @@ class FabricCaEnroller:
         result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
         if result.returncode != 0:
             reason = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise EnrolmentError(f"fabric-ca {stage} failed: {reason[0]}")
+            log.warning("fabric-ca %s failed: %s", stage, reason[0])
+            raise EnrolmentError(f"fabric-ca {stage} failed: {without_paths(reason[0])}")
 
     def has_identity(self, msp_id: str, username: str) -> bool:
         """Whether the wallet already holds the user's certificate and key."""

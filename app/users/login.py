@@ -5,8 +5,8 @@ Three defences against guessing:
 - a rate limit with lockout per account and per client address (the ``limits`` library, several
   windows per key, so repeated failures lock out for a minute, then an hour, then a day: backoff).
   Only failures count; while a key is locked out even the right password is refused, so a guesser
-  learns nothing. The counters live behind ``limits``' storage interface (``memory://`` by default;
-  a shared ``redis://`` or ``memcached://`` store when several gateway processes serve one org);
+  learns nothing. The counters live in the off-chain store by default (``store``: shared by every
+  replica on PostgreSQL), or behind ``limits``' storage interface (``memory://``, ``redis://``);
 - uniform timing: an unknown user costs one Argon2id verification of a dummy hash, like a known one;
 - hashing in worker threads under a small capacity limiter, so concurrent logins never stall the
   event loop (liveness, other requests) and never hold more than a few hashes' memory at once.
@@ -29,6 +29,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from app.settings import Settings
+from app.users.login_counters import StoreLoginCounters
 from app.users.passwords import burn_dummy_verify
 from app.users.store import User, UserError, UserStore, split_qualified
 
@@ -55,12 +56,16 @@ class LoginService:
     def __init__(self, settings: Settings, users: UserStore) -> None:
         self.settings = settings
         self.users = users
-        storage = storage_from_string(_async_uri(settings.login_limit_storage))
-        if not isinstance(storage, AsyncStorage) or not isinstance(storage, MovingWindowSupport):
-            raise ValueError(
-                f"login_limit_storage: {settings.login_limit_storage!r} is not an async moving-window store"
-            )
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._counters: StoreLoginCounters | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+        if settings.login_limit_storage == "store":  # the off-chain store: shared by the replicas
+            self._counters = StoreLoginCounters(users.db)
+        else:
+            storage = storage_from_string(_async_uri(settings.login_limit_storage))
+            if not isinstance(storage, AsyncStorage) or not isinstance(storage, MovingWindowSupport):
+                uri = settings.login_limit_storage
+                raise ValueError(f"login_limit_storage: {uri!r} is not an async moving-window store")
+            self._limiter = MovingWindowRateLimiter(storage)
         self._per_account: list[RateLimitItem] = parse_many(settings.login_limits_per_account)
         self._per_address: list[RateLimitItem] = parse_many(settings.login_limits_per_address)
         self._hashing = anyio.CapacityLimiter(max(1, settings.login_hash_concurrency))
@@ -78,25 +83,43 @@ class LoginService:
             partial(self._verify, attempt.qualified, attempt.password), limiter=self._hashing
         )
         if user is None:
-            for item in self._per_account:
-                await self._limiter.hit(item, *account)
-            for item in self._per_address:
-                await self._limiter.hit(item, *address)
+            await self._hit(account, self._per_account)
+            await self._hit(address, self._per_address)
             log.info("login failed for %s from %s", attempt.qualified[:100], attempt.client)
             return None
-        for item in self._per_account:
-            await self._limiter.clear(item, *account)
+        await self._clear(account, self._per_account)
         return user
 
     async def _check(self, key: tuple[str, str], items: list[RateLimitItem], scope: str) -> None:
         waits = []
-        for item in items:
-            if not await self._limiter.test(item, *key):
-                stats = await self._limiter.get_window_stats(item, *key)
-                waits.append(max(1, math.ceil(stats.reset_time - time.time())))
+        if self._counters is not None:
+            wait = await anyio.to_thread.run_sync(self._counters.locked_for, ":".join(key), items)
+            waits = [wait] if wait else []
+        else:
+            assert self._limiter is not None
+            for item in items:
+                if not await self._limiter.test(item, *key):
+                    stats = await self._limiter.get_window_stats(item, *key)
+                    waits.append(max(1, math.ceil(stats.reset_time - time.time())))
         if waits:
             log.warning("login refused: %s %s is locked out for %d s", scope, key[1][:100], max(waits))
             raise LoginThrottled(max(waits), scope)
+
+    async def _hit(self, key: tuple[str, str], items: list[RateLimitItem]) -> None:
+        if self._counters is not None:
+            await anyio.to_thread.run_sync(self._counters.hit, ":".join(key))
+            return
+        assert self._limiter is not None
+        for item in items:
+            await self._limiter.hit(item, *key)
+
+    async def _clear(self, key: tuple[str, str], items: list[RateLimitItem]) -> None:
+        if self._counters is not None:
+            await anyio.to_thread.run_sync(self._counters.clear, ":".join(key))
+            return
+        assert self._limiter is not None
+        for item in items:
+            await self._limiter.clear(item, *key)
 
     def _account_key(self, qualified: str) -> str:
         """One counter per account however its name is typed (``loan1`` or ``loan1@BankAMSP`` on a

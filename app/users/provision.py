@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from app.users.enrolment import Enroller
+from app.users.enrolment import Enroller, EnrolmentError
 from app.users.passwords import verify_password
 from app.users.roles import Role
 from app.users.store import User, UserStore
@@ -29,13 +29,24 @@ def provision_user(
     *,
     demo: bool = False,
 ) -> User:
-    """Add the user (UserError on bad input) and enrol it with a fresh CA secret (EnrolmentError).
+    """Enrol the user with a fresh CA secret, then add it (UserError on bad input, EnrolmentError).
 
-    The CA enrolment secret is random and never the user's password: the two live in different places.
+    The user is stored only once its identity is enrolled: a CA that refuses leaves no local user who
+    could log in and fail every call. An identity the CA already knows (a wiped wallet, a new gateway
+    host) is re-enrolled by the registrar with a new secret when the enroller can. The CA enrolment
+    secret is random and never the user's password: the two live in different places.
     """
-    users.add(msp_id, username, role, password, demo=demo)
-    enrolled = enroller.enroll(msp_id, username, role, secrets.token_urlsafe(18))
-    users.mark_enrolled(msp_id, username, enrolled.enrollment_id)
+    users.check_new(msp_id, username, role, password)  # bad input or a taken name: before the CA
+    secret = secrets.token_urlsafe(18)
+    try:
+        enrolled = enroller.enroll(msp_id, username, role, secret)
+    except EnrolmentError as exc:
+        reset = getattr(enroller, "reset_and_enroll", None)
+        if "already registered" not in str(exc) or reset is None:
+            raise
+        log.info("%s@%s is known to the CA: re-enrolling it with a new secret", username, msp_id)
+        enrolled = reset(msp_id, username, role, secret)
+    users.add(msp_id, username, role, password, demo=demo, enrollment_id=enrolled.enrollment_id)
     return users.get(msp_id, username)  # type: ignore[return-value]
 
 

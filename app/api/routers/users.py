@@ -59,7 +59,9 @@ async def add_user(state: State, admin: AdminUser, body: UserIn) -> UserOut:
         status = 409 if "already exists" in reason else 400
         raise ApiError(status, str(exc), details=[{"field": field, "reason": reason}]) from exc
     except EnrolmentError as exc:
-        raise ApiError(503, f"user {body.username}@{msp_id} created but not enrolled: {exc}") from exc
+        raise ApiError(
+            503, f"user {body.username}@{msp_id} not created: the CA did not enrol it: {exc}"
+        ) from exc
     return UserOut.of(user)
 
 
