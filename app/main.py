@@ -50,6 +50,7 @@ from app.api.writes import IdempotentReplay
 from app.data_files import secure_dir, tighten_tree
 from app.documents.service import DocumentService
 from app.ledger.port import LedgerPort
+from app.ops.collector import SliCollector
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
 from app.services.qr import QrService, ensure_scanner_identity
@@ -105,6 +106,12 @@ def _tighten_data(settings: Settings) -> None:
         tighten_tree(root)
 
 
+def _valuation_service() -> Any:
+    from app.services.valuation import valuation_service
+
+    return valuation_service()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -132,6 +139,8 @@ def create_app(
         readmodel_metrics.register(metrics.registry, state.readmodel.projector)
     except (TypeError, OSError) as exc:  # a ledger with no block stream: the reports say 503
         log.error("read model not available: %s", exc)
+    slis = SliCollector(state, metrics.registry)  # data/model/peer SLIs on /metrics (docs/operations.md)
+    state.extras["slis"] = slis
     if not settings.demo_mode:  # start-up check: no published demo password may be live
         refuse_live_demo_passwords(user_store, settings.orgs)
 
@@ -145,9 +154,11 @@ def create_app(
         await asyncio.to_thread(_tighten_data, settings)
         if state.readmodel is not None:
             state.readmodel.start()
+        slis.start(_valuation_service)
         try:
             yield
         finally:
+            await slis.close()
             if state.readmodel is not None:
                 await state.readmodel.close()
             await state.ledger.close()
