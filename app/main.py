@@ -55,6 +55,7 @@ from app.documents.service import DocumentService
 from app.hsm.enrol import hsm_enroller_from_profile
 from app.hsm.startup import open_configured
 from app.ledger.port import LedgerPort
+from app.ops.collector import SliCollector
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
 from app.services.qr import QrService, ensure_scanner_identity
@@ -114,6 +115,12 @@ def _tighten_data(settings: Settings) -> None:
         tighten_tree(root)
 
 
+def _valuation_service() -> Any:
+    from app.services.valuation import valuation_service
+
+    return valuation_service()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -143,6 +150,8 @@ def create_app(
     except (TypeError, OSError) as exc:  # a ledger with no block stream: the reports say 503
         log.error("read model not available: %s", exc)
     oidc_auth.oidc_provider(state)  # start-up check: a misconfigured OIDC sign-on refuses to start
+    slis = SliCollector(state, metrics.registry)  # data/model/peer SLIs on /metrics (docs/operations.md)
+    state.extras["slis"] = slis
     if not settings.demo_mode:  # start-up check: no published demo password may be live
         refuse_live_demo_passwords(user_store, settings.orgs)
 
@@ -156,9 +165,11 @@ def create_app(
         await asyncio.to_thread(_tighten_data, settings)
         if state.readmodel is not None:
             state.readmodel.start()
+        slis.start(_valuation_service)
         try:
             yield
         finally:
+            await slis.close()
             if state.readmodel is not None:
                 await state.readmodel.close()
             await state.ledger.close()

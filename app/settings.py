@@ -179,6 +179,29 @@ class Settings(BaseSettings):
     oidc_leeway_seconds: int = 30
     oidc_http_timeout_seconds: float = 5.0
 
+    # operations (docs/operations.md): who may scrape /metrics, and the SLIs computed for it
+    metrics_token_file: Path | None = Field(
+        default=None,
+        description="File with the Prometheus scrape bearer token (else only operators' logins scrape).",
+    )
+    sli_refresh_seconds: float = Field(
+        default=60.0, gt=0, description="How often the data SLIs are recomputed."
+    )
+    sli_valuation_max_age_days: int = Field(
+        default=180, gt=0, description="A valuation older counts as stale."
+    )
+    sli_odometer_months: int = Field(
+        default=12, gt=0, description="An odometer reading older counts as stale."
+    )
+    sli_accuracy_tolerance: float = Field(
+        default=0.15, gt=0, lt=1, description="A disposal price within this share of the valuation is a hit."
+    )
+    sli_reader: str = Field(default="auditor1", description="The org user whose identity reads odometers.")
+    peer_operations_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Peers' operations endpoints {name: http://host:port}, for the height-lag SLI.",
+    )
+
     @model_validator(mode="after")
     def _demo_rules(self) -> Settings:
         if self.seed_demo:

@@ -109,6 +109,7 @@ class WriteContext:
                 )
 
         attempt = 0
+        started = time.perf_counter()
         while True:
             try:
                 with metrics.ledger_timer("submit", function):
@@ -133,6 +134,7 @@ class WriteContext:
             except LedgerError as exc:
                 return self._refused(exc, function)
         metrics.ledger_results.labels(function=function, outcome="committed").inc()
+        metrics.commit_seconds.labels(function=function).observe(time.perf_counter() - started)
         body = tx_json(result, extra_fields)
         self._store(status_code, body)
         return JSONResponse(status_code=status_code, content=body)

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -225,12 +226,17 @@ def _date_range(frame: pd.DataFrame) -> dict[str, str | int] | None:
     return {"from": str(dates.min().date()), "to": str(dates.max().date()), "distinct": int(dates.nunique())}
 
 
+RECENT_INPUTS = 500
+
+
 class ValuationService:
     def __init__(self, registry: ModelRegistry | None = None, name: str = MODEL_NAME):
         self.registry = registry or ModelRegistry()
         self.name = name
         self._cache: dict[tuple[str, int], LoadedModel] = {}
         self._lock = threading.Lock()
+        #: the inputs of the last valuations served (the input-drift SLI compares them with training data)
+        self.recent_inputs: deque[dict[str, Any]] = deque(maxlen=RECENT_INPUTS)
 
     # --- training ------------------------------------------------------------------------------
     def train_and_register(
@@ -421,6 +427,7 @@ class ValuationService:
         frame = vehicle_frame([dict(inputs)], model.design)
         value, low, high = (float(a[0]) for a in model.value_frame(frame))
         keys = model.design.hierarchy_keys(frame)
+        self.recent_inputs.append(frame.iloc[0].to_dict())  # model columns, age_months included
         response = ValuationResponse(
             value=round(value, 2),
             interval=Interval(low=round(low, 2), high=round(high, 2), coverage=model.coverage),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import State
+from app.api.metrics_access import require_metrics_access
 
 router = APIRouter(tags=["health"])
 
@@ -47,6 +48,11 @@ async def readyz(state: State) -> JSONResponse:
     return JSONResponse(status_code=200 if ready else 503, content=body)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (scrape token or an admin/auditor login)",
+    response_class=Response,
+    dependencies=[Depends(require_metrics_access)],
+)
 def metrics(state: State) -> Response:
     return state.metrics.render()

@@ -156,6 +156,6 @@ def test_health_readiness_and_metrics(api: Api) -> None:
     assert ready.status_code == 200, ready.text
     assert ready.json()["ledger.status"] == "ok" and ready.json()["ipfs"] == "ok"
     api.get(BANK_A, f"/vehicles/{vin(77)}")
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=api.headers("admin@BankAMSP")).text
     assert 'mledger_http_requests_total{method="GET",route="/api/v1/vehicles/{vin}",status="404"}' in metrics
     assert "mledger_ledger_call_seconds_bucket" in metrics

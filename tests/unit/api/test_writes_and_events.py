@@ -73,7 +73,7 @@ def test_concurrent_conflicting_writes_all_commit_through_mvcc_retry(api: Api) -
     ]
     odometer = api.ok(api.get(BANK_A, f"/vehicles/{vin(34)}/odometer"))
     assert odometer["readings"] == 8 and odometer["odometer_km"] == 1070
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=api.headers("admin@BankAMSP")).text
     retried = [line for line in metrics.splitlines() if line.startswith("mledger_mvcc_retries_total{")]
     print("MVCC retries:", retried)  # conflicts depend on block cutting; all 8 committed either way
 
