@@ -33,6 +33,7 @@ from app.api.routers import (
     liens,
     maintenance,
     model_versions,
+    notifications,
     odometer,
     qr,
     reports,
@@ -50,6 +51,7 @@ from app.api.writes import IdempotentReplay
 from app.data_files import secure_dir, tighten_tree
 from app.documents.service import DocumentService
 from app.ledger.port import LedgerPort
+from app.notifications.runtime import Notifier
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
 from app.services.qr import QrService, ensure_scanner_identity
@@ -132,6 +134,8 @@ def create_app(
         readmodel_metrics.register(metrics.registry, state.readmodel.projector)
     except (TypeError, OSError) as exc:  # a ledger with no block stream: the reports say 503
         log.error("read model not available: %s", exc)
+    if settings.notify_enabled:
+        state.notifier = Notifier.from_settings(state.ledger, settings)
     if not settings.demo_mode:  # start-up check: no published demo password may be live
         refuse_live_demo_passwords(user_store, settings.orgs)
 
@@ -145,9 +149,13 @@ def create_app(
         await asyncio.to_thread(_tighten_data, settings)
         if state.readmodel is not None:
             state.readmodel.start()
+        if state.notifier is not None:
+            state.notifier.start()
         try:
             yield
         finally:
+            if state.notifier is not None:
+                await state.notifier.close()
             if state.readmodel is not None:
                 await state.readmodel.close()
             await state.ledger.close()
@@ -193,6 +201,7 @@ def create_app(
         api.include_router(module.router)
     for module in (model_versions, risk_alerts, documents, config, events, transactions, qr, reports):
         api.include_router(module.router)
+    api.include_router(notifications.router)  # issue 16.4
     for module in (  # dealer floor-plan finance (issue 19)
         floor_plan_whitelist,
         floor_plan_lines,

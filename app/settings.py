@@ -101,6 +101,18 @@ class Settings(BaseSettings):
         default=None, description="The authority's QR certificate, for gateways that only verify."
     )
 
+    notify_enabled: bool = Field(default=True, description="Run the notifier (events → inbox, webhooks).")
+    notify_max_attempts: int = Field(default=8, ge=1, le=50, description="Webhook attempts before a dead letter.")
+    notify_backoff_seconds: float = Field(default=2.0, gt=0, description="First webhook retry delay (doubles).")
+    notify_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest webhook retry delay.")
+    notify_allow_http_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts a webhook may use plain http and a local address for (e.g. 127.0.0.1 in tests).",
+    )
+    notify_secret_key: str | None = Field(
+        default=None, description="base64url 32-byte key sealing webhook secrets (default: a key file)."
+    )
+
     @model_validator(mode="after")
     def _demo_rules(self) -> Settings:
         if self.seed_demo:
@@ -114,6 +126,13 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("notify_allow_http_hosts", mode="before")
+    @classmethod
+    def _split_http_hosts(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().startswith("["):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
