@@ -60,7 +60,7 @@ def test_a_seizure_reaches_the_lienholder_by_signed_webhook_and_inbox(notify_api
     assert api.get(BANK_B, f"/notifications/subscriptions/{created['subscription_id']}").status_code == 404
 
     doc = api.ok(api.upload(TA, "court_order", b"order 73", vin=vin(73)), 201)["document"]["document_id"]
-    api.ok(api.post(TA, f"/vehicles/{vin(73)}/seizure", json={"document_id": doc, "authority": "Court"}))
+    api.ok(api.post(TA, f"/vehicles/{vin(73)}/seizure", json={"document_id": doc, "authority": "Court", "reason": "judgment"}))
     _wait(lambda: len(receiver.accepted) == 1)
     (key, body), = receiver.accepted.items()
     assert body["type"] == "VehicleSeized" and body["vin"] == vin(73) and body["topic"] == "hold"
@@ -91,7 +91,7 @@ def test_dead_letters_are_listed_and_replayed_through_the_api(notify_api: Api, r
     created = api.ok(api.post(BANK_A, "/notifications/subscriptions", json={"url": receiver.url}), 201)
     receiver.secret, receiver.always_fail = created["secret"], True
     doc = api.ok(api.upload(TA, "court_order", b"order 74", vin=vin(74)), 201)["document"]["document_id"]
-    api.ok(api.post(TA, f"/vehicles/{vin(74)}/seizure", json={"document_id": doc, "authority": "Court"}))
+    api.ok(api.post(TA, f"/vehicles/{vin(74)}/seizure", json={"document_id": doc, "authority": "Court", "reason": "judgment"}))
     _wait(lambda: bool(api.ok(api.get(BANK_A, "/notifications/dead-letters"))["dead_letters"]))
     (dead,) = api.ok(api.get(BANK_A, "/notifications/dead-letters"))["dead_letters"]
     assert dead["attempts"] == 4 and dead["last_status"] == 503

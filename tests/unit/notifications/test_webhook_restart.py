@@ -121,7 +121,7 @@ def test_delivery_survives_a_failing_receiver_and_a_gateway_restart(tmp_path: Pa
             ),
             201,
         )["document"]["document_id"]
-        body = {"document_id": order, "authority": "Court"}
+        body = {"document_id": order, "authority": "Court", "reason": "judgment"}
         _ok(ta.post(f"/vehicles/{vin(SERIAL)}/seizure", json=body))
         _ok(ta.post(f"/vehicles/{vin(SERIAL)}/seizure/lift", json=body))
         _wait(lambda: len(receiver.attempts) >= 1, 30, "a first (refused) delivery attempt")
