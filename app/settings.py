@@ -102,9 +102,15 @@ class Settings(BaseSettings):
     )
 
     notify_enabled: bool = Field(default=True, description="Run the notifier (events → inbox, webhooks).")
-    notify_max_attempts: int = Field(default=8, ge=1, le=50, description="Webhook attempts before a dead letter.")
-    notify_backoff_seconds: float = Field(default=2.0, gt=0, description="First webhook retry delay (doubles).")
-    notify_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest webhook retry delay.")
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Webhook attempts before a dead letter."
+    )
+    notify_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="First webhook retry delay (doubles)."
+    )
+    notify_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest webhook retry delay."
+    )
     notify_allow_http_hosts: list[str] = Field(
         default_factory=list,
         description="Hosts a webhook may use plain http and a local address for (e.g. 127.0.0.1 in tests).",

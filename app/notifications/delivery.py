@@ -11,6 +11,7 @@ Redirects are not followed (a subscription names its final URL).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -97,15 +98,13 @@ class WebhookDispatcher:
     async def run(self) -> None:
         """Forever: drain what is due, then sleep until the next due time or a wake-up."""
         while True:
+            self.wake.clear()  # before looking: a wake-up during the look is not lost
             if await self.run_once():
                 continue
             nxt = await asyncio.to_thread(self.store.next_due)
             wait = 30.0 if nxt is None else max(0.05, min(30.0, nxt - self.clock()))
-            self.wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), wait)
-            except TimeoutError:
-                pass
 
     async def _attempt(self, delivery: Delivery) -> None:
         found = await asyncio.to_thread(self.store.subscription, delivery.subscription_id)
@@ -137,7 +136,11 @@ class WebhookDispatcher:
                 await asyncio.to_thread(self.store.mark_delivered, delivery.delivery_id, status, self.clock())
                 logger.info(
                     "webhook delivered",
-                    extra={"delivery_id": delivery.delivery_id, "status": status, "attempt": delivery.attempts + 1},
+                    extra={
+                        "delivery_id": delivery.delivery_id,
+                        "status": status,
+                        "attempt": delivery.attempts + 1,
+                    },
                 )
                 return
             error = f"HTTP {status}"

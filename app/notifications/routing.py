@@ -122,7 +122,9 @@ def _title(out: Routing, d: dict[str, Any], vin: str | None, lookup: Lookup) -> 
 
 def _registration(out: Routing, d: dict[str, Any], vin: str | None, lookup: Lookup) -> None:
     fields = ", ".join(sorted(d.get("changes") or {})) or "registration"
-    out.tell_orgs(d.get("lienholders"), "registration_change", vin, f"registration of {vin} changed: {fields}")
+    out.tell_orgs(
+        d.get("lienholders"), "registration_change", vin, f"registration of {vin} changed: {fields}"
+    )
 
 
 def _mark(topic: str, verb: str) -> Callable[[Routing, dict[str, Any], str | None, Lookup], None]:

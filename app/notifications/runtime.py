@@ -60,7 +60,10 @@ class Notifier:
                 raise
             except Exception as exc:  # the checkpoint holds: resume from it after a pause
                 logger.warning(
-                    "notifier event stream stopped (%s: %s); resuming in %.1fs", type(exc).__name__, exc, backoff
+                    "notifier event stream stopped (%s: %s); resuming in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    backoff,
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)

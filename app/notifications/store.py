@@ -317,14 +317,16 @@ class SqliteNotificationStore:
         return [_delivery(r) for r in rows]
 
     def next_due(self) -> float | None:
-        rows = self._rows("SELECT MIN(MAX(next_attempt_at, lease_until)) FROM delivery WHERE status='pending'")
+        rows = self._rows(
+            "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM delivery WHERE status='pending'"
+        )
         return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def mark_delivered(self, delivery_id: str, status: int, now: float) -> None:
         with self._lock:
             self._db.execute(
-                "UPDATE delivery SET status='delivered', attempts=attempts+1, last_status=?, last_error=NULL, "
-                "delivered_at=?, lease_until=0 WHERE delivery_id=?",
+                "UPDATE delivery SET status='delivered', attempts=attempts+1, last_status=?, "
+                "last_error=NULL, delivered_at=?, lease_until=0 WHERE delivery_id=?",
                 (status, now, delivery_id),
             )
 
@@ -395,7 +397,8 @@ _DEL_SELECT = (
 def _apply(db: sqlite3.Connection, change: IndexChange) -> None:
     if change.op == "set_owner":
         db.execute(
-            "INSERT INTO vehicle_owner VALUES (?,?) ON CONFLICT(vin) DO UPDATE SET owner_hash=excluded.owner_hash",
+            "INSERT INTO vehicle_owner VALUES (?,?) ON CONFLICT(vin) DO UPDATE SET "
+            "owner_hash=excluded.owner_hash",
             (change.vin, change.value),
         )
     elif change.op == "add_lien":

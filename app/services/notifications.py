@@ -113,7 +113,9 @@ def _check_events(actor: Actor, event_types: list[str]) -> tuple[str, ...]:
         if name not in NOTIFIED_EVENTS:
             raise field_error(InvalidInput, f"event_types[{i}]", f"unknown event {name!r}")
         if name not in allowed:
-            raise field_error(InvalidInput, f"event_types[{i}]", f"{name} is not notified to a {actor.party.kind}")
+            raise field_error(
+                InvalidInput, f"event_types[{i}]", f"{name} is not notified to a {actor.party.kind}"
+            )
     return tuple(sorted(set(event_types)))
 
 
@@ -148,8 +150,8 @@ def _check_subscriber(actor: Actor) -> None:
     rule = ACCESS["GetLien"]
     if actor.msp_id not in BANKS or not rule.allows(actor.msp_id, actor.role):
         raise NotPermitted(
-            f"access denied: webhook subscriptions are for lienholders (bank users who read liens) and owners; "
-            f"caller {actor.msp_id} role={actor.role}"
+            "access denied: webhook subscriptions are for lienholders (bank users who read liens) "
+            f"and owners; caller {actor.msp_id} role={actor.role}"
         )
 
 
@@ -229,7 +231,9 @@ async def replay_dead_letter(notifier: Notifier | None, actor: Actor, delivery_i
         raise field_error(NotFound, "delivery_id", f"delivery {delivery_id} not found")
     await get_subscription(n, actor, delivery.subscription_id)  # 404 for another party's delivery
     if not await asyncio.to_thread(n.store.replay, delivery_id, time.time()):
-        raise field_error(InvalidInput, "delivery_id", f"delivery {delivery_id} is {delivery.status}, not dead")
+        raise field_error(
+            InvalidInput, "delivery_id", f"delivery {delivery_id} is {delivery.status}, not dead"
+        )
     n.dispatcher.wake.set()
     replayed = await asyncio.to_thread(n.store.delivery, delivery_id)
     assert replayed is not None

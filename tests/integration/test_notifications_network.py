@@ -59,7 +59,9 @@ def test_a_seizure_on_the_network_reaches_the_lienholders_webhook(
     try:
         with TestClient(create_app(settings)) as bank:
             headers = _login(bank, f"notify-{run}", "loan_officer")
-            created = bank.post("/api/v1/notifications/subscriptions", json={"url": receiver.url}, headers=headers)
+            created = bank.post(
+                "/api/v1/notifications/subscriptions", json={"url": receiver.url}, headers=headers
+            )
             assert created.status_code == 201, created.text
             receiver.secret = created.json()["secret"]
             with (
@@ -117,7 +119,7 @@ def test_a_seizure_on_the_network_reaches_the_lienholders_webhook(
     finally:
         receiver.stop()
     assert len(receiver.accepted) == 1, (receiver.attempts, inbox)
-    (key, body), = receiver.accepted.items()
+    ((key, body),) = receiver.accepted.items()
     assert body["type"] == "VehicleSeized" and body["vin"] == vin and body["party"] == "org:BankBMSP"
     assert body["tx_id"] == seized.transaction_id and receiver.attempts[key] == 2
     assert receiver.bad_signatures == 0

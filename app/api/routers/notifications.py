@@ -22,10 +22,10 @@ class SubscriptionCreate(Strict):
     url: Annotated[str, Field(min_length=1, max_length=2048, description="https:// endpoint receiving POSTs")]
     event_types: Annotated[
         list[str], Field(max_length=64, description="Event names to receive; empty: all the party hears of")
-    ] = []
+    ] = Field(default_factory=list)
     vins: Annotated[
         list[str], Field(max_length=500, description="Only these vehicles; empty: every vehicle of the party")
-    ] = []
+    ] = Field(default_factory=list)
     description: Annotated[str, Field(max_length=200)] = ""
 
 
@@ -111,7 +111,9 @@ async def list_subscriptions(state: State, user: CurrentUser) -> Any:
 
 @router.get("/subscriptions/{subscription_id}", summary="One subscription")
 async def get_subscription(subscription_id: SubscriptionId, state: State, user: CurrentUser) -> Any:
-    return subscription_json(await service.get_subscription(state.notifier, _actor(state, user), subscription_id))
+    return subscription_json(
+        await service.get_subscription(state.notifier, _actor(state, user), subscription_id)
+    )
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, summary="Unsubscribe")

@@ -20,7 +20,9 @@ from tests.unit.notifications.receiver import Receiver
 VIN = "LHGCV1F30NA000001"
 
 
-def _setup(tmp_path: Path, url: str, policy: RetryPolicy) -> tuple[SqliteNotificationStore, WebhookDispatcher, str]:
+def _setup(
+    tmp_path: Path, url: str, policy: RetryPolicy
+) -> tuple[SqliteNotificationStore, WebhookDispatcher, str]:
     store = SqliteNotificationStore(tmp_path / "n.sqlite")
     box = SecretBox.from_file(tmp_path / "notify.key")
     secret = new_secret()
@@ -44,7 +46,9 @@ async def _drain(dispatcher: WebhookDispatcher, store: SqliteNotificationStore, 
         await asyncio.sleep(0.02)
 
 
-async def test_a_failing_receiver_gets_each_notification_once_signed(tmp_path: Path, receiver: Receiver) -> None:
+async def test_a_failing_receiver_gets_each_notification_once_signed(
+    tmp_path: Path, receiver: Receiver
+) -> None:
     store, dispatcher, secret = _setup(tmp_path, receiver.url, RetryPolicy(8, 0.05, 0.2))
     receiver.secret, receiver.fail_first = secret, 2
     await _drain(dispatcher, store, 20)

@@ -63,7 +63,9 @@ def test_owner_hears_of_liens_recorded_and_released_and_the_index_follows() -> N
         ("org:BankAMSP", "lien_recorded_by_other"),
     }
     assert recorded.changes == [IndexChange("add_lien", VIN, "BankBMSP", "L2")]
-    released = route("LienReleased", {"vin": VIN, "lien_id": "L1", "lienholder": "BankAMSP"}, lambda v: index[v])
+    released = route(
+        "LienReleased", {"vin": VIN, "lien_id": "L1", "lienholder": "BankAMSP"}, lambda v: index[v]
+    )
     assert [(n.party, n.topic) for n in released.notes] == [(Party.owner(OWNER), "lien_released")]
     assert released.changes == [IndexChange("remove_lien", VIN, lien_id="L1")]
 

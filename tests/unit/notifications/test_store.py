@@ -18,7 +18,9 @@ def _event(block: int, tx: str, name: str, **payload: object) -> LedgerEvent:
 
 
 def _sub(store: SqliteNotificationStore, start_block: int, sub_id: str = "sub_" + "0" * 24) -> Subscription:
-    sub = Subscription(sub_id, Party.org("BankAMSP"), "loan1@BankAMSP", "https://x.test/h", (), (), "", start_block, 0)
+    sub = Subscription(
+        sub_id, Party.org("BankAMSP"), "loan1@BankAMSP", "https://x.test/h", (), (), "", start_block, 0
+    )
     store.add_subscription(sub, b"sealed")
     return sub
 
@@ -27,7 +29,9 @@ def test_an_event_processed_twice_makes_one_notification_and_one_delivery(tmp_pa
     store = SqliteNotificationStore(tmp_path / "n.sqlite")
     consumer = EventConsumer(ledger=None, store=store, clock=lambda: 100.0)  # type: ignore[arg-type]
     sub = _sub(store, start_block=0)
-    consumer.process(_event(3, "tx1", "LienRecorded", vin=VIN, lien_id="L1", lienholder="BankAMSP", priority=1))
+    consumer.process(
+        _event(3, "tx1", "LienRecorded", vin=VIN, lien_id="L1", lienholder="BankAMSP", priority=1)
+    )
     seized = _event(4, "tx2", "VehicleSeized", vin=VIN, authority="court", document_id="D")
     assert consumer.process(seized) == 1
     assert consumer.process(seized) == 0  # a replay after a crash: nothing new
@@ -35,7 +39,9 @@ def test_an_event_processed_twice_makes_one_notification_and_one_delivery(tmp_pa
     notes = store.notifications(Party.org("BankAMSP"))
     assert [(n.event_name, n.topic) for n in notes] == [("VehicleSeized", "hold")]
     deliveries = store.deliveries(subscription_ids=[sub.subscription_id])
-    assert [d.delivery_id for d in deliveries] == [idempotency_key(sub.subscription_id, notes[0].notification_id)]
+    assert [d.delivery_id for d in deliveries] == [
+        idempotency_key(sub.subscription_id, notes[0].notification_id)
+    ]
     store.close()
     reopened = SqliteNotificationStore(tmp_path / "n.sqlite")
     assert reopened.checkpoint() == (4, "tx2")
@@ -50,7 +56,9 @@ def test_a_subscription_gets_only_events_from_its_start_block_and_filters(tmp_pa
         "sub_" + "1" * 24, Party.org("BankAMSP"), "x", "https://x.test", ("HoldSet",), (), "", 0, 0
     )
     store.add_subscription(filtered, b"s")
-    consumer.process(_event(2, "t1", "LienRecorded", vin=VIN, lien_id="L1", lienholder="BankAMSP", priority=1))
+    consumer.process(
+        _event(2, "t1", "LienRecorded", vin=VIN, lien_id="L1", lienholder="BankAMSP", priority=1)
+    )
     consumer.process(_event(4, "t2", "VehicleSeized", vin=VIN, authority="a", document_id="D"))
     consumer.process(_event(6, "t3", "SeizureLifted", vin=VIN, document_id="D", status="ACTIVE"))
     hold = {"vin": VIN, "kind": "STOLEN", "document_id": "P", "lienholders": ["BankAMSP"]}

@@ -50,13 +50,14 @@ def _serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait(predicate: Any, seconds: float, what: str) -> None:
+def _wait(predicate: Any, seconds: float, what: str, log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise AssertionError(f"{what}: not in {seconds}s")
+    tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+    raise AssertionError(f"{what}: not in {seconds}s\n{tail}")
 
 
 def _ready(base: str, proc: subprocess.Popen[bytes]) -> bool:
@@ -94,7 +95,7 @@ def test_delivery_survives_a_failing_receiver_and_a_gateway_restart(tmp_path: Pa
     base = f"http://127.0.0.1:{port}"
     proc = _serve(data_dir, port, log)
     try:
-        _wait(lambda: _ready(base, proc), 90, "gateway ready")
+        _wait(lambda: _ready(base, proc), 240, "gateway ready", log)
         ta, bank, models = (_client(base, u) for u in USERS)
         _ok(ta.post("/vehicles", json=registration(SERIAL)), 201)
         model = {"model_id": "test-model", "model_version": "1.0.0", "model_card_sha256": "cd" * 32}
@@ -124,7 +125,7 @@ def test_delivery_survives_a_failing_receiver_and_a_gateway_restart(tmp_path: Pa
         body = {"document_id": order, "authority": "Court", "reason": "judgment"}
         _ok(ta.post(f"/vehicles/{vin(SERIAL)}/seizure", json=body))
         _ok(ta.post(f"/vehicles/{vin(SERIAL)}/seizure/lift", json=body))
-        _wait(lambda: len(receiver.attempts) >= 1, 30, "a first (refused) delivery attempt")
+        _wait(lambda: len(receiver.attempts) >= 1, 60, "a first (refused) delivery attempt", log)
         assert not receiver.accepted  # the receiver refused every attempt so far
     finally:
         os.kill(proc.pid, signal.SIGKILL)
@@ -132,8 +133,8 @@ def test_delivery_survives_a_failing_receiver_and_a_gateway_restart(tmp_path: Pa
 
     proc = _serve(data_dir, port, log)
     try:
-        _wait(lambda: _ready(base, proc), 90, "gateway ready after the restart")
-        _wait(lambda: len(receiver.accepted) == 2, 60, "both notifications accepted")
+        _wait(lambda: _ready(base, proc), 240, "gateway ready after the restart", log)
+        _wait(lambda: len(receiver.accepted) == 2, 120, "both notifications accepted", log)
         time.sleep(1.0)  # any stray re-send would arrive now
         bank = _client(base, "loan@BankAMSP")
         inbox = _ok(bank.get("/notifications"))["notifications"]
