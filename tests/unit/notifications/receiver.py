@@ -13,7 +13,7 @@ from typing import Any
 
 from app.notifications.signing import SIGNATURE_HEADER, SignatureError, verify
 
-PORT_BLOCK = (33100, 33999)
+PORT_BLOCK = (33500, 33899)  # the network uses the base of the block, the gateway 339xx
 
 
 @dataclass

@@ -91,7 +91,7 @@ def test_delivery_survives_a_failing_receiver_and_a_gateway_restart(tmp_path: Pa
             capture_output=True,
         )
     receiver = Receiver(fail_first=3).start()
-    port = random.randint(33000, 33099)
+    port = random.randint(33900, 33999)  # the network fixture uses the base of the block
     base = f"http://127.0.0.1:{port}"
     proc = _serve(data_dir, port, log)
     try:
