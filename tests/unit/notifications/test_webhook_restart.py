@@ -37,7 +37,7 @@ def _serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "MLEDGER_TOKEN_SECRET": "n" * 32,
-        "MLEDGER_NOTIFY_ALLOW_HTTP_HOSTS": "127.0.0.1",
+        "MLEDGER_NOTIFY_ALLOW_HTTP_HOSTS": '["127.0.0.1"]',  # a JSON list (pydantic-settings)
         "MLEDGER_NOTIFY_BACKOFF_SECONDS": "0.3",
         "MLEDGER_NOTIFY_BACKOFF_MAX_SECONDS": "0.6",
         "MLEDGER_NOTIFY_MAX_ATTEMPTS": "20",
