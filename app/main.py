@@ -35,6 +35,7 @@ from app.api.routers import (
     liens,
     maintenance,
     model_versions,
+    notifications,
     odometer,
     owners,
     qr,
@@ -56,6 +57,7 @@ from app.hsm.enrol import hsm_enroller_from_profile
 from app.hsm.startup import open_configured
 from app.ledger.port import LedgerPort
 from app.ops.collector import SliCollector
+from app.notifications.runtime import Notifier
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
 from app.services.qr import QrService, ensure_scanner_identity
@@ -152,6 +154,8 @@ def create_app(
     oidc_auth.oidc_provider(state)  # start-up check: a misconfigured OIDC sign-on refuses to start
     slis = SliCollector(state, metrics.registry)  # data/model/peer SLIs on /metrics (docs/operations.md)
     state.extras["slis"] = slis
+    if settings.notify_enabled:
+        state.notifier = Notifier.from_settings(state.ledger, settings)
     if not settings.demo_mode:  # start-up check: no published demo password may be live
         refuse_live_demo_passwords(user_store, settings.orgs)
 
@@ -166,9 +170,13 @@ def create_app(
         if state.readmodel is not None:
             state.readmodel.start()
         slis.start(_valuation_service)
+        if state.notifier is not None:
+            state.notifier.start()
         try:
             yield
         finally:
+            if state.notifier is not None:
+                await state.notifier.close()
             await slis.close()
             if state.readmodel is not None:
                 await state.readmodel.close()
@@ -216,6 +224,7 @@ def create_app(
     for module in (model_versions, risk_alerts, documents, config, events, transactions, qr, reports):
         api.include_router(module.router)
     api.include_router(certificates.router)  # search certificates (issue 16)
+    api.include_router(notifications.router)  # issue 16.4
     for module in (  # dealer floor-plan finance (issue 19)
         floor_plan_whitelist,
         floor_plan_lines,

@@ -202,6 +202,24 @@ class Settings(BaseSettings):
         description="Peers' operations endpoints {name: http://host:port}, for the height-lag SLI.",
     )
 
+    notify_enabled: bool = Field(default=True, description="Run the notifier (events → inbox, webhooks).")
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Webhook attempts before a dead letter."
+    )
+    notify_backoff_seconds: float = Field(
+        default=2.0, gt=0, description="First webhook retry delay (doubles)."
+    )
+    notify_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest webhook retry delay."
+    )
+    notify_allow_http_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts a webhook may use plain http and a local address for (e.g. 127.0.0.1 in tests).",
+    )
+    notify_secret_key: str | None = Field(
+        default=None, description="base64url 32-byte key sealing webhook secrets (default: a key file)."
+    )
+
     @model_validator(mode="after")
     def _demo_rules(self) -> Settings:
         if self.seed_demo:
@@ -212,7 +230,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("orgs", "trusted_proxies", mode="before")
+    @field_validator("orgs", "trusted_proxies", "notify_allow_http_hosts", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         """``BankAMSP`` or ``BankAMSP,BankBMSP`` (as the docs write it) or a JSON list."""

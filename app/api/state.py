@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from app.api.idempotency import IdempotencyStore
     from app.api.metrics import Metrics
     from app.documents.service import DocumentService
+    from app.notifications.runtime import Notifier
     from app.readmodel.runtime import ReadModel
     from app.services.qr import QrService
     from app.users.login import LoginService
@@ -31,4 +32,5 @@ class GatewayState:
     qr: QrService | None = None
     logins: LoginService | None = None
     readmodel: ReadModel | None = None  # the off-chain read model (dashboards, search, exports)
+    notifier: Notifier | None = None  # chaincode events → notifications and signed webhooks
     extras: dict[str, Any] = field(default_factory=dict)

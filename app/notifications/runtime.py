@@ -1,0 +1,79 @@
+"""The notifier inside the gateway: one store, the event follower (restarted with back-off when the
+event stream fails) and the webhook dispatcher, started and stopped with the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from app.ledger.port import LedgerPort
+
+from .consumer import EventConsumer
+from .delivery import RetryPolicy, WebhookDispatcher
+from .secret_box import SecretBox
+from .store import NotificationStore, SqliteNotificationStore
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+def store_path(settings: Any) -> Path:
+    return Path(settings.data_dir) / "notifications.sqlite"
+
+
+class Notifier:
+    def __init__(
+        self, ledger: LedgerPort, store: NotificationStore, box: SecretBox, policy: RetryPolicy, settings: Any
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.box = box
+        self.settings = settings
+        self.dispatcher = WebhookDispatcher(store, box, policy=policy)
+        self.consumer = EventConsumer(ledger, store, on_queued=self.dispatcher.wake.set)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def from_settings(cls, ledger: LedgerPort, settings: Any) -> Notifier:
+        box = SecretBox.from_file(Path(settings.data_dir) / "notify.key", settings.notify_secret_key)
+        policy = RetryPolicy(
+            max_attempts=settings.notify_max_attempts,
+            base_seconds=settings.notify_backoff_seconds,
+            max_seconds=settings.notify_backoff_max_seconds,
+        )
+        return cls(ledger, SqliteNotificationStore(store_path(settings)), box, policy, settings)
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self.dispatcher.run())]
+
+    async def _follow(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self.consumer.follow()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the checkpoint holds: resume from it after a pause
+                logger.warning(
+                    "notifier event stream stopped (%s: %s); resuming in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        await self.dispatcher.close()
+        self.store.close()

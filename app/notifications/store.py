@@ -1,0 +1,463 @@
+"""Where the notifier keeps its state: checkpoint, vehicle index, inbox, subscriptions, webhook outbox.
+
+:class:`NotificationStore` is the port; :class:`SqliteNotificationStore` the one adapter today (a
+PostgreSQL one implements the same methods). The one invariant every adapter keeps: an event's index
+changes, its notifications, their deliveries and the checkpoint after it are written in ONE
+transaction, so a crash leaves the event either wholly processed or not at all, and notification ids
+(from tx id + event index + party + topic) make a re-processed event a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.data_files import secure_file
+
+from .models import Delivery, EventPosition, Notification, Party, Subscription, idempotency_key
+from .routing import IndexChange, VehicleParties
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    block_number INTEGER NOT NULL,
+    tx_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vehicle_owner (vin TEXT PRIMARY KEY, owner_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vehicle_lien (
+    vin TEXT NOT NULL, lien_id TEXT NOT NULL, lienholder TEXT NOT NULL, PRIMARY KEY (vin, lien_id)
+);
+CREATE INDEX IF NOT EXISTS vehicle_lien_holder ON vehicle_lien (lienholder, vin);
+CREATE TABLE IF NOT EXISTS notification (
+    notification_id TEXT PRIMARY KEY,
+    party TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    vin TEXT,
+    block_number INTEGER NOT NULL,
+    tx_id TEXT NOT NULL,
+    event_index INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notification_party ON notification (party, block_number DESC);
+CREATE TABLE IF NOT EXISTS subscription (
+    subscription_id TEXT PRIMARY KEY,
+    party TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    url TEXT NOT NULL,
+    event_types TEXT NOT NULL,
+    vins TEXT NOT NULL,
+    description TEXT NOT NULL,
+    secret_sealed BLOB NOT NULL,
+    start_block INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS subscription_party ON subscription (party);
+CREATE TABLE IF NOT EXISTS delivery (
+    delivery_id TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    lease_until REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_status INTEGER,
+    created_at REAL NOT NULL,
+    delivered_at REAL,
+    UNIQUE (subscription_id, notification_id)
+);
+CREATE INDEX IF NOT EXISTS delivery_due ON delivery (status, next_attempt_at);
+"""
+
+
+class NotificationStore(Protocol):
+    """The notifier's persistence (see the module doc for the one-transaction invariant)."""
+
+    def checkpoint(self) -> tuple[int | None, str]:
+        """(block to resume from, last tx processed in it); (None, "") before the first event."""
+        ...
+
+    def vehicle_parties(self, vin: str) -> VehicleParties: ...
+
+    def holds_lien_on(self, msp_id: str, vin: str) -> bool: ...
+
+    def owner_of(self, vin: str) -> str | None: ...
+
+    def record_event(
+        self, position: EventPosition, changes: list[IndexChange], notes: list[Notification]
+    ) -> int:
+        """Apply the event atomically; returns how many deliveries it queued."""
+        ...
+
+    def add_subscription(self, subscription: Subscription, secret_sealed: bytes) -> None: ...
+
+    def subscriptions(self, party: Party | None = None) -> list[Subscription]: ...
+
+    def subscription(self, subscription_id: str) -> tuple[Subscription, bytes] | None: ...
+
+    def delete_subscription(self, subscription_id: str) -> bool: ...
+
+    def notifications(
+        self, party: Party, *, limit: int = 50, before_block: int | None = None
+    ) -> list[Notification]: ...
+
+    def notification(self, notification_id: str) -> Notification | None: ...
+
+    def claim_due(self, now: float, limit: int, lease_seconds: float) -> list[Delivery]: ...
+
+    def next_due(self) -> float | None: ...
+
+    def mark_delivered(self, delivery_id: str, status: int, now: float) -> None: ...
+
+    def mark_failed(
+        self, delivery_id: str, *, error: str, status: int | None, next_attempt_at: float | None
+    ) -> None:
+        """A failed attempt: retry at ``next_attempt_at``, or None to dead-letter it."""
+        ...
+
+    def deliveries(
+        self, *, subscription_ids: Iterable[str], status: str | None = None, limit: int = 100
+    ) -> list[Delivery]: ...
+
+    def delivery(self, delivery_id: str) -> Delivery | None: ...
+
+    def replay(self, delivery_id: str, now: float) -> bool:
+        """A dead letter back to pending with a fresh attempt budget; False if it is not dead."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteNotificationStore:
+    """The notifier's SQLite database (one file, WAL, 0600)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            secure_file(self.path)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # --- checkpoint and index -------------------------------------------------------------------
+    def checkpoint(self) -> tuple[int | None, str]:
+        rows = self._rows("SELECT block_number, tx_id FROM checkpoint WHERE id=1")
+        return (int(rows[0][0]), str(rows[0][1])) if rows else (None, "")
+
+    def vehicle_parties(self, vin: str) -> VehicleParties:
+        owner = self._rows("SELECT owner_hash FROM vehicle_owner WHERE vin=?", (vin,))
+        liens = self._rows("SELECT lien_id, lienholder FROM vehicle_lien WHERE vin=?", (vin,))
+        return VehicleParties(owner[0][0] if owner else None, {str(a): str(b) for a, b in liens})
+
+    def holds_lien_on(self, msp_id: str, vin: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM vehicle_lien WHERE lienholder=? AND vin=?", (msp_id, vin)))
+
+    def owner_of(self, vin: str) -> str | None:
+        return self.vehicle_parties(vin).owner_hash
+
+    def record_event(
+        self, position: EventPosition, changes: list[IndexChange], notes: list[Notification]
+    ) -> int:
+        queued = 0
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for change in changes:
+                    _apply(db, change)
+                subs = [_subscription(r) for r in db.execute(_SUB_SELECT + " WHERE active=1")]
+                for note in notes:
+                    nid = note.notification_id
+                    inserted = db.execute(
+                        "INSERT OR IGNORE INTO notification VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            nid,
+                            note.party.key,
+                            note.event_name,
+                            note.topic,
+                            note.vin,
+                            position.block_number,
+                            position.tx_id,
+                            position.event_index,
+                            note.summary,
+                            json.dumps(note.data, sort_keys=True, default=str),
+                            note.created_at,
+                        ),
+                    ).rowcount
+                    if not inserted:
+                        continue  # this event was processed before (a replay after a crash)
+                    for sub, _ in subs:
+                        if sub.wants(note):
+                            db.execute(
+                                "INSERT OR IGNORE INTO delivery (delivery_id, subscription_id, "
+                                "notification_id, status, next_attempt_at, created_at) "
+                                "VALUES (?,?,?,'pending',?,?)",
+                                (
+                                    idempotency_key(sub.subscription_id, nid),
+                                    sub.subscription_id,
+                                    nid,
+                                    note.created_at,
+                                    note.created_at,
+                                ),
+                            )
+                            queued += 1
+                db.execute(
+                    "INSERT INTO checkpoint VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                    "block_number=excluded.block_number, tx_id=excluded.tx_id",
+                    (position.block_number, position.tx_id),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return queued
+
+    # --- subscriptions ---------------------------------------------------------------------------
+    def add_subscription(self, subscription: Subscription, secret_sealed: bytes) -> None:
+        s = subscription
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO subscription VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    s.subscription_id,
+                    s.party.key,
+                    s.created_by,
+                    s.url,
+                    json.dumps(list(s.event_types)),
+                    json.dumps(list(s.vins)),
+                    s.description,
+                    secret_sealed,
+                    s.start_block,
+                    s.created_at,
+                    int(s.active),
+                ),
+            )
+
+    def subscriptions(self, party: Party | None = None) -> list[Subscription]:
+        if party is None:
+            rows = self._rows(_SUB_SELECT + " ORDER BY created_at")
+        else:
+            rows = self._rows(_SUB_SELECT + " WHERE party=? ORDER BY created_at", (party.key,))
+        return [_subscription(r)[0] for r in rows]
+
+    def subscription(self, subscription_id: str) -> tuple[Subscription, bytes] | None:
+        rows = self._rows(_SUB_SELECT + " WHERE subscription_id=?", (subscription_id,))
+        return _subscription(rows[0]) if rows else None
+
+    def delete_subscription(self, subscription_id: str) -> bool:
+        """Removes the subscription and its undelivered outbox rows (nobody would receive them)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                gone = self._db.execute(
+                    "DELETE FROM subscription WHERE subscription_id=?", (subscription_id,)
+                ).rowcount
+                self._db.execute(
+                    "DELETE FROM delivery WHERE subscription_id=? AND status!='delivered'", (subscription_id,)
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return bool(gone)
+
+    # --- inbox -----------------------------------------------------------------------------------
+    def notifications(
+        self, party: Party, *, limit: int = 50, before_block: int | None = None
+    ) -> list[Notification]:
+        sql = _NOTE_SELECT + " WHERE party=?"
+        args: list[Any] = [party.key]
+        if before_block is not None:
+            sql += " AND block_number < ?"
+            args.append(before_block)
+        sql += " ORDER BY block_number DESC, tx_id, topic LIMIT ?"
+        args.append(limit)
+        return [_notification(r) for r in self._rows(sql, tuple(args))]
+
+    def notification(self, notification_id: str) -> Notification | None:
+        rows = self._rows(_NOTE_SELECT + " WHERE notification_id=?", (notification_id,))
+        return _notification(rows[0]) if rows else None
+
+    # --- outbox ----------------------------------------------------------------------------------
+    def claim_due(self, now: float, limit: int, lease_seconds: float) -> list[Delivery]:
+        """Lease due deliveries (another dispatcher on the same file skips them until the lease ends)."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute(
+                    _DEL_SELECT + " WHERE status='pending' AND next_attempt_at<=? AND lease_until<=? "
+                    "ORDER BY next_attempt_at LIMIT ?",
+                    (now, now, limit),
+                ).fetchall()
+                for row in rows:
+                    db.execute(
+                        "UPDATE delivery SET lease_until=? WHERE delivery_id=?", (now + lease_seconds, row[0])
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return [_delivery(r) for r in rows]
+
+    def next_due(self) -> float | None:
+        rows = self._rows(
+            "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM delivery WHERE status='pending'"
+        )
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def mark_delivered(self, delivery_id: str, status: int, now: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE delivery SET status='delivered', attempts=attempts+1, last_status=?, "
+                "last_error=NULL, delivered_at=?, lease_until=0 WHERE delivery_id=?",
+                (status, now, delivery_id),
+            )
+
+    def mark_failed(
+        self, delivery_id: str, *, error: str, status: int | None, next_attempt_at: float | None
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE delivery SET attempts=attempts+1, last_error=?, last_status=?, lease_until=0, "
+                "status=?, next_attempt_at=COALESCE(?, next_attempt_at) WHERE delivery_id=?",
+                (
+                    error[:500],
+                    status,
+                    "pending" if next_attempt_at is not None else "dead",
+                    next_attempt_at,
+                    delivery_id,
+                ),
+            )
+
+    def deliveries(
+        self, *, subscription_ids: Iterable[str], status: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        ids = list(subscription_ids)
+        if not ids:
+            return []
+        sql = _DEL_SELECT + f" WHERE subscription_id IN ({','.join('?' * len(ids))})"
+        args: list[Any] = list(ids)
+        if status is not None:
+            sql += " AND status=?"
+            args.append(status)
+        sql += " ORDER BY created_at DESC LIMIT ?"
+        args.append(limit)
+        return [_delivery(r) for r in self._rows(sql, tuple(args))]
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        rows = self._rows(_DEL_SELECT + " WHERE delivery_id=?", (delivery_id,))
+        return _delivery(rows[0]) if rows else None
+
+    def replay(self, delivery_id: str, now: float) -> bool:
+        with self._lock:
+            return bool(
+                self._db.execute(
+                    "UPDATE delivery SET status='pending', attempts=0, next_attempt_at=?, lease_until=0 "
+                    "WHERE delivery_id=? AND status='dead'",
+                    (now, delivery_id),
+                ).rowcount
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_SUB_SELECT = (
+    "SELECT subscription_id, party, created_by, url, event_types, vins, description, start_block, "
+    "created_at, active, secret_sealed FROM subscription"
+)
+_NOTE_SELECT = (
+    "SELECT notification_id, party, event_name, topic, vin, block_number, tx_id, event_index, summary, "
+    "data, created_at FROM notification"
+)
+_DEL_SELECT = (
+    "SELECT delivery_id, subscription_id, notification_id, status, attempts, next_attempt_at, last_error, "
+    "last_status, created_at, delivered_at FROM delivery"
+)
+
+
+def _apply(db: sqlite3.Connection, change: IndexChange) -> None:
+    if change.op == "set_owner":
+        db.execute(
+            "INSERT INTO vehicle_owner VALUES (?,?) ON CONFLICT(vin) DO UPDATE SET "
+            "owner_hash=excluded.owner_hash",
+            (change.vin, change.value),
+        )
+    elif change.op == "add_lien":
+        db.execute(
+            "INSERT INTO vehicle_lien VALUES (?,?,?) ON CONFLICT(vin, lien_id) DO UPDATE SET "
+            "lienholder=excluded.lienholder",
+            (change.vin, change.lien_id, change.value),
+        )
+    elif change.op == "remove_lien":
+        db.execute("DELETE FROM vehicle_lien WHERE vin=? AND lien_id=?", (change.vin, change.lien_id))
+    else:  # pragma: no cover - routing makes only these
+        raise ValueError(f"unknown index change {change.op!r}")
+
+
+def _subscription(row: tuple[Any, ...]) -> tuple[Subscription, bytes]:
+    return (
+        Subscription(
+            subscription_id=row[0],
+            party=Party.parse(row[1]),
+            created_by=row[2],
+            url=row[3],
+            event_types=tuple(json.loads(row[4])),
+            vins=tuple(json.loads(row[5])),
+            description=row[6],
+            start_block=int(row[7]),
+            created_at=float(row[8]),
+            active=bool(row[9]),
+        ),
+        bytes(row[10]),
+    )
+
+
+def _notification(row: tuple[Any, ...]) -> Notification:
+    return Notification(
+        party=Party.parse(row[1]),
+        event_name=row[2],
+        topic=row[3],
+        vin=row[4],
+        position=EventPosition(int(row[5]), row[6], int(row[7])),
+        summary=row[8],
+        data=json.loads(row[9]),
+        created_at=float(row[10]),
+    )
+
+
+def _delivery(row: tuple[Any, ...]) -> Delivery:
+    return Delivery(
+        delivery_id=row[0],
+        subscription_id=row[1],
+        notification_id=row[2],
+        status=row[3],
+        attempts=int(row[4]),
+        next_attempt_at=float(row[5]),
+        last_error=row[6],
+        last_status=row[7],
+        created_at=float(row[8]),
+        delivered_at=row[9],
+    )
+
+
+def now() -> float:
+    return time.time()
