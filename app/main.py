@@ -56,8 +56,8 @@ from app.documents.service import DocumentService
 from app.hsm.enrol import hsm_enroller_from_profile
 from app.hsm.startup import open_configured
 from app.ledger.port import LedgerPort
-from app.ops.collector import SliCollector
 from app.notifications.runtime import Notifier
+from app.ops.collector import SliCollector
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
 from app.services.qr import QrService, ensure_scanner_identity

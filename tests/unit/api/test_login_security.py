@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from app import cli
 from app.main import create_app
 from app.settings import Settings
+from app.store.database import SqliteDatabase
 from app.users import passwords
 from app.users.provision import demo_password, ensure_standard_users
 from app.users.roles import Role
@@ -34,6 +35,13 @@ def _form(user: str, password: str) -> dict[str, str]:
 
 
 # --- finding 6: rate limit, lockout, backoff, uniform work ------------------------------------------
+
+
+def _sqlite(store: object) -> SqliteDatabase:
+    """The store's SQLite database (the embedded default), for statements a test makes by hand."""
+    db = store._db  # type: ignore[attr-defined]
+    assert isinstance(db, SqliteDatabase)
+    return db
 
 
 def test_account_locks_out_after_failures_and_refuses_even_the_right_password(make_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -151,7 +159,7 @@ def test_old_scrypt_hash_is_rehashed_to_argon2id_at_the_next_login(make_client, 
     client = make_client(settings)
     store: UserStore = client.app.state.gw.users  # type: ignore[attr-defined]
     store.add("BankAMSP", "legacy1", Role.loan_officer, "old-password-1")
-    store._db.execute(
+    _sqlite(store).execute(
         "UPDATE users SET password_hash = ? WHERE username = 'legacy1'", (_scrypt_hash("old-password-1"),)
     )
     assert client.post(TOKEN, data=_form("legacy1@BankAMSP", "wrong-password")).status_code == 401

@@ -19,6 +19,7 @@ import pytest
 from app.api.idempotency import IdempotencyStore
 from app.main import create_app
 from app.settings import Settings
+from app.store.database import SqliteDatabase
 from tests.unit.api.builders import BANK_A, TA, Api, registration, vin
 from tests.unit.api.conftest import login
 
@@ -82,6 +83,13 @@ def gateway(make_client, tmp_path):  # type: ignore[no-untyped-def]
 
 
 # --- finding 9 ---------------------------------------------------------------------------------------
+
+
+def _sqlite(store: object) -> SqliteDatabase:
+    """The store's SQLite database (the embedded default), for statements a test makes by hand."""
+    db = store._db  # type: ignore[attr-defined]
+    assert isinstance(db, SqliteDatabase)
+    return db
 
 
 def test_anonymous_upload_is_refused_before_a_byte_of_its_body_is_read(gateway) -> None:  # type: ignore[no-untyped-def]
@@ -229,9 +237,13 @@ def test_key_of_a_dead_process_whose_transaction_never_reached_the_ledger_runs_o
         api.post(TA, "/vehicles", json=registration(44), headers=key)
     monkeypatch.setattr(EmbeddedLedger, "submit_prepared", real_submit)
     store: IdempotencyStore = api.client.app.state.gw.idempotency  # type: ignore[attr-defined]
-    row = store._db.execute("SELECT tx_id, status FROM idempotency WHERE key = 'never-ordered-44'").fetchone()
+    row = (
+        _sqlite(store)
+        .execute("SELECT tx_id, status FROM idempotency WHERE key = 'never-ordered-44'")
+        .fetchone()
+    )
     assert row is not None and row[0] and row[1] is None  # the tx id was recorded before ordering
-    store._db.execute("UPDATE idempotency SET owner = '999999999:dead' WHERE key = 'never-ordered-44'")
+    _sqlite(store).execute("UPDATE idempotency SET owner = '999999999:dead' WHERE key = 'never-ordered-44'")
 
     retry = api.post(TA, "/vehicles", json=registration(44), headers=key)
     assert retry.status_code == 201, retry.text
@@ -258,7 +270,7 @@ def test_key_of_a_dead_process_whose_pid_was_reused_is_not_taken_for_in_flight(t
     store = IdempotencyStore(tmp_path / "idem.sqlite")
     pid = os.getpid()
     same_pid_other_process = f"{pid}:{int(_started(pid) or 0) + 1}:dead"
-    store._db.execute(
+    _sqlite(store).execute(
         "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, owner)"
         " VALUES ('u', 'k', 'fp', NULL, NULL, strftime('%s','now'), ?)",
         (same_pid_other_process,),
