@@ -125,13 +125,15 @@ class EmbeddedBlockSource:
 class FabricBlockSource:
     """Full blocks from a peer's Deliver service through the project's Gateway client.
 
-    ``network`` is an asyncio ``app.fabric_gateway`` network of an identity the channel's Readers
-    policy admits (the regulator's or an auditor's); ``height`` reads the peer's chain height (qscc
+    ``network`` gives the asyncio ``app.fabric_gateway`` network of an identity the channel's Readers
+    policy admits (the regulator's or an auditor's); it is called when a stream opens, inside the running
+    loop, because a gRPC asyncio channel belongs to the loop it was made in (a gateway app is built
+    before its server's loop starts); ``height`` reads the peer's chain height (qscc
     ``GetChainInfo``). The stream starts at the read model's checkpoint (handed to the client as its
     ``Checkpoint``) and reconnects by itself after a dropped connection.
     """
 
-    def __init__(self, network: Any, height: Callable[[], Awaitable[int]]) -> None:
+    def __init__(self, network: Callable[[], Any], height: Callable[[], Awaitable[int]]) -> None:
         self._network = network
         self._height = height
 
@@ -144,7 +146,7 @@ class FabricBlockSource:
         stop = None if follow else await self.height()
         if stop is not None and start >= stop:
             return
-        events = self._network.block_events(checkpoint=StoreCheckpoint.at(start))
+        events = self._network().block_events(checkpoint=StoreCheckpoint.at(start))
         try:
             async for block in events:
                 yield block
@@ -185,7 +187,6 @@ def source_for(ledger: Any) -> BlockSource:
     profile = getattr(ledger, "profile", None)
     if profile is None:
         raise TypeError(f"no block source for ledger {type(ledger).__name__}")
-    network = ledger.service_network()
 
     async def height() -> int:
         health = await ledger.health()
@@ -193,4 +194,4 @@ def source_for(ledger: Any) -> BlockSource:
             raise ConnectionError(f"peer height unknown: {health.get('status')}")
         return int(health["height"])
 
-    return FabricBlockSource(network, height)
+    return FabricBlockSource(ledger.service_network, height)
