@@ -65,16 +65,25 @@ def lienholders(vehicle: Vehicle) -> list[dict[str, Any]]:
     ]
 
 
-def insurance_state(ctx: MortgageContext, vin: str) -> dict[str, Any]:
-    """``insured`` (an active policy covers today), ``lapsed`` (the latest policy lapsed), ``expired``
-    (policies exist, none covers today) or ``none``; with the covering policy's end date."""
-    policies = [
+def vehicle_policies(ctx: MortgageContext, vin: str) -> list[InsurancePolicy]:
+    """Every insurance policy recorded for the vehicle (one range read of its index)."""
+    return [
         p
         for p in (
             ctx.store.get(InsurancePolicy, _POLICY, pid) for pid in ctx.store.index_ids(_IDX_POLVIN, vin)
         )
         if p is not None
     ]
+
+
+def insurance_state(
+    ctx: MortgageContext, vin: str, policies: list[InsurancePolicy] | None = None
+) -> dict[str, Any]:
+    """``insured`` (an active policy covers today), ``lapsed`` (the latest policy lapsed), ``expired``
+    (policies exist, none covers today) or ``none``; with the covering policy's end date. ``policies``:
+    the vehicle's policies when the caller has read them already."""
+    if policies is None:
+        policies = vehicle_policies(ctx, vin)
     valid = [
         p for p in policies if p.status is PolicyStatus.ACTIVE and p.valid_from <= ctx.today <= p.valid_to
     ]

@@ -13,13 +13,12 @@ from chaincode.runtime.errors import ConflictError, NotFoundError
 from . import access, law_rules, rules
 from . import store as s
 from .args import arg_id, arg_plate, arg_vin
-from .certificates import insurance_state, lienholders
+from .certificates import insurance_state, lienholders, vehicle_policies
 from .context import MortgageContext
 from .floorplan_alerts import ensure_not_floor_planned
 from .models import (
     Config,
     DocType,
-    InsurancePolicy,
     OdometerState,
     OrderIn,
     OwnerRecord,
@@ -84,14 +83,7 @@ class VehicleTransactions(OwnerTransactions):
         vin = arg_vin(vin)
         ctx.store.prefetch((s.VEHICLE, vin), (s.ODO, vin), (s.VALLATEST, vin), (s.QRVIN, vin), (s.CONFIG,))
         vehicle = self._vehicle(ctx, vin)
-        policies = [
-            p
-            for p in (
-                ctx.store.get(InsurancePolicy, s.POLICY, pid)
-                for pid in ctx.store.index_ids(s.IDX_POLVIN, vin)
-            )
-            if p is not None
-        ]
+        policies = vehicle_policies(ctx, vin)
         valid = [
             p for p in policies if p.status is PolicyStatus.ACTIVE and p.valid_from <= ctx.today <= p.valid_to
         ]
@@ -119,7 +111,7 @@ class VehicleTransactions(OwnerTransactions):
             "insurance_valid_to": max((p.valid_to for p in valid), default=None),
             "odometer_km": odo.odometer_km if odo else None,
             "odometer_anomaly": bool(odo and odo.anomalies),
-            "insurance": insurance_state(ctx, vin)["state"],
+            "insurance": insurance_state(ctx, vin, policies)["state"],
             "latest_valuation": None if latest is None else self._public_valuation(ctx, latest, config),
             "qr_code_id": qr_code,
             "as_of": ctx.at,

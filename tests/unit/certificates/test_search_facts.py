@@ -121,29 +121,31 @@ def test_an_owner_asks_only_about_a_vehicle_it_holds(monkeypatch: pytest.MonkeyP
     assert certificates.OWNER_ROLE == "owner"
 
 
-def test_a_buyers_org_spends_the_owners_certificate_release_consent(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chaincode.mortgage import certificates
-    from chaincode.mortgage.contract import MortgageContract
-    from chaincode.runtime.errors import ConflictError
+def test_a_buyers_org_spends_the_owners_certificate_release_consent() -> None:
+    """The owner signs a certificate_release to the buyer's bank (BankB): BankB records a certificate on
+    it once; another org, or a second certificate on the same consent, is refused."""
+    import json
 
-    spent: list[tuple[str, str, str, str]] = []
-
-    def use(self, ctx, consent_id, field, kind, vin, terms, used_by):  # type: ignore[no-untyped-def]
-        if consent_id != "OC-1" or ctx.msp_id != "BankBMSP":
-            raise ConflictError(
-                f"{field}: owner consent {consent_id} was given to BankBMSP, not {ctx.msp_id}"
-            )
-        spent.append((consent_id, kind, vin, used_by))
+    from tests.unit.mortgage.chain import identity
+    from tests.unit.mortgage.owner_keys import owner_identity, sign, signed_document
 
     c = Chain()
     c.register(V)
+    owner_id = owner_identity("owner-buyer01")
+    c.ok("ta", "EnrolOwner", {"certificate_pem": owner_id.cert_pem.decode(), "vins": [V]})
+    c.ok("bank_b", "RequestOwnerConsent", {"consent_id": "OC-1", "vin": V, "kind": "certificate_release"})
+    shown = c.ledger.simulate(identity("ta"), "GetOwnerConsent", "OC-1").response.payload
+    c.ok(
+        "bank_b",
+        "SignOwnerConsent",
+        "OC-1",
+        {"signature": sign(owner_id, signed_document(json.loads(shown)))},
+    )
     body = {"certificate_number": "SC-B1", "vin": V, "sha256": "cd" * 32, "as_of_block": 4,
             "issuer": "BankBMSP", "owner_consent_id": "OC-1"}  # fmt: skip
-    msg = c.fail("bank_b", "RecordSearchCertificate", body, status=409)  # no owners module: refused
-    assert "owner consents are not available" in msg
-    monkeypatch.setattr(MortgageContract, "_use_owner_consent", use, raising=False)
-    monkeypatch.setattr(certificates, "_certificate_release_kind", lambda: "certificate_release")
-    assert "given to BankBMSP" in c.fail("bank_a", "RecordSearchCertificate", body, status=409)
+    refused = c.fail("bank_a", "RecordSearchCertificate", {**body, "issuer": "BankAMSP"}, status=409)
+    assert "was given to BankBMSP, not to BankAMSP" in refused
     record = c.ok("bank_b", "RecordSearchCertificate", body)
     assert record["owner_consent_id"] == "OC-1"
-    assert spent == [("OC-1", "certificate_release", V, "search certificate SC-B1")]
+    again = c.fail("bank_b", "RecordSearchCertificate", {**body, "certificate_number": "SC-B2"}, status=409)
+    assert "already used by search certificate SC-B1" in again

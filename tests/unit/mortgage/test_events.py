@@ -115,6 +115,9 @@ def _owner_events(c: Chain, v: str) -> None:
     shown = c.ledger.simulate(identity("ta"), "GetOwnerConsent", "OC1").response.payload  # no block
     document = signed_document(json.loads(shown))
     c.ok("dealer", "SignOwnerConsent", "OC1", {"signature": sign(owner_id, document)})
+    # issue 16: a dealer's search certificate for the car, recorded by its hash
+    certificate = {"certificate_number": "SC-E1", "vin": v, "sha256": "ab" * 32, "as_of_block": 3}
+    c.ok("dealer", "RecordSearchCertificate", {**certificate, "issuer": "DealerMSP"})
 
 
 def _floor_plan_events(c: Chain) -> None:
