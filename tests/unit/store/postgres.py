@@ -1,6 +1,6 @@
 """A real PostgreSQL for the store's tests, started by the project's script (scripts/postgres).
 
-The cluster lives under the git-ignored ``.data/test-postgres`` (kept between runs: initdb once); it is
+The cluster lives in ``<tmp>/mledger-test-postgres-<port>`` (kept between runs: initdb once); it is
 started at the session's start and stopped at its end by its recorded PID (``postmaster.pid``). Port:
 ``MLEDGER_STORE_TEST_PORT``, else the network base port + 950 (27950 by default).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ def test_port() -> int:
 
 
 def start_for_tests() -> PostgresServer:
-    server = PostgresServer(REPO_ROOT / ".data" / "test-postgres", test_port(), "")
+    # not under the repo's .data: that folder is private to root, and the server runs as mledger-pg
+    port = test_port()
+    server = PostgresServer(Path(tempfile.gettempdir()) / f"mledger-test-postgres-{port}", port, "")
     server.start()
     return server
