@@ -16,19 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from chaincode.mortgage.models import LienStatus, VehicleStatus
+
 ENCUMBERING = ("RECORDED", "ASSIGNMENT_PENDING", "FORECLOSING")
-VEHICLE_STATUSES = ("REGISTERED", "MORTGAGED", "SEIZED", "IN_DISPOSAL", "DISPOSED", "SCRAPPED")
-LIEN_STATUSES = (
-    "REQUESTED",
-    "RECORDED",
-    "REJECTED",
-    "RELEASED",
-    "ASSIGNMENT_PENDING",
-    "FORECLOSING",
-    "DISCHARGED",
-    "LAPSED",
-    "CANCELLED",
-)
+# the contract's own status sets: a status the contract gains (FLOOR_PLAN did) is counted and verified too
+VEHICLE_STATUSES = tuple(s.value for s in VehicleStatus)
+LIEN_STATUSES = tuple(s.value for s in LienStatus)
 SEVERITIES = ("low", "medium", "high", "critical")
 LTV_BUCKETS = ((0, 40), (40, 60), (60, 70), (70, 80), (80, 90), (90, 100), (100, None))
 
