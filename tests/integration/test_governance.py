@@ -189,6 +189,7 @@ def test_renewed_user_certificate_has_new_keys_and_keeps_transacting(
     assert not (ca.org_crypto(s, topology.org("BankB")).user(name) / ".renew").exists()
 
 
+@pytest.mark.renews_peer
 def test_renewed_peer_restarts_alone_and_catches_up(fabric_network: FabricNetworkInfo) -> None:
     s = fabric_network.network.settings
     node = ca.org_crypto(s, topology.org("Regulator")).node("peer0.regulator")
