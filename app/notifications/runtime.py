@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from app.background import follow_with_backoff
 from app.ledger.port import LedgerPort
 
 from .consumer import EventConsumer
@@ -17,8 +18,6 @@ from .secret_box import SecretBox
 from .store import NotificationStore, SqliteNotificationStore
 
 logger = logging.getLogger(__name__)
-
-MAX_BACKOFF_SECONDS = 30.0
 
 
 def store_path(settings: Any) -> Path:
@@ -51,22 +50,7 @@ class Notifier:
         self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self.dispatcher.run())]
 
     async def _follow(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                await self.consumer.follow()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the checkpoint holds: resume from it after a pause
-                logger.warning(
-                    "notifier event stream stopped (%s: %s); resuming in %.1fs",
-                    type(exc).__name__,
-                    exc,
-                    backoff,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+        await follow_with_backoff(self.consumer.follow, "notifier event stream", logger)
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -10,6 +10,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from app.background import follow_with_backoff
+
 from .projector import Projector
 from .sources import BlockSource, source_for
 from .sqlite import SqliteStore
@@ -17,7 +19,6 @@ from .sqlite import SqliteStore
 logger = logging.getLogger(__name__)
 
 LAG_REFRESH_SECONDS = 5.0
-MAX_BACKOFF_SECONDS = 30.0
 
 
 def store_path(settings: Any) -> Path:
@@ -43,22 +44,7 @@ class ReadModel:
         self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._refresh_lag())]
 
     async def _follow(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                await self.projector.follow()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep serving the last projected height; say why we are behind
-                logger.warning(
-                    "read model projector stopped (%s: %s); retrying in %.1fs",
-                    type(exc).__name__,
-                    exc,
-                    backoff,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+        await follow_with_backoff(self.projector.follow, "read model projector", logger)
 
     async def _refresh_lag(self) -> None:
         while True:
