@@ -23,7 +23,8 @@ from .args import arg_id, arg_vin
 from .context import MortgageContext
 from .models import InsurancePolicy, Lien, OdometerState, PolicyStatus, Vehicle, VehicleStatus
 from .models.fields import Identifier, MspId, Record, Request, Sha256Hex, Vin
-from .support import MortgageSupport
+from .models.owners import ConsentKind
+from .owners import OwnerTransactions
 
 #: world-state object type of a certificate record (key: certificate number)
 SEARCH_CERTIFICATE = "SEARCHCERT"
@@ -33,15 +34,6 @@ _ODO = "ODO"
 
 
 OWNER_ROLE = "owner"
-
-
-def _certificate_release_kind() -> Any:
-    """The owners' ``ConsentKind.CERTIFICATE_RELEASE`` (issue 16.1), or None where it is not built in."""
-    try:
-        from .models.owners import ConsentKind  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return ConsentKind.CERTIFICATE_RELEASE
 
 
 def org_name(msp_id: str) -> str:
@@ -131,7 +123,7 @@ class SearchCertificateRecord(Record):
     tx_id: str
 
 
-class CertificateTransactions(MortgageSupport):
+class CertificateTransactions(OwnerTransactions):
     """The facts behind a search certificate and the on-chain record of each certificate issued."""
 
     @evaluate
@@ -233,25 +225,17 @@ class CertificateTransactions(MortgageSupport):
         """Object rule ``certificate_owner``: an owner identity asks only about a vehicle it holds now."""
         if ctx.role != OWNER_ROLE:
             return
-        owner_vins = getattr(self, "_owner_vins", None)  # the owner accounts' module (issue 16.1)
-        if owner_vins is None or vin not in owner_vins(ctx):
+        if vin not in self._owner_vins(ctx):
             raise access.object_rule_denied("certificate_owner", f"the caller does not hold vehicle {vin}")
 
     def _spend_certificate_consent(self, ctx: MortgageContext, certificate: SearchCertificateIn) -> None:
         """A buyer's path: the owner's signed ``certificate_release`` consent to the caller's org, for
         this VIN, unexpired and unused; spent by this certificate (the owners' module checks it)."""
-        use = getattr(self, "_use_owner_consent", None)
-        kind = _certificate_release_kind()
-        if use is None or kind is None:
-            raise ConflictError(
-                "invalid argument 'certificate': field 'owner_consent_id': owner consents are not "
-                "available on this chaincode"
-            )
-        use(
+        self._use_owner_consent(
             ctx,
             str(certificate.owner_consent_id),
             "owner_consent_id",
-            kind,
+            ConsentKind.CERTIFICATE_RELEASE,
             certificate.vin,
             {},
             f"search certificate {certificate.certificate_number}",

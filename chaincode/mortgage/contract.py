@@ -32,7 +32,6 @@ from .holds import HoldTransactions
 from .insurance import InsuranceTransactions
 from .lien_maintenance import MaintenanceTransactions
 from .liens import LienTransactions
-from .owners import OwnerTransactions
 from .payoff import PayoffTransactions
 from .qr import QrTransactions
 from .records import RecordTransactions
@@ -58,8 +57,7 @@ class MortgageContract(
     FloorPlanTransactions,
     FloorCheckTransactions,
     FloorPlanPortfolioTransactions,
-    OwnerTransactions,
-    CertificateTransactions,
+    CertificateTransactions,  # with the owners' accounts and consents it builds on
     Contract,
 ):
     """Vehicle-collateral ledger: the vehicle office, banks, insurer, dealers and the regulator.
