@@ -7,24 +7,14 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import refuse_if_read_only
-from app.api.errors import ApiError
+from app.api.deps import AuthUser
 from app.api.reads import reader
 from app.ledger.port import LedgerError
 from app.services.certificates import NUMBER, certificates
 from app.services.errors import ServiceError
-from app.web.pages import (
-    csrf_refused,
-    error_page,
-    ledger_error_page,
-    need_login,
-    render,
-    scanner_caller,
-    state_of,
-)
-from app.web.session import csrf_ok
+from app.web.pages import error_page, form_writer, ledger_error_page, render, scanner_caller, state_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,18 +24,13 @@ async def request_certificate(
     request: Request, vin: str, csrf: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
     """Issue the certificate as the logged-in user and hand over its PDF."""
-    user = need_login(request)
-    if isinstance(user, RedirectResponse):
+    user = form_writer(request, csrf)
+    if not isinstance(user, AuthUser):
         return user
     state = state_of(request)
-    if not csrf_ok(state, request, csrf):
-        return csrf_refused(request)
     try:
-        refuse_if_read_only(state, user)
         service = certificates(state)
         document = await service.issue(reader(state), user.caller, vin, basis=user.role.value)
-    except ApiError as exc:
-        return error_page(request, exc.status, exc.message)
     except ServiceError as exc:
         return error_page(request, exc.status, exc.message)
     except LedgerError as exc:
