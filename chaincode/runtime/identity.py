@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import cached_property
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -105,6 +107,63 @@ def go_dn_string(name: x509.Name) -> str:
     return ",".join(parts)
 
 
+class _ParsedCertificate:
+    """What the runtime reads from one creator certificate, parsed once: a client signs every
+    transaction with the same certificate, and parsing it (its extensions above all) is most of an
+    identity check's cost. Immutable, so one parse serves every transaction that carries it."""
+
+    __slots__ = ("_attributes", "_client_id", "certificate")
+
+    def __init__(self, certificate: x509.Certificate) -> None:
+        self.certificate = certificate
+        self._client_id: str | None = None
+        self._attributes: Mapping[str, str] | None = None
+
+    @property
+    def client_id(self) -> str:
+        if self._client_id is None:
+            cert = self.certificate
+            raw = f"x509::{go_dn_string(cert.subject)}::{go_dn_string(cert.issuer)}"
+            self._client_id = base64.b64encode(raw.encode("utf-8")).decode("ascii")
+        return self._client_id
+
+    @property
+    def attributes(self) -> Mapping[str, str]:
+        """fabric-ca attributes; a malformed extension raises on every read (never cached as empty)."""
+        if self._attributes is None:
+            self._attributes = MappingProxyType(_read_attributes(self.certificate))
+        return self._attributes
+
+
+def _read_attributes(cert: x509.Certificate) -> dict[str, str]:
+    try:
+        ext = cert.extensions.get_extension_for_oid(ATTRS_EXTENSION_OID)
+    except x509.ExtensionNotFound:
+        return {}
+    raw = ext.value.value if isinstance(ext.value, x509.UnrecognizedExtension) else b""
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise IdentityError(f"certificate attribute extension is not JSON: {exc}") from exc
+    attrs = doc.get("attrs") if isinstance(doc, dict) else None
+    if not isinstance(attrs, dict):
+        return {}
+    return {str(k): str(v) for k, v in attrs.items()}
+
+
+@lru_cache(maxsize=4096)
+def _parse_certificate(id_bytes: bytes) -> _ParsedCertificate:
+    """The creator's certificate, PEM or DER; refusals are not cached (lru_cache keeps only results)."""
+    try:
+        cert = x509.load_pem_x509_certificate(id_bytes)
+    except ValueError:
+        try:
+            cert = x509.load_der_x509_certificate(id_bytes)
+        except ValueError as exc:
+            raise IdentityError("creator certificate is neither PEM nor DER X.509") from exc
+    return _ParsedCertificate(cert)
+
+
 class ClientIdentity:
     """The transaction submitter: MSP ID, certificate, client id and fabric-ca attributes."""
 
@@ -118,13 +177,7 @@ class ClientIdentity:
             raise IdentityError(f"creator is not a serialized identity: {exc}") from exc
         self._msp_id: str = sid.mspid
         self._id_bytes = bytes(sid.id_bytes)
-        try:
-            self._cert = x509.load_pem_x509_certificate(self._id_bytes)
-        except ValueError:
-            try:
-                self._cert = x509.load_der_x509_certificate(self._id_bytes)
-            except ValueError as exc:
-                raise IdentityError("creator certificate is neither PEM nor DER X.509") from exc
+        self._parsed = _parse_certificate(self._id_bytes)
 
     @classmethod
     def from_certificate(cls, msp_id: str, cert_pem: bytes) -> ClientIdentity:
@@ -135,10 +188,13 @@ class ClientIdentity:
     def get_msp_id(self) -> str:
         return self._msp_id
 
-    @cached_property
+    @property
+    def _cert(self) -> x509.Certificate:
+        return self._parsed.certificate
+
+    @property
     def _client_id(self) -> str:
-        raw = f"x509::{go_dn_string(self._cert.subject)}::{go_dn_string(self._cert.issuer)}"
-        return base64.b64encode(raw.encode("utf-8")).decode("ascii")
+        return self._parsed.client_id
 
     def get_id(self) -> str:
         """Fabric's client id: base64 of ``x509::<subject DN>::<issuer DN>``."""
@@ -154,21 +210,9 @@ class ClientIdentity:
     def get_certificate_pem(self) -> bytes:
         return self._cert.public_bytes(Encoding.PEM)
 
-    @cached_property
-    def _attrs(self) -> dict[str, str]:
-        try:
-            ext = self._cert.extensions.get_extension_for_oid(ATTRS_EXTENSION_OID)
-        except x509.ExtensionNotFound:
-            return {}
-        raw = ext.value.value if isinstance(ext.value, x509.UnrecognizedExtension) else b""
-        try:
-            doc = json.loads(raw)
-        except ValueError as exc:
-            raise IdentityError(f"certificate attribute extension is not JSON: {exc}") from exc
-        attrs = doc.get("attrs") if isinstance(doc, dict) else None
-        if not isinstance(attrs, dict):
-            return {}
-        return {str(k): str(v) for k, v in attrs.items()}
+    @property
+    def _attrs(self) -> Mapping[str, str]:
+        return self._parsed.attributes
 
     def get_attributes(self) -> dict[str, str]:
         """Every fabric-ca attribute in the certificate (a copy)."""
