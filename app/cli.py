@@ -96,7 +96,10 @@ def serve(
             if user.username != "admin" or user.msp_id == "TrafficAuthorityMSP":
                 table.add_row(user.qualified_name, user.role.value, password)
         console.print(table)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # uvicorn's standard extras: httptools parses HTTP in C; uvloop runs the embedded gateway's loop.
+    # The Fabric backend keeps asyncio's own loop, the one its gRPC asyncio channels are tested on.
+    loop = "uvloop" if settings.backend == "embedded" else "asyncio"
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop=loop)
 
 
 @users_cli.command("add")

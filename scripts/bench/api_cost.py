@@ -207,7 +207,8 @@ def main() -> None:
         gw_port, bare_port = free_port(), free_port()
         env = {**os.environ, "MLEDGER_DATA_DIR": str(work / "gateway")}
         gw = subprocess.Popen(
-            [str(ROOT / ".venv/bin/mledger"), "serve", "--port", str(gw_port)],
+            [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(gw_port)],
+            cwd=ROOT,  # this checkout's code, whatever the virtualenv's editable install points at
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=(work / "gateway.log").open("w"),
