@@ -29,7 +29,11 @@ class Browser:
     def sign_in(self, qualified: str) -> Browser:
         self.client.cookies.clear()
         name, _, msp = qualified.partition("@")
-        form = {"username": qualified, "password": demo_password(msp, name), "csrf": csrf_of(self.get("/login"))}
+        form = {
+            "username": qualified,
+            "password": demo_password(msp, name),
+            "csrf": csrf_of(self.get("/login")),
+        }
         response = self.client.post("/login", data=form, follow_redirects=False)
         assert response.status_code == 303, response.text
         return self

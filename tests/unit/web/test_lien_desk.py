@@ -55,7 +55,10 @@ def test_other_roles_cannot_amend_and_the_csrf_token_is_required(api: Api) -> No
     assert refused.status_code == 403 and "lienholder_only" in refused.text
     dealer = Browser(api).sign_in(DEALER)
     assert dealer.post(desk, f"{desk}/amend", loan_number="LN-X", reason="x").status_code == 403
-    assert dealer.post(desk, f"{desk}/correct", evidence_document_id="D", reason="x", cancel="1").status_code == 403
+    assert (
+        dealer.post(desk, f"{desk}/correct", evidence_document_id="D", reason="x", cancel="1").status_code
+        == 403
+    )
     officer = Browser(api).sign_in(BANK_A)
     assert officer.post_without_csrf(f"{desk}/amend", loan_number="LN-X", reason="x").status_code == 403
     assert _lien(api, lien_id)["version"] == 1
@@ -70,7 +73,9 @@ def test_payoff_quote_flow_through_the_pages(api: Api) -> None:
     dealer = Browser(api).sign_in(DEALER)
     assert 'data-testid="request-form"' in dealer.get(desk).text
     missing = dealer.post(desk, f"{desk}/request", request_id="R-313", requested_by="dealer")
-    assert missing.status_code == 400 and "owner_consent_id" in missing.text and 'value="R-313"' in missing.text
+    assert (
+        missing.status_code == 400 and "owner_consent_id" in missing.text and 'value="R-313"' in missing.text
+    )
     asked = dealer.post(
         desk, f"{desk}/request", request_id="R-313", requested_by="dealer", owner_consent_document_id=consent
     )
@@ -109,7 +114,11 @@ def test_vehicle_office_corrects_a_lien_recorded_in_error(api: Api) -> None:
     assert 'data-testid="correct-form"' in officer.get(desk).text
     both = officer.post(desk, f"{desk}/correct", evidence_document_id=evidence, reason="typo", cancel="1",
                         loan_number="LN-314-OK")  # fmt: skip
-    assert both.status_code == 400 and "give either cancel=true" in both.text and 'value="LN-314-OK"' in both.text
+    assert (
+        both.status_code == 400
+        and "give either cancel=true" in both.text
+        and 'value="LN-314-OK"' in both.text
+    )
     assert _lien(api, lien_id)["version"] == 1
     fixed = officer.post(desk, f"{desk}/correct", evidence_document_id=evidence, reason="typo",
                          loan_number="LN-314-OK")  # fmt: skip

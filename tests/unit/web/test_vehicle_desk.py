@@ -24,13 +24,20 @@ def test_vehicle_office_sets_and_lifts_holds(api: Api) -> None:
     police = _doc(api, TA, "police_report", "theft 301", vin=v)
     officer = Browser(api).sign_in(TA)
     assert 'data-testid="hold-form"' in officer.get(desk).text
-    fields = {"kind": "stolen", "document_id": police, "authority": "Beijing PSB", "reason": "reported stolen"}
+    fields = {
+        "kind": "stolen",
+        "document_id": police,
+        "authority": "Beijing PSB",
+        "reason": "reported stolen",
+    }
     done = officer.post(desk, f"{desk}/hold", **fields)
     assert done.status_code == 200 and "hold set" in done.text
     assert _status(api, v)["holds"] == ["stolen"]
 
     # the contract refuses a customs hold on a police report: named, input kept, nothing written
-    refused = officer.post(desk, f"{desk}/hold", **{**fields, "kind": "customs", "authority": "Tianjin Customs"})
+    refused = officer.post(
+        desk, f"{desk}/hold", **{**fields, "kind": "customs", "authority": "Tianjin Customs"}
+    )
     assert refused.status_code == 409
     assert "document_id: document" in refused.text and "expected customs_notice" in refused.text
     assert 'value="Tianjin Customs"' in refused.text and '<option value="customs" selected>' in refused.text
@@ -41,7 +48,9 @@ def test_vehicle_office_sets_and_lifts_holds(api: Api) -> None:
     assert _status(api, v)["holds"] == []
 
     order = _doc(api, TA, "seizure_order", "seizure 301", vin=v)
-    seized = officer.post(desk, f"{desk}/hold", kind="seizure", document_id=order, authority="Court", reason="debt")
+    seized = officer.post(
+        desk, f"{desk}/hold", kind="seizure", document_id=order, authority="Court", reason="debt"
+    )
     assert seized.status_code == 200 and _status(api, v)["seized"] is True
 
 
