@@ -1,8 +1,8 @@
 """The lien desk: one lien's terms, balance and payoff quotes, with the forms of the people who act on
-it — the lienholder's loan officer amends, extends, issues a payoff quote for a request and records
-its payment (which releases the lien); a dealer or a buyer's bank asks for a payoff quote with the
-owner's consent and reads its answer; the vehicle office corrects a lien recorded in error. Reached
-from the lender page and the vehicle desk."""
+it — the lienholder's loan officer amends, extends, issues a payoff quote for a request, records its
+payment (which releases the lien) or releases a paid lien; a dealer or a buyer's bank asks for a
+payoff quote with the owner's consent and reads its answer; the vehicle office corrects a lien
+recorded in error. Reached from the lender page and the vehicle desk."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.api.deps import AuthUser
 from app.ledger.port import LedgerError
+from app.services.lien_law import ChaincodeCall
 from app.web.desk import ID_SHAPE, Refusal, act_writer, call_of, can, form_values, read_if, submit
 from app.web.pages import error_page, ledger_error_page, need_login, render
 from chaincode.mortgage.law_models import (
@@ -39,7 +40,7 @@ class Act:
     fields, and the fixed text the page shows when it is done."""
 
     function: str
-    model: type[ContractRequest]
+    model: type[ContractRequest] | None  # None: the lien id is the only argument
     fields: tuple[str, ...]
     done: str
 
@@ -70,11 +71,12 @@ ACTS: dict[str, Act] = {
         ("quote_id", "amount", "currency", "paid_on", "payment_reference", "receipt_document_id"),
         "payment recorded, lien released",
     ),
+    "release": Act("ReleaseLien", None, (), "lien released"),
     "correct": Act(
         "CorrectLien", CorrectionIn, ("evidence_document_id", "reason", "cancel", *TERMS), "lien corrected"
     ),
 }
-HOLDER_ACTS = ("amend", "extend", "quote", "payment")
+HOLDER_ACTS = ("amend", "extend", "quote", "payment", "release")
 
 
 @router.get("/liens/{lien_id}/desk", response_model=None)
@@ -147,7 +149,11 @@ async def lien_act(request: Request, lien_id: str, name: str) -> Response:
         return user
     if not ID_SHAPE.match(lien_id):
         return error_page(request, 400, "lien_id: not an id")
-    call = call_of(act.function, act.model, {f: values.get(f, "") for f in act.fields}, lien_id)
+    call = (
+        ChaincodeCall(act.function, [lien_id])
+        if act.model is None
+        else call_of(act.function, act.model, {f: values.get(f, "") for f in act.fields}, lien_id)
+    )
     result = call if isinstance(call, Refusal) else await submit(request, user, call)
     if isinstance(result, Refusal):
         return await _page(

@@ -124,3 +124,22 @@ def test_vehicle_office_corrects_a_lien_recorded_in_error(api: Api) -> None:
                          loan_number="LN-314-OK")  # fmt: skip
     assert fixed.status_code == 200 and "lien corrected" in fixed.text
     assert _lien(api, lien_id)["loan_number"] == "LN-314-OK"
+
+
+def test_release_is_refused_while_seized_naming_the_seizure(api: Api) -> None:
+    api.register(315)
+    lien_id = api.mortgage(315)
+    v = vin(315)
+    order = _doc(api, TA, "seizure_order", "seizure 315", vin=v)
+    seizure = {"document_id": order, "authority": "Chaoyang Court", "reason": "judgment debt"}
+    api.ok(api.post(TA, f"/vehicles/{v}/seizure", json=seizure))
+    desk = f"/liens/{lien_id}/desk"
+    officer = Browser(api).sign_in(BANK_A)
+    refused = officer.post(desk, f"{desk}/release")
+    assert refused.status_code == 409 and "rule &#39;seized&#39;" in refused.text
+    assert "Chaoyang Court" in refused.text and order in refused.text
+    assert _lien(api, lien_id)["status"] == "RECORDED"
+    api.ok(api.post(TA, f"/vehicles/{v}/seizure/lift", json=seizure))
+    released = officer.post(desk, f"{desk}/release")
+    assert released.status_code == 200 and "lien released" in released.text
+    assert _lien(api, lien_id)["status"] == "RELEASED"
