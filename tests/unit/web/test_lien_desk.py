@@ -143,3 +143,23 @@ def test_release_is_refused_while_seized_naming_the_seizure(api: Api) -> None:
     released = officer.post(desk, f"{desk}/release")
     assert released.status_code == 200 and "lien released" in released.text
     assert _lien(api, lien_id)["status"] == "RELEASED"
+
+
+def test_a_buyers_bank_asks_for_a_quote_and_reads_its_answer_in_chinese(api: Api) -> None:
+    api.register(316)
+    lien_id = api.mortgage(316)
+    desk = f"/liens/{lien_id}/desk"
+    consent = _doc(api, BANK_B, "owner_consent", "buyer consent 316", vin=vin(316))
+    buyer = Browser(api).sign_in(BANK_B)
+    page = buyer.get(desk + "?lang=zh")
+    assert "抵押权业务办理" in page.text and '<option value="buyer">买方银行</option>' in page.text
+    asked = buyer.post(desk, f"{desk}/request", request_id="R-316", requested_by="buyer",
+                       owner_consent_document_id=consent)  # fmt: skip
+    assert asked.status_code == 200 and "payoff quote requested" in asked.text
+    good = (TODAY + timedelta(days=5)).isoformat()
+    api.ok(api.post(BANK_A, f"/liens/{lien_id}/payoff-quotes", json={
+        "quote_id": "Q-316", "request_id": "R-316", "amount": "95000.00", "currency": "CNY",
+        "good_through": good,
+    }), 201)  # fmt: skip
+    seen = buyer.get(desk)
+    assert 'data-quote="Q-316"' in seen.text and "95000.00 CNY" in seen.text
