@@ -102,38 +102,30 @@ async def _act(
     return RedirectResponse(f"/vehicles/{quote(vin)}/desk?done={form}", status_code=303)
 
 
-def _hold(vin: str, seize: str, hold: str) -> Callable[[dict[str, str]], ChaincodeCall | Refusal]:
-    """Setting or lifting a hold: a seizure is the court's order (SeizeVehicle / LiftSeizure); the
-    others are holds of their kind (SetHold / LiftHold), each with its document."""
+async def _hold_act(request: Request, vin: str, form: str, seize: str, hold: str) -> Response:
+    """Setting or lifting a hold: a seizure is the court's order (``seize``: SeizeVehicle /
+    LiftSeizure); the others are holds of their kind (``hold``: SetHold / LiftHold), each with its
+    document."""
+
+    def function(values: dict[str, str]) -> str:
+        return seize if values.get("kind") == SEIZURE else hold
 
     def make(values: dict[str, str]) -> ChaincodeCall | Refusal:
         if values.get("kind") == SEIZURE:
             return call_of(seize, OrderIn, _pick(values, HOLD_FIELDS), vin)
         return call_of(hold, HoldIn, _pick(values, ("kind", *HOLD_FIELDS)), vin)
 
-    return make
-
-
-def _hold_function(seize: str, hold: str) -> Callable[[dict[str, str]], str]:
-    return lambda values: seize if values.get("kind") == SEIZURE else hold
+    return await _act(request, vin, form, function, make)
 
 
 @router.post("/vehicles/{vin}/desk/hold", response_model=None)
 async def set_hold(request: Request, vin: str) -> Response:
-    return await _act(
-        request, vin, "hold", _hold_function("SeizeVehicle", "SetHold"), _hold(vin, "SeizeVehicle", "SetHold")
-    )
+    return await _hold_act(request, vin, "hold", "SeizeVehicle", "SetHold")
 
 
 @router.post("/vehicles/{vin}/desk/lift", response_model=None)
 async def lift_hold(request: Request, vin: str) -> Response:
-    return await _act(
-        request,
-        vin,
-        "lift",
-        _hold_function("LiftSeizure", "LiftHold"),
-        _hold(vin, "LiftSeizure", "LiftHold"),
-    )
+    return await _hold_act(request, vin, "lift", "LiftSeizure", "LiftHold")
 
 
 @router.post("/vehicles/{vin}/desk/change", response_model=None)
