@@ -12,13 +12,14 @@ import typer
 from pydantic import ValidationError
 
 from app.valuation.canonical import sha256_hex
+from app.valuation.chain_registration import card_document, chain_body, pending
 from app.valuation.dataset import SalesData, read_sales
 from app.valuation.drift import prometheus_text
 from app.valuation.errors import InputError, ModelNotFoundError
 from app.valuation.lender_shapes import SHAPES, lender_sales, to_csv
 from app.valuation.mileage import Reading, TrackPoint, estimate_mileage
 from app.valuation.model import TrainConfig, TrainingResult
-from app.valuation.registry import ModelRegistry
+from app.valuation.registry import ModelRegistry, RegisteredModel
 from app.valuation.report import write_report
 from app.valuation.schemas import MileageRequest, ReproduceRequest, ValueRequest
 from app.valuation.service import ValuationService
@@ -105,13 +106,22 @@ def _load_sales(csv: Path, mapping: str | None, sale_date: str | None = None) ->
     return read_sales(raw, cols, sale_date=when), raw
 
 
+def _chain_pending(registered: RegisteredModel) -> None:
+    """A promotion here stands off chain: say what registers it (valuations citing it need that)."""
+    registration = pending(
+        chain_body(registered),
+        "this command has no ledger identity (a bank's gateway registers versions "
+        "its model administrator promotes through POST /api/v1/valuation/...)",
+    )
+    typer.echo(registration.message)
+    typer.echo(f"register it as the bank's model administrator:\n  {registration.command}")
+
+
 def _write_report(
     service: ValuationService, registered: Any, result: TrainingResult, out: Path | None
 ) -> None:
     out = out or (service.registry.root / registered.name / f"v{registered.version}")
-    card = {**registered.meta["card"], "model_id": registered.model_id, "ref": registered.ref}
-    card.pop("profile", None)
-    paths = write_report(out, result, card, registered.ref)
+    paths = write_report(out, result, card_document(registered), registered.ref)
     typer.echo(f"report: {paths['report']}\nmodel card: {paths['card']}")
 
 
@@ -185,6 +195,8 @@ def train(
         raise _fail(str(exc)) from exc
     champion = service.champion_ref(name)
     typer.echo(f"registered {registered.ref} (id {registered.model_id}); champion: {champion}")
+    if champion == registered.ref:
+        _chain_pending(registered)
     typer.echo(f"training data sha256 {registered.meta['training']['data_sha256']}")
     _print_cv(result)
     _write_report(service, registered, result, report)
@@ -226,6 +238,8 @@ def retrain(
         f"(challenger better on {comparison['challenger_fold_wins']}); "
         + ("promoted" if comparison["promoted"] else "not promoted")
     )
+    if comparison["promoted"]:
+        _chain_pending(registered)
     _print_cv(result)
     typer.echo("input drift (PSI vs the champion's training data):")
     for row in rows:
@@ -245,11 +259,13 @@ def promote(
     models_dir: ModelsDir = None,
 ) -> None:
     """Make a registered version the one valuations use (explicit; never "newest wins")."""
+    service = _service(models_dir)
     try:
-        record = _service(models_dir).promote(version, "cli", reason, name=name)
+        record = service.promote(version, "cli", reason, name=name)
     except ModelNotFoundError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"champion of {name}: v{record['version']} (was v{record['previous']})")
+    _chain_pending(service.registry.get(name, version))
 
 
 @app.command()

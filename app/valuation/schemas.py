@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.valuation.chain_registration import ChainRegistration
+
 # The documented example vehicle (OpenAPI examples); the valuation benchmark values it too.
 VEHICLE_EXAMPLE: dict[str, Any] = {
     "make": "Toyota",
@@ -187,6 +189,9 @@ class TrainResponse(BaseModel):
     index_source: str
     comparison: dict[str, Any] | None = Field(default=None, description="retrain: challenger vs champion")
     drift: list[dict[str, Any]] | None = Field(default=None, description="retrain: PSI per feature")
+    chain_registration: ChainRegistration | None = Field(
+        default=None, description="when this call promoted the version: its registration on chain"
+    )
 
 
 class PromoteRequest(BaseModel):
@@ -200,6 +205,9 @@ class PromoteResponse(BaseModel):
     promoted_by: str
     promoted_at: str
     previous: str | None
+    chain_registration: ChainRegistration | None = Field(
+        default=None, description="the champion's registration on chain (valuations need it)"
+    )
 
 
 class EvaluateResponse(BaseModel):

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from fastapi import Request
 
+from app.web.i18n_lien_law import LIEN_LAW_LABELS, LIEN_LAW_VALUES_ZH
+
 LANGS = ("en", "zh")
 LANG_COOKIE = "mledger_lang"
 
@@ -202,6 +204,8 @@ VALUE_ZH: dict[str, str] = {
     "OdometerAnomaly": "里程异常", "ValuationRecorded": "估值记录", "DocumentAnchored": "文件存证",
     "QrIdentityIssued": "车辆码签发", "ConfigChanged": "参数变更",
 }  # fmt: skip
+LABELS.update(LIEN_LAW_LABELS)
+VALUE_ZH.update(LIEN_LAW_VALUES_ZH)
 
 
 def value_labeller(lang: str) -> Callable[[object], str]:

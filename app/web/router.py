@@ -17,10 +17,12 @@ from app.web import (
     certificate_pages,
     floorplan_pages,
     lender_pages,
+    lien_desk,
     oidc_pages,
     oversight_pages,
     owner_pages,
     passport_pages,
+    vehicle_desk,
     vehicle_pages,
 )
 from app.web.pages import (
@@ -119,6 +121,8 @@ for group in (
     owner_pages,
     certificate_pages,
     oidc_pages,
+    vehicle_desk,
+    lien_desk,
 ):
     router.include_router(group.router)
 router.include_router(certificate_pages.router)  # search certificates (issue 16)

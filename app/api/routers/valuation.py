@@ -16,11 +16,13 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+import anyio.from_thread
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from app.api.deps import AuthUser, current_user
 from app.api.request_limits import BODY_LIMIT_KEY, BodyLimitRoute
 from app.services.errors import TooLarge, field_error
+from app.services.model_registration import register_promoted
 from app.services.valuation import valuation_service as get_valuation_service
 from app.valuation.access import (
     MAX_TRAIN_ROWS,
@@ -30,13 +32,14 @@ from app.valuation.access import (
     bank_model_name,
 )
 from app.valuation.canonical import sha256_hex
+from app.valuation.chain_registration import ChainRegistration
 from app.valuation.dataset import read_sales
 from app.valuation.errors import InputError
 from app.valuation.forecast import LoanTerms
 from app.valuation.lender_shapes import lender_sales
 from app.valuation.mileage import Reading, TrackPoint, estimate_mileage
 from app.valuation.model import MAX_ROUNDS_LIMIT, TrainConfig
-from app.valuation.registry import parse_ref
+from app.valuation.registry import RegisteredModel, parse_ref
 from app.valuation.schemas import (
     EvaluateResponse,
     ForecastPoint,
@@ -137,13 +140,28 @@ def _is_bank(user: AuthUser) -> bool:
     return True
 
 
-def _train_response(service: ValuationService, registered: Any, result: Any, **extra: Any) -> TrainResponse:
+def _on_chain(request: Request, user: AuthUser, registered: RegisteredModel) -> ChainRegistration:
+    """Register a just-promoted version on chain as the promoting model administrator (from this worker
+    thread, on the app's loop); pending when this app has no gateway ledger or serves another org."""
+    state = getattr(request.app.state, "gw", None)
+    ledger = None
+    if state is not None and not state.settings.read_only and user.user.msp_id in state.settings.orgs:
+        ledger = state.ledger
+    url = state.settings.public_base_url if state is not None else None
+    return anyio.from_thread.run(register_promoted, ledger, user.caller, registered, url)
+
+
+def _train_response(
+    request: Request, user: AuthUser, service: ValuationService, registered: Any, result: Any, **extra: Any
+) -> TrainResponse:
     champion = service.champion_ref(registered.name)
+    promoted = champion == registered.ref
     return TrainResponse(
+        chain_registration=_on_chain(request, user, registered) if promoted else None,
         model=ModelRef(
             name=registered.name, version=registered.version, ref=registered.ref, model_id=registered.model_id
         ),
-        promoted=champion == registered.ref,
+        promoted=promoted,
         champion=champion,
         chosen_family=result.cv.chosen,
         metrics=result.metrics,
@@ -236,6 +254,7 @@ def reproduce(body: ReproduceRequest, service: Service, user: User) -> Reproduce
     openapi_extra=UPLOAD_LIMIT,
 )
 def train(
+    request: Request,
     service: Service,
     user: User,
     file: Annotated[UploadFile, File(description="sales CSV")],
@@ -261,7 +280,7 @@ def train(
         name=bank_model_name(user.user.msp_id),
         actor=_actor(user),
     )
-    return _train_response(service, registered, result)
+    return _train_response(request, user, service, registered, result)
 
 
 @router.post(
@@ -271,6 +290,7 @@ def train(
     openapi_extra=UPLOAD_LIMIT,
 )
 def retrain(
+    request: Request,
     service: Service,
     user: User,
     file: Annotated[UploadFile, File(description="sales CSV")],
@@ -293,7 +313,9 @@ def retrain(
         promote_if_better=promote_if_better,
         actor=_actor(user),
     )
-    return _train_response(service, registered, result, comparison=comparison, drift=drift_rows)
+    return _train_response(
+        request, user, service, registered, result, comparison=comparison, drift=drift_rows
+    )
 
 
 @router.post(
@@ -302,7 +324,9 @@ def retrain(
     summary="Train on generated sales (demo data)",
     openapi_extra=JSON_LIMIT,
 )
-def train_synthetic(body: SyntheticTrainRequest, service: Service, user: User) -> TrainResponse:
+def train_synthetic(
+    request: Request, body: SyntheticTrainRequest, service: Service, user: User
+) -> TrainResponse:
     authorise(user, Action.train, None)
     config = TrainConfig(
         num_boost_round=_rounds(body.num_boost_round), coverage=body.coverage, seed=body.seed
@@ -317,7 +341,7 @@ def train_synthetic(body: SyntheticTrainRequest, service: Service, user: User) -
     registered, result = service.train_and_register(
         sales, index, config, source=source, name=bank_model_name(user.user.msp_id), actor=_actor(user)
     )
-    return _train_response(service, registered, result)
+    return _train_response(request, user, service, registered, result)
 
 
 @router.post(
@@ -326,7 +350,7 @@ def train_synthetic(body: SyntheticTrainRequest, service: Service, user: User) -
     summary="Make a registered version the one the bank's valuations use",
     openapi_extra=JSON_LIMIT,
 )
-def promote(body: PromoteRequest, service: Service, user: User) -> PromoteResponse:
+def promote(request: Request, body: PromoteRequest, service: Service, user: User) -> PromoteResponse:
     authorise(user, Action.promote, None)
     name = bank_model_name(user.user.msp_id)
     record = service.promote(body.version, _actor(user), body.reason, name=name)
@@ -338,6 +362,7 @@ def promote(body: PromoteRequest, service: Service, user: User) -> PromoteRespon
         promoted_by=record["promoted_by"],
         promoted_at=record["promoted_at"],
         previous=None if record["previous"] is None else f"{name}@{record['previous']}",
+        chain_registration=_on_chain(request, user, registered),
     )
 
 

@@ -25,10 +25,12 @@ from app.api.models import (
 )
 from app.api.reads import evaluate, query_args, with_blocks
 from app.api.writes import WriteCtx
+from app.services import lien_law
 from chaincode.mortgage.law_models import (
     BrandIn,
     HoldIn,
     OwnerContactIn,
+    RegistrationChangeIn,
     SaleOrderIn,
 )
 from chaincode.mortgage.models import HoldKind, Plate, Request
@@ -229,12 +231,9 @@ class RegistrationChangeBody(Strict):
 
 @router.patch("/{vin}", response_model=TxResponse, summary="Registration change (registrar)")
 async def change_registration(vin: VinPath, body: RegistrationChangeBody, w: WriteCtx):  # type: ignore[no-untyped-def]
-    change = body.model_dump(exclude_none=True, exclude={"owner_contact"})
-    transient = None
-    if body.owner_contact is not None:
-        change["owner_contact"] = True
-        transient = {"owner_contact": body.owner_contact.model_dump_json(exclude_none=True).encode()}
-    return await w.submit("ChangeRegistration", [vin, json.dumps(change)], transient=transient)
+    change = RegistrationChangeIn(**body.model_dump(exclude_none=True, exclude={"owner_contact"}))
+    call = lien_law.registration_change(vin, change, body.owner_contact)
+    return await w.submit(call.function, call.args, transient=call.transient)
 
 
 @router.get("/{vin}/registration-changes", summary="Registration changes")

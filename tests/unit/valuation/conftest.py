@@ -11,6 +11,7 @@ from app.valuation.model import TrainConfig, TrainingResult
 from app.valuation.registry import ModelRegistry, RegisteredModel
 from app.valuation.service import ValuationService
 from app.valuation.synthetic import SyntheticMarket, generate_market
+from tests.unit.api.conftest import api, make_client, users_template  # noqa: F401  (gateway fixtures)
 
 SMALL = TrainConfig(num_boost_round=300)
 

@@ -1,0 +1,66 @@
+"""Labels of the lien-law desks (vehicle desk, lien desk) in English and Chinese, merged into
+:data:`app.web.i18n.LABELS`; the ledger values they show (hold and brand kinds) into ``VALUE_ZH``."""
+
+from __future__ import annotations
+
+LIEN_LAW_LABELS: dict[str, tuple[str, str]] = {
+    "vehicle_desk": ("Vehicle desk", "车辆业务办理"),
+    "lien_desk": ("Lien desk", "抵押权业务办理"),
+    "act_desk": ("Act on it", "办理业务"),
+    "nothing_written": ("Nothing was written to the ledger.", "账本未写入任何内容。"),
+    "colour": ("Colour", "车身颜色"),
+    "engine_number": ("Engine number", "发动机号"),
+    "registration_changes": ("Registration changes", "变更登记记录"),
+    "registration_change": ("Registration change (变更登记)", "变更登记"),
+    "set_hold": ("Set a hold", "设置限制"),
+    "lift_hold": ("Lift a hold", "解除限制"),
+    "hold_kind": ("Hold", "限制类型"),
+    "document_id": ("Document id", "文件编号"),
+    "authority": ("Authority", "决定机关"),
+    "reason": ("Reason", "原因"),
+    "change_id": ("Change id", "变更编号"),
+    "owner_phone": ("Owner's phone", "车主电话"),
+    "owner_address": ("Owner's address", "车主地址"),
+    "record_brand": ("Record a brand", "登记车辆标记"),
+    "brand_kind": ("Brand", "标记类型"),
+    "claim_id": ("Claim id", "理赔编号"),
+    "lapse_sweep": ("Lapse sweep", "到期失效扫描"),
+    "lapse_sweep_explained": (
+        "Liens past maturity plus the grace period lapse; liens near maturity get their notices.",
+        "超过到期日及宽限期的抵押权失效；临近到期的抵押权发送到期提醒。",
+    ),
+    "run_sweep": ("Run the sweep", "执行扫描"),
+    "version": ("Version", "版本"),
+    "payoff_quotes": ("Payoff quotes", "结清报价"),
+    "payoff_requests": ("Unanswered payoff requests", "待答复的结清报价申请"),
+    "quote_id": ("Quote id", "报价编号"),
+    "request_id": ("Request id", "申请编号"),
+    "amount": ("Amount", "金额"),
+    "good_through": ("Good through", "有效期至"),
+    "request_payoff": ("Request a payoff quote", "申请结清报价"),
+    "requested_by": ("Asked for by", "申请人"),
+    "owner_consent_id": ("Owner's consent id", "车主同意书编号"),
+    "issue_quote": ("Issue a payoff quote", "出具结清报价"),
+    "record_payment": ("Record the payment (releases the lien)", "登记结清付款（解除抵押）"),
+    "paid_on": ("Paid on", "付款日期"),
+    "payment_reference": ("Payment reference", "付款凭证号"),
+    "receipt_doc": ("Receipt document id", "收据文件编号"),
+    "amend_lien": ("Amend the lien", "变更抵押登记"),
+    "increase_needs_consent": (
+        "A higher secured amount needs the owner's consent (its id or an anchored consent document).",
+        "提高担保金额须有车主同意（同意书编号或已存证的同意文件）。",
+    ),
+    "extend_lien": ("Extend (continuation)", "展期"),
+    "correct_lien": ("Correct a lien recorded in error", "更正错误登记的抵押权"),
+    "evidence_doc": ("Evidence document id", "证明文件编号"),
+    "strike_lien": ("Strike the lien (recorded in error)", "注销该错误登记"),
+}
+
+LIEN_LAW_VALUES_ZH: dict[str, str] = {
+    "seizure": "查封", "stolen": "被盗抢", "customs": "海关监管", "scrap_age": "强制报废",
+    "total_loss": "全损", "salvage": "残值车", "flood": "泡水车",
+    "owner": "车主", "dealer": "经销商", "buyer": "买方银行",
+    "LAPSED": "已失效", "HoldSet": "设置限制", "HoldLifted": "解除限制", "VehicleBranded": "车辆标记",
+    "RegistrationChanged": "变更登记", "LienAmended": "抵押变更", "LienExtended": "抵押展期",
+    "LienCorrected": "抵押更正", "PayoffQuoted": "结清报价",
+}  # fmt: skip
