@@ -8,6 +8,7 @@ family, with unseen categories, missing values and booleans given as words.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 from app.valuation.candidates import BASE_FAMILIES, make_candidate
 from app.valuation.design import Design, Rows
 from app.valuation.model import ValuationModel, vehicle_frame, vehicle_record
+from app.valuation.registry import ModelRegistry
 from app.valuation.service import normalise_inputs
 from app.valuation.synthetic import generate_market
 
@@ -110,3 +112,15 @@ def test_every_family_single_row_predictions_equal_frame_predictions(family: str
 
 def _missing(value: object) -> bool:
     return not isinstance(value, str) and bool(pd.isna(value))
+
+
+def test_cached_champion_follows_a_promotion_made_by_another_process(tmp_path: Path) -> None:
+    reader, other = ModelRegistry(tmp_path), ModelRegistry(tmp_path)
+    assert reader.champion("residual-value") is None
+    for n in (1, 2):
+        other.register("residual-value", "model.json", b"{}", {"n": n})
+    other.promote("residual-value", 1, "test")
+    assert reader.champion("residual-value")["version"] == 1  # type: ignore[index]
+    other.promote("residual-value", 2, "test", "the challenger won")
+    again = reader.champion("residual-value")
+    assert again is not None and again["version"] == 2 and again["previous"] == 1
