@@ -242,7 +242,7 @@ LABELS.update({
     "show_projection": ("projection", "预测"),
     "ltv_band": ("interval band", "区间带"),
     "ltv_threshold": ("warning threshold", "预警阈值"),
-    "ltv_breach": ("first breach, month", "首次突破，第几月"),
+    "ltv_breach": ("first breach (month)", "首次突破（月）"),
     "no_breach": ("no breach over the remaining term", "剩余期限内未突破阈值"),
     "months": ("months", "个月"),
     "months_ahead": ("months ahead", "未来月数"),
