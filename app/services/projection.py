@@ -22,7 +22,7 @@ from app.valuation.access import Action, authorise, bank_model_name
 from app.valuation.errors import AccessDenied, InputError, ModelNotFoundError
 from app.valuation.forecast import ForecastPoint, LoanTerms
 from app.valuation.schemas import VehicleInput
-from app.valuation.service import ValuationService
+from app.valuation.service import ValuationService, today_utc
 
 MAX_MONTHS = 120  # the chart spans at most ten years of a loan's remaining term
 LIEN_RATE = 0.0  # a lien records no interest rate: the balance is paid down evenly to maturity
@@ -114,10 +114,12 @@ def project_lien(
     user: Any,
     lien: Mapping[str, Any],
     vehicle: Mapping[str, Any],
-    today: date,
+    today: date | None = None,
     outstanding: Any = None,
 ) -> LtvProjection:
-    """Forecast the lien's vehicle with the bank's champion model over the loan's remaining term."""
+    """Forecast the lien's vehicle with the bank's champion model over the loan's remaining term
+    (from ``today``, by default today in UTC as valuations date themselves)."""
+    today = today or today_utc()
     try:
         authorise(user, Action.value, None)
         name = bank_model_name(user.user.msp_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -35,13 +34,13 @@ async def projection_context(request: Request, user: AuthUser, lien_id: str) -> 
         vehicle = await evaluate(state, user.caller, "GetVehicle", str(lien["vin"]))
         outstanding = await _outstanding(state, user, lien_id)
         projection = await asyncio.to_thread(
-            project_lien, valuation_service(), user, lien, vehicle, date.today(), outstanding
+            project_lien, valuation_service(), user, lien, vehicle, None, outstanding
         )
     except LedgerError as exc:
         out["projection_error"] = exc.message
         return out
     except ProjectionUnavailable as exc:
-        logger.info("no LTV projection for lien %s: %s", lien_id, exc)
+        logger.info("no LTV projection for lien %s (%s)", lien_id, type(exc.__cause__ or exc).__name__)
         out["projection_error"] = str(exc)
         return out
     out["projection"] = projection
