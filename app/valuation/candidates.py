@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.optimize import lsq_linear
 from sklearn.linear_model import RidgeCV
 
-from app.valuation.design import Design
+from app.valuation.design import Design, Frame
 
 MIN_NODE_ROWS = 5  # segment-median: a node needs this many sales to speak for itself
 CURVE_PRIOR_ROWS = 12.0  # depreciation curve: the parent weighs like this many sales
@@ -37,7 +37,7 @@ class Candidate(Protocol):
     family: str
 
     def fit(self, design: Design, frame: pd.DataFrame, y: np.ndarray) -> Candidate: ...
-    def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray: ...
+    def predict(self, design: Design, frame: Frame) -> np.ndarray: ...
     def to_json(self) -> dict[str, Any]: ...
 
 
@@ -70,7 +70,7 @@ class SegmentMedian:
             )
         return self
 
-    def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, design: Design, frame: Frame) -> np.ndarray:
         return np.array(
             _lookup_finest(self.tables, design.hierarchy_keys(frame), len(frame)), dtype=np.float64
         )
@@ -120,12 +120,12 @@ class DepreciationCurve:
             self.tables.append(table)
         return self
 
-    def coefficients(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
+    def coefficients(self, design: Design, frame: Frame) -> np.ndarray:
         return np.array(
             _lookup_finest(self.tables, design.hierarchy_keys(frame), len(frame)), dtype=np.float64
         )
 
-    def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, design: Design, frame: Frame) -> np.ndarray:
         beta = self.coefficients(design, frame)
         return np.sum(beta * design.curve_matrix(frame), axis=1)
 
@@ -177,7 +177,7 @@ class Linear:
         self.alpha = float(model.alpha_)
         return self
 
-    def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, design: Design, frame: Frame) -> np.ndarray:
         return design.linear_matrix(frame) @ np.asarray(self.coef) + self.intercept
 
     def to_json(self) -> dict[str, Any]:
@@ -280,12 +280,12 @@ class Boosting:
             self._booster = lgb.Booster(model_str=self.booster_text)
         return self._booster
 
-    def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, design: Design, frame: Frame) -> np.ndarray:
         assert self.curve is not None
         trees = np.asarray(self.booster.predict(design.tree_matrix(frame), num_threads=1), dtype=np.float64)
         return self.curve.predict(design, frame) + trees
 
-    def contributions(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
+    def contributions(self, design: Design, frame: Frame) -> np.ndarray:
         """TreeSHAP of the trees (the curve's part is added by the caller)."""
         return np.asarray(self.booster.predict(design.tree_matrix(frame), pred_contrib=True, num_threads=1))
 
@@ -330,7 +330,7 @@ class Blend:
             self.parts[name] = make_candidate(name, seed=getattr(self, "seed", 7)).fit(design, frame, y)
         return self
 
-    def predict(self, design: Design, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, design: Design, frame: Frame) -> np.ndarray:
         return sum(
             (w * self.parts[k].predict(design, frame) for k, w in self.weights.items()),
             start=np.zeros(len(frame)),

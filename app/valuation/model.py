@@ -26,7 +26,7 @@ from app.valuation.candidates import (
     make_candidate,
 )
 from app.valuation.dataset import DAYS_PER_MONTH, FALSE_WORDS, TRUE_WORDS, SalesData, sales_from_frame
-from app.valuation.design import Design
+from app.valuation.design import Design, Frame
 from app.valuation.errors import InputError
 from app.valuation.market_index import MarketIndex
 from app.valuation.selection import (
@@ -82,21 +82,18 @@ class ValuationModel:
     km_per_month: float
     last_sale: str | None
 
-    def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame
-
-    def predict_log(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_log(self, frame: Frame) -> np.ndarray:
         return self.design.offset(frame) + self.model.predict(self.design, frame)
 
-    def half_width(self, frame: pd.DataFrame) -> np.ndarray:
+    def half_width(self, frame: Frame) -> np.ndarray:
         return self.q * self.scales.scale(self.design.hierarchy_keys(frame))
 
-    def value_frame(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def value_frame(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         log_v = self.predict_log(frame)
         h = self.half_width(frame)
         return np.exp(log_v), np.exp(log_v - h), np.exp(log_v + h)
 
-    def contributions(self, frame: pd.DataFrame) -> tuple[float, dict[str, float]]:
+    def contributions(self, frame: Frame) -> tuple[float, dict[str, float]]:
         """(bias, per-column contribution) in log price for one row; they sum to the prediction."""
         bias, contrib = _contributions(self.model, self.design, frame)
         return float(self.design.offset(frame)[0] + bias), contrib
@@ -131,7 +128,7 @@ class ValuationModel:
         )
 
 
-def _contributions(model: Any, design: Design, frame: pd.DataFrame) -> tuple[float, dict[str, float]]:
+def _contributions(model: Any, design: Design, frame: Frame) -> tuple[float, dict[str, float]]:
     family = model.family
     out: dict[str, float]
     if family == "boosting":
@@ -335,7 +332,7 @@ def _market_trend(
     return float(np.clip(raw * TREND_DAMPING, -TREND_CAP_PER_MONTH, TREND_CAP_PER_MONTH)), source
 
 
-def _vehicle_record(rec: dict[str, Any], design: Design) -> dict[str, Any]:
+def vehicle_record(rec: dict[str, Any], design: Design) -> dict[str, Any]:
     """One vehicle (plain values) → one row of the frame :func:`vehicle_frame` makes (no pandas per field)."""
     out = dict(rec)
     when = rec.get("valuation_date")
@@ -370,7 +367,7 @@ def _vehicle_record(rec: dict[str, Any], design: Design) -> dict[str, Any]:
 def vehicle_frame(records: list[dict[str, Any]] | pd.DataFrame, design: Design) -> pd.DataFrame:
     """Vehicles to value as a frame of the training columns (age from dates when not given)."""
     if not isinstance(records, pd.DataFrame):
-        return pd.DataFrame([_vehicle_record(r, design) for r in records])
+        return pd.DataFrame([vehicle_record(r, design) for r in records])
     frame = records.copy()
     if "age_months" not in frame or frame["age_months"].isna().any():
         first = pd.to_datetime(frame["first_registration"]) if "first_registration" in frame else None

@@ -56,6 +56,8 @@ class RegisteredModel:
 class ModelRegistry:
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root) if root is not None else default_root()
+        #: champion records by name, with the (inode, mtime, size) of the file they were read from
+        self._champions: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
     def register(
         self, name: str, artefact_name: str, artefact: bytes, meta: dict[str, Any]
@@ -99,10 +101,16 @@ class ModelRegistry:
     def champion(self, name: str) -> dict[str, Any] | None:
         """``{"version", "promoted_by", "promoted_at", "reason", "previous"}`` or None."""
         path = self.root / check_name(name) / "champion.json"
-        try:
-            return dict(json.loads(path.read_text()))
+        try:  # a stat, not a read, per valuation: promotion replaces the file (a new inode)
+            st = path.stat()
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            cached = self._champions.get(name)
+            if cached is None or cached[0] != key:
+                cached = (key, dict(json.loads(path.read_text())))
+                self._champions[name] = cached
         except FileNotFoundError:
             return None
+        return dict(cached[1])
 
     def promote(self, name: str, version: int, actor: str, reason: str = "") -> dict[str, Any]:
         """Make ``version`` the champion (atomic replace); the previous one is recorded."""

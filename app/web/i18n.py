@@ -238,3 +238,28 @@ def translator(lang: str) -> Callable[[str], str]:
         return pair[index] if pair else key
 
     return t
+
+
+# The lender page's projected-LTV chart (kept apart from LABELS above so page changes merge cleanly).
+LABELS.update({
+    "projected_ltv": ("Projected LTV", "预计抵押率"),
+    "show_projection": ("projection", "预测"),
+    "ltv_band": ("interval band", "区间带"),
+    "ltv_threshold": ("warning threshold", "预警阈值"),
+    "ltv_breach": ("first breach (month)", "首次突破（月）"),
+    "no_breach": ("no breach over the remaining term", "剩余期限内未突破阈值"),
+    "months": ("months", "个月"),
+    "months_ahead": ("months ahead", "未来月数"),
+    "proj_month": ("Month", "月"),
+    "proj_date": ("Date", "日期"),
+    "ltv_optimistic": ("LTV (high value)", "抵押率（估值上限）"),
+    "ltv_pessimistic": ("LTV (low value)", "抵押率（估值下限）"),
+    "proj_balance": ("Balance used", "所用贷款余额"),
+    "proj_model": ("Valuation model", "估值模型"),
+    "proj_none": ("No projection", "无法预测"),
+    "proj_table": ("The figures as a table", "数据表"),
+    "proj_rate_note": (
+        "The lien records no interest rate: the balance is paid down evenly to maturity.",
+        "抵押登记未记载利率：按到期日等额还本计算余额。",
+    ),
+})  # fmt: skip

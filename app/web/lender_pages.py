@@ -29,6 +29,7 @@ from app.web.pages import (
     render,
     state_of,
 )
+from app.web.projection_pages import projection_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,9 +71,12 @@ async def _lender_view(
     except ServiceError as exc:
         return error_page(request, exc.status, exc.message)
     can_write = user.role is Role.loan_officer and not state.settings.read_only
+    chart = request.query_params.get("projection", "")  # one loan's projected-LTV chart
+    extra = await projection_context(request, user, chart) if LIEN_ID_SHAPE.match(chart) else {}
     return render(
         request, "lender.html", status_code=status_code, user=user, rows=page.rows, can_write=can_write,
         message=message, ok=ok, block_height=page.block_height, total=page.total, next_after=page.next_after,
+        **extra,
     )  # fmt: skip
 
 

@@ -117,7 +117,7 @@ def main() -> None:
     print(
         f"one valuation (validate + features + predict + interval + hash), {args.calls} calls: "
         f"wall p50 {pct(times, 50):.3f} ms, p95 {pct(times, 95):.3f} ms (target p95 < 5 ms); "
-        f"CPU p95 {pct(cpu, 95):.3f} ms"
+        f"CPU p95 {pct(cpu, 95):.3f} ms; load average after {os.getloadavg()[0]:.1f}"
     )
     times = []
     for _ in range(200):
