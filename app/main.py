@@ -38,6 +38,7 @@ from app.api.routers import (
     notifications,
     odometer,
     owners,
+    owner_portal,
     qr,
     reports,
     risk,
@@ -234,6 +235,7 @@ def create_app(
     ):
         api.include_router(module.router)
     api.include_router(owners.router)  # owners as users (issue 16)
+    api.include_router(owner_portal.router)  # the owner's own sign-in and pages (issue 16)
     for engine in (valuation.router, risk.router):  # the engines' own routers, behind the same login
         api.include_router(engine, dependencies=[Depends(current_user)])
     app.include_router(api)

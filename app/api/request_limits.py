@@ -50,6 +50,8 @@ def _route(pattern: str, *, anonymous: bool = False, upload: bool = False, small
 # First match wins; paths not listed need a user and get max_body_bytes.
 ROUTES: tuple[RouteLimit, ...] = (
     _route(r"^/api/v1/auth/token$", anonymous=True, small=True),
+    _route(r"^/api/v1/owner-auth/(challenge|response)$", anonymous=True, small=True),
+    _route(r"^/owner/signin(/challenge)?$", anonymous=True, small=True),
     _route(r"^/api/v1/qr/verify$", anonymous=True, small=True),
     _route(r"^/api/v1/qr/scan$", anonymous=True, upload=True),
     _route(r"^/api/v1/documents(/[^/]+/verify)?$", upload=True),
@@ -137,8 +139,17 @@ class RequestLimits:
         try:
             bearer_auth(self.state, token.strip())
         except ApiError:
-            return False
+            return _owner_session(self.state, scope["path"], token.strip())
         return True
+
+
+def _owner_session(state: Any, path: str, token: str) -> bool:
+    """An owner's session authenticates the owner's own routes only (``/api/v1/owner/…``, ``/owner/…``)."""
+    from app.services.owner_portal import is_owner_token
+
+    if not path.startswith(("/api/v1/owner/", "/owner/")):
+        return False
+    return is_owner_token(state.settings.signing_secret, token)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
