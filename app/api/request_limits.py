@@ -51,7 +51,7 @@ def _route(pattern: str, *, anonymous: bool = False, upload: bool = False, small
 ROUTES: tuple[RouteLimit, ...] = (
     _route(r"^/api/v1/auth/token$", anonymous=True, small=True),
     _route(r"^/api/v1/owner-auth/(challenge|response)$", anonymous=True, small=True),
-    _route(r"^/owner/signin(/challenge)?$", anonymous=True, small=True),
+    _route(r"^/owner/signin$", anonymous=True, small=True),
     _route(r"^/api/v1/qr/verify$", anonymous=True, small=True),
     _route(r"^/api/v1/qr/scan$", anonymous=True, upload=True),
     _route(r"^/api/v1/documents(/[^/]+/verify)?$", upload=True),

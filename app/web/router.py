@@ -20,6 +20,7 @@ from app.web import (
     oidc_pages,
     oversight_pages,
     owner_pages,
+    owner_portal_pages,
     passport_pages,
     vehicle_pages,
 )
@@ -41,7 +42,13 @@ from app.web.session import (
 router = APIRouter(include_in_schema=False)
 
 
-STATIC_FILES = {"style.css": "text/css", "scan.js": "text/javascript", "owner-sign.js": "text/javascript"}
+STATIC_FILES = {
+    "style.css": "text/css",
+    "scan.js": "text/javascript",
+    "owner-sign.js": "text/javascript",
+    "owner-crypto.js": "text/javascript",
+    "owner-signin.js": "text/javascript",
+}
 
 
 # --- static, home, language, login ---------------------------------------------------------------
@@ -117,6 +124,7 @@ for group in (
     oversight_pages,
     floorplan_pages,
     owner_pages,
+    owner_portal_pages,
     certificate_pages,
     oidc_pages,
 ):
