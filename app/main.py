@@ -61,6 +61,7 @@ from app.notifications.runtime import Notifier
 from app.ops.collector import SliCollector
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
+from app.services.owner_portal import ensure_owner_desk_identity
 from app.services.qr import QrService, ensure_scanner_identity
 from app.settings import Settings
 from app.store.config import open_component
@@ -163,6 +164,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(ensure_scanner_identity, settings, state.enroller)
+        await asyncio.to_thread(ensure_owner_desk_identity, settings, state.enroller)
         if settings.seed_demo:
             from app.demo.seed import seed_demo
 

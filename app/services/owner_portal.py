@@ -19,6 +19,7 @@ from app.notifications.models import Notification, Party
 from app.notifications.runtime import Notifier
 from app.services.errors import NotFound, NotPermitted, Unavailable, field_error
 from app.services.reads import Reader
+from app.users.enrolment import Enroller
 from app.users.owner_signin import (
     Challenge,
     OwnerChallenges,
@@ -26,6 +27,8 @@ from app.users.owner_signin import (
     check_account_id,
     verify_answer,
 )
+from app.users.provision import ensure_service_identity
+from app.users.roles import Role
 from app.users.store import UserStore
 from app.users.tokens import TokenError, issue_token, verify_token
 from chaincode import consortium
@@ -65,6 +68,16 @@ async def _account(read: Reader, caller: Caller, account_id: str) -> dict[str, A
             raise OwnerSignInError("account_id", f"no enrolled owner account {account_id}", 404) from exc
         raise
     return account
+
+
+def ensure_owner_desk_identity(settings: Any, enroller: Enroller) -> str:
+    """On the real network, enrol ``owner-desk`` in the vehicle office's wallet once (see
+    :func:`app.users.provision.ensure_service_identity`); nothing on a gateway not serving the office."""
+    office = consortium.VEHICLE_OFFICE.msp_id
+    if office not in settings.orgs:
+        return "not served here"
+    role = Role(consortium.OWNER_DESK_ROLE)
+    return ensure_service_identity(settings, enroller, office, consortium.OWNER_DESK_USER, role)
 
 
 # --- sign-in ---------------------------------------------------------------------------------------
