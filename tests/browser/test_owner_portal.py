@@ -67,7 +67,11 @@ def test_owner_signs_in_with_the_key_file_and_signs_a_waiting_consent(
     expect(waiting).to_contain_text("88000.00")
     expect(waiting).to_contain_text("BankA")
     width = phone_page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, width
+    wide = phone_page.evaluate(
+        "Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > 391)"
+        ".map(e => e.tagName + '.' + e.className + ':' + (e.textContent || '').slice(0, 40))"
+    )
+    assert width <= 390, (width, wide)
     shot(phone_page, "owner-portal-phone")
 
     phone_page.get_by_test_id("sign-OC-WEB-PORTAL").click()

@@ -79,7 +79,7 @@ def test_upgrade_from_the_previous_version_with_data(database: Database) -> None
             ("loan1@BankAMSP", "k", "fp", 201, '{"ok":true}', time.time()),
         )
     users = UserStore(database)  # migrates to the newest
-    assert applied(database, "users") == 3
+    assert applied(database, "users") == 4
     user = users.authenticate("BankAMSP", "loan1", "old password")
     assert user is not None and user.role is Role.loan_officer and not user.demo
     users.set_demo("BankAMSP", "loan1", True)
