@@ -234,12 +234,15 @@ def _consent_view(consent: dict[str, Any]) -> dict[str, Any]:
 async def my_consents(
     read: Reader, caller: Caller, account: dict[str, Any]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The consents asked of the account: waiting (REQUESTED, unexpired), given (SIGNED/USED), other."""
+    """The consents asked of the account: waiting (REQUESTED, unexpired, for a vehicle the account still
+    holds: the ledger would refuse a signature for one transferred away), given (SIGNED/USED), other."""
     consents = await read(caller, "GetOwnerConsents", str(account["account_id"]))
+    held = {v.get("vin") for v in await _held(read, caller, account)}
     grouped: dict[str, list[dict[str, Any]]] = {"waiting": [], "given": [], "other": []}
     for consent in consents or []:
         status = consent.get("status")
-        group = "waiting" if status in WAITING else "given" if status in GIVEN else "other"
+        waiting = status in WAITING and consent.get("vin") in held
+        group = "waiting" if waiting else "given" if status in GIVEN else "other"
         grouped[group].append(_consent_view(consent))
     return grouped
 

@@ -151,8 +151,9 @@ def verify_answer(
     key = cert.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise OwnerSignInError("account_id", "the account's registered certificate has no ECDSA key", 403)
+    der = signature_der(signature)
     try:
-        key.verify(signature_der(signature), challenge.document.encode("utf-8"), ec.ECDSA(hashes.SHA256()))
+        key.verify(der, challenge.document.encode("utf-8"), ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError):
         raise OwnerSignInError(
             "signature",

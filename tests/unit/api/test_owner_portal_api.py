@@ -104,3 +104,17 @@ def test_each_owner_sees_their_vehicles_liens_consents_and_personal_data_only(ap
     assert [v["vin"] for v in api.ok(get("/vehicles", as_bob))] == [bob.vin]
     assert get(f"/vehicles/{alice.vin}", as_bob).status_code == 404
     assert get(f"/vehicles/{vin(999)}", as_bob).status_code == 404
+
+
+def test_a_vehicle_transferred_away_disappears_and_its_consents_stay_history(api: Api) -> None:
+    alice, _ = _two_owners(api)
+    ask_lien_consent(api, 171, "OC-171T")
+    as_alice = sign_in(api, alice)
+    get = lambda path: api.client.get("/api/v1/owner" + path, headers=as_alice)  # noqa: E731
+    assert [v["vin"] for v in api.ok(get("/vehicles"))] == [alice.vin]
+    transfer = {"new_owner": {"name": "Sun Li", "id_number": "110101199901019999"}, "reason": "sale"}
+    api.ok(api.post("officer1@TrafficAuthorityMSP", f"/vehicles/{alice.vin}/transfer", json=transfer))
+    assert api.ok(get("/vehicles")) == []
+    assert get(f"/vehicles/{alice.vin}").status_code == 404  # nor the new owner's personal data
+    consents = api.ok(get("/consents"))  # still hers to see, no longer hers to sign
+    assert consents["waiting"] == [] and [c["consent_id"] for c in consents["other"]] == ["OC-171T"]
