@@ -11,6 +11,7 @@ of it, the notifications of its owner hashes. Another owner's vehicle or consent
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,8 @@ from app.users.roles import Role
 from app.users.store import UserStore
 from app.users.tokens import TokenError, issue_token, verify_token
 from chaincode import consortium
+
+log = logging.getLogger(__name__)
 
 OWNER_ROLE = "owner"
 SUBJECT_PREFIX = "owner/"
@@ -102,9 +105,14 @@ async def finish_sign_in(
 ) -> dict[str, Any]:
     """The account, once the signature over the (unspent, unexpired) challenge verifies against its
     registered certificate; OwnerSignInError naming the field otherwise. The challenge is spent either way."""
-    challenge = await asyncio.to_thread(challenges.spend, challenge_id, account_id)
-    account = await _account(read, caller, account_id)
-    verify_answer(challenge, signature, str(account["certificate_pem"]))
+    try:
+        challenge = await asyncio.to_thread(challenges.spend, challenge_id, account_id)
+        account = await _account(read, caller, account_id)
+        verify_answer(challenge, signature, str(account["certificate_pem"]))
+    except OwnerSignInError as exc:
+        log.info("owner sign-in refused for %s: field %s", account_id[:64], exc.field)
+        raise
+    log.info("owner signed in: %s", account_id)
     return account
 
 
