@@ -74,6 +74,11 @@ async def owner_response(state: State, body: ChallengeAnswer) -> dict[str, Any]:
     }
 
 
+@router.post("/owner/sign-out", status_code=204, summary="Revoke this owner session's token")
+async def owner_sign_out(state: State, owner: CurrentOwner) -> None:
+    state.users.revoke_token(owner.session.token_id, owner.session.expires_at)
+
+
 @router.get("/owner/me", summary="My owner account")
 async def owner_me(owner: CurrentOwner) -> dict[str, Any]:
     return {"account_id": owner.account["account_id"], "certificate_sha256": owner.session.certificate_sha256}

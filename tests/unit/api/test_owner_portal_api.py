@@ -38,6 +38,8 @@ def test_good_answer_gives_an_owner_session_for_the_owner_routes_only(api: Api) 
     # the owner's token is no gateway user: the general API refuses it (it would sign as someone)
     general = api.client.get(f"/api/v1/vehicles/{alice.vin}", headers=headers)
     assert general.status_code == 403 and "owner" in general.json()["error"]["message"]
+    assert api.client.post("/api/v1/owner/sign-out", headers=headers).status_code == 204
+    assert api.client.get("/api/v1/owner/me", headers=headers).status_code == 401
 
 
 def test_wrong_key_replay_expiry_and_other_account_are_refused_naming_the_field(api: Api) -> None:
