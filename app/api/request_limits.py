@@ -4,8 +4,9 @@ An ASGI middleware in front of every route (API and web pages):
 
 1. Authentication first. A body-carrying request (POST/PUT/PATCH/DELETE) to a route that needs a user
    is answered 401 when it carries no valid credentials (Bearer token, API key, or the web session
-   cookie), before a byte of its body is read. Only the login, QR verification/scan and the public web
-   forms take anonymous bodies, with small (or photo-sized) limits.
+   cookie), before a byte of its body is read. Only the login, the owner's challenge sign-in, QR
+   verification/scan and the public web forms take anonymous bodies, with small (or photo-sized)
+   limits. An owner's session authenticates the owner's own routes only.
 2. Size per route. ``Content-Length`` above the route's limit is answered 413 at once; a body without
    one (chunked) is counted as it streams and the request fails with 413 at the first byte over.
 

@@ -81,6 +81,9 @@ def test_owner_pages_show_my_own_and_refuse_another_owners(api: Api) -> None:
     after = api.client.get("/owner?signed=OC-191")
     assert 'data-testid="given-OC-191"' in after.text and 'data-testid="waiting-OC-191"' not in after.text
     assert 'data-testid="flash"' in after.text
+    chinese = api.client.get("/owner?lang=zh")
+    assert "我的车辆" in chinese.text and "待我签署的授权" in chinese.text and "已签署" in chinese.text
+    api.client.get("/owner?lang=en")
 
     record_lien(api, 191, body, "OC-191")
     detail = api.client.get(f"/owner/vehicles/{alice.vin}")
