@@ -31,6 +31,7 @@ from app.store.database import Database
 PURPOSE = "mledger-owner-signin/v1"
 CHALLENGE_TTL_SECONDS = 120
 KEEP_SECONDS = 86400  # spent or expired challenges are swept after a day
+MAX_OPEN = 5  # unanswered, unexpired challenges per account: an anonymous caller cannot pile up rows
 #: the pseudonymous enrolment id the contract accepts as an owner account (chaincode/mortgage/owners.py)
 ACCOUNT_ID = re.compile(r"^owner-[A-Za-z0-9]{6,40}$")
 CHALLENGE_ID = re.compile(r"^och_[0-9a-f]{32}$")
@@ -90,6 +91,15 @@ class OwnerChallenges:
         )
         with self._db.transaction() as tx:
             tx.execute("DELETE FROM owner_challenges WHERE expires_at < ?", (now - KEEP_SECONDS,))
+            row = tx.one(
+                "SELECT COUNT(*) FROM owner_challenges WHERE account_id = ? AND used_at IS NULL"
+                " AND expires_at >= ?",
+                (challenge.account_id, now),
+            )
+            if row is not None and int(row[0]) >= MAX_OPEN:
+                raise OwnerSignInError(
+                    "account_id", f"{MAX_OPEN} challenges are open for this account: answer one or wait", 429
+                )
             tx.execute(
                 "INSERT INTO owner_challenges (challenge_id, account_id, nonce, issued_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?)",

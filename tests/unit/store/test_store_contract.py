@@ -49,6 +49,12 @@ def test_owner_challenges_are_spent_once_bound_to_their_account(database: Databa
         store.spend(late.challenge_id, "owner-alice0001", now=1000.0 + store.ttl_seconds + 1)
     with pytest.raises(OwnerSignInError, match="unknown"):
         store.spend("och_" + "0" * 32, "owner-alice0001", now=1001.0)
+    for _ in range(5):
+        store.issue("owner-carol0001", now=1000.0)
+    with pytest.raises(OwnerSignInError, match="open") as flood:
+        store.issue("owner-carol0001", now=1000.0)
+    assert flood.value.status == 429
+    assert store.issue("owner-carol0001", now=1000.0 + store.ttl_seconds + 1).account_id == "owner-carol0001"
 
 
 def test_users_keys_and_tokens(database: Database) -> None:
