@@ -14,6 +14,7 @@ from rich.table import Table
 from app.certificates.cli import certificate_cli
 from app.documents.cli import app as doc_keys_cli
 from app.ops.cli import app as ops_cli
+from app.owner_cli import app as owner_cli
 from app.readmodel_cli import app as readmodel_cli
 from app.risk.cli import app as risk_cli
 from app.settings import Settings
@@ -251,6 +252,7 @@ cli.add_typer(risk_cli, name="risk", help="Loan risk scoring.")
 cli.add_typer(doc_keys_cli, name="doc-keys", help="Consortium document key ring: create, rotate, show.")
 cli.add_typer(readmodel_cli, name="readmodel", help="The off-chain read model: status, verify, rebuild.")
 cli.add_typer(certificate_cli, name="certificate", help="Search certificates: verify offline.")
+cli.add_typer(owner_cli, name="owner", help="The owner's own commands: sign a consent with your key.")
 cli.add_typer(ops_cli, name="ops", help="Operations: encrypted per-org backups and their verification.")
 
 

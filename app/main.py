@@ -37,6 +37,7 @@ from app.api.routers import (
     model_versions,
     notifications,
     odometer,
+    owner_portal,
     owners,
     qr,
     reports,
@@ -60,6 +61,7 @@ from app.notifications.runtime import Notifier
 from app.ops.collector import SliCollector
 from app.readmodel import metrics as readmodel_metrics
 from app.readmodel.runtime import ReadModel
+from app.services.owner_portal import ensure_owner_desk_identity
 from app.services.qr import QrService, ensure_scanner_identity
 from app.settings import Settings
 from app.store.config import open_component
@@ -162,6 +164,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(ensure_scanner_identity, settings, state.enroller)
+        await asyncio.to_thread(ensure_owner_desk_identity, settings, state.enroller)
         if settings.seed_demo:
             from app.demo.seed import seed_demo
 
@@ -234,6 +237,7 @@ def create_app(
     ):
         api.include_router(module.router)
     api.include_router(owners.router)  # owners as users (issue 16)
+    api.include_router(owner_portal.router)  # the owner's own sign-in and pages (issue 16)
     for engine in (valuation.router, risk.router):  # the engines' own routers, behind the same login
         api.include_router(engine, dependencies=[Depends(current_user)])
     app.include_router(api)

@@ -182,6 +182,11 @@ ORGS: tuple[Org, ...] = (
 # The gateway's service identity for anonymous QR scans (role `scanner`), enrolled in the serving org.
 SCANNER_USER = "qr-scanner"
 SCANNER_ROLE = "scanner"
+# The vehicle office gateway's service identity for the owner's pages (role `registrar`): it reads an owner's
+# account, vehicles, liens and personal data for a signed-in owner and carries the owner's signatures. The
+# owner's own key never reaches a gateway.
+OWNER_DESK_USER = "owner-desk"
+OWNER_DESK_ROLE = "registrar"
 
 
 def org(key_or_msp: str) -> Org:

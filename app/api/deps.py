@@ -64,6 +64,10 @@ def token_user(state: GatewayState, token: str) -> User:
         raise ApiError(401, f"invalid bearer token: {exc}", headers=_CHALLENGE) from exc
     if state.users.token_revoked(claims.token_id):
         raise ApiError(401, "invalid bearer token: revoked (logged out)", headers=_CHALLENGE)
+    if claims.role == Role.owner.value and claims.binding is not None:
+        raise ApiError(
+            403, "access rule: an owner's session reaches only /api/v1/owner/… and the owner's pages"
+        )
     msp_id, _, username = claims.subject.partition("/")
     user = state.users.get(msp_id, username)
     if user is None or user.disabled:

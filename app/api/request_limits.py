@@ -4,8 +4,9 @@ An ASGI middleware in front of every route (API and web pages):
 
 1. Authentication first. A body-carrying request (POST/PUT/PATCH/DELETE) to a route that needs a user
    is answered 401 when it carries no valid credentials (Bearer token, API key, or the web session
-   cookie), before a byte of its body is read. Only the login, QR verification/scan and the public web
-   forms take anonymous bodies, with small (or photo-sized) limits.
+   cookie), before a byte of its body is read. Only the login, the owner's challenge sign-in, QR
+   verification/scan and the public web forms take anonymous bodies, with small (or photo-sized)
+   limits. An owner's session authenticates the owner's own routes only.
 2. Size per route. ``Content-Length`` above the route's limit is answered 413 at once; a body without
    one (chunked) is counted as it streams and the request fails with 413 at the first byte over.
 
@@ -50,6 +51,8 @@ def _route(pattern: str, *, anonymous: bool = False, upload: bool = False, small
 # First match wins; paths not listed need a user and get max_body_bytes.
 ROUTES: tuple[RouteLimit, ...] = (
     _route(r"^/api/v1/auth/token$", anonymous=True, small=True),
+    _route(r"^/api/v1/owner-auth/(challenge|response)$", anonymous=True, small=True),
+    _route(r"^/owner/signin$", anonymous=True, small=True),
     _route(r"^/api/v1/qr/verify$", anonymous=True, small=True),
     _route(r"^/api/v1/qr/scan$", anonymous=True, upload=True),
     _route(r"^/api/v1/documents(/[^/]+/verify)?$", upload=True),
@@ -137,8 +140,17 @@ class RequestLimits:
         try:
             bearer_auth(self.state, token.strip())
         except ApiError:
-            return False
+            return _owner_session(self.state, scope["path"], token.strip())
         return True
+
+
+def _owner_session(state: Any, path: str, token: str) -> bool:
+    """An owner's session authenticates the owner's own routes only (``/api/v1/owner/…``, ``/owner/…``)."""
+    from app.services.owner_portal import is_owner_token
+
+    if not path.startswith(("/api/v1/owner/", "/owner/")):
+        return False
+    return is_owner_token(state.settings.signing_secret, token)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

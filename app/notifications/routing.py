@@ -120,6 +120,13 @@ def _title(out: Routing, d: dict[str, Any], vin: str | None, lookup: Lookup) -> 
         out.changes.append(IndexChange("set_owner", vin, str(d["new_owner_hash"])))
 
 
+def _retail_sale(out: Routing, d: dict[str, Any], vin: str | None, lookup: Lookup) -> None:
+    """A floor-planned car sold to its first retail owner: the index follows the new owner, so the liens
+    and consents asked of that owner reach them."""
+    if vin and d.get("new_owner_hash"):
+        out.changes.append(IndexChange("set_owner", vin, str(d["new_owner_hash"])))
+
+
 def _registration(out: Routing, d: dict[str, Any], vin: str | None, lookup: Lookup) -> None:
     fields = ", ".join(sorted(d.get("changes") or {})) or "registration"
     out.tell_orgs(
@@ -273,6 +280,7 @@ def _consent(topic: str, verb: str) -> Callable[[Routing, dict[str, Any], str | 
 _HANDLERS: dict[str, Callable[[Routing, dict[str, Any], str | None, Lookup], None]] = {
     "VehicleRegistered": _registered,
     "TitleTransferred": _title,
+    "RetailSaleCompleted": _retail_sale,
     "RegistrationChanged": _registration,
     "HoldSet": _mark("hold", "hold set"),
     "HoldLifted": _mark("hold", "hold lifted"),

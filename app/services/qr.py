@@ -10,7 +10,6 @@ sees the same verdict on either.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ from app.settings import Settings
 from app.store.config import open_component
 from app.store.database import Database, SqliteDatabase
 from app.store.migrations import migrate
-from app.users.enrolment import Enroller, EnrolmentError
+from app.users.enrolment import Enroller
+from app.users.provision import ensure_service_identity
 from app.users.roles import SCANNER_USER, Role
 
 log = logging.getLogger(__name__)
@@ -153,29 +153,4 @@ def ensure_scanner_identity(settings: Settings, enroller: Enroller) -> str:
     Returns what happened; a CA that cannot enrol it is logged, not fatal: the gateway still serves
     everything else and anonymous scans answer 401 naming the missing identity.
     """
-    if settings.backend != "fabric":
-        return "not needed (embedded)"
-    org = scanner_org(settings.orgs)
-    has_identity = getattr(enroller, "has_identity", None)
-    if has_identity is None:
-        return "skipped: the enroller cannot tell whether the identity exists"
-    if has_identity(org, SCANNER_USER):
-        return "present"
-    try:
-        try:
-            enroller.enroll(org, SCANNER_USER, Role.scanner, secrets.token_urlsafe(18))
-        except EnrolmentError as exc:
-            reset = getattr(enroller, "reset_and_enroll", None)
-            if "already registered" not in str(exc) or reset is None:
-                raise
-            # the CA knows it but this gateway's wallet lost it (a new gateway host, a wiped wallet)
-            reset(org, SCANNER_USER, Role.scanner, secrets.token_urlsafe(18))
-    except EnrolmentError as exc:
-        log.warning(
-            "QR scanner identity %s@%s not enrolled (%s); anonymous scans will fail until it is "
-            "(mledger users add %s --org %s --role scanner)",
-            SCANNER_USER, org, exc, SCANNER_USER, org,
-        )  # fmt: skip
-        return f"failed: {exc}"
-    log.info("QR scanner identity %s@%s enrolled", SCANNER_USER, org)
-    return "enrolled"
+    return ensure_service_identity(settings, enroller, scanner_org(settings.orgs), SCANNER_USER, Role.scanner)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 from app.users.enrolment import Enroller, EnrolmentError
 from app.users.passwords import verify_password
@@ -104,3 +105,37 @@ def adopt_enrolled_user(users: UserStore, msp_id: str, username: str, role: Role
     users.add(msp_id, username, role, password)
     users.mark_enrolled(msp_id, username, username)
     return users.get(msp_id, username)  # type: ignore[return-value]
+
+
+def ensure_service_identity(settings: Any, enroller: Enroller, org: str, username: str, role: Role) -> str:
+    """On the real network, enrol one of the gateway's own service identities (the QR scanner, the owner
+    desk) with the org's fabric-ca once; embedded mode issues it on first use. No gateway login is made.
+
+    Returns what happened; a CA that cannot enrol it is logged, not fatal: the gateway serves everything
+    else and the calls needing the identity fail naming it.
+    """
+    if settings.backend != "fabric":
+        return "not needed (embedded)"
+    has_identity = getattr(enroller, "has_identity", None)
+    if has_identity is None:
+        return "skipped: the enroller cannot tell whether the identity exists"
+    if has_identity(org, username):
+        return "present"
+    try:
+        try:
+            enroller.enroll(org, username, role, secrets.token_urlsafe(18))
+        except EnrolmentError as exc:
+            reset = getattr(enroller, "reset_and_enroll", None)
+            if "already registered" not in str(exc) or reset is None:
+                raise
+            # the CA knows it but this gateway's wallet lost it (a new gateway host, a wiped wallet)
+            reset(org, username, role, secrets.token_urlsafe(18))
+    except EnrolmentError as exc:
+        log.warning(
+            "service identity %s@%s not enrolled (%s); what needs it will fail until it is "
+            "(mledger users add %s --org %s --role %s)",
+            username, org, exc, username, org, role.value,
+        )  # fmt: skip
+        return f"failed: {exc}"
+    log.info("service identity %s@%s enrolled (role %s)", username, org, role.value)
+    return "enrolled"

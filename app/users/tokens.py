@@ -30,17 +30,27 @@ class TokenClaims:
     issued_at: int
     expires_at: int
     token_id: str  # the jti: what a logout revokes
+    binding: str | None = None  # an owner session: the SHA-256 of the certificate it signed in with
 
 
-def issue_token(secret: bytes, subject: str, role: str, ttl_seconds: int, now: float | None = None) -> str:
+def issue_token(
+    secret: bytes,
+    subject: str,
+    role: str,
+    ttl_seconds: int,
+    now: float | None = None,
+    binding: str | None = None,
+) -> str:
     issued = int(now if now is not None else time.time())
-    claims = {
+    claims: dict[str, object] = {
         "sub": subject,
         "role": role,
         "iat": issued,
         "exp": issued + ttl_seconds,
         "jti": secrets.token_urlsafe(16),
     }
+    if binding is not None:
+        claims["cfp"] = binding
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -55,6 +65,7 @@ def verify_token(secret: bytes, token: str, now: float | None = None) -> TokenCl
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
             token_id=str(claims["jti"]),
+            binding=str(claims["cfp"]) if claims.get("cfp") is not None else None,
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("token expired") from exc

@@ -21,6 +21,7 @@ from app.web import (
     oidc_pages,
     oversight_pages,
     owner_pages,
+    owner_portal_pages,
     passport_pages,
     vehicle_desk,
     vehicle_pages,
@@ -43,7 +44,13 @@ from app.web.session import (
 router = APIRouter(include_in_schema=False)
 
 
-STATIC_FILES = {"style.css": "text/css", "scan.js": "text/javascript", "owner-sign.js": "text/javascript"}
+STATIC_FILES = {
+    "style.css": "text/css",
+    "scan.js": "text/javascript",
+    "owner-sign.js": "text/javascript",
+    "owner-crypto.js": "text/javascript",
+    "owner-signin.js": "text/javascript",
+}
 
 
 # --- static, home, language, login ---------------------------------------------------------------
@@ -119,6 +126,7 @@ for group in (
     oversight_pages,
     floorplan_pages,
     owner_pages,
+    owner_portal_pages,
     certificate_pages,
     oidc_pages,
     vehicle_desk,

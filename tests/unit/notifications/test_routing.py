@@ -103,3 +103,12 @@ def test_title_transfer_moves_the_owner_and_unrelated_events_route_nowhere() -> 
     assert [(n.party.key, n.topic) for n in out.notes] == [(f"owner:{OWNER}", "title_transferred")]
     assert out.changes == [IndexChange("set_owner", VIN, "cd" * 32)]
     assert route("OdometerRecorded", {"vin": VIN}, lambda v: VehicleParties()).notes == []
+
+
+def test_a_retail_sale_moves_the_owner_so_the_buyer_hears_of_consents_asked_of_them() -> None:
+    buyer = "ef" * 32
+    out = route("RetailSaleCompleted", {"vin": VIN, "new_owner_hash": buyer}, lambda v: VehicleParties())
+    assert out.notes == [] and out.changes == [IndexChange("set_owner", VIN, buyer)]
+    requested = {"consent_id": "C2", "vin": VIN, "kind": "lien_request", "grantee": "BankBMSP"}
+    index = {VIN: VehicleParties(buyer, {})}
+    assert _who("OwnerConsentRequested", requested, index) == {(f"owner:{buyer}", "consent_requested")}

@@ -83,3 +83,15 @@ def test_identity_the_ca_already_has_is_reset_and_enrolled_again() -> None:
     enroller = KnownToTheCa()
     assert ensure_scanner_identity(_state("fabric", ["InsurerMSP"], enroller)) == "enrolled"
     assert enroller.calls == [("InsurerMSP", SCANNER_USER, Role.scanner)]
+
+
+def test_the_owner_desk_is_enrolled_in_the_vehicle_office_only() -> None:
+    from app.services.owner_portal import ensure_owner_desk_identity
+
+    enroller = FakeEnroller()
+    assert ensure_owner_desk_identity(_state("fabric", ["BankAMSP"], enroller).settings, enroller) == (
+        "not served here"
+    )
+    office = _state("fabric", ["TrafficAuthorityMSP"], enroller)
+    assert ensure_owner_desk_identity(office.settings, enroller) == "enrolled"
+    assert enroller.calls == [("TrafficAuthorityMSP", "owner-desk", Role.registrar)]

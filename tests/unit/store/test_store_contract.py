@@ -27,7 +27,34 @@ def test_migrations_reach_the_newest_version(database: Database, tmp_path: Path)
     for component in ("users", "idempotency", "qr"):
         assert applied(database, component) == len(migrations(database.dialect, component))
     UserStore(database)  # opening again applies nothing twice
-    assert applied(database, "users") == 3
+    assert applied(database, "users") == 4
+
+
+def test_owner_challenges_are_spent_once_bound_to_their_account(database: Database) -> None:
+    from app.users.owner_signin import OwnerChallenges, OwnerSignInError
+
+    UserStore(database)
+    store = OwnerChallenges(database)
+    issued = store.issue("owner-alice0001", now=1000.0)
+    assert store.spend(issued.challenge_id, "owner-alice0001", now=1001.0) == issued
+    with pytest.raises(OwnerSignInError, match="already used") as replay:
+        store.spend(issued.challenge_id, "owner-alice0001", now=1002.0)
+    assert replay.value.field == "challenge_id"
+    other = store.issue("owner-alice0001", now=1000.0)
+    with pytest.raises(OwnerSignInError, match="another account") as wrong:
+        store.spend(other.challenge_id, "owner-bob000001", now=1001.0)
+    assert wrong.value.field == "account_id"
+    late = store.issue("owner-alice0001", now=1000.0)
+    with pytest.raises(OwnerSignInError, match="expired"):
+        store.spend(late.challenge_id, "owner-alice0001", now=1000.0 + store.ttl_seconds + 1)
+    with pytest.raises(OwnerSignInError, match="unknown"):
+        store.spend("och_" + "0" * 32, "owner-alice0001", now=1001.0)
+    for _ in range(5):
+        store.issue("owner-carol0001", now=1000.0)
+    with pytest.raises(OwnerSignInError, match="open") as flood:
+        store.issue("owner-carol0001", now=1000.0)
+    assert flood.value.status == 429
+    assert store.issue("owner-carol0001", now=1000.0 + store.ttl_seconds + 1).account_id == "owner-carol0001"
 
 
 def test_users_keys_and_tokens(database: Database) -> None:

@@ -47,14 +47,19 @@ def test_a_data_dir_from_before_migrations_is_adopted_and_upgraded(tmp_path: Pat
     users = UserStore(users_db)
     user = users.authenticate("BankAMSP", "loan1", "old password")
     assert user is not None and user.enrolled and not user.demo  # the demo column came with 0002
-    assert applied(users.db, "users") == 3
+    assert applied(users.db, "users") == 4
     idem = IdempotencyStore(idem_db)
     stored = idem.begin("loan1@BankAMSP", "k", "fp")
     assert (stored.outcome, stored.body) == (Outcome.stored, {"ok": True})
     assert idem.begin("loan1@BankAMSP", "k2", "fp").outcome is Outcome.started  # owner column: 0002
     with sqlite3.connect(users_db) as conn:
         rows = conn.execute("SELECT component, version, name FROM schema_migrations ORDER BY 1, 2").fetchall()
-    assert rows == [("users", 1, "initial"), ("users", 2, "demo_users"), ("users", 3, "login_failures")]
+    assert rows == [
+        ("users", 1, "initial"),
+        ("users", 2, "demo_users"),
+        ("users", 3, "login_failures"),
+        ("users", 4, "owner_challenges"),
+    ]
 
 
 def test_upgrade_from_the_previous_version_with_data(database: Database) -> None:
@@ -74,7 +79,7 @@ def test_upgrade_from_the_previous_version_with_data(database: Database) -> None
             ("loan1@BankAMSP", "k", "fp", 201, '{"ok":true}', time.time()),
         )
     users = UserStore(database)  # migrates to the newest
-    assert applied(database, "users") == 3
+    assert applied(database, "users") == 4
     user = users.authenticate("BankAMSP", "loan1", "old password")
     assert user is not None and user.role is Role.loan_officer and not user.demo
     users.set_demo("BankAMSP", "loan1", True)
