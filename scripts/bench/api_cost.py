@@ -260,7 +260,7 @@ def main() -> None:
         results: dict[tuple[str, int], list[Result]] = {}
         for _ in range(args.rounds):
             for level in levels:
-                cases = [
+                cases: list[tuple[str, str, int, str, Path | None]] = [
                     ("gateway read", f"{base}/api/v1/vehicles/{vin}", gw.pid, reader, None),
                     ("bare read", f"{bare_base}/api/v1/vehicles/{vin}", bare.pid, bare_token, None),
                 ]
