@@ -55,6 +55,7 @@ class Database(Protocol):
     dialect: str  # "sqlite" | "postgresql"
 
     def transaction(self, *, lock: str | None = None) -> contextlib.AbstractContextManager[Tx]: ...
+    def reading(self) -> contextlib.AbstractContextManager[Tx]: ...
     def close(self) -> None: ...
 
 
@@ -102,6 +103,17 @@ class SqliteDatabase:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """Statements that only read, on one snapshot: a deferred transaction takes no write lock, so a
+        read on every request (a token's revocation, a user) neither waits for nor blocks the writers."""
+        with self._lock:
+            self._conn.execute("BEGIN DEFERRED")
+            try:
+                yield _SqliteTx(self._conn)
+            finally:
+                self._conn.execute("COMMIT")
 
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         """One statement on its own (autocommit), for maintenance tools and tests."""
@@ -178,6 +190,10 @@ class PostgresDatabase:
         except (PoolTimeout, psycopg.OperationalError) as exc:
             log.warning("store unavailable: %s", type(exc).__name__)
             raise StoreUnavailable("the off-chain store (PostgreSQL) is unreachable") from exc
+
+    def reading(self) -> contextlib.AbstractContextManager[Tx]:
+        """Reads run in an ordinary transaction (PostgreSQL's readers never block its writers)."""
+        return self.transaction()
 
     def close(self) -> None:
         self._pool.close()

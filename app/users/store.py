@@ -87,11 +87,11 @@ class UserStore:
             self._db.close()
 
     def _one(self, sql: str, params: tuple = ()) -> tuple | None:  # type: ignore[type-arg]
-        with self._db.transaction() as tx:
+        with self._db.reading() as tx:
             return tx.one(sql, params)
 
     def _all(self, sql: str, params: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
-        with self._db.transaction() as tx:
+        with self._db.reading() as tx:
             return tx.all(sql, params)
 
     def _execute(self, sql: str, params: tuple = ()) -> int:  # type: ignore[type-arg]
