@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from network import ca, chaincode, channel, topology
+from network import ca, chaincode, channel, gossip_view, topology
 from network.config import admin_cli_env
 from network.errors import CommandError, NetworkError
 from network.process import run
@@ -310,6 +310,7 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         kind, dest, hosts = "user", oc.user(name), [HOST, "localhost"]
     else:
         raise NetworkError(f"name: {org.name} has no enrolled user or peer {name!r} in this network")
+    old_cert = (dest / "msp" / "signcerts" / "cert.pem").read_text()
     old_serial, _ = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
     ca.Enroller(settings, org).reenroll(dest, name, hosts)
     new_serial, not_after = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
@@ -324,6 +325,14 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         shutil.rmtree(settings.nodes_dir / name / "ledger" / "externalbuilder" / "builds", ignore_errors=True)
         net.start_node(name)
         channel.wait_for_height(settings, org, target, timeout=60)
+        # A new certificate is a new gossip PKI-ID. The other peers keep the old PKI-ID as an alive
+        # member until their gossip notices the switch (its next connection to the endpoint, or the alive
+        # expiry) and only then learn and classify the new one; meanwhile they pick the old PKI-ID for
+        # private-data dissemination and the endorsement fails. Renewal is done when every peer's
+        # gossip (its discovery service) knows the peer by its new certificate only.
+        new_cert = (dest / "msp" / "signcerts" / "cert.pem").read_text()
+        waited = gossip_view.wait_for_identity(settings, org, others, new_cert, old_cert, timeout=120)
+        log.info("every peer's gossip knows %s by its renewed certificate after %.1f s", name, waited)
         restarted = True
     log.info("renewed %s %s %s: serial %s -> %s", kind, org.msp_id, name, old_serial, new_serial)
     return Renewal(org.msp_id, name, kind, old_serial, new_serial, not_after, restarted)
