@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from network import ca, chaincode, channel, gossip_view, topology
+from network import ca, chaincode, channel, gossip_view, orgset, topology
 from network.config import admin_cli_env
 from network.errors import CommandError, NetworkError
 from network.process import run
@@ -115,9 +115,9 @@ def approvals(settings: Settings, name: str) -> Approvals:
             f"nor committed on {topology.CHANNEL}"
         )
     seq = int(committed["sequence"]) if committed else 0
-    app_orgs = [o for o in topology.ORGS if not o.orderer_org]
+    app_orgs = [o for o in orgset.orgs(settings) if not o.orderer_org]
     result = Approvals(name, seq, seq + 1, application_orgs=len(app_orgs), needed=len(app_orgs) // 2 + 1)
-    for org in topology.peer_orgs():
+    for org in topology.peer_orgs(app_orgs):
         got = chaincode.query_approved(settings, org, name, seq + 1)
         if got is None:
             result.orgs.append(OrgApproval(org.msp_id, False))
@@ -317,7 +317,7 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
     restarted = False
     if kind == "peer":
         net = Network(settings)
-        others = [o for o in topology.peer_orgs() if o != org]
+        others = [o for o in topology.peer_orgs(net.orgs()) if o != org]
         target = max(channel.height(settings, o) for o in others)
         net.stop_node(name)
         # the released chaincode connection.json embeds the peer's old TLS key pair (mutual TLS to the
