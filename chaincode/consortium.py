@@ -195,7 +195,8 @@ def _added(raw: str, founding: tuple[Org, ...]) -> tuple[Org, ...]:
         kind = OrgKind(d["kind"])
         if kind not in ADDABLE_KINDS:
             raise ValueError(
-                f"{ADDED_ORGS_ENV}: {d['name']} is a {kind}; only {sorted(ADDABLE_KINDS)} can be added"
+                f"{ADDED_ORGS_ENV}: {d['name']} is of kind {kind.value}; "
+                f"only {', '.join(sorted(ADDABLE_KINDS))} can be added"
             )
         like = next(o for o in founding if o.kind == kind)  # same peer, endorsement and users as its peers
         out.append(Org(d["key"], d["name"], d["msp_id"], kind, like.peer, like.endorsing, like.users))
