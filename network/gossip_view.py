@@ -53,31 +53,51 @@ def channel_peers(settings: Settings, org: Org) -> dict[str, list[str]]:
     return view
 
 
+# How long the condition must hold before it is trusted (Fabric core.yaml defaults): an observer that first
+# expired the old PKI-ID as dead notices the switch only on its next reconnection round to dead members
+# (peer.gossip.reconnectInterval, 25 s); that purges the old PKI-ID and, as the connection store keeps
+# one connection per peer, closes the one to the new PKI-ID, so the new one is briefly dead until its
+# next alive message (peer.gossip.aliveTimeInterval, 5 s). One full round without a change means every
+# observer has made the switch.
+SETTLE_SECONDS = 25.0 + 5.0
+
+
 def wait_for_identity(
-    settings: Settings, renewed: Org, observers: list[Org], new_cert: str, old_cert: str, timeout: float
+    settings: Settings,
+    renewed: Org,
+    observers: list[Org],
+    new_cert: str,
+    old_cert: str | None,
+    timeout: float,
+    settle: float = SETTLE_SECONDS,
 ) -> float:
     """Wait until every observer's gossip knows `renewed`'s peer by its new certificate and no longer by
-    the old one; return the seconds waited. NetworkError naming the peers still behind after `timeout`."""
+    the old one (if any), without a change for `settle` seconds; return the seconds waited. NetworkError
+    naming the peers still behind (or flapping) after `timeout`."""
     t0 = time.monotonic()
-    pending = list(observers)
+    steady_since: float | None = None
     while True:
         behind = []
-        for o in pending:
+        for o in observers:
             try:
                 certs = channel_peers(settings, o).get(renewed.msp_id, [])
             except CommandError:
                 certs = []
-            if new_cert.strip() not in certs or old_cert.strip() in certs:
+            if new_cert.strip() not in certs or (old_cert is not None and old_cert.strip() in certs):
                 behind.append(o)
-        pending = behind
-        if not pending:
-            return time.monotonic() - t0
-        if time.monotonic() - t0 > timeout:
-            names = ", ".join(topology.peer_name(o) for o in pending)
+        now = time.monotonic()
+        if behind:
+            steady_since = None
+        elif steady_since is None:
+            steady_since = now
+        elif now - steady_since >= settle:
+            return now - t0
+        if now - t0 > timeout:
+            names = ", ".join(topology.peer_name(o) for o in behind) or "every peer (not steady)"
             peer = topology.peer_name(renewed)
             raise NetworkError(
                 f"after {timeout:.0f}s the gossip of {names} still does not know {peer} "
-                "by its renewed certificate (or still lists the old one): private data cannot reach it yet",
+                "by its renewed certificate only: private data cannot reach it reliably yet",
                 node=peer,
             )
-        time.sleep(0.5)
+        time.sleep(1.0)

@@ -329,9 +329,10 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         # member until their gossip notices the switch (its next connection to the endpoint, or the alive
         # expiry) and only then learn and classify the new one; meanwhile they pick the old PKI-ID for
         # private-data dissemination and the endorsement fails. Renewal is done when every peer's
-        # gossip (its discovery service) knows the peer by its new certificate only.
+        # gossip (its discovery service) knows the peer by its new certificate only, steadily for one
+        # reconnection round (gossip_view.SETTLE_SECONDS).
         new_cert = (dest / "msp" / "signcerts" / "cert.pem").read_text()
-        waited = gossip_view.wait_for_identity(settings, org, others, new_cert, old_cert, timeout=120)
+        waited = gossip_view.wait_for_identity(settings, org, others, new_cert, old_cert, timeout=180)
         log.info("every peer's gossip knows %s by its renewed certificate after %.1f s", name, waited)
         restarted = True
     log.info("renewed %s %s %s: serial %s -> %s", kind, org.msp_id, name, old_serial, new_serial)
@@ -507,14 +508,23 @@ def resume_org(settings: Settings, org_name: str) -> list[str]:
     def add(config: dict[str, Any]) -> None:
         config["channel_group"]["groups"]["Application"]["groups"][org.msp_id] = group
 
+    heights = {o.msp_id: channel.height(settings, o) for o in signers}
     update_config(settings, add, signers, f"resumption of {org.name}")
     saved.unlink()
     if org.peer:
+        # the other peers must hold the config block that readmits the org before its peer restarts:
+        # they accept its gossip identity (handshake, alive messages) only once its MSP is in their
+        # channel config, and would otherwise not classify it until a later reconnection
+        for o in signers:
+            channel.wait_for_height(settings, o, heights[o.msp_id] + 1, timeout=30)
         target = max(channel.height(settings, o) for o in signers)
+        name = topology.peer_name(org)
         net = Network(settings)
-        net.stop_node(topology.peer_name(org))
-        net.start_node(topology.peer_name(org))
+        net.stop_node(name)
+        net.start_node(name)
         channel.wait_for_height(settings, org, target, timeout=60)
+        cert = (ca.org_crypto(settings, org).node(name) / "msp" / "signcerts" / "cert.pem").read_text()
+        gossip_view.wait_for_identity(settings, org, signers, cert, None, timeout=180)
     return [o.msp_id for o in signers]
 
 

@@ -129,7 +129,10 @@ def add_org(settings: Settings, name: str, kind: str = "bank", signers: list[Org
             groups[org.msp_id] = group
 
         heights = {o.msp_id: channel.height(settings, o) for o in signers}
-        governance.update_config(settings, add, signers, f"admission of {org.name}")
+        try:
+            governance.update_config(settings, add, signers, f"admission of {org.name}")
+        except NetworkError as exc:
+            raise NetworkError(f"{exc}{_missing(str(exc), settings, signers, org)}") from exc
     except BaseException:
         _forget(settings, net, org)
         raise
@@ -148,6 +151,18 @@ def add_org(settings: Settings, name: str, kind: str = "bank", signers: list[Org
     times["chaincode definitions"] = time.monotonic() - t
     log.info("admitted %s to %s (signed by %s)", org.msp_id, topology.CHANNEL, [o.msp_id for o in signers])
     return Admission(org.msp_id, org.name, [o.msp_id for o in signers], peer, times, chaincodes)
+
+
+_COUNT = re.compile(r"(\d+) sub-policies were satisfied, but this policy requires (\d+) of the '(\w+)'")
+
+
+def _missing(error: str, settings: Settings, signers: list[Org], new: Org) -> str:
+    """Which signatures an implicit MAJORITY policy still lacked, and whose could supply them."""
+    m = _COUNT.search(error)
+    if not m:
+        return ""
+    others = [o.msp_id for o in orgset.orgs(settings) if not o.orderer_org and o not in signers and o != new]
+    return f"; missing signatures: {int(m[2]) - int(m[1])} more {m[3]} of {', '.join(others)}"
 
 
 def _redeploy(net: Network) -> dict[str, str]:

@@ -67,6 +67,8 @@ def test_refused_admissions_change_nothing(fabric_network: FabricNetworkInfo) ->
     msg = str(err.value)
     assert "admission of BankD: the orderer refused the config update" in msg
     assert "4 of the 'Admins' sub-policies" in msg and "signatures of BankAMSP admin" in msg, msg
+    others = "TrafficAuthorityMSP, BankBMSP, InsurerMSP, RegulatorMSP, DealerMSP, ManufacturerMSP"
+    assert f"missing signatures: 3 more Admins of {others}" in msg, msg
 
     assert governance.channel_orgs(s) == channel_before
     assert orgset.topology_file(s).read_text() == file_before
