@@ -244,18 +244,26 @@ def revoke_user(settings: Settings, org_name: str, user: str, reason: str = "key
     if not enroller.identity_exists(user):
         raise NetworkError(f"user: {org.name}'s CA has no identity {user!r}; nothing revoked")
     crl = enroller.revoke(user, reason)
+    changed = _put_crl(settings, org, crl, f"revocation of {org.name} {user}")
+    return Revocation(org.msp_id, user, reason, _crl_serials(crl), changed)
+
+
+def _put_crl(settings: Settings, org: Org, crl: bytes, what: str) -> bool:
+    """Put the CA's CRL into the org's MSP on the channel (signed by the org's admin) and wait until
+    every peer has that config block: a revocation applies from there."""
     crl_b64 = base64.b64encode(crl).decode()
 
     def put_crl(config: dict[str, Any]) -> None:
         msp = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]["MSP"]
         msp["value"]["config"]["revocation_list"] = [crl_b64]  # fabric-ca's CRL lists every revocation
 
-    heights = {o.msp_id: channel.height(settings, o) for o in topology.peer_orgs()}
-    changed = update_config(settings, put_crl, [org], f"revocation of {org.name} {user}")
-    if changed:  # the revocation applies once each peer has the config block
-        for o in topology.peer_orgs():
+    peers = topology.peer_orgs(orgset.orgs(settings))
+    heights = {o.msp_id: channel.height(settings, o) for o in peers}
+    changed = update_config(settings, put_crl, [org], what)
+    if changed:
+        for o in peers:
             channel.wait_for_height(settings, o, heights[o.msp_id] + 1, timeout=30)
-    return Revocation(org.msp_id, user, reason, _crl_serials(crl), changed)
+    return changed
 
 
 def channel_crl_serials(settings: Settings, org_name: str) -> list[str]:
@@ -325,12 +333,17 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         shutil.rmtree(settings.nodes_dir / name / "ledger" / "externalbuilder" / "builds", ignore_errors=True)
         net.start_node(name)
         channel.wait_for_height(settings, org, target, timeout=60)
-        # A new certificate is a new gossip PKI-ID. The other peers keep the old PKI-ID as an alive
-        # member until their gossip notices the switch (its next connection to the endpoint, or the alive
-        # expiry) and only then learn and classify the new one; meanwhile they pick the old PKI-ID for
-        # private-data dissemination and the endorsement fails. Renewal is done when every peer's
-        # gossip (its discovery service) knows the peer by its new certificate only, steadily for one
-        # reconnection round (gossip_view.SETTLE_SECONDS).
+        # A new certificate is a new gossip PKI-ID. The other peers keep the old PKI-ID as a member (alive,
+        # then dead: dead members circulate in membership responses for aliveExpirationTimeout x 20 =
+        # 500 s) and each of their reconnection rounds to it finds the new PKI-ID at that endpoint and
+        # closes their connection to it: meanwhile private-data dissemination picks the old PKI-ID or
+        # misses the new one and the endorsement fails. Revoking the old certificate (superseded) puts
+        # it in the org's CRL on the channel; on that config block every peer re-validates the
+        # identities its gossip holds and deletes the old one, so the old PKI-ID is no longer re-learnt
+        # nor reconnected to as that peer. Renewal is done when every peer's gossip (its discovery
+        # service) knows the peer by its new certificate only, steadily.
+        crl = ca.Enroller(settings, org).revoke_certificate(old_cert.encode(), "superseded")
+        _put_crl(settings, org, crl, f"retirement of {name}'s superseded certificate")
         new_cert = (dest / "msp" / "signcerts" / "cert.pem").read_text()
         waited = gossip_view.wait_for_identity(settings, org, others, new_cert, old_cert, timeout=180)
         log.info("every peer's gossip knows %s by its renewed certificate after %.1f s", name, waited)

@@ -194,10 +194,13 @@ def test_renewed_peer_restarts_alone_and_catches_up(fabric_network: FabricNetwor
     s = fabric_network.network.settings
     node = ca.org_crypto(s, topology.org("Regulator")).node("peer0.regulator")
     old_tls = (node / "tls" / "cert.pem").read_bytes()
+    old = x509.load_pem_x509_certificate((node / "msp" / "signcerts" / "cert.pem").read_bytes())
     res = _cli("cert", "renew", "Regulator", "peer0.regulator")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "peer restarted and caught up" in " ".join(res.stdout.split())
     assert (node / "tls" / "cert.pem").read_bytes() != old_tls
+    # the superseded enrolment certificate is revoked on the channel: the peers' gossip drops its PKI-ID
+    assert format(old.serial_number, "x") in governance.channel_crl_serials(s, "Regulator")
     # the command returns once every other peer's gossip knows the renewed peer by its new certificate
     # only: the first private write whose endorsers must each hand the data to the Regulator's peer
     # (requiredPeerCount 2 of BankA, Insurer, Regulator) commits. No client retry here: before the fix
