@@ -10,6 +10,8 @@ and its access table derives from it; it imports nothing but the standard librar
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -178,6 +180,30 @@ ORGS: tuple[Org, ...] = (
     Org("manufacturer", "Manufacturer", "ManufacturerMSP", OrgKind.core_enterprise,
         peer=False, endorsing=False, users=_users(("oem1", "core_enterprise"))),  # client-only org
 )  # fmt: skip
+
+# Banks admitted to a running network after it was set up (`mledger network org add`, whose topology file
+# is the record): the network passes them to its chaincode servers as JSON ([{key, name, msp_id, kind}])
+# in this variable, so the access table grants their members a bank's roles. A process without it (the
+# network tooling, the gateway, the tests) sees the founding consortium only.
+ADDED_ORGS_ENV = "MLEDGER_ADDED_ORGS"
+ADDABLE_KINDS = frozenset({OrgKind.bank})  # kinds the consortium has several of; one vehicle office, ...
+
+
+def _added(raw: str, founding: tuple[Org, ...]) -> tuple[Org, ...]:
+    out = []
+    for d in json.loads(raw) if raw else []:
+        kind = OrgKind(d["kind"])
+        if kind not in ADDABLE_KINDS:
+            raise ValueError(
+                f"{ADDED_ORGS_ENV}: {d['name']} is of kind {kind.value}; "
+                f"only {', '.join(sorted(ADDABLE_KINDS))} can be added"
+            )
+        like = next(o for o in founding if o.kind == kind)  # same peer, endorsement and users as its peers
+        out.append(Org(d["key"], d["name"], d["msp_id"], kind, like.peer, like.endorsing, like.users))
+    return tuple(out)
+
+
+ORGS = ORGS + _added(os.environ.get(ADDED_ORGS_ENV, ""), ORGS)
 
 # The gateway's service identity for anonymous QR scans (role `scanner`), enrolled in the serving org.
 SCANNER_USER = "qr-scanner"

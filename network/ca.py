@@ -246,6 +246,33 @@ class Enroller:
         )
         return (home / "msp" / "crls" / "crl.pem").read_bytes()
 
+    def revoke_certificate(self, cert_pem: bytes, reason: str) -> bytes:
+        """Revoke one certificate (serial + authority key id; the identity keeps its others) and return
+        the CA's new CRL (PEM)."""
+        from cryptography import x509
+
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+        assert aki is not None
+        home = self.oc.root / "registrar"
+        self._ca(
+            "revoke",
+            "-u",
+            f"https://{self.url_host}",
+            "-s",
+            format(cert.serial_number, "x"),
+            "-a",
+            aki.hex(),
+            "-r",
+            reason,
+            "--gencrl",
+            "--mspdir",
+            str(home / "msp"),
+            home=home,
+            what=f"revoke certificate {format(cert.serial_number, 'x')}",
+        )
+        return (home / "msp" / "crls" / "crl.pem").read_bytes()
+
     def identity_exists(self, name: str) -> bool:
         home = self.oc.root / "registrar"
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from network import ca, topology
+from network import ca, orgset, topology
 from network.settings import Settings
 from network.topology import Org
 
@@ -52,7 +52,10 @@ def client_ca_bundle(settings: Settings) -> Path:
     """The TLS CAs of every org with a peer: the only clients a chaincode server accepts."""
     path = settings.data_dir / "chaincode" / "peer-tls-cas.pem"
     path.parent.mkdir(parents=True, exist_ok=True)
-    pems = [ca.org_crypto(settings, o).tls_ca.read_text().strip() + "\n" for o in topology.peer_orgs()]
+    pems = [
+        ca.org_crypto(settings, o).tls_ca.read_text().strip() + "\n"
+        for o in topology.peer_orgs(orgset.orgs(settings))
+    ]
     path.write_text("".join(pems))
     return path
 

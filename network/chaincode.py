@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from chaincode import consortium
-from network import ccaas_tls, topology
+from network import ccaas_tls, orgset, topology
 from network.config import admin_cli_env, orderer_tls_ca
 from network.errors import NetworkError
 from network.process import ProcessTable, port_open, run, wait_until
@@ -63,14 +63,18 @@ def _module_exists(module: str) -> bool:
         return False
 
 
-def load_specs(path: Path = CHAINCODES_FILE) -> list[ChaincodeSpec]:
+def load_specs(
+    path: Path = CHAINCODES_FILE, default_policy: str = consortium.ENDORSEMENT_POLICY
+) -> list[ChaincodeSpec]:
+    """The declared chaincodes; an entry without `policy` gets `default_policy` (a running network's:
+    network.orgset.endorsement_policy, which names the orgs `org add` admitted too)."""
     raw = yaml.safe_load(path.read_text())
     out = []
     for item in raw["chaincodes"]:
         for key in ("name", "contracts", "collections", "slot"):
             if key not in item:
                 raise ValueError(f"{path}: chaincode entry {item.get('name', '?')!r} lacks {key!r}")
-        policy = item.get("policy") or consortium.ENDORSEMENT_POLICY
+        policy = item.get("policy") or default_policy
         out.append(
             ChaincodeSpec(
                 item["name"],
@@ -217,7 +221,7 @@ def deploy(settings: Settings, dep: Deployment) -> int:
         log.info("chaincode %s already committed at sequence %s", spec.name, committed["sequence"])
         return int(committed["sequence"])
     sequence = int(committed["sequence"]) + 1 if committed else 1
-    orgs = topology.peer_orgs()
+    orgs = topology.peer_orgs(orgset.orgs(settings))
 
     def install(org: topology.Org) -> None:
         if dep.package_id not in _installed(settings, org):
@@ -361,6 +365,11 @@ def start_server(settings: Settings, procs: ProcessTable, dep: Deployment) -> No
     ccaas_tls.ensure_server_identity(settings, name)
     ccaas_tls.client_ca_bundle(settings)
     env = {"PYTHONPATH": str(REPO_ROOT), "CHAINCODE_ID": dep.package_id}
+    added = [
+        {"key": o.key, "name": o.name, "msp_id": o.msp_id, "kind": o.kind} for o in orgset.added(settings)
+    ]
+    if added:  # banks `org add` admitted: the access table grants their members a bank's roles
+        env[consortium.ADDED_ORGS_ENV] = json.dumps(added)
     env.update(ccaas_tls.server_env(settings, name))  # mutual TLS: its key pair, the peers' TLS CAs
     logf = settings.log_file(name)
     proc = procs.start(

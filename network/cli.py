@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -141,9 +142,10 @@ def profile(
     """Print (or write) an org's Fabric connection profile; `up` writes them as connection-<org>.json."""
     from network.connection_profile import CONSORTIUM_PROFILE, connection_profile
 
-    settings = Network().settings
+    net = Network()
+    settings = net.settings
     try:
-        key = org if org == CONSORTIUM_PROFILE else topology.org(org).key
+        key = org if org == CONSORTIUM_PROFILE else topology.org(org, net.orgs()).key
         doc = connection_profile(settings, key, chaincode)
     except KeyError as exc:
         console.print(f"[red]{exc.args[0]}[/red]")
@@ -349,3 +351,41 @@ def org_resume(org: Annotated[str, typer.Argument(help="A suspended org")]) -> N
         console.print(f"[red]resume failed:[/red] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"resumed {org}: back in the channel; signed by {', '.join(signers)}")
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Argument(help="The new org's name, e.g. BankC (MSP id BankCMSP)")],
+    kind: Annotated[str, typer.Option(help="Org kind with an endorsing peer: bank, insurer, ...")] = "bank",
+) -> None:
+    """Admit a new org: its CA, identities and peer; the channel update signed by a majority of the
+    application orgs' admins; its peer joins; every chaincode definition's policy then includes it."""
+    from network import onboarding
+
+    _logging(False)
+    t0 = time.monotonic()
+    try:
+        r = onboarding.add_org(Network().settings, name, kind)
+    except NetworkError as exc:
+        console.print(f"[red]org add failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"added {r.msp_id}: signed by {', '.join(r.signers)}; {r.peer} joined the channel")
+    for step, seconds in r.seconds.items():
+        console.print(f"  {step}: {seconds:.1f} s")
+    for cc, pkg in r.chaincodes.items():
+        console.print(f"  chaincode {cc}: {pkg}")
+    console.print(f"org add took {time.monotonic() - t0:.1f} s")
+
+
+@org_app.command("remove")
+def org_remove(org: Annotated[str, typer.Argument(help="An org `org add` admitted, e.g. BankC")]) -> None:
+    """Take an added org out again: channel update, chaincode policy without it, its nodes and crypto."""
+    from network import onboarding
+
+    _logging(False)
+    try:
+        signers = onboarding.remove_added_org(Network().settings, org)
+    except NetworkError as exc:
+        console.print(f"[red]org remove failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"removed {org}: out of the channel and the network; signed by {', '.join(signers)}")

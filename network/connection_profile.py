@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chaincode import consortium
-from network import topology
+from network import orgset, topology
 from network.ca import org_crypto
 from network.config import orderer_tls_ca
 from network.settings import Settings
@@ -61,12 +61,13 @@ def _msp_dir(settings: Settings, org: Org, user: str) -> str:
 
 def connection_profile(settings: Settings, org_key: str, chaincode: str = "mortgage") -> dict[str, Any]:
     """The profile of one org (its key, name or MSP id), or of every org (``consortium``)."""
-    app_orgs = [o for o in topology.ORGS if not o.orderer_org]
+    orgs = orgset.orgs(settings)
+    app_orgs = [o for o in orgs if not o.orderer_org]
     if org_key == CONSORTIUM_PROFILE:
-        client = topology.org(consortium.GATEWAY_ORG)
+        client = topology.org(consortium.GATEWAY_ORG, orgs)
         served = app_orgs
     else:
-        client = topology.org(org_key)
+        client = topology.org(org_key, orgs)
         if client.orderer_org:
             raise KeyError(f"{client.name} is the ordering org: it has no gateway")
         served = [client]
@@ -130,7 +131,7 @@ def connection_profile(settings: Settings, org_key: str, chaincode: str = "mortg
 
 def write_profiles(settings: Settings, chaincode: str = "mortgage") -> list[Path]:
     """Write every org's profile and the development one; returns their paths."""
-    keys = [o.key for o in topology.ORGS if not o.orderer_org] + [CONSORTIUM_PROFILE]
+    keys = [o.key for o in orgset.orgs(settings) if not o.orderer_org] + [CONSORTIUM_PROFILE]
     written = []
     for key in keys:
         path = profile_path(settings, key)

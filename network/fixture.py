@@ -55,11 +55,11 @@ class FabricNetworkInfo:
     @property
     def orgs(self) -> dict[str, OrgInfo]:
         """Every application org by MSP id (orderer org excluded)."""
-        return {o.msp_id: self.org(o.msp_id) for o in topology.ORGS if not o.orderer_org}
+        return {o.msp_id: self.org(o.msp_id) for o in self.network.orgs() if not o.orderer_org}
 
     def org(self, name: str) -> OrgInfo:
         """Look up an org by MSP id, name or key: 'BankAMSP', 'BankA', 'banka'."""
-        o = topology.org(name)
+        o = topology.org(name, self.network.orgs())
         s = self.network.settings
         return OrgInfo(
             o.name,
@@ -74,15 +74,19 @@ class FabricNetworkInfo:
     def connection_profile(self, org: str = connection_profile.CONSORTIUM_PROFILE) -> Path:
         """The connection profile `up` wrote for an org's gateway (key, name or MSP id), or the
         development profile of one gateway serving every org (``consortium``)."""
-        key = org if org == connection_profile.CONSORTIUM_PROFILE else topology.org(org).key
+        key = (
+            org
+            if org == connection_profile.CONSORTIUM_PROFILE
+            else topology.org(org, self.network.orgs()).key
+        )
         return connection_profile.profile_path(self.network.settings, key)
 
     @property
     def peers(self) -> list[OrgInfo]:
-        return [self.org(o.msp_id) for o in topology.peer_orgs()]
+        return [self.org(o.msp_id) for o in topology.peer_orgs(self.network.orgs())]
 
     def identity(self, org: str, user: str) -> Identity:
-        o = topology.org(org)
+        o = topology.org(org, self.network.orgs())
         if user not in {u.name for u in o.users}:
             raise KeyError(f"{o.name} has no enrolled user {user!r}; users: {[u.name for u in o.users]}")
         msp = ca.org_crypto(self.network.settings, o).user(user) / "msp"
@@ -121,7 +125,7 @@ class FabricNetworkInfo:
     def height(self, org: str) -> int:
         from network import channel
 
-        return channel.height(self.network.settings, topology.org(org))
+        return channel.height(self.network.settings, topology.org(org, self.network.orgs()))
 
 
 def open_for_tests() -> tuple[FabricNetworkInfo, bool]:

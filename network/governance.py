@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from network import ca, chaincode, channel, topology
+from network import ca, chaincode, channel, gossip_view, orgset, topology
 from network.config import admin_cli_env
 from network.errors import CommandError, NetworkError
 from network.process import run
@@ -115,9 +115,9 @@ def approvals(settings: Settings, name: str) -> Approvals:
             f"nor committed on {topology.CHANNEL}"
         )
     seq = int(committed["sequence"]) if committed else 0
-    app_orgs = [o for o in topology.ORGS if not o.orderer_org]
+    app_orgs = [o for o in orgset.orgs(settings) if not o.orderer_org]
     result = Approvals(name, seq, seq + 1, application_orgs=len(app_orgs), needed=len(app_orgs) // 2 + 1)
-    for org in topology.peer_orgs():
+    for org in topology.peer_orgs(app_orgs):
         got = chaincode.query_approved(settings, org, name, seq + 1)
         if got is None:
             result.orgs.append(OrgApproval(org.msp_id, False))
@@ -244,18 +244,26 @@ def revoke_user(settings: Settings, org_name: str, user: str, reason: str = "key
     if not enroller.identity_exists(user):
         raise NetworkError(f"user: {org.name}'s CA has no identity {user!r}; nothing revoked")
     crl = enroller.revoke(user, reason)
+    changed = _put_crl(settings, org, crl, f"revocation of {org.name} {user}")
+    return Revocation(org.msp_id, user, reason, _crl_serials(crl), changed)
+
+
+def _put_crl(settings: Settings, org: Org, crl: bytes, what: str) -> bool:
+    """Put the CA's CRL into the org's MSP on the channel (signed by the org's admin) and wait until
+    every peer has that config block: a revocation applies from there."""
     crl_b64 = base64.b64encode(crl).decode()
 
     def put_crl(config: dict[str, Any]) -> None:
         msp = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]["MSP"]
         msp["value"]["config"]["revocation_list"] = [crl_b64]  # fabric-ca's CRL lists every revocation
 
-    heights = {o.msp_id: channel.height(settings, o) for o in topology.peer_orgs()}
-    changed = update_config(settings, put_crl, [org], f"revocation of {org.name} {user}")
-    if changed:  # the revocation applies once each peer has the config block
-        for o in topology.peer_orgs():
+    peers = topology.peer_orgs(orgset.orgs(settings))
+    heights = {o.msp_id: channel.height(settings, o) for o in peers}
+    changed = update_config(settings, put_crl, [org], what)
+    if changed:
+        for o in peers:
             channel.wait_for_height(settings, o, heights[o.msp_id] + 1, timeout=30)
-    return Revocation(org.msp_id, user, reason, _crl_serials(crl), changed)
+    return changed
 
 
 def channel_crl_serials(settings: Settings, org_name: str) -> list[str]:
@@ -310,13 +318,14 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         kind, dest, hosts = "user", oc.user(name), [HOST, "localhost"]
     else:
         raise NetworkError(f"name: {org.name} has no enrolled user or peer {name!r} in this network")
+    old_cert = (dest / "msp" / "signcerts" / "cert.pem").read_text()
     old_serial, _ = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
     ca.Enroller(settings, org).reenroll(dest, name, hosts)
     new_serial, not_after = _cert_info(dest / "msp" / "signcerts" / "cert.pem")
     restarted = False
     if kind == "peer":
         net = Network(settings)
-        others = [o for o in topology.peer_orgs() if o != org]
+        others = [o for o in topology.peer_orgs(net.orgs()) if o != org]
         target = max(channel.height(settings, o) for o in others)
         net.stop_node(name)
         # the released chaincode connection.json embeds the peer's old TLS key pair (mutual TLS to the
@@ -324,6 +333,20 @@ def renew_cert(settings: Settings, org_name: str, name: str) -> Renewal:
         shutil.rmtree(settings.nodes_dir / name / "ledger" / "externalbuilder" / "builds", ignore_errors=True)
         net.start_node(name)
         channel.wait_for_height(settings, org, target, timeout=60)
+        # A new certificate is a new gossip PKI-ID. The other peers keep the old PKI-ID as a member (alive,
+        # then dead: dead members circulate in membership responses for aliveExpirationTimeout x 20 =
+        # 500 s) and each of their reconnection rounds to it finds the new PKI-ID at that endpoint and
+        # closes their connection to it: meanwhile private-data dissemination picks the old PKI-ID or
+        # misses the new one and the endorsement fails. Revoking the old certificate (superseded) puts
+        # it in the org's CRL on the channel; on that config block every peer re-validates the
+        # identities its gossip holds and deletes the old one, so the old PKI-ID is no longer re-learnt
+        # nor reconnected to as that peer. Renewal is done when every peer's gossip (its discovery
+        # service) knows the peer by its new certificate only, steadily.
+        crl = ca.Enroller(settings, org).revoke_certificate(old_cert.encode(), "superseded")
+        _put_crl(settings, org, crl, f"retirement of {name}'s superseded certificate")
+        new_cert = (dest / "msp" / "signcerts" / "cert.pem").read_text()
+        waited = gossip_view.wait_for_identity(settings, org, others, new_cert, old_cert, timeout=180)
+        log.info("every peer's gossip knows %s by its renewed certificate after %.1f s", name, waited)
         restarted = True
     log.info("renewed %s %s %s: serial %s -> %s", kind, org.msp_id, name, old_serial, new_serial)
     return Renewal(org.msp_id, name, kind, old_serial, new_serial, not_after, restarted)
@@ -498,14 +521,23 @@ def resume_org(settings: Settings, org_name: str) -> list[str]:
     def add(config: dict[str, Any]) -> None:
         config["channel_group"]["groups"]["Application"]["groups"][org.msp_id] = group
 
+    heights = {o.msp_id: channel.height(settings, o) for o in signers}
     update_config(settings, add, signers, f"resumption of {org.name}")
     saved.unlink()
     if org.peer:
+        # the other peers must hold the config block that readmits the org before its peer restarts:
+        # they accept its gossip identity (handshake, alive messages) only once its MSP is in their
+        # channel config, and would otherwise not classify it until a later reconnection
+        for o in signers:
+            channel.wait_for_height(settings, o, heights[o.msp_id] + 1, timeout=30)
         target = max(channel.height(settings, o) for o in signers)
+        name = topology.peer_name(org)
         net = Network(settings)
-        net.stop_node(topology.peer_name(org))
-        net.start_node(topology.peer_name(org))
+        net.stop_node(name)
+        net.start_node(name)
         channel.wait_for_height(settings, org, target, timeout=60)
+        cert = (ca.org_crypto(settings, org).node(name) / "msp" / "signcerts" / "cert.pem").read_text()
+        gossip_view.wait_for_identity(settings, org, signers, cert, None, timeout=180)
     return [o.msp_id for o in signers]
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from network import ca, chaincode, channel, config, connection_profile, kubo, topology
+from network import ca, chaincode, channel, config, connection_profile, kubo, orgset, topology
 from network.errors import NetworkError
 from network.hosts import bind_data_dir
 from network.process import ProcessTable, wait_until
@@ -68,7 +68,11 @@ class Network:
 
     # ------------------------------------------------------------------ nodes
     def nodes(self) -> list[Node]:
-        return topology.nodes(self.settings.ports, self.settings.ordering)
+        return topology.nodes(self.settings.ports, self.settings.ordering, self.orgs())
+
+    def orgs(self) -> tuple[Org, ...]:
+        """This network's org set (the consortium's and any `org add` admitted: network.orgset)."""
+        return orgset.orgs(self.settings)
 
     def node(self, name: str) -> Node:
         for n in self.nodes():
@@ -239,14 +243,16 @@ class Network:
         self._claim_ordering()
         nodes = self.nodes()
         self._start_many([n.name for n in nodes if n.kind == "ca"], report)
-        with ThreadPoolExecutor(max_workers=len(topology.ORGS)) as pool:
-            list(pool.map(lambda o: ca.Enroller(s, o).enroll_all(), topology.ORGS))
+        orgs = self.orgs()
+        orgset.write(s)
+        with ThreadPoolExecutor(max_workers=len(orgs)) as pool:
+            list(pool.map(lambda o: ca.Enroller(s, o).enroll_all(), orgs))
         config.write_configs(s)
         kubo.init(s)
         self._start_many([n.name for n in nodes if n.kind in ("orderer", "peer", "kubo")], report)
         block = channel.genesis_block(s)
         channel.join_orderers(s, block)
-        peer_orgs = topology.peer_orgs()
+        peer_orgs = topology.peer_orgs(orgs)
         with ThreadPoolExecutor(max_workers=len(peer_orgs)) as pool:
             list(pool.map(lambda o: channel.join_peer(s, o, block), peer_orgs))
         with ThreadPoolExecutor(max_workers=len(peer_orgs)) as pool:
@@ -291,7 +297,7 @@ class Network:
         report = report or UpReport()
         s = self.settings
         ready: list[chaincode.Deployment] = []
-        for spec in chaincode.load_specs():
+        for spec in chaincode.load_specs(default_policy=orgset.endorsement_policy(s)):
             missing = spec.missing_modules()
             if missing:
                 msg = f"skipped: contract module {', '.join(missing)} does not exist yet"
@@ -362,7 +368,7 @@ class Network:
                 }
             )
         heights: dict[str, int | None] = {}
-        for org in topology.peer_orgs():
+        for org in topology.peer_orgs(self.orgs()):
             heights[topology.peer_name(org)] = _safe(functools.partial(channel.height, s, org))
         definitions = _safe(lambda: chaincode.query_all_committed(s, _healthy_peer_org(self)))
         return {
@@ -391,10 +397,11 @@ class Network:
 
 
 def _healthy_peer_org(net: Network) -> Org:
-    for org in topology.peer_orgs():
+    peer_orgs = topology.peer_orgs(net.orgs())
+    for org in peer_orgs:
         if net.procs.alive(topology.peer_name(org)):
             return org
-    return topology.peer_orgs()[0]
+    return peer_orgs[0]
 
 
 def _safe(fn: Callable[[], Any]) -> Any:

@@ -6,6 +6,7 @@ Gateway client: it is Fabric's reference client, so it checks the network, not o
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ class InvokeResult:
 
 def _env(info: FabricNetworkInfo, org: str, user: str, msp_dir: Path | None = None) -> dict[str, str]:
     s = info.network.settings
-    o = topology.org(org)
+    o = topology.org(org, info.network.orgs())
     env = {
         "FABRIC_CFG_PATH": str(s.config_dir / "peer"),
         "CORE_PEER_LOCALMSPID": o.msp_id,
@@ -55,10 +56,12 @@ def invoke(
     orderer: int = 0,
     timeout: float = 60,
     msp_dir: Path | None = None,
+    transient: dict[str, str] | None = None,
 ) -> InvokeResult:
     """Endorse on the peers of `endorsers` (org names), order, and wait for the commit status.
 
-    `msp_dir` signs as an identity outside the standard users (e.g. one enrolled by a test)."""
+    `msp_dir` signs as an identity outside the standard users (e.g. one enrolled by a test); `transient`
+    is the proposal's transient map (text values; private data never lands in the transaction)."""
     s = info.network.settings
     peers: list[str] = []
     for e in endorsers:
@@ -80,6 +83,7 @@ def invoke(
         "-c",
         json.dumps({"Args": list(args)}),
         *peers,
+        *(["--transient", json.dumps(_b64(transient))] if transient else []),
         "--waitForEvent",
         "--waitForEventTimeout",
         "45s",
@@ -90,6 +94,10 @@ def invoke(
         m = _STATUS.search(str(exc))
         return InvokeResult(False, m.group(1) if m else "ERROR", str(exc))
     return InvokeResult(True, "VALID", out)
+
+
+def _b64(values: dict[str, str]) -> dict[str, str]:
+    return {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
 
 
 def query(info: FabricNetworkInfo, chaincode: str, args: Sequence[str], *, org: str, user: str) -> str:

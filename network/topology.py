@@ -9,6 +9,7 @@ and binds to 127.0.0.1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chaincode import consortium
@@ -40,6 +41,7 @@ class Org:
     endorsing: bool = False
     orderer_org: bool = False
     users: tuple[User, ...] = ()
+    kind: str = ""  # the consortium's OrgKind value (bank, insurer, ...)
 
     @property
     def domain(self) -> str:
@@ -49,8 +51,9 @@ class Org:
     def of(cls, org: consortium.Org, index: int) -> Org:
         """The network view of a consortium org; its users are the ones the network's CA enrols."""
         users = tuple(User(u.name, u.role, admin=u.role == "admin") for u in org.network_users)
+        orderer = org.kind == OrgKind.orderer
         return cls(
-            org.key, org.name, org.msp_id, index, org.peer, org.endorsing, org.kind == OrgKind.orderer, users
+            org.key, org.name, org.msp_id, index, org.peer, org.endorsing, orderer, users, org.kind.value
         )
 
 
@@ -128,17 +131,18 @@ class Node:
         return f"http://{HOST}:{port}" if port else None
 
 
-def org(key_or_msp: str) -> Org:
-    """Find an org by key, name or MSP id (case-insensitive)."""
+def org(key_or_msp: str, orgs: Sequence[Org] = ORGS) -> Org:
+    """Find an org by key, name or MSP id (case-insensitive) among `orgs` (a running network's set:
+    network.orgset.orgs; the consortium's by default)."""
     wanted = key_or_msp.lower()
-    for o in ORGS:
+    for o in orgs:
         if wanted in (o.key, o.name.lower(), o.msp_id.lower()):
             return o
-    raise KeyError(f"unknown org {key_or_msp!r}; known: {', '.join(o.name for o in ORGS)}")
+    raise KeyError(f"unknown org {key_or_msp!r}; known: {', '.join(o.name for o in orgs)}")
 
 
-def peer_orgs() -> list[Org]:
-    return [o for o in ORGS if o.peer]
+def peer_orgs(orgs: Sequence[Org] = ORGS) -> list[Org]:
+    return [o for o in orgs if o.peer]
 
 
 def orderer_org() -> Org:
@@ -182,10 +186,10 @@ def ca_name(o: Org) -> str:
     return f"ca.{o.key}"
 
 
-def nodes(ports: Ports, ordering: str = RAFT) -> list[Node]:
-    """Every node in start order: CAs, orderers, peers, kubo."""
+def nodes(ports: Ports, ordering: str = RAFT, orgs: Sequence[Org] = ORGS) -> list[Node]:
+    """Every node of the org set `orgs` in start order: CAs, orderers, peers, kubo."""
     out: list[Node] = []
-    for o in ORGS:
+    for o in orgs:
         out.append(Node(ca_name(o), "ca", o, {"listen": ports.ca(o), "operations": ports.ca_operations(o)}))
     for i, (name, oo) in enumerate(orderers(ordering)):
         out.append(
@@ -200,7 +204,7 @@ def nodes(ports: Ports, ordering: str = RAFT) -> list[Node]:
                 },
             )
         )
-    for o in peer_orgs():
+    for o in peer_orgs(orgs):
         out.append(
             Node(
                 peer_name(o),

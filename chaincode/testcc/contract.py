@@ -1,7 +1,9 @@
 """TestContract: one transaction per stub call, to prove the runtime on a peer and in-process.
 
 Deployed by the network as chaincode ``runtimetest`` (collections: chaincode/testcc/collections_config.json,
-collection ``taBankA`` = TrafficAuthorityMSP + BankAMSP, members-only read and write). Values are
+collection ``taBankA`` = TrafficAuthorityMSP + BankAMSP, members-only read and write;
+``bankAInsurerRegulator``, whose endorsing peer must reach both other member orgs' peers: a private write
+that needs the Regulator's peer). Values are
 UTF-8 text so the ``peer`` CLI can drive it; list results are JSON.
 
 Every transaction also answers to its snake_case name (``Put`` and ``put``, ``PutPrivate`` and

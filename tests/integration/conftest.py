@@ -52,15 +52,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ours = [i for i in items if HERE in Path(str(i.fspath)).resolve().parents]
     for item in ours:
         item.add_marker(pytest.mark.fabric)
-    # A peer whose certificate is renewed is not classified by the other peers' gossip for a long while
-    # ("Unable to determine org of message"), so private data cannot be disseminated to it: such tests run
-    # after every other network test (see the closing note of session 4: an operational bug to fix).
-    last = [i for i in ours if i.get_closest_marker("renews_peer") is not None]
-    if last and ours:
-        tail = ours[-1]
+    # `org add` changes the channel's org set and chaincode policies (tests/integration/test_org_add.py):
+    # those tests run after every other network test, which assume the founding consortium
+    last = [i for i in ours if i.get_closest_marker("adds_org") is not None]
+    if last and len(last) < len(ours):
+        tail = next(i for i in reversed(ours) if i not in last)
         for item in last:
             items.remove(item)
-        at = items.index(tail) + 1 if tail not in last else len(items)
+        at = items.index(tail) + 1
         items[at:at] = last
 
 

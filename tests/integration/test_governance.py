@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from network import ca, chaincode, governance, peercli, topology
+from network import ca, chaincode, channel, gossip_view, governance, peercli, topology
 from network.errors import NetworkError
 from network.fixture import FabricNetworkInfo
 from network.settings import REPO_ROOT
 
 CC = "runtimetest"
+PVT_WITH_REGULATOR = "bankAInsurerRegulator"  # chaincode/testcc/collections_config.json
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -189,15 +190,41 @@ def test_renewed_user_certificate_has_new_keys_and_keeps_transacting(
     assert not (ca.org_crypto(s, topology.org("BankB")).user(name) / ".renew").exists()
 
 
-@pytest.mark.renews_peer
 def test_renewed_peer_restarts_alone_and_catches_up(fabric_network: FabricNetworkInfo) -> None:
     s = fabric_network.network.settings
     node = ca.org_crypto(s, topology.org("Regulator")).node("peer0.regulator")
     old_tls = (node / "tls" / "cert.pem").read_bytes()
+    old = x509.load_pem_x509_certificate((node / "msp" / "signcerts" / "cert.pem").read_bytes())
     res = _cli("cert", "renew", "Regulator", "peer0.regulator")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "peer restarted and caught up" in " ".join(res.stdout.split())
     assert (node / "tls" / "cert.pem").read_bytes() != old_tls
+    # the superseded enrolment certificate is revoked on the channel: the peers' gossip drops its PKI-ID
+    assert format(old.serial_number, "x") in governance.channel_crl_serials(s, "Regulator")
+    # the command returns once every other peer's gossip knows the renewed peer by its new certificate
+    # only: the first private write whose endorsers must each hand the data to the Regulator's peer
+    # (requiredPeerCount 2 of BankA, Insurer, Regulator) commits. No client retry here: before the fix
+    # the first attempt failed ("Failed disseminating 1 out of 2 private dissemination plans": the
+    # endorsers still picked the old PKI-ID) and a retry a few seconds later hid it on an idle machine.
+    new_cert = (node / "msp" / "signcerts" / "cert.pem").read_text().strip()
+    for other in ("BankA", "Insurer", "TrafficAuthority", "BankB"):
+        assert gossip_view.channel_peers(s, topology.org(other))["RegulatorMSP"] == [new_cert]
+    key = f"renew-pvt-{uuid.uuid4().hex[:6]}"
+    pvt = peercli.invoke(
+        fabric_network,
+        CC,
+        ["put_private", PVT_WITH_REGULATOR, key],
+        org="BankA",
+        user="loan1",
+        endorsers=["BankA", "Insurer"],
+        transient={"value": "for-the-regulator"},
+    )
+    assert pvt.ok, pvt.output
+    channel.wait_for_height(s, topology.org("Regulator"), fabric_network.height("BankA"))
+    got = peercli.query(
+        fabric_network, CC, ["get_private", PVT_WITH_REGULATOR, key], org="Regulator", user="regulator1"
+    )
+    assert got == "for-the-regulator"
     # its chaincode connections (mutual TLS) use the new key pair too, once it launches the chaincode
     peercli.query(fabric_network, CC, ["count_range", "probe-a", "probe-b"], org="Regulator", user="admin")
     builds = s.nodes_dir / "peer0.regulator" / "ledger" / "externalbuilder" / "builds"
