@@ -87,9 +87,11 @@ def test_port() -> int:
     return int(os.environ.get("MLEDGER_NETWORK_BASE_PORT", "27000")) + 950
 
 
-def start_for_tests() -> PostgresServer:
+def start_for_tests(offset: int = 0) -> PostgresServer:
+    """``offset``: another suite's own server (port and folder), so two suites running at once on the
+    machine never share (or stop) one cluster."""
     # not under the repo's .data: that folder is private to root, and the server runs as mledger-pg
-    port = test_port()
+    port = test_port() + offset
     server = PostgresServer(Path(tempfile.gettempdir()) / f"mledger-test-postgres-{port}", port, "")
     server.start()
     return server
