@@ -180,7 +180,8 @@ def backup(sources: BackupSources, out_dir: Path, key_file: Path) -> BackupResul
     """Write ``<out_dir>/mledger-<org>-<UTC time>.backup`` and its ``.sha256``; return size and time."""
     key = read_key(key_file)
     started = time.perf_counter()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    now = datetime.now(UTC)  # milliseconds: scheduled archives a second apart keep their own names
+    stamp = now.strftime("%Y%m%dT%H%M%S") + f".{now.microsecond // 1000:03d}Z"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"mledger-{sources.org}-{stamp}.backup"
     with tempfile.TemporaryDirectory() as tmp:

@@ -58,6 +58,7 @@ def run_schedule(
     runs: int | None = None,
     on_run: Callable[[Run], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], object] | None = None,  # default: wait on ``stop``
     run_backup: Callable[[BackupSources, Path, Path], BackupResult] = backup,
 ) -> list[Run]:
     """Back up every ``every`` seconds until ``stop`` is set (or ``runs`` runs); returns the runs."""
@@ -81,7 +82,7 @@ def run_schedule(
         next_start = max(next_start + every, run.finished)  # no overlap, no catch-up burst
         if runs is not None and len(done) >= runs:
             break
-        stop.wait(max(0.0, next_start - clock()))
+        (sleep or stop.wait)(max(0.0, next_start - clock()))
     return done
 
 

@@ -40,10 +40,10 @@ class Store:
         return Store(self.postgres, self.postgres.new_database() if self.postgres else None)
 
     def settings(self, data_dir: Path) -> Settings:
-        extra = {}
-        if self.postgres is not None:
-            extra = {"store_url": self.url, "store_password_file": self.postgres.password_file}
-        return Settings(orgs=[TA, BANK], data_dir=data_dir, token_secret="r" * 32, **extra)
+        password_file = self.postgres.password_file if self.postgres else None
+        return Settings(
+            data_dir=data_dir, token_secret="r" * 32, store_url=self.url, store_password_file=password_file
+        )
 
     def sources(self, data_dir: Path) -> BackupSources:
         password = self.postgres.password if self.postgres else None

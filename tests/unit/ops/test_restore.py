@@ -98,7 +98,9 @@ def _rewrite_sidecar(path: Path) -> None:
     path.with_name(path.name + ".sha256").write_text(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  x\n")
 
 
-def test_a_tampered_or_truncated_archive_writes_nothing(archive: Path, key_file: Path, tmp_path: Path) -> None:
+def test_a_tampered_or_truncated_archive_writes_nothing(
+    archive: Path, key_file: Path, tmp_path: Path
+) -> None:
     target = tmp_path / "new"
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -110,7 +112,7 @@ def test_a_tampered_or_truncated_archive_writes_nothing(archive: Path, key_file:
         restore(archive, key_file, Store().targets(target))
     archive.write_bytes(bytes(data[: len(data) // 3]))
     _rewrite_sidecar(archive)
-    with pytest.raises(BackupError, match="truncated|authentication failed"):
+    with pytest.raises(BackupError, match=r"truncated|authentication failed"):
         restore(archive, key_file, Store().targets(target))
     assert not target.exists() and not list(tmp_path.glob(".new.restoring-*"))
 
