@@ -116,12 +116,13 @@ def restore_cmd(
     files_dir: Annotated[
         Path | None, typer.Option(help="Where files kept outside the data folder go (key ring).")
     ] = None,
+    ca_dir: Annotated[Path | None, typer.Option(help="Restore the org's fabric-ca-server home here.")] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty data folder / store database.")] = False,
 ) -> None:
     """Verify the archive in full, then restore the gateway state, ledger, pins and PostgreSQL store."""
     try:
         url, password = _store(store_url)
-        targets = RestoreTargets(data_dir, ledger_dir, url, password, ipfs_url, files_dir, force)
+        targets = RestoreTargets(data_dir, ledger_dir, url, password, ipfs_url, files_dir, ca_dir, force)
         result = restore(archive, key_file, targets)
     except (BackupError, OSError, ValueError) as exc:
         typer.echo(f"restore failed: {exc}", err=True)

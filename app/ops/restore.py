@@ -9,7 +9,8 @@ Order, so that a refused or interrupted restore leaves no half-restored target:
    folder beside the target, so a tampered or truncated archive is refused (naming the member or
    chunk) before anything is written;
 3. the new data folder is assembled in staging: the gateway state, the embedded ledger (opened again
-   there, which re-verifies every block), kubo pins imported from the CAR files when a kubo is given;
+   there, which re-verifies every block), the CA home when a CA folder is given, kubo pins imported
+   from the CAR files when a kubo is given;
 4. a PostgreSQL store is loaded with ``pg_restore --single-transaction`` (all or nothing);
 5. the staged folder is renamed onto the target (one ``rename``; a forced restore first renames the old
    folder aside and removes it afterwards).
@@ -45,6 +46,7 @@ class RestoreTargets:
     store_password: str | None = field(default=None, repr=False)
     ipfs_url: str | None = None  # kubo RPC to import the archived pins into
     files_dir: Path | None = None  # files kept outside the data folder (default: <data_dir>/restored-files)
+    ca_dir: Path | None = None  # the org's fabric-ca-server home, restored from ca/ when given
     force: bool = False  # replace a non-empty data folder / store
 
 
@@ -66,7 +68,7 @@ def check_targets(targets: RestoreTargets) -> None:
     """Refuse targets in use before reading the archive (``force`` replaces them)."""
     if targets.force:
         return
-    for path in (targets.data_dir, targets.ledger_dir):
+    for path in (targets.data_dir, targets.ledger_dir, targets.ca_dir):
         if path is not None and _non_empty(path):
             raise BackupError(f"{path}: not empty (restore into a new folder, or pass --force)")
     if targets.store_url:
@@ -136,9 +138,12 @@ def restore(archive: Path, key_file: Path, targets: RestoreTargets) -> RestoreRe
         if (extracted / "ledger").is_dir():
             _move_into(extracted / "ledger", staged_ledger)
             height = verify_embedded_ledger(staged_ledger)
-        if (extracted / "files").is_dir():
-            files_dir = targets.files_dir or staged / "restored-files"
-            _move_into(extracted / "files", files_dir)
+        if (extracted / "files").is_dir():  # placed with the others at the end, outside the data folder
+            _move_into(
+                extracted / "files", staging / "files" if targets.files_dir else staged / "restored-files"
+            )
+        if (extracted / "ca").is_dir() and targets.ca_dir is not None:
+            _move_into(extracted / "ca", staging / "ca")
         pins = 0
         if (extracted / "ipfs").is_dir() and targets.ipfs_url:
             pins = import_cars(targets.ipfs_url, extracted / "ipfs")
@@ -150,6 +155,10 @@ def restore(archive: Path, key_file: Path, targets: RestoreTargets) -> RestoreRe
             store_restored = True
         if targets.ledger_dir is not None and staged_ledger.exists():
             _swap(staged_ledger, targets.ledger_dir.absolute())
+        if targets.ca_dir is not None and (staging / "ca").exists():
+            _swap(staging / "ca", targets.ca_dir.absolute())
+        if targets.files_dir is not None and (staging / "files").exists():
+            _move_into(staging / "files", targets.files_dir)
         _swap(staged, data_dir)
         log.info(
             "restored org=%s created_at=%s files=%d parts=%s",

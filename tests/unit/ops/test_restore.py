@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sqlite3
 import tarfile
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.ops.backup import backup, verify
+from app.ops.backup import BackupSources, backup, verify
 from app.ops.backup_crypto import BackupError, decrypt_stream, encrypt_stream, new_key, read_key
 from app.ops.pgdump import pg_list
 from app.ops.restore import restore
@@ -179,3 +180,26 @@ def test_cli_restore(archive: Path, key_file: Path, tmp_path: Path) -> None:
     assert out.exit_code == 0 and out.output.startswith("restored TrafficAuthorityMSP"), out.output
     again = runner.invoke(cli, args)
     assert again.exit_code == 1 and "not empty" in again.output
+
+
+def test_the_ca_home_and_extra_files_are_restored(tmp_path: Path, key_file: Path) -> None:
+    ca = tmp_path / "ca"
+    (ca / "msp" / "keystore").mkdir(parents=True)
+    (ca / "msp" / "keystore" / "ca.key").write_text("ca private key")
+    db = sqlite3.connect(ca / "fabric-ca-server.db")
+    db.execute("CREATE TABLE users (id TEXT)")
+    db.execute("INSERT INTO users VALUES ('admin')")
+    db.commit()
+    db.close()
+    keyring = tmp_path / "keyring.json"
+    keyring.write_text("{}")
+    (tmp_path / "gw").mkdir()
+    (tmp_path / "gw" / "token.key").write_bytes(b"t" * 32)
+    sources = BackupSources("BankAMSP", tmp_path / "gw", ca_dir=ca, extra_files=[keyring])
+    archive = backup(sources, tmp_path / "out", key_file).path
+    shutil.rmtree(ca)
+    targets = Store().targets(tmp_path / "new", ca_dir=ca, files_dir=tmp_path / "files")
+    restore(archive, key_file, targets)
+    assert (ca / "msp" / "keystore" / "ca.key").read_text() == "ca private key"
+    users = sqlite3.connect(ca / "fabric-ca-server.db").execute("SELECT id FROM users").fetchall()
+    assert users == [("admin",)] and (tmp_path / "files" / "keyring.json").read_text() == "{}"
