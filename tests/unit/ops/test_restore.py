@@ -203,3 +203,30 @@ def test_the_ca_home_and_extra_files_are_restored(tmp_path: Path, key_file: Path
     assert (ca / "msp" / "keystore" / "ca.key").read_text() == "ca private key"
     users = sqlite3.connect(ca / "fabric-ca-server.db").execute("SELECT id FROM users").fetchall()
     assert users == [("admin",)] and (tmp_path / "files" / "keyring.json").read_text() == "{}"
+
+
+def test_cli_backup_and_restore_with_a_postgres_store(
+    postgres: PostgresServer, tmp_path: Path, key_file: Path
+) -> None:
+    """The store's URL and password file come from the gateway's own environment variables."""
+    store = Store(postgres, postgres.new_database())
+    with gateway(store, tmp_path / "gw") as client:
+        written = write_state(client)
+    runner = CliRunner()
+    env = {"MLEDGER_STORE_URL": store.url, "MLEDGER_STORE_PASSWORD_FILE": str(postgres.password_file)}
+    out = runner.invoke(
+        cli,
+        ["ops", "backup", "--org", "TrafficAuthorityMSP", "--key-file", str(key_file),
+         "--out", str(tmp_path / "o"), "--gateway-dir", str(tmp_path / "gw"),
+         "--ledger-dir", str(tmp_path / "gw" / "ledger")],
+        env=env,
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    archive = out.output.split("\t")[0]
+    fresh = store.fresh()
+    env["MLEDGER_STORE_URL"] = str(fresh.url)
+    args = ["ops", "restore", archive, "--key-file", str(key_file), "--data-dir", str(tmp_path / "new")]
+    restored = runner.invoke(cli, args, env=env)
+    assert restored.exit_code == 0 and "store restored" in restored.output, restored.output
+    with gateway(fresh, tmp_path / "new") as client:
+        check_state(client, written)
