@@ -32,17 +32,30 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from app.demo.data import demo_vin  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.ops.backup import BackupSources, backup, verify  # noqa: E402
 from app.ops.backup_crypto import new_key  # noqa: E402
 from app.ops.restore import RestoreTargets, restore  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from app.store.local_postgres import PostgresServer  # noqa: E402
 from app.users.provision import demo_password  # noqa: E402
-from tests.unit.api.builders import registration, vin  # noqa: E402
-from tests.unit.store.postgres import PostgresServer  # noqa: E402
 
 TA = ("officer1", "TrafficAuthorityMSP")
 BANK = ("loan1", "BankAMSP")
+
+
+def vin(serial: int) -> str:
+    return demo_vin(serial, "LHG", "CV1F3")
+
+
+def registration(serial: int) -> dict[str, object]:
+    vehicle = {
+        "vin": vin(serial), "plate": f"京T{serial % 100000:05d}", "make": "Honda", "model": "Accord",
+        "trim": "260TURBO", "year": 2022, "configuration": {"color": "blue"},
+        "registration_date": "2022-05-10", "new_price": "179800.00", "currency": "CNY",
+    }  # fmt: skip
+    return {"vehicle": vehicle, "owner": {"name": "Chen Jie", "id_number": f"1101011985{serial:08d}"}}
 
 
 def load() -> str:
