@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import json
 import shutil
 import sqlite3
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 
 from .backup_crypto import BackupError, decrypt_stream, encrypt_stream, read_key
+from .pgdump import PG_DUMP_NAME, pg_dump, pg_list
 
 SQLITE_SUFFIXES = (".sqlite", ".db", ".sqlite3")
 
@@ -44,6 +44,8 @@ class BackupSources:
     ca_dir: Path | None = None  # the org's fabric-ca-server home (fabric-ca-server.db, msp/, ca-cert.pem)
     ipfs_url: str | None = None  # kubo RPC, e.g. http://127.0.0.1:5001
     extra_files: list[Path] = field(default_factory=list)  # document key ring etc. kept outside data_dir
+    store_url: str | None = None  # postgresql://user@host:port/db (no password) when store_kind is postgresql
+    store_password: str | None = field(default=None, repr=False)  # handed to pg_dump in its environment
 
 
 @dataclass
@@ -98,12 +100,25 @@ def copy_tree(source: Path, target: Path, skip: Callable[[Path], bool] = lambda 
             shutil.copy2(path, dest)
 
 
-def backup_sqlite_state(gateway_dir: Path, target: Path) -> None:
+def backup_sqlite_state(sources: BackupSources, target: Path) -> None:
     """The gateway's SQLite stores and key files (the embedded ledger has its own step)."""
+    assert sources.gateway_dir is not None
+    gateway_dir = sources.gateway_dir
     copy_tree(gateway_dir, target, skip=lambda p: "ledger" in p.relative_to(gateway_dir).parts[:1])
 
 
-STATE_BACKUPS: dict[str, Callable[[Path, Path], None]] = {"sqlite": backup_sqlite_state}
+def backup_postgres_state(sources: BackupSources, target: Path) -> None:
+    """The files of the data folder (read model, notifications, keys) plus a ``pg_dump`` of the store."""
+    if not sources.store_url:
+        raise BackupError("store_url: a postgresql store needs its URL")
+    backup_sqlite_state(sources, target)
+    pg_dump(sources.store_url, sources.store_password, target / PG_DUMP_NAME)
+
+
+STATE_BACKUPS: dict[str, Callable[[BackupSources, Path], None]] = {
+    "sqlite": backup_sqlite_state,
+    "postgresql": backup_postgres_state,
+}
 
 
 def backup_embedded_ledger(ledger_dir: Path, target: Path) -> None:
@@ -165,7 +180,8 @@ def backup(sources: BackupSources, out_dir: Path, key_file: Path) -> BackupResul
     """Write ``<out_dir>/mledger-<org>-<UTC time>.backup`` and its ``.sha256``; return size and time."""
     key = read_key(key_file)
     started = time.perf_counter()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    now = datetime.now(UTC)  # milliseconds: scheduled archives a second apart keep their own names
+    stamp = now.strftime("%Y%m%dT%H%M%S") + f".{now.microsecond // 1000:03d}Z"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"mledger-{sources.org}-{stamp}.backup"
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,7 +191,7 @@ def backup(sources: BackupSources, out_dir: Path, key_file: Path) -> BackupResul
         if sources.gateway_dir is not None:
             if sources.store_kind not in STATE_BACKUPS:
                 raise BackupError(f"store_kind: no backup for store kind {sources.store_kind!r}")
-            STATE_BACKUPS[sources.store_kind](sources.gateway_dir, root / "gateway")
+            STATE_BACKUPS[sources.store_kind](sources, root / "gateway")
             parts["gateway"] = {"store_kind": sources.store_kind}
         for extra in sources.extra_files:
             (root / "files").mkdir(exist_ok=True)
@@ -223,16 +239,19 @@ def verify(path: Path, key_file: Path, extract_to: Path | None = None) -> Verify
         raise BackupError(f"{path.name}: SHA-256 differs from {sidecar.name} (altered or incomplete)")
     key = read_key(key_file)
     with tempfile.TemporaryDirectory() as tmp:
-        tar_bytes = io.BytesIO()
-        with path.open("rb") as source:
+        tar_path = Path(tmp) / "backup.tar"
+        with path.open("rb") as source, tar_path.open("wb") as plain:
             for chunk in decrypt_stream(source, key):
-                tar_bytes.write(chunk)
-        tar_bytes.seek(0)
+                plain.write(chunk)
         root = extract_to or Path(tmp) / "restore"
         root.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=tar_bytes) as tar:
+        with tarfile.open(tar_path) as tar:
             tar.extractall(root, filter="data")
+        tar_path.unlink()
         manifest = json.loads((root / "MANIFEST.json").read_text())
+        present = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} - {"MANIFEST.json"}
+        for name in sorted(present - set(manifest["files"])):
+            raise BackupError(f"{name}: in the archive but not in the manifest")
         for name, meta in manifest["files"].items():
             member = root / name
             if not member.is_file():
@@ -247,6 +266,8 @@ def verify(path: Path, key_file: Path, extract_to: Path | None = None) -> Verify
                     conn.close()
                 if result != "ok":
                     raise BackupError(f"{name}: SQLite integrity check failed: {result}")
+            if member.name == PG_DUMP_NAME:
+                pg_list(member)  # pg_restore reads the dump's table of contents
         height = verify_embedded_ledger(root / "ledger") if "ledger" in manifest["parts"] else None
     return VerifyReport(
         manifest["org"], manifest["created_at"], len(manifest["files"]), sorted(manifest["parts"]), height
