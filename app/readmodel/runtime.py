@@ -69,4 +69,4 @@ class ReadModel:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        self.store.close()
+        await asyncio.to_thread(self.store.close)  # waits for reads still running on worker threads

@@ -37,11 +37,16 @@ class SqliteStore(SqlStore):
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._active = 0  # read transactions running now, on any thread
+        self._idle = threading.Condition(self._readers_lock)
+        self._closed = False
         super().__init__(_connect(self.path, cache_mib=256))  # the writer: index pages of a registry stay hot
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
         """A cursor inside one read transaction: everything it reads is of the same checkpoint."""
+        if self._closed:
+            raise sqlite3.ProgrammingError("the read model store is closed")
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = _connect(self.path)
@@ -52,11 +57,20 @@ class SqliteStore(SqlStore):
         if conn.in_transaction:  # nested in an answer already being read: same snapshot
             yield cur
             return
-        cur.execute("BEGIN")
+        with self._readers_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the read model store is closed")
+            self._active += 1
         try:
-            yield cur
+            cur.execute("BEGIN")
+            try:
+                yield cur
+            finally:
+                cur.execute("COMMIT")
         finally:
-            cur.execute("COMMIT")
+            with self._readers_lock:
+                self._active -= 1
+                self._idle.notify_all()
 
     @contextmanager
     def snapshot(self) -> Iterator[Any]:
@@ -76,8 +90,13 @@ class SqliteStore(SqlStore):
         with self.transaction() as cur:
             cur.execute(sql, params)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30.0) -> None:
+        """Close every connection once no read is running: a read left running on a worker thread
+        (a cancelled request, a background refresh) must not have its connection closed under it,
+        which SQLite does not survive."""
         with self._readers_lock:
+            self._closed = True
+            self._idle.wait_for(lambda: self._active == 0, timeout=timeout)
             for conn in self._readers:
                 conn.close()
             self._readers.clear()

@@ -1,0 +1,44 @@
+"""Closing the read model while a read runs on a worker thread (an SLI refresh, a cancelled request)
+waits for that read: SQLite does not survive a connection closed under a running statement (it crashed
+the whole process in a unit run)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.readmodel.sqlite import SqliteStore
+
+
+def test_close_waits_for_a_read_running_on_another_thread(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "readmodel.sqlite")
+    inside, release = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def reader() -> None:
+        with store.reading() as cur:
+            inside.set()
+            release.wait(10)
+            seen.append(cur.execute("SELECT count(*) FROM meta").fetchone()[0])
+
+    worker = threading.Thread(target=reader)
+    worker.start()
+    assert inside.wait(10)
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    closer.join(0.3)
+    assert closer.is_alive(), "close() returned while a read was still running"
+    release.set()
+    worker.join(10)
+    closer.join(10)
+    assert not closer.is_alive() and seen and isinstance(seen[0], int)
+
+
+def test_a_read_after_close_is_refused(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "readmodel.sqlite")
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"), store.reading():
+        pass
