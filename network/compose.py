@@ -31,8 +31,6 @@ def images(fabric_version: str = DEFAULT_FABRIC_VERSION) -> dict[str, str]:
     }
 
 
-
-
 # sed program printing the registrar password from secrets.json (written by `python -m network up`)
 _READ_SECRET = 'sed -n \'s/.*"registrar": "\\([^"]*\\)".*/\\1/p\''
 

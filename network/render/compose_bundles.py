@@ -40,6 +40,7 @@ def trusted_tls_ca(settings: Settings, org: Org) -> str:
     """Where a node finds another org's TLS CA certificate (public; a BFT orderer's cluster peers')."""
     return str(org_crypto(replace(settings, data_dir=DATA), org).tls_ca)
 
+
 SOURCE = "${MLEDGER_SOURCE:-.}"  # the project checkout (chaincode server and gateway run from it)
 SECRET = "ca_registrar"
 

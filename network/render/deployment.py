@@ -147,7 +147,9 @@ def org_services(settings: Settings, org: Org, orgs: Sequence[Org] = topology.OR
     orderer_orgs = [o for _, o in topology.orderers(s.ordering)]
     for i in topology.orderers_of(org, s.ordering):
         name = topology.orderer_name(i)
-        trust = tuple(dict.fromkeys(o for o in orderer_orgs if o != org)) if s.ordering == topology.BFT else ()
+        trust = (
+            tuple(dict.fromkeys(o for o in orderer_orgs if o != org)) if s.ordering == topology.BFT else ()
+        )
         out.append(
             Service(
                 name,
