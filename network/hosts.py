@@ -46,6 +46,16 @@ def fqdn(node: str, orgs: Sequence[topology.Org] = topology.ORGS) -> str:
     return f"{node.replace('.', '-')}.{DOMAIN}"
 
 
+def node_fqdn(node: str, orgs: Sequence[topology.Org] = topology.ORGS, ordering: str = topology.RAFT) -> str:
+    """fqdn() for a network of the org set `orgs` and ordering profile `ordering`: an orderer is named in
+    the domain of the org running it (the Orderer org's under Raft, e.g. orderer1.banka.mledger.local
+    under BFT)."""
+    for name, org in topology.orderers(ordering):
+        if node == name:
+            return f"{node}.{org.domain}"
+    return fqdn(node, orgs)
+
+
 @dataclass(frozen=True)
 class Placement:
     """One node's addresses (see the module docstring) and, on this machine, its network namespace."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from network import chaincode, config, topology
 from network.ca import org_crypto
-from network.hosts import HostPlan, Placement, fqdn
+from network.hosts import HostPlan, Placement, fqdn, node_fqdn
 from network.settings import Settings
 from network.topology import Org
 
@@ -67,7 +67,7 @@ def deployment_plan(settings: Settings, orgs: Sequence[Org] = topology.ORGS) -> 
     for n in topology.nodes(settings.ports, settings.ordering, orgs):
         if n.kind == "kubo":
             continue
-        name = f"{n.name}.{n.org.domain}" if n.kind == "orderer" and n.org else fqdn(n.name, orgs)
+        name = node_fqdn(n.name, orgs, settings.ordering)
         nodes[n.name] = Placement(
             bind="0.0.0.0", advertise=name, dial=name, host=n.org.key if n.org else "", sans=(name,)
         )
