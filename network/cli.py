@@ -179,7 +179,12 @@ def compose() -> None:
     """Print docker-compose.yaml generated from the topology (the committed file is this output)."""
     from network.compose import render
 
-    typer.echo(render(), nl=False)
+    try:
+        text = render()
+    except ValueError as exc:  # an ordering profile the Fabric version cannot run
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    typer.echo(text, nl=False)
 
 
 @app.command()
@@ -187,16 +192,19 @@ def render(
     out: Annotated[Path, typer.Option("--out", help="Folder for compose/<org>/, kubernetes/<org>.yaml.")],
     address: Annotated[list[str] | None, typer.Option(help="ORG=IP of an org's host (repeatable).")] = None,
 ) -> None:
-    """Render a compose bundle and Kubernetes manifests per org host from the topology."""
+    """Render a compose bundle and Kubernetes manifests per org host from the topology: the network's
+    org set (MLEDGER_NETWORK_DIR's topology.json) and ordering profile (MLEDGER_ORDERING, FABRIC_VERSION)."""
+    from network import orgset
     from network.render.writer import parse_addresses, render_all
     from network.settings import Settings
 
+    settings = Settings.from_env()
     try:
-        addresses = parse_addresses(address or [])
+        addresses = parse_addresses(address or [], orgset.orgs(settings))
+        files = render_all(settings, out, addresses)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    files = render_all(Settings.from_env(), out, addresses)
     console.print(f"wrote {len(files)} files under {out}")
 
 

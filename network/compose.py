@@ -14,25 +14,28 @@ from typing import Any
 
 import yaml
 
-from network import ccaas_tls, chaincode, config, topology
+from network import ccaas_tls, chaincode, config, orgset, topology
 from network.settings import DEFAULT_FABRIC_VERSION, Settings
 
 DATA = "${PWD}/.data/network"
-IMAGES = {
-    "ca": "hyperledger/fabric-ca:1.5.21",
-    "orderer": f"hyperledger/fabric-orderer:{DEFAULT_FABRIC_VERSION}",
-    "peer": f"hyperledger/fabric-peer:{DEFAULT_FABRIC_VERSION}",
-    "kubo": "ipfs/kubo:v0.42.0",
-    "python": "python:3.11-slim",
-}
+
+
+def images(fabric_version: str = DEFAULT_FABRIC_VERSION) -> dict[str, str]:
+    """The official images of a Fabric release (FABRIC_VERSION) and of the other services."""
+    return {
+        "ca": "hyperledger/fabric-ca:1.5.21",
+        "orderer": f"hyperledger/fabric-orderer:{fabric_version}",
+        "peer": f"hyperledger/fabric-peer:{fabric_version}",
+        "kubo": "ipfs/kubo:v0.42.0",
+        "python": "python:3.11-slim",
+    }
 
 
 # sed program printing the registrar password from secrets.json (written by `python -m network up`)
 _READ_SECRET = 'sed -n \'s/.*"registrar": "\\([^"]*\\)".*/\\1/p\''
 
 
-def _settings() -> Settings:
-    base = Settings.from_env()
+def _settings(base: Settings) -> Settings:
     return replace(base, data_dir=Path(DATA), bin_dir=Path("/usr/local/bin"))
 
 
@@ -40,16 +43,23 @@ def _rewrite(env: dict[str, str], s: Settings) -> dict[str, str]:
     return {k: v.replace(str(Path(DATA)), DATA) for k, v in env.items()}
 
 
-def services() -> dict[str, Any]:
-    s = _settings()
+def services(base: Settings) -> dict[str, Any]:
+    """Every service of the network `base` names: its ordering profile and Fabric release, and its org
+    set (<data>/topology.json: orgs `org add` admitted; the consortium's without one)."""
+    problem = base.ordering_problem()
+    if problem:
+        raise ValueError(problem)
+    orgs = orgset.orgs(base)
+    s = _settings(base)
     ports = s.ports
     data_mount = f"{DATA}:{DATA}"
     out: dict[str, Any] = {}
-    for org in topology.ORGS:
+    imgs = images(s.fabric_version)
+    for org in orgs:
         name = topology.ca_name(org)
         home = f"{DATA}/crypto/{org.key}/ca"
         out[name] = {
-            "image": IMAGES["ca"],
+            "image": imgs["ca"],
             "network_mode": "host",
             "volumes": [data_mount],
             "labels": {"mledger.org": org.msp_id, "mledger.kind": "ca"},
@@ -65,21 +75,21 @@ def services() -> dict[str, Any]:
                 f"--address 127.0.0.1 --port {ports.ca(org)} --tls.enabled",
             ],
         }
-    for i in range(topology.ORDERER_COUNT):
-        name = topology.orderer_name(i)
+    orderers = topology.orderers(s.ordering)
+    for i, (name, oo) in enumerate(orderers):
         out[name] = {
-            "image": IMAGES["orderer"],
+            "image": imgs["orderer"],
             "network_mode": "host",
             "volumes": [data_mount],
-            "labels": {"mledger.org": topology.orderer_org().msp_id, "mledger.kind": "orderer"},
+            "labels": {"mledger.org": oo.msp_id, "mledger.kind": "orderer"},
             "environment": _rewrite(config.orderer_env(s, i), s),
             "command": ["orderer"],
-            "depends_on": [topology.ca_name(topology.orderer_org())],
+            "depends_on": [topology.ca_name(oo)],
         }
-    for org in topology.peer_orgs():
+    for org in topology.peer_orgs(orgs):
         name = topology.peer_name(org)
         out[name] = {
-            "image": IMAGES["peer"],
+            "image": imgs["peer"],
             "network_mode": "host",
             "volumes": [data_mount, "${PWD}/network/ccaas:${PWD}/network/ccaas:ro"],
             "labels": {
@@ -89,10 +99,10 @@ def services() -> dict[str, Any]:
             },
             "environment": _rewrite(config.peer_env(s, org), s),
             "command": ["peer", "node", "start"],
-            "depends_on": [topology.orderer_name(i) for i in range(topology.ORDERER_COUNT)],
+            "depends_on": [name for name, _ in orderers],
         }
     out["kubo"] = {
-        "image": IMAGES["kubo"],
+        "image": imgs["kubo"],
         "network_mode": "host",
         "volumes": [f"{DATA}/nodes/kubo:/data/ipfs"],
         "environment": {"LIBP2P_FORCE_PNET": "1", "IPFS_PATH": "/data/ipfs"},
@@ -105,7 +115,7 @@ def services() -> dict[str, Any]:
         pkg_id = chaincode.package_id(label, chaincode.package_ccaas(label, address))
         contracts = " ".join(f"--contract {c}" for c in spec.contracts)
         out[spec.server_name()] = {
-            "image": IMAGES["python"],
+            "image": imgs["python"],
             "network_mode": "host",
             "working_dir": "/app",
             "volumes": ["${PWD}:/app"],
@@ -127,7 +137,7 @@ def services() -> dict[str, Any]:
             ],
         }
     out["gateway"] = {
-        "image": IMAGES["python"],
+        "image": imgs["python"],
         "network_mode": "host",
         "working_dir": "/app",
         # the data folder at its own path: the profile `up` writes names crypto by absolute path
@@ -139,13 +149,14 @@ def services() -> dict[str, Any]:
             "MLEDGER_NETWORK_PROFILE": f"{DATA}/connection-consortium.json",
         },
         "command": ["sh", "-c", "pip install --quiet -e . && mledger serve"],
-        "depends_on": [topology.peer_name(o) for o in topology.peer_orgs()] + ["kubo"],
+        "depends_on": [topology.peer_name(o) for o in topology.peer_orgs(orgs)] + ["kubo"],
     }
     return out
 
 
-def render() -> str:
-    doc = {"name": "mledger", "services": services()}
+def render(settings: Settings | None = None) -> str:
+    """docker-compose.yaml of the network `settings` names (from the environment by default)."""
+    doc = {"name": "mledger", "services": services(settings or Settings.from_env())}
     header = (
         "# GENERATED by `mledger network compose` from chaincode/consortium.py and network/topology.py;"
         " do not edit by hand.\n"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,10 +158,11 @@ def _orderer_section(settings: Settings) -> tuple[dict[str, Any], list[dict[str,
     return consensus, orgs
 
 
-def configtx(settings: Settings) -> dict[str, Any]:
-    """The channel profile for `vehicles` as a configtx.yaml document."""
+def configtx(settings: Settings, orgs: Sequence[Org] = topology.ORGS) -> dict[str, Any]:
+    """The channel profile for `vehicles` as a configtx.yaml document, with `orgs` (the network's org
+    set, network.orgset; the consortium's at `up`) as its application members."""
     consensus, orderer_orgs = _orderer_section(settings)
-    app_orgs = [app_org(settings, o) for o in topology.ORGS if not o.orderer_org]
+    app_orgs = [app_org(settings, o) for o in orgs if not o.orderer_org]
     # BFT needs the V3_0 channel capability (Fabric 3 peers and orderers only)
     channel_caps = {"V3_0": True} if settings.ordering == topology.BFT else {"V2_0": True}
     return {

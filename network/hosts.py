@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,18 +32,28 @@ DOMAIN = "mledger.local"
 HOSTS_ENV = "MLEDGER_NETWORK_HOSTS"
 
 
-def fqdn(node: str) -> str:
+def fqdn(node: str, orgs: Sequence[topology.Org] = topology.ORGS) -> str:
     """The DNS name of a node on a multi-host deployment, e.g. peer0.banka.mledger.local.
 
     Names ending in an org key (peer0.banka, ca.banka, gateway.banka, cc-mortgage.banka) are already
     org-scoped; orderers live in the orderer org's domain; shared services (cc.mortgage) become
-    `cc-mortgage.mledger.local`.
+    `cc-mortgage.mledger.local`. `orgs` is the network's org set (network.orgset: added orgs too).
     """
     if node.startswith("orderer") and node.removeprefix("orderer").isdigit():
         return f"{node}.{topology.orderer_org().domain}"
-    if node.rsplit(".", 1)[-1] in {o.key for o in topology.ORGS} and "." in node:
+    if node.rsplit(".", 1)[-1] in {o.key for o in orgs} and "." in node:
         return f"{node}.{DOMAIN}"
     return f"{node.replace('.', '-')}.{DOMAIN}"
+
+
+def node_fqdn(node: str, orgs: Sequence[topology.Org] = topology.ORGS, ordering: str = topology.RAFT) -> str:
+    """fqdn() for a network of the org set `orgs` and ordering profile `ordering`: an orderer is named in
+    the domain of the org running it (the Orderer org's under Raft, e.g. orderer1.banka.mledger.local
+    under BFT)."""
+    for name, org in topology.orderers(ordering):
+        if node == name:
+            return f"{node}.{org.domain}"
+    return fqdn(node, orgs)
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ class MultiHostNetwork:
             f"{s.hosts.advertise(oname)}:{s.ports.orderer(orderer)}",
             "--tls",
             "--cafile",
-            str(orderer_tls_ca(s)),
+            str(orderer_tls_ca(s, orderer)),
             "-C",
             topology.CHANNEL,
             "-n",
@@ -161,7 +161,7 @@ class MultiHostNetwork:
     def orderer_height(self, i: int) -> int:
         """The channel's block height on orderer `i` (channel participation API, dialled directly)."""
         s = self.network.settings
-        cert, key = orderer_admin_client(s)
+        cert, key = orderer_admin_client(s, i)  # orderer i's org (BFT: one org per orderer)
         admin = f"{s.hosts.dial(topology.orderer_name(i))}:{s.ports.orderer_admin(i)}"
         out = run(
             [
@@ -173,7 +173,7 @@ class MultiHostNetwork:
                 "-o",
                 admin,
                 "--ca-file",
-                str(orderer_tls_ca(s)),
+                str(orderer_tls_ca(s, i)),
                 "--client-cert",
                 str(cert),
                 "--client-key",

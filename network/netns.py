@@ -27,14 +27,15 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from network import chaincode, topology
+from network import chaincode, orgset, topology
 from network.errors import NetworkError
-from network.hosts import HostPlan, Placement, fqdn
+from network.hosts import HostPlan, Placement, node_fqdn
 from network.settings import Settings
+from network.topology import Org
 from network.toxiproxy import Link
 
 log = logging.getLogger(__name__)
@@ -52,19 +53,24 @@ class Host:
     nodes: tuple[str, ...]
 
 
-def hosts() -> list[Host]:
-    """The hosts of the topology: one per application org, one per orderer node, one for the chaincode
-    servers and one for the document store (kubo)."""
+def hosts(ordering: str = topology.RAFT, orgs: Sequence[Org] = topology.ORGS) -> list[Host]:
+    """The hosts of the topology: one per application org of `orgs` (the network's org set, added orgs
+    too), one per orderer node under Raft (under BFT each org's orderer runs on its org's host and the
+    Orderer org's CA alone on one), one for the chaincode servers and one for the document store (kubo)."""
     out: list[Host] = []
     oo = topology.orderer_org()
-    for o in topology.ORGS:
+    for o in orgs:
         if o.orderer_org:
             continue
         nodes = [topology.ca_name(o)] + ([topology.peer_name(o)] if o.peer else [])
+        nodes += [topology.orderer_name(i) for i in topology.orderers_of(o, ordering)]
         out.append(Host(o.key, len(out), tuple(nodes)))
-    for i in range(topology.ORDERER_COUNT):
-        nodes = ([topology.ca_name(oo)] if i == 0 else []) + [topology.orderer_name(i)]
-        out.append(Host(topology.orderer_name(i), len(out), tuple(nodes)))
+    if ordering == topology.BFT:
+        out.append(Host(oo.key, len(out), (topology.ca_name(oo),)))
+    else:
+        for i in range(topology.ORDERER_COUNT):
+            nodes = ([topology.ca_name(oo)] if i == 0 else []) + [topology.orderer_name(i)]
+            out.append(Host(topology.orderer_name(i), len(out), tuple(nodes)))
     out.append(Host("chaincode", len(out), tuple(s.server_name() for s in chaincode.load_specs())))
     out.append(Host("kubo", len(out), ("kubo",)))
     return out
@@ -74,19 +80,19 @@ def link_port(settings: Settings, node: str) -> int | None:
     """The port other hosts' nodes dial on `node` through a link (orderer and peer listen ports); None for
     nodes dialled directly (CAs, chaincode servers, kubo; see the module docstring)."""
     ports = settings.ports
-    for i in range(topology.ORDERER_COUNT):
-        if node == topology.orderer_name(i):
+    for i, (name, _) in enumerate(topology.orderers(settings.ordering)):
+        if node == name:
             return ports.orderer(i)
-    for o in topology.peer_orgs():
+    for o in topology.peer_orgs(orgset.orgs(settings)):
         if node == topology.peer_name(o):
             return ports.peer(o)
     return None
 
 
-def proxied(node: str) -> bool:
+def proxied(node: str, ordering: str = topology.RAFT, orgs: Sequence[Org] = topology.ORGS) -> bool:
     """Whether other hosts reach `node` through a Toxiproxy link (orderers and peers)."""
-    orderers = {topology.orderer_name(i) for i in range(topology.ORDERER_COUNT)}
-    return node in orderers or node in {topology.peer_name(o) for o in topology.peer_orgs()}
+    orderers = {name for name, _ in topology.orderers(ordering)}
+    return node in orderers or node in {topology.peer_name(o) for o in topology.peer_orgs(orgs)}
 
 
 @dataclass(frozen=True)
@@ -97,14 +103,21 @@ class Layout:
     subnet: ipaddress.IPv4Network
     links: str = "proxy"  # "proxy" (through Toxiproxy) or "direct"
     host_list: tuple[Host, ...] = field(default_factory=lambda: tuple(hosts()))
+    ordering: str = topology.RAFT
+    orgs: tuple[Org, ...] = topology.ORGS
 
     @classmethod
     def for_settings(cls, settings: Settings, links: str = "proxy") -> Layout:
+        """The layout of the network `settings` names: its ordering profile and org set (network.orgset)."""
         n = (settings.base_port // 1000) % 256
         subnet = ipaddress.IPv4Network(os.environ.get("MLEDGER_NETNS_SUBNET", f"198.19.{n}.0/24"))
         if not subnet.subnet_of(ipaddress.IPv4Network("198.18.0.0/15")):
             raise NetworkError(f"MLEDGER_NETNS_SUBNET={subnet} is outside 198.18.0.0/15 (benchmark range)")
-        return cls(f"ml{n}", subnet, links)
+        orgs = orgset.orgs(settings)
+        return cls(f"ml{n}", subnet, links, tuple(hosts(settings.ordering, orgs)), settings.ordering, orgs)
+
+    def fqdn(self, node: str) -> str:
+        return node_fqdn(node, self.orgs, self.ordering)
 
     @property
     def bridge(self) -> str:
@@ -140,11 +153,11 @@ class Layout:
                 addr = self.address(h)
                 nodes[n] = Placement(
                     bind=addr,
-                    advertise=fqdn(n),
+                    advertise=self.fqdn(n),
                     dial=addr,
                     host=h.key,
                     netns=self.netns(h),
-                    sans=(fqdn(n), addr),
+                    sans=(self.fqdn(n), addr),
                 )
         return HostPlan(nodes)
 
@@ -153,9 +166,9 @@ class Layout:
         lines = ["127.0.0.1 localhost", f"{self.address(host)} {host.key}.{self.tag}.internal"]
         for h in self.host_list:
             for n in h.nodes:
-                direct = h == host or self.links == "direct" or not proxied(n)
+                direct = h == host or self.links == "direct" or not proxied(n, self.ordering, self.orgs)
                 addr = self.address(h) if direct else self.link_address(host)
-                lines.append(f"{addr} {fqdn(n)}")
+                lines.append(f"{addr} {self.fqdn(n)}")
         return "\n".join(lines) + "\n"
 
     def links_for(self, settings: Settings) -> list[Link]:

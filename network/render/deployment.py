@@ -10,12 +10,14 @@ container paths and host names, so the artefacts cannot drift from the network t
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from network import chaincode, config, topology
 from network.ca import org_crypto
-from network.hosts import HostPlan, Placement, fqdn
+from network.hosts import HostPlan, Placement, fqdn, node_fqdn
 from network.settings import Settings
 from network.topology import Org
 
@@ -43,6 +45,8 @@ class Service:
     data: str | None  # path of the node's persistent state inside the container, if any
     sans: tuple[str, ...] = ()  # names the node's TLS certificate must carry
     chaincode: str | None = None
+    # other orgs whose (public) TLS CA certificate the node reads: a BFT orderer's cluster peers' orgs
+    trust: tuple[Org, ...] = ()
 
 
 @functools.cache
@@ -55,31 +59,28 @@ def _cc_name(spec: chaincode.ChaincodeSpec, org: Org) -> str:
     return f"cc-{spec.name}.{org.key}"
 
 
-def deployment_plan(settings: Settings) -> HostPlan:
+def deployment_plan(settings: Settings, orgs: Sequence[Org] = topology.ORGS) -> HostPlan:
     """Every node advertised and dialled by its DNS name; processes bind to all of the container's
-    (or pod's) own addresses, which on host networking is the org host's address."""
+    (or pod's) own addresses, which on host networking is the org host's address. An orderer is named
+    in the domain of the org running it (the Orderer org's under Raft, each bank's under BFT)."""
     nodes = {}
-    for n in topology.nodes(settings.ports):
+    for n in topology.nodes(settings.ports, settings.ordering, orgs):
         if n.kind == "kubo":
             continue
+        name = node_fqdn(n.name, orgs, settings.ordering)
         nodes[n.name] = Placement(
-            bind="0.0.0.0",
-            advertise=fqdn(n.name),
-            dial=fqdn(n.name),
-            host=n.org.key if n.org else "",
-            sans=(fqdn(n.name),),
+            bind="0.0.0.0", advertise=name, dial=name, host=n.org.key if n.org else "", sans=(name,)
         )
-    for org in topology.peer_orgs():
+    for org in topology.peer_orgs(orgs):
         for spec in _specs():
-            name = _cc_name(spec, org)
-            nodes[name] = Placement(
-                bind="0.0.0.0", advertise=fqdn(name), dial=fqdn(name), host=org.key, sans=(fqdn(name),)
-            )
+            cc = _cc_name(spec, org)
+            name = fqdn(cc, orgs)
+            nodes[cc] = Placement(bind="0.0.0.0", advertise=name, dial=name, host=org.key, sans=(name,))
     return HostPlan(nodes)
 
 
-def container_settings(settings: Settings) -> Settings:
-    return replace(settings, data_dir=DATA, hosts=deployment_plan(settings))
+def container_settings(settings: Settings, orgs: Sequence[Org] = topology.ORGS) -> Settings:
+    return replace(settings, data_dir=DATA, hosts=deployment_plan(settings, orgs))
 
 
 def _fabric_env(env: dict[str, str]) -> dict[str, str]:
@@ -103,10 +104,11 @@ def _chaincode_tls(settings: Settings, org: Org, server: str) -> dict[str, str]:
     }
 
 
-def org_services(settings: Settings, org: Org) -> list[Service]:
-    """The services of one org host, in start order."""
-    s = container_settings(settings)
+def org_services(settings: Settings, org: Org, orgs: Sequence[Org] = topology.ORGS) -> list[Service]:
+    """The services of one org host, in start order; `orgs` is the network's org set (network.orgset)."""
+    s = container_settings(settings, orgs)
     ports = s.ports
+    nodes = {n.name: n for n in topology.nodes(ports, s.ordering, orgs)}
     out: list[Service] = []
     ca = topology.ca_name(org)
     home = str(org_crypto(s, org).ca_home)
@@ -116,7 +118,7 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
             ca,
             "ca",
             org,
-            fqdn(ca),
+            s.hosts.advertise(ca),
             {"listen": ports.ca(org), "operations": ports.ca_operations(org)},
             {
                 "FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS": f"0.0.0.0:{ports.ca_operations(org)}",
@@ -141,32 +143,36 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
             ca_sans,
         )
     )
-    if org.orderer_org:
-        for i in range(topology.ORDERER_COUNT):
-            name = topology.orderer_name(i)
-            node = next(n for n in topology.nodes(ports) if n.name == name)
-            out.append(
-                Service(
-                    name,
-                    "orderer",
-                    org,
-                    fqdn(name),
-                    dict(node.ports),
-                    _fabric_env(config.orderer_env(s, i)),
-                    ["orderer"],
-                    str(s.nodes_dir / name),
-                    tuple(s.hosts.sans(name)),
-                )
+    # Raft: the Orderer org runs every orderer; BFT: each endorsing org runs one, trusting the others' TLS CAs
+    orderer_orgs = [o for _, o in topology.orderers(s.ordering)]
+    for i in topology.orderers_of(org, s.ordering):
+        name = topology.orderer_name(i)
+        trust = (
+            tuple(dict.fromkeys(o for o in orderer_orgs if o != org)) if s.ordering == topology.BFT else ()
+        )
+        out.append(
+            Service(
+                name,
+                "orderer",
+                org,
+                s.hosts.advertise(name),
+                dict(nodes[name].ports),
+                _fabric_env(config.orderer_env(s, i)),
+                ["orderer"],
+                str(s.nodes_dir / name),
+                tuple(s.hosts.sans(name)),
+                trust=trust,
             )
+        )
     if org.peer:
         name = topology.peer_name(org)
-        node = next(n for n in topology.nodes(ports) if n.name == name)
+        node = nodes[name]
         out.append(
             Service(
                 name,
                 "peer",
                 org,
-                fqdn(name),
+                s.hosts.advertise(name),
                 dict(node.ports),
                 _fabric_env(
                     {**config.peer_env(s, org), "MLEDGER_CCAAS_ROOT_CERT": str(org_crypto(s, org).tls_ca)}
@@ -179,7 +185,7 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
         for spec in _specs():
             cc = _cc_name(spec, org)
             port = ports.chaincode(spec.slot)
-            address = f"{fqdn(cc)}:{port}"
+            address = f"{s.hosts.advertise(cc)}:{port}"
             label = f"{spec.name}_ccaas"
             pkg_id = chaincode.package_id(label, chaincode.package_ccaas(label, address))
             argv = [
@@ -198,7 +204,7 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
                     cc,
                     "chaincode",
                     org,
-                    fqdn(cc),
+                    s.hosts.advertise(cc),
                     {"listen": port},
                     {
                         "CHAINCODE_ID": pkg_id,
@@ -207,7 +213,7 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
                     },
                     argv,
                     None,
-                    (fqdn(cc),),
+                    tuple(s.hosts.sans(cc)),
                     chaincode=spec.name,
                 )
             )
@@ -219,14 +225,14 @@ def org_services(settings: Settings, org: Org) -> list[Service]:
                 gw,
                 "gateway",
                 org,
-                fqdn(gw),
+                fqdn(gw, orgs),
                 {"http": port},
                 {
                     "MLEDGER_BACKEND": "fabric",
                     "MLEDGER_ORGS": org.msp_id,
                     "MLEDGER_DATA_DIR": str(DATA / "gateway"),
                     "MLEDGER_NETWORK_PROFILE": str(DATA / profile_file(org)),
-                    "MLEDGER_PUBLIC_BASE_URL": f"https://{fqdn(gw)}",
+                    "MLEDGER_PUBLIC_BASE_URL": f"https://{fqdn(gw, orgs)}",
                 },
                 ["mledger", "serve", "--host", "0.0.0.0", "--port", str(port), "--no-demo"],
                 str(DATA / "gateway"),
@@ -240,9 +246,15 @@ def profile_file(org: Org) -> str:
     return f"connection-{org.key}.json"
 
 
-def org_hosts(settings: Settings) -> dict[str, list[Service]]:
+def org_hosts(settings: Settings, orgs: Sequence[Org] = topology.ORGS) -> dict[str, list[Service]]:
     """Every org host (by org key) and its services."""
-    return {o.key: org_services(settings, o) for o in topology.ORGS}
+    return {o.key: org_services(settings, o, orgs) for o in orgs}
+
+
+def channel_configtx(settings: Settings, orgs: Sequence[Org] = topology.ORGS) -> dict[str, Any]:
+    """The channel's configtx.yaml for the deployment: the native network's generator (network.config,
+    Raft or SmartBFT as `settings.ordering` says) with container paths and DNS names, `orgs` as members."""
+    return config.configtx(container_settings(settings, orgs), orgs)
 
 
 def crypto_mount(settings: Settings, org: Org) -> tuple[str, str]:

@@ -10,14 +10,14 @@ secrets are never rendered, only referenced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
 
 from network import topology
-from network.render.compose_bundles import IMAGES
+from network.render.compose_bundles import images, trusted_tls_ca
 from network.render.deployment import Service, org_services
 from network.settings import Settings
 from network.topology import Org
@@ -33,6 +33,7 @@ CRYPTO_ITEMS = {
     "tls-ca": "tls/ca.pem",
 }
 APP_IMAGE = "mledger/app:latest"  # built from the repository's Dockerfile (chaincode server, gateway)
+TLS_CAS = "tls-cas"  # ConfigMap of the orderer orgs' TLS CA certificates (BFT), referenced, not rendered
 STORAGE = {"ca": "1Gi", "orderer": "10Gi", "peer": "20Gi", "gateway": "5Gi"}
 
 
@@ -62,7 +63,7 @@ def _node_dir(svc: Service) -> str | None:
     return None
 
 
-def _container(svc: Service) -> dict[str, Any]:
+def _container(settings: Settings, svc: Service) -> dict[str, Any]:
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(svc.env.items())]
     command = list(svc.command)
     mounts: list[dict[str, Any]] = []
@@ -80,6 +81,10 @@ def _container(svc: Service) -> dict[str, Any]:
         mounts.append({"name": "crypto", "mountPath": node_dir, "readOnly": True})
     if svc.data:
         mounts.append({"name": "data", "mountPath": svc.data})
+    if svc.trust:  # every orderer org's TLS CA, its own included (outside the node's crypto folder)
+        for o in (svc.org, *svc.trust):
+            path = trusted_tls_ca(settings, o)
+            mounts.append({"name": "tls-cas", "mountPath": path, "subPath": o.key, "readOnly": True})
     if svc.kind == "gateway":
         mounts.append(
             {
@@ -91,7 +96,7 @@ def _container(svc: Service) -> dict[str, Any]:
         )
     c: dict[str, Any] = {
         "name": svc.kind,
-        "image": APP_IMAGE if svc.kind in ("chaincode", "gateway") else IMAGES[svc.kind],
+        "image": APP_IMAGE if svc.kind in ("chaincode", "gateway") else images(settings)[svc.kind],
         "command": command,
         "env": env,
         "ports": [{"name": k, "containerPort": v, "protocol": "TCP"} for k, v in svc.ports.items()],
@@ -108,7 +113,7 @@ def _container(svc: Service) -> dict[str, Any]:
     return c
 
 
-def _pod(svc: Service, host_aliases: list[dict[str, Any]]) -> dict[str, Any]:
+def _pod(settings: Settings, svc: Service, host_aliases: list[dict[str, Any]]) -> dict[str, Any]:
     volumes: list[dict[str, Any]] = []
     if _node_dir(svc):
         volumes.append(
@@ -121,9 +126,11 @@ def _pod(svc: Service, host_aliases: list[dict[str, Any]]) -> dict[str, Any]:
                 },
             }
         )
+    if svc.trust:  # ConfigMap `tls-cas`: org key -> that org's TLS CA certificate (public)
+        volumes.append({"name": "tls-cas", "configMap": {"name": TLS_CAS}})
     if svc.kind == "gateway":
         volumes.append({"name": "profile", "secret": {"secretName": f"{k8s_name(svc.name)}-profile"}})
-    spec: dict[str, Any] = {"containers": [_container(svc)], "enableServiceLinks": False}
+    spec: dict[str, Any] = {"containers": [_container(settings, svc)], "enableServiceLinks": False}
     if volumes:
         spec["volumes"] = volumes
     if host_aliases:
@@ -131,7 +138,9 @@ def _pod(svc: Service, host_aliases: list[dict[str, Any]]) -> dict[str, Any]:
     return {"metadata": {"labels": _labels(svc)}, "spec": spec}
 
 
-def _manifests(svc: Service, ns: str, host_aliases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _manifests(
+    settings: Settings, svc: Service, ns: str, host_aliases: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     name = k8s_name(svc.name)
     meta = {
         "name": name,
@@ -160,7 +169,7 @@ def _manifests(svc: Service, ns: str, host_aliases: list[dict[str, Any]]) -> lis
                 "serviceName": name,
                 "replicas": 1,
                 "selector": selector,
-                "template": _pod(svc, host_aliases),
+                "template": _pod(settings, svc, host_aliases),
                 "volumeClaimTemplates": [
                     {
                         "metadata": {"name": "data"},
@@ -177,20 +186,23 @@ def _manifests(svc: Service, ns: str, host_aliases: list[dict[str, Any]]) -> lis
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": meta,
-            "spec": {"replicas": 1, "selector": selector, "template": _pod(svc, host_aliases)},
+            "spec": {"replicas": 1, "selector": selector, "template": _pod(settings, svc, host_aliases)},
         }
     return [service, workload]
 
 
 def manifests(
-    settings: Settings, org: Org, addresses: Mapping[str, str] | None = None
+    settings: Settings,
+    org: Org,
+    addresses: Mapping[str, str] | None = None,
+    orgs: Sequence[Org] = topology.ORGS,
 ) -> list[dict[str, Any]]:
     """Every manifest of one org: its Namespace, then a Service + workload per node."""
     ns = namespace(org)
     aliases = []
     for key, addr in sorted((addresses or {}).items()):
         if key != org.key:
-            names = [s.hostname for s in org_services(settings, topology.org(key))]
+            names = [s.hostname for s in org_services(settings, topology.org(key, orgs), orgs)]
             aliases.append({"ip": addr, "hostnames": names})
     out: list[dict[str, Any]] = [
         {
@@ -202,14 +214,19 @@ def manifests(
             },
         }
     ]
-    for svc in org_services(settings, org):
-        out += _manifests(svc, ns, aliases)
+    for svc in org_services(settings, org, orgs):
+        out += _manifests(settings, svc, ns, aliases)
     return out
 
 
-def render(settings: Settings, org: Org, addresses: Mapping[str, str] | None = None) -> str:
+def render(
+    settings: Settings,
+    org: Org,
+    addresses: Mapping[str, str] | None = None,
+    orgs: Sequence[Org] = topology.ORGS,
+) -> str:
     header = (
         f"# GENERATED by `python -m network render` from network/topology.py for {org.name}; do not edit.\n"
         "# Secrets (<node>-crypto, <ca>-registrar, <gateway>-profile) are referenced, never rendered.\n"
     )
-    return header + yaml.safe_dump_all(manifests(settings, org, addresses), sort_keys=False, width=4096)
+    return header + yaml.safe_dump_all(manifests(settings, org, addresses, orgs), sort_keys=False, width=4096)

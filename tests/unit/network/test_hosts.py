@@ -155,3 +155,47 @@ def test_multihost_up_refuses_a_loopback_data_dir_before_touching_it(settings: S
         MultiHostNetwork(settings).up()
     assert pids.read_text() == '{"peer0.banka": {"pid": 1}}'
     assert not (settings.data_dir / "netns-state.json").exists()
+
+
+def test_bft_layout_runs_each_orderer_on_its_own_orgs_host(settings: Settings) -> None:
+    bft = replace(settings, ordering=topology.BFT, fabric_version="3.1.1")
+    lay = Layout.for_settings(bft)
+    placed = {n: h.key for h in lay.host_list for n in h.nodes}
+    assert [placed[name] for name, _ in topology.orderers(topology.BFT)] == [
+        "trafficauthority",
+        "banka",
+        "bankb",
+        "insurer",
+    ]
+    assert placed["ca.orderer"] == "orderer" and "orderer1" not in {h.key for h in lay.host_list}
+    native = {n.name for n in topology.nodes(bft.ports, topology.BFT) if n.kind != "kubo"}
+    assert native <= set(placed) and len(placed) == sum(len(h.nodes) for h in lay.host_list)
+    s = replace(bft, hosts=lay.plan())
+    mapping = config.configtx(s)["Profiles"]["VehiclesChannel"]["Orderer"]["ConsenterMapping"]
+    assert mapping[1]["Host"] == "orderer1.banka.mledger.local"
+    assert config.orderer_env(s, 1)["ORDERER_GENERAL_LISTENADDRESS"] == lay.address(
+        lay.host_of("peer0.banka")
+    )
+    bankb = lay.host_of("peer0.bankb")
+    entries = _names(lay.hosts_file(bankb))
+    assert entries["orderer1.banka.mledger.local"] == lay.link_address(bankb)  # another host: through a link
+    assert entries["orderer2.bankb.mledger.local"] == lay.address(bankb)  # its own
+    names = {link.name for link in lay.links_for(s)}
+    assert "bankb->orderer1" in names and "banka->orderer0" in names and "banka->orderer1" not in names
+    assert link_port(s, "orderer3") == s.ports.orderer(3)
+
+
+def test_layout_gives_an_added_org_its_own_host(settings: Settings) -> None:
+    from network import onboarding, orgset
+
+    bank_c = onboarding.new_org(settings, "BankC", "bank")
+    orgset.write(settings, (bank_c,))
+    lay = Layout.for_settings(settings)
+    host = lay.host_of("peer0.bankc")
+    assert host.key == "bankc" and host.nodes == ("ca.bankc", "peer0.bankc")
+    plan = lay.plan()
+    assert plan.advertise("peer0.bankc") == "peer0.bankc.mledger.local"
+    assert plan.bind("peer0.bankc") == lay.address(host) and plan.netns("peer0.bankc") == "ml30-bankc"
+    assert "banka->peer0.bankc" in {link.name for link in lay.links_for(settings)}
+    assert link_port(settings, "peer0.bankc") == settings.ports.peer(bank_c)
+    assert len({lay.address(h) for h in lay.host_list}) == len(lay.host_list)
