@@ -102,7 +102,7 @@ def test_peer_rebuilt_from_a_snapshot_serves_queries_and_endorses(fabric_network
     assert snapshot.is_dir() and snap_height > net.height("BankA") - 5
     snapshot_s = time.monotonic() - t0
 
-    stop, done = threading.Event(), []
+    stop, done = threading.Event(), list[str]()  # VINs registered meanwhile, or 'error: <kind>'
     others = threading.Thread(target=_keep_transacting, args=(net, actors, stop, done), daemon=True)
     others.start()
     t1 = time.monotonic()
