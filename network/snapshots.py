@@ -16,7 +16,7 @@ from pathlib import Path
 
 from network import channel, topology
 from network.config import admin_cli_env
-from network.errors import NetworkError
+from network.errors import CommandError, NetworkError
 from network.manager import Network
 from network.process import run
 from network.topology import CHANNEL, Org
@@ -121,6 +121,25 @@ def _move_ledger_aside(ledger: Path) -> Path:
     return aside
 
 
+def _join(net: Network, org: Org, path: Path, timeout: float = 60) -> None:
+    """`peer channel joinbysnapshot`, retried while the restarted peer's gRPC port is not yet accepting
+    (its operations endpoint answers first)."""
+    s = net.settings
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            run(
+                [str(s.binary("peer")), "channel", "joinbysnapshot", "--snapshotpath", str(path)],
+                env=admin_cli_env(s, org),
+                what=f"joinbysnapshot on {topology.peer_name(org)}",
+            )
+            return
+        except CommandError:
+            if time.monotonic() > deadline or channel.peer_joined(s, org):
+                raise
+            time.sleep(1)
+
+
 def channel_height(net: Network, but: Org) -> int:
     """The highest height the channel's other running peers report."""
     heights = [
@@ -150,11 +169,7 @@ def rebuild(net: Network, peer: str, snapshot: Path | None = None, timeout: floa
     net.stop_node(peer)
     aside = _move_ledger_aside(s.nodes_dir / peer / "ledger")
     net.start_node(peer)
-    run(
-        [str(s.binary("peer")), "channel", "joinbysnapshot", "--snapshotpath", str(snap.path)],
-        env=admin_cli_env(s, org),
-        what=f"joinbysnapshot on {peer}",
-    )
+    _join(net, org, snap.path)
     channel.wait_for_height(s, org, snap.height, timeout=timeout)
     seconds["join"] = time.monotonic() - t1
     t2 = time.monotonic()
