@@ -38,8 +38,8 @@ pytestmark = pytest.mark.rebuilds_peer
 REBUILT, SOURCE = "peer0.banka", "peer0.bankb"
 
 
-def _cli(*args: str) -> str:
-    res = subprocess.run(
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "network", *args],
         capture_output=True,
         text=True,
@@ -48,8 +48,29 @@ def _cli(*args: str) -> str:
         timeout=600,
         check=False,
     )
+
+
+def _cli(*args: str) -> str:
+    res = _run(*args)
     assert res.returncode == 0, res.stdout + res.stderr
     return res.stdout
+
+
+def test_rebuild_refuses_bad_input_and_leaves_the_peer_running(
+    fabric_network: FabricNetworkInfo, tmp_path: Path
+) -> None:
+    procs = fabric_network.network.procs
+    before = procs.get(REBUILT)
+    assert before is not None
+    res = _run("peer", "rebuild", REBUILT, "--from-snapshot", str(tmp_path))
+    out = " ".join(res.stdout.split())
+    assert res.returncode == 1 and f"snapshot: {tmp_path} is not a completed snapshot folder" in out, out
+    res = _run("peer", "rebuild", "peer0.nobody", "--from-snapshot")
+    assert res.returncode == 1 and "peer: unknown peer 'peer0.nobody'" in " ".join(res.stdout.split())
+    res = _run("peer", "rebuild", REBUILT)
+    assert res.returncode == 2 and "--from-snapshot is required" in " ".join(res.stdout.split())
+    after = procs.get(REBUILT)
+    assert after is not None and after.pid == before.pid and procs.alive(REBUILT)
 
 
 def _register(officer: Contract, actors: Actors, vin: str, plate: str) -> int:
