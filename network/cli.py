@@ -397,3 +397,60 @@ def org_remove(org: Annotated[str, typer.Argument(help="An org `org add` admitte
         console.print(f"[red]org remove failed:[/red] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"removed {org}: out of the channel and the network; signed by {', '.join(signers)}")
+
+
+snapshot_app = typer.Typer(
+    help="Ledger snapshots of the channel (Fabric peer snapshots).", no_args_is_help=True
+)
+app.add_typer(snapshot_app, name="snapshot")
+
+
+@snapshot_app.command("take")
+def snapshot_take(peer: Annotated[str, typer.Argument(help="Peer, e.g. peer0.bankb")]) -> None:
+    """Ask the peer (as its org admin) for a snapshot at its current height; wait until it is written."""
+    from network import snapshots
+
+    _logging(False)
+    t0 = time.monotonic()
+    try:
+        snap = snapshots.take(Network(), peer)
+    except NetworkError as exc:
+        console.print(f"[red]snapshot failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    typer.echo(f"snapshot {snap.path} height {snap.height} (last block {snap.last_block})")
+    typer.echo(f"took {time.monotonic() - t0:.1f} s")
+
+
+peer_app = typer.Typer(help="Peers of the channel.", no_args_is_help=True)
+app.add_typer(peer_app, name="peer")
+
+
+@peer_app.command("rebuild")
+def peer_rebuild(
+    peer: Annotated[str, typer.Argument(help="Peer to rebuild, e.g. peer0.banka")],
+    snapshot: Annotated[
+        Path | None, typer.Argument(help="A completed snapshot folder; default: a new one from another peer")
+    ] = None,
+    from_snapshot: Annotated[
+        bool, typer.Option("--from-snapshot", help="Join from a ledger snapshot.")
+    ] = False,
+) -> None:
+    """Stop the peer, move its ledger aside, start it empty, join the channel from a snapshot, catch up."""
+    from network import snapshots
+
+    if not from_snapshot:
+        console.print("[red]peer rebuild: --from-snapshot is required (the only way it rebuilds)[/red]")
+        raise typer.Exit(2)
+    _logging(False)
+    try:
+        r = snapshots.rebuild(Network(), peer, snapshot)
+    except NetworkError as exc:
+        console.print(f"[red]rebuild failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"rebuilt {r.peer} from {r.snapshot.path} (height {r.snapshot.height}); now at height {r.height}"
+    )
+    typer.echo(f"former ledger moved to {r.aside}")
+    typer.echo(
+        ", ".join(f"{k} {v:.1f} s" for k, v in r.seconds.items()) + f"; total {sum(r.seconds.values()):.1f} s"
+    )

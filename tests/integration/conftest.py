@@ -48,13 +48,23 @@ from network.fixture import FabricNetworkInfo, close_for_tests, open_for_tests
 HERE = Path(__file__).resolve().parent
 
 
+# marked tests that change the network for good run after every other network test, in this order:
+# `org add` changes the channel's org set and chaincode policies (test_org_add.py); a peer rebuilt from a
+# snapshot holds no block before it (test_peer_snapshot.py)
+LAST_MARKERS = ("adds_org", "rebuilds_peer")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "rebuilds_peer: rebuilds a peer from a ledger snapshot; runs after the other network tests"
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     ours = [i for i in items if HERE in Path(str(i.fspath)).resolve().parents]
     for item in ours:
         item.add_marker(pytest.mark.fabric)
-    # `org add` changes the channel's org set and chaincode policies (tests/integration/test_org_add.py):
-    # those tests run after every other network test, which assume the founding consortium
-    last = [i for i in ours if i.get_closest_marker("adds_org") is not None]
+    last = [i for m in LAST_MARKERS for i in ours if i.get_closest_marker(m) is not None]
     if last and len(last) < len(ours):
         tail = next(i for i in reversed(ours) if i not in last)
         for item in last:
