@@ -54,12 +54,6 @@ HERE = Path(__file__).resolve().parent
 LAST_MARKERS = ("adds_org", "rebuilds_peer")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "rebuilds_peer: rebuilds a peer from a ledger snapshot; runs after the other network tests"
-    )
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     ours = [i for i in items if HERE in Path(str(i.fspath)).resolve().parents]
     for item in ours:
