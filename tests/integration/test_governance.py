@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,22 +13,14 @@ from cryptography import x509
 from network import ca, chaincode, channel, gossip_view, governance, peercli, topology
 from network.errors import NetworkError
 from network.fixture import FabricNetworkInfo
-from network.settings import REPO_ROOT
+from tests.integration.network_cli import network_cli
 
 CC = "runtimetest"
 PVT_WITH_REGULATOR = "bankAInsurerRegulator"  # chaincode/testcc/collections_config.json
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "network", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "COLUMNS": "1000"},
-        timeout=180,
-        check=False,
-    )
+    return network_cli(*args, timeout=180)
 
 
 def test_approvals_show_which_orgs_approved_a_pending_definition(fabric_network: FabricNetworkInfo) -> None:

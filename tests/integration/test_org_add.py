@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -20,7 +18,7 @@ from chaincode.mortgage.vin import with_check_digit
 from network import ca, chaincode, governance, onboarding, orgset, topology
 from network.errors import NetworkError
 from network.fixture import FabricNetworkInfo
-from network.settings import REPO_ROOT
+from tests.integration.network_cli import network_cli
 from tests.integration.test_lien_law_network import lien, register
 from tests.integration.test_mortgage_lifecycle import CC, Actors, Committer, contract, ensure_models
 
@@ -30,15 +28,7 @@ NEW = "BankC"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "network", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "COLUMNS": "1000"},
-        timeout=600,
-        check=False,
-    )
+    return network_cli(*args)
 
 
 def _policy_names(net: FabricNetworkInfo, name: str, msp_id: str) -> bool:

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from app.fabric_gateway import Contract, EvaluateError, GatewayError
 from chaincode.mortgage.vin import with_check_digit
 from network import peercli
 from network.fixture import FabricNetworkInfo
-from network.settings import REPO_ROOT
+from tests.integration.network_cli import network_cli
 from tests.integration.test_mortgage_lifecycle import (
     CC,
     PEER_ORGS,
@@ -39,15 +38,7 @@ REBUILT, SOURCE = "peer0.banka", "peer0.bankb"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "network", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "COLUMNS": "1000"},
-        timeout=600,
-        check=False,
-    )
+    return network_cli(*args)
 
 
 def _cli(*args: str) -> str:
