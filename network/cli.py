@@ -8,8 +8,9 @@ import logging
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +25,18 @@ app = typer.Typer(
     help="The native Fabric consortium network (CAs, orderers, peers, kubo, chaincode).", no_args_is_help=True
 )
 console = Console()
+
+
+T = TypeVar("T")
+
+
+def _or_exit(what: str, call: Callable[[], T]) -> T:
+    """Run one network operation; a NetworkError is printed as '<what> failed: …' and exits 1."""
+    try:
+        return call()
+    except NetworkError as exc:
+        console.print(f"[red]{what} failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
 
 
 def _logging(verbose: bool) -> None:
@@ -43,11 +56,9 @@ def up(
     """Start (or complete) the network; idempotent."""
     _logging(verbose)
     net = Network()
-    try:
-        report = net.up(chaincodes=not no_chaincode, restart_servers=restart_chaincode)
-    except NetworkError as exc:
-        console.print(f"[red]network up failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    report = _or_exit(
+        "network up", lambda: net.up(chaincodes=not no_chaincode, restart_servers=restart_chaincode)
+    )
     table = Table("node", "kind", "ports", "state")
     started = set(report.started)
     for n in net.nodes():
@@ -243,11 +254,7 @@ def chaincode_approvals(
     from network import governance
 
     net = Network()
-    try:
-        result = governance.approvals(net.settings, name)
-    except NetworkError as exc:
-        console.print(f"[red]approvals failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    result = _or_exit("approvals", lambda: governance.approvals(net.settings, name))
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
         return
@@ -290,11 +297,7 @@ def user_revoke(
     from network import governance
 
     _logging(False)
-    try:
-        res = governance.revoke_user(Network().settings, org, user, reason)
-    except NetworkError as exc:
-        console.print(f"[red]revoke failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    res = _or_exit("revoke", lambda: governance.revoke_user(Network().settings, org, user, reason))
     state = "CRL added to the channel configuration" if res.config_updated else "CRL already on the channel"
     console.print(
         f"revoked {res.msp_id} {res.user} ({res.reason}); {state}; "
@@ -318,11 +321,7 @@ def cert_renew(
     from network import governance
 
     _logging(False)
-    try:
-        r = governance.renew_cert(Network().settings, org, name)
-    except NetworkError as exc:
-        console.print(f"[red]renew failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    r = _or_exit("renew", lambda: governance.renew_cert(Network().settings, org, name))
     console.print(
         f"renewed {r.kind} {r.msp_id} {r.name}: serial {r.old_serial} -> {r.new_serial}, "
         f"valid until {r.not_after}" + (f"; {r.kind} restarted and caught up" if r.restarted else "")
@@ -339,11 +338,7 @@ def org_suspend(org: Annotated[str, typer.Argument(help="Org: BankB, BankBMSP or
     from network import governance
 
     _logging(False)
-    try:
-        signers = governance.suspend_org(Network().settings, org)
-    except NetworkError as exc:
-        console.print(f"[red]suspend failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    signers = _or_exit("suspend", lambda: governance.suspend_org(Network().settings, org))
     console.print(f"suspended {org}: removed from the channel; signed by {', '.join(signers)}")
 
 
@@ -353,11 +348,7 @@ def org_resume(org: Annotated[str, typer.Argument(help="A suspended org")]) -> N
     from network import governance
 
     _logging(False)
-    try:
-        signers = governance.resume_org(Network().settings, org)
-    except NetworkError as exc:
-        console.print(f"[red]resume failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    signers = _or_exit("resume", lambda: governance.resume_org(Network().settings, org))
     console.print(f"resumed {org}: back in the channel; signed by {', '.join(signers)}")
 
 
@@ -372,11 +363,7 @@ def org_add(
 
     _logging(False)
     t0 = time.monotonic()
-    try:
-        r = onboarding.add_org(Network().settings, name, kind)
-    except NetworkError as exc:
-        console.print(f"[red]org add failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    r = _or_exit("org add", lambda: onboarding.add_org(Network().settings, name, kind))
     console.print(f"added {r.msp_id}: signed by {', '.join(r.signers)}; {r.peer} joined the channel")
     for step, seconds in r.seconds.items():
         console.print(f"  {step}: {seconds:.1f} s")
@@ -391,11 +378,7 @@ def org_remove(org: Annotated[str, typer.Argument(help="An org `org add` admitte
     from network import onboarding
 
     _logging(False)
-    try:
-        signers = onboarding.remove_added_org(Network().settings, org)
-    except NetworkError as exc:
-        console.print(f"[red]org remove failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    signers = _or_exit("org remove", lambda: onboarding.remove_added_org(Network().settings, org))
     console.print(f"removed {org}: out of the channel and the network; signed by {', '.join(signers)}")
 
 
@@ -412,11 +395,7 @@ def snapshot_take(peer: Annotated[str, typer.Argument(help="Peer, e.g. peer0.ban
 
     _logging(False)
     t0 = time.monotonic()
-    try:
-        snap = snapshots.take(Network(), peer)
-    except NetworkError as exc:
-        console.print(f"[red]snapshot failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    snap = _or_exit("snapshot", lambda: snapshots.take(Network(), peer))
     typer.echo(f"snapshot {snap.path} height {snap.height} (last block {snap.last_block})")
     typer.echo(f"took {time.monotonic() - t0:.1f} s")
 
@@ -442,11 +421,7 @@ def peer_rebuild(
         console.print("[red]peer rebuild: --from-snapshot is required (the only way it rebuilds)[/red]")
         raise typer.Exit(2)
     _logging(False)
-    try:
-        r = snapshots.rebuild(Network(), peer, snapshot)
-    except NetworkError as exc:
-        console.print(f"[red]rebuild failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    r = _or_exit("rebuild", lambda: snapshots.rebuild(Network(), peer, snapshot))
     typer.echo(
         f"rebuilt {r.peer} from {r.snapshot.path} (height {r.snapshot.height}); now at height {r.height}"
     )
