@@ -104,11 +104,6 @@ class PostgresStore(SqlStore):
                 cur.close()
                 conn.execute("ROLLBACK")
 
-    def execute_raw(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        """A statement outside the projector (operators' repairs; tests corrupting a row)."""
-        with self.transaction() as cur:
-            cur.execute(self.q(sql), params)
-
     def close(self, timeout: float = 30.0) -> None:
         """Close once no read is running (as the SQLite store does); later reads are refused."""
         with self._gate:

@@ -127,6 +127,14 @@ class SqlStore:
     def snapshot(self) -> Any:  # pragma: no cover - overridden by each store
         raise NotImplementedError
 
+    def execute_raw(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """A statement outside the projector (operators' repairs; tests corrupting a row)."""
+        with self.transaction() as cur:
+            cur.execute(self.q(sql), params)
+
+    def close(self, timeout: float = 30.0) -> None:  # pragma: no cover - overridden by each store
+        raise NotImplementedError
+
     def _meta(self, cur: Any, name: str) -> str | None:
         row = cur.execute(self.q("SELECT value FROM meta WHERE name = ?"), (name,)).fetchone()
         return None if row is None else str(row[0])

@@ -4,6 +4,7 @@ projector goes on (no crash); a store of another schema version is rebuilt from 
 from __future__ import annotations
 
 import json
+
 from app.readmodel.blockgen import StreamBuilder, make_vin
 from app.readmodel.blocks import composite_key
 from app.readmodel.projector import Projector

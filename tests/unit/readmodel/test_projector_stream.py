@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -21,9 +22,9 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(scope="module")
-def projected_by_backend(
+def projected_by_backend(  # type: ignore[no-untyped-def]
     big_stream, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> dict[str, SqlStore]:  # type: ignore[no-untyped-def]
+) -> Iterator[dict[str, SqlStore]]:
     """One projection of the stream per backend, shared by the tests that only read it."""
     out: dict[str, SqlStore] = {}
     for backend in BACKENDS:
