@@ -31,11 +31,16 @@ def store_url(settings: Any) -> str | None:
     """The PostgreSQL URL of the read model, or None for the SQLite file: ``readmodel_url`` if set
     (``sqlite`` forces the file), else the off-chain store's URL when that is PostgreSQL."""
     from app.store.config import check_url, is_postgres
+    from app.store.database import StoreError
 
-    url = getattr(settings, "readmodel_url", None) or getattr(settings, "store_url", None)
-    if not url:
+    field = "readmodel_url" if getattr(settings, "readmodel_url", None) else "store_url"
+    url = getattr(settings, field, None)
+    if not url or url.strip().lower() == "sqlite":
         return None
-    check_url(url)
+    try:
+        check_url(url)
+    except StoreError as exc:  # name the setting actually at fault
+        raise StoreError(str(exc).replace("store_url", field, 1)) from None
     return url if is_postgres(url) else None
 
 
