@@ -61,6 +61,10 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
+        """One write transaction; a writer connection lost with the server (a restart, a failover)
+        is replaced first, so the projector's back-off resumes without a gateway restart."""
+        if self._writer.closed or self._writer.broken:
+            self._writer = psycopg.connect(self._conninfo, **self._kwargs)
         with super().transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
             yield cur

@@ -4,7 +4,9 @@ checkpoint and the rows of the previous batch, and nothing of its own: the next 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import psycopg
 import pytest
 
 from app.readmodel import store as store_module
@@ -57,3 +59,22 @@ def test_exception_mid_batch_keeps_the_previous_batch(
         _verify_counters(cur, store, report)
     assert report.ok, report.drift[:3]
     store.close()
+
+
+def test_postgresql_writer_reconnects_after_its_connection_dies(postgres, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The server ended the projector's connection (a restart): the batch then failing writes nothing,
+    the next one runs on a new connection."""
+    store = StoreFactory("postgresql", tmp_path, postgres).open()
+    try:
+        store.set_meta("probe", "1")
+        with store.reading() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        with pytest.raises(psycopg.OperationalError):
+            store.set_meta("probe", "2")  # the batch in flight fails: nothing written
+        store.set_meta("probe", "3")
+        assert store.meta("probe") == "3"
+    finally:
+        store.close()
