@@ -22,6 +22,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from app.store.database import StoreUnavailable
+
 from .store import SqlStore
 
 WRITER_LOCK = 0x6D6C_7264  # pg_advisory_xact_lock key of the read model's writer ("mlrd")
@@ -44,6 +46,10 @@ class PostgresStore(SqlStore):
         self._gate = threading.Condition()
         self._active = 0  # read transactions running now, on any thread
         self._closed = False
+        try:
+            writer = psycopg.connect(conninfo, **self._kwargs)
+        except psycopg.OperationalError as exc:  # the gateway starts; its reports answer 503
+            raise StoreUnavailable("the read model's PostgreSQL is unreachable") from exc
         self._pool = ConnectionPool(
             conninfo,
             kwargs=self._kwargs,
@@ -53,8 +59,8 @@ class PostgresStore(SqlStore):
             check=ConnectionPool.check_connection,
             name="mledger-readmodel",
         )
-        self._pool.open(wait=True, timeout=float(connect_timeout))
-        super().__init__(psycopg.connect(conninfo, **self._kwargs))
+        self._pool.open(wait=False)
+        super().__init__(writer)
 
     def ddl(self) -> tuple[str, ...]:
         return tuple(s.replace(" TEXT", ' TEXT COLLATE "C"') for s in super().ddl())

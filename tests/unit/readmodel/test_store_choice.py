@@ -11,7 +11,7 @@ from app.readmodel.postgres import PostgresStore
 from app.readmodel.runtime import open_store
 from app.readmodel.sqlite import SqliteStore
 from app.settings import Settings
-from app.store.database import StoreError
+from app.store.database import StoreError, StoreUnavailable
 from tests.unit.store.postgres import PostgresServer
 
 
@@ -47,3 +47,9 @@ def test_readmodel_url_sqlite_keeps_the_file_beside_a_postgresql_store(tmp_path:
 def test_a_password_in_the_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="readmodel_url: carries a password"):
         open_store(_settings(tmp_path, readmodel_url="postgresql://u:secret@127.0.0.1:1/x"))
+
+
+def test_an_unreachable_postgresql_is_store_unavailable(tmp_path: Path) -> None:
+    """Not a crash of the gateway's start: create_app logs it and the reports answer 503."""
+    with pytest.raises(StoreUnavailable, match="read model"):
+        open_store(_settings(tmp_path, readmodel_url="postgresql://mledger@127.0.0.1:1/readmodel"))
