@@ -65,6 +65,7 @@ from app.services.owner_portal import ensure_owner_desk_identity
 from app.services.qr import QrService, ensure_scanner_identity
 from app.settings import Settings
 from app.store.config import open_component
+from app.store.database import StoreError
 from app.users.enrolment import EmbeddedEnroller, EnrolledIdentity, Enroller, EnrolmentError
 from app.users.fabric_profile import enroller_from_profile
 from app.users.login import LoginService
@@ -151,7 +152,7 @@ def create_app(
     try:
         state.readmodel = ReadModel.for_ledger(state.ledger, settings)
         readmodel_metrics.register(metrics.registry, state.readmodel.projector)
-    except (TypeError, OSError) as exc:  # a ledger with no block stream: the reports say 503
+    except (TypeError, OSError, StoreError) as exc:  # no block stream, or its database down: 503
         log.error("read model not available: %s", exc)
     oidc_auth.oidc_provider(state)  # start-up check: a misconfigured OIDC sign-on refuses to start
     slis = SliCollector(state, metrics.registry)  # data/model/peer SLIs on /metrics (docs/operations.md)

@@ -15,9 +15,10 @@ from typing import Annotated, Any
 import typer
 
 from app.readmodel.projector import Projector
-from app.readmodel.runtime import store_path
+from app.readmodel.runtime import open_store
 from app.readmodel.sources import BlockSource, EmbeddedBlockSource, source_for
 from app.readmodel.sqlite import SqliteStore
+from app.readmodel.store import SqlStore
 from app.readmodel.verify import EmbeddedWorldState, WorldState, verify
 from app.settings import Settings
 
@@ -26,7 +27,12 @@ app = typer.Typer(
 )
 
 StoreOpt = Annotated[
-    Path | None, typer.Option("--store", help="Read-model file (default <data dir>/readmodel.sqlite).")
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Read-model SQLite file (default: MLEDGER_READMODEL_URL / MLEDGER_STORE_URL if PostgreSQL, "
+        "else <data dir>/readmodel.sqlite).",
+    ),
 ]
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Gateway data folder (default .data/gateway).")
@@ -68,9 +74,9 @@ class _Ledger:
             await self.ledger.close()
 
 
-def _open(store: Path | None, data_dir: Path | None, backend: str | None) -> tuple[SqliteStore, _Ledger]:
+def _open(store: Path | None, data_dir: Path | None, backend: str | None) -> tuple[SqlStore, _Ledger]:
     settings = _settings(data_dir, backend)
-    return SqliteStore(store or store_path(settings)), _Ledger(settings)
+    return (SqliteStore(store) if store else open_store(settings)), _Ledger(settings)
 
 
 @app.command()
@@ -97,6 +103,7 @@ def status(store: StoreOpt = None, data_dir: DataDirOpt = None, backend: Backend
                 "last_verify": json.loads(last) if last else None,
             }
         finally:
+            model.close()
             await ledger.close()
 
     typer.echo(json.dumps(asyncio.run(run()), indent=2, ensure_ascii=False))
@@ -121,6 +128,7 @@ def verify_cmd(
                 await Projector(model, ledger.source).catch_up()
             return await verify(model, ledger.world, sample=sample)
         finally:
+            model.close()
             await ledger.close()
 
     report = asyncio.run(run())
@@ -140,6 +148,7 @@ def rebuild(store: StoreOpt = None, data_dir: DataDirOpt = None, backend: Backen
             projector.rebuild()
             return await projector.catch_up()
         finally:
+            model.close()
             await ledger.close()
 
     progress = asyncio.run(run())

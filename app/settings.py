@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         description="Off-chain store: unset/sqlite = SQLite files under the data dir; postgresql://user@host:"
         "port/db = one PostgreSQL database shared by the org's gateway replicas (password not in the URL).",
     )
+    readmodel_url: str | None = Field(
+        default=None,
+        description="Read model's database: unset = the store_url's (PostgreSQL there: the same database; "
+        "else <data dir>/readmodel.sqlite); sqlite = that file; postgresql://user@host:port/db = that "
+        "database (password from the store's password settings or libpq's, never in the URL).",
+    )
     store_password: SecretStr | None = Field(default=None, description="The store's database password.")
     store_password_file: Path | None = Field(default=None, description="File holding the store's password.")
     store_pool_size: int = Field(default=10, description="Most PostgreSQL connections this process opens.")

@@ -15,6 +15,7 @@ from app.background import follow_with_backoff
 from .projector import Projector
 from .sources import BlockSource, source_for
 from .sqlite import SqliteStore
+from .store import SqlStore
 
 logger = logging.getLogger(__name__)
 
@@ -22,23 +23,50 @@ LAG_REFRESH_SECONDS = 5.0
 
 
 def store_path(settings: Any) -> Path:
-    """Where the gateway keeps its read model: ``<data dir>/readmodel.sqlite``."""
+    """Where the gateway keeps an embedded read model: ``<data dir>/readmodel.sqlite``."""
     return Path(settings.data_dir) / "readmodel.sqlite"
+
+
+def store_url(settings: Any) -> str | None:
+    """The PostgreSQL URL of the read model, or None for the SQLite file: ``readmodel_url`` if set
+    (``sqlite`` forces the file), else the off-chain store's URL when that is PostgreSQL."""
+    from app.store.config import check_url, is_postgres
+    from app.store.database import StoreError
+
+    field = "readmodel_url" if getattr(settings, "readmodel_url", None) else "store_url"
+    url = getattr(settings, field, None)
+    if not url or url.strip().lower() == "sqlite":
+        return None
+    try:
+        check_url(url)
+    except StoreError as exc:  # name the setting actually at fault
+        raise StoreError(str(exc).replace("store_url", field, 1)) from None
+    return url if is_postgres(url) else None
+
+
+def open_store(settings: Any) -> SqlStore:
+    """The read model the settings name: PostgreSQL (production) or the embedded SQLite file."""
+    url = store_url(settings)
+    if url is None:
+        return SqliteStore(store_path(settings))
+    from app.store.config import store_password
+
+    from .postgres import PostgresStore
+
+    return PostgresStore(url, password=store_password(settings))
 
 
 class ReadModel:
     """Store + projector + their background tasks, for one gateway process."""
 
-    def __init__(self, store: SqliteStore, source: BlockSource, chaincode: str = "mortgage") -> None:
+    def __init__(self, store: SqlStore, source: BlockSource, chaincode: str = "mortgage") -> None:
         self.store = store
         self.projector = Projector(store, source, chaincode=chaincode)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
     def for_ledger(cls, ledger: Any, settings: Any) -> ReadModel:
-        return cls(
-            SqliteStore(store_path(settings)), source_for(ledger), getattr(settings, "chaincode", "mortgage")
-        )
+        return cls(open_store(settings), source_for(ledger), getattr(settings, "chaincode", "mortgage"))
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._refresh_lag())]

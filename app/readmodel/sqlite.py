@@ -85,11 +85,6 @@ class SqliteStore(SqlStore):
             cur.execute("COMMIT")
             conn.close()
 
-    def execute_raw(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        """A statement outside the projector (operators' repairs; tests corrupting a row)."""
-        with self.transaction() as cur:
-            cur.execute(sql, params)
-
     def close(self, timeout: float = 30.0) -> None:
         """Close every connection once no read is running: a read left running on a worker thread
         (a cancelled request, a background refresh) must not have its connection closed under it,

@@ -8,8 +8,8 @@ last changed them and an older change is never applied over a newer one, so repl
 already in is a no-op as well.
 
 :class:`SqlStore` speaks DB-API with ``?`` placeholders and portable SQL (see ``schema.py``); the
-SQLite store is :class:`app.readmodel.sqlite.SqliteStore`. A PostgreSQL store subclasses it with a
-psycopg connection and ``paramstyle = "format"``.
+SQLite store is :class:`app.readmodel.sqlite.SqliteStore`, the PostgreSQL one
+:class:`app.readmodel.postgres.PostgresStore` (psycopg, ``paramstyle = "format"``).
 """
 
 from __future__ import annotations
@@ -84,9 +84,13 @@ class SqlStore:
     def q(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.paramstyle == "format" else sql
 
+    def ddl(self) -> tuple[str, ...]:
+        """The schema's statements in this store's dialect (the PostgreSQL store adjusts collation)."""
+        return DDL
+
     def _ensure_schema(self) -> None:
         with self.transaction() as cur:
-            for statement in DDL:
+            for statement in self.ddl():
                 cur.execute(statement)
             found = self._meta(cur, "schema_version")
             if found is None:
@@ -99,7 +103,7 @@ class SqlStore:
             with self.transaction() as cur:
                 for table in TABLES:
                     cur.execute(f"DROP TABLE IF EXISTS {table}")
-                for statement in DDL:
+                for statement in self.ddl():
                     cur.execute(statement)
                 self._set_meta(cur, "schema_version", str(SCHEMA_VERSION))
                 self._set_meta(cur, "next_block", "0")
@@ -121,6 +125,14 @@ class SqlStore:
         raise NotImplementedError
 
     def snapshot(self) -> Any:  # pragma: no cover - overridden by each store
+        raise NotImplementedError
+
+    def execute_raw(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """A statement outside the projector (operators' repairs; tests corrupting a row)."""
+        with self.transaction() as cur:
+            cur.execute(self.q(sql), params)
+
+    def close(self, timeout: float = 30.0) -> None:  # pragma: no cover - overridden by each store
         raise NotImplementedError
 
     def _meta(self, cur: Any, name: str) -> str | None:

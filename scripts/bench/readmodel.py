@@ -3,7 +3,10 @@
 search latency, CSV export memory — printed as JSON with the machine and its load.
 
     .venv/bin/python scripts/bench/readmodel.py [--vehicles 1000000] [--liens 300000] [--released 30000]
-        [--work .data/bench/readmodel] [--reuse-stream]
+        [--work .data/bench/readmodel] [--reuse-stream] [--store-url postgresql://user@host:port/db]
+
+``--store-url``: project into PostgreSQL instead of the SQLite file (password from
+``MLEDGER_STORE_PASSWORD_FILE``, ``MLEDGER_STORE_PASSWORD`` or libpq's ``PGPASSWORD``/``PGPASSFILE``).
 
 1. A committed-block stream in Fabric's format (``app.readmodel.blockgen``: registrations, then per lien
    a valuation, the request and the recording, some releases; one MVCC-invalid tx per 10,000) is written
@@ -42,10 +45,12 @@ sys.path.insert(0, str(ROOT))
 
 from app.ledger.embedded import store as ledger_store  # noqa: E402
 from app.readmodel.blockgen import Scenario, StreamBuilder, make_vin  # noqa: E402
+from app.readmodel.postgres import PostgresStore  # noqa: E402
 from app.readmodel.projector import Projector  # noqa: E402
 from app.readmodel.queries import SearchFilter, dashboard, export_csv, portfolio, search  # noqa: E402
 from app.readmodel.sources import EmbeddedBlockSource  # noqa: E402
 from app.readmodel.sqlite import SqliteStore  # noqa: E402
+from app.readmodel.store import SqlStore  # noqa: E402
 
 
 def load() -> str:
@@ -108,7 +113,7 @@ def timed(fn, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
     }
 
 
-def export_peak(store: SqliteStore, rows: int) -> dict[str, float]:
+def export_peak(store: SqlStore, rows: int) -> dict[str, float]:
     tracemalloc.start()
     started = time.perf_counter()
     _, chunks = export_csv(store, SearchFilter(date_from=date(2026, 1, 5)))
@@ -141,6 +146,7 @@ def main() -> None:
     parser.add_argument("--reuse-stream", action="store_true", help="keep an existing stream file")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--stream-only", action="store_true", help="only generate the stream file")
+    parser.add_argument("--store-url", default="", help="PostgreSQL read model (no password in it)")
     parser.add_argument("--workers", type=int, default=1, help="parser processes beside the applying one")
     parser.add_argument(
         "--queries-only",
@@ -163,11 +169,13 @@ def main() -> None:
             "liens": args.liens,
             "released": args.released,
             "workers": args.workers,
+            "store": "postgresql" if args.store_url else "sqlite",
         },
     }
     if args.queries_only:
-        result["migrated"] = migrate_v1(store_file)
-        store = SqliteStore(store_file)
+        if not args.store_url:
+            result["migrated"] = migrate_v1(store_file)
+        store = open_store(args, store_file)
         measure_queries(store, args, result)
         return
     scenario = Scenario(
@@ -182,7 +190,8 @@ def main() -> None:
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store_file}{suffix}").unlink(missing_ok=True)
-    store = SqliteStore(store_file)
+    store = open_store(args, store_file)
+    store.reset()
     projector = Projector(store, EmbeddedBlockSource(stream_file), workers=args.workers)
     started = time.perf_counter()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -201,11 +210,28 @@ def main() -> None:
         "cpu_seconds": round(cpu, 1),
         "tx_per_cpu_second": round(progress.transactions / cpu) if cpu else None,
         "load_after": load(),
-        "store_bytes": store_file.stat().st_size,
+        "store_bytes": store_bytes(store, store_file),
     }
     print(json.dumps({"rebuild_from_block_0": result["rebuild_from_block_0"]}), flush=True)
 
     measure_queries(store, args, result)
+
+
+def open_store(args: argparse.Namespace, store_file: Path) -> SqlStore:
+    if not args.store_url:
+        return SqliteStore(store_file)
+    password_file = os.environ.get("MLEDGER_STORE_PASSWORD_FILE")
+    password = (
+        Path(password_file).read_text().strip() if password_file else os.environ.get("MLEDGER_STORE_PASSWORD")
+    )
+    return PostgresStore(args.store_url, password=password)
+
+
+def store_bytes(store: SqlStore, store_file: Path) -> int:
+    if isinstance(store, SqliteStore):
+        return store_file.stat().st_size
+    with store.reading() as cur:
+        return int(cur.execute("SELECT pg_database_size(current_database())").fetchone()[0])
 
 
 def migrate_v1(path: Path) -> str:
@@ -229,7 +255,7 @@ def migrate_v1(path: Path) -> str:
     return f"schema 1 -> 2 in {time.perf_counter() - started:.1f}s"
 
 
-def measure_queries(store: SqliteStore, args: argparse.Namespace, result: dict[str, object]) -> None:
+def measure_queries(store: SqlStore, args: argparse.Namespace, result: dict[str, object]) -> None:
     board = dashboard(store)
     result["dashboard_counts"] = {
         "counts": board["counts"],
@@ -262,6 +288,7 @@ def measure_queries(store: SqliteStore, args: argparse.Namespace, result: dict[s
     result["load_at_end"] = load()
     print(json.dumps(result, ensure_ascii=False, indent=2))
     (args.work / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    store.close()
 
 
 if __name__ == "__main__":

@@ -4,14 +4,17 @@ written, checkpoint not yet committed — announces it in a marker file and wait
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
 
 from app.readmodel import store as store_module
+from app.readmodel.postgres import PostgresStore
 from app.readmodel.projector import Projector
 from app.readmodel.sources import EmbeddedBlockSource
 from app.readmodel.sqlite import SqliteStore
+from app.readmodel.store import SqlStore
 
 
 def main() -> None:
@@ -28,7 +31,12 @@ def main() -> None:
             time.sleep(120)
 
     store_module._Batch.finish = finish  # type: ignore[method-assign]
-    store = SqliteStore(store_path)
+    # the store: a SQLite file, or a PostgreSQL URL (password in MLEDGER_STORE_PASSWORD)
+    store: SqlStore = (
+        PostgresStore(store_path, password=os.environ["MLEDGER_STORE_PASSWORD"])
+        if store_path.startswith("postgresql://")
+        else SqliteStore(store_path)
+    )
     asyncio.run(Projector(store, EmbeddedBlockSource(ledger_file), batch_txs=1000).catch_up())
 
 

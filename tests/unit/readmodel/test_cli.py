@@ -6,11 +6,12 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from app.ledger.embedded.ledger import EmbeddedLedger, mortgage_chaincode
-from app.readmodel.sqlite import SqliteStore
 from app.readmodel_cli import app
+from tests.unit.readmodel.conftest import StoreFactory
 from tests.unit.readmodel.helpers import register_many
 
 
@@ -22,8 +23,14 @@ async def _ledger_with_vehicles(ledger_dir: Path) -> tuple[list[str], int]:
         await ledger.close()
 
 
-def test_status_rebuild_verify(tmp_path: Path) -> None:
+def test_status_rebuild_verify(tmp_path: Path, stores: StoreFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the embedded default's SQLite file and on PostgreSQL named by MLEDGER_READMODEL_URL."""
     data_dir = tmp_path / "gw"
+    if stores.postgres is None:
+        stores.path = data_dir / "readmodel.sqlite"
+    else:
+        monkeypatch.setenv("MLEDGER_READMODEL_URL", stores.url)
+        monkeypatch.setenv("MLEDGER_STORE_PASSWORD_FILE", str(stores.postgres.password_file))
     vins, height = asyncio.run(_ledger_with_vehicles(data_dir / "ledger"))
     runner = CliRunner()
     args = ["--data-dir", str(data_dir), "--backend", "embedded"]
@@ -40,7 +47,8 @@ def test_status_rebuild_verify(tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["ok"] is True
 
-    store = SqliteStore(data_dir / "readmodel.sqlite")
+    assert (data_dir / "readmodel.sqlite").exists() == (stores.postgres is None)
+    store = stores.open()
     store.execute_raw("UPDATE vehicles SET plate = 'FORGED' WHERE vin = ?", (vins[3],))
     store.close()
     drift = runner.invoke(app, ["verify", *args, "--sample", "12"])

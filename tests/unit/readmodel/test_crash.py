@@ -12,16 +12,19 @@ from pathlib import Path
 from app.readmodel.projector import Projector
 from app.readmodel.queries import dashboard
 from app.readmodel.sources import EmbeddedBlockSource
-from app.readmodel.sqlite import SqliteStore
 from app.readmodel.verify import VerifyReport, _verify_counters
-from tests.unit.readmodel.conftest import LIENS, RELEASED, VEHICLES
+from tests.unit.readmodel.conftest import LIENS, RELEASED, VEHICLES, StoreFactory
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_kill_9_mid_batch_resumes_without_double_counting(big_stream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kill_9_mid_batch_resumes_without_double_counting(
+    big_stream, tmp_path: Path, stores: StoreFactory
+) -> None:  # type: ignore[no-untyped-def]
     ledger_file, expected, height = big_stream
-    store_path, marker = tmp_path / "rm.sqlite", tmp_path / "inside"
+    marker = tmp_path / "inside"
+    store_path = stores.url or str(stores.path)
+    password = {"MLEDGER_STORE_PASSWORD": stores.postgres.password} if stores.postgres else {}
     child = subprocess.Popen(
         [
             sys.executable,
@@ -30,7 +33,7 @@ def test_kill_9_mid_batch_resumes_without_double_counting(big_stream, tmp_path: 
             str(store_path),
             str(marker),
         ],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **password},
         cwd=ROOT,
     )
     try:
@@ -46,7 +49,7 @@ def test_kill_9_mid_batch_resumes_without_double_counting(big_stream, tmp_path: 
             child.kill()
     assert child.returncode == -signal.SIGKILL
 
-    store = SqliteStore(store_path)
+    store = stores.open()
     at_crash = store.next_block()
     assert 0 < at_crash < height  # two batches committed, the third (killed mid-transaction) not
     with store.reading() as cur:

@@ -4,13 +4,12 @@ projector goes on (no crash); a store of another schema version is rebuilt from 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from app.readmodel.blockgen import StreamBuilder, make_vin
 from app.readmodel.blocks import composite_key
 from app.readmodel.projector import Projector
 from app.readmodel.queries import dashboard
-from app.readmodel.sqlite import SqliteStore
+from tests.unit.readmodel.conftest import StoreFactory
 
 
 def _lien(lien_id: str, **fields: object) -> bytes:
@@ -25,7 +24,7 @@ def _lien(lien_id: str, **fields: object) -> bytes:
     return json.dumps({**base, **fields}).encode()
 
 
-def test_old_and_unknown_record_shapes(tmp_path: Path) -> None:
+def test_old_and_unknown_record_shapes(stores: StoreFactory) -> None:
     builder = StreamBuilder(first_block=0)
     builder.tx(
         "BankAMSP", "RecordLien", [(composite_key("LIEN", "NEW"), _lien("NEW", secured_amount="1000"))], None
@@ -39,7 +38,7 @@ def test_old_and_unknown_record_shapes(tmp_path: Path) -> None:
         [(composite_key("LIEN", "X2"), _lien("X2", secured_amount="5", extra={"a": 1}))],
         None,
     )
-    store = SqliteStore(tmp_path / "rm.sqlite")
+    store = stores.open()
     Projector(store).ingest([builder.cut()])
     with store.reading() as cur:
         rows = dict(
@@ -55,12 +54,12 @@ def test_old_and_unknown_record_shapes(tmp_path: Path) -> None:
     assert store.next_block() == 1
 
 
-def test_a_store_of_another_schema_version_is_rebuilt(tmp_path: Path) -> None:
+def test_a_store_of_another_schema_version_is_rebuilt(stores: StoreFactory) -> None:
     builder = StreamBuilder(first_block=0)
     builder.tx("BankAMSP", "RecordLien", [(composite_key("LIEN", "A"), _lien("A", secured_amount="1"))], None)
-    store = SqliteStore(tmp_path / "rm.sqlite")
+    store = stores.open()
     Projector(store).ingest([builder.cut()])
     store.set_meta("schema_version", "0")
     store.close()
-    reopened = SqliteStore(tmp_path / "rm.sqlite")
+    reopened = stores.open()
     assert reopened.next_block() == 0 and dashboard(reopened)["total_liens"] == 0

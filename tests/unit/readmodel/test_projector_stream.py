@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -14,28 +15,43 @@ from app.readmodel.blockgen import Expected, make_vin
 from app.readmodel.projector import Projector
 from app.readmodel.queries import SearchFilter, dashboard, export_csv, portfolio, search
 from app.readmodel.sources import EmbeddedBlockSource
-from app.readmodel.sqlite import SqliteStore
-from tests.unit.readmodel.conftest import LIENS, RELEASED, VEHICLES
+from app.readmodel.store import SqlStore
+from tests.unit.readmodel.conftest import LIENS, RELEASED, VEHICLES, StoreFactory
+
+BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(scope="module")
-def projected(big_stream, tmp_path_factory: pytest.TempPathFactory) -> SqliteStore:  # type: ignore[no-untyped-def]
-    """One projection of the stream shared by the tests that only read it."""
-    store = SqliteStore(tmp_path_factory.mktemp("rm") / "rm.sqlite")
-    asyncio.run(Projector(store, EmbeddedBlockSource(big_stream[0])).catch_up())
-    return store
+def projected_by_backend(  # type: ignore[no-untyped-def]
+    big_stream, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, SqlStore]]:
+    """One projection of the stream per backend, shared by the tests that only read it."""
+    out: dict[str, SqlStore] = {}
+    for backend in BACKENDS:
+        server = request.getfixturevalue("postgres") if backend == "postgresql" else None
+        store = StoreFactory(backend, tmp_path_factory.mktemp("rm"), server).open()
+        asyncio.run(Projector(store, EmbeddedBlockSource(big_stream[0])).catch_up())
+        out[backend] = store
+    yield out
+    for store in out.values():
+        store.close()
 
 
-async def _project(stream: tuple[Path, Expected, int], tmp_path: Path) -> tuple[SqliteStore, Projector]:
+@pytest.fixture(params=BACKENDS)
+def projected(projected_by_backend: dict[str, SqlStore], request: pytest.FixtureRequest) -> SqlStore:
+    return projected_by_backend[str(request.param)]
+
+
+async def _project(stream: tuple[Path, Expected, int], stores: StoreFactory) -> tuple[SqlStore, Projector]:
     path, _, _ = stream
-    store = SqliteStore(tmp_path / "rm.sqlite")
+    store = stores.open()
     projector = Projector(store, EmbeddedBlockSource(path))
     await projector.catch_up()
     return store, projector
 
 
-async def test_counts_are_exact_past_ten_thousand(big_stream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    store, projector = await _project(big_stream, tmp_path)
+async def test_counts_are_exact_past_ten_thousand(big_stream, stores: StoreFactory) -> None:  # type: ignore[no-untyped-def]
+    store, projector = await _project(big_stream, stores)
     _, expected, height = big_stream
     board = dashboard(store)
     assert board["block_height"] == height == store.next_block()
@@ -49,9 +65,11 @@ async def test_counts_are_exact_past_ten_thousand(big_stream, tmp_path: Path) ->
     assert await projector.lag() == 0
 
 
-async def test_invalid_transactions_and_config_blocks_change_nothing(big_stream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_invalid_transactions_and_config_blocks_change_nothing(
+    big_stream, stores: StoreFactory
+) -> None:  # type: ignore[no-untyped-def]
     path, expected, _ = big_stream
-    store = SqliteStore(tmp_path / "rm.sqlite")
+    store = stores.open()
     progress = await Projector(store, EmbeddedBlockSource(path)).catch_up()
     assert expected.invalid == VEHICLES // 1000 + 1
     assert progress.skipped_invalid == expected.invalid
@@ -68,8 +86,8 @@ async def test_invalid_transactions_and_config_blocks_change_nothing(big_stream,
         assert cur.execute("SELECT COUNT(*) FROM events").fetchone()[0] == expected.transactions
 
 
-async def test_replay_and_rebuild_do_not_double_count(big_stream, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    store, projector = await _project(big_stream, tmp_path)
+async def test_replay_and_rebuild_do_not_double_count(big_stream, stores: StoreFactory) -> None:  # type: ignore[no-untyped-def]
+    store, projector = await _project(big_stream, stores)
     before = dashboard(store)
     store.set_meta("next_block", "0")  # as if the checkpoint were lost: every block comes again
     await projector.catch_up()
@@ -80,7 +98,7 @@ async def test_replay_and_rebuild_do_not_double_count(big_stream, tmp_path: Path
     assert dashboard(store) == before
 
 
-def test_auditor_search_by_each_key(projected: SqliteStore) -> None:
+def test_auditor_search_by_each_key(projected: SqlStore) -> None:
     store = projected
     vin = make_vin(3)  # has a lien (the first LIENS vehicles do), released (the first RELEASED liens)
     by_vin = search(store, SearchFilter(vin=vin))
@@ -124,7 +142,7 @@ def test_auditor_search_by_each_key(projected: SqliteStore) -> None:
     assert search(store, SearchFilter(text="no such thing")).rows == []
 
 
-def test_csv_export_streams_every_row(projected: SqliteStore) -> None:
+def test_csv_export_streams_every_row(projected: SqlStore) -> None:
     store = projected
     height, chunks = export_csv(store, SearchFilter(date_from=date(2026, 1, 1)))
     assert height == store.next_block()
@@ -139,7 +157,7 @@ def test_csv_export_streams_every_row(projected: SqliteStore) -> None:
     assert largest < 400_000  # one fetch of 1,000 rows at a time, never the whole export
 
 
-def test_lender_portfolio_pages_through_all_liens(projected: SqliteStore) -> None:
+def test_lender_portfolio_pages_through_all_liens(projected: SqlStore) -> None:
     store = projected
     seen = []
     after = ""
@@ -153,3 +171,21 @@ def test_lender_portfolio_pages_through_all_liens(projected: SqliteStore) -> Non
     row = next(r for r in seen if r["lien"]["status"] == "RECORDED")
     assert row["ltv"] is not None and row["valuation"]["value"]
     assert {a["rule"] for a in row["alerts"]} >= {"insurance_lapse"}  # no policy in the stream
+
+
+def test_both_stores_give_the_same_answers(projected_by_backend: dict[str, SqlStore]) -> None:
+    lite, pg = projected_by_backend["sqlite"], projected_by_backend["postgresql"]
+    assert dashboard(pg) == dashboard(lite)
+    assert dashboard(pg)["total_vehicles"] == VEHICLES
+    for holder in ("BankAMSP", "BankBMSP"):
+        assert portfolio(pg, holder, limit=50) == portfolio(lite, holder, limit=50)
+    for f in (
+        SearchFilter(vin=make_vin(3)),
+        SearchFilter(lienholder="BankAMSP"),
+        SearchFilter(date_from=date(2026, 1, 5), date_to=date(2026, 1, 5)),
+        SearchFilter(text="京A0000007"),
+    ):
+        assert search(pg, f, limit=200) == search(lite, f, limit=200)
+    assert "".join(export_csv(pg, SearchFilter(vin=make_vin(3)))[1]) == "".join(
+        export_csv(lite, SearchFilter(vin=make_vin(3)))[1]
+    )

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from pathlib import Path
 
+import psycopg
 import pytest
 
-from app.readmodel.sqlite import SqliteStore
+from tests.unit.readmodel.conftest import StoreFactory
 
 
-def test_close_waits_for_a_read_running_on_another_thread(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "readmodel.sqlite")
+def test_close_waits_for_a_read_running_on_another_thread(stores: StoreFactory) -> None:
+    store = stores.open()
     inside, release = threading.Event(), threading.Event()
     seen: list[object] = []
 
@@ -37,8 +37,9 @@ def test_close_waits_for_a_read_running_on_another_thread(tmp_path: Path) -> Non
     assert not closer.is_alive() and seen and isinstance(seen[0], int)
 
 
-def test_a_read_after_close_is_refused(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "readmodel.sqlite")
+def test_a_read_after_close_is_refused(stores: StoreFactory) -> None:
+    store = stores.open()
     store.close()
-    with pytest.raises(sqlite3.ProgrammingError, match="closed"), store.reading():
+    refused = sqlite3.ProgrammingError if stores.backend == "sqlite" else psycopg.InterfaceError
+    with pytest.raises(refused, match="closed"), store.reading():
         pass
