@@ -221,8 +221,32 @@ def config_update_envelope(
     return t / "envelope.pb"
 
 
+# An ordering service that has a config update pending answers SERVICE_UNAVAILABLE to another one made
+# against the same config (SmartBFT: "pending config does not match calculated expected config"; Raft: no
+# leader yet): fetch the config again and recompute the update, as any Fabric client retries that status.
+ANCHOR_ATTEMPTS = 8
+
+
 def set_anchor_peer(settings: Settings, org: Org) -> bool:
     """Add the org's peer as its anchor peer by a channel config update signed by the org's admin."""
+    for attempt in range(1, ANCHOR_ATTEMPTS + 1):
+        try:
+            changed = _set_anchor_peer_once(settings, org)
+        except CommandError as exc:
+            if "SERVICE_UNAVAILABLE" not in str(exc) or attempt == ANCHOR_ATTEMPTS:
+                raise
+            log.info(
+                "anchor peer update for %s: ordering service busy (attempt %d), retrying", org.msp_id, attempt
+            )
+            time.sleep(0.5 * attempt)
+            continue
+        if changed:
+            log.info("anchor peer set for %s", org.msp_id)
+        return changed
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _set_anchor_peer_once(settings: Settings, org: Org) -> bool:
     with tempfile.TemporaryDirectory(prefix="anchor-") as tmp:
         t = Path(tmp)
         config = fetch_config(settings, org, t)
@@ -253,7 +277,6 @@ def set_anchor_peer(settings: Settings, org: Org) -> bool:
             env=admin_cli_env(settings, org),
             what=f"anchor peer update for {org.msp_id}",
         )
-    log.info("anchor peer set for %s", org.msp_id)
     return True
 
 
