@@ -1,10 +1,12 @@
-"""Background loops the gateway keeps alive: a stream follower restarted with back-off when it fails."""
+"""Background loops the gateway keeps alive: a stream follower restarted with back-off when it fails,
+and their stop at shutdown."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 MAX_BACKOFF_SECONDS = 30.0
 
@@ -28,3 +30,14 @@ async def follow_with_backoff(
             logger.warning("%s stopped (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(max_backoff, backoff * 2)
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[None]]) -> None:
+    """Cancel the loops and wait for each to end; what a loop raised while stopping is not the
+    shutdown's concern (it was logged where it happened)."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

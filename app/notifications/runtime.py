@@ -4,12 +4,11 @@ event stream fails) and the webhook dispatcher, started and stopped with the app
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
-from app.background import follow_with_backoff
+from app.background import follow_with_backoff, stop_tasks
 from app.ledger.port import LedgerPort
 
 from .consumer import EventConsumer
@@ -53,11 +52,7 @@ class Notifier:
         await follow_with_backoff(self.consumer.follow, "notifier event stream", logger)
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
         await self.dispatcher.close()
         self.store.close()

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from app.background import follow_with_backoff
+from app.background import follow_with_backoff, stop_tasks
 
 from .projector import Projector
 from .sources import BlockSource, source_for
@@ -91,10 +91,6 @@ class ReadModel:
         return True
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
         await asyncio.to_thread(self.store.close)  # waits for reads still running on worker threads
