@@ -229,22 +229,7 @@ class Enroller:
 
         fabric-ca's CRL lists every certificate it has revoked so far, so it replaces the previous one.
         """
-        home = self.oc.root / "registrar"
-        self._ca(
-            "revoke",
-            "-u",
-            f"https://{self.url_host}",
-            "-e",
-            name,
-            "-r",
-            reason,
-            "--gencrl",
-            "--mspdir",
-            str(home / "msp"),
-            home=home,
-            what=f"revoke {name}",
-        )
-        return (home / "msp" / "crls" / "crl.pem").read_bytes()
+        return self._revoke(["-e", name], reason, f"revoke {name}")
 
     def revoke_certificate(self, cert_pem: bytes, reason: str) -> bytes:
         """Revoke one certificate (serial + authority key id; the identity keeps its others) and return
@@ -254,22 +239,25 @@ class Enroller:
         cert = x509.load_pem_x509_certificate(cert_pem)
         aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
         assert aki is not None
+        serial = format(cert.serial_number, "x")
+        return self._revoke(["-s", serial, "-a", aki.hex()], reason, f"revoke certificate {serial}")
+
+    def _revoke(self, selector: list[str], reason: str, what: str) -> bytes:
+        """One `fabric-ca-client revoke --gencrl` as the registrar; the CA's new CRL (PEM)."""
         home = self.oc.root / "registrar"
+        url = f"https://{self.url_host}"
         self._ca(
             "revoke",
             "-u",
-            f"https://{self.url_host}",
-            "-s",
-            format(cert.serial_number, "x"),
-            "-a",
-            aki.hex(),
+            url,
+            *selector,
             "-r",
             reason,
             "--gencrl",
             "--mspdir",
             str(home / "msp"),
             home=home,
-            what=f"revoke certificate {format(cert.serial_number, 'x')}",
+            what=what,
         )
         return (home / "msp" / "crls" / "crl.pem").read_bytes()
 

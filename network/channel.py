@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -221,63 +223,80 @@ def config_update_envelope(
     return t / "envelope.pb"
 
 
-# An ordering service that has a config update pending answers SERVICE_UNAVAILABLE to another one made
+# A config update answered SERVICE_UNAVAILABLE meets an ordering service busy with another org's update
 # against the same config (SmartBFT: "pending config does not match calculated expected config"; Raft: no
 # leader yet): fetch the config again and recompute the update, as any Fabric client retries that status.
-ANCHOR_ATTEMPTS = 8
+CONFIG_UPDATE_ATTEMPTS = 8
+
+
+def submit_config_update(
+    settings: Settings,
+    mutate: Callable[[dict[str, Any]], None],
+    signers: list[Org],
+    what: str,
+    fetch_timeout: float = 60,
+) -> bool:
+    """Apply `mutate` to the channel's current config as one config update signed by each of `signers`'
+    admins (the first submits it). False when `mutate` changes nothing. A busy ordering service is
+    retried from a freshly fetched config; any other refusal raises the CommandError with the orderer's
+    answer."""
+    for attempt in range(1, CONFIG_UPDATE_ATTEMPTS + 1):
+        try:
+            return _submit_config_update_once(settings, mutate, signers, what, fetch_timeout)
+        except CommandError as exc:
+            if "SERVICE_UNAVAILABLE" not in str(exc) or attempt == CONFIG_UPDATE_ATTEMPTS:
+                raise
+            log.info(
+                "%s: ordering service busy (attempt %d), retrying from the current config", what, attempt
+            )
+            time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _submit_config_update_once(
+    settings: Settings,
+    mutate: Callable[[dict[str, Any]], None],
+    signers: list[Org],
+    what: str,
+    fetch_timeout: float,
+) -> bool:
+    peer = str(settings.binary("peer"))
+    with tempfile.TemporaryDirectory(prefix="cfgupdate-") as tmp:
+        t = Path(tmp)
+        config = fetch_config(settings, signers[0], t, timeout=fetch_timeout)
+        modified = copy.deepcopy(config)
+        mutate(modified)
+        if modified == config:
+            return False
+        envelope = config_update_envelope(settings, config, modified, t)
+        for org in signers[1:]:
+            run(
+                [peer, "channel", "signconfigtx", "-f", str(envelope)],
+                env=admin_cli_env(settings, org),
+                what=f"sign {what} as {org.msp_id}",
+            )
+        run(
+            [peer, "channel", "update", "-f", str(envelope), "-c", CHANNEL, *orderer_args(settings)],
+            env=admin_cli_env(settings, signers[0]),
+            what=what,
+        )
+    return True
 
 
 def set_anchor_peer(settings: Settings, org: Org) -> bool:
     """Add the org's peer as its anchor peer by a channel config update signed by the org's admin."""
-    for attempt in range(1, ANCHOR_ATTEMPTS + 1):
-        try:
-            changed = _set_anchor_peer_once(settings, org)
-        except CommandError as exc:
-            if "SERVICE_UNAVAILABLE" not in str(exc) or attempt == ANCHOR_ATTEMPTS:
-                raise
-            log.info(
-                "anchor peer update for %s: ordering service busy (attempt %d), retrying", org.msp_id, attempt
-            )
-            time.sleep(0.5 * attempt)
-            continue
-        if changed:
-            log.info("anchor peer set for %s", org.msp_id)
-        return changed
-    raise AssertionError("unreachable")  # pragma: no cover
+    anchors = [{"host": settings.hosts.advertise(topology.peer_name(org)), "port": settings.ports.peer(org)}]
 
+    def set_anchors(config: dict[str, Any]) -> None:
+        values = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]
+        if values.get("AnchorPeers", {}).get("value", {}).get("anchor_peers") != anchors:
+            anchor_peers = {"anchor_peers": anchors}
+            values["AnchorPeers"] = {"mod_policy": "Admins", "value": anchor_peers, "version": "0"}
 
-def _set_anchor_peer_once(settings: Settings, org: Org) -> bool:
-    with tempfile.TemporaryDirectory(prefix="anchor-") as tmp:
-        t = Path(tmp)
-        config = fetch_config(settings, org, t)
-        org_group = config["channel_group"]["groups"]["Application"]["groups"][org.msp_id]
-        peer_host = settings.hosts.advertise(topology.peer_name(org))
-        anchors = [{"host": peer_host, "port": settings.ports.peer(org)}]
-        current = org_group["values"].get("AnchorPeers", {}).get("value", {}).get("anchor_peers")
-        if current == anchors:
-            return False
-        modified = json.loads(json.dumps(config))
-        modified["channel_group"]["groups"]["Application"]["groups"][org.msp_id]["values"]["AnchorPeers"] = {
-            "mod_policy": "Admins",
-            "value": {"anchor_peers": anchors},
-            "version": "0",
-        }
-        envelope = config_update_envelope(settings, config, modified, t)
-        run(
-            [
-                str(settings.binary("peer")),
-                "channel",
-                "update",
-                "-f",
-                str(envelope),
-                "-c",
-                CHANNEL,
-                *orderer_args(settings),
-            ],
-            env=admin_cli_env(settings, org),
-            what=f"anchor peer update for {org.msp_id}",
-        )
-    return True
+    changed = submit_config_update(settings, set_anchors, [org], f"anchor peer update for {org.msp_id}")
+    if changed:
+        log.info("anchor peer set for %s", org.msp_id)
+    return changed
 
 
 def wait_for_height(settings: Settings, org: Org, minimum: int, timeout: float = 30) -> int:

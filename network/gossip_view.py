@@ -20,15 +20,16 @@ from network.settings import Settings
 from network.topology import CHANNEL, Org
 
 
-def channel_peers(settings: Settings, org: Org) -> dict[str, list[str]]:
-    """MSP id -> PEM certificates of the channel peers `org`'s peer currently knows (asked as its admin)."""
+def _discover(settings: Settings, org: Org, verb: str, *extra: str) -> str:
+    """Ask `org`'s peer's discovery service (as the org's admin) and return the CLI's output."""
     admin = org_crypto(settings, org).user("admin")
-    out = run(
+    return run(
         [
             str(settings.binary("discover")),
-            "peers",
+            verb,
             "--channel",
             CHANNEL,
+            *extra,
             "--server",
             f"{settings.hosts.dial(topology.peer_name(org))}:{settings.ports.peer(org)}",
             "--peerTLSCA",
@@ -44,13 +45,59 @@ def channel_peers(settings: Settings, org: Org) -> dict[str, list[str]]:
             "--tlsKey",
             str(admin / "tls" / "key.pem"),
         ],
-        what=f"discover peers on {topology.peer_name(org)}",
+        what=f"discover {verb} on {topology.peer_name(org)}",
         timeout=20,
     )
+
+
+def channel_peers(settings: Settings, org: Org) -> dict[str, list[str]]:
+    """MSP id -> PEM certificates of the channel peers `org`'s peer currently knows (asked as its admin)."""
+    out = _discover(settings, org, "peers")
     view: dict[str, list[str]] = {}
     for p in json.loads(out[out.index("[") :]):
         view.setdefault(p["MSPID"], []).append(p["Identity"].strip())
     return view
+
+
+def endorsement_layouts(settings: Settings, org: Org, chaincode: str) -> int:
+    """How many endorsement layouts `org`'s peer can derive for `chaincode` from what its gossip knows
+    (the peers alive in its membership that have the chaincode): what that peer's Gateway service uses
+    to pick endorsers. CommandError while it can derive none ("no peer combination can satisfy the
+    endorsement policy")."""
+    out = _discover(settings, org, "endorsers", "--chaincode", chaincode)
+    return len(json.loads(out[out.index("[") :]))
+
+
+def wait_for_endorsers(settings: Settings, orgs: list[Org], chaincodes: list[str], timeout: float) -> float:
+    """Wait until every peer in `orgs` can derive endorsers for every chaincode in `chaincodes`, so a
+    client's first submit through any org's Gateway finds a satisfying set of peers; return the seconds
+    waited. Peers learn each other (and the chaincodes each one has) by gossip a few alive rounds after
+    the anchor peers are in the channel config; until then the Gateway answers FAILED_PRECONDITION "no
+    combination of peers can be derived which satisfy the endorsement policy". NetworkError naming the
+    peers and chaincodes still without endorsers after `timeout`."""
+    t0 = time.monotonic()
+    todo = [(o, cc) for o in orgs for cc in chaincodes]
+    last: dict[tuple[str, str], str] = {}
+    while True:
+        behind = []
+        for o, cc in todo:
+            try:
+                endorsement_layouts(settings, o, cc)
+            except CommandError as exc:
+                behind.append((o, cc))
+                last[(o.msp_id, cc)] = str(exc).splitlines()[-1][:200]
+        todo = behind
+        waited = time.monotonic() - t0
+        if not todo:
+            return waited
+        if waited > timeout:
+            names = ", ".join(f"{topology.peer_name(o)} for {cc} ({last[(o.msp_id, cc)]})" for o, cc in todo)
+            raise NetworkError(
+                f"after {timeout:.0f}s the discovery service of {names} still derives no endorsers: "
+                "gossip has not learnt enough peers with the chaincode",
+                node=topology.peer_name(todo[0][0]),
+            )
+        time.sleep(1.0)
 
 
 # How long the condition must hold before it is trusted (Fabric core.yaml defaults): an observer that first

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import hashlib
 import json
 import logging
@@ -29,9 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from network import ca, chaincode, channel, gossip_view, orgset, topology
-from network.config import admin_cli_env
 from network.errors import CommandError, NetworkError
-from network.process import run
 from network.settings import Settings
 from network.topology import CHANNEL, HOST, Org
 
@@ -148,38 +145,12 @@ def update_config(
     Returns False when `mutate` changes nothing. A refusal by the orderer (e.g. a policy not satisfied by
     the signatures given) raises NetworkError naming the policy and the signers.
     """
-    peer = str(settings.binary("peer"))
-    with tempfile.TemporaryDirectory(prefix="cfgupdate-") as tmp:
-        t = Path(tmp)
-        config = fetch_config(settings, signers[0], t)
-        modified = copy.deepcopy(config)
-        mutate(modified)
-        if modified == config:
-            return False
-        envelope = channel.config_update_envelope(settings, config, modified, t)
-        for org in signers[1:]:
-            run(
-                [peer, "channel", "signconfigtx", "-f", str(envelope)],
-                env=admin_cli_env(settings, org),
-                what=f"sign {what} as {org.msp_id}",
-            )
-        try:
-            run(
-                [
-                    peer,
-                    "channel",
-                    "update",
-                    "-f",
-                    str(envelope),
-                    "-c",
-                    CHANNEL,
-                    *channel.orderer_args(settings),
-                ],
-                env=admin_cli_env(settings, signers[0]),
-                what=what,
-            )
-        except CommandError as exc:
-            raise NetworkError(_explain_refusal(str(exc), signers, what)) from exc
+    try:
+        changed = channel.submit_config_update(settings, mutate, signers, what, fetch_timeout=0)
+    except CommandError as exc:
+        raise NetworkError(_explain_refusal(str(exc), signers, what)) from exc
+    if not changed:
+        return False
     log.info("config update committed: %s (signed by %s)", what, ", ".join(o.msp_id for o in signers))
     return True
 
@@ -454,10 +425,6 @@ def renew_orderer(settings: Settings, org: Org, name: str) -> Renewal:
 
 
 # ---------------------------------------------------------------- suspending and resuming an org
-def _suspended_file(settings: Settings, org: Org) -> Path:
-    return settings.data_dir / "governance" / f"suspended-{org.msp_id}.json"
-
-
 def _majority_signers(org: Org) -> list[Org]:
     """Admins of the other application orgs with a peer: more than the MAJORITY Admins policy needs."""
     return [o for o in topology.peer_orgs() if o != org]
@@ -488,7 +455,7 @@ def suspend_org(settings: Settings, org_name: str) -> list[str]:
     next block on. The group is kept in the data folder so `resume_org` can put it back. Returns signers.
     """
     org = _app_org(settings, org_name)
-    saved = _suspended_file(settings, org)
+    saved = orgset.suspended_file(settings, org)
     if saved.exists():
         raise NetworkError(f"org: {org.name} is already suspended ({saved})")
     signers = _majority_signers(org)
@@ -512,7 +479,7 @@ def resume_org(settings: Settings, org_name: str) -> list[str]:
     from network.manager import Network
 
     org = _app_org(settings, org_name)
-    saved = _suspended_file(settings, org)
+    saved = orgset.suspended_file(settings, org)
     if not saved.exists():
         raise NetworkError(f"org: {org.name} is not suspended; nothing changed")
     group = _zero_versions(json.loads(saved.read_text()))

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from network import ca, chaincode, channel, config, connection_profile, kubo, orgset, topology
+from network import ca, chaincode, channel, config, connection_profile, gossip_view, kubo, orgset, topology
 from network.errors import NetworkError
 from network.hosts import bind_data_dir
 from network.process import ProcessTable, wait_until
@@ -30,6 +30,9 @@ from network.settings import Settings
 from network.topology import HOST, Node, Org
 
 log = logging.getLogger(__name__)
+
+# how long `up` waits for every peer's discovery to derive endorsers for the chaincodes it deployed
+ENDORSERS_TIMEOUT = 120.0
 
 
 @dataclass
@@ -323,6 +326,13 @@ class Network:
             else:
                 report.reused.append(name)
             report.chaincodes[spec.name] = dep.package_id
+        running = [dep.spec.name for dep in ready if report.chaincodes.get(dep.spec.name) == dep.package_id]
+        if running:
+            # committed is not yet usable: a client's first submit needs its peer's gossip to know enough
+            # peers that have the chaincode (tests/integration/bft met this on a loaded CI machine)
+            peers = [o for o in topology.peer_orgs(self.orgs()) if not orgset.is_suspended(s, o)]
+            waited = gossip_view.wait_for_endorsers(s, peers, running, timeout=ENDORSERS_TIMEOUT)
+            log.info("every peer derives endorsers for %s after %.1f s", ", ".join(running), waited)
 
     def _server_source(self, name: str) -> str | None:
         p = self.procs.get(name)

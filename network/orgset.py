@@ -87,3 +87,13 @@ def endorsement_policy(settings: Settings) -> str:
     network's endorsing orgs, added ones included."""
     principals = ",".join(f"'{o.msp_id}.peer'" for o in orgs(settings) if o.endorsing)
     return f"OutOf({consortium.ENDORSEMENT_QUORUM},{principals})"
+
+
+def suspended_file(settings: Settings, org: Org) -> Path:
+    """Where `network org suspend` keeps a suspended org's channel group until `org resume`."""
+    return settings.data_dir / "governance" / f"suspended-{org.msp_id}.json"
+
+
+def is_suspended(settings: Settings, org: Org) -> bool:
+    """Whether the org is out of the channel by `network org suspend` (its peer is no channel member)."""
+    return suspended_file(settings, org).exists()
