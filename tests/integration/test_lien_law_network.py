@@ -15,6 +15,7 @@ import pytest
 from app.fabric_gateway import CommitError, EndorseError
 from chaincode.mortgage.vin import with_check_digit
 from network.fixture import FabricNetworkInfo
+from tests.integration import payloads
 from tests.integration.test_mortgage_lifecycle import (
     BANKA,
     BANKB,
@@ -40,46 +41,19 @@ def net(fabric_network: FabricNetworkInfo) -> FabricNetworkInfo:
 
 def register(actors: Actors, commit: Committer, officer: Any, bank: Any, vin: str, label: str) -> None:
     transient, _ = owner(f"{label}-{actors.run}")
-    vehicle = {
-        "vin": vin,
-        "plate": f"粤B{label[:2].upper()}{actors.run[:4].upper()}",
-        "make": "BYD",
-        "model": "Seal",
-        "year": 2025,
-        "registration_date": "2025-05-01",
-    }
-    commit(officer, "RegisterVehicle", json.dumps(vehicle), transient=transient)
-    valuation = {
-        "valuation_id": f"V-{label}-{actors.run}",
-        "vin": vin,
-        "value": "150000",
-        "currency": "CNY",
-        "interval_low": "135000",
-        "interval_high": "165000",
-        "coverage": "0.9",
-        "model_id": "residual-lgbm",
-        "model_version": "1.0.0",
-        "inputs_hash": "3c" * 32,
-        "valuer": "valuation-service",
-    }
-    commit(officer, "RecordValuation", json.dumps(valuation))  # the office values any vehicle
+    plate = f"粤B{label[:2].upper()}{actors.run[:4].upper()}"
+    vehicle = payloads.vehicle(vin, plate, model="Seal", year=2025, registration_date="2025-05-01")
+    commit(officer, "RegisterVehicle", vehicle, transient=transient)
+    valuation = payloads.valuation(f"V-{label}-{actors.run}", vin, 150000, inputs_hash="3c" * 32)
+    commit(officer, "RecordValuation", valuation)  # the office values any vehicle
 
 
 def lien(
     actors: Actors, commit: Committer, officer: Any, bank: Any, lien_id: str, vin: str, amount: str
 ) -> None:
     consent = actors.doc(bank, "owner_consent", vin)
-    request = {
-        "lien_id": lien_id,
-        "vin": vin,
-        "loan_number": f"LN-{lien_id}",
-        "mortgage_contract_number": f"MC-{lien_id}",
-        "secured_amount": amount,
-        "currency": "CNY",
-        "maturity_date": (date.today() + timedelta(days=1000)).isoformat(),
-        "consent_document_id": consent,
-    }
-    commit(bank, "RequestLien", json.dumps(request))
+    maturity = (date.today() + timedelta(days=1000)).isoformat()
+    commit(bank, "RequestLien", payloads.lien_request(lien_id, vin, amount, consent, maturity=maturity))
     commit(officer, "RecordLien", lien_id)
 
 

@@ -34,6 +34,7 @@ from app.fabric_gateway import (
 from app.fabric_gateway.contract import Submitted
 from chaincode.mortgage.vin import with_check_digit
 from network.fixture import FabricNetworkInfo
+from tests.integration import payloads
 
 CC = "mortgage"
 TA, BANKA, BANKB, INSURER = "TrafficAuthorityMSP", "BankAMSP", "BankBMSP", "InsurerMSP"
@@ -238,21 +239,7 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
         commit(  # the vehicle office values it; a bank may only once it requested a lien on it
             officer,
             "RecordValuation",
-            json.dumps(
-                {
-                    "valuation_id": f"V-{run}",
-                    "vin": vin,
-                    "value": "200000",
-                    "currency": "CNY",
-                    "interval_low": "180000",
-                    "interval_high": "220000",
-                    "coverage": "0.9",
-                    "model_id": "residual-lgbm",
-                    "model_version": "1.0.0",
-                    "inputs_hash": "ab" * 32,
-                    "valuer": "valuation-service",
-                }
-            ),
+            payloads.valuation(f"V-{run}", vin, 200000, inputs_hash="ab" * 32),
         )
 
         def request(bank: Contract, lien_id: str, amount: str) -> None:
@@ -260,18 +247,7 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
             commit(
                 bank,
                 "RequestLien",
-                json.dumps(
-                    {
-                        "lien_id": lien_id,
-                        "vin": vin,
-                        "loan_number": f"LN-{lien_id}",
-                        "mortgage_contract_number": f"MC-{lien_id}",
-                        "secured_amount": amount,
-                        "currency": "CNY",
-                        "maturity_date": "2030-01-01",
-                        "consent_document_id": consent,
-                    }
-                ),
+                payloads.lien_request(lien_id, vin, amount, consent, maturity="2030-01-01"),
             )
 
         request(bank_a, l1, "100000")
@@ -286,20 +262,13 @@ def test_mortgage_lifecycle_on_fabric(net: FabricNetworkInfo) -> None:
         commit(
             bank_a,
             "RecordValuation",
-            json.dumps(
-                {
-                    "valuation_id": f"V2-{run}",
-                    "vin": vin,
-                    "value": "220000",
-                    "currency": "CNY",
-                    "interval_low": "200000",
-                    "interval_high": "240000",
-                    "coverage": "0.9",
-                    "model_id": "residual-lgbm",
-                    "model_version": "1.0.1",
-                    "inputs_hash": "cd" * 32,
-                    "valuer": "valuation-service",
-                }
+            payloads.valuation(
+                f"V2-{run}",
+                vin,
+                220000,
+                interval=(200000, 240000),
+                inputs_hash="cd" * 32,
+                model_version="1.0.1",
             ),
         )
         # the vehicle key now requires TrafficAuthority AND BankA: BankA's peer must endorse
@@ -474,41 +443,13 @@ def test_gateway_adds_the_lienholder_to_the_endorsers_by_itself(net: FabricNetwo
         contract(net, "BankB", "loan1") as bank_b,
     ):
         transient, _ = owner(f"sbe-{run}")
-        vehicle = {
-            "vin": vin,
-            "plate": f"京B{run[:5].upper()}",
-            "make": "NIO",
-            "model": "ET5",
-            "year": 2024,
-            "registration_date": "2024-03-01",
-        }
-        commit(officer, "RegisterVehicle", json.dumps(vehicle), transient=transient)
-        valuation = {
-            "valuation_id": f"V-{run}",
-            "vin": vin,
-            "value": "100000",
-            "currency": "CNY",
-            "interval_low": "90000",
-            "interval_high": "110000",
-            "coverage": "0.9",
-            "model_id": "residual-lgbm",
-            "model_version": "1.0.0",
-            "inputs_hash": "12" * 32,
-            "valuer": "valuation-service",
-        }
-        commit(officer, "RecordValuation", json.dumps(valuation))
+        plate = f"京B{run[:5].upper()}"
+        vehicle = payloads.vehicle(vin, plate, make="NIO", model="ET5")
+        commit(officer, "RegisterVehicle", vehicle, transient=transient)
+        commit(officer, "RecordValuation", payloads.valuation(f"V-{run}", vin, 100000))
         consent = actors.doc(bank_b, "owner_consent", vin)
-        lien = {
-            "lien_id": f"LB-{run}",
-            "vin": vin,
-            "loan_number": f"LN-{run}",
-            "mortgage_contract_number": f"MC-{run}",
-            "secured_amount": "50000",
-            "currency": "CNY",
-            "maturity_date": "2029-01-01",
-            "consent_document_id": consent,
-        }
-        commit(bank_b, "RequestLien", json.dumps(lien))
+        lien = payloads.lien_request(f"LB-{run}", vin, "50000", consent, loan=f"LN-{run}")
+        commit(bank_b, "RequestLien", lien)
         commit(officer, "RecordLien", f"LB-{run}")
         order = actors.doc(officer, "seizure_order", vin)
         seized = commit(

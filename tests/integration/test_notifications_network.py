@@ -17,6 +17,7 @@ from app.main import create_app
 from app.settings import Settings
 from chaincode.mortgage.vin import with_check_digit
 from network.fixture import FabricNetworkInfo
+from tests.integration import payloads
 from tests.integration.test_mortgage_lifecycle import Actors, contract, ensure_models, owner
 from tests.unit.notifications.receiver import Receiver
 
@@ -69,41 +70,13 @@ def test_a_seizure_on_the_network_reaches_the_lienholders_webhook(
                 contract(net, "BankB", "loan1") as bank_b,
             ):
                 transient, _ = owner(f"notify-{run}")
-                vehicle = {
-                    "vin": vin,
-                    "plate": f"京N{run[:5].upper()}",
-                    "make": "BYD",
-                    "model": "Han",
-                    "year": 2024,
-                    "registration_date": "2024-03-01",
-                }
-                actors.commit(officer, "RegisterVehicle", json.dumps(vehicle), transient=transient)
-                valuation = {
-                    "valuation_id": f"V-{run}",
-                    "vin": vin,
-                    "value": "100000",
-                    "currency": "CNY",
-                    "interval_low": "90000",
-                    "interval_high": "110000",
-                    "coverage": "0.9",
-                    "model_id": "residual-lgbm",
-                    "model_version": "1.0.0",
-                    "inputs_hash": "12" * 32,
-                    "valuer": "valuation-service",
-                }
-                actors.commit(officer, "RecordValuation", json.dumps(valuation))
+                plate = f"京N{run[:5].upper()}"
+                actors.commit(officer, "RegisterVehicle", payloads.vehicle(vin, plate), transient=transient)
+                valuation = payloads.valuation(f"V-{run}", vin, 100000)
+                actors.commit(officer, "RecordValuation", valuation)
                 consent = actors.doc(bank_b, "owner_consent", vin)
-                lien = {
-                    "lien_id": f"LN-{run}",
-                    "vin": vin,
-                    "loan_number": f"LN-{run}",
-                    "mortgage_contract_number": f"MC-{run}",
-                    "secured_amount": "50000",
-                    "currency": "CNY",
-                    "maturity_date": "2029-01-01",
-                    "consent_document_id": consent,
-                }
-                actors.commit(bank_b, "RequestLien", json.dumps(lien))
+                lien = payloads.lien_request(f"LN-{run}", vin, "50000", consent, loan=f"LN-{run}")
+                actors.commit(bank_b, "RequestLien", lien)
                 actors.commit(officer, "RecordLien", f"LN-{run}")
                 order = actors.doc(officer, "seizure_order", vin)
                 seized = actors.commit(
