@@ -244,13 +244,21 @@ def test_the_org_crypto_folder_comes_back_around_its_ca_home(tmp_path: Path, key
     ca = crypto / "ca"
     (ca / "msp" / "keystore").mkdir(parents=True)
     (ca / "msp" / "keystore" / "ca.key").write_text("ca private key")
-    sources = BackupSources("BankAMSP", ca_dir=ca, crypto_dir=crypto)
-    archive = backup(sources, tmp_path / "out", key_file).path
+    runner, key = CliRunner(), ["--key-file", str(key_file)]
+    backed = runner.invoke(
+        cli, ["ops", "backup", "--org", "BankAMSP", *key, "--out", str(tmp_path / "out"),
+              "--ca-dir", str(ca), "--crypto-dir", str(crypto)],
+    )  # fmt: skip
+    assert backed.exit_code == 0, backed.output
+    archive = Path(backed.output.split("\t")[0])
     report = verify(archive, key_file)
     assert report.parts == ["ca", "crypto"] and report.files == 3
     shutil.rmtree(tmp_path / "crypto")
-    targets = RestoreTargets(tmp_path / "new", ca_dir=ca, crypto_dir=crypto)
-    restore(archive, key_file, targets)
+    restored = runner.invoke(
+        cli, ["ops", "restore", str(archive), *key, "--data-dir", str(tmp_path / "new"),
+              "--ca-dir", str(ca), "--crypto-dir", str(crypto)],
+    )  # fmt: skip
+    assert restored.exit_code == 0, restored.output
     assert (peer_tls / "key.pem").read_text() == "peer tls key"
     assert (peer_tls / "key.pem").stat().st_mode & 0o077 == 0
     assert (crypto / "secrets.json").read_text() == '{"registrar": "s"}'
