@@ -213,6 +213,27 @@ def _installed(settings: Settings, org: topology.Org) -> set[str]:
     return {c["package_id"] for c in data.get("installed_chaincodes", []) or []}
 
 
+def install_packages(settings: Settings, org: topology.Org) -> list[str]:
+    """Install every declared chaincode's package on the org's peer where missing (a peer whose site was
+    lost comes back without them; the definitions and the org's approvals are on the channel already).
+    Returns the names installed now."""
+    done: list[str] = []
+    installed = _installed(settings, org)
+    for spec in load_specs(default_policy=orgset.endorsement_policy(settings)):
+        if spec.missing_modules():
+            continue
+        dep = prepare(settings, spec)
+        if dep.package_id not in installed:
+            run(
+                [_peer(settings), "lifecycle", "chaincode", "install", str(dep.package_path)],
+                env=admin_cli_env(settings, org),
+                what=f"install {spec.name} on {topology.peer_name(org)}",
+                timeout=120,
+            )
+            done.append(spec.name)
+    return done
+
+
 def deploy(settings: Settings, dep: Deployment) -> int:
     """Install on every peer, approve for every peer org, commit; return the committed sequence."""
     spec = dep.spec

@@ -425,7 +425,7 @@ def peer_rebuild(
     typer.echo(
         f"rebuilt {r.peer} from {r.snapshot.path} (height {r.snapshot.height}); now at height {r.height}"
     )
-    typer.echo(f"former ledger moved to {r.aside}")
+    typer.echo(f"former ledger moved to {r.aside}" if r.aside else "no former ledger (site lost)")
     typer.echo(
         ", ".join(f"{k} {v:.1f} s" for k, v in r.seconds.items()) + f"; total {sum(r.seconds.values()):.1f} s"
     )

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from network import channel, topology
+from network import chaincode, channel, topology
 from network.config import admin_cli_env
 from network.errors import CommandError, NetworkError
 from network.manager import Network
@@ -44,7 +44,7 @@ class Rebuild:
     peer: str
     snapshot: Snapshot
     height: int  # the channel height the rebuilt peer reached
-    aside: Path  # where its former ledger was moved
+    aside: Path | None  # where its former ledger was moved (None: the site was lost, there was none)
     seconds: dict[str, float] = field(default_factory=dict)  # snapshot, join, catch-up
 
 
@@ -152,7 +152,10 @@ def channel_height(net: Network, but: Org) -> int:
 
 def rebuild(net: Network, peer: str, snapshot: Path | None = None, timeout: float = 300) -> Rebuild:
     """Stop `peer`, move its ledger aside, start it empty, join the channel from a snapshot (a new one from
-    another peer when none is given) and wait until it reaches the channel's height."""
+    another peer when none is given) and wait until it reaches the channel's height.
+
+    A peer whose ledger folder is gone (its site lost, its MSP and TLS keys restored from the org's
+    backup) starts on an empty one and gets its chaincode packages installed again after the join."""
     org = _peer_org(net, peer)
     s = net.settings
     t0 = time.monotonic()
@@ -167,14 +170,18 @@ def rebuild(net: Network, peer: str, snapshot: Path | None = None, timeout: floa
     seconds = {"snapshot": time.monotonic() - t0}
     t1 = time.monotonic()
     net.stop_node(peer)
-    aside = _move_ledger_aside(s.nodes_dir / peer / "ledger")
+    ledger = s.nodes_dir / peer / "ledger"
+    aside = _move_ledger_aside(ledger) if ledger.exists() else None
     net.start_node(peer)
     _join(net, org, snap.path)
+    if aside is None:
+        reinstalled = chaincode.install_packages(s, org)
+        log.info("%s: chaincode packages installed again: %s", peer, ", ".join(reinstalled) or "none")
     channel.wait_for_height(s, org, snap.height, timeout=timeout)
     seconds["join"] = time.monotonic() - t1
     t2 = time.monotonic()
     target = channel_height(net, org)
     reached = channel.wait_for_height(s, org, target, timeout=timeout)
     seconds["catch-up"] = time.monotonic() - t2
-    log.info("%s rebuilt from %s: height %s (former ledger in %s)", peer, snap.path, reached, aside)
+    log.info("%s rebuilt from %s: height %s (former ledger: %s)", peer, snap.path, reached, aside)
     return Rebuild(peer, snap, reached, aside, seconds)

@@ -46,6 +46,9 @@ class BackupSources:
     extra_files: list[Path] = field(default_factory=list)  # document key ring etc. kept outside data_dir
     store_url: str | None = None  # postgresql://user@host:port/db (no password) when store_kind is postgresql
     store_password: str | None = field(default=None, repr=False)  # handed to pg_dump in its environment
+    # the org's crypto folder: its MSP, its peer's MSP and TLS key pairs, its admin and registrar
+    # identities and the CA's bootstrap secret (the CA home inside it is the `ca` part, not copied twice)
+    crypto_dir: Path | None = None
 
 
 @dataclass
@@ -144,6 +147,13 @@ def backup_ca(ca_dir: Path, target: Path) -> None:
     copy_tree(ca_dir, target)
 
 
+def backup_crypto(crypto_dir: Path, target: Path, ca_dir: Path | None) -> None:
+    """The org's MSP material; a peer rebuilt after its site was lost needs its own keys back (its
+    certificates are in the channel's gossip and the other orgs' TLS trust, a new key pair is not)."""
+    inside = ca_dir.resolve() if ca_dir is not None else None
+    copy_tree(crypto_dir, target, skip=lambda p: inside is not None and inside in p.resolve().parents)
+
+
 def export_ipfs_pins(ipfs_url: str, target: Path, timeout: float = 120.0) -> list[str]:
     """Each recursive pin as ``<cid>.car`` (kubo ``dag/export``); returns the CIDs."""
     target.mkdir(parents=True, exist_ok=True)
@@ -202,6 +212,9 @@ def backup(sources: BackupSources, out_dir: Path, key_file: Path) -> BackupResul
         if sources.ca_dir is not None:
             backup_ca(sources.ca_dir, root / "ca")
             parts["ca"] = {}
+        if sources.crypto_dir is not None:
+            backup_crypto(sources.crypto_dir, root / "crypto", sources.ca_dir)
+            parts["crypto"] = {}
         if sources.ipfs_url:
             parts["ipfs"] = {"pins": export_ipfs_pins(sources.ipfs_url, root / "ipfs")}
         manifest = _manifest(root, sources.org, parts)

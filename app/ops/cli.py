@@ -52,6 +52,9 @@ def backup_cmd(
     gateway_dir: Annotated[Path | None, typer.Option(help="The gateway's data folder.")] = None,
     ledger_dir: Annotated[Path | None, typer.Option(help="The embedded ledger's folder.")] = None,
     ca_dir: Annotated[Path | None, typer.Option(help="The org's fabric-ca-server home.")] = None,
+    crypto_dir: Annotated[
+        Path | None, typer.Option(help="The org's crypto folder: MSP, peer and admin keys (not the CA home).")
+    ] = None,
     ipfs_url: Annotated[
         str | None, typer.Option(help="kubo RPC URL whose pins are exported as CAR files.")
     ] = None,
@@ -69,7 +72,9 @@ def backup_cmd(
         url, password = _store(store_url)
         kind = "postgresql" if url else "sqlite"
         extras = list(extra_file or [])
-        sources = BackupSources(org, gateway_dir, kind, ledger_dir, ca_dir, ipfs_url, extras, url, password)
+        sources = BackupSources(
+            org, gateway_dir, kind, ledger_dir, ca_dir, ipfs_url, extras, url, password, crypto_dir=crypto_dir
+        )
         if every is None:
             result = backup(sources, out, key_file)
             typer.echo(f"{result.path}\t{result.size} bytes\t{result.members} files\t{result.seconds:.2f}s")
@@ -117,12 +122,17 @@ def restore_cmd(
         Path | None, typer.Option(help="Where files kept outside the data folder go (key ring).")
     ] = None,
     ca_dir: Annotated[Path | None, typer.Option(help="Restore the org's fabric-ca-server home here.")] = None,
+    crypto_dir: Annotated[
+        Path | None, typer.Option(help="Restore the org's crypto folder (MSP, peer and admin keys) here.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty data folder / store database.")] = False,
 ) -> None:
     """Verify the archive in full, then restore the gateway state, ledger, pins and PostgreSQL store."""
     try:
         url, password = _store(store_url)
-        targets = RestoreTargets(data_dir, ledger_dir, url, password, ipfs_url, files_dir, ca_dir, force)
+        targets = RestoreTargets(
+            data_dir, ledger_dir, url, password, ipfs_url, files_dir, ca_dir, crypto_dir, force
+        )
         result = restore(archive, key_file, targets)
     except (BackupError, OSError, ValueError) as exc:
         typer.echo(f"restore failed: {exc}", err=True)

@@ -47,6 +47,7 @@ class RestoreTargets:
     ipfs_url: str | None = None  # kubo RPC to import the archived pins into
     files_dir: Path | None = None  # files kept outside the data folder (default: <data_dir>/restored-files)
     ca_dir: Path | None = None  # the org's fabric-ca-server home, restored from ca/ when given
+    crypto_dir: Path | None = None  # the org's crypto folder (MSP, peer keys), restored from crypto/
     force: bool = False  # replace a non-empty data folder / store
 
 
@@ -68,7 +69,7 @@ def check_targets(targets: RestoreTargets) -> None:
     """Refuse targets in use before reading the archive (``force`` replaces them)."""
     if targets.force:
         return
-    for path in (targets.data_dir, targets.ledger_dir, targets.ca_dir):
+    for path in (targets.data_dir, targets.ledger_dir, targets.ca_dir, targets.crypto_dir):
         if path is not None and _non_empty(path):
             raise BackupError(f"{path}: not empty (restore into a new folder, or pass --force)")
     if targets.store_url:
@@ -109,6 +110,7 @@ def _swap(staged: Path, target: Path) -> None:
             target.rename(aside)
         else:
             target.rmdir()
+    target.parent.mkdir(parents=True, exist_ok=True)
     staged.rename(target)
     if aside is not None:
         shutil.rmtree(aside)
@@ -144,6 +146,8 @@ def restore(archive: Path, key_file: Path, targets: RestoreTargets) -> RestoreRe
             )
         if (extracted / "ca").is_dir() and targets.ca_dir is not None:
             _move_into(extracted / "ca", staging / "ca")
+        if (extracted / "crypto").is_dir() and targets.crypto_dir is not None:
+            _move_into(extracted / "crypto", staging / "crypto")
         pins = 0
         if (extracted / "ipfs").is_dir() and targets.ipfs_url:
             pins = import_cars(targets.ipfs_url, extracted / "ipfs")
@@ -155,6 +159,8 @@ def restore(archive: Path, key_file: Path, targets: RestoreTargets) -> RestoreRe
             store_restored = True
         if targets.ledger_dir is not None and staged_ledger.exists():
             _swap(staged_ledger, targets.ledger_dir.absolute())
+        if targets.crypto_dir is not None and (staging / "crypto").exists():  # before the CA home in it
+            _swap(staging / "crypto", targets.crypto_dir.absolute())
         if targets.ca_dir is not None and (staging / "ca").exists():
             _swap(staging / "ca", targets.ca_dir.absolute())
         if targets.files_dir is not None and (staging / "files").exists():

@@ -50,8 +50,9 @@ HERE = Path(__file__).resolve().parent
 
 # marked tests that change the network for good run after every other network test, in this order:
 # `org add` changes the channel's org set and chaincode policies (test_org_add.py); a peer rebuilt from a
-# snapshot holds no block before it (test_peer_snapshot.py)
-LAST_MARKERS = ("adds_org", "rebuilds_peer")
+# snapshot holds no block before it (test_peer_snapshot.py); so does the peer of a site lost and rebuilt
+# (test_dr_drill.py)
+LAST_MARKERS = ("adds_org", "rebuilds_peer", "loses_site")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

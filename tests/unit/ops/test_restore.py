@@ -17,7 +17,7 @@ from app.cli import cli
 from app.ops.backup import BackupSources, backup, verify
 from app.ops.backup_crypto import BackupError, decrypt_stream, encrypt_stream, new_key, read_key
 from app.ops.pgdump import pg_list
-from app.ops.restore import restore
+from app.ops.restore import RestoreTargets, restore
 from tests.unit.ops.restore_scenario import Store, check_state, gateway, write_state
 from tests.unit.store.postgres import PostgresServer
 
@@ -230,3 +230,38 @@ def test_cli_backup_and_restore_with_a_postgres_store(
     assert restored.exit_code == 0 and "store restored" in restored.output, restored.output
     with gateway(fresh, tmp_path / "new") as client:
         check_state(client, written)
+
+
+def test_the_org_crypto_folder_comes_back_around_its_ca_home(tmp_path: Path, key_file: Path) -> None:
+    """A lost site's MSP material (peer and admin keys, the CA's bootstrap secret) is restored beside the
+    CA home inside it; the CA home is archived once, as the `ca` part."""
+    crypto = tmp_path / "crypto" / "banka"
+    peer_tls = crypto / "nodes" / "peer0.banka" / "tls"
+    peer_tls.mkdir(parents=True)
+    (peer_tls / "key.pem").write_text("peer tls key")
+    (peer_tls / "key.pem").chmod(0o600)
+    (crypto / "secrets.json").write_text('{"registrar": "s"}')
+    ca = crypto / "ca"
+    (ca / "msp" / "keystore").mkdir(parents=True)
+    (ca / "msp" / "keystore" / "ca.key").write_text("ca private key")
+    runner, key = CliRunner(), ["--key-file", str(key_file)]
+    backed = runner.invoke(
+        cli, ["ops", "backup", "--org", "BankAMSP", *key, "--out", str(tmp_path / "out"),
+              "--ca-dir", str(ca), "--crypto-dir", str(crypto)],
+    )  # fmt: skip
+    assert backed.exit_code == 0, backed.output
+    archive = Path(backed.output.split("\t")[0])
+    report = verify(archive, key_file)
+    assert report.parts == ["ca", "crypto"] and report.files == 3
+    shutil.rmtree(tmp_path / "crypto")
+    restored = runner.invoke(
+        cli, ["ops", "restore", str(archive), *key, "--data-dir", str(tmp_path / "new"),
+              "--ca-dir", str(ca), "--crypto-dir", str(crypto)],
+    )  # fmt: skip
+    assert restored.exit_code == 0, restored.output
+    assert (peer_tls / "key.pem").read_text() == "peer tls key"
+    assert (peer_tls / "key.pem").stat().st_mode & 0o077 == 0
+    assert (crypto / "secrets.json").read_text() == '{"registrar": "s"}'
+    assert (ca / "msp" / "keystore" / "ca.key").read_text() == "ca private key"
+    with pytest.raises(BackupError, match="not empty"):  # a second restore onto the live site is refused
+        restore(archive, key_file, RestoreTargets(tmp_path / "new2", crypto_dir=crypto))
