@@ -16,7 +16,8 @@ import pytest
 from network import channel, governance
 from network.errors import CommandError, NetworkError
 
-ORG = SimpleNamespace(msp_id="BankAMSP", key="banka")
+ORG: Any = SimpleNamespace(msp_id="BankAMSP", key="banka")
+NO_SETTINGS: Any = object()
 BUSY = "anchor peer update for BankAMSP failed (exit 1): Error: got unexpected status: SERVICE_UNAVAILABLE -- pending config does not match calculated expected config"  # noqa: E501
 Mutate = Callable[[dict[str, Any]], None]
 
@@ -43,30 +44,30 @@ def _fake_once(monkeypatch: pytest.MonkeyPatch, answers: list[str | None]) -> li
 
 def test_a_busy_ordering_service_is_retried_from_a_fresh_config(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _fake_once(monkeypatch, [BUSY, BUSY, None])
-    assert channel.submit_config_update(object(), lambda c: None, [ORG], "x") is True  # type: ignore[arg-type]
+    assert channel.submit_config_update(NO_SETTINGS, lambda c: None, [ORG], "x") is True
     assert len(calls) == 3
 
 
 def test_other_failures_and_a_lasting_busy_service_are_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _fake_once(monkeypatch, ["update failed: BAD_REQUEST -- signature set did not satisfy policy"])
     with pytest.raises(CommandError, match="BAD_REQUEST"):
-        channel.submit_config_update(object(), lambda c: None, [ORG], "x")  # type: ignore[arg-type]
+        channel.submit_config_update(NO_SETTINGS, lambda c: None, [ORG], "x")
     assert len(calls) == 1
 
     calls = _fake_once(monkeypatch, [BUSY])
     with pytest.raises(CommandError, match="SERVICE_UNAVAILABLE"):
-        channel.submit_config_update(object(), lambda c: None, [ORG], "x")  # type: ignore[arg-type]
+        channel.submit_config_update(NO_SETTINGS, lambda c: None, [ORG], "x")
     assert len(calls) == channel.CONFIG_UPDATE_ATTEMPTS
 
 
 def test_governance_updates_get_the_retry_and_explain_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _fake_once(monkeypatch, [BUSY, None])
-    assert governance.update_config(object(), lambda c: None, [ORG], "suspension of X") is True  # type: ignore[arg-type]
+    assert governance.update_config(NO_SETTINGS, lambda c: None, [ORG], "suspension of X") is True
     assert len(calls) == 2
 
     _fake_once(monkeypatch, ["Error: implicit policy evaluation failed - 1 sub-policies were satisfied"])
     with pytest.raises(NetworkError, match="BankAMSP admin"):
-        governance.update_config(object(), lambda c: None, [ORG], "suspension of X")  # type: ignore[arg-type]
+        governance.update_config(NO_SETTINGS, lambda c: None, [ORG], "suspension of X")
 
 
 def _config(anchors: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def _config(anchors: list[dict[str, Any]] | None) -> dict[str, Any]:
 def test_the_anchor_peer_update_changes_the_config_only_when_the_anchor_differs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = SimpleNamespace(
+    settings: Any = SimpleNamespace(
         hosts=SimpleNamespace(advertise=lambda name: "127.0.0.1"),
         ports=SimpleNamespace(peer=lambda org: 27051),
     )
@@ -95,7 +96,7 @@ def test_the_anchor_peer_update_changes_the_config_only_when_the_anchor_differs(
         return once
 
     monkeypatch.setattr(channel, "_submit_config_update_once", run_mutate(_config(None)))
-    assert channel.set_anchor_peer(settings, ORG) is True  # type: ignore[arg-type]
+    assert channel.set_anchor_peer(settings, ORG) is True
     anchors = seen[-1]["channel_group"]["groups"]["Application"]["groups"]["BankAMSP"]["values"][
         "AnchorPeers"
     ]
@@ -103,5 +104,5 @@ def test_the_anchor_peer_update_changes_the_config_only_when_the_anchor_differs(
 
     same = _config([{"host": "127.0.0.1", "port": 27051}])
     monkeypatch.setattr(channel, "_submit_config_update_once", run_mutate(same))
-    assert channel.set_anchor_peer(settings, ORG) is False  # type: ignore[arg-type]
+    assert channel.set_anchor_peer(settings, ORG) is False
     assert seen[-1] == same
