@@ -7,7 +7,7 @@
 (``scripts/haproxy`` runs this after installing the package with apt-get when it is missing.)
 ``start`` writes ``<dir>/haproxy.cfg`` — a frontend on 127.0.0.1:<port> only, round robin over the
 replicas, each checked with ``GET /readyz`` (the gateway's readiness: ledger and document store) every
-second, out after two failures and back after two successes; ``X-Forwarded-For`` added for the
+two seconds (5 s to answer), out after three failures and back after two successes; ``X-Forwarded-For`` added for the
 gateways' ``trusted_proxies``; a request whose connection to a replica fails is sent to the other one
 (``option redispatch``: only connection failures, so a write is never sent twice by the proxy) — checks
 it with ``haproxy -c``, starts the daemon with its PID in ``<dir>/haproxy.pid``, and ``stop`` ends that
@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHECK_INTERVAL_MS = 1000
+CHECK_INTERVAL_MS = 2000
 
 
 def render_config(root: Path, port: int, replicas: list[str], *, check_path: str = "/readyz") -> str:
@@ -55,6 +55,9 @@ def render_config(root: Path, port: int, replicas: list[str], *, check_path: str
             "    timeout client 120s",
             "    timeout server 120s",
             "    timeout http-keep-alive 10s",
+            # a replica busy with 50 requests answers /readyz (which asks its peer and orderer) slowly:
+            # a check timed out at the interval took both replicas out under load (503 for everything)
+            "    timeout check 5s",
             "",
             "frontend gateway",
             f"    bind 127.0.0.1:{port}",
@@ -64,7 +67,7 @@ def render_config(root: Path, port: int, replicas: list[str], *, check_path: str
             "    balance roundrobin",
             f"    option httpchk GET {check_path}",
             "    http-check expect status 200",
-            f"    default-server inter {CHECK_INTERVAL_MS} fall 2 rise 2",
+            f"    default-server inter {CHECK_INTERVAL_MS} fall 3 rise 2",
             *servers,
             "",
         ]
@@ -109,7 +112,9 @@ class HaproxyServer:
         binary = haproxy_binary()
         checked = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
         if checked.returncode != 0:
-            raise RuntimeError(f"haproxy refused {config}: {checked.stderr.strip() or checked.stdout.strip()}")
+            raise RuntimeError(
+                f"haproxy refused {config}: {checked.stderr.strip() or checked.stdout.strip()}"
+            )
         started = subprocess.run(
             [binary, "-D", "-p", str(self.pid_file), "-f", str(config)], capture_output=True, text=True
         )

@@ -144,6 +144,8 @@ def wrk(
         f"-t{threads}",
         f"-c{inflight}",
         f"-d{seconds}s",
+        "--timeout",
+        "30s",  # wrk's default (2 s) counts slow registrations on the real network as errors
         "--latency",
         "-H",
         f"Authorization: Bearer {token}",
