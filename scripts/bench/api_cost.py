@@ -181,8 +181,11 @@ def token_for(base: str, qualified: str) -> str:
     return str(response.json()["access_token"])
 
 
-def registration_script(folder: Path, count: int, vin_of: Callable[[int], str] | None = None) -> Path:
-    """A wrk Lua script posting `count` distinct registrations (valid VINs, distinct plates)."""
+def registration_script(
+    folder: Path, count: int, vin_of: Callable[[int], str] | None = None, tag: str = ""
+) -> Path:
+    """A wrk Lua script posting `count` distinct registrations (valid VINs, distinct plates; ``tag``
+    makes the plates distinct from an earlier run's on a ledger that keeps them)."""
     bodies = folder / "registrations.txt"
     vin_of = vin_of or (lambda n: demo_vin(500_000 + n, wmi="LFV", vds="BE3AX"))
     with bodies.open("w") as out:
@@ -190,7 +193,7 @@ def registration_script(folder: Path, count: int, vin_of: Callable[[int], str] |
             body = {
                 "vehicle": {
                     "vin": vin_of(n),
-                    "plate": f"沪K{n % 100_000:05d}",
+                    "plate": f"沪K{tag}{n:06d}" if tag else f"沪K{n:05d}",
                     "make": "BYD",
                     "model": "Han",
                     "trim": "EV",
@@ -403,7 +406,7 @@ def replicas_main(args: argparse.Namespace) -> None:
         vin = with_check_digit(f"LSV{run}{secrets.token_hex(3).upper()}")
         body = {
             "vehicle": {
-                "vin": vin, "plate": "粤B00001", "make": "GAC", "model": "Aion S", "trim": "Plus",
+                "vin": vin, "plate": f"粤B{run}", "make": "GAC", "model": "Aion S", "trim": "Plus",
                 "year": 2023, "configuration": {}, "registration_date": "2023-01-01",
             },
             "owner": {"name": "Bench Owner", "id_number": "440101199001011234"},
@@ -416,7 +419,7 @@ def replicas_main(args: argparse.Namespace) -> None:
         bare_base, bare_pid, bare_token = start_bare(work, document.text, procs)
         total = SPAN * 2 * len(levels) * args.rounds * 2
         script = (
-            registration_script(work, total, lambda n: with_check_digit(f"LFV{run[:6]}{n:08d}"))
+            registration_script(work, total, lambda n: with_check_digit(f"LFV{run[:6]}{n:08d}"), run[:6])
             if args.writes
             else None
         )
