@@ -80,7 +80,7 @@ def _registration() -> dict[str, Any]:
     with _serial_lock:
         n = next(_serial)
     vin = with_check_digit("LSV" + secrets.token_hex(7).upper())
-    plate = f"粤B{RUN}{n:04d}"  # plates are unique on the ledger, which outlives the run
+    plate = f"粤B{RUN.upper()}{n:04d}"  # plates are unique on the ledger, which outlives the run
     owner = {"name": "Replica Owner", "id_number": f"44010119900101{RUN[:4]}"}
     vehicle = {
         "vin": vin, "plate": plate, "make": "GAC", "model": "Aion S", "trim": "Plus", "year": 2023,
