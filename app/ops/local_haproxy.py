@@ -5,14 +5,14 @@
     python -m app.ops.local_haproxy status <dir>
 
 (``scripts/haproxy`` runs this after installing the package with apt-get when it is missing.)
-``start`` writes ``<dir>/haproxy.cfg`` — a frontend on 127.0.0.1:<port> only, round robin over the
+``start`` writes ``<dir>/haproxy.cfg``: a frontend on 127.0.0.1:<port> only, round robin over the
 replicas, each checked with ``GET /readyz`` (the gateway's readiness: ledger and document store) every
-two seconds (5 s to answer), out after three failures and back after two successes; ``X-Forwarded-For`` added for the
-gateways' ``trusted_proxies``; a request whose connection to a replica fails is sent to the other one
-(``option redispatch``: only connection failures, so a write is never sent twice by the proxy) — checks
-it with ``haproxy -c``, starts the daemon with its PID in ``<dir>/haproxy.pid``, and ``stop`` ends that
-PID. An admin socket (``<dir>/haproxy.sock``, 0600) answers ``show servers state``. Nothing secret is in
-the config or on a command line: the gateways need none from the proxy.
+two seconds (5 s to answer), out after three failures and back after two successes; ``X-Forwarded-For``
+added for the gateways' ``trusted_proxies``; a request whose connection to a replica fails goes to the
+other one (``option redispatch``: connection failures only, so the proxy never sends a write twice).
+It checks the config with ``haproxy -c``, starts the daemon with its PID in ``<dir>/haproxy.pid``, and
+``stop`` ends that PID. An admin socket (``<dir>/haproxy.sock``, 0600) answers ``show stat``. Nothing
+secret is in the config or on a command line: the gateways need none from the proxy.
 """
 
 from __future__ import annotations
