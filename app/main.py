@@ -176,9 +176,11 @@ def create_app(
         slis.start(_valuation_service)
         if state.notifier is not None:
             state.notifier.start()
+        await asyncio.to_thread(state.idempotency.start_heartbeat)
         try:
             yield
         finally:
+            await asyncio.to_thread(state.idempotency.stop_heartbeat)
             if state.notifier is not None:
                 await state.notifier.close()
             await slis.close()

@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from app.api.deps import AuthUser, State, Writer
 from app.api.errors import ApiError, ledger_error_status_and_body
-from app.api.idempotency import Begin, Outcome
+from app.api.idempotency import Begin, KeyTakenOver, Outcome
 from app.api.state import GatewayState
 from app.ledger.port import LedgerError, TransactionInvalidated, TxResult
 
@@ -104,9 +104,14 @@ class WriteContext:
             key, template = self.key, {"status": status_code, "extra": extra_fields}
 
             async def before_submit(tx_id: str) -> None:
-                await asyncio.to_thread(
-                    self.state.idempotency.record_submission, self.scope, key, tx_id, template
-                )
+                try:
+                    await asyncio.to_thread(
+                        self.state.idempotency.record_submission, self.scope, key, tx_id, template
+                    )
+                except KeyTakenOver as exc:  # fenced: the replica that took the key over answers it
+                    raise ApiError(
+                        409, "another gateway replica took this Idempotency-Key over; retry for its answer"
+                    ) from exc
 
         attempt = 0
         started = time.perf_counter()
