@@ -8,12 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.api import oidc_auth
 from app.api.deps import current_user
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
+from app.api.flat_routes import include_flat
 from app.api.idempotency import IdempotencyStore
 from app.api.ledger_provider import build_ledger
 from app.api.metrics import Metrics, install_metrics_middleware
@@ -212,8 +213,7 @@ def create_app(
         return JSONResponse(status_code=exc.status, content=exc.body, headers={"Idempotent-Replayed": "true"})
 
     app.include_router(health.router)
-    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (
+    api_modules = (
         auth,
         users,
         vehicles,
@@ -223,24 +223,34 @@ def create_app(
         maintenance,
         odometer,
         valuation_records,
-    ):
-        api.include_router(module.router)
-    for module in (model_versions, risk_alerts, documents, config, events, transactions, qr, reports):
-        api.include_router(module.router)
-    api.include_router(certificates.router)  # search certificates (issue 16)
-    api.include_router(notifications.router)  # issue 16.4
-    for module in (  # dealer floor-plan finance (issue 19)
-        floor_plan_whitelist,
+        model_versions,
+        risk_alerts,
+        documents,
+        config,
+        events,
+        transactions,
+        qr,
+        reports,
+        certificates,  # search certificates (issue 16)
+        notifications,  # issue 16.4
+        floor_plan_whitelist,  # dealer floor-plan finance (issue 19)
         floor_plan_lines,
         floor_plan_advances,
         floor_checks,
         floor_plan_receivables,
-    ):
-        api.include_router(module.router)
-    api.include_router(owners.router)  # owners as users (issue 16)
-    api.include_router(owner_portal.router)  # the owner's own sign-in and pages (issue 16)
+        owners,  # owners as users (issue 16)
+        owner_portal,  # the owner's own sign-in and pages (issue 16)
+    )
+    # flat on the app's router: FastAPI's lazy included routers re-walk the tree on every request
+    for module in api_modules:
+        include_flat(app.router, module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for engine in (valuation.router, risk.router):  # the engines' own routers, behind the same login
-        api.include_router(engine, dependencies=[Depends(current_user)])
-    app.include_router(api)
+        include_flat(
+            app.router,
+            engine,
+            prefix=API_PREFIX,
+            responses=ERROR_RESPONSES,
+            dependencies=[Depends(current_user)],
+        )
     app.include_router(web_router)  # the web pages, at the root
     return app
