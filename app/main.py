@@ -15,10 +15,10 @@ from app.api import oidc_auth
 from app.api.deps import current_user
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.flat_routes import include_flat
+from app.api.gateway_middleware import GatewayMiddleware
 from app.api.idempotency import IdempotencyStore
 from app.api.ledger_provider import build_ledger
-from app.api.metrics import Metrics, install_metrics_middleware
-from app.api.request_limits import RequestLimits
+from app.api.metrics import Metrics
 from app.api.routers import (
     auth,
     certificates,
@@ -50,7 +50,6 @@ from app.api.routers import (
     valuation_records,
     vehicles,
 )
-from app.api.security_headers import install_security_headers
 from app.api.state import GatewayState
 from app.api.writes import IdempotentReplay
 from app.data_files import secure_dir, tighten_tree
@@ -200,9 +199,9 @@ def create_app(
     )
     app.state.gw = state
     install_error_handlers(app)
-    install_metrics_middleware(app, metrics)
-    app.add_middleware(RequestLimits, state=state)  # before any body is read: auth first, then size
-    install_security_headers(app)  # outside the limits, so their early 401/413 answers get the headers too
+    # one layer: security headers on every response (early refusals too), then the request limits before
+    # any body is read (auth first, then size), then the request counted and timed
+    app.add_middleware(GatewayMiddleware, state=state, metrics=metrics)
     if settings.trusted_proxies:  # client address and https from X-Forwarded-* of these proxies only
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
