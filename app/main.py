@@ -8,16 +8,17 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.api import oidc_auth
 from app.api.deps import current_user
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
+from app.api.flat_routes import include_flat
+from app.api.gateway_middleware import GatewayMiddleware
 from app.api.idempotency import IdempotencyStore
 from app.api.ledger_provider import build_ledger
-from app.api.metrics import Metrics, install_metrics_middleware
-from app.api.request_limits import RequestLimits
+from app.api.metrics import Metrics
 from app.api.routers import (
     auth,
     certificates,
@@ -49,7 +50,6 @@ from app.api.routers import (
     valuation_records,
     vehicles,
 )
-from app.api.security_headers import install_security_headers
 from app.api.state import GatewayState
 from app.api.writes import IdempotentReplay
 from app.data_files import secure_dir, tighten_tree
@@ -201,9 +201,9 @@ def create_app(
     )
     app.state.gw = state
     install_error_handlers(app)
-    install_metrics_middleware(app, metrics)
-    app.add_middleware(RequestLimits, state=state)  # before any body is read: auth first, then size
-    install_security_headers(app)  # outside the limits, so their early 401/413 answers get the headers too
+    # one layer: security headers on every response (early refusals too), then the request limits before
+    # any body is read (auth first, then size), then the request counted and timed
+    app.add_middleware(GatewayMiddleware, state=state, metrics=metrics)
     if settings.trusted_proxies:  # client address and https from X-Forwarded-* of these proxies only
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -214,8 +214,7 @@ def create_app(
         return JSONResponse(status_code=exc.status, content=exc.body, headers={"Idempotent-Replayed": "true"})
 
     app.include_router(health.router)
-    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (
+    api_modules = (
         auth,
         users,
         vehicles,
@@ -225,24 +224,34 @@ def create_app(
         maintenance,
         odometer,
         valuation_records,
-    ):
-        api.include_router(module.router)
-    for module in (model_versions, risk_alerts, documents, config, events, transactions, qr, reports):
-        api.include_router(module.router)
-    api.include_router(certificates.router)  # search certificates (issue 16)
-    api.include_router(notifications.router)  # issue 16.4
-    for module in (  # dealer floor-plan finance (issue 19)
-        floor_plan_whitelist,
+        model_versions,
+        risk_alerts,
+        documents,
+        config,
+        events,
+        transactions,
+        qr,
+        reports,
+        certificates,  # search certificates (issue 16)
+        notifications,  # issue 16.4
+        floor_plan_whitelist,  # dealer floor-plan finance (issue 19)
         floor_plan_lines,
         floor_plan_advances,
         floor_checks,
         floor_plan_receivables,
-    ):
-        api.include_router(module.router)
-    api.include_router(owners.router)  # owners as users (issue 16)
-    api.include_router(owner_portal.router)  # the owner's own sign-in and pages (issue 16)
+        owners,  # owners as users (issue 16)
+        owner_portal,  # the owner's own sign-in and pages (issue 16)
+    )
+    # flat on the app's router: FastAPI's lazy included routers re-walk the tree on every request
+    for module in api_modules:
+        include_flat(app.router, module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for engine in (valuation.router, risk.router):  # the engines' own routers, behind the same login
-        api.include_router(engine, dependencies=[Depends(current_user)])
-    app.include_router(api)
+        include_flat(
+            app.router,
+            engine,
+            prefix=API_PREFIX,
+            responses=ERROR_RESPONSES,
+            dependencies=[Depends(current_user)],
+        )
     app.include_router(web_router)  # the web pages, at the root
     return app

@@ -101,15 +101,18 @@ def _resolve(state: GatewayState, token: str | None, api_key: str | None) -> Aut
     return AuthUser(user)
 
 
-async def optional_user(
-    state: State,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> AuthUser | None:
-    return _resolve(state, token, api_key)
+Token = Annotated[str | None, Depends(oauth2_scheme)]
+ApiKey = Annotated[str | None, Depends(api_key_scheme)]
 
 
-async def current_user(user: Annotated[AuthUser | None, Depends(optional_user)]) -> AuthUser:
+async def optional_user(request: Request, token: Token, api_key: ApiKey) -> AuthUser | None:
+    return _resolve(request.app.state.gw, token, api_key)
+
+
+async def current_user(request: Request, token: Token, api_key: ApiKey) -> AuthUser:
+    """The caller, from the two credential schemes directly (not through optional_user and the state
+    dependency: FastAPI walks every sub-dependency of every use on each request, cached or not)."""
+    user = _resolve(request.app.state.gw, token, api_key)
     if user is None:
         raise ApiError(401, "authentication required (Bearer token or X-API-Key)", headers=_CHALLENGE)
     return user

@@ -6,9 +6,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 
 class Metrics:
@@ -66,7 +66,7 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _route_template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
     """The matched route's template (bounded label set), with the /api/v1 prefix it was mounted under."""
     path = getattr(scope.get("route"), "path", None)
     if not isinstance(path, str):
@@ -75,36 +75,3 @@ def _route_template(scope: Scope) -> str:
     if str(scope.get("path", "")).startswith(prefix + "/") and not path.startswith(prefix):
         return prefix + path
     return path
-
-
-class MetricsMiddleware:
-    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): count and time each HTTP request."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_record)
-        finally:
-            route = _route_template(scope)
-            method = str(scope.get("method", ""))
-            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
-            self.metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - start)
-
-
-def install_metrics_middleware(app: FastAPI, metrics: Metrics) -> None:
-    app.add_middleware(MetricsMiddleware, metrics=metrics)

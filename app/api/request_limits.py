@@ -90,6 +90,13 @@ class RequestLimits:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        counted = await self.admit(scope, receive, send)
+        if counted is not None:
+            await self.app(scope, counted, send)
+
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """For a body-carrying HTTP request: None when it was refused here (401/303/413/503 sent), else
+        the ``receive`` to pass on, which fails with 413 at the first streamed byte over the limit."""
         path: str = scope["path"]
         route = next((r for r in ROUTES if r.pattern.match(path)), None)
         try:
@@ -97,19 +104,19 @@ class RequestLimits:
         except StoreUnavailable as exc:
             await _refuse(send, 503, "off-chain store unavailable; retry later",
                           {"Retry-After": str(exc.retry_after)})  # fmt: skip
-            return
+            return None
         if not authenticated:
             if not path.startswith("/api/"):  # a web form with no (or an ended) session: log in again
                 await _redirect(send, "/login")
-                return
+                return None
             await _refuse(send, 401, "authentication required (Bearer token, X-API-Key or a session)",
                           {"WWW-Authenticate": "Bearer"})  # fmt: skip
-            return
+            return None
         limit = self.limit_for(route)
         length = _content_length(scope)
         if length is not None and length > limit:
             await _refuse(send, 413, f"request body: {length} bytes, larger than the {limit} byte limit")
-            return
+            return None
         received = 0
 
         async def counted() -> Message:
@@ -121,7 +128,7 @@ class RequestLimits:
                     raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, counted, send)
+        return counted
 
     def _authenticated(self, scope: Scope) -> bool:
         from app.api.deps import bearer_auth

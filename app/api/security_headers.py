@@ -5,12 +5,12 @@ Policy allows scripts, styles and connections from this origin only; ``frame-anc
 (and X-Frame-Options DENY) stop clickjacking; nosniff stops content-type guessing (downloads are
 ``application/octet-stream`` attachments); the referrer never leaves the origin with a path.
 FastAPI's interactive docs (/docs, /redoc) load Swagger UI / ReDoc from their CDN with an inline
-start-up script, so those two pages alone get a CSP that admits them.
+start-up script, so those two pages alone get a CSP that admits them. The gateway's one middleware
+(app/api/gateway_middleware.py) adds them to every response.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from secure import (
     CacheControl,
     ContentSecurityPolicy,
@@ -20,7 +20,6 @@ from secure import (
     XContentTypeOptions,
     XFrameOptions,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CDN = "https://cdn.jsdelivr.net"
 DOC_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
@@ -63,34 +62,5 @@ DOCS = _policy(
 NO_STORE = CacheControl().no_store()
 
 
-def _raw(policy: Secure) -> list[tuple[bytes, bytes]]:
+def raw_headers(policy: Secure) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in policy.headers.items()]
-
-
-class SecurityHeaders:
-    """Adds the policy's headers to every HTTP response (keeping any a route set itself)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._pages = _raw(PAGES)
-        self._docs = _raw(DOCS)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = self._docs if scope["path"] in DOC_PATHS else self._pages
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in extra if k not in present]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-def install_security_headers(app: FastAPI) -> None:
-    app.add_middleware(SecurityHeaders)

@@ -5,10 +5,15 @@ its tokens. Each token carries a unique ``jti`` so logout can revoke exactly tha
 revocation list lives in the user store until the token would have expired anyway). Only HS256 is
 accepted on verification (no ``alg: none``, no algorithm confusion); ``sub``, ``role``, ``iat``,
 ``exp`` and ``jti`` are required.
+
+A token's signature and claims are checked once per process (a bounded LRU of verified tokens, keyed
+by key and token: only tokens signed with the key get in); its expiry is checked on every use, and the
+revocation list and the user are looked up by the caller on every request.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ import jwt
 
 ALGORITHM = "HS256"
 _REQUIRED = ["sub", "role", "iat", "exp", "jti"]
+VERIFIED_CACHE_SIZE = 4096  # distinct live tokens a process keeps verified (older ones are re-verified)
 
 
 class TokenError(Exception):
@@ -56,10 +62,20 @@ def issue_token(
 
 def verify_token(secret: bytes, token: str, now: float | None = None) -> TokenClaims:
     """The token's claims; TokenError when it is malformed, not signed by ``secret`` or expired."""
-    options = {"require": _REQUIRED, "verify_exp": now is None, "verify_iat": False}
+    parsed = _verified(secret, token)
+    if parsed.expires_at <= (time.time() if now is None else int(now)):
+        raise TokenError("token expired")
+    return parsed
+
+
+@functools.lru_cache(maxsize=VERIFIED_CACHE_SIZE)
+def _verified(secret: bytes, token: str) -> TokenClaims:
+    """Signature, algorithm and required claims, checked once per (key, token): a failure raises and is
+    not cached; the expiry is not checked here (``verify_token`` checks it on every use)."""
+    options = {"require": _REQUIRED, "verify_exp": False, "verify_iat": False}
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options=options)  # type: ignore[arg-type]
-        parsed = TokenClaims(
+        return TokenClaims(
             subject=str(claims["sub"]),
             role=str(claims["role"]),
             issued_at=int(claims["iat"]),
@@ -67,8 +83,6 @@ def verify_token(secret: bytes, token: str, now: float | None = None) -> TokenCl
             token_id=str(claims["jti"]),
             binding=str(claims["cfp"]) if claims.get("cfp") is not None else None,
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise TokenError("token expired") from exc
     except jwt.InvalidSignatureError as exc:
         raise TokenError("bad token signature") from exc
     except jwt.InvalidAlgorithmError as exc:
@@ -77,6 +91,3 @@ def verify_token(secret: bytes, token: str, now: float | None = None) -> TokenCl
         raise TokenError("malformed token") from exc
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise TokenError(f"malformed token claims: {exc}") from exc
-    if now is not None and parsed.expires_at <= int(now):
-        raise TokenError("token expired")
-    return parsed

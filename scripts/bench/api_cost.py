@@ -72,7 +72,7 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / TICKS
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -55,6 +55,7 @@ from app.ledger.port import (
 from chaincode import consortium
 from chaincode.runtime.contract import Contract
 from chaincode.runtime.inprocess import InProcessHost, NamespaceRWSet, SimulationResult, TxContext
+from chaincode.runtime.proposal import compute_binding
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ ENDORSING_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.ENDORSING_O
 PEER_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.APPLICATION_ORGS if o.peer)
 KNOWN_ORGS: tuple[str, ...] = tuple(o.msp_id for o in consortium.APPLICATION_ORGS)
 MORTGAGE_POLICY = consortium.ENDORSEMENT_POLICY
+SIGNER_CACHE_SIZE = 4096  # callers (user, org, attributes) whose creator and key a ledger keeps at hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,7 @@ class EmbeddedLedger:
         self._writer: Any = None
         try:
             self.identities = IdentityIssuer(self.data_dir / "msp")
+            self._signers: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[bytes, Any]] = {}
             self._db_path = secure_file(self.data_dir / "ledger.sqlite")  # its WAL/SHM inherit 0600
             self._writer = store.connect(self._db_path)
             store.init_schema(self._writer)
@@ -300,6 +303,21 @@ class EmbeddedLedger:
                 status=400,
             )
 
+    def _signer(self, caller: Caller) -> tuple[bytes, Any]:
+        """The caller's serialised identity (the creator) and signing key, looked up once per caller and
+        attribute set (the CA issues or loads the identity on first use, as before)."""
+        cache_key = (caller.msp_id, caller.user_id, tuple(sorted(caller.attributes.items())))
+        found = self._signers.get(cache_key)
+        if found is None:
+            try:
+                identity = self.identities.issue(caller.msp_id, caller.user_id, dict(caller.attributes))
+            except ValueError as exc:
+                raise LedgerError(f"caller: {exc}", status=400) from exc
+            if len(self._signers) >= SIGNER_CACHE_SIZE:
+                self._signers.clear()
+            found = self._signers[cache_key] = (identity.serialized(), identity.private_key)
+        return found
+
     def _simulate(
         self,
         caller: Caller,
@@ -310,18 +328,14 @@ class EmbeddedLedger:
         for_submit: bool = True,
     ) -> _Simulated:
         self._check_caller(caller)
-        try:
-            identity = self.identities.issue(caller.msp_id, caller.user_id, dict(caller.attributes))
-        except ValueError as exc:
-            raise LedgerError(f"caller: {exc}", status=400) from exc
-        key = identity.private_key
-        creator = identity.serialized()
+        creator, key = self._signer(caller)
+        nonce, now = os.urandom(24), datetime.now(UTC)
         built = protocol.build_proposal(
             channel=self.channel,
             chaincode=chaincode,
             creator=creator,
-            nonce=os.urandom(24),
-            timestamp=datetime.now(UTC),
+            nonce=nonce,
+            timestamp=now,
             args=[function.encode(), *(a.encode() for a in args)],
             transient=transient,
             signing_key=key,
@@ -330,15 +344,17 @@ class EmbeddedLedger:
         # peer with the chaincode), for a transaction the first endorser: own org if it endorses
         local = self._peer_orgs if not for_submit else self._endorsing_orgs
         peer_org = caller.msp_id if caller.msp_id in local else self._endorsing_orgs[0]
-        header = common_pb2.ChannelHeader.FromString(built.header.channel_header)
         ctx = TxContext(
             tx_id=built.tx_id,
             channel_id=self.channel,
-            timestamp=protocol.datetime_of(header.timestamp),
+            timestamp=now,  # the proposal's own timestamp (microseconds, UTC), not parsed back from it
             creator=creator,
             args=[function.encode(), *(a.encode() for a in args)],
             transient=dict(transient or {}),
             signed_proposal=built.signed.SerializeToString(),
+            binding=compute_binding(
+                nonce, creator, 0
+            ),  # as the peer derives it (epoch 0), without a re-parse
         )
         conn = self._reader()
         conn.execute("BEGIN")

@@ -30,6 +30,19 @@ def test_token_round_trip_and_expiry() -> None:
         verify_token(SECRET, token, now=1060)
 
 
+def test_a_verified_token_is_still_refused_once_expired() -> None:
+    """The per-process cache of verified tokens keeps the signature check, never the expiry check."""
+    token = issue_token(SECRET, "BankAMSP/loan1", "loan_officer", ttl_seconds=60, now=1000)
+    assert verify_token(SECRET, token, now=1059).token_id == verify_token(SECRET, token, now=1001).token_id
+    with pytest.raises(TokenError, match="expired"):
+        verify_token(SECRET, token, now=1060)
+    expired = issue_token(SECRET, "BankAMSP/loan1", "loan_officer", ttl_seconds=60, now=1000)
+    with pytest.raises(TokenError, match="expired"):  # real clock: issued at 1000, long expired
+        verify_token(SECRET, expired)
+    with pytest.raises(TokenError, match="signature"):  # cached for SECRET, still refused for another key
+        verify_token(b"other" * 8, token, now=1030)
+
+
 def test_forged_or_altered_token_refused() -> None:
     token = issue_token(SECRET, "BankAMSP/loan1", "loan_officer", ttl_seconds=60)
     with pytest.raises(TokenError, match="signature"):
