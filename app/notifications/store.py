@@ -4,8 +4,8 @@
 store's :class:`~app.store.database.Database` (SQLite file by default, PostgreSQL shared by the
 org's replicas; tables ``notify_*``, versioned migrations ``app/store/sql/*/notifications``). The one
 invariant: an event's index changes, its notifications, their deliveries and the checkpoint after it
-are written in ONE transaction, so a crash leaves the event either wholly processed or not at all, and notification ids
-(from tx id + event index + party + topic) make a re-processed event a no-op.
+are written in ONE transaction, so a crash leaves the event either wholly processed or not at all,
+and notification ids (from tx id + event index + party + topic) make a re-processed event a no-op.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .models import Delivery, EventPosition, Notification, Party, Subscription, 
 from .routing import IndexChange, VehicleParties
 
 COMPONENT = "notifications"
+
 
 class NotificationStore(Protocol):
     """The notifier's persistence (see the module doc for the one-transaction invariant)."""
@@ -245,7 +246,8 @@ class DbNotificationStore:
             )
             for row in rows:
                 tx.execute(
-                    "UPDATE notify_delivery SET lease_until=? WHERE delivery_id=?", (now + lease_seconds, row[0])
+                    "UPDATE notify_delivery SET lease_until=? WHERE delivery_id=?",
+                    (now + lease_seconds, row[0]),
                 )
         return [_delivery(r) for r in rows]
 
@@ -303,8 +305,8 @@ class DbNotificationStore:
         with self.db.transaction() as tx:
             return bool(
                 tx.execute(
-                    "UPDATE notify_delivery SET status='pending', attempts=0, next_attempt_at=?, lease_until=0 "
-                    "WHERE delivery_id=? AND status='dead'",
+                    "UPDATE notify_delivery SET status='pending', attempts=0, next_attempt_at=?, "
+                    "lease_until=0 WHERE delivery_id=? AND status='dead'",
                     (now, delivery_id),
                 )
             )

@@ -41,7 +41,9 @@ def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
 
 
 @pytest.fixture
-def replicas(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Database, Database]]:
+def replicas(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Database, Database]]:
     """Two connections (two gateway replicas' pools) to one database of the backend under test."""
     pair: tuple[Database, Database]
     if backend == "sqlite":
