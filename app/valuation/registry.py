@@ -63,10 +63,16 @@ class RegisteredModel:
 
 
 class ModelRegistry:
-    def __init__(self, root: Path | str | None = None, db: Database | None = None):
+    def __init__(
+        self, root: Path | str | None = None, db: Database | None = None, *, files_only: bool = False
+    ):
+        """``db`` unset: the store the settings name (:func:`registry_database`); ``files_only``: the
+        earlier layout, metadata and champion as files only (tools and upgrade tests)."""
         self.root = Path(root) if root is not None else default_root()
         #: champion records by name, with the (inode, mtime, size) of the file they were read from
         self._champions: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+        if db is None and not files_only:
+            db = registry_database(self.root)
         self.db = db
         if db is not None:
             migrate(db, COMPONENT)
@@ -258,15 +264,19 @@ def _champion_record(
     }
 
 
-def open_registry(root: Path | str | None = None) -> ModelRegistry:
-    """The registry the settings name: its metadata in the off-chain store (``MLEDGER_STORE_URL``'s
-    PostgreSQL, shared by the replicas; else ``<root>/registry.sqlite``)."""
+def registry_database(root: Path) -> Database:
+    """Where the registry's metadata lives: ``MLEDGER_STORE_URL``'s PostgreSQL (shared by the
+    replicas), else ``<root>/registry.sqlite``."""
     from app.settings import Settings
     from app.store.config import open_component
 
-    path = Path(root) if root is not None else default_root()
-    path.mkdir(parents=True, exist_ok=True)
-    return ModelRegistry(path, open_component(Settings(), path / "registry.sqlite"))
+    root.mkdir(parents=True, exist_ok=True)
+    return open_component(Settings(), root / "registry.sqlite")
+
+
+def open_registry(root: Path | str | None = None) -> ModelRegistry:
+    """The registry at ``root`` (default ``$MLEDGER_MODELS_DIR``) over the store the settings name."""
+    return ModelRegistry(root)
 
 
 def check_name(name: str) -> str:

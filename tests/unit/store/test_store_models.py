@@ -64,7 +64,7 @@ def test_replicas_registering_at_once_get_distinct_versions(
 
 
 def test_a_registry_folder_from_before_the_store_is_adopted(database: Database, tmp_path: Path) -> None:
-    files = ModelRegistry(tmp_path)  # the earlier layout: meta.json and champion.json files
+    files = ModelRegistry(tmp_path, files_only=True)  # the earlier layout: meta.json, champion.json
     _register(files, 1)
     _register(files, 2)
     files.promote(NAME, 1, "admin", "first version")
