@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.certificates.cli import certificate_cli
+from app.documents import cli as doc_keys_module
 from app.documents.cli import app as doc_keys_cli
 from app.ops.cli import app as ops_cli
 from app.owner_cli import app as owner_cli
@@ -250,6 +251,15 @@ cli.add_typer(
 cli.add_typer(valuation_cli, name="valuation", help="Collateral valuation models.")
 cli.add_typer(risk_cli, name="risk", help="Loan risk scoring.")
 cli.add_typer(doc_keys_cli, name="doc-keys", help="Consortium document key ring: create, rotate, show.")
+
+
+def _document_key_wrap(settings: Settings) -> object:
+    from app.main import document_key_wrap  # the HSM's key, when one is configured
+
+    return document_key_wrap(settings)
+
+
+doc_keys_module.store_wrap = _document_key_wrap
 cli.add_typer(readmodel_cli, name="readmodel", help="The off-chain read model: status, verify, rebuild.")
 cli.add_typer(certificate_cli, name="certificate", help="Search certificates: verify offline.")
 cli.add_typer(owner_cli, name="owner", help="The owner's own commands: sign a consent with your key.")

@@ -56,6 +56,7 @@ from app.data_files import secure_dir, tighten_tree
 from app.documents.service import DocumentService
 from app.hsm.enrol import hsm_enroller_from_profile
 from app.hsm.startup import open_configured
+from app.hsm.wrapping import TokenKeyWrapper
 from app.ledger.port import LedgerPort
 from app.notifications.runtime import Notifier
 from app.ops.collector import SliCollector
@@ -111,8 +112,16 @@ def build_enroller(settings: Settings) -> Enroller:
         return _NoEnroller(f"fabric-ca enrolment not configured: {exc}")
 
 
+def document_key_wrap(settings: Settings) -> TokenKeyWrapper | None:
+    """With ``hsm_wrap_key_label`` the stored document keys are sealed by that key in the token."""
+    if not settings.hsm_wrap_key_label:
+        return None
+    token = open_configured(settings)
+    return TokenKeyWrapper(token, settings.hsm_wrap_key_label) if token is not None else None
+
+
 def build_documents(settings: Settings) -> DocumentService:
-    return DocumentService.from_settings(settings)
+    return DocumentService.from_settings(settings, wrap=document_key_wrap(settings))
 
 
 def _tighten_data(settings: Settings) -> None:

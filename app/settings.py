@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         description="Consortium document key-ring file (mode 0600), shared by every org's gateway; "
         "unset: a key generated under the data dir, readable by this gateway only.",
     )
+    document_kek_file: Path | None = Field(
+        default=None,
+        description="File (mode 0600) of the 32-byte key that seals the document keys kept in the store; "
+        "every replica of the org gets the same one. Unset: <data dir>/keys/store.kek (made on first use); "
+        "ignored when hsm_wrap_key_label names a key in the HSM.",
+    )
     document_public_keys: Path | None = Field(
         default=None,
         description="Folder of every org's document public key (<MSP>.pub), shared by the consortium; "
@@ -253,7 +259,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "data_dir", "ledger_data_dir", "network_profile", "wallet", "document_keyring",
-        "document_public_keys", "qr_signing_msp_dir", "qr_trusted_cert", "store_password_file",
+        "document_kek_file", "document_public_keys", "qr_signing_msp_dir", "qr_trusted_cert",
+        "store_password_file",
     )  # fmt: skip
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:

@@ -113,18 +113,36 @@ class OrgKeys:
         private_path = Path(private_dir)
         public_path = Path(public_dir) if public_dir is not None else private_path
         private_path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        public_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         private: dict[str, X25519PrivateKey] = {}
         with _locked(private_path):
             for msp in orgs:
                 private[_check_msp(msp)] = _load_or_create_private(private_path / f"{msp}.x25519")
+        return cls.published(private, public_path)
+
+    @classmethod
+    def published(cls, private: dict[str, X25519PrivateKey], public_dir: Path | str) -> OrgKeys:
+        """``private`` (held however the gateway keeps them) with their public keys published to
+        ``public_dir`` and every other org's public key read from there."""
+        public_path = Path(public_dir)
+        public_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         with _locked(public_path):
             for msp, key in private.items():
-                _publish(public_path / f"{msp}.pub", msp, key.public_key())
+                _publish(public_path / f"{_check_msp(msp)}.pub", msp, key.public_key())
         public = {file.stem: _read_public(file) for file in sorted(public_path.glob("*.pub"))}
         keys = cls(private, public, public_path)
         log.info("org keys: held %s, public keys of %s", keys.held, sorted(keys._public))
         return keys
+
+
+def read_private(path: Path) -> X25519PrivateKey | None:
+    """An org's private key file of the file layout (None when there is none), checked as on load."""
+    return _load_or_create_private(path) if path.exists() else None
+
+
+def private_raw(key: X25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
 
 
 @contextlib.contextmanager

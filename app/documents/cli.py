@@ -1,14 +1,17 @@
 """`mledger doc-keys`: create, rotate and inspect the consortium document key ring.
 
 The file this writes is what every authorised org's gateway loads (``MLEDGER_DOCUMENT_KEYRING``);
-copying it to the other gateways is out of band (as a KMS would distribute keys). Only key ids are
-ever printed — never key material.
+copying it to the other gateways is out of band (as a KMS would distribute keys). With ``--store``
+``rotate`` and ``show`` act on this org's own key ring in the off-chain store instead (the default
+when no file is configured; shared by every replica of the org through ``MLEDGER_STORE_URL``). Only
+key ids are ever printed — never key material.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -30,6 +33,32 @@ KeyringPath = Annotated[
 ]
 
 
+StoreOption = Annotated[
+    bool,
+    typer.Option(
+        "--store", help="This org's key ring in the off-chain store (MLEDGER_STORE_URL), not a file."
+    ),
+]
+
+
+def _no_hsm(settings: Any) -> Any:
+    return None
+
+
+#: the HSM key sealing stored keys, from the settings (set by the composition root, app/cli.py)
+store_wrap: Callable[[Any], Any] = _no_hsm
+
+
+def _store_ring() -> Any:
+    from app.documents.keystore import StoreKeyRing
+    from app.documents.service import store_and_kek
+    from app.settings import Settings
+
+    settings = Settings()
+    db, kek = store_and_kek(settings, store_wrap(settings))
+    return StoreKeyRing(db, kek, adopt_dir=settings.data_dir / "keys")
+
+
 def _path(file: Path | None) -> Path:
     if file is not None:
         return file
@@ -37,7 +66,10 @@ def _path(file: Path | None) -> Path:
 
     configured = Settings().document_keyring
     if configured is None:
-        console.print("[red]no key-ring file: pass --file or set MLEDGER_DOCUMENT_KEYRING[/red]")
+        console.print(
+            "[red]no key-ring file: pass --file or set MLEDGER_DOCUMENT_KEYRING "
+            "(or --store for this org's key ring in the store)[/red]"
+        )
         raise typer.Exit(2)
     return configured
 
@@ -60,8 +92,18 @@ def init(file: KeyringPath = None) -> None:
 
 
 @app.command()
-def rotate(file: KeyringPath = None) -> None:
+def rotate(file: KeyringPath = None, store: StoreOption = False) -> None:
     """Add a fresh key and make it current; older keys stay so old documents still open."""
+    if store:
+        try:
+            ring = _store_ring().rotate()
+        except KeyringFileError as exc:
+            raise _fail(exc) from None
+        console.print(
+            f"rotated the store's key ring: current key [bold]{ring.active}[/bold] ({len(ring.kids)} keys)"
+        )
+        console.print("every replica of the org wraps new documents with it from now on")
+        return
     path = _path(file)
     try:
         keyring = rotate_keyring_file(path)
@@ -72,11 +114,10 @@ def rotate(file: KeyringPath = None) -> None:
 
 
 @app.command()
-def show(file: KeyringPath = None) -> None:
+def show(file: KeyringPath = None, store: StoreOption = False) -> None:
     """List the key ids and which one is current (no key material)."""
-    path = _path(file)
     try:
-        keyring = load_keyring_file(path)
+        keyring = _store_ring().current() if store else load_keyring_file(_path(file))
     except KeyringFileError as exc:
         raise _fail(exc) from None
     table = Table("key id", "current")

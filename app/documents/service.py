@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.documents.keystore import KEK_FILE, KeyWrap, StoreKeyRing, local_kek, store_org_keys
+from app.store.config import open_component
+from app.store.database import Database, SqliteDatabase
 from ipfs.documents import DocumentVault, StoredDocument
 from ipfs.envelope import Keyring
 from ipfs.keyring import FileKeySource, KeyringFileError, KeySource
@@ -26,20 +29,39 @@ log = logging.getLogger(__name__)
 _EMPTY_RAW_CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"  # a cheap existence probe
 
 
+DOCUMENTS_DB = "documents.sqlite"
 KEYRING_ENV = "MLEDGER_DOCUMENT_KEYRING"
 PARTY_KEYS_ENV = "MLEDGER_DOCUMENT_PUBLIC_KEYS"
 
 
-def org_keys(data_dir: Path, orgs: list[str], public_dir: Path | str | None = None) -> OrgKeys:
-    """The private key-encryption keys of the orgs this gateway serves (under its data dir, created on
-    first use) and the consortium's public keys from ``public_dir`` (``$MLEDGER_DOCUMENT_PUBLIC_KEYS``;
-    default: beside the private keys, enough for the embedded gateway that hosts every org)."""
+def org_keys(
+    data_dir: Path,
+    orgs: list[str],
+    public_dir: Path | str | None = None,
+    *,
+    db: Database | None = None,
+    wrap: KeyWrap | None = None,
+) -> OrgKeys:
+    """The private key-encryption keys of the orgs this gateway serves (in the off-chain store, sealed;
+    made on first use, or adopted from the files of the earlier layout under ``keys/orgs``) and the
+    consortium's public keys from ``public_dir`` (``$MLEDGER_DOCUMENT_PUBLIC_KEYS``; default: the
+    data dir's ``keys/orgs``, enough for the embedded gateway that hosts every org)."""
     chosen = public_dir or os.environ.get(PARTY_KEYS_ENV) or None
-    return OrgKeys.load_or_create(data_dir / "keys" / "orgs", orgs, chosen)
+    db = db or _sqlite(data_dir)
+    wrap = wrap or local_kek(db, data_dir / "keys" / KEK_FILE)
+    private_dir = data_dir / "keys" / "orgs"
+    return store_org_keys(db, wrap, orgs, Path(chosen or private_dir), adopt_dir=private_dir)
 
 
-def document_keys(data_dir: Path, keyring_file: Path | str | None = None) -> Keyring | KeySource:
-    """The consortium key-ring file when one is configured, else this gateway's own generated key.
+def document_keys(
+    data_dir: Path,
+    keyring_file: Path | str | None = None,
+    *,
+    db: Database | None = None,
+    wrap: KeyWrap | None = None,
+) -> Keyring | KeySource:
+    """The consortium key-ring file when one is configured, else this gateway's own key ring in the
+    off-chain store (sealed; made on first use, or adopted from the earlier ``keys/*.key`` files).
 
     ``keyring_file`` unset falls back to ``$MLEDGER_DOCUMENT_KEYRING`` (the same variable as the
     setting), so callers that pass only the data dir still honour the operator's configuration.
@@ -49,7 +71,25 @@ def document_keys(data_dir: Path, keyring_file: Path | str | None = None) -> Key
     chosen = keyring_file or os.environ.get(KEYRING_ENV) or None
     if chosen:
         return FileKeySource(Path(chosen))
-    return Keyring.load_or_create(data_dir / "keys")
+    db = db or _sqlite(data_dir)
+    wrap = wrap or local_kek(db, data_dir / "keys" / KEK_FILE)
+    return StoreKeyRing(db, wrap, adopt_dir=data_dir / "keys")
+
+
+def _sqlite(data_dir: Path) -> Database:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteDatabase(data_dir / DOCUMENTS_DB)
+
+
+def store_and_kek(settings: Any, wrap: KeyWrap | None = None) -> tuple[Database, KeyWrap]:
+    """The store the settings name for document keys (``documents.sqlite`` by default) and the KEK
+    sealing them: ``wrap`` (the HSM's, passed by the composition root), or the KEK file."""
+    data_dir = Path(settings.data_dir)
+    db = open_component(settings, data_dir / DOCUMENTS_DB)
+    if wrap is None:
+        kek_file = getattr(settings, "document_kek_file", None) or data_dir / "keys" / KEK_FILE
+        wrap = local_kek(db, Path(kek_file))
+    return db, wrap
 
 
 def _open_store(api_url: str | None, data_dir: Path) -> ContentStore:
@@ -73,8 +113,8 @@ class Verification:
 
 
 class DocumentService:
-    """``keys``: the consortium key ring (a file every authorised gateway holds) or, by default, a
-    key generated under this gateway's data dir (then only this gateway can read its documents)."""
+    """``keys``: the consortium key ring (a file every authorised gateway holds) or, by default, this
+    gateway's key ring in its off-chain store (then only this org's replicas can read its documents)."""
 
     def __init__(
         self,
@@ -88,12 +128,17 @@ class DocumentService:
         self.vault = DocumentVault(store, keys, cid_version=cid_version, org_keys=org_keys)
 
     @classmethod
-    def from_settings(cls, settings: Any, *, store: ContentStore | None = None) -> DocumentService:
-        """The store and key ring the settings name (``ipfs_url``, ``document_keyring``, ``data_dir``)."""
+    def from_settings(
+        cls, settings: Any, *, store: ContentStore | None = None, wrap: KeyWrap | None = None
+    ) -> DocumentService:
+        """The content store and keys the settings name (``ipfs_url``, ``document_keyring``,
+        ``store_url``, ``data_dir``); ``wrap``: the HSM key sealing the stored keys, if any."""
         data_dir = Path(settings.data_dir)
-        keys = document_keys(data_dir, getattr(settings, "document_keyring", None))
+        db, kek = store_and_kek(settings, wrap)
+        keys = document_keys(data_dir, getattr(settings, "document_keyring", None), db=db, wrap=kek)
         orgs = list(getattr(settings, "orgs", []) or [])
-        party_keys = org_keys(data_dir, orgs, getattr(settings, "document_public_keys", None))
+        public = getattr(settings, "document_public_keys", None)
+        party_keys = org_keys(data_dir, orgs, public, db=db, wrap=kek)
         if store is None:
             store = _open_store(getattr(settings, "ipfs_url", None), data_dir)
         return cls(store, keys, org_keys=party_keys)
@@ -102,15 +147,17 @@ class DocumentService:
     def embedded(
         cls, data_dir: Path, *, keyring_file: Path | None = None, orgs: list[str] | None = None
     ) -> DocumentService:
-        keys = document_keys(data_dir, keyring_file)
-        return cls(_open_store(None, data_dir), keys, org_keys=org_keys(data_dir, orgs or []))
+        db = _sqlite(data_dir)
+        keys = document_keys(data_dir, keyring_file, db=db)
+        return cls(_open_store(None, data_dir), keys, org_keys=org_keys(data_dir, orgs or [], db=db))
 
     @classmethod
     def kubo(
         cls, api_url: str, data_dir: Path, *, keyring_file: Path | None = None, orgs: list[str] | None = None
     ) -> DocumentService:
-        keys = document_keys(data_dir, keyring_file)
-        return cls(_open_store(api_url, data_dir), keys, org_keys=org_keys(data_dir, orgs or []))
+        db = _sqlite(data_dir)
+        keys = document_keys(data_dir, keyring_file, db=db)
+        return cls(_open_store(api_url, data_dir), keys, org_keys=org_keys(data_dir, orgs or [], db=db))
 
     async def put(self, document_id: str, content: bytes, parties: list[str] | None = None) -> StoredDocument:
         """Encrypt for ``parties`` (each org's own key; version 2) and add to IPFS."""

@@ -14,7 +14,7 @@ from app.ledger.port import LedgerPort
 from .consumer import EventConsumer
 from .delivery import RetryPolicy, WebhookDispatcher
 from .secret_box import SecretBox
-from .store import NotificationStore, SqliteNotificationStore
+from .store import NotificationStore, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Notifier:
             base_seconds=settings.notify_backoff_seconds,
             max_seconds=settings.notify_backoff_max_seconds,
         )
-        return cls(ledger, SqliteNotificationStore(store_path(settings)), box, policy, settings)
+        return cls(ledger, open_store(settings, store_path(settings)), box, policy, settings)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self.dispatcher.run())]

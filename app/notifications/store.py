@@ -1,82 +1,29 @@
 """Where the notifier keeps its state: checkpoint, vehicle index, inbox, subscriptions, webhook outbox.
 
-:class:`NotificationStore` is the port; :class:`SqliteNotificationStore` the one adapter today (a
-PostgreSQL one implements the same methods). The one invariant every adapter keeps: an event's index
-changes, its notifications, their deliveries and the checkpoint after it are written in ONE
-transaction, so a crash leaves the event either wholly processed or not at all, and notification ids
-(from tx id + event index + party + topic) make a re-processed event a no-op.
+:class:`NotificationStore` is the port; :class:`DbNotificationStore` the adapter, over the off-chain
+store's :class:`~app.store.database.Database` (SQLite file by default, PostgreSQL shared by the
+org's replicas; tables ``notify_*``, versioned migrations ``app/store/sql/*/notifications``). The one
+invariant: an event's index changes, its notifications, their deliveries and the checkpoint after it
+are written in ONE transaction, so a crash leaves the event either wholly processed or not at all,
+and notification ids (from tx id + event index + party + topic) make a re-processed event a no-op.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.data_files import secure_file
+from app.store.config import open_component
+from app.store.database import Database, SqliteDatabase, Tx
+from app.store.migrations import migrate, sqlite_columns
 
 from .models import Delivery, EventPosition, Notification, Party, Subscription, idempotency_key
 from .routing import IndexChange, VehicleParties
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS checkpoint (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    block_number INTEGER NOT NULL,
-    tx_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS vehicle_owner (vin TEXT PRIMARY KEY, owner_hash TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS vehicle_lien (
-    vin TEXT NOT NULL, lien_id TEXT NOT NULL, lienholder TEXT NOT NULL, PRIMARY KEY (vin, lien_id)
-);
-CREATE INDEX IF NOT EXISTS vehicle_lien_holder ON vehicle_lien (lienholder, vin);
-CREATE TABLE IF NOT EXISTS notification (
-    notification_id TEXT PRIMARY KEY,
-    party TEXT NOT NULL,
-    event_name TEXT NOT NULL,
-    topic TEXT NOT NULL,
-    vin TEXT,
-    block_number INTEGER NOT NULL,
-    tx_id TEXT NOT NULL,
-    event_index INTEGER NOT NULL,
-    summary TEXT NOT NULL,
-    data TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notification_party ON notification (party, block_number DESC);
-CREATE TABLE IF NOT EXISTS subscription (
-    subscription_id TEXT PRIMARY KEY,
-    party TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    url TEXT NOT NULL,
-    event_types TEXT NOT NULL,
-    vins TEXT NOT NULL,
-    description TEXT NOT NULL,
-    secret_sealed BLOB NOT NULL,
-    start_block INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    active INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS subscription_party ON subscription (party);
-CREATE TABLE IF NOT EXISTS delivery (
-    delivery_id TEXT PRIMARY KEY,
-    subscription_id TEXT NOT NULL,
-    notification_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    lease_until REAL NOT NULL DEFAULT 0,
-    last_error TEXT,
-    last_status INTEGER,
-    created_at REAL NOT NULL,
-    delivered_at REAL,
-    UNIQUE (subscription_id, notification_id)
-);
-CREATE INDEX IF NOT EXISTS delivery_due ON delivery (status, next_attempt_at);
-"""
+COMPONENT = "notifications"
 
 
 class NotificationStore(Protocol):
@@ -137,36 +84,41 @@ class NotificationStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteNotificationStore:
-    """The notifier's SQLite database (one file, WAL, 0600)."""
+class DbNotificationStore:
+    """The notifier's tables in the off-chain store (:mod:`app.store`): a SQLite file by default, the
+    org's PostgreSQL database in production, where every gateway replica sees the same checkpoint,
+    subscriptions and outbox.
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            secure_file(self.path)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+    Two replicas may follow the same event stream: events are recorded under one lock, an event at or
+    behind what is already recorded (an older block, or a (tx, index) of the checkpoint's block seen
+    before) changes nothing, so a lagging replica can neither duplicate a notification nor roll the
+    vehicle index back. Deliveries are claimed under a lease, so one replica sends each.
+    """
+
+    def __init__(self, db: Database, *, owned: bool = False) -> None:
+        self.db = db
+        self._owned = owned
+        migrate(db, COMPONENT, legacy=legacy_version if db.dialect == "sqlite" else None)
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+        with self.db.reading() as tx:
+            return tx.all(sql, args)
 
     # --- checkpoint and index -------------------------------------------------------------------
     def checkpoint(self) -> tuple[int | None, str]:
-        rows = self._rows("SELECT block_number, tx_id FROM checkpoint WHERE id=1")
+        rows = self._rows("SELECT block_number, tx_id FROM notify_checkpoint WHERE id=1")
         return (int(rows[0][0]), str(rows[0][1])) if rows else (None, "")
 
     def vehicle_parties(self, vin: str) -> VehicleParties:
-        owner = self._rows("SELECT owner_hash FROM vehicle_owner WHERE vin=?", (vin,))
-        liens = self._rows("SELECT lien_id, lienholder FROM vehicle_lien WHERE vin=?", (vin,))
-        return VehicleParties(owner[0][0] if owner else None, {str(a): str(b) for a, b in liens})
+        with self.db.reading() as tx:
+            owner = tx.one("SELECT owner_hash FROM notify_vehicle_owner WHERE vin=?", (vin,))
+            liens = tx.all("SELECT lien_id, lienholder FROM notify_vehicle_lien WHERE vin=?", (vin,))
+        return VehicleParties(owner[0] if owner else None, {str(a): str(b) for a, b in liens})
 
     def holds_lien_on(self, msp_id: str, vin: str) -> bool:
-        return bool(self._rows("SELECT 1 FROM vehicle_lien WHERE lienholder=? AND vin=?", (msp_id, vin)))
+        return bool(
+            self._rows("SELECT 1 FROM notify_vehicle_lien WHERE lienholder=? AND vin=?", (msp_id, vin))
+        )
 
     def owner_of(self, vin: str) -> str | None:
         return self.vehicle_parties(vin).owner_hash
@@ -175,65 +127,60 @@ class SqliteNotificationStore:
         self, position: EventPosition, changes: list[IndexChange], notes: list[Notification]
     ) -> int:
         queued = 0
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for change in changes:
-                    _apply(db, change)
-                subs = [_subscription(r) for r in db.execute(_SUB_SELECT + " WHERE active=1")]
-                for note in notes:
-                    nid = note.notification_id
-                    inserted = db.execute(
-                        "INSERT OR IGNORE INTO notification VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            nid,
-                            note.party.key,
-                            note.event_name,
-                            note.topic,
-                            note.vin,
-                            position.block_number,
-                            position.tx_id,
-                            position.event_index,
-                            note.summary,
-                            json.dumps(note.data, sort_keys=True, default=str),
-                            note.created_at,
-                        ),
-                    ).rowcount
-                    if not inserted:
-                        continue  # this event was processed before (a replay after a crash)
-                    for sub, _ in subs:
-                        if sub.wants(note):
-                            db.execute(
-                                "INSERT OR IGNORE INTO delivery (delivery_id, subscription_id, "
-                                "notification_id, status, next_attempt_at, created_at) "
-                                "VALUES (?,?,?,'pending',?,?)",
-                                (
-                                    idempotency_key(sub.subscription_id, nid),
-                                    sub.subscription_id,
-                                    nid,
-                                    note.created_at,
-                                    note.created_at,
-                                ),
-                            )
-                            queued += 1
-                db.execute(
-                    "INSERT INTO checkpoint VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                    "block_number=excluded.block_number, tx_id=excluded.tx_id",
-                    (position.block_number, position.tx_id),
+        with self.db.transaction(lock=_RECORD_LOCK) as tx:
+            if not _first_time(tx, position):
+                return 0  # recorded before (a replay after a crash, or another replica got here first)
+            for change in changes:
+                _apply(tx, change)
+            subs = [_subscription(r) for r in tx.all(_SUB_SELECT + " WHERE active=1")]
+            for note in notes:
+                nid = note.notification_id
+                inserted = tx.execute(
+                    "INSERT INTO notify_notification VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                    (
+                        nid,
+                        note.party.key,
+                        note.event_name,
+                        note.topic,
+                        note.vin,
+                        position.block_number,
+                        position.tx_id,
+                        position.event_index,
+                        note.summary,
+                        json.dumps(note.data, sort_keys=True, default=str),
+                        note.created_at,
+                    ),
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                if not inserted:
+                    continue
+                for sub, _ in subs:
+                    if sub.wants(note):
+                        tx.execute(
+                            "INSERT INTO notify_delivery (delivery_id, subscription_id, "
+                            "notification_id, status, next_attempt_at, created_at) "
+                            "VALUES (?,?,?,'pending',?,?) ON CONFLICT DO NOTHING",
+                            (
+                                idempotency_key(sub.subscription_id, nid),
+                                sub.subscription_id,
+                                nid,
+                                note.created_at,
+                                note.created_at,
+                            ),
+                        )
+                        queued += 1
+            tx.execute(
+                "INSERT INTO notify_checkpoint VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "block_number=excluded.block_number, tx_id=excluded.tx_id",
+                (position.block_number, position.tx_id),
+            )
         return queued
 
     # --- subscriptions ---------------------------------------------------------------------------
     def add_subscription(self, subscription: Subscription, secret_sealed: bytes) -> None:
         s = subscription
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO subscription VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO notify_subscription VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     s.subscription_id,
                     s.party.key,
@@ -262,19 +209,12 @@ class SqliteNotificationStore:
 
     def delete_subscription(self, subscription_id: str) -> bool:
         """Removes the subscription and its undelivered outbox rows (nobody would receive them)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                gone = self._db.execute(
-                    "DELETE FROM subscription WHERE subscription_id=?", (subscription_id,)
-                ).rowcount
-                self._db.execute(
-                    "DELETE FROM delivery WHERE subscription_id=? AND status!='delivered'", (subscription_id,)
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.db.transaction() as tx:
+            gone = tx.execute("DELETE FROM notify_subscription WHERE subscription_id=?", (subscription_id,))
+            tx.execute(
+                "DELETE FROM notify_delivery WHERE subscription_id=? AND status!='delivered'",
+                (subscription_id,),
+            )
         return bool(gone)
 
     # --- inbox -----------------------------------------------------------------------------------
@@ -296,36 +236,32 @@ class SqliteNotificationStore:
 
     # --- outbox ----------------------------------------------------------------------------------
     def claim_due(self, now: float, limit: int, lease_seconds: float) -> list[Delivery]:
-        """Lease due deliveries (another dispatcher on the same file skips them until the lease ends)."""
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = db.execute(
-                    _DEL_SELECT + " WHERE status='pending' AND next_attempt_at<=? AND lease_until<=? "
-                    "ORDER BY next_attempt_at LIMIT ?",
-                    (now, now, limit),
-                ).fetchall()
-                for row in rows:
-                    db.execute(
-                        "UPDATE delivery SET lease_until=? WHERE delivery_id=?", (now + lease_seconds, row[0])
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        """Lease due deliveries (another dispatcher, in this process or another replica, skips them
+        until the lease ends)."""
+        with self.db.transaction(lock=_CLAIM_LOCK) as tx:
+            rows = tx.all(
+                _DEL_SELECT + " WHERE status='pending' AND next_attempt_at<=? AND lease_until<=? "
+                "ORDER BY next_attempt_at LIMIT ?",
+                (now, now, limit),
+            )
+            for row in rows:
+                tx.execute(
+                    "UPDATE notify_delivery SET lease_until=? WHERE delivery_id=?",
+                    (now + lease_seconds, row[0]),
+                )
         return [_delivery(r) for r in rows]
 
     def next_due(self) -> float | None:
         rows = self._rows(
-            "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM delivery WHERE status='pending'"
+            "SELECT MIN(CASE WHEN next_attempt_at > lease_until THEN next_attempt_at ELSE lease_until END)"
+            " FROM notify_delivery WHERE status='pending'"
         )
         return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def mark_delivered(self, delivery_id: str, status: int, now: float) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE delivery SET status='delivered', attempts=attempts+1, last_status=?, "
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE notify_delivery SET status='delivered', attempts=attempts+1, last_status=?, "
                 "last_error=NULL, delivered_at=?, lease_until=0 WHERE delivery_id=?",
                 (status, now, delivery_id),
             )
@@ -333,9 +269,9 @@ class SqliteNotificationStore:
     def mark_failed(
         self, delivery_id: str, *, error: str, status: int | None, next_attempt_at: float | None
     ) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE delivery SET attempts=attempts+1, last_error=?, last_status=?, lease_until=0, "
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE notify_delivery SET attempts=attempts+1, last_error=?, last_status=?, lease_until=0, "
                 "status=?, next_attempt_at=COALESCE(?, next_attempt_at) WHERE delivery_id=?",
                 (
                     error[:500],
@@ -366,49 +302,86 @@ class SqliteNotificationStore:
         return _delivery(rows[0]) if rows else None
 
     def replay(self, delivery_id: str, now: float) -> bool:
-        with self._lock:
+        with self.db.transaction() as tx:
             return bool(
-                self._db.execute(
-                    "UPDATE delivery SET status='pending', attempts=0, next_attempt_at=?, lease_until=0 "
-                    "WHERE delivery_id=? AND status='dead'",
+                tx.execute(
+                    "UPDATE notify_delivery SET status='pending', attempts=0, next_attempt_at=?, "
+                    "lease_until=0 WHERE delivery_id=? AND status='dead'",
                     (now, delivery_id),
-                ).rowcount
+                )
             )
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if self._owned:  # a shared PostgreSQL pool is closed by its owner
+            self.db.close()
+
+
+class SqliteNotificationStore(DbNotificationStore):
+    """The notifier's own SQLite file (WAL, 0600), as ``notifications.sqlite`` under the data dir."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(SqliteDatabase(self.path), owned=True)
+
+
+def open_store(settings: Any, sqlite_path: Path) -> DbNotificationStore:
+    """The store ``MLEDGER_STORE_URL`` names: ``sqlite_path`` by default, else the shared PostgreSQL."""
+    db = open_component(settings, sqlite_path)
+    return DbNotificationStore(db, owned=isinstance(db, SqliteDatabase))
+
+
+def legacy_version(tx: Tx) -> int:
+    """A notifications.sqlite from before the store: its tables match version 1."""
+    return 1 if sqlite_columns(tx, "delivery") is not None and sqlite_columns(tx, "checkpoint") else 0
+
+
+def _first_time(tx: Tx, position: EventPosition) -> bool:
+    row = tx.one("SELECT block_number FROM notify_checkpoint WHERE id=1")
+    if row is not None and int(row[0]) > position.block_number:
+        return False
+    fresh = tx.execute(
+        "INSERT INTO notify_seen (block_number, tx_id, event_index) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+        (position.block_number, position.tx_id, position.event_index),
+    )
+    if fresh:
+        tx.execute("DELETE FROM notify_seen WHERE block_number < ?", (position.block_number,))
+    return bool(fresh)
+
+
+_RECORD_LOCK = "mledger-notify:record"
+_CLAIM_LOCK = "mledger-notify:claim"
 
 
 _SUB_SELECT = (
     "SELECT subscription_id, party, created_by, url, event_types, vins, description, start_block, "
-    "created_at, active, secret_sealed FROM subscription"
+    "created_at, active, secret_sealed FROM notify_subscription"
 )
 _NOTE_SELECT = (
     "SELECT notification_id, party, event_name, topic, vin, block_number, tx_id, event_index, summary, "
-    "data, created_at FROM notification"
+    "data, created_at FROM notify_notification"
 )
 _DEL_SELECT = (
     "SELECT delivery_id, subscription_id, notification_id, status, attempts, next_attempt_at, last_error, "
-    "last_status, created_at, delivered_at FROM delivery"
+    "last_status, created_at, delivered_at FROM notify_delivery"
 )
 
 
-def _apply(db: sqlite3.Connection, change: IndexChange) -> None:
+def _apply(tx: Tx, change: IndexChange) -> None:
     if change.op == "set_owner":
-        db.execute(
-            "INSERT INTO vehicle_owner VALUES (?,?) ON CONFLICT(vin) DO UPDATE SET "
+        tx.execute(
+            "INSERT INTO notify_vehicle_owner VALUES (?,?) ON CONFLICT(vin) DO UPDATE SET "
             "owner_hash=excluded.owner_hash",
             (change.vin, change.value),
         )
     elif change.op == "add_lien":
-        db.execute(
-            "INSERT INTO vehicle_lien VALUES (?,?,?) ON CONFLICT(vin, lien_id) DO UPDATE SET "
+        tx.execute(
+            "INSERT INTO notify_vehicle_lien VALUES (?,?,?) ON CONFLICT(vin, lien_id) DO UPDATE SET "
             "lienholder=excluded.lienholder",
             (change.vin, change.lien_id, change.value),
         )
     elif change.op == "remove_lien":
-        db.execute("DELETE FROM vehicle_lien WHERE vin=? AND lien_id=?", (change.vin, change.lien_id))
+        tx.execute("DELETE FROM notify_vehicle_lien WHERE vin=? AND lien_id=?", (change.vin, change.lien_id))
     else:  # pragma: no cover - routing makes only these
         raise ValueError(f"unknown index change {change.op!r}")
 

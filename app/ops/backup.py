@@ -111,7 +111,8 @@ def backup_sqlite_state(sources: BackupSources, target: Path) -> None:
 
 
 def backup_postgres_state(sources: BackupSources, target: Path) -> None:
-    """The files of the data folder (read model, notifications, keys) plus a ``pg_dump`` of the store."""
+    """The files of the data folder (keys, the document KEK file) plus a ``pg_dump`` of the store (users,
+    idempotency, QR, notifier, sealed document keys, certificates, model registry metadata)."""
     if not sources.store_url:
         raise BackupError("store_url: a postgresql store needs its URL")
     backup_sqlite_state(sources, target)

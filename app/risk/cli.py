@@ -20,7 +20,7 @@ from app.risk.schemas import AlertsRequest, ScoreRequest
 from app.risk.scoring import CLI_LIMITS, SCORECARD_NAME, ScorecardService, report_path
 from app.valuation.cli import _fail, _read_json, _validation_message
 from app.valuation.errors import InputError, ModelNotFoundError
-from app.valuation.registry import ModelRegistry
+from app.valuation.registry import open_registry
 from app.valuation.service import ValuationService
 
 app = typer.Typer(
@@ -38,7 +38,7 @@ def _echo(data: Any) -> None:
 
 
 def _service(models_dir: Path | None, name: str) -> ScorecardService:
-    return ScorecardService(ModelRegistry(models_dir), name)
+    return ScorecardService(open_registry(models_dir), name)
 
 
 NameOpt = Annotated[str, typer.Option("--name", help="scorecard name in the registry")]
@@ -226,7 +226,7 @@ def alerts(
         value = req.loan.vehicle_value
         if req.loan.vehicle is not None:
             vehicle = req.loan.vehicle.model_copy(update={"valuation_date": req.as_of})
-            value = ValuationService(ModelRegistry(models_dir)).value(vehicle).value
+            value = ValuationService(open_registry(models_dir)).value(vehicle).value
         response = loan_alerts(req, value)
     except ValidationError as exc:
         raise _fail(_validation_message(exc)) from exc
@@ -247,7 +247,7 @@ def simulate(
 ) -> None:
     """Monitor a seeded simulated portfolio; report early detection and false alarms."""
     portfolio = simulate_portfolio(loans, days, seed=seed)
-    service = ValuationService(ModelRegistry(models_dir))
+    service = ValuationService(open_registry(models_dir))
     try:
         service.load()
         valuation: ValuationService | None = service

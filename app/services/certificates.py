@@ -14,24 +14,25 @@ import datetime as dt
 import json
 import logging
 import secrets
-import sqlite3
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.certificates.document import SigningIdentity, body_hash, sign
 from app.certificates.pdf import render_pdf
-from app.data_files import secure_file
 from app.ledger.port import Caller, ChaincodeRefused, LedgerPort
 from app.services.errors import NotFound, NotPermitted, Unavailable
 from app.services.reads import Reader
 from app.settings import Settings
+from app.store.config import open_component
+from app.store.database import Database, SqliteDatabase, Tx
+from app.store.migrations import migrate, sqlite_columns
 from chaincode import consortium
 
 log = logging.getLogger(__name__)
 
 #: how often the facts are read again when a block commits between the height reads around them
+COMPONENT = "certificates"
 AS_OF_ATTEMPTS = 4
 SIGNER_NAME = "search-certificate-signer"
 
@@ -64,22 +65,21 @@ def new_number(now: dt.datetime) -> str:
 
 
 class CertificateStore:
-    """The signed documents this gateway issued (SQLite, 0600), so a PDF can be fetched again later."""
+    """The signed documents this gateway issued, in the off-chain store (``certificates.sqlite`` by
+    default, the org's PostgreSQL with ``MLEDGER_STORE_URL``), so a PDF can be fetched again later
+    from any replica."""
 
-    def __init__(self, path: Path) -> None:
-        secure_file(path)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS certificates (number TEXT PRIMARY KEY, vin TEXT NOT NULL,"
-            " requested_by TEXT NOT NULL, document TEXT NOT NULL, created_at TEXT NOT NULL)"
-        )
-        self._lock = threading.Lock()
+    def __init__(self, db: Path | Database) -> None:
+        if isinstance(db, Path):
+            db = SqliteDatabase(db)  # 0600 (its WAL/SHM inherit the mode)
+        migrate(db, COMPONENT, legacy=_legacy_version if db.dialect == "sqlite" else None)
+        self.db: Database = db
+        self._owned = isinstance(db, SqliteDatabase)
 
     def put(self, document: dict[str, Any]) -> None:
         cert = document["certificate"]
-        with self._lock:
-            self._db.execute(
+        with self.db.transaction() as tx:
+            tx.execute(
                 "INSERT INTO certificates (number, vin, requested_by, document, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (
@@ -92,11 +92,18 @@ class CertificateStore:
             )
 
     def get(self, number: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT document FROM certificates WHERE number = ?", (number,)).fetchone()
+        with self.db.reading() as tx:
+            row = tx.one("SELECT document FROM certificates WHERE number = ?", (number,))
         return json.loads(row[0]) if row else None
 
     def close(self) -> None:
-        self._db.close()
+        if self._owned:
+            self.db.close()
+
+
+def _legacy_version(tx: Tx) -> int:
+    """A certificates.sqlite from before the store: its one table is version 1."""
+    return 1 if sqlite_columns(tx, "certificates") is not None else 0
 
 
 SignerFor = Callable[[str], SigningIdentity]
@@ -106,7 +113,9 @@ class CertificateService:
     """Issue and look up search certificates; ``signer_for(msp_id)`` gives the identity that signs for
     a requester of that org."""
 
-    def __init__(self, ledger: LedgerPort, signer_for: SignerFor, base_url: str, db_path: Path) -> None:
+    def __init__(
+        self, ledger: LedgerPort, signer_for: SignerFor, base_url: str, db_path: Path | Database
+    ) -> None:
         self.ledger = ledger
         self.signer_for = signer_for
         self.base_url = base_url.rstrip("/")
@@ -131,7 +140,8 @@ class CertificateService:
                 issued = identities.issue(msp_id, SIGNER_NAME, {})
                 return SigningIdentity.from_pem(msp_id, issued.key_pem, issued.cert_pem)
 
-        return cls(ledger, signer_for, settings.public_base_url, settings.data_dir / "certificates.sqlite")
+        db = open_component(settings, settings.data_dir / "certificates.sqlite")
+        return cls(ledger, signer_for, settings.public_base_url, db)
 
     def verify_url(self, number: str) -> str:
         return f"{self.base_url}/certificates/{number}"

@@ -10,13 +10,14 @@ from functools import lru_cache
 
 from app.risk.scoring import SCORECARD_NAME, ScorecardService
 from app.services.errors import NotPermitted
+from app.services.valuation import registry_for
 from app.users.roles import BANKS, Role, org_key
 from app.valuation.registry import ModelRegistry
 
 
 @lru_cache(maxsize=16)
 def _service(root: str, name: str) -> ScorecardService:
-    return ScorecardService(ModelRegistry(root), name)
+    return ScorecardService(registry_for(root), name)
 
 
 def scorecard_name(msp_id: str) -> str:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from app.valuation.registry import ModelRegistry, default_root
+from app.valuation.registry import ModelRegistry, default_root, open_registry
 from app.valuation.service import ValuationService
 
 
 @lru_cache(maxsize=4)
+def registry_for(root: str) -> ModelRegistry:
+    """One registry per folder and process, its metadata in the off-chain store (shared by replicas)."""
+    return open_registry(root)
+
+
+@lru_cache(maxsize=4)
 def _service_for(root: str) -> ValuationService:
-    return ValuationService(ModelRegistry(root))
+    return ValuationService(registry_for(root))
 
 
 def valuation_service() -> ValuationService:

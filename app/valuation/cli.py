@@ -19,7 +19,7 @@ from app.valuation.errors import InputError, ModelNotFoundError
 from app.valuation.lender_shapes import SHAPES, lender_sales, to_csv
 from app.valuation.mileage import Reading, TrackPoint, estimate_mileage
 from app.valuation.model import TrainConfig, TrainingResult
-from app.valuation.registry import ModelRegistry, RegisteredModel
+from app.valuation.registry import RegisteredModel, open_registry
 from app.valuation.report import write_report
 from app.valuation.schemas import MileageRequest, ReproduceRequest, ValueRequest
 from app.valuation.service import ValuationService
@@ -37,7 +37,7 @@ ModelOpt = Annotated[str | None, typer.Option("--model", help="name@version; the
 
 
 def _service(models_dir: Path | None) -> ValuationService:
-    return ValuationService(ModelRegistry(models_dir))
+    return ValuationService(open_registry(models_dir))
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

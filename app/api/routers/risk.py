@@ -45,7 +45,7 @@ from app.risk.scoring import API_LIMITS, ScorecardService
 from app.risk.training import TrainingResult
 from app.services import risk
 from app.services.risk import scorecard_name as scorecard_name  # the bank scorecard names, for callers
-from app.services.valuation import valuation_service
+from app.services.valuation import registry_for, valuation_service
 from app.users.roles import Role
 from app.valuation.errors import InputError, ModelNotFoundError
 from app.valuation.registry import ModelRegistry, RegisteredModel, default_root
@@ -61,7 +61,7 @@ _training = threading.BoundedSemaphore(1)  # one training per process: each take
 
 
 def get_registry() -> ModelRegistry:
-    return ModelRegistry(default_root())
+    return registry_for(str(default_root()))
 
 
 User = Annotated[AuthUser, Depends(current_user)]

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -241,8 +242,11 @@ def test_gateway_configured_by_environment_refuses_a_loose_key_ring(
     legacy = _anchor_legacy(api, 64, "DOC-64", b"order")
     assert legacy["encryption_key_ref"] == current
     assert api.get(TA, "/documents/DOC-64/content").content == b"order"
-    # no per-gateway master key was generated, only the org key pairs
-    assert sorted(p.name for p in (settings.data_dir / "keys").iterdir()) == ["orgs"]
+    # no per-gateway master key was generated, only the org key pairs (sealed in the store by the KEK)
+    assert sorted(p.name for p in (settings.data_dir / "keys").iterdir()) == ["orgs", "store.kek"]
+    with sqlite3.connect(settings.data_dir / "documents.sqlite") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM document_master_keys").fetchone() == (0,)
+        assert conn.execute("SELECT COUNT(*) FROM document_org_keys").fetchone()[0] > 0
 
 
 def test_key_ring_that_turns_unsafe_stops_readiness_and_legacy_reads(consortium: Consortium) -> None:

@@ -45,3 +45,27 @@ def test_no_file_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLEDGER_DOCUMENT_KEYRING", raising=False)
     answer = runner.invoke(cli, ["doc-keys", "rotate"])
     assert answer.exit_code == 2 and "MLEDGER_DOCUMENT_KEYRING" in answer.output
+
+
+def test_the_store_key_ring_rotates_for_every_replica(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.documents.service import DocumentService
+    from app.settings import Settings
+
+    monkeypatch.delenv("MLEDGER_DOCUMENT_KEYRING", raising=False)
+    monkeypatch.setenv("MLEDGER_DATA_DIR", str(tmp_path / "gw"))
+    gateway = DocumentService.from_settings(Settings(), store=object())  # type: ignore[arg-type]
+    first = gateway.vault.keys.current().active
+    shown = runner.invoke(cli, ["doc-keys", "show", "--store"])
+    assert shown.exit_code == 0 and first in shown.output
+    rotated = runner.invoke(cli, ["doc-keys", "rotate", "--store"])
+    assert rotated.exit_code == 0, rotated.output
+    current = gateway.vault.keys.current()  # the running gateway sees the rotation, no restart
+    assert (
+        current.active != first
+        and current.active in rotated.output
+        and current.kids == sorted([first, current.active])
+    )
+    for kid in current.kids:
+        assert current.get(kid).hex() not in shown.output + rotated.output

@@ -87,3 +87,40 @@ def test_cli_backup_and_verify(api: Api, tmp_path: Path, key_file: Path) -> None
     archive = Path(out.output.split("\t")[0])
     checked = runner.invoke(cli, ["ops", "verify", str(archive), "--key-file", str(key_file)])
     assert checked.exit_code == 0 and checked.output.startswith("OK BankAMSP"), checked.output
+
+
+def test_the_stores_that_moved_off_files_are_backed_up_and_open_after_restore(
+    tmp_path: Path, key_file: Path
+) -> None:
+    """The notifier's state, the sealed document keys (with their KEK) and issued certificates are
+    SQLite stores of the data dir: copied online, and the restored copy opens with the same keys."""
+    from app.documents.service import DocumentService
+    from app.notifications.models import EventPosition
+    from app.notifications.store import SqliteNotificationStore
+    from app.services.certificates import CertificateStore
+    from ipfs.envelope import decrypt_document, encrypt_document
+
+    data = tmp_path / "gw"
+    ring = DocumentService.embedded(data, orgs=["BankAMSP"]).vault.keys.current()
+    sealed_doc = encrypt_document(b"title", document_id="DOC-1", keyring=ring)
+    notes = SqliteNotificationStore(data / "notifications.sqlite")
+    notes.record_event(EventPosition(12, "tx12"), [], [])
+    certs = CertificateStore(data / "certificates.sqlite")
+    cert = {
+        "certificate_number": "SC-1",
+        "vin": "V",
+        "requested_by": {"msp_id": "BankAMSP"},
+        "issued_at": "t",
+    }
+    certs.put({"certificate": cert})
+    result = backup(BackupSources("BankAMSP", gateway_dir=data), tmp_path / "out", key_file)
+    notes.close()
+    certs.close()
+    restored = tmp_path / "restored"
+    verify(result.path, key_file, extract_to=restored)
+    gateway = restored / "gateway"
+    assert (gateway / "keys" / "store.kek").is_file()
+    reopened = DocumentService.embedded(gateway, orgs=["BankAMSP"]).vault.keys.current()
+    assert decrypt_document(sealed_doc, document_id="DOC-1", keyring=reopened) == b"title"
+    assert SqliteNotificationStore(gateway / "notifications.sqlite").checkpoint() == (12, "tx12")
+    assert CertificateStore(gateway / "certificates.sqlite").get("SC-1") == {"certificate": cert}

@@ -38,3 +38,25 @@ def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture
+def replicas(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Database, Database]]:
+    """Two connections (two gateway replicas' pools) to one database of the backend under test."""
+    pair: tuple[Database, Database]
+    if backend == "sqlite":
+        pair = (SqliteDatabase(tmp_path / "store.sqlite"), SqliteDatabase(tmp_path / "store.sqlite"))
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.new_database()
+        pair = (
+            PostgresDatabase(url, password=server.password, max_size=4),
+            PostgresDatabase(url, password=server.password, max_size=4),
+        )
+    try:
+        yield pair
+    finally:
+        for db in pair:
+            db.close()
