@@ -10,7 +10,9 @@ new certificate and no longer with the old one.
 from __future__ import annotations
 
 import json
+import re
 import time
+from typing import Any
 
 from network import topology
 from network.ca import key_file, org_crypto
@@ -50,11 +52,20 @@ def _discover(settings: Settings, org: Org, verb: str, *extra: str) -> str:
     )
 
 
+def _json_list(out: str) -> list[Any]:
+    """The JSON array the discover CLI prints (with whatever the CLI logs around it)."""
+    start = re.search(r"^\[", out, re.MULTILINE)  # a line opening the array, not a log's "[module]"
+    if start is None:
+        raise CommandError(f"discover printed no JSON array: {out.strip()[-200:]}")
+    value, _ = json.JSONDecoder().raw_decode(out, start.start())
+    return list(value)
+
+
 def channel_peers(settings: Settings, org: Org) -> dict[str, list[str]]:
     """MSP id -> PEM certificates of the channel peers `org`'s peer currently knows (asked as its admin)."""
     out = _discover(settings, org, "peers")
     view: dict[str, list[str]] = {}
-    for p in json.loads(out[out.index("[") :]):
+    for p in _json_list(out):
         view.setdefault(p["MSPID"], []).append(p["Identity"].strip())
     return view
 
@@ -65,7 +76,7 @@ def endorsement_layouts(settings: Settings, org: Org, chaincode: str) -> int:
     to pick endorsers. CommandError while it can derive none ("no peer combination can satisfy the
     endorsement policy")."""
     out = _discover(settings, org, "endorsers", "--chaincode", chaincode)
-    return len(json.loads(out[out.index("[") :]))
+    return len(_json_list(out))
 
 
 def wait_for_endorsers(settings: Settings, orgs: list[Org], chaincodes: list[str], timeout: float) -> float:
