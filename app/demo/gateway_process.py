@@ -51,6 +51,7 @@ class GatewayProcess:
     passwords: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     token_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    starts: list[float] = field(default_factory=list)  # seconds each start took until /readyz said 200
 
     @property
     def url(self) -> str:
@@ -101,16 +102,20 @@ class GatewayProcess:
             stdout=log, stderr=subprocess.STDOUT, env=self.env(), cwd=ROOT,
         )  # fmt: skip
         log.close()
+        last = "no answer"
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(
                     f"{self.msp_id} gateway exited ({self.proc.returncode}); see its gateway.log"
                 )
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/readyz", timeout=5).status_code == 200:
-                    return time.monotonic() - begin
+                ready = httpx.get(self.url + "/readyz", timeout=5)
+                if ready.status_code == 200:
+                    self.starts.append(time.monotonic() - begin)
+                    return self.starts[-1]
+                last = f"{ready.status_code} {ready.text[:300]}"
             if time.monotonic() - begin > timeout:
-                raise RuntimeError(f"{self.msp_id} gateway not ready after {timeout:.0f} s")
+                raise RuntimeError(f"{self.msp_id} gateway not ready after {timeout:.0f} s: {last}")
             time.sleep(0.2)
 
     def kill9(self) -> int:

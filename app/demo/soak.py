@@ -13,7 +13,9 @@ from pathlib import Path
 from app.demo.gateway_process import GatewayProcess
 from app.demo.soak_load import AUDITOR, BANK, LOAN, MODELS, OFFICER, TA, Fault, Record, SoakClient, run_load
 from app.demo.soak_report import Figures, Verdict, figures, summary, timeline, verify
+from ipfs.orgkeys import OrgKeys
 
+REGULATOR = "RegulatorMSP"
 USERS = {TA: (OFFICER, AUDITOR), BANK: (LOAN, MODELS)}
 
 
@@ -42,6 +44,8 @@ class SoakResult:
 def start_gateways(net: SoakNetwork, root: Path) -> dict[str, GatewayProcess]:
     """The two gateways, each with its own data dir, sharing a wallet and the orgs' document keys."""
     gateways: dict[str, GatewayProcess] = {}
+    # a consent is wrapped for the regulator too: its public key, as the regulator's gateway publishes it
+    OrgKeys.load_or_create(root / "regulator-keys", [REGULATOR], root / "document-public-keys")
     try:
         for msp in USERS:
             gw = GatewayProcess(

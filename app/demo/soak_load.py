@@ -219,7 +219,7 @@ async def lifecycle(client: SoakClient, tag: str, serial: int) -> None:
     sid = f"{tag}-{serial:06d}"
     today = date.today()
     vehicle = {
-        "vin": vin, "plate": f"沪S{serial % 100000:05d}", "make": "SAIC", "model": "Roewe i5", "trim": "1.5L",
+        "vin": vin, "plate": f"沪{tag}{serial:06d}", "make": "SAIC", "model": "Roewe i5", "trim": "1.5L",
         "year": 2022, "configuration": {"color": "white"}, "registration_date": "2022-03-01",
         "new_price": "89800.00", "currency": "CNY", "region": "Shanghai",
     }  # fmt: skip
@@ -233,8 +233,8 @@ async def lifecycle(client: SoakClient, tag: str, serial: int) -> None:
     valuation = {
         "valuation_id": val_id, "vin": vin, "value": "76000.00", "currency": "CNY",
         "interval_low": "70000.00", "interval_high": "82000.00", "coverage": 0.9,
-        "model_id": "soak-hedonic", "model_version": "1.0.0", "inputs_hash": hashlib.sha256(vin.encode()).hexdigest(),
-        "valuer": "vehicle office appraisal",
+        "model_id": "soak-hedonic", "model_version": "1.0.0",
+        "inputs_hash": hashlib.sha256(vin.encode()).hexdigest(), "valuer": "vehicle office appraisal",
     }  # fmt: skip
     if not await c.write("valuation", val_id, vin, TA, OFFICER, "/valuation-records", json=valuation):
         return

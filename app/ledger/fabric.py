@@ -94,6 +94,10 @@ _UNAVAILABLE = {
 }
 
 
+# a Raft election after the leader's crash takes seconds (election timeout + a new leader's first block)
+SUBMIT_RETRY_SECONDS = 30.0
+
+
 @dataclass(frozen=True, slots=True)
 class PeerEndpoint:
     endpoint: str
@@ -233,6 +237,8 @@ class FabricLedger:
         self._listeners: dict[str, CommitListeners] = {}
         # Set when the gateway's keys are in a PKCS#11 token (app.ledger.factory, app/hsm).
         self.token_identities: TokenIdentities | None = None
+        # how long a transaction no orderer accepts is sent again before the caller gets 503
+        self.submit_retry_seconds = SUBMIT_RETRY_SECONDS
 
     @classmethod
     def from_profile(
@@ -369,7 +375,7 @@ class FabricLedger:
         if before_submit is not None:  # the tx id (sha256(nonce ‖ creator)) is fixed since the proposal
             await before_submit(transaction.transaction_id)
         try:
-            commit = await transaction.submit()
+            commit = await self._submit_through_election(transaction)
             status = (await commit.get_status()).raise_for_status()
         except Exception as exc:
             raise map_error(exc) from exc
@@ -383,6 +389,28 @@ class FabricLedger:
             payload=transaction.result,
             timestamp=_datetime(stamp),
         )
+
+    async def _submit_through_election(self, transaction: Any) -> Any:
+        """Send the endorsed transaction; while no orderer takes it (UNAVAILABLE: e.g. the Raft leader
+        died and a new one is being elected), send the *same* signed transaction again for up to
+        ``submit_retry_seconds``. Safe: one tx id commits at most once (a second copy ordered is
+        invalidated as DUPLICATE_TXID), and nothing else is signed anew."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.submit_retry_seconds, 0.25
+        while True:
+            try:
+                return await transaction.submit()
+            except SubmitError as exc:
+                if exc.code not in _UNAVAILABLE or loop.time() + delay > deadline:
+                    raise
+                logger.info(
+                    "submit of %s: %s; sending it again in %.2f s",
+                    transaction.transaction_id,
+                    exc.code.name,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 4.0)
 
     async def _qscc(self, function: str, *args: str) -> bytes:
         contract = self._contract(self._service_caller(), "qscc")

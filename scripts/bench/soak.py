@@ -88,6 +88,12 @@ async def soak(args: argparse.Namespace, info: FabricNetworkInfo, root: Path) ->
     finally:
         stop_gateways(gateways)
     print("\n".join(result.lines))
+    for gw in gateways.values():
+        print(
+            f"gateway {gw.msp_id}: ready after "
+            + ", ".join(f"{t:.1f} s" for t in gw.starts)
+            + " (start, restarts)"
+        )
     end = os.getloadavg()
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cpu(s); load average (1/5/15 min) at start "
@@ -104,10 +110,14 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--bucket", type=float, default=30.0, help="timeline window (s)")
     parser.add_argument("--orderer-down", type=float, default=30.0, help="s the leader stays down")
+    parser.add_argument("--work-dir", type=Path, help="the gateways' data dirs (kept); default: a temp dir")
     parser.add_argument("--down-after", action="store_true", help="stop the network if this run started it")
     args = parser.parse_args()
     info, was_running = open_for_tests()
     try:
+        if args.work_dir is not None:
+            args.work_dir.mkdir(parents=True, exist_ok=True)
+            return asyncio.run(soak(args, info, args.work_dir.resolve()))
         with tempfile.TemporaryDirectory(prefix="mledger-soak-") as tmp:
             return asyncio.run(soak(args, info, Path(tmp)))
     finally:
