@@ -58,7 +58,9 @@ def start_gateways(net: SoakNetwork, root: Path) -> dict[str, GatewayProcess]:
             )
             gw.adopt_users({u: net.identities[msp][u] for u in USERS[msp]})
             gateways[msp] = gw
-            gw.start()
+            gw.spawn()
+        for gw in gateways.values():  # both start at once: their start-ups overlap
+            gw.wait_ready()
     except BaseException:
         stop_gateways(gateways)
         raise

@@ -31,6 +31,7 @@ from app.demo.data import demo_vin
 TA, BANK = "TrafficAuthorityMSP", "BankAMSP"
 OFFICER, LOAN, MODELS, AUDITOR = "officer1", "loan1", "models1", "auditor1"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+FOLLOW_SECONDS = 30.0
 VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # no I, O, Q in a VIN
 
 
@@ -147,9 +148,15 @@ class SoakClient:
         path: str,
         *,
         write: bool = False,
+        follows: bool = False,
         **kwargs: Any,
     ) -> httpx.Response | None:
-        """The final answer, or None when retries ran out (recorded as unresolved)."""
+        """The final answer, or None when retries ran out (recorded as unresolved).
+
+        ``follows``: the call follows a write another org's gateway acknowledged, so this gateway's peer
+        may not hold that block yet; a 404 is asked again for up to ``FOLLOW_SECONDS`` (counted as
+        "404 peer behind"), as a client just told that the write committed would."""
+        follow_until = time.monotonic() + FOLLOW_SECONDS
         headers: dict[str, str] = {}
         if write:
             headers["Idempotency-Key"] = secrets.token_hex(16)
@@ -168,10 +175,14 @@ class SoakClient:
             else:
                 message = _message(r)
                 kind = error_kind(r.status_code, message=message)
+                if follows and r.status_code == 404:
+                    kind = "404 peer behind"
                 self.record.attempts.append(Attempt(op, gw, t0, self.record.now(), r.status_code, kind))
                 if r.status_code == 401 and user is not None:  # a token from before a restart
                     self._tokens.pop((gw, user), None)
                     last, pause = "401", 0.0
+                elif kind == "404 peer behind" and time.monotonic() < follow_until:
+                    last, pause = "404", 0.5
                 elif r.status_code in RETRY_STATUSES or kind == "409 key in flight":
                     last = f"{r.status_code}: {message[:120]}"
                     pause = min(5.0, float(r.headers.get("Retry-After", "1") or 1))
@@ -241,7 +252,9 @@ async def lifecycle(client: SoakClient, tag: str, serial: int) -> None:
     doc_id = f"DOC-{sid}"
     consent = {"doc_type": "owner_consent", "vin": vin, "document_id": doc_id}
     files = {"file": ("consent.txt", f"owner consent {vin}".encode(), "text/plain")}
-    if not await c.write("document", doc_id, vin, BANK, LOAN, "/documents", data=consent, files=files):
+    if not await c.write(
+        "document", doc_id, vin, BANK, LOAN, "/documents", data=consent, files=files, follows=True
+    ):
         return
     lien_id = f"L-{sid}"
     lien = {
@@ -252,15 +265,17 @@ async def lifecycle(client: SoakClient, tag: str, serial: int) -> None:
     if not await c.write("lien_request", lien_id, vin, BANK, LOAN, "/liens", json=lien):
         return
     await c.read("read lien", BANK, LOAN, "GET", f"/liens/{lien_id}")
-    if not await c.write("lien_record", lien_id, vin, TA, OFFICER, f"/liens/{lien_id}/record"):
+    if not await c.write("lien_record", lien_id, vin, TA, OFFICER, f"/liens/{lien_id}/record", follows=True):
         return
     await c.read("read vehicle", TA, OFFICER, "GET", f"/vehicles/{vin}")
     qr = await c.write("qr_issue", vin, vin, TA, OFFICER, f"/vehicles/{vin}/qr")
     if not qr:
         return
     for gw in (BANK, TA):
-        await c.read("qr scan", gw, None, "POST", "/qr/verify", json={"payload": qr["payload"]})
-    await c.read("read status", BANK, LOAN, "GET", f"/vehicles/{vin}/status")
+        await c.read(
+            "qr scan", gw, None, "POST", "/qr/verify", json={"payload": qr["payload"]}, follows=gw == BANK
+        )
+    await c.read("read status", BANK, LOAN, "GET", f"/vehicles/{vin}/status", follows=True)
     c.record.lifecycles += 1
 
 

@@ -33,11 +33,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -94,6 +94,7 @@ _UNAVAILABLE = {
 }
 
 
+T = TypeVar("T")
 # a Raft election after the leader's crash takes seconds (election timeout + a new leader's first block)
 SUBMIT_RETRY_SECONDS = 30.0
 
@@ -237,7 +238,8 @@ class FabricLedger:
         self._listeners: dict[str, CommitListeners] = {}
         # Set when the gateway's keys are in a PKCS#11 token (app.ledger.factory, app/hsm).
         self.token_identities: TokenIdentities | None = None
-        # how long a transaction no orderer accepts is sent again before the caller gets 503
+        # how long a transaction no orderer accepts is sent again, and an evaluate or endorsement that
+        # finds its peer unavailable is made again, before the caller gets 503
         self.submit_retry_seconds = SUBMIT_RETRY_SECONDS
 
     @classmethod
@@ -353,9 +355,27 @@ class FabricLedger:
     # --- the port ----------------------------------------------------------------------
     async def evaluate(self, caller: Caller, function: str, args: list[str]) -> bytes:
         try:
-            return await self._contract(caller).evaluate_transaction(function, *args)
+            contract = self._contract(caller)
+            return await self._through_restart(lambda: contract.evaluate_transaction(function, *args))
         except Exception as exc:
             raise map_error(exc) from exc
+
+    async def _through_restart(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A call without side effects on the ledger (evaluate, endorse), made again while it fails as
+        unavailable (the gateway's peer restarting, an endorser down) for up to ``submit_retry_seconds``;
+        then the error stands (503)."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.submit_retry_seconds, 0.25
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                mapped = map_error(exc)
+                if not isinstance(mapped, LedgerUnavailable) or loop.time() + delay > deadline:
+                    raise
+                logger.info("peer unavailable (%s); calling again in %.2f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 4.0)
 
     async def submit(
         self,
@@ -369,7 +389,7 @@ class FabricLedger:
         try:
             contract = self._contract(caller)
             proposal = contract.new_proposal(function, args, transient, endorsing_orgs)
-            transaction = await proposal.endorse()
+            transaction = await self._through_restart(proposal.endorse)
         except Exception as exc:
             raise map_error(exc) from exc
         if before_submit is not None:  # the tx id (sha256(nonce ‖ creator)) is fixed since the proposal
