@@ -88,6 +88,7 @@ class GatewayProcess:
             (msp / "keystore").mkdir(parents=True, exist_ok=True)
             (msp / "signcerts" / "cert.pem").write_bytes(cert)
             (msp / "keystore" / "key_sk").write_bytes(key)
+            (msp / "keystore" / "key_sk").chmod(0o600)
             if users.get(self.msp_id, name) is None:
                 password = secrets.token_urlsafe(18)
                 adopt_enrolled_user(users, self.msp_id, name, roles[name], password)
