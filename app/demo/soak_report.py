@@ -10,12 +10,14 @@ A 5xx answer counts as allowed only while its gateway was restarting (from the k
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.demo.soak_load import AUDITOR, OFFICER, TA, Attempt, Record, SoakClient
+from app.demo.soak_load import AUDITOR, OFFICER, TA, Ack, Attempt, Record, SoakClient
 
 
 @dataclass
@@ -38,61 +40,68 @@ def _records(answer: Any) -> list[dict[str, Any]]:
     return [r for r in answer if isinstance(r, dict)] if isinstance(answer, list) else []
 
 
-async def verify(client: SoakClient, record: Record) -> Verdict:
-    """Check every acknowledged write on the ledger through the Traffic Authority's gateway."""
+async def verify(client: SoakClient, record: Record, concurrency: int = 16) -> Verdict:
+    """Check every acknowledged write on the ledger through the Traffic Authority's gateway
+    (``concurrency`` checks at a time)."""
     verdict = Verdict(acknowledged=len(record.acks))
-    acked_tx: set[str] = set()
+    acked_tx = {tx for tx in (a.tx_id for a in record.acks) if tx is not None}
     by_vin: dict[str, list[Any]] = defaultdict(list)
     for ack in record.acks:
         by_vin[ack.vin].append(ack)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def get(op: str, user: str, path: str) -> Any:
+        async with gate:
+            return await client.read(op, TA, user, "GET", path)
+
+    async def check_tx(ack: Ack) -> None:
         tx = ack.tx_id
         if tx is None:
             verdict.lost.append(f"{ack.op} {ack.key}: the answer names no transaction")
-            continue
-        acked_tx.add(tx)
-        status = await client.read("verify tx", TA, OFFICER, "GET", f"/transactions/{tx}")
+            return
+        status = await get("verify tx", OFFICER, f"/transactions/{tx}")
         if not status or status.get("validation_code") != "VALID":
             verdict.lost.append(
                 f"{ack.op} {ack.key}: tx {tx[:12]} is {status and status.get('validation_code')}"
             )
+
+    async def check_history(what: str, key: str, path: str) -> None:
+        answer = await get("verify history", AUDITOR, path)
+        if answer is None:
+            verdict.lost.append(f"{what} {key}: no history")
+            return
+        seen = Counter(str(h.get("tx_id")) for h in _records(answer))
+        for tx, n in seen.items():
+            if tx not in acked_tx or n > 1:
+                verdict.duplicates.append(f"{what} {key}: tx {tx[:12]} ×{n} not acknowledged once")
+
+    async def check_once(what: str, field_name: str, key: str, path: str) -> None:
+        n = sum(1 for r in _records(await get(f"verify {what}", OFFICER, path)) if r.get(field_name) == key)
+        if n != 1:
+            (verdict.lost if n == 0 else verdict.duplicates).append(f"{what} {key}: ×{n}")
+
+    async def check_qr(vin: str, acked: Any) -> None:
+        current = await get("verify qr", OFFICER, f"/vehicles/{vin}/qr")
+        if not isinstance(current, dict) or current.get("code_id") != acked:
+            got = current.get("code_id") if isinstance(current, dict) else None
+            verdict.duplicates.append(f"qr {vin}: current code {got}, acknowledged {acked}")
+
+    checks: list[Coroutine[Any, Any, None]] = [check_tx(a) for a in record.acks]
     for vin, acks in by_vin.items():
         ops = {a.op: a for a in acks}
-        history = await client.read("verify history", TA, AUDITOR, "GET", f"/vehicles/{vin}/history")
-        keys = [("vehicle", vin, history)]
+        checks.append(check_history("vehicle", vin, f"/vehicles/{vin}/history"))
         if "lien_request" in ops:
             lien_id = ops["lien_request"].key
-            lien_history = await client.read(
-                "verify history", TA, AUDITOR, "GET", f"/liens/{lien_id}/history"
-            )
-            keys.append(("lien", lien_id, lien_history))
-        for what, key, answer in keys:
-            if answer is None:
-                verdict.lost.append(f"{what} {key}: no history")
-                continue
-            seen = Counter(str(h.get("tx_id")) for h in _records(answer))
-            for tx, n in seen.items():
-                if tx not in acked_tx or n > 1:
-                    verdict.duplicates.append(f"{what} {key}: tx {tx[:12]} ×{n} not acknowledged once")
+            checks.append(check_history("lien", lien_id, f"/liens/{lien_id}/history"))
         if "valuation" in ops:
-            answer = await client.read("verify valuations", TA, OFFICER, "GET", f"/vehicles/{vin}/valuations")
-            n = sum(1 for v in _records(answer) if v.get("valuation_id") == ops["valuation"].key)
-            if n != 1:
-                (verdict.lost if n == 0 else verdict.duplicates).append(
-                    f"valuation {ops['valuation'].key}: ×{n}"
-                )
+            key = ops["valuation"].key
+            checks.append(check_once("valuation", "valuation_id", key, f"/vehicles/{vin}/valuations"))
         if "document" in ops:
-            answer = await client.read("verify documents", TA, OFFICER, "GET", f"/vehicles/{vin}/documents")
-            n = sum(1 for d in _records(answer) if d.get("document_id") == ops["document"].key)
-            if n != 1:
-                (verdict.lost if n == 0 else verdict.duplicates).append(
-                    f"document {ops['document'].key}: ×{n}"
-                )
+            key = ops["document"].key
+            checks.append(check_once("document", "document_id", key, f"/vehicles/{vin}/documents"))
         if "qr_issue" in ops:
-            current = await client.read("verify qr", TA, OFFICER, "GET", f"/vehicles/{vin}/qr")
-            acked = ops["qr_issue"].body.get("code_id")
-            if not isinstance(current, dict) or current.get("code_id") != acked:
-                got = current.get("code_id") if isinstance(current, dict) else None
-                verdict.duplicates.append(f"qr {vin}: current code {got}, acknowledged {acked}")
+            checks.append(check_qr(vin, ops["qr_issue"].body.get("code_id")))
+    await asyncio.gather(*checks)
     return verdict
 
 
