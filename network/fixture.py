@@ -92,6 +92,10 @@ class FabricNetworkInfo:
         msp = ca.org_crypto(self.network.settings, o).user(user) / "msp"
         return Identity(msp / "signcerts" / "cert.pem", ca.key_file(msp), o.msp_id)
 
+    def identities(self, org: str, users: tuple[str, ...]) -> dict[str, tuple[bytes, bytes]]:
+        """The named enrolled users of an org as {user: (cert PEM, key PEM)}, e.g. for a gateway's wallet."""
+        return {u: (self.identity(org, u).cert_pem, self.identity(org, u).key_pem) for u in users}
+
     @property
     def orderer_endpoints(self) -> list[str]:
         p = self.network.settings.ports

@@ -33,11 +33,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -92,6 +92,11 @@ _UNAVAILABLE = {
     grpc.StatusCode.CANCELLED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
+
+
+T = TypeVar("T")
+# a Raft election after the leader's crash takes seconds (election timeout + a new leader's first block)
+SUBMIT_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +238,9 @@ class FabricLedger:
         self._listeners: dict[str, CommitListeners] = {}
         # Set when the gateway's keys are in a PKCS#11 token (app.ledger.factory, app/hsm).
         self.token_identities: TokenIdentities | None = None
+        # how long a transaction no orderer accepts is sent again, and an evaluate or endorsement that
+        # finds its peer unavailable is made again, before the caller gets 503
+        self.submit_retry_seconds = SUBMIT_RETRY_SECONDS
 
     @classmethod
     def from_profile(
@@ -347,9 +355,27 @@ class FabricLedger:
     # --- the port ----------------------------------------------------------------------
     async def evaluate(self, caller: Caller, function: str, args: list[str]) -> bytes:
         try:
-            return await self._contract(caller).evaluate_transaction(function, *args)
+            contract = self._contract(caller)
+            return await self._through_restart(lambda: contract.evaluate_transaction(function, *args))
         except Exception as exc:
             raise map_error(exc) from exc
+
+    async def _through_restart(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A call without side effects on the ledger (evaluate, endorse), made again while it fails as
+        unavailable (the gateway's peer restarting, an endorser down) for up to ``submit_retry_seconds``;
+        then the error stands (503)."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.submit_retry_seconds, 0.25
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                mapped = map_error(exc)
+                if not isinstance(mapped, LedgerUnavailable) or loop.time() + delay > deadline:
+                    raise
+                logger.info("peer unavailable (%s); calling again in %.2f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 4.0)
 
     async def submit(
         self,
@@ -363,13 +389,13 @@ class FabricLedger:
         try:
             contract = self._contract(caller)
             proposal = contract.new_proposal(function, args, transient, endorsing_orgs)
-            transaction = await proposal.endorse()
+            transaction = await self._through_restart(proposal.endorse)
         except Exception as exc:
             raise map_error(exc) from exc
         if before_submit is not None:  # the tx id (sha256(nonce ‖ creator)) is fixed since the proposal
             await before_submit(transaction.transaction_id)
         try:
-            commit = await transaction.submit()
+            commit = await self._submit_through_election(transaction)
             status = (await commit.get_status()).raise_for_status()
         except Exception as exc:
             raise map_error(exc) from exc
@@ -383,6 +409,28 @@ class FabricLedger:
             payload=transaction.result,
             timestamp=_datetime(stamp),
         )
+
+    async def _submit_through_election(self, transaction: Any) -> Any:
+        """Send the endorsed transaction; while no orderer takes it (UNAVAILABLE: e.g. the Raft leader
+        died and a new one is being elected), send the *same* signed transaction again for up to
+        ``submit_retry_seconds``. Safe: one tx id commits at most once (a second copy ordered is
+        invalidated as DUPLICATE_TXID), and nothing else is signed anew."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.submit_retry_seconds, 0.25
+        while True:
+            try:
+                return await transaction.submit()
+            except SubmitError as exc:
+                if exc.code not in _UNAVAILABLE or loop.time() + delay > deadline:
+                    raise
+                logger.info(
+                    "submit of %s: %s; sending it again in %.2f s",
+                    transaction.transaction_id,
+                    exc.code.name,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 4.0)
 
     async def _qscc(self, function: str, *args: str) -> bytes:
         contract = self._contract(self._service_caller(), "qscc")

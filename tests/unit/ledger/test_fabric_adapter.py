@@ -141,14 +141,67 @@ async def test_invalidated_commit_is_transaction_invalidated(ledger: FabricLedge
 
 
 async def test_orderer_failure_is_unavailable(ledger: FabricLedger, fake: FakeServer) -> None:
+    ledger.submit_retry_seconds = 0.6  # sent again within the window, then 503
     fake.service.behaviour.submit_error = Refused(grpc.StatusCode.UNAVAILABLE, "no orderers available")
     with pytest.raises(LedgerUnavailable) as info:
         await ledger.submit(LOAN, "RecordValuation", ["{}"])
     assert info.value.status == 503
+    assert len([r for r in fake.service.requests if r[0] == "submit"]) >= 2
+
+
+def _submits(fake: FakeServer) -> list[gateway_pb2.SubmitRequest]:
+    return [r[1] for r in fake.service.requests if r[0] == "submit"]
+
+
+async def test_submit_rides_out_a_raft_election_with_the_same_transaction(
+    ledger: FabricLedger, fake: FakeServer
+) -> None:
+    """The soak's finding: with the Raft leader killed, no orderer takes a transaction for a few seconds;
+    the gateway answered 503 and the client's retry then waited out the commit grace. The same signed
+    transaction is sent again until an orderer takes it."""
+    fake.service.behaviour.submit_error = Refused(
+        grpc.StatusCode.UNAVAILABLE, "no orderers could successfully process transaction"
+    )
+
+    async def leader_elected() -> None:
+        while len(_submits(fake)) < 2:
+            await asyncio.sleep(0.05)
+        fake.service.behaviour.submit_error = None
+
+    elected = asyncio.create_task(leader_elected())
+    result = await asyncio.wait_for(ledger.submit(LOAN, "RecordValuation", ["{}"]), 20)
+    await elected
+    sent = _submits(fake)
+    assert result.validation_code == "VALID" and len(sent) >= 3
+    assert {s.transaction_id for s in sent} == {result.tx_id}
+    assert len({s.prepared_transaction.SerializeToString() for s in sent}) == 1  # not signed anew
+    assert len(fake.service.submitted) == 1
+
+
+async def test_an_endorsement_rides_out_its_peer_restarting(ledger: FabricLedger, fake: FakeServer) -> None:
+    fake.service.behaviour.endorse_error = Refused(grpc.StatusCode.UNAVAILABLE, "connection refused")
+
+    async def peer_back() -> None:
+        while len([r for r in fake.service.requests if r[0] == "endorse"]) < 2:
+            await asyncio.sleep(0.05)
+        fake.service.behaviour.endorse_error = None
+
+    back = asyncio.create_task(peer_back())
+    result = await asyncio.wait_for(ledger.submit(LOAN, "RecordValuation", ["{}"]), 20)
+    await back
+    assert result.validation_code == "VALID" and len(_submits(fake)) == 1
+
+
+async def test_a_refused_submit_is_not_sent_again(ledger: FabricLedger, fake: FakeServer) -> None:
+    fake.service.behaviour.submit_error = Refused(grpc.StatusCode.ABORTED, "BAD_REQUEST from the orderer")
+    with pytest.raises(LedgerError):
+        await ledger.submit(LOAN, "RecordValuation", ["{}"])
+    assert len(_submits(fake)) == 1
 
 
 async def test_unreachable_peer_is_unavailable(tmp_path: Path) -> None:
     led = FabricLedger.from_profile(_profile(tmp_path, "127.0.0.1:1"))
+    led.submit_retry_seconds = 0.6  # called again within the window, then 503
     try:
         with pytest.raises(LedgerUnavailable):
             await asyncio.wait_for(led.evaluate(LOAN, "GetVehicle", ["VIN1"]), 30)
@@ -203,6 +256,7 @@ def test_profile_users_are_used_before_the_wallet(tmp_path: Path) -> None:
 async def test_private_data_distribution_failure_is_unavailable(
     ledger: FabricLedger, fake: FakeServer
 ) -> None:
+    ledger.submit_retry_seconds = 0.6  # endorsed again within the window, then 503
     fake.service.behaviour.endorse_error = Refused(
         grpc.StatusCode.ABORTED,
         "failed to endorse transaction, see attached details for more info",
