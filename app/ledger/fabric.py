@@ -97,6 +97,10 @@ _UNAVAILABLE = {
 T = TypeVar("T")
 # a Raft election after the leader's crash takes seconds (election timeout + a new leader's first block)
 SUBMIT_RETRY_SECONDS = 30.0
+# a transaction an orderer accepted can still be lost unordered (the Raft leader died with it in its
+# queue): when its commit is not seen for this long it is sent again, within the commit deadline
+COMMIT_RESEND_SECONDS = 20.0
+COMMIT_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +245,8 @@ class FabricLedger:
         # how long a transaction no orderer accepts is sent again, and an evaluate or endorsement that
         # finds its peer unavailable is made again, before the caller gets 503
         self.submit_retry_seconds = SUBMIT_RETRY_SECONDS
+        self.commit_resend_seconds = COMMIT_RESEND_SECONDS
+        self.commit_wait_seconds = COMMIT_WAIT_SECONDS
 
     @classmethod
     def from_profile(
@@ -395,8 +401,7 @@ class FabricLedger:
         if before_submit is not None:  # the tx id (sha256(nonce ‖ creator)) is fixed since the proposal
             await before_submit(transaction.transaction_id)
         try:
-            commit = await self._submit_through_election(transaction)
-            status = (await commit.get_status()).raise_for_status()
+            status = (await self._committed(transaction)).raise_for_status()
         except Exception as exc:
             raise map_error(exc) from exc
         prepared = gateway_pb2.PreparedTransaction.FromString(transaction.bytes())
@@ -431,6 +436,29 @@ class FabricLedger:
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 4.0)
+
+    async def _committed(self, transaction: Any) -> Any:
+        """Send the transaction and wait for its commit status. Accepted is not ordered: a leader that
+        dies with the transaction in its queue loses it, and its commit would never be seen. So when
+        no commit is seen for ``commit_resend_seconds`` the *same* signed transaction is sent again
+        (a copy ordered twice is invalidated as DUPLICATE_TXID; the commit status reports the first),
+        until ``commit_wait_seconds`` have passed (then CommitStatusError as before: 503)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.commit_wait_seconds
+        commit = await self._submit_through_election(transaction)
+        while True:
+            wait = max(0.05, min(self.commit_resend_seconds, deadline - loop.time()))
+            try:
+                return await commit.get_status(timeout=wait)
+            except CommitStatusError as exc:
+                if exc.code != grpc.StatusCode.DEADLINE_EXCEEDED or loop.time() >= deadline - 0.05:
+                    raise
+            logger.info(
+                "commit of %s not seen in %.0f s: sending the same transaction again",
+                transaction.transaction_id,
+                wait,
+            )
+            commit = await self._submit_through_election(transaction)
 
     async def _qscc(self, function: str, *args: str) -> bytes:
         contract = self._contract(self._service_caller(), "qscc")

@@ -271,3 +271,35 @@ async def test_private_data_distribution_failure_is_unavailable(
     with pytest.raises(LedgerUnavailable) as info:
         await ledger.submit(LOAN, "RegisterVehicle", ["{}"])
     assert info.value.status == 503 and info.value.details[0]["msp_id"] == "BankAMSP"
+
+
+async def test_a_transaction_lost_unordered_is_sent_again_within_the_commit_deadline(
+    ledger: FabricLedger, fake: FakeServer
+) -> None:
+    """The soak's last 503s: an orderer accepted three writes and died (the Raft leader) before ordering
+    them, so their commits were never seen and the gateway answered 503 after the 60 s commit wait. The
+    same signed transaction is sent again once no commit is seen for a while."""
+    ledger.commit_resend_seconds, ledger.commit_wait_seconds = 0.5, 20.0
+    fake.service.behaviour.commit_hang = True  # accepted, never ordered
+
+    async def new_leader() -> None:
+        while len(_submits(fake)) < 1:
+            await asyncio.sleep(0.02)
+        fake.service.behaviour.commit_hang = False
+
+    elected = asyncio.create_task(new_leader())
+    result = await asyncio.wait_for(ledger.submit(LOAN, "RecordValuation", ["{}"]), 20)
+    await elected
+    sent = _submits(fake)
+    assert result.validation_code == "VALID" and len(sent) >= 2
+    assert len({s.prepared_transaction.SerializeToString() for s in sent}) == 1  # not signed anew
+
+
+async def test_a_commit_never_seen_still_answers_unavailable_at_the_deadline(
+    ledger: FabricLedger, fake: FakeServer
+) -> None:
+    ledger.commit_resend_seconds, ledger.commit_wait_seconds = 0.3, 1.0
+    fake.service.behaviour.commit_hang = True
+    with pytest.raises(LedgerUnavailable):
+        await asyncio.wait_for(ledger.submit(LOAN, "RecordValuation", ["{}"]), 20)
+    assert 2 <= len(_submits(fake)) <= 5
