@@ -63,6 +63,7 @@ from app.fabric_gateway import (
     new_commit_listeners,
 )
 from app.fabric_gateway.errors import validation_code_name
+from app.fabric_gateway.snapshot_gap import PeerStream, bridge_snapshot_gap
 from app.ledger.envelope import origin_in_block
 from app.ledger.port import (
     BeforeSubmit,
@@ -240,6 +241,12 @@ class FabricLedger:
         # One commit listener set per peer, shared by every user's gateway on it (one block stream
         # per peer, not one per user), signed by the service identity.
         self._listeners: dict[str, CommitListeners] = {}
+        # The service identity's gateways on the other orgs' peers: block and event streams only,
+        # for the blocks before the own peer's snapshot (see ``_peer_streams``).
+        self._reader_gateways: dict[str, AsyncGateway] = {}
+        # The other peer a block or event stream reads while it is before the own peer's snapshot
+        # ("blocks", "chaincode events" → endpoint; None once on the own peer).
+        self.reading_elsewhere: dict[str, str | None] = {}
         # Set when the gateway's keys are in a PKCS#11 token (app.ledger.factory, app/hsm).
         self.token_identities: TokenIdentities | None = None
         # how long a transaction no orderer accepts is sent again, and an evaluate or endorsement that
@@ -329,6 +336,70 @@ class FabricLedger:
         """
         msp_id, user = self.profile.service_identity
         return self._gateway(msp_id, user).get_network(self.channel)
+
+    def _reader_network(self, peer: PeerEndpoint) -> Any:
+        """The service identity's channel network through another org's ``peer`` (no commit listener:
+        only Deliver and ChaincodeEvents are called there)."""
+        gateway = self._reader_gateways.get(peer.endpoint)
+        if gateway is None:
+            identity, signer = self._credentials(*self.profile.service_identity)
+            gateway = connect_async(
+                identity,
+                signer,
+                self._grpc_channel(peer),
+                deadlines=self.profile.deadlines,
+                commit_listener=False,
+            )
+            self._reader_gateways[peer.endpoint] = gateway
+        return gateway.get_network(self.channel)
+
+    def _peer_streams(
+        self, open_on: Callable[[Any, int, str], AsyncIterator[Any]]
+    ) -> tuple[PeerStream, list[PeerStream]]:
+        """The own peer's stream and, in profile order, those of the channel's other peers the profile
+        lists (each with its TLS CA), all signed by the service identity."""
+        own_peer = self._peer_for(self.profile.service_identity[0])
+
+        def on_other(peer: PeerEndpoint) -> PeerStream:
+            return PeerStream(peer.endpoint, lambda n, tx: open_on(self._reader_network(peer), n, tx))
+
+        own = PeerStream(own_peer.endpoint, lambda n, tx: open_on(self.service_network(), n, tx))
+        others = [
+            on_other(peer) for peer in self.profile.peers.values() if peer.endpoint != own_peer.endpoint
+        ]
+        return own, others
+
+    async def first_served_block(self) -> int:
+        """The first block the own peer can serve: 0, or the block after its snapshot when it joined
+        the channel from one (qscc ``GetChainInfo``: ``bootstrappingSnapshotInfo``)."""
+        from fabric_protos.common import ledger_pb2
+
+        info = ledger_pb2.BlockchainInfo.FromString(await self._qscc("GetChainInfo"))
+        if not info.HasField("bootstrappingSnapshotInfo"):
+            return 0
+        return int(info.bootstrappingSnapshotInfo.lastBlockInSnapshot) + 1
+
+    async def block_events(self, start_block: int) -> AsyncIterator[common_pb2.Block]:
+        """Full blocks from ``start_block`` on, forever; those before the own peer's snapshot from
+        another channel peer of the profile (see app/fabric_gateway/snapshot_gap.py)."""
+
+        def open_on(network: Any, number: int, _tx: str) -> AsyncIterator[Any]:
+            return network.block_events(start_block=number)  # type: ignore[no-any-return]
+
+        own, others = self._peer_streams(open_on)
+        stream = bridge_snapshot_gap(
+            what="blocks",
+            start=start_block,
+            after_tx_id="",
+            first_served=await self.first_served_block(),
+            own=own,
+            others=others,
+            block_of=lambda block: int(block.header.number),
+            whole_blocks=True,
+            on_source=lambda name: self.reading_elsewhere.__setitem__("blocks", name),
+        )
+        async for block in stream:
+            yield block
 
     def _gateway(self, msp_id: str, user_id: str) -> AsyncGateway:
         key = (msp_id, user_id)
@@ -511,11 +582,29 @@ class FabricLedger:
         if after_tx_id and start_block is None:
             block = common_pb2.Block.FromString(await self._qscc("GetBlockByTxID", after_tx_id))
             start_block = block.header.number
-        try:
-            network = self._gateway(*self.profile.service_identity).get_network(self.channel)
-            events = network.chaincode_events(
-                self.chaincode, start_block=start_block, after_transaction_id=after_tx_id or ""
+
+        events: Any
+
+        def open_on(network: Any, number: int | None, tx: str) -> AsyncIterator[Any]:
+            return network.chaincode_events(  # type: ignore[no-any-return]
+                self.chaincode, start_block=number, after_transaction_id=tx
             )
+
+        try:
+            if start_block is None:  # from the next block: the own peer has it
+                events = open_on(self.service_network(), None, "")
+            else:  # blocks before the own peer's snapshot come from another peer
+                own, others = self._peer_streams(open_on)
+                events = bridge_snapshot_gap(
+                    what="chaincode events",
+                    start=start_block,
+                    after_tx_id=after_tx_id or "",
+                    first_served=await self.first_served_block(),
+                    own=own,
+                    others=others,
+                    block_of=lambda event: int(event.block_number),
+                    on_source=lambda name: self.reading_elsewhere.__setitem__("chaincode events", name),
+                )
         except Exception as exc:
             raise map_error(exc) from exc
         try:
@@ -530,7 +619,7 @@ class FabricLedger:
         except Exception as exc:
             raise map_error(exc) from exc
         finally:
-            await events.close()
+            await events.aclose()
 
     async def peer_height(self, msp_id: str, user: str = "auditor1") -> int:
         """The block height of ``msp_id``'s own peer (qscc through that org's gateway peer)."""
@@ -565,9 +654,10 @@ class FabricLedger:
         return {"backend": "fabric", "status": "ok", "channel": self.channel, "height": str(info.height)}
 
     async def close(self) -> None:
-        for gateway in self._gateways.values():
+        for gateway in [*self._gateways.values(), *self._reader_gateways.values()]:
             await gateway.close()
         self._gateways.clear()
+        self._reader_gateways.clear()
         listeners, self._listeners = list(self._listeners.values()), {}
         for shared in listeners:
             await shared.aclose()

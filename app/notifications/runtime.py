@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from app.background import follow_with_backoff, stop_tasks
+from app.background import FollowerHealth, follow_with_backoff, stop_tasks
 from app.ledger.port import LedgerPort
 
 from .consumer import EventConsumer
@@ -33,6 +33,7 @@ class Notifier:
         self.settings = settings
         self.dispatcher = WebhookDispatcher(store, box, policy=policy)
         self.consumer = EventConsumer(ledger, store, on_queued=self.dispatcher.wake.set)
+        self.follower = FollowerHealth()
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -49,7 +50,25 @@ class Notifier:
         self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self.dispatcher.run())]
 
     async def _follow(self) -> None:
-        await follow_with_backoff(self.consumer.follow, "notifier event stream", logger)
+        await follow_with_backoff(
+            self.consumer.follow,
+            "notifier event stream",
+            logger,
+            health=self.follower,
+            position=lambda: asyncio.to_thread(self.store.checkpoint),
+        )
+
+    async def health(self) -> dict[str, str]:
+        """The event checkpoint's block and, when the event stream is failing there, why."""
+        position = await asyncio.to_thread(self.store.checkpoint)
+        out = {"checkpoint_block": str(position[0])}
+        cause = self.follower.cause(position)
+        elsewhere = getattr(self.ledger, "reading_elsewhere", {}).get("chaincode events")
+        if cause is not None:
+            out["behind"] = f"event stream failing ({cause})"
+        elif elsewhere:
+            out["behind"] = f"reading the events before the own peer's snapshot from {elsewhere}"
+        return out
 
     async def close(self) -> None:
         await stop_tasks(self._tasks)

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from app.background import follow_with_backoff, stop_tasks
+from app.background import FollowerHealth, follow_with_backoff, stop_tasks
 
 from .projector import Projector
 from .sources import BlockSource, source_for
@@ -62,6 +62,7 @@ class ReadModel:
     def __init__(self, store: SqlStore, source: BlockSource, chaincode: str = "mortgage") -> None:
         self.store = store
         self.projector = Projector(store, source, chaincode=chaincode)
+        self.follower = FollowerHealth()
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -72,7 +73,29 @@ class ReadModel:
         self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._refresh_lag())]
 
     async def _follow(self) -> None:
-        await follow_with_backoff(self.projector.follow, "read model projector", logger)
+        await follow_with_backoff(
+            self.projector.follow,
+            "read model projector",
+            logger,
+            health=self.follower,
+            position=lambda: asyncio.to_thread(self.store.next_block),
+        )
+
+    async def health(self) -> dict[str, str]:
+        """Height, lag (against the peer height last read) and, when behind, why: the stream's failure,
+        or the other peer it reads the blocks before its own peer's snapshot from."""
+        height = await asyncio.to_thread(self.store.next_block)
+        lag = max(0, (self.projector.peer_height or height) - height)
+        out = {"height": str(height), "lag_blocks": str(lag)}
+        cause = self.follower.cause(height)
+        elsewhere = getattr(self.projector.source, "reading_elsewhere", lambda: None)()
+        if cause is not None:
+            out["behind"] = f"{lag} blocks; block stream failing ({cause})"
+        elif elsewhere:
+            out["behind"] = (
+                f"{lag} blocks; reading the blocks before the own peer's snapshot from {elsewhere}"
+            )
+        return out
 
     async def _refresh_lag(self) -> None:
         while True:

@@ -123,41 +123,43 @@ class EmbeddedBlockSource:
 
 
 class FabricBlockSource:
-    """Full blocks from a peer's Deliver service through the project's Gateway client.
+    """Full blocks from peers' Deliver service through the project's Gateway client.
 
-    ``network`` gives the asyncio ``app.fabric_gateway`` network of an identity the channel's Readers
-    policy admits (the regulator's or an auditor's); it is called when a stream opens, inside the running
-    loop, because a gRPC asyncio channel belongs to the loop it was made in (a gateway app is built
-    before its server's loop starts); ``height`` reads the peer's chain height (qscc
-    ``GetChainInfo``). The stream starts at the read model's checkpoint (handed to the client as its
-    ``Checkpoint``) and reconnects by itself after a dropped connection.
+    ``open_blocks(start)`` streams blocks from ``start`` on, forever (the Fabric adapter's
+    ``block_events``: signed by an identity the channel's Readers policy admits, reconnecting by itself,
+    and reading the blocks before its own peer's snapshot from another channel peer); it is called when
+    a stream opens, inside the running loop, because a gRPC asyncio channel belongs to the loop it was
+    made in (a gateway app is built before its server's loop starts). ``height`` reads the own peer's
+    chain height (qscc ``GetChainInfo``). The stream starts at the read model's checkpoint.
     """
 
-    def __init__(self, network: Callable[[], Any], height: Callable[[], Awaitable[int]]) -> None:
-        self._network = network
+    def __init__(
+        self,
+        open_blocks: Callable[[int], AsyncIterator[common_pb2.Block]],
+        height: Callable[[], Awaitable[int]],
+        reading_elsewhere: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self._open_blocks = open_blocks
         self._height = height
+        self.reading_elsewhere = reading_elsewhere  # the other peer read now (before the snapshot)
 
     async def height(self) -> int:
         return await self._height()
 
     async def blocks(self, start: int, *, follow: bool) -> AsyncIterator[common_pb2.Block]:
-        from .checkpoint import StoreCheckpoint
-
         stop = None if follow else await self.height()
         if stop is not None and start >= stop:
             return
-        events = self._network().block_events(checkpoint=StoreCheckpoint.at(start))
+        events = self._open_blocks(start)
         try:
             async for block in events:
                 yield block
                 if stop is not None and block.header.number + 1 >= stop:
                     return
         finally:
-            close = getattr(events, "close", None)
+            close = getattr(events, "aclose", None)
             if close is not None:
-                result = close()
-                if asyncio.iscoroutine(result):
-                    await result
+                await close()
 
 
 class ListBlockSource:
@@ -179,7 +181,8 @@ def source_for(ledger: Any) -> BlockSource:
     """The block source of a ledger adapter: its SQLite file when embedded, the peer's Deliver when Fabric.
 
     Fabric: the stream is opened with the adapter's service identity (an auditor or the regulator may
-    read every block), through the adapter's own Gateway connection.
+    read every block), through the adapter's own Gateway connections (its org's peer; the channel's
+    other peers for blocks before that peer's snapshot).
     """
     data_dir = getattr(ledger, "data_dir", None)
     if data_dir is not None:
@@ -194,4 +197,4 @@ def source_for(ledger: Any) -> BlockSource:
             raise ConnectionError(f"peer height unknown: {health.get('status')}")
         return int(health["height"])
 
-    return FabricBlockSource(ledger.service_network, height)
+    return FabricBlockSource(ledger.block_events, height, lambda: ledger.reading_elsewhere.get("blocks"))

@@ -42,3 +42,10 @@ def test_a_lost_site_is_rebuilt_from_its_backup_and_a_snapshot(
     # are the loss
     assert r.writes_before_backup_lost == 0, r
     assert r.writes_after_backup == 2 and r.writes_lost == 2, r
+    # the restored read model and notifier resumed from checkpoints before the rebuilt peer's snapshot
+    # (which holds an outage registration): the blocks below it came from another org's peer, the rest
+    # from the own one
+    assert r.snapshot_height > r.height_at_destroy, r
+    assert r.readmodel_height >= r.channel_height, r
+    assert r.outage_vins_in_readmodel == r.outage_vins_checked, r
+    assert r.notifier_checkpoint_block is not None and r.notifier_checkpoint_block >= r.height_at_destroy, r

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -43,6 +44,13 @@ async def readyz(state: State) -> JSONResponse:
         components["ledger"] = f"down: {exc}"
     if state.documents is not None:
         components["ipfs"] = await state.documents.health()
+    # the read model and the notifier lag or stall without making the gateway unready (writes and
+    # lookups still work), but say how far behind they are and why
+    for name in ("readmodel", "notifier"):
+        follower = getattr(state, name, None)
+        if follower is not None:
+            with contextlib.suppress(Exception):
+                components.update({f"{name}.{k}": v for k, v in (await follower.health()).items()})
     ready = not any(_is_down(key, value) for key, value in components.items())
     body = {"status": "ready" if ready else "not_ready", "backend": state.settings.backend, **components}
     return JSONResponse(status_code=200 if ready else 503, content=body)

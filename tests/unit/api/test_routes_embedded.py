@@ -155,6 +155,20 @@ def test_health_readiness_and_metrics(api: Api) -> None:
     ready = api.client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["ledger.status"] == "ok" and ready.json()["ipfs"] == "ok"
+    body = ready.json()
+    assert {"readmodel.height", "readmodel.lag_blocks", "notifier.checkpoint_block"} <= set(body), body
+    assert "readmodel.behind" not in body and "notifier.behind" not in body
+    # a stalled read model says why, without taking the gateway out of service
+    model = api.client.app.state.gw.readmodel  # type: ignore[attr-defined]
+    model.follower.failing, model.follower.position = (
+        "BlockEventsError: stream broke",
+        model.store.next_block(),
+    )
+    stalled = api.client.get("/readyz")
+    assert stalled.status_code == 200, stalled.text
+    assert stalled.json()["readmodel.behind"].endswith(
+        "block stream failing (BlockEventsError: stream broke)"
+    )
     api.get(BANK_A, f"/vehicles/{vin(77)}")
     metrics = api.client.get("/metrics", headers=api.headers("admin@BankAMSP")).text
     assert 'mledger_http_requests_total{method="GET",route="/api/v1/vehicles/{vin}",status="404"}' in metrics

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from fabric_protos.common import common_pb2
+from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.msp import identities_pb2
 from fabric_protos.orderer import ab_pb2
@@ -123,6 +123,8 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer, events_pb2_grpc.DeliverServi
 
     def _response_payload(self, spec: chaincode_pb2.ChaincodeSpec, payload) -> bytes:
         args = [a.decode() for a in spec.input.args]
+        if spec.chaincode_id.name == "qscc" and args[:1] == ["GetChainInfo"]:  # a peer that joined at block 0
+            return ledger_pb2.BlockchainInfo(height=self.behaviour.blocks).SerializeToString()
         transient = ",".join(f"{k}={v.decode()}" for k, v in sorted(payload.TransientMap.items()))
         return ("|".join(args) + (f"|transient:{transient}" if transient else "")).encode()
 
