@@ -120,4 +120,5 @@ class PostgresStore(SqlStore):
             self._closed = True
             self._gate.wait_for(lambda: self._active == 0, timeout=timeout)
         self._pool.close()
-        self._writer.close()
+        with self._lock:  # once the projector's write (on a worker thread) has finished
+            self._writer.close()

@@ -95,4 +95,5 @@ class SqliteStore(SqlStore):
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
-        self._writer.close()
+        with self._lock:  # and once the projector's write (on a worker thread) has finished
+            self._writer.close()

@@ -121,7 +121,10 @@ class SqliteDatabase:
             return self._conn.execute(sql, tuple(params))
 
     def close(self) -> None:
-        self._conn.close()
+        """Close once no statement runs: one running on a worker thread (a cancelled request's, a
+        background loop's) must not have its connection closed under it, which SQLite does not survive."""
+        with self._lock:
+            self._conn.close()
 
 
 class _PostgresTx:
