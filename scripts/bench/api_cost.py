@@ -377,16 +377,19 @@ def embedded_main(args: argparse.Namespace) -> None:
 
 def replicas_main(args: argparse.Namespace) -> None:
     """Through HAProxy over two replicas vs one replica vs bare, on the real network with PostgreSQL."""
+    from app.demo.replica_set import open_replicas
+    from app.store.local_postgres import PostgresServer
     from chaincode.mortgage.vin import with_check_digit
     from network.fixture import close_for_tests, open_for_tests
-    from tests.integration.replicas import open_replicas
-    from tests.unit.store.postgres import start_for_tests
 
     levels = [int(x) for x in args.inflight.split(",")]
     work = Path(tempfile.mkdtemp(prefix="mledger-api-cost-replicas-"))
     procs: list[subprocess.Popen[bytes]] = []
     info, was_running = open_for_tests()
-    postgres = start_for_tests(offset=3)
+    # a PostgreSQL of the bench's own (port and folder), beside any the test suites run
+    pg_port = int(os.environ.get("MLEDGER_NETWORK_BASE_PORT", "27000")) + 953
+    postgres = PostgresServer(Path(tempfile.gettempdir()) / f"mledger-bench-postgres-{pg_port}", pg_port, "")
+    postgres.start()
     cluster = open_replicas(work, postgres, info)
     try:
         password = secrets.token_urlsafe(16)

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
+from app.demo.replica_set import ReplicaSet, open_replicas
 from chaincode.mortgage.vin import with_check_digit
-from tests.integration.replicas import ReplicaSet, open_replicas
 from tests.unit.store.postgres import PostgresServer, start_for_tests
 
 pytestmark = pytest.mark.fabric

@@ -28,7 +28,7 @@ import httpx
 from app.ops.local_haproxy import HaproxyServer
 from app.store.local_postgres import PostgresServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (app/demo/replica_set.py)
 ORG = "TrafficAuthorityMSP"  # the org that registers vehicles
 
 
