@@ -330,7 +330,10 @@ class Network:
         if running:
             # committed is not yet usable: a client's first submit needs its peer's gossip to know enough
             # peers that have the chaincode (tests/integration/bft met this on a loaded CI machine)
-            peers = [o for o in topology.peer_orgs(self.orgs()) if not orgset.is_suspended(s, o)]
+            # the peers clients submit through: the endorsing orgs' (the regulator's peer only reads)
+            peers = [
+                o for o in topology.peer_orgs(self.orgs()) if o.endorsing and not orgset.is_suspended(s, o)
+            ]
             waited = gossip_view.wait_for_endorsers(s, peers, running, timeout=ENDORSERS_TIMEOUT)
             log.info("every peer derives endorsers for %s after %.1f s", ", ".join(running), waited)
 
